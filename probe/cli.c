@@ -1,0 +1,343 @@
+/*
+ * cli.c — command-line parsing (getopt_long) into struct cli.
+ *
+ * Every value is checked here, so that the engine only ever sees sane
+ * ones: ports in range, timeouts positive and bounded, names without
+ * control characters, at most RESOLVER_MAX_SERVERS DNS servers.
+ */
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+enum {
+	OPT_FROM = 256,
+	OPT_HELO,
+	OPT_SERVER,
+	OPT_PORT,
+	OPT_DNS,
+	OPT_TIMEOUT,
+	OPT_TLS,
+	OPT_CAFILE,
+	OPT_JSON,
+	OPT_CATCH_ALL,
+	OPT_VERSION
+};
+
+static const struct option long_options[] = {
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "helo", required_argument, NULL, OPT_HELO },
+	{ "server", required_argument, NULL, OPT_SERVER },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "dns-server", required_argument, NULL, OPT_DNS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "tls", required_argument, NULL, OPT_TLS },
+	{ "ca-file", required_argument, NULL, OPT_CAFILE },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+void
+cli_usage(FILE *out)
+{
+	fputs(
+"usage: smtpprobe [OPTIONS] ADDRESS...\n"
+"\n"
+"Asks the mail servers of each ADDRESS whether they would accept mail for\n"
+"it, without sending any: DNS (MX), connection, greeting, EHLO, STARTTLS,\n"
+"MAIL FROM, RCPT TO, then RSET and QUIT.  Never DATA.  Explains every\n"
+"stage that fails.\n"
+"\n"
+"options:\n"
+"  --from ADDR          envelope sender (default postmaster@HELO-NAME;\n"
+"                       '' for the null sender <>)\n"
+"  --helo NAME          name for EHLO/HELO (default: this host's FQDN)\n"
+"  --server HOST[:PORT] probe this server instead of the domain's MX\n"
+"  --port N             SMTP port (default 25)\n"
+"  --dns-server IP[:PORT]  DNS server to use (repeatable; [IPv6]:PORT)\n"
+"  --timeout SECONDS    timeout of every stage (default: DNS 10, connect\n"
+"                       15, greeting 60, EHLO 60, TLS 30, MAIL/RCPT 120)\n"
+"  --tls MODE           opportunistic (default), required, or never\n"
+"  --ca-file FILE       trust anchors for the certificate check\n"
+"  --catch-all          also ask for a made-up address at the same\n"
+"                       domain; if it is accepted too, say 'risky'\n"
+"  -4, -6               IPv4 only, IPv6 only\n"
+"  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
+"  -v, --verbose        add the SMTP transcript to the text report\n"
+"  -h, --help           this help\n"
+"  --version            the version\n"
+"\n"
+"exit status:\n"
+"  0   every address is deliverable\n"
+"  1   an address is undeliverable (permanent answer)\n"
+"  2   an address is unknown (temporary failure, timeout, greylisting,\n"
+"      the probe itself refused)\n"
+"  3   an address is risky (the server accepts any address)\n"
+"  64  usage error\n"
+"  65  an address is not valid; nothing was sent for it\n"
+"  70  local error\n"
+"  With several addresses the worst status wins (70, 65, 2, 1, 3, 0).\n",
+	    out);
+}
+
+static bool
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+int
+cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+	unsigned char buf[16];
+	size_t n;
+	char *end;
+	long p;
+
+	*port = 0;
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL)
+			return -1;
+		n = (size_t)(close - s - 1);
+		if (n == 0 || n >= hostlen)
+			return -1;
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, buf) != 1 &&
+		    inet_pton(AF_INET, host, buf) != 1)
+			return -1;
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (colon == NULL && close[1] != '\0')
+			return -1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon != NULL && strchr(s, ':') != colon) {
+			/* More than one colon: a bare IPv6 address. */
+			if (strlen(s) >= hostlen ||
+			    inet_pton(AF_INET6, s, buf) != 1)
+				return -1;
+			snprintf(host, hostlen, "%s", s);
+			return 0;
+		}
+		n = colon != NULL ? (size_t)(colon - s) : strlen(s);
+		if (n == 0 || n >= hostlen)
+			return -1;
+		memcpy(host, s, n);
+		host[n] = '\0';
+	}
+	if (colon != NULL) {
+		errno = 0;
+		p = strtol(colon + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || end == colon + 1 || p < 1 ||
+		    p > 65535)
+			return -1;
+		*port = (int)p;
+	}
+	return 0;
+}
+
+static void
+default_helo(char *buf, size_t len)
+{
+	char host[256];
+	struct addrinfo hints, *ai = NULL;
+
+	if (gethostname(host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(buf, len, "%s", host);
+	if (strchr(host, '.') != NULL)
+		return;
+	/* The canonical name from the hosts file or DNS, as `hostname -f`
+	 * does. */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_CANONNAME;
+	hints.ai_family = AF_UNSPEC;
+	if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai != NULL &&
+	    ai->ai_canonname != NULL && strchr(ai->ai_canonname, '.') != NULL)
+		snprintf(buf, len, "%s", ai->ai_canonname);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
+{
+	struct probe_config *cfg = &cli->cfg;
+	bool from_set = false;
+	int c, i;
+	char *end;
+	double secs;
+	long l;
+
+	memset(cli, 0, sizeof(*cli));
+	probe_config_defaults(cfg);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hv46", long_options, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'h':
+			cli->help = true;
+			break;
+		case OPT_VERSION:
+			cli->version = true;
+			break;
+		case 'v':
+			cli->verbose = true;
+			break;
+		case '4':
+			cfg->family = AF_INET;
+			break;
+		case '6':
+			cfg->family = AF_INET6;
+			break;
+		case OPT_JSON:
+			cli->json = true;
+			break;
+		case OPT_CATCH_ALL:
+			cfg->catch_all = true;
+			break;
+		case OPT_FROM: {
+			struct address a;
+			char why[256];
+
+			if (optarg[0] != '\0' && (address_parse(optarg, &a,
+			    why, sizeof(why)) != ADDRESS_OK || a.literal))
+				return fail(err, errlen, "--from: %s", why[0] ?
+				    why : "give a mailbox such as "
+				    "postmaster@example.com");
+			snprintf(cfg->from, sizeof(cfg->from), "%s",
+			    optarg[0] != '\0' ? a.mailbox : "");
+			from_set = true;
+			break;
+		}
+		case OPT_HELO:
+			if (has_control(optarg) || optarg[0] == '\0' ||
+			    strlen(optarg) > LIMIT_HELO_NAME ||
+			    strchr(optarg, ' ') != NULL)
+				return fail(err, errlen, "--helo: \"%s\" is not "
+				    "a host name or address literal", "");
+			snprintf(cfg->helo, sizeof(cfg->helo), "%s", optarg);
+			break;
+		case OPT_SERVER:
+			if (has_control(optarg) ||
+			    cli_parse_hostport(optarg, cfg->server_host,
+			    sizeof(cfg->server_host), &cfg->server_port) != 0)
+				return fail(err, errlen, "--server: cannot "
+				    "parse \"%s\"; use HOST, HOST:PORT or "
+				    "[IPv6]:PORT", has_control(optarg) ? "" :
+				    optarg);
+			cfg->use_server = true;
+			break;
+		case OPT_PORT:
+			l = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || l < 1 || l > 65535)
+				return fail(err, errlen, "--port: \"%s\" is not "
+				    "a port number (1-65535)", optarg);
+			cfg->port = (int)l;
+			break;
+		case OPT_DNS: {
+			char host[64];
+			int port;
+
+			if (cfg->dns.nservers >= RESOLVER_MAX_SERVERS)
+				return fail(err, errlen, "--dns-server: at most "
+				    "%s servers", "8");
+			if (cli_parse_hostport(optarg, host, sizeof(host),
+			    &port) != 0 || (inet_pton(AF_INET, host,
+			    (unsigned char[16]){0}) != 1 &&
+			    inet_pton(AF_INET6, host,
+			    (unsigned char[16]){0}) != 1))
+				return fail(err, errlen, "--dns-server: \"%s\" "
+				    "is not IP, IP:PORT or [IPv6]:PORT",
+				    has_control(optarg) ? "" : optarg);
+			cfg->dns.servers[cfg->dns.nservers++] = optarg;
+			break;
+		}
+		case OPT_TIMEOUT:
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(secs > 0) ||
+			    secs > 3600)
+				return fail(err, errlen, "--timeout: \"%s\" is "
+				    "not a number of seconds (0-3600)", optarg);
+			for (i = 0; i < STAGE_COUNT; i++)
+				cfg->timeout_ms[i] = (int)(secs * 1000) > 0 ?
+				    (int)(secs * 1000) : 1;
+			break;
+		case OPT_TLS:
+			if (strcmp(optarg, "opportunistic") == 0 ||
+			    strcmp(optarg, "may") == 0)
+				cfg->tls_mode = TLS_OPPORTUNISTIC;
+			else if (strcmp(optarg, "required") == 0 ||
+			    strcmp(optarg, "require") == 0)
+				cfg->tls_mode = TLS_REQUIRED;
+			else if (strcmp(optarg, "never") == 0 ||
+			    strcmp(optarg, "none") == 0)
+				cfg->tls_mode = TLS_NEVER;
+			else
+				return fail(err, errlen, "--tls: \"%s\" is not "
+				    "opportunistic, required or never", optarg);
+			break;
+		case OPT_CAFILE:
+			if (access(optarg, R_OK) != 0)
+				return fail(err, errlen, "--ca-file: cannot "
+				    "read %s", optarg);
+			cfg->ca_file = optarg;
+			break;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value",
+			    argv[optind - 1]);
+			return -1;
+		default:
+			snprintf(err, errlen, "unknown option %s",
+			    argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (cli->help || cli->version)
+		return 0;
+	if (optind >= argc) {
+		snprintf(err, errlen, "no address given");
+		return -1;
+	}
+	cli->addresses = argv + optind;
+	cli->naddresses = argc - optind;
+	if (cfg->helo[0] == '\0')
+		default_helo(cfg->helo, sizeof(cfg->helo));
+	if (!from_set)
+		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
+		    cfg->helo);
+	return 0;
+}

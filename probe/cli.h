@@ -1,0 +1,34 @@
+/*
+ * cli.h — the command line, parsed into a probe configuration.
+ *
+ * Pure apart from reading the host name for the default HELO name: no
+ * network, no output but the error message it returns.
+ */
+#ifndef SMTPPROBE_CLI_H
+#define SMTPPROBE_CLI_H
+
+#include <stdbool.h>
+
+#include "probe.h"
+
+struct cli {
+	struct probe_config	 cfg;
+	bool			 json;
+	bool			 verbose;
+	bool			 help;
+	bool			 version;
+	int			 naddresses;
+	char			**addresses;	/* into argv */
+};
+
+/* 0 on success; -1 with a message in err (exit status 64). */
+int cli_parse(int argc, char **argv, struct cli *cli, char *err,
+    size_t errlen);
+
+void cli_usage(FILE *out);
+
+/* Parse "HOST", "HOST:PORT", "[IPv6]", "[IPv6]:PORT" or a bare IPv6
+ * address; 0 or -1. */
+int cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

@@ -1,0 +1,593 @@
+/*
+ * diag.c — from recorded facts to a verdict and plain explanations.
+ *
+ * The engine records what happened; this module alone decides what it
+ * means.  Replies are explained through codes_classify() (basic code,
+ * enhanced code, text patterns and the command they answer); failures that
+ * are not replies (DNS, connection, timeouts, TLS) get our own words here.
+ * A refusal at RCPT is not blamed on the recipient when the reply points at
+ * the probing client: Postfix, for one, applies its client and HELO checks
+ * at RCPT time (smtpd_delay_reject).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "diag.h"
+
+static void
+expl_set(struct explanation *e, const char *category, const char *blame,
+    const char *permanence, const char *meaning, const char *cause,
+    const char *action)
+{
+	e->present = true;
+	snprintf(e->category, sizeof(e->category), "%s", category);
+	snprintf(e->blame, sizeof(e->blame), "%s", blame);
+	snprintf(e->permanence, sizeof(e->permanence), "%s", permanence);
+	snprintf(e->meaning, sizeof(e->meaning), "%s", meaning);
+	snprintf(e->cause, sizeof(e->cause), "%s", cause);
+	snprintf(e->action, sizeof(e->action), "%s", action);
+}
+
+static void
+verdict(struct probe_result *r, enum verdict v, const char *reason,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+verdict(struct probe_result *r, enum verdict v, const char *reason,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	r->verdict = v;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	va_start(ap, fmt);
+	vsnprintf(r->summary, sizeof(r->summary), fmt, ap);
+	va_end(ap);
+	switch (v) {
+	case VERDICT_DELIVERABLE:
+		r->exit_code = EXIT_DELIVERABLE;
+		break;
+	case VERDICT_UNDELIVERABLE:
+		r->exit_code = EXIT_UNDELIVERABLE;
+		break;
+	case VERDICT_RISKY:
+		r->exit_code = EXIT_RISKY;
+		break;
+	default:
+		r->exit_code = EXIT_UNKNOWN;
+		break;
+	}
+}
+
+/* The reply of a stage that explains it: the first one that is not a
+ * plain success (or the last one). */
+static const struct rec_reply *
+deciding_reply(const struct stage_rec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nreplies; i++) {
+		const struct reply *rp = s->replies[i].reply;
+		if (rp->code / 100 != 2 ||
+		    s->replies[i].legality == CODES_ILLEGAL)
+			return &s->replies[i];
+	}
+	return s->nreplies > 0 ? &s->replies[s->nreplies - 1] : NULL;
+}
+
+static void
+classify(const struct rec_reply *rr, struct codes_diagnosis *d)
+{
+	const struct reply *rp = rr->reply;
+	char text[2048];
+
+	reply_text_join_noesc(rp, text, sizeof(text));
+	codes_classify(rr->cmd, rp->code, rp->esc_class, rp->esc_subject,
+	    rp->esc_detail, text, d);
+}
+
+static void
+explain_reply(struct stage_rec *s, const struct rec_reply *rr)
+{
+	struct codes_diagnosis d;
+	char meaning[512];
+
+	classify(rr, &d);
+	if (rr->legality == CODES_ILLEGAL && !(rr->reply->deviations &
+	    REPLY_DEV_MALFORMED)) {
+		snprintf(meaning, sizeof(meaning), "%d is not a valid reply "
+		    "to %s (RFC 5321 §4.3.2), so its meaning cannot be "
+		    "trusted. %s", rr->reply->code, rr->cmd ==
+		    CODES_CMD_GREETING ? "the greeting" :
+		    codes_cmd_name((enum codes_cmd)rr->cmd), d.meaning);
+		expl_set(&s->expl, "protocol_error", "protocol",
+		    codes_permanence_name(d.permanence), meaning,
+		    "The server's SMTP implementation (or a filter in front "
+		    "of it) does not follow the protocol.",
+		    "Report the reply to the server's administrator; "
+		    "smtpprobe stopped without acting on it.");
+		return;
+	}
+	if (rr->reply->deviations & REPLY_DEV_MALFORMED) {
+		expl_set(&s->expl, "protocol_error", "protocol",
+		    "not_a_reply", "The server sent text that is not an SMTP "
+		    "reply.", "Something other than a mail server answers "
+		    "on this port, or a proxy or filter garbles the dialogue.",
+		    "Check which service listens on the port.");
+		return;
+	}
+	expl_set(&s->expl, d.category, codes_blame_name(d.blame),
+	    codes_permanence_name(d.permanence), d.meaning, d.cause, d.advice);
+}
+
+static void
+explain_transport(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+	char meaning[512];
+
+	switch (st) {
+	case STAGE_CONNECT:
+		snprintf(meaning, sizeof(meaning), "No TCP connection could be "
+		    "made to %s port %d: %s.", r->server_ip, r->server_port,
+		    s->error);
+		expl_set(&s->expl, s->timed_out ? "connect_timeout" :
+		    "connect_failed", "server", "transient", meaning,
+		    s->timed_out ? "Packets are dropped on the way: a "
+		    "firewall at the server, or the local network blocking "
+		    "outgoing port 25 (many home, office and cloud networks "
+		    "do), or the host is down." :
+		    "Nothing listens on that port (the mail service is down "
+		    "or moved), or a firewall actively refuses the "
+		    "connection.",
+		    "Check whether this network allows outgoing connections "
+		    "to port 25 (try from another host); if it does, the "
+		    "server's administrator must look at the service and "
+		    "firewall.");
+		return;
+	case STAGE_GREETING:
+		if (s->timed_out) {
+			snprintf(meaning, sizeof(meaning), "The server took "
+			    "the connection but sent no complete greeting: %s.",
+			    s->error);
+			expl_set(&s->expl, "timeout", "server", "transient",
+			    meaning, "Some servers delay the greeting on "
+			    "purpose to catch impatient spam software "
+			    "(postscreen, greet_pause, Exim's delays run to "
+			    "20-30 s); or the server is overloaded.",
+			    "Try again with a longer --timeout; if it "
+			    "persists, the server's administrator should "
+			    "check its load and banner delay.");
+			return;
+		}
+		break;
+	case STAGE_TLS:
+		snprintf(meaning, sizeof(meaning), "The TLS handshake failed: "
+		    "%s.", s->error);
+		expl_set(&s->expl, "tls_failed", "server", "transient",
+		    meaning, "The server and smtpprobe share no protocol "
+		    "version or cipher (smtpprobe needs TLS 1.2 or later), "
+		    "or the server's certificate or key is misconfigured.",
+		    "Test with `openssl s_client -starttls smtp -connect "
+		    "HOST:25` and check the server's TLS settings.");
+		return;
+	default:
+		break;
+	}
+	if (s->timed_out) {
+		snprintf(meaning, sizeof(meaning), "The server stopped "
+		    "answering: %s.", s->error);
+		expl_set(&s->expl, "timeout", "server", "transient", meaning,
+		    "The server is overloaded, or deliberately slows down "
+		    "clients it distrusts (tarpitting).",
+		    "Try again later, or with a longer --timeout.");
+	} else {
+		snprintf(meaning, sizeof(meaning), "The connection ended "
+		    "early: %s.", s->error[0] ? s->error : "closed");
+		expl_set(&s->expl, "connection_lost", "server", "transient",
+		    meaning, "Servers drop sessions they do not like without "
+		    "a word (too many connections, a blocklisted client, a "
+		    "policy service failing), or the server crashed.",
+		    "Retry later; the server's logs will say why it closed "
+		    "the connection.");
+	}
+}
+
+static void
+explain_stages(struct probe_result *r)
+{
+	int st;
+
+	for (st = 0; st < STAGE_COUNT; st++) {
+		struct stage_rec *s = &r->stages[st];
+		const struct rec_reply *rr;
+
+		if (s->status != STATUS_WARN && s->status != STATUS_FAIL)
+			continue;
+		if (s->expl.present)
+			continue;
+		rr = deciding_reply(s);
+		if (rr != NULL && (rr->reply->code / 100 != 2 ||
+		    rr->legality == CODES_ILLEGAL) && !s->timed_out &&
+		    s->error[0] == '\0') {
+			explain_reply(s, rr);
+			continue;
+		}
+		switch (st) {
+		case STAGE_STARTTLS:
+			if (result_has_finding(r, "starttls.not_offered"))
+				expl_set(&s->expl, "starttls_not_offered",
+				    "server", "success", "The server does not "
+				    "offer STARTTLS: mail to it crosses the "
+				    "network unencrypted.", "TLS is not "
+				    "configured on the server, or a middlebox "
+				    "strips the STARTTLS keyword.",
+				    "Install a certificate and enable STARTTLS "
+				    "on the server (in Postfix: "
+				    "smtpd_tls_security_level = may).");
+			else if (result_has_finding(r,
+			    "starttls.pipelined_data"))
+				expl_set(&s->expl, "starttls_injection",
+				    "server", "success", "The server sent data "
+				    "after its 220 to STARTTLS, before the "
+				    "handshake; smtpprobe discarded it.",
+				    "A buggy server or a man-in-the-middle "
+				    "trying to inject replies into the "
+				    "encrypted session.", "Have the server "
+				    "checked; a correct server sends nothing "
+				    "after 220 until the handshake.");
+			else
+				expl_set(&s->expl, "starttls_skipped",
+				    "server", "success", "STARTTLS was not "
+				    "used on this connection after a failed "
+				    "handshake on the previous one.",
+				    "See the tls stage of the previous attempt.",
+				    "Fix the server's TLS configuration.");
+			continue;
+		case STAGE_TLS:
+			if (s->error[0] == '\0') {
+				const struct tlsconn_info *t = &r->tls;
+				char meaning[512];
+
+				snprintf(meaning, sizeof(meaning), "The TLS "
+				    "certificate is not valid for this server "
+				    "(%s%s%s).", t->verify_error[0] ?
+				    t->verify_error : "",
+				    t->verify_error[0] && t->name_checked &&
+				    !t->name_match ? "; " : "",
+				    t->name_checked && !t->name_match ?
+				    "the name does not match" : "");
+				expl_set(&s->expl, "tls_certificate", "server",
+				    "success", meaning, "A self-signed or "
+				    "expired certificate, a missing "
+				    "intermediate certificate, or one issued "
+				    "for another host name than the MX name.",
+				    "Install a certificate from a public CA "
+				    "that names the MX host, with its full "
+				    "chain.");
+				continue;
+			}
+			break;
+		case STAGE_EHLO:
+			if (s->status == STATUS_WARN) {
+				expl_set(&s->expl, "ehlo_rejected", "server",
+				    "success", "The server refused EHLO and "
+				    "accepted HELO, so no SMTP extension "
+				    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
+				    "used.", "A very old or minimal server, "
+				    "or a firewall that filters ESMTP.",
+				    "Enable ESMTP on the server, or remove "
+				    "the filtering device.");
+				continue;
+			}
+			break;
+		case STAGE_RCPT:
+			if (result_has_finding(r, "rcpt.smtputf8_unsupported")) {
+				expl_set(&s->expl, "smtputf8_required",
+				    "recipient_address", "permanent", "The "
+				    "address has a non-ASCII local part, and "
+				    "the server does not offer SMTPUTF8 (RFC "
+				    "6531), so it cannot be given to it.",
+				    "The server has no internationalized "
+				    "email support.", "Use an ASCII address "
+				    "for this recipient, or have the server "
+				    "enable SMTPUTF8.");
+				continue;
+			}
+			break;
+		case STAGE_QUIT:
+			expl_set(&s->expl, "quit_unclean", "server", "success",
+			    "The server did not end the session cleanly.",
+			    s->error[0] ? s->error : "An unexpected reply to "
+			    "RSET or QUIT.", "Nothing to do for delivery; "
+			    "the answer above stands.");
+			continue;
+		default:
+			break;
+		}
+		explain_transport(r, (enum stage)st);
+	}
+}
+
+/* Verdict from the reply at MAIL or RCPT. */
+static void
+verdict_from_envelope(struct probe_result *r, enum stage st,
+    int catch_all_code)
+{
+	struct stage_rec *s = &r->stages[st];
+	const struct rec_reply *rr = deciding_reply(s);
+	const char *dom = r->addr.domain;
+	struct codes_diagnosis d;
+	int code;
+
+	if (rr == NULL) {
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+		    "gave no usable answer at %s.", stage_name(st));
+		return;
+	}
+	code = rr->reply->code;
+	classify(rr, &d);
+	if (rr->legality == CODES_ILLEGAL || (code / 100 != 2 &&
+	    code / 100 != 4 && code / 100 != 5)) {
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+		    "answered %s with %d, which is not a valid reply; the "
+		    "result cannot be trusted.", st == STAGE_MAIL ? "MAIL" :
+		    "RCPT", code);
+		return;
+	}
+	if (st == STAGE_MAIL) {
+		if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
+		    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
+		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
+		    d.blame == CODES_BLAME_RATE_LIMIT)
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "server for %s refused this probing host at MAIL "
+			    "FROM (%d), so the recipient was never asked.",
+			    dom, code);
+		else if (strcmp(d.category, "greylisted") == 0)
+			verdict(r, VERDICT_UNKNOWN, "greylisted", "The server "
+			    "for %s greylisted the sender (%d); the recipient "
+			    "was not asked.", dom, code);
+		else
+			verdict(r, VERDICT_UNKNOWN, "sender_rejected", "The "
+			    "server for %s refused the sender address at MAIL "
+			    "FROM (%d), so the recipient was never asked.",
+			    dom, code);
+		return;
+	}
+
+	if (code / 100 == 2) {
+		if (catch_all_code / 100 == 2)
+			verdict(r, VERDICT_RISKY, "accept_all", "The server "
+			    "for %s accepts the address, but it also accepts "
+			    "a made-up address: it takes everything, so "
+			    "acceptance proves nothing.", dom);
+		else
+			verdict(r, VERDICT_DELIVERABLE, "accepted", "The "
+			    "server for %s accepts mail for this address.",
+			    dom);
+		return;
+	}
+	if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
+	    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
+	    d.blame == CODES_BLAME_CLIENT_AUTH_TLS) {
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The server "
+		    "for %s refused this probing host (%d), not the address: "
+		    "%s", dom, code, d.meaning);
+		return;
+	}
+	if (d.blame == CODES_BLAME_SENDER_ADDRESS ||
+	    d.blame == CODES_BLAME_SENDER_AUTHENTICATION) {
+		verdict(r, VERDICT_UNKNOWN, "sender_rejected", "The server "
+		    "for %s refused the probe because of the sender (%d), "
+		    "not the recipient.", dom, code);
+		return;
+	}
+	if (strcmp(d.category, "greylisted") == 0) {
+		verdict(r, VERDICT_UNKNOWN, "greylisted", "The server for %s "
+		    "greylisted the probe (%d): it asks senders to come back "
+		    "later, so the address could not be checked now.", dom,
+		    code);
+		return;
+	}
+	if (strcmp(d.category, "mailbox_full") == 0) {
+		verdict(r, VERDICT_UNKNOWN, "mailbox_full", "The mailbox at "
+		    "%s exists but is full (%d).", dom, code);
+		return;
+	}
+	if (strcmp(d.category, "bad_sequence") == 0 ||
+	    strcmp(d.category, "command_not_implemented") == 0 ||
+	    strcmp(d.category, "protocol_error") == 0) {
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+		    "for %s did not take the probe's RCPT command (%d).", dom,
+		    code);
+		return;
+	}
+	if (code / 100 == 4) {
+		verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The server "
+		    "for %s deferred the address (%d); try again later.",
+		    dom, code);
+		return;
+	}
+	if (strcmp(d.category, "user_unknown") == 0)
+		verdict(r, VERDICT_UNDELIVERABLE, "user_unknown", "The server "
+		    "for %s says this mailbox does not exist (%d).", dom,
+		    code);
+	else if (strcmp(d.category, "mailbox_disabled") == 0)
+		verdict(r, VERDICT_UNDELIVERABLE, "mailbox_disabled", "The "
+		    "mailbox at %s exists but is disabled (%d).", dom, code);
+	else if (strcmp(d.category, "relay_denied") == 0)
+		verdict(r, VERDICT_UNDELIVERABLE, "relay_denied", "The server "
+		    "does not take mail for %s (relay denied, %d): it is "
+		    "not the domain's mail server, or it does not know the "
+		    "domain.", dom, code);
+	else if (strcmp(d.category, "null_mx") == 0)
+		verdict(r, VERDICT_UNDELIVERABLE, "null_mx", "The server says "
+		    "%s takes no mail (%d).", dom, code);
+	else
+		verdict(r, VERDICT_UNDELIVERABLE, "rejected", "The server for "
+		    "%s refused the address (%d): %s", dom, code, d.meaning);
+}
+
+void
+diag_finish(struct probe_result *r, int catch_all_code)
+{
+	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
+
+	explain_stages(r);
+
+	if (r->local_error) {
+		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
+		    "not finish: %s.", r->local_error_msg);
+		r->exit_code = EXIT_LOCAL_ERROR;
+		return;
+	}
+	if (r->addr_error != ADDRESS_OK) {
+		expl_set(&r->stages[STAGE_ADDRESS].expl, "invalid_address",
+		    "recipient_address", "permanent", r->addr_why,
+		    "The address is mistyped, or is not an email address.",
+		    "Correct the address; nothing was sent to any server.");
+		verdict(r, VERDICT_UNDELIVERABLE, "invalid_address",
+		    "The address is not valid: %s.", r->addr_why);
+		r->exit_code = EXIT_BAD_ADDRESS;
+		return;
+	}
+
+	if (r->stages[STAGE_DNS].status == STATUS_FAIL) {
+		struct explanation *e = &r->stages[STAGE_DNS].expl;
+		char m[512];
+
+		if (result_has_finding(r, "dns.nxdomain")) {
+			snprintf(m, sizeof(m), "The domain %s does not exist "
+			    "in DNS (NXDOMAIN).", dom);
+			expl_set(e, "domain_not_found", "recipient_address",
+			    "permanent", m, "A typo in the domain, or a domain "
+			    "that has expired or was never registered.",
+			    "Check the spelling of the domain; ask the "
+			    "recipient for a working address.");
+			verdict(r, VERDICT_UNDELIVERABLE, "domain_not_found",
+			    "The domain %s does not exist.", dom);
+		} else if (r->null_mx) {
+			snprintf(m, sizeof(m), "%s publishes a null MX record "
+			    "(RFC 7505): it states that it accepts no email "
+			    "at all.", dom);
+			expl_set(e, "null_mx", "recipient_address", "permanent",
+			    m, "The domain is used for a web site or other "
+			    "services only, or is parked.", "Use another "
+			    "address for this recipient.");
+			verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
+			    "%s accepts no email (null MX).", dom);
+		} else if (result_has_finding(r, "dns.no_mail_host")) {
+			snprintf(m, sizeof(m), "No mail server for %s can be "
+			    "found: no usable MX host and no address.", dom);
+			expl_set(e, "no_mail_host", "recipient_address",
+			    "permanent", m, "The domain's DNS has no mail "
+			    "setup, or its MX records name hosts that do not "
+			    "exist.", "The domain's owner must publish MX "
+			    "records naming hosts with A/AAAA records.");
+			verdict(r, VERDICT_UNDELIVERABLE, "no_mail_host",
+			    "%s has no mail server.", dom);
+		} else {
+			snprintf(m, sizeof(m), "The DNS look-up for %s did not "
+			    "complete (%s%s%s).", dom,
+			    resolver_status_name(r->dns_status),
+			    r->dns_detail[0] ? ": " : "", r->dns_detail);
+			expl_set(e, "dns_temporary", "server", "transient", m,
+			    "The domain's name servers are down, unreachable "
+			    "or misconfigured (a DNSSEC error looks like "
+			    "this too), or the local resolver failed.",
+			    "Try again later; compare with `dig MX DOMAIN` "
+			    "against another resolver (--dns-server).");
+			verdict(r, VERDICT_UNKNOWN, "dns_temporary", "The DNS "
+			    "look-up for %s failed for now; the address could "
+			    "not be checked.", dom);
+		}
+		return;
+	}
+
+	switch (r->outcome) {
+	case OUTCOME_ANSWERED:
+		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
+			verdict_from_envelope(r, STAGE_MAIL, 0);
+		else if (result_has_finding(r, "rcpt.smtputf8_unsupported"))
+			verdict(r, VERDICT_UNDELIVERABLE, "smtputf8_required",
+			    "The address has a non-ASCII local part and the "
+			    "server for %s does not support SMTPUTF8.", dom);
+		else
+			verdict_from_envelope(r, STAGE_RCPT, catch_all_code);
+		return;
+	case OUTCOME_CONNECT_FAILED:
+	case OUTCOME_CONNECT_TIMEOUT:
+		verdict(r, VERDICT_UNKNOWN, "connect_failed", "No mail server "
+		    "for %s could be reached (%zu attempt%s).", dom,
+		    r->nattempts, r->nattempts == 1 ? "" : "s");
+		return;
+	case OUTCOME_GREETING_REJECTED:
+		verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The mail "
+		    "server%s for %s refused to talk to this probing host at "
+		    "the greeting.", r->nattempts > 1 ? "s" : "", dom);
+		return;
+	case OUTCOME_GREETING_TEMPORARY:
+		verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The mail "
+		    "server%s for %s are not taking mail right now.",
+		    r->nattempts > 1 ? "s" : "", dom);
+		return;
+	case OUTCOME_TIMEOUT:
+		verdict(r, VERDICT_UNKNOWN, "timeout", "The mail server for "
+		    "%s stopped answering (%s stage).", dom,
+		    stage_name(r->outcome_stage));
+		return;
+	case OUTCOME_LOST:
+		verdict(r, VERDICT_UNKNOWN, "connection_lost", "The mail "
+		    "server for %s closed the connection during the %s "
+		    "stage.", dom, stage_name(r->outcome_stage));
+		return;
+	case OUTCOME_TLS_RETRY_PLAIN:
+	case OUTCOME_TLS_REQUIRED_FAILED:
+		verdict(r, VERDICT_UNKNOWN, "tls_failed", "TLS with the mail "
+		    "server for %s could not be established as required.",
+		    dom);
+		return;
+	case OUTCOME_HELO_REJECTED:
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The mail "
+		    "server for %s refused the HELO name of this probing "
+		    "host.", dom);
+		return;
+	case OUTCOME_PROTOCOL_ERROR:
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
+		    "server for %s broke the SMTP protocol (%s stage).", dom,
+		    stage_name(r->outcome_stage));
+		return;
+	case OUTCOME_LOCAL_ERROR:
+		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
+		    "not finish: %s.", r->local_error_msg);
+		r->exit_code = EXIT_LOCAL_ERROR;
+		return;
+	case OUTCOME_NONE:
+	default:
+		verdict(r, VERDICT_UNKNOWN, "connect_failed", "No mail server "
+		    "for %s was tried.", dom);
+		return;
+	}
+}
+
+static int
+exit_rank(int code)
+{
+	switch (code) {
+	case EXIT_LOCAL_ERROR: return 6;
+	case EXIT_BAD_ADDRESS: return 5;
+	case EXIT_UNKNOWN: return 4;
+	case EXIT_UNDELIVERABLE: return 3;
+	case EXIT_RISKY: return 2;
+	case EXIT_DELIVERABLE: return 1;
+	default: return 7;
+	}
+}
+
+int
+diag_exit_combine(int a, int b)
+{
+	return exit_rank(a) >= exit_rank(b) ? a : b;
+}

@@ -1,0 +1,67 @@
+/*
+ * limits.h — every size and time limit of smtpprobe, in one place.
+ *
+ * A hostile or broken server must not make the probe allocate without
+ * bound or wait for ever: each buffer, list and wait below has a cap, and
+ * each cap says where its number comes from.
+ */
+#ifndef SMTPPROBE_LIMITS_H
+#define SMTPPROBE_LIMITS_H
+
+/* RFC 5321 §4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
+ * Longer lines are recorded as a deviation up to LINE_HARD_MAX, past which
+ * the connection is given up: no legitimate server needs 4 KiB a line. */
+#define LIMIT_REPLY_LINE_RFC	512
+#define LIMIT_REPLY_LINE_HARD	4096
+
+/* Lines in one reply.  EHLO replies are the longest in practice (a few
+ * dozen keywords); 100 leaves room and stops an endless "250-" stream. */
+#define LIMIT_REPLY_LINES	100
+
+/* Bytes of text kept for one reply (all lines); the rest is counted. */
+#define LIMIT_REPLY_BYTES	16384
+
+/* EHLO keywords kept (RFC 5321 §4.1.1.1 sets no number). */
+#define LIMIT_EHLO_KEYWORDS	64
+
+/* RFC 5321 §4.5.3.1.1-3: local part 64 octets, domain 255 octets, path 256
+ * octets including the angle brackets, so an address is at most 254. */
+#define LIMIT_LOCAL_PART	64
+#define LIMIT_DOMAIN		255
+#define LIMIT_ADDRESS		254
+
+/* RFC 5321 §4.1.1.1: the EHLO argument is a domain or address literal. */
+#define LIMIT_HELO_NAME		255
+
+/* Connection targets per address (MX hosts x addresses) and how many of
+ * them are actually tried.  RFC 5321 §5.1 asks to try at least two;
+ * Postfix tries five addresses by default (smtp_mx_address_limit). */
+#define LIMIT_TARGETS		64
+#define LIMIT_ATTEMPTS		8
+
+/* Transcript kept per address; beyond it entries are counted, not kept. */
+#define LIMIT_TRANSCRIPT_BYTES	(256 * 1024)
+#define LIMIT_TRANSCRIPT_ENTRY	1024
+
+/* Findings kept per address. */
+#define LIMIT_FINDINGS		64
+
+/* Replies kept per stage. */
+#define LIMIT_STAGE_REPLIES	4
+
+/* Default timeouts in milliseconds, per stage.  RFC 5321 §4.5.3.2 gives
+ * minimums of 5 minutes for the greeting, MAIL and RCPT; a probe cannot
+ * wait that long for thousands of addresses, but the greeting must allow
+ * for deliberate banner delays (postscreen, Sendmail greet_pause and Exim
+ * are seen holding the banner for 20-30 seconds). */
+#define TIMEOUT_DNS_MS		10000
+#define TIMEOUT_CONNECT_MS	15000
+#define TIMEOUT_GREETING_MS	60000
+#define TIMEOUT_EHLO_MS		60000
+#define TIMEOUT_STARTTLS_MS	30000
+#define TIMEOUT_TLS_MS		30000
+#define TIMEOUT_MAIL_MS		120000
+#define TIMEOUT_RCPT_MS		120000
+#define TIMEOUT_QUIT_MS		10000
+
+#endif

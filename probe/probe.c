@@ -1,0 +1,583 @@
+/*
+ * probe.c — one address from start to verdict.
+ *
+ * Checks the address, finds the servers (MX per RFC 5321 §5.1, implicit
+ * MX, null MX per RFC 7505, or the server given on the command line),
+ * then tries them in order, one session at a time, moving on after a
+ * connection failure, a refused or temporary greeting, or a dropped
+ * connection before the envelope, and stopping at the first definite
+ * answer.  Owns the running sessions; everything learned goes into the
+ * caller's probe_result.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "diag.h"
+#include "probe.h"
+
+struct target {
+	char			host[RESOLVER_NAME_MAX];
+	struct sockaddr_storage	addr;
+	socklen_t		addrlen;
+};
+
+struct run {
+	struct probe_ctx	*ctx;
+	struct probe_result	*res;
+	struct target		 targets[LIMIT_TARGETS];
+	size_t			 ntargets;
+	size_t			 next;		/* next target to try */
+	size_t			 tried;
+	bool			 retry_plain;	/* same target again, no STARTTLS */
+	size_t			 current;
+	int			 pending;	/* DNS queries under way */
+	struct session		*session;
+	int			 catch_all_code;
+	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
+	bool			 done;
+};
+
+struct host_query {
+	struct run	*run;
+	size_t		 mx_index;
+};
+
+void
+probe_config_defaults(struct probe_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = 25;
+	cfg->tls_mode = TLS_OPPORTUNISTIC;
+	cfg->family = AF_UNSPEC;
+	cfg->timeout_ms[STAGE_ADDRESS] = 1000;
+	cfg->timeout_ms[STAGE_DNS] = TIMEOUT_DNS_MS;
+	cfg->timeout_ms[STAGE_CONNECT] = TIMEOUT_CONNECT_MS;
+	cfg->timeout_ms[STAGE_GREETING] = TIMEOUT_GREETING_MS;
+	cfg->timeout_ms[STAGE_EHLO] = TIMEOUT_EHLO_MS;
+	cfg->timeout_ms[STAGE_STARTTLS] = TIMEOUT_STARTTLS_MS;
+	cfg->timeout_ms[STAGE_TLS] = TIMEOUT_TLS_MS;
+	cfg->timeout_ms[STAGE_MAIL] = TIMEOUT_MAIL_MS;
+	cfg->timeout_ms[STAGE_RCPT] = TIMEOUT_RCPT_MS;
+	cfg->timeout_ms[STAGE_QUIT] = TIMEOUT_QUIT_MS;
+}
+
+int
+probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
+    char *err, size_t errlen)
+{
+	struct resolver_config rc = cfg->dns;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->cfg = cfg;
+	if ((ctx->base = event_base_new()) == NULL) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return -1;
+	}
+	/* c-ares tries each server `tries` times; spread the DNS stage's
+	 * time over them. */
+	if (rc.tries == 0)
+		rc.tries = 2;
+	if (rc.timeout_ms == 0)
+		rc.timeout_ms = cfg->timeout_ms[STAGE_DNS] / (2 * rc.tries);
+	if (rc.timeout_ms < 100)
+		rc.timeout_ms = 100;
+	if ((ctx->resolver = resolver_new(ctx->base, &rc, err, errlen)) ==
+	    NULL) {
+		probe_ctx_free(ctx);
+		return -1;
+	}
+	if (cfg->tls_mode != TLS_NEVER &&
+	    (ctx->ssl_ctx = tlsconn_ctx_new(cfg->ca_file, err, errlen)) ==
+	    NULL) {
+		probe_ctx_free(ctx);
+		return -1;
+	}
+	return 0;
+}
+
+void
+probe_ctx_free(struct probe_ctx *ctx)
+{
+	resolver_free(ctx->resolver);
+	ctx->resolver = NULL;
+	if (ctx->ssl_ctx != NULL)
+		tlsconn_ctx_free(ctx->ssl_ctx);
+	ctx->ssl_ctx = NULL;
+	if (ctx->base != NULL)
+		event_base_free(ctx->base);
+	ctx->base = NULL;
+}
+
+static void start_next(struct run *run);
+
+static void
+finish_run(struct run *run)
+{
+	if (run->done)
+		return;
+	run->done = true;
+	diag_finish(run->res, run->catch_all_code);
+	event_base_loopbreak(run->ctx->base);
+}
+
+static void
+add_target(struct run *run, const char *host, const struct sockaddr *sa)
+{
+	struct target *t;
+	int port = run->ctx->cfg->port;
+
+	if (run->ctx->cfg->use_server && run->ctx->cfg->server_port > 0)
+		port = run->ctx->cfg->server_port;
+	if (run->ntargets >= LIMIT_TARGETS)
+		return;
+	if (run->ctx->cfg->family != AF_UNSPEC &&
+	    sa->sa_family != run->ctx->cfg->family)
+		return;
+	t = &run->targets[run->ntargets++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
+		memcpy(sin, sa, sizeof(*sin));
+		sin->sin_port = htons((uint16_t)port);
+		t->addrlen = sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
+		memcpy(sin6, sa, sizeof(*sin6));
+		sin6->sin6_port = htons((uint16_t)port);
+		t->addrlen = sizeof(*sin6);
+	}
+}
+
+static void
+dns_stage(struct probe_result *res, enum stage_status st, double ms)
+{
+	res->stages[STAGE_DNS].status = st;
+	res->stages[STAGE_DNS].elapsed_ms = ms;
+}
+
+/* All address look-ups of the MX hosts are in: build the target list. */
+static void
+hosts_resolved(struct run *run)
+{
+	struct probe_result *res = run->res;
+	bool temp = false;
+	size_t i, j;
+
+	for (i = 0; i < res->nmx; i++) {
+		struct mx_info *m = &res->mx[i];
+		if (m->status == RESOLVER_OK)
+			continue;
+		if (resolver_status_temporary(m->status)) {
+			temp = true;
+			result_finding(res, "dns.temporary", SEV_WARNING,
+			    STAGE_DNS, NULL, NULL, "could not look up the "
+			    "addresses of %s (%s); it was skipped", m->host,
+			    resolver_status_name(m->status));
+		} else
+			result_finding(res, "dns.no_address", SEV_WARNING,
+			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the mail host "
+			    "%s has no address (%s)", m->host,
+			    resolver_status_name(m->status));
+	}
+	/* Targets in MX order, each host's addresses in the order given. */
+	for (i = 0; i < res->nmx; i++) {
+		for (j = 0; j < res->mx[i].naddrs; j++) {
+			struct sockaddr_storage ss;
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			memset(&ss, 0, sizeof(ss));
+			if (inet_pton(AF_INET, res->mx[i].addrs[j],
+			    &sin->sin_addr) == 1)
+				sin->sin_family = AF_INET;
+			else if (inet_pton(AF_INET6, res->mx[i].addrs[j],
+			    &sin6->sin6_addr) == 1)
+				sin6->sin6_family = AF_INET6;
+			else
+				continue;
+			add_target(run, res->mx[i].host,
+			    (struct sockaddr *)&ss);
+		}
+	}
+	if (run->ntargets == 0) {
+		if (temp) {
+			res->dns_status = RESOLVER_SERVFAIL;
+			dns_stage(res, STATUS_FAIL, 0);
+		} else {
+			result_finding(res, "dns.no_mail_host", SEV_ERROR,
+			    STAGE_DNS, "RFC 5321 §5.1", NULL, "none of the "
+			    "mail hosts of %s has a usable address",
+			    res->addr.domain_ascii);
+			res->dns_status = RESOLVER_NODATA;
+			dns_stage(res, STATUS_FAIL, 0);
+		}
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
+	if (res->stages[STAGE_DNS].status == STATUS_SKIPPED)
+		res->stages[STAGE_DNS].status = STATUS_OK;
+	if (temp || res->nfindings > 0)
+		for (i = 0; i < res->nfindings; i++)
+			if (res->findings[i].stage == STAGE_DNS &&
+			    res->findings[i].severity >= SEV_WARNING)
+				res->stages[STAGE_DNS].status = STATUS_WARN;
+	res->dns_done = true;
+	start_next(run);
+}
+
+static void
+on_host_addrs(void *arg, const struct resolver_addr_result *ar)
+{
+	struct host_query *hq = arg;
+	struct run *run = hq->run;
+	struct mx_info *m = &run->res->mx[hq->mx_index];
+	size_t i;
+
+	free(hq);
+	m->status = ar->status;
+	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
+		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	result_transcriptf(run->res, 'i', "DNS: %s has %zu address(es) (%s)",
+	    m->host, ar->n, resolver_status_name(ar->status));
+	if (--run->pending == 0 && !run->done)
+		hosts_resolved(run);
+}
+
+static void
+resolve_hosts(struct run *run)
+{
+	size_t i;
+
+	run->pending = (int)run->res->nmx;
+	for (i = 0; i < run->res->nmx; i++) {
+		struct host_query *hq = malloc(sizeof(*hq));
+		if (hq == NULL) {
+			run->res->local_error = true;
+			snprintf(run->res->local_error_msg,
+			    sizeof(run->res->local_error_msg), "out of memory");
+			run->res->mx[i].status = RESOLVER_ERROR;
+			if (--run->pending == 0)
+				hosts_resolved(run);
+			continue;
+		}
+		hq->run = run;
+		hq->mx_index = i;
+		resolver_query_addrs(run->ctx->resolver, run->res->mx[i].host,
+		    run->ctx->cfg->family, on_host_addrs, hq);
+	}
+}
+
+static void
+on_mx(void *arg, const struct resolver_mx_result *mr)
+{
+	struct run *run = arg;
+	struct probe_result *res = run->res;
+	const char *d = res->addr.domain_ascii;
+	size_t i;
+
+	res->dns_status = mr->status;
+	snprintf(res->dns_detail, sizeof(res->dns_detail), "%s", mr->detail);
+	result_transcriptf(res, 'i', "DNS: MX %s: %s, %zu record(s)", d,
+	    resolver_status_name(mr->status), mr->n);
+	res->stages[STAGE_DNS].elapsed_ms = mr->elapsed_ms;
+
+	switch (mr->status) {
+	case RESOLVER_OK:
+		break;
+	case RESOLVER_NXDOMAIN:
+		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS,
+		    "RFC 5321 §5.1", NULL, "the domain %s does not exist "
+		    "(NXDOMAIN)", d);
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	case RESOLVER_NODATA:
+		/* RFC 5321 §5.1: no MX records at all -> the domain itself
+		 * is the mail host, with preference 0. */
+		res->implicit_mx = true;
+		res->nmx = 1;
+		res->mx[0].pref = 0;
+		snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s", d);
+		result_finding(res, "dns.implicit_mx", SEV_INFO, STAGE_DNS,
+		    "RFC 5321 §5.1", NULL, "%s has no MX records; mail goes "
+		    "to the domain's own address (implicit MX)", d);
+		resolve_hosts(run);
+		return;
+	default:
+		result_finding(res, "dns.temporary", SEV_ERROR, STAGE_DNS, NULL,
+		    mr->detail, "the MX look-up for %s failed for now (%s)",
+		    d, resolver_status_name(mr->status));
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
+
+	if (mr->null_mx) {
+		res->null_mx = true;
+		result_finding(res, "dns.null_mx", SEV_ERROR, STAGE_DNS,
+		    "RFC 7505", NULL, "%s publishes a null MX (\"0 .\"): it "
+		    "accepts no mail at all", d);
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
+	for (i = 0; i < mr->n && res->nmx < RESOLVER_MAX_MX; i++) {
+		if (mr->mx[i].host[0] == '\0')
+			continue;	/* a stray "." among real MX records */
+		res->mx[res->nmx].pref = mr->mx[i].pref;
+		snprintf(res->mx[res->nmx].host, sizeof(res->mx[0].host), "%s",
+		    mr->mx[i].host);
+		res->nmx++;
+	}
+	if (mr->null_mx_mixed)
+		result_finding(res, "dns.null_mx_mixed", SEV_WARNING,
+		    STAGE_DNS, "RFC 7505 §3", NULL, "%s publishes a null MX "
+		    "beside other MX records; the null MX is ignored", d);
+	if (res->nmx == 0) {
+		result_finding(res, "dns.no_mail_host", SEV_ERROR, STAGE_DNS,
+		    "RFC 5321 §5.1", NULL, "%s has MX records but none names "
+		    "a host", d);
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
+	resolve_hosts(run);
+}
+
+static void
+on_server_addrs(void *arg, const struct resolver_addr_result *ar)
+{
+	struct run *run = arg;
+	struct probe_result *res = run->res;
+	size_t i;
+
+	res->dns_status = ar->status;
+	res->nmx = 1;
+	snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s",
+	    run->ctx->cfg->server_host);
+	res->mx[0].status = ar->status;
+	for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++) {
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
+		    res->mx[0].addrs[i], sizeof(res->mx[0].addrs[0]));
+		res->mx[0].naddrs++;
+	}
+	if (ar->status == RESOLVER_NXDOMAIN)
+		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS, NULL,
+		    NULL, "the server name %s does not exist",
+		    run->ctx->cfg->server_host);
+	hosts_resolved(run);
+}
+
+static void
+session_done(void *arg, struct session *s, enum session_outcome o)
+{
+	struct run *run = arg;
+	struct probe_result *res = run->res;
+	struct attempt *a;
+	bool move_on;
+
+	if (s == run->session && s != NULL) {
+		if (run->ctx->cfg->catch_all)
+			run->catch_all_code = session_catch_all_code(s);
+		session_free(s);
+		run->session = NULL;
+	}
+	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
+		a = &res->attempts[res->nattempts++];
+		snprintf(a->host, sizeof(a->host), "%s", res->server_host);
+		snprintf(a->ip, sizeof(a->ip), "%s", res->server_ip);
+		a->port = res->server_port;
+		snprintf(a->outcome, sizeof(a->outcome), "%s",
+		    session_outcome_name(o));
+		const char *err = res->stages[res->outcome_stage].error;
+		size_t n = strnlen(err, sizeof(a->detail) - 1);
+
+		memcpy(a->detail, err, n);
+		a->detail[n] = '\0';
+	}
+
+	switch (o) {
+	case OUTCOME_TLS_RETRY_PLAIN:
+		/* An opportunistic sender falls back to plain text after a
+		 * failed handshake, on a new connection (the old one is
+		 * unusable).  Once. */
+		if (!run->retry_plain) {
+			run->retry_plain = true;
+			start_next(run);
+			return;
+		}
+		move_on = true;
+		break;
+	case OUTCOME_ANSWERED:
+	case OUTCOME_LOCAL_ERROR:
+		move_on = false;
+		break;
+	default:
+		/* No definite answer from this server: as an MTA would,
+		 * try the next address, unless the envelope was already
+		 * answered. */
+		move_on = res->outcome_stage < STAGE_MAIL;
+		break;
+	}
+	run->retry_plain = false;
+	if (move_on && run->next < run->ntargets && run->tried < LIMIT_ATTEMPTS)
+		start_next(run);
+	else
+		finish_run(run);
+}
+
+static void
+start_next(struct run *run)
+{
+	struct probe_result *res = run->res;
+	const struct probe_config *cfg = run->ctx->cfg;
+	struct session_params sp;
+	struct target *t;
+	bool plain = run->retry_plain;
+
+	if (!plain) {
+		if (run->next >= run->ntargets || run->tried >= LIMIT_ATTEMPTS) {
+			finish_run(run);
+			return;
+		}
+		run->current = run->next++;
+		run->tried++;
+	}
+	t = &run->targets[run->current];
+	result_reset_session(res);
+	res->has_server = true;
+	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
+	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
+	    sizeof(res->server_ip));
+	res->server_port = ntohs(t->addr.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&t->addr)->sin_port :
+	    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+	res->outcome = OUTCOME_NONE;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.base = run->ctx->base;
+	sp.ssl_ctx = run->ctx->ssl_ctx;
+	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
+	sp.addr = t->addr;
+	sp.addrlen = t->addrlen;
+	sp.helo = cfg->helo;
+	sp.from = cfg->from;
+	sp.rcpt = res->addr.mailbox;
+	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.no_starttls = plain;
+	sp.need_smtputf8 = res->addr.local_utf8;
+	sp.catch_all = cfg->catch_all;
+	sp.catch_all_rcpt = run->catch_all_rcpt;
+	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
+
+	run->session = session_start(&sp, res, session_done, run);
+	if (run->session == NULL) {
+		res->local_error = true;
+		finish_run(run);
+	}
+}
+
+static void
+make_catch_all(struct run *run)
+{
+	unsigned char rnd[8];
+	char hex[17];
+	size_t i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0x5a, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	snprintf(run->catch_all_rcpt, sizeof(run->catch_all_rcpt),
+	    "smtpprobe-%s@%s", hex, run->res->addr.literal ?
+	    run->res->addr.domain : run->res->addr.domain_ascii);
+}
+
+void
+probe_address(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res)
+{
+	struct run *run;
+	const struct probe_config *cfg = ctx->cfg;
+
+	result_init(res, address);
+	res->addr_error = address_parse(address, &res->addr, res->addr_why,
+	    sizeof(res->addr_why));
+	if (res->addr_error != ADDRESS_OK) {
+		result_finding(res, res->addr_error == ADDRESS_CONTROL ?
+		    "address.control_character" : "address.invalid",
+		    SEV_ERROR, STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s",
+		    res->addr_why);
+		res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
+		diag_finish(res, 0);
+		return;
+	}
+	res->stages[STAGE_ADDRESS].status = STATUS_OK;
+
+	if ((run = calloc(1, sizeof(*run))) == NULL) {
+		res->local_error = true;
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "out of memory");
+		diag_finish(res, 0);
+		return;
+	}
+	run->ctx = ctx;
+	run->res = res;
+	make_catch_all(run);
+
+	if (cfg->use_server) {
+		struct sockaddr_storage ss;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		memset(&ss, 0, sizeof(ss));
+		if (inet_pton(AF_INET, cfg->server_host, &sin->sin_addr) == 1)
+			sin->sin_family = AF_INET;
+		else if (inet_pton(AF_INET6, cfg->server_host,
+		    &sin6->sin6_addr) == 1)
+			sin6->sin6_family = AF_INET6;
+		if (ss.ss_family != 0) {
+			add_target(run, "", (struct sockaddr *)&ss);
+			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
+			res->dns_done = true;
+			start_next(run);
+		} else
+			resolver_query_addrs(ctx->resolver, cfg->server_host,
+			    cfg->family, on_server_addrs, run);
+	} else if (res->addr.literal) {
+		/* RFC 5321 §5.1: an address literal names the host; no
+		 * DNS is involved. */
+		add_target(run, "", (struct sockaddr *)&res->addr.literal_addr);
+		res->dns_done = true;
+		start_next(run);
+	} else
+		resolver_query_mx(ctx->resolver, res->addr.domain_ascii, on_mx,
+		    run);
+
+	if (!run->done)
+		event_base_dispatch(ctx->base);
+	if (!run->done) {
+		/* The loop ran dry without an outcome: a bug, but never a
+		 * hang or a silent success. */
+		res->local_error = true;
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "internal error: the probe stopped without an outcome");
+		diag_finish(res, 0);
+	}
+	if (run->session != NULL)
+		session_free(run->session);
+	free(run);
+}

@@ -1,0 +1,57 @@
+/*
+ * probe.h — probing one address: address check -> DNS -> connections ->
+ * SMTP session(s) -> diagnosis.
+ *
+ * struct probe_ctx is the one context of a run (event loop, resolver, TLS
+ * context, configuration); there is no other global state.  The engine
+ * knows nothing of argv or output formats: cli.c fills the configuration
+ * and report.c prints the results.
+ */
+#ifndef SMTPPROBE_PROBE_H
+#define SMTPPROBE_PROBE_H
+
+#include <stdbool.h>
+
+#include "resolver.h"
+#include "result.h"
+#include "session.h"
+
+struct event_base;
+
+struct probe_config {
+	char			 from[LIMIT_ADDRESS * 4 + 8];	/* "" = null sender */
+	char			 helo[LIMIT_HELO_NAME + 1];
+	bool			 use_server;
+	char			 server_host[RESOLVER_NAME_MAX];	/* name or IP, no brackets */
+	int			 server_port;	/* 0 = port */
+	int			 port;
+	struct resolver_config	 dns;
+	int			 timeout_ms[STAGE_COUNT];
+	enum tls_mode		 tls_mode;
+	const char		*ca_file;
+	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
+	bool			 catch_all;	/* also ask for a random address */
+};
+
+/* Defaults: port 25, opportunistic TLS, both families, the stage
+ * timeouts of limits.h. */
+void probe_config_defaults(struct probe_config *cfg);
+
+struct probe_ctx {
+	struct event_base		*base;
+	struct resolver			*resolver;
+	SSL_CTX				*ssl_ctx;
+	const struct probe_config	*cfg;
+};
+
+/* 0, or -1 with a message in err. */
+int probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
+    char *err, size_t errlen);
+void probe_ctx_free(struct probe_ctx *ctx);
+
+/* Probe one address and fill res (result_init() is done here); runs the
+ * event loop until the probe is finished. */
+void probe_address(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res);
+
+#endif

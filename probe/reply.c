@@ -1,0 +1,388 @@
+/*
+ * reply.c — tolerant, bounded parser of SMTP replies and EHLO keywords.
+ *
+ * Owns the replies it assembles until it hands them out.  Limits: lines
+ * per reply (LIMIT_REPLY_LINES), bytes kept per reply (LIMIT_REPLY_BYTES);
+ * the line length itself is bounded by the caller (conn layer), which
+ * never passes more than LIMIT_REPLY_LINE_HARD bytes.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codes.h"
+#include "reply.h"
+
+static const char *const deviation_names[REPLY_DEV_COUNT] = {
+	"bare_lf", "line_too_long", "mixed_codes", "bad_separator",
+	"control_characters", "enhanced_class_mismatch", "code_out_of_range",
+	"truncated", "malformed",
+};
+
+const char *
+reply_deviation_name(unsigned bit_index)
+{
+	if (bit_index >= REPLY_DEV_COUNT)
+		return "unknown";
+	return deviation_names[bit_index];
+}
+
+void
+reply_parser_init(struct reply_parser *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+void
+reply_free(struct reply *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nlines; i++)
+		free(r->lines[i].text);
+	free(r);
+}
+
+void
+reply_parser_reset(struct reply_parser *p)
+{
+	reply_free(p->cur);
+	p->cur = NULL;
+	p->kept_bytes = 0;
+}
+
+/* Three digits at the start of line; -1 when there are not. */
+static int
+line_code(const char *line, size_t len)
+{
+	if (len < 3 || !isdigit((unsigned char)line[0]) ||
+	    !isdigit((unsigned char)line[1]) ||
+	    !isdigit((unsigned char)line[2]))
+		return -1;
+	return (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+/* RFC 5321 §4.2: Reply-code = %x32-35 %x30-35 %x30-39 */
+static bool
+code_in_range(int code)
+{
+	int first = code / 100, second = (code / 10) % 10;
+
+	return first >= 2 && first <= 5 && second <= 5;
+}
+
+static bool
+has_control(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+static enum reply_status
+keep_line(struct reply_parser *p, const char *text, size_t len)
+{
+	struct reply *r = p->cur;
+	struct reply_line *l;
+
+	if (r->nlines >= LIMIT_REPLY_LINES ||
+	    p->kept_bytes + len > LIMIT_REPLY_BYTES) {
+		r->deviations |= REPLY_DEV_TRUNCATED;
+		return REPLY_MORE;
+	}
+	l = &r->lines[r->nlines];
+	if ((l->text = malloc(len + 1)) == NULL)
+		return REPLY_NOMEM;
+	memcpy(l->text, text, len);
+	l->text[len] = '\0';
+	l->len = len;
+	r->nlines++;
+	p->kept_bytes += len;
+	return REPLY_MORE;
+}
+
+enum reply_status
+reply_parser_line(struct reply_parser *p, const char *line, size_t len,
+    bool crlf, struct reply **out)
+{
+	struct reply *r;
+	enum reply_status st;
+	int code;
+	bool last;
+	size_t skip;
+
+	*out = NULL;
+	if (p->cur == NULL) {
+		if ((p->cur = calloc(1, sizeof(*p->cur))) == NULL)
+			return REPLY_NOMEM;
+		p->kept_bytes = 0;
+	}
+	r = p->cur;
+	r->lines_seen++;
+	r->bytes += len + (crlf ? 2 : 1);
+	if (!crlf)
+		r->deviations |= REPLY_DEV_BARE_LF;
+	if (len + 2 > LIMIT_REPLY_LINE_RFC)
+		r->deviations |= REPLY_DEV_LINE_TOO_LONG;
+	if (has_control(line, len))
+		r->deviations |= REPLY_DEV_CONTROL_CHARS;
+
+	code = line_code(line, len);
+	if (code < 0) {
+		r->deviations |= REPLY_DEV_MALFORMED;
+		(void)keep_line(p, line, len);
+		*out = r;
+		p->cur = NULL;
+		return REPLY_FATAL;
+	}
+	if (r->lines_seen == 1) {
+		r->code = code;
+		if (!code_in_range(code))
+			r->deviations |= REPLY_DEV_CODE_RANGE;
+	} else if (code != r->code)
+		r->deviations |= REPLY_DEV_MIXED_CODES;
+
+	/* RFC 5321 §4.2.1: "NNN-" goes on, "NNN SP" or a bare "NNN" ends
+	 * (clients must accept the SP being left out).  Anything else after
+	 * the code is a bad separator; we take such a line as the last. */
+	if (len == 3) {
+		last = true;
+		skip = 3;
+	} else if (line[3] == '-') {
+		last = false;
+		skip = 4;
+	} else if (line[3] == ' ') {
+		last = true;
+		skip = 4;
+	} else {
+		r->deviations |= REPLY_DEV_BAD_SEPARATOR;
+		last = true;
+		skip = 3;
+	}
+
+	if (r->lines_seen == 1 && r->code / 100 != 3) {
+		int cls, subj, det;
+		if (codes_enhanced_parse(line + skip, len - skip, &cls, &subj,
+		    &det) > 0) {
+			r->esc_class = cls;
+			r->esc_subject = subj;
+			r->esc_detail = det;
+			if (cls != r->code / 100)
+				r->deviations |= REPLY_DEV_CLASS_MISMATCH;
+		}
+	}
+
+	if ((st = keep_line(p, line + skip, len - skip)) != REPLY_MORE)
+		return st;
+	if (!last) {
+		/* A reply that never ends is cut off by the stage timeout;
+		 * this bounds the work done for it in the meantime. */
+		if (r->lines_seen > 10 * LIMIT_REPLY_LINES) {
+			r->deviations |= REPLY_DEV_TRUNCATED;
+			*out = r;
+			p->cur = NULL;
+			return REPLY_FATAL;
+		}
+		return REPLY_MORE;
+	}
+	*out = r;
+	p->cur = NULL;
+	return REPLY_DONE;
+}
+
+const char *
+reply_esc_str(const struct reply *r, char *buf, size_t len)
+{
+	if (len == 0)
+		return buf;
+	if (r->esc_class == 0)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "%d.%d.%d", r->esc_class, r->esc_subject,
+		    r->esc_detail);
+	return buf;
+}
+
+static const char *
+join(const struct reply *r, char *buf, size_t len, bool noesc)
+{
+	size_t i, j, o = 0;
+
+	if (len == 0)
+		return buf;
+	for (i = 0; i < r->nlines; i++) {
+		const char *t = r->lines[i].text;
+		size_t n = r->lines[i].len;
+		int c1, c2, c3;
+
+		if (noesc && r->code / 100 != 3) {
+			size_t k = codes_enhanced_parse(t, n, &c1, &c2, &c3);
+			if (k > 0) {
+				t += k;
+				n -= k;
+				while (n > 0 && (*t == ' ' || *t == '\t')) {
+					t++;
+					n--;
+				}
+			}
+		}
+		if (i > 0 && o + 1 < len)
+			buf[o++] = '\n';
+		for (j = 0; j < n && o + 1 < len; j++)
+			buf[o++] = t[j] == '\0' ? '?' : t[j];
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *
+reply_text_join(const struct reply *r, char *buf, size_t len)
+{
+	return join(r, buf, len, false);
+}
+
+const char *
+reply_text_join_noesc(const struct reply *r, char *buf, size_t len)
+{
+	return join(r, buf, len, true);
+}
+
+/* Whether the space-separated list has w in it. */
+static bool
+has_word(const char *list, const char *w)
+{
+	size_t wl = strlen(w);
+	const char *p = list;
+
+	while ((p = strstr(p, w)) != NULL) {
+		if ((p == list || p[-1] == ' ') &&
+		    (p[wl] == '\0' || p[wl] == ' '))
+			return true;
+		p += wl;
+	}
+	return false;
+}
+
+/* Copy the first whitespace-delimited word of s[0..n) into dst. */
+static size_t
+word(const char *s, size_t n, char *dst, size_t dstlen)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	while (i < n && s[i] != ' ' && s[i] != '\t') {
+		if (o + 1 < dstlen)
+			dst[o++] = s[i];
+		i++;
+	}
+	if (dstlen > 0)
+		dst[o] = '\0';
+	return i;
+}
+
+/* Append the space-separated mechanisms in s[0..n) to caps->auth,
+ * upper-cased, each once, control bytes shown as '?'. */
+static void
+add_mechanisms(struct ehlo_caps *caps, const char *s, size_t n)
+{
+	char mech[64];
+	size_t used, k, o;
+
+	while (n > 0) {
+		used = word(s, n, mech, sizeof(mech));
+		s += used;
+		n -= used;
+		if (mech[0] == '\0')
+			break;
+		for (k = 0; mech[k] != '\0'; k++) {
+			unsigned char c = (unsigned char)mech[k];
+			mech[k] = (c < 0x20 || c == 0x7f) ? '?' :
+			    (char)toupper(c);
+		}
+		if (has_word(caps->auth, mech))
+			continue;
+		o = strlen(caps->auth);
+		if (o + strlen(mech) + 2 > sizeof(caps->auth))
+			break;
+		snprintf(caps->auth + o, sizeof(caps->auth) - o, "%s%s",
+		    o > 0 ? " " : "", mech);
+	}
+}
+
+void
+ehlo_parse(const struct reply *r, struct ehlo_caps *caps)
+{
+	size_t i, k;
+
+	memset(caps, 0, sizeof(*caps));
+	if (r->nlines == 0)
+		return;
+	(void)word(r->lines[0].text, r->lines[0].len, caps->name,
+	    sizeof(caps->name));
+
+	/* RFC 5321 §4.1.1.1: each line after the first is
+	 * ehlo-keyword *(SP ehlo-param). */
+	for (i = 1; i < r->nlines; i++) {
+		const char *t = r->lines[i].text;
+		size_t n = r->lines[i].len, used;
+		char kw[32];
+
+		used = word(t, n, kw, sizeof(kw));
+		if (kw[0] == '\0')
+			continue;
+		for (k = 0; kw[k] != '\0'; k++)
+			kw[k] = (char)toupper((unsigned char)kw[k]);
+		if (caps->nkeywords < LIMIT_EHLO_KEYWORDS) {
+			memcpy(caps->keywords[caps->nkeywords], kw, sizeof(kw));
+			caps->nkeywords++;
+		} else
+			caps->keywords_dropped++;
+
+		if (strcmp(kw, "STARTTLS") == 0)
+			caps->starttls = true;
+		else if (strcmp(kw, "PIPELINING") == 0)
+			caps->pipelining = true;
+		else if (strcmp(kw, "8BITMIME") == 0)
+			caps->eightbitmime = true;
+		else if (strcmp(kw, "SMTPUTF8") == 0)
+			caps->smtputf8 = true;
+		else if (strcmp(kw, "ENHANCEDSTATUSCODES") == 0)
+			caps->enhancedstatuscodes = true;
+		else if (strcmp(kw, "CHUNKING") == 0)
+			caps->chunking = true;
+		else if (strcmp(kw, "DSN") == 0)
+			caps->dsn = true;
+		else if (strcmp(kw, "REQUIRETLS") == 0)
+			caps->requiretls = true;
+		else if (strcmp(kw, "SIZE") == 0) {
+			char num[32];
+			caps->has_size = true;
+			(void)word(t + used, n - used, num, sizeof(num));
+			caps->size = strtoull(num, NULL, 10);
+		} else if (strncmp(kw, "AUTH", 4) == 0 &&
+		    (kw[4] == '\0' || kw[4] == '=')) {
+			/* "AUTH=" is the pre-RFC 4954 form some servers
+			 * still send beside the standard one. */
+			while (n > 0 && (*t == ' ' || *t == '\t')) {
+				t++;
+				n--;
+			}
+			t += 4;
+			n -= 4;
+			if (n > 0 && *t == '=') {
+				t++;
+				n--;
+			}
+			add_mechanisms(caps, t, n);
+		}
+	}
+}

@@ -1,0 +1,527 @@
+/*
+ * report.c — the text and JSON reports.
+ *
+ * Owns nothing; reads a probe_result.  Every string that came from a
+ * server, or from the user, goes through an escaper.
+ */
+#include <string.h>
+
+#include "report.h"
+
+/* Length of a valid UTF-8 sequence at s (n bytes available), or 0. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07u;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3fu);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+void
+report_put_text(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	while (i < len) {
+		if (u[i] < 0x20 || u[i] == 0x7f) {
+			fprintf(out, "\\x%02x", u[i]);
+			i++;
+			continue;
+		}
+		if (u[i] == '\\') {
+			fputs("\\\\", out);
+			i++;
+			continue;
+		}
+		l = utf8_seq(u + i, len - i);
+		if (l == 0) {
+			fprintf(out, "\\x%02x", u[i]);
+			i++;
+			continue;
+		}
+		fwrite(u + i, 1, l, out);
+		i += l;
+	}
+}
+
+void
+report_put_json_string(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, l;
+
+	fputc('"', out);
+	while (i < len) {
+		unsigned char c = u[i];
+		switch (c) {
+		case '"': fputs("\\\"", out); i++; continue;
+		case '\\': fputs("\\\\", out); i++; continue;
+		case '\n': fputs("\\n", out); i++; continue;
+		case '\r': fputs("\\r", out); i++; continue;
+		case '\t': fputs("\\t", out); i++; continue;
+		default: break;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		l = utf8_seq(u + i, len - i);
+		if (l == 0) {
+			/* Not UTF-8: keep the byte's value visible. */
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		fwrite(u + i, 1, l, out);
+		i += l;
+	}
+	fputc('"', out);
+}
+
+static void
+js(FILE *out, const char *s)
+{
+	if (s == NULL)
+		fputs("null", out);
+	else
+		report_put_json_string(out, s, strlen(s));
+}
+
+/* A JSON string, or null when empty. */
+static void
+jsn(FILE *out, const char *s)
+{
+	js(out, s != NULL && *s != '\0' ? s : NULL);
+}
+
+static void
+json_reply(FILE *out, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	char esc[16];
+	size_t i;
+	unsigned b;
+	bool first = true;
+
+	fputs("{\"command\":", out);
+	jsn(out, rr->command);
+	fprintf(out, ",\"code\":%d,\"enhanced\":", rp->code);
+	jsn(out, reply_esc_str(rp, esc, sizeof(esc)));
+	fputs(",\"lines\":[", out);
+	for (i = 0; i < rp->nlines; i++) {
+		if (i > 0)
+			fputc(',', out);
+		report_put_json_string(out, rp->lines[i].text,
+		    rp->lines[i].len);
+	}
+	fprintf(out, "],\"elapsed_ms\":%.1f,\"legality\":", rr->elapsed_ms);
+	js(out, codes_legality_name(rr->legality));
+	fputs(",\"deviations\":[", out);
+	for (b = 0; b < REPLY_DEV_COUNT; b++) {
+		if (!(rp->deviations & (1u << b)))
+			continue;
+		if (!first)
+			fputc(',', out);
+		first = false;
+		js(out, reply_deviation_name(b));
+	}
+	fputs("]}", out);
+}
+
+static void
+json_explanation(FILE *out, const struct explanation *e)
+{
+	fputs("{\"meaning\":", out);
+	js(out, e->meaning);
+	fputs(",\"cause\":", out);
+	js(out, e->cause);
+	fputs(",\"action\":", out);
+	js(out, e->action);
+	fputs(",\"category\":", out);
+	js(out, e->category);
+	fputs(",\"blame\":", out);
+	js(out, e->blame);
+	fputs(",\"permanence\":", out);
+	js(out, e->permanence);
+	fputc('}', out);
+}
+
+static void
+json_tls(FILE *out, const struct probe_result *r)
+{
+	const struct tlsconn_info *t = &r->tls;
+
+	if (!r->tls_done) {
+		fputs("null", out);
+		return;
+	}
+	fputs("{\"version\":", out);
+	jsn(out, t->version);
+	fputs(",\"cipher\":", out);
+	jsn(out, t->cipher);
+	fprintf(out, ",\"verified\":%s,\"chain_ok\":%s,\"verify_error\":",
+	    t->verified ? "true" : "false", t->chain_ok ? "true" : "false");
+	jsn(out, t->verify_error);
+	fputs(",\"name_match\":", out);
+	fputs(!t->name_checked ? "null" : t->name_match ? "true" : "false",
+	    out);
+	fprintf(out, ",\"expired\":%s,\"subject\":",
+	    t->expired ? "true" : "false");
+	jsn(out, t->subject);
+	fputs(",\"issuer\":", out);
+	jsn(out, t->issuer);
+	fputs(",\"names\":", out);
+	jsn(out, t->names);
+	fputs(",\"not_before\":", out);
+	jsn(out, t->not_before);
+	fputs(",\"not_after\":", out);
+	jsn(out, t->not_after);
+	fputc('}', out);
+}
+
+static void
+json_caps(FILE *out, const struct probe_result *r)
+{
+	const struct ehlo_caps *c = &r->caps;
+	size_t i;
+
+	if (!r->has_caps) {
+		fputs("null", out);
+		return;
+	}
+	fputs("{\"name\":", out);
+	jsn(out, c->name);
+	fputs(",\"keywords\":[", out);
+	for (i = 0; i < c->nkeywords; i++) {
+		if (i > 0)
+			fputc(',', out);
+		js(out, c->keywords[i]);
+	}
+	fprintf(out, "],\"starttls\":%s,\"smtputf8\":%s,\"pipelining\":%s,"
+	    "\"size\":", c->starttls ? "true" : "false",
+	    c->smtputf8 ? "true" : "false", c->pipelining ? "true" : "false");
+	if (c->has_size)
+		fprintf(out, "%llu", c->size);
+	else
+		fputs("null", out);
+	fputs(",\"auth\":", out);
+	jsn(out, c->auth);
+	fputc('}', out);
+}
+
+void
+report_json(FILE *out, const struct probe_result *r)
+{
+	size_t i, j;
+	int st;
+
+	fputs("{\"address\":", out);
+	report_put_json_string(out, r->input, strlen(r->input));
+	fputs(",\"domain\":", out);
+	jsn(out, r->addr.domain);
+	fputs(",\"domain_ascii\":", out);
+	jsn(out, r->addr.domain_ascii);
+	fputs(",\"verdict\":", out);
+	js(out, verdict_name(r->verdict));
+	fputs(",\"reason\":", out);
+	js(out, r->reason);
+	fputs(",\"summary\":", out);
+	js(out, r->summary);
+	fprintf(out, ",\"exit_code\":%d", r->exit_code);
+
+	fputs(",\"server\":", out);
+	if (r->has_server) {
+		fputs("{\"host\":", out);
+		jsn(out, r->server_host);
+		fputs(",\"ip\":", out);
+		js(out, r->server_ip);
+		fprintf(out, ",\"port\":%d}", r->server_port);
+	} else
+		fputs("null", out);
+
+	fputs(",\"tls\":", out);
+	json_tls(out, r);
+	fputs(",\"ehlo\":", out);
+	json_caps(out, r);
+
+	fputs(",\"dns\":{\"status\":", out);
+	js(out, r->dns_done ? resolver_status_name(r->dns_status) : NULL);
+	fprintf(out, ",\"implicit_mx\":%s,\"null_mx\":%s,\"mx\":[",
+	    r->implicit_mx ? "true" : "false", r->null_mx ? "true" : "false");
+	for (i = 0; i < r->nmx; i++) {
+		const struct mx_info *m = &r->mx[i];
+		fprintf(out, "%s{\"preference\":%u,\"host\":", i ? "," : "",
+		    m->pref);
+		js(out, m->host);
+		fputs(",\"status\":", out);
+		js(out, resolver_status_name(m->status));
+		fputs(",\"addresses\":[", out);
+		for (j = 0; j < m->naddrs; j++) {
+			if (j > 0)
+				fputc(',', out);
+			js(out, m->addrs[j]);
+		}
+		fputs("]}", out);
+	}
+	fputs("]}", out);
+
+	fputs(",\"attempts\":[", out);
+	for (i = 0; i < r->nattempts; i++) {
+		const struct attempt *a = &r->attempts[i];
+		fputs(i ? ",{\"host\":" : "{\"host\":", out);
+		jsn(out, a->host);
+		fputs(",\"ip\":", out);
+		js(out, a->ip);
+		fprintf(out, ",\"port\":%d,\"outcome\":", a->port);
+		js(out, a->outcome);
+		fputs(",\"detail\":", out);
+		jsn(out, a->detail);
+		fputc('}', out);
+	}
+	fputs("]", out);
+
+	fputs(",\"stages\":[", out);
+	for (st = 0; st < STAGE_COUNT; st++) {
+		const struct stage_rec *s = &r->stages[st];
+		fputs(st ? ",{\"name\":" : "{\"name\":", out);
+		js(out, stage_name((enum stage)st));
+		fputs(",\"status\":", out);
+		js(out, stage_status_name(s->status));
+		if (s->elapsed_ms > 0)
+			fprintf(out, ",\"elapsed_ms\":%.1f", s->elapsed_ms);
+		if (s->error[0]) {
+			fputs(",\"error\":", out);
+			js(out, s->error);
+		}
+		if (s->nreplies > 0) {
+			fputs(",\"replies\":[", out);
+			for (i = 0; i < s->nreplies; i++) {
+				if (i > 0)
+					fputc(',', out);
+				json_reply(out, &s->replies[i]);
+			}
+			fputc(']', out);
+		}
+		if (s->expl.present &&
+		    (s->status == STATUS_WARN || s->status == STATUS_FAIL)) {
+			fputs(",\"explanation\":", out);
+			json_explanation(out, &s->expl);
+		}
+		fputc('}', out);
+	}
+	fputc(']', out);
+
+	fputs(",\"findings\":[", out);
+	for (i = 0; i < r->nfindings; i++) {
+		const struct finding *f = &r->findings[i];
+		fputs(i ? ",{\"id\":" : "{\"id\":", out);
+		js(out, f->id);
+		fputs(",\"severity\":", out);
+		js(out, severity_name(f->severity));
+		fputs(",\"stage\":", out);
+		js(out, stage_name(f->stage));
+		fputs(",\"message\":", out);
+		js(out, f->message);
+		fputs(",\"evidence\":", out);
+		jsn(out, f->evidence);
+		fputs(",\"ref\":", out);
+		jsn(out, f->ref);
+		fputc('}', out);
+	}
+	fprintf(out, "],\"findings_dropped\":%zu", r->findings_dropped);
+
+	fputs(",\"transcript\":[", out);
+	for (i = 0; i < r->ntranscript; i++) {
+		const struct transcript_entry *e = &r->transcript[i];
+		fprintf(out, "%s{\"t_ms\":%.1f,\"dir\":\"%s\",\"text\":",
+		    i ? "," : "", e->t_ms, e->dir == 's' ? "send" :
+		    e->dir == 'r' ? "recv" : "info");
+		report_put_json_string(out, e->text, e->len);
+		fputc('}', out);
+	}
+	fprintf(out, "],\"transcript_dropped\":%zu}\n", r->transcript_dropped);
+}
+
+static const char *
+status_mark(enum stage_status s)
+{
+	switch (s) {
+	case STATUS_OK: return "ok  ";
+	case STATUS_WARN: return "WARN";
+	case STATUS_FAIL: return "FAIL";
+	default: return "  - ";
+	}
+}
+
+static void
+wrap(FILE *out, const char *label, const char *text)
+{
+	if (text == NULL || *text == '\0')
+		return;
+	fprintf(out, "      %-8s ", label);
+	report_put_text(out, text, strlen(text));
+	fputc('\n', out);
+}
+
+void
+report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
+{
+	const char *vcol = "", *reset = "";
+	size_t i;
+	int st;
+
+	if (color) {
+		reset = "\033[0m";
+		switch (r->verdict) {
+		case VERDICT_DELIVERABLE: vcol = "\033[32m"; break;
+		case VERDICT_UNDELIVERABLE: vcol = "\033[31m"; break;
+		default: vcol = "\033[33m"; break;
+		}
+	}
+	fputs("smtpprobe: ", out);
+	report_put_text(out, r->input, strlen(r->input));
+	fputc('\n', out);
+	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
+	    verdict_name(r->verdict), reset, r->reason);
+	fputs("  ", out);
+	report_put_text(out, r->summary, strlen(r->summary));
+	fputc('\n', out);
+	if (r->addr.domain_idn) {
+		fputs("  domain:  ", out);
+		report_put_text(out, r->addr.domain, strlen(r->addr.domain));
+		fprintf(out, " (%s)\n", r->addr.domain_ascii);
+	}
+	if (r->nmx > 0) {
+		fprintf(out, "  %s:\n", r->implicit_mx ? "mail host (implicit "
+		    "MX)" : r->addr.literal ? "host" : "MX");
+		for (i = 0; i < r->nmx; i++) {
+			size_t j;
+			fprintf(out, "    %3u %s", r->mx[i].pref, r->mx[i].host);
+			for (j = 0; j < r->mx[i].naddrs; j++)
+				fprintf(out, "%s%s", j ? ", " : "  [",
+				    r->mx[i].addrs[j]);
+			fprintf(out, "%s\n", r->mx[i].naddrs ? "]" :
+			    r->mx[i].status != RESOLVER_OK ? "  (no address)" :
+			    "");
+		}
+	}
+	if (r->has_server)
+		fprintf(out, "  server:  %s%s%s port %d\n", r->server_host,
+		    r->server_host[0] ? " " : "", r->server_ip, r->server_port);
+	if (r->nattempts > 1) {
+		fputs("  attempts:\n", out);
+		for (i = 0; i < r->nattempts; i++) {
+			fprintf(out, "    %s %s: %s", r->attempts[i].host,
+			    r->attempts[i].ip, r->attempts[i].outcome);
+			if (r->attempts[i].detail[0]) {
+				fputs(" (", out);
+				report_put_text(out, r->attempts[i].detail,
+				    strlen(r->attempts[i].detail));
+				fputc(')', out);
+			}
+			fputc('\n', out);
+		}
+	}
+	if (r->tls_done)
+		fprintf(out, "  tls:     %s %s, certificate %s\n",
+		    r->tls.version, r->tls.cipher, r->tls.verified ?
+		    "verified" : "NOT verified");
+
+	fputs("  stages:\n", out);
+	for (st = 0; st < STAGE_COUNT; st++) {
+		const struct stage_rec *s = &r->stages[st];
+		const struct rec_reply *last = NULL;
+
+		for (i = 0; i < s->nreplies; i++)
+			last = &s->replies[i];
+		fprintf(out, "    [%s] %-9s", status_mark(s->status),
+		    stage_name((enum stage)st));
+		if (last != NULL) {
+			char esc[16];
+			const struct reply *rp = last->reply;
+			fprintf(out, " %d", rp->code);
+			if (rp->esc_class)
+				fprintf(out, " %s",
+				    reply_esc_str(rp, esc, sizeof(esc)));
+			if (rp->nlines > 0) {
+				size_t n = rp->lines[0].len;
+				const char *t = rp->lines[0].text;
+				size_t k = rp->esc_class ? strlen(esc) : 0;
+				if (k > 0 && n >= k && memcmp(t, esc, k) == 0) {
+					t += k;
+					n -= k;
+					while (n > 0 && *t == ' ') {
+						t++;
+						n--;
+					}
+				}
+				fputc(' ', out);
+				report_put_text(out, t, n > 100 ? 100 : n);
+				if (n > 100 || rp->nlines > 1)
+					fputs(" ...", out);
+			}
+		} else if (s->error[0]) {
+			fputc(' ', out);
+			report_put_text(out, s->error, strlen(s->error));
+		}
+		fputc('\n', out);
+		if (s->expl.present &&
+		    (s->status == STATUS_WARN || s->status == STATUS_FAIL)) {
+			wrap(out, "meaning:", s->expl.meaning);
+			wrap(out, "cause:", s->expl.cause);
+			wrap(out, "action:", s->expl.action);
+		}
+	}
+
+	if (r->nfindings > 0) {
+		fputs("  findings:\n", out);
+		for (i = 0; i < r->nfindings; i++) {
+			const struct finding *f = &r->findings[i];
+			fprintf(out, "    %-7s %s: ", severity_name(f->severity),
+			    f->id);
+			report_put_text(out, f->message, strlen(f->message));
+			if (f->ref != NULL)
+				fprintf(out, " [%s]", f->ref);
+			fputc('\n', out);
+		}
+	}
+	if (verbose && r->ntranscript > 0) {
+		fputs("  transcript:\n", out);
+		for (i = 0; i < r->ntranscript; i++) {
+			const struct transcript_entry *e = &r->transcript[i];
+			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
+			    "->" : e->dir == 'r' ? "<-" : "**");
+			report_put_text(out, e->text, e->len);
+			fputc('\n', out);
+		}
+		if (r->transcript_dropped)
+			fprintf(out, "    (%zu more entries not kept)\n",
+			    r->transcript_dropped);
+	}
+}

@@ -1,0 +1,326 @@
+/*
+ * result.c — the per-address record, and the reply checker that compares
+ * every (command, reply) pair with the command table in codes/.
+ *
+ * Owns the replies and transcript entries stored in a probe_result.
+ * Limits: LIMIT_FINDINGS, LIMIT_STAGE_REPLIES, LIMIT_TRANSCRIPT_BYTES.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "result.h"
+
+static const char *const stage_names[STAGE_COUNT] = {
+	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
+	"mail", "rcpt", "quit",
+};
+_Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
+    "stage name table");
+
+const char *
+stage_name(enum stage s)
+{
+	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+}
+
+const char *
+stage_status_name(enum stage_status s)
+{
+	switch (s) {
+	case STATUS_OK: return "ok";
+	case STATUS_WARN: return "warn";
+	case STATUS_FAIL: return "fail";
+	default: return "skipped";
+	}
+}
+
+const char *
+severity_name(enum severity s)
+{
+	switch (s) {
+	case SEV_ERROR: return "error";
+	case SEV_WARNING: return "warning";
+	default: return "info";
+	}
+}
+
+const char *
+verdict_name(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_DELIVERABLE: return "deliverable";
+	case VERDICT_UNDELIVERABLE: return "undeliverable";
+	case VERDICT_RISKY: return "risky";
+	default: return "unknown";
+	}
+}
+
+const char *
+session_outcome_name(enum session_outcome o)
+{
+	static const char *const names[] = {
+		"none", "connect_failed", "connect_timeout",
+		"greeting_rejected", "greeting_temporary", "tls_retry_plain",
+		"tls_required_failed", "helo_rejected", "answered", "timeout",
+		"lost", "protocol_error", "local_error",
+	};
+	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[o];
+}
+
+double
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void
+result_init(struct probe_result *r, const char *input)
+{
+	size_t n = strlen(input);
+
+	memset(r, 0, sizeof(*r));
+	if (n >= sizeof(r->input)) {
+		n = sizeof(r->input) - 1;
+		r->input_cut = true;
+	}
+	memcpy(r->input, input, n);
+	r->input[n] = '\0';
+	r->t0 = monotonic_ms();
+	r->verdict = VERDICT_UNKNOWN;
+}
+
+static void
+clear_stage(struct stage_rec *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nreplies; i++)
+		reply_free(s->replies[i].reply);
+	memset(s, 0, sizeof(*s));
+}
+
+void
+result_reset_session(struct probe_result *r)
+{
+	int st;
+
+	for (st = STAGE_CONNECT; st < STAGE_COUNT; st++)
+		clear_stage(&r->stages[st]);
+	r->has_caps = false;
+	r->tls_done = false;
+	memset(&r->tls, 0, sizeof(r->tls));
+}
+
+void
+result_clear(struct probe_result *r)
+{
+	size_t i;
+	int st;
+
+	for (st = 0; st < STAGE_COUNT; st++)
+		clear_stage(&r->stages[st]);
+	for (i = 0; i < r->ntranscript; i++)
+		free(r->transcript[i].text);
+	free(r->transcript);
+	r->transcript = NULL;
+	r->ntranscript = r->transcript_cap = 0;
+}
+
+void
+result_finding(struct probe_result *r, const char *id, enum severity sev,
+    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
+{
+	struct finding *f;
+	va_list ap;
+
+	if (r->nfindings >= LIMIT_FINDINGS) {
+		r->findings_dropped++;
+		return;
+	}
+	f = &r->findings[r->nfindings++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->severity = sev;
+	f->stage = st;
+	f->ref = ref;
+	if (evidence != NULL)
+		snprintf(f->evidence, sizeof(f->evidence), "%s", evidence);
+	va_start(ap, fmt);
+	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+	va_end(ap);
+}
+
+bool
+result_has_finding(const struct probe_result *r, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+void
+result_transcript(struct probe_result *r, char dir, const char *text,
+    size_t len)
+{
+	struct transcript_entry *e;
+
+	if (len > LIMIT_TRANSCRIPT_ENTRY)
+		len = LIMIT_TRANSCRIPT_ENTRY;
+	if (r->transcript_bytes + len > LIMIT_TRANSCRIPT_BYTES) {
+		r->transcript_dropped++;
+		return;
+	}
+	if (r->ntranscript == r->transcript_cap) {
+		size_t cap = r->transcript_cap ? r->transcript_cap * 2 : 32;
+		void *p = realloc(r->transcript, cap * sizeof(*e));
+		if (p == NULL) {
+			r->transcript_dropped++;
+			return;
+		}
+		r->transcript = p;
+		r->transcript_cap = cap;
+	}
+	e = &r->transcript[r->ntranscript];
+	if ((e->text = malloc(len + 1)) == NULL) {
+		r->transcript_dropped++;
+		return;
+	}
+	memcpy(e->text, text, len);
+	e->text[len] = '\0';
+	e->len = len;
+	e->dir = dir;
+	e->t_ms = monotonic_ms() - r->t0;
+	r->ntranscript++;
+	r->transcript_bytes += len;
+}
+
+void
+result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
+{
+	char buf[LIMIT_TRANSCRIPT_ENTRY];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	result_transcript(r, dir, buf,
+	    (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+/*
+ * The reply checker: facts about one reply, as findings.  Policy (what a
+ * fact means for the verdict) is diag.c's business, not this one's.
+ */
+static void
+check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	char ev[256], first[200];
+	const char *what = rr->cmd == CODES_CMD_GREETING ? "the greeting" :
+	    codes_cmd_name((enum codes_cmd)rr->cmd);
+
+	snprintf(first, sizeof(first), "%.*s",
+	    rp->nlines > 0 ? (int)(rp->lines[0].len < 150 ?
+	    rp->lines[0].len : 150) : 0,
+	    rp->nlines > 0 ? rp->lines[0].text : "");
+	snprintf(ev, sizeof(ev), "%d %s", rp->code, first);
+
+	if (rr->legality == CODES_ILLEGAL)
+		result_finding(r, "reply.illegal_code", SEV_ERROR, st,
+		    "RFC 5321 §4.3.2", ev, "%d is not a valid reply to %s",
+		    rp->code, what);
+	else if (rr->legality == CODES_COMMON)
+		result_finding(r, "reply.nonstandard_code", SEV_INFO, st,
+		    "RFC 5321 §4.3.2", ev, "%d is not a standard reply to %s, "
+		    "though servers often use it", rp->code, what);
+	if (rp->deviations & REPLY_DEV_CLASS_MISMATCH)
+		result_finding(r, "reply.enhanced_class_mismatch", SEV_WARNING,
+		    st, "RFC 2034 §4 / RFC 3463 §2", ev, "the enhanced status "
+		    "code %d.%d.%d does not agree with the reply code %d (its "
+		    "first digit must be %d)", rp->esc_class, rp->esc_subject,
+		    rp->esc_detail, rp->code, rp->code / 100);
+	if (rp->deviations & REPLY_DEV_MIXED_CODES)
+		result_finding(r, "reply.mixed_codes", SEV_WARNING, st,
+		    "RFC 5321 §4.2.1", ev, "the lines of one reply to %s carry "
+		    "different reply codes", what);
+	if (rp->deviations & REPLY_DEV_BAD_SEPARATOR)
+		result_finding(r, "reply.bad_separator", SEV_WARNING, st,
+		    "RFC 5321 §4.2", ev, "a reply line to %s has neither a "
+		    "space nor a hyphen after its code", what);
+	if (rp->deviations & REPLY_DEV_LINE_TOO_LONG)
+		result_finding(r, "reply.line_too_long", SEV_WARNING, st,
+		    "RFC 5321 §4.5.3.1.5", ev, "a reply line to %s is longer "
+		    "than 512 octets", what);
+	if (rp->deviations & REPLY_DEV_BARE_LF)
+		result_finding(r, "reply.bare_lf", SEV_WARNING, st,
+		    "RFC 5321 §2.3.8", ev, "the reply to %s ends lines with "
+		    "a bare LF instead of CRLF", what);
+	if (rp->deviations & REPLY_DEV_CONTROL_CHARS)
+		result_finding(r, "reply.control_characters", SEV_WARNING, st,
+		    "RFC 5321 §4.2", ev, "the reply to %s contains control "
+		    "characters", what);
+	if (rp->deviations & (REPLY_DEV_MALFORMED | REPLY_DEV_CODE_RANGE))
+		result_finding(r, "reply.malformed", SEV_ERROR, st,
+		    "RFC 5321 §4.2", ev, "the reply to %s is not a valid SMTP "
+		    "reply", what);
+	if (rp->deviations & REPLY_DEV_TRUNCATED)
+		result_finding(r, "reply.too_long", SEV_WARNING, st,
+		    "RFC 5321 §4.5.3.1", ev, "the reply to %s had more lines "
+		    "or bytes than smtpprobe keeps (%d lines, %d bytes)", what,
+		    LIMIT_REPLY_LINES, LIMIT_REPLY_BYTES);
+}
+
+static void
+fill_reply(struct probe_result *r, enum stage st, struct rec_reply *rr,
+    int cmd, const char *command, struct reply *rp, double elapsed_ms)
+{
+	rr->cmd = cmd;
+	snprintf(rr->command, sizeof(rr->command), "%s",
+	    command != NULL ? command : "");
+	rr->reply = rp;
+	rr->elapsed_ms = elapsed_ms;
+	if (rp->deviations & REPLY_DEV_MALFORMED)
+		rr->legality = CODES_ILLEGAL;
+	else
+		rr->legality = codes_check((enum codes_cmd)cmd, rp->code,
+		    &rr->legality_ref);
+	check_reply(r, st, rr);
+}
+
+struct rec_reply *
+result_add_reply(struct probe_result *r, enum stage st, int cmd,
+    const char *command, struct reply *rp, double elapsed_ms)
+{
+	struct stage_rec *s = &r->stages[st];
+	struct rec_reply *rr;
+
+	if (s->nreplies >= LIMIT_STAGE_REPLIES) {
+		/* Still checked, so deviations are reported, but not kept. */
+		struct rec_reply tmp;
+
+		memset(&tmp, 0, sizeof(tmp));
+		fill_reply(r, st, &tmp, cmd, command, rp, elapsed_ms);
+		s->replies_dropped++;
+		reply_free(rp);
+		return NULL;
+	}
+	rr = &s->replies[s->nreplies];
+	memset(rr, 0, sizeof(*rr));
+	fill_reply(r, st, rr, cmd, command, rp, elapsed_ms);
+	s->nreplies++;
+	return rr;
+}

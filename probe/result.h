@@ -1,0 +1,225 @@
+/*
+ * result.h — everything smtpprobe learns about one address.
+ *
+ * The engine (probe.c, session.c) records facts here; diag.c turns them
+ * into stage explanations, findings and the verdict; report.c prints them.
+ * One struct probe_result per address owns every reply and transcript
+ * entry in it; result_clear() frees them.
+ */
+#ifndef SMTPPROBE_RESULT_H
+#define SMTPPROBE_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "address.h"
+#include "codes.h"
+#include "limits.h"
+#include "reply.h"
+#include "resolver.h"
+#include "tlsconn.h"
+
+enum stage {
+	STAGE_ADDRESS,
+	STAGE_DNS,
+	STAGE_CONNECT,
+	STAGE_GREETING,
+	STAGE_EHLO,
+	STAGE_STARTTLS,
+	STAGE_TLS,
+	STAGE_MAIL,
+	STAGE_RCPT,
+	STAGE_QUIT,
+	STAGE_COUNT
+};
+
+const char *stage_name(enum stage s);
+
+enum stage_status {
+	STATUS_SKIPPED,
+	STATUS_OK,
+	STATUS_WARN,
+	STATUS_FAIL
+};
+
+const char *stage_status_name(enum stage_status s);
+
+/* A reply with the command it answered. */
+struct rec_reply {
+	int			 cmd;		/* enum codes_cmd */
+	char			 command[LIMIT_ADDRESS * 4 + 32];	/* line sent, "" for the greeting */
+	struct reply		*reply;		/* owned */
+	double			 elapsed_ms;	/* from sending to the last line */
+	enum codes_legality	 legality;
+	const char		*legality_ref;
+};
+
+/* Why a stage is not ok, in words for people and a word for programs. */
+struct explanation {
+	bool	present;
+	char	meaning[512];
+	char	cause[512];
+	char	action[512];
+	char	category[48];
+	char	blame[48];
+	char	permanence[16];
+};
+
+struct stage_rec {
+	enum stage_status	status;
+	size_t			nreplies;
+	struct rec_reply	replies[LIMIT_STAGE_REPLIES];
+	size_t			replies_dropped;
+	double			elapsed_ms;
+	bool			timed_out;
+	char			error[256];	/* our own failure (errno, OpenSSL), not the server's */
+	struct explanation	expl;
+};
+
+enum severity {
+	SEV_INFO,
+	SEV_WARNING,
+	SEV_ERROR
+};
+
+const char *severity_name(enum severity s);
+
+struct finding {
+	char		 id[48];
+	enum severity	 severity;
+	enum stage	 stage;
+	char		 message[512];
+	char		 evidence[512];
+	const char	*ref;
+};
+
+struct attempt {
+	char	host[RESOLVER_NAME_MAX];
+	char	ip[64];
+	int	port;
+	char	outcome[32];
+	char	detail[256];
+};
+
+struct mx_info {
+	unsigned		pref;
+	char			host[RESOLVER_NAME_MAX];
+	enum resolver_status	status;
+	size_t			naddrs;
+	char			addrs[RESOLVER_MAX_ADDRS][64];
+};
+
+struct transcript_entry {
+	double	 t_ms;
+	char	 dir;		/* 's' sent, 'r' received, 'i' info */
+	char	*text;		/* owned, raw bytes (escaped on output) */
+	size_t	 len;
+};
+
+/* How a session with one server ended. */
+enum session_outcome {
+	OUTCOME_NONE,
+	OUTCOME_CONNECT_FAILED,
+	OUTCOME_CONNECT_TIMEOUT,
+	OUTCOME_GREETING_REJECTED,	/* 5xx greeting */
+	OUTCOME_GREETING_TEMPORARY,	/* 4xx greeting */
+	OUTCOME_TLS_RETRY_PLAIN,	/* handshake failed; try again without TLS */
+	OUTCOME_TLS_REQUIRED_FAILED,
+	OUTCOME_HELO_REJECTED,		/* EHLO and HELO both refused */
+	OUTCOME_ANSWERED,		/* MAIL/RCPT gave a definite answer */
+	OUTCOME_TIMEOUT,
+	OUTCOME_LOST,
+	OUTCOME_PROTOCOL_ERROR,
+	OUTCOME_LOCAL_ERROR
+};
+
+const char *session_outcome_name(enum session_outcome o);
+
+enum verdict {
+	VERDICT_DELIVERABLE,
+	VERDICT_UNDELIVERABLE,
+	VERDICT_RISKY,
+	VERDICT_UNKNOWN
+};
+
+const char *verdict_name(enum verdict v);
+
+struct probe_result {
+	char			 input[LIMIT_ADDRESS * 4 + 8];	/* as given, cut */
+	bool			 input_cut;
+	struct address		 addr;
+	enum address_error	 addr_error;
+	char			 addr_why[256];
+
+	/* DNS */
+	bool			 dns_done;
+	enum resolver_status	 dns_status;
+	char			 dns_detail[160];
+	bool			 implicit_mx;
+	bool			 null_mx;
+	size_t			 nmx;
+	struct mx_info		 mx[RESOLVER_MAX_MX];
+
+	/* connections */
+	size_t			 nattempts;
+	struct attempt		 attempts[LIMIT_ATTEMPTS * 2];
+	bool			 has_server;
+	char			 server_host[RESOLVER_NAME_MAX];
+	char			 server_ip[64];
+	int			 server_port;
+	enum session_outcome	 outcome;
+	enum stage		 outcome_stage;	/* where the last session stopped */
+
+	bool			 has_caps;
+	struct ehlo_caps	 caps;
+	bool			 tls_done;
+	struct tlsconn_info	 tls;
+
+	struct stage_rec	 stages[STAGE_COUNT];
+
+	size_t			 nfindings;
+	size_t			 findings_dropped;
+	struct finding		 findings[LIMIT_FINDINGS];
+
+	size_t			 ntranscript;
+	size_t			 transcript_cap;
+	size_t			 transcript_bytes;
+	size_t			 transcript_dropped;
+	struct transcript_entry	*transcript;
+	double			 t0;		/* monotonic ms at start */
+
+	enum verdict		 verdict;
+	char			 reason[32];
+	char			 summary[512];
+	int			 exit_code;
+	bool			 local_error;
+	char			 local_error_msg[256];
+};
+
+void result_init(struct probe_result *r, const char *input);
+void result_clear(struct probe_result *r);
+/* Forget the per-connection stages (connect .. quit) before a new
+ * session; findings, attempts and transcript stay. */
+void result_reset_session(struct probe_result *r);
+
+/* Add a finding (printf-style message); beyond LIMIT_FINDINGS they are
+ * counted.  evidence may be NULL. */
+void result_finding(struct probe_result *r, const char *id, enum severity sev,
+    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+bool result_has_finding(const struct probe_result *r, const char *id);
+
+/* Append to the transcript (bounded by LIMIT_TRANSCRIPT_BYTES). */
+void result_transcript(struct probe_result *r, char dir, const char *text,
+    size_t len);
+void result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record reply rp (ownership taken) for stage st; the legality is
+ * checked against the command table here. */
+struct rec_reply *result_add_reply(struct probe_result *r, enum stage st,
+    int cmd, const char *command, struct reply *rp, double elapsed_ms);
+
+double monotonic_ms(void);
+
+#endif

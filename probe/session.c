@@ -1,0 +1,894 @@
+/*
+ * session.c — the SMTP client state machine for one server address.
+ *
+ * One state enum, one place that changes state (enter()), one reply
+ * dispatch (on_reply()).  Per-state tables give the stage, the command the
+ * reply answers and the words for "while ...", so every failure names its
+ * stage.  The session owns its bufferevent (and, after STARTTLS, the TLS
+ * filter that owns the plain one) and its timer; it never frees itself
+ * inside a libevent callback: finish() closes the connection and hands the
+ * outcome over from a fresh event-loop turn.
+ *
+ * There is no state that sends DATA or BDAT, and no code path writes them.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "codes.h"
+#include "session.h"
+#include "tlsconn.h"
+
+enum sstate {
+	S_CONNECTING,
+	S_GREETING,
+	S_EHLO,
+	S_HELO,
+	S_STARTTLS,
+	S_TLS_HANDSHAKE,
+	S_EHLO_TLS,
+	S_HELO_TLS,
+	S_MAIL,
+	S_RCPT,
+	S_RCPT_CATCH_ALL,
+	S_RSET,
+	S_QUIT,
+	S_DONE,
+	S_COUNT
+};
+
+static const struct {
+	const char	*name;
+	enum stage	 stage;
+	int		 cmd;		/* enum codes_cmd the reply answers */
+	const char	*during;	/* "while ..." */
+} states[S_COUNT] = {
+	[S_CONNECTING] = { "connecting", STAGE_CONNECT, -1,
+	    "while connecting" },
+	[S_GREETING] = { "greeting", STAGE_GREETING, CODES_CMD_GREETING,
+	    "while waiting for the greeting" },
+	[S_EHLO] = { "ehlo", STAGE_EHLO, CODES_CMD_EHLO,
+	    "after EHLO" },
+	[S_HELO] = { "helo", STAGE_EHLO, CODES_CMD_HELO,
+	    "after HELO" },
+	[S_STARTTLS] = { "starttls", STAGE_STARTTLS, CODES_CMD_STARTTLS,
+	    "after STARTTLS" },
+	[S_TLS_HANDSHAKE] = { "tls-handshake", STAGE_TLS, -1,
+	    "during the TLS handshake" },
+	[S_EHLO_TLS] = { "ehlo-tls", STAGE_TLS, CODES_CMD_EHLO,
+	    "after EHLO inside TLS" },
+	[S_HELO_TLS] = { "helo-tls", STAGE_TLS, CODES_CMD_HELO,
+	    "after HELO inside TLS" },
+	[S_MAIL] = { "mail", STAGE_MAIL, CODES_CMD_MAIL,
+	    "after MAIL FROM" },
+	[S_RCPT] = { "rcpt", STAGE_RCPT, CODES_CMD_RCPT,
+	    "after RCPT TO" },
+	[S_RCPT_CATCH_ALL] = { "rcpt-catch-all", STAGE_RCPT, CODES_CMD_RCPT,
+	    "after RCPT TO (catch-all test)" },
+	[S_RSET] = { "rset", STAGE_QUIT, CODES_CMD_RSET,
+	    "after RSET" },
+	[S_QUIT] = { "quit", STAGE_QUIT, CODES_CMD_QUIT,
+	    "after QUIT" },
+	[S_DONE] = { "done", STAGE_QUIT, -1, "after the end" },
+};
+
+struct session {
+	struct session_params	 p;
+	struct probe_result	*res;
+	session_done_cb		 done;
+	void			*done_arg;
+
+	enum sstate		 state;
+	struct bufferevent	*bev;
+	struct event		*timer;
+	struct reply_parser	 parser;
+	double			 sent_at;	/* when the last command went out */
+	double			 stage_start;
+	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
+	bool			 in_tls;
+	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
+	bool			 finished;
+	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
+	enum stage		 outcome_stage;
+	int			 catch_all_code;
+};
+
+static void on_read(struct bufferevent *bev, void *arg);
+static void on_event(struct bufferevent *bev, short what, void *arg);
+static void on_timeout(evutil_socket_t fd, short what, void *arg);
+static void on_reply(struct session *s, struct reply *rp);
+static void protocol_abort(struct session *s, struct reply *partial,
+    const char *why);
+
+static double
+now_ms(void)
+{
+	return monotonic_ms();
+}
+
+static struct stage_rec *
+stage_of(struct session *s)
+{
+	return &s->res->stages[states[s->state].stage];
+}
+
+/* The only place the state changes; it also arms the stage's timer. */
+static void
+enter(struct session *s, enum sstate st)
+{
+	struct timeval tv;
+	int ms;
+
+	s->state = st;
+	if (st == S_DONE)
+		return;
+	ms = s->p.timeout_ms[states[st].stage];
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
+	if (stage_of(s)->elapsed_ms == 0)
+		s->stage_start = now_ms();
+}
+
+static void
+deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->done(s->done_arg, s, s->outcome);
+}
+
+/* Close the connection and report the outcome from a fresh loop turn. */
+static void
+finish(struct session *s)
+{
+	if (s->finished)
+		return;
+	s->finished = true;
+	s->state = S_DONE;
+	if (s->timer != NULL)
+		evtimer_del(s->timer);
+	if (s->bev != NULL) {
+		bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
+		bufferevent_free(s->bev);
+		s->bev = NULL;
+	}
+	s->res->outcome = s->outcome;
+	s->res->outcome_stage = s->outcome_stage;
+	result_transcriptf(s->res, 'i', "connection closed (%s)",
+	    session_outcome_name(s->outcome));
+	if (event_base_once(s->p.base, -1, EV_TIMEOUT, deliver, s, NULL) != 0)
+		s->done(s->done_arg, s, s->outcome);	/* cannot happen short of ENOMEM */
+}
+
+static void
+decide(struct session *s, enum session_outcome o, enum stage st)
+{
+	if (s->outcome == OUTCOME_NONE) {
+		s->outcome = o;
+		s->outcome_stage = st;
+	}
+}
+
+static void
+set_status(struct session *s, enum stage st, enum stage_status status)
+{
+	struct stage_rec *r = &s->res->stages[st];
+
+	/* A stage only ever gets worse: ok < warn < fail. */
+	if (r->status == STATUS_SKIPPED || status > r->status)
+		r->status = status;
+}
+
+static void
+send_line(struct session *s, enum sstate next, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+send_line(struct session *s, enum sstate next, const char *fmt, ...)
+{
+	char line[sizeof(s->last_cmd)];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
+		/* Cannot happen with checked addresses; never send a cut
+		 * command. */
+		snprintf(s->res->local_error_msg,
+		    sizeof(s->res->local_error_msg), "command too long");
+		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
+		finish(s);
+		return;
+	}
+	/* Belt and braces: no command may carry CR or LF (the address
+	 * checks refuse them long before this point). */
+	if (strpbrk(line, "\r\n") != NULL) {
+		snprintf(s->res->local_error_msg,
+		    sizeof(s->res->local_error_msg),
+		    "refusing to send a command containing CR or LF");
+		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
+		finish(s);
+		return;
+	}
+	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", line);
+	result_transcript(s->res, 's', line, (size_t)n);
+	bufferevent_write(s->bev, line, (size_t)n);
+	bufferevent_write(s->bev, "\r\n", 2);
+	s->sent_at = now_ms();
+	enter(s, next);
+}
+
+static void
+send_quit(struct session *s)
+{
+	if (s->transaction) {
+		s->transaction = false;
+		send_line(s, S_RSET, "RSET");
+	} else
+		send_line(s, S_QUIT, "QUIT");
+}
+
+static void
+start_tls(struct session *s)
+{
+	struct bufferevent *bev;
+	char err[256];
+
+	bev = tlsconn_wrap(s->p.base, s->p.ssl_ctx, s->bev, s->p.host, err,
+	    sizeof(err));
+	if (bev == NULL) {
+		snprintf(s->res->stages[STAGE_TLS].error,
+		    sizeof(s->res->stages[STAGE_TLS].error), "%s", err);
+		set_status(s, STAGE_TLS, STATUS_FAIL);
+		decide(s, OUTCOME_LOCAL_ERROR, STAGE_TLS);
+		finish(s);
+		return;
+	}
+	s->bev = bev;
+	bufferevent_setcb(bev, on_read, NULL, on_event, s);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	result_transcriptf(s->res, 'i', "TLS handshake with %s",
+	    s->p.host[0] ? s->p.host : "(no name to check)");
+	enter(s, S_TLS_HANDSHAKE);
+}
+
+static void
+tls_done(struct session *s)
+{
+	struct tlsconn_info *ti = &s->res->tls;
+	struct stage_rec *st = &s->res->stages[STAGE_TLS];
+	char ev[512];
+
+	s->in_tls = true;
+	s->res->tls_done = true;
+	tlsconn_inspect(s->bev, s->p.host, ti);
+	st->elapsed_ms = now_ms() - s->stage_start;
+	result_transcriptf(s->res, 'i', "TLS %s %s, certificate %s%s%s",
+	    ti->version, ti->cipher, ti->subject,
+	    ti->verified ? " (verified)" : ": ",
+	    ti->verified ? "" : (ti->verify_error[0] ? ti->verify_error :
+	    "name does not match"));
+	snprintf(ev, sizeof(ev), "subject %s; issuer %s; names %s",
+	    ti->subject, ti->issuer, ti->names[0] ? ti->names : "(none)");
+
+	set_status(s, STAGE_TLS, STATUS_OK);
+	if (ti->expired) {
+		result_finding(s->res, "tls.cert_expired", SEV_WARNING,
+		    STAGE_TLS, "RFC 5280 §4.1.2.5", ev, "the server's "
+		    "certificate expired on %s", ti->not_after);
+		set_status(s, STAGE_TLS, STATUS_WARN);
+	}
+	if (ti->name_checked && !ti->name_match) {
+		result_finding(s->res, "tls.cert_name_mismatch", SEV_WARNING,
+		    STAGE_TLS, "RFC 6125 §6", ev, "the server's certificate "
+		    "is not valid for %s (it names %s)", s->p.host,
+		    ti->names[0] ? ti->names : ti->subject);
+		set_status(s, STAGE_TLS, STATUS_WARN);
+	}
+	if (!ti->chain_ok && !ti->expired) {
+		result_finding(s->res, "tls.cert_untrusted", SEV_WARNING,
+		    STAGE_TLS, "RFC 5280 §6", ev, "the server's certificate "
+		    "does not chain to a trusted authority: %s",
+		    ti->verify_error);
+		set_status(s, STAGE_TLS, STATUS_WARN);
+	}
+	if (s->p.tls_mode == TLS_REQUIRED && !ti->verified) {
+		set_status(s, STAGE_TLS, STATUS_FAIL);
+		decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_TLS);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	/* RFC 3207 §4.2: forget what EHLO said before TLS and ask again. */
+	s->res->has_caps = false;
+	memset(&s->res->caps, 0, sizeof(s->res->caps));
+	send_line(s, S_EHLO_TLS, "EHLO %s", s->p.helo);
+}
+
+static void
+tls_failed(struct session *s, const char *why)
+{
+	struct stage_rec *st = &s->res->stages[STAGE_TLS];
+
+	snprintf(st->error, sizeof(st->error), "%s", why);
+	set_status(s, STAGE_TLS, STATUS_FAIL);
+	result_finding(s->res, "tls.handshake_failed", SEV_ERROR, STAGE_TLS,
+	    "RFC 3207 §4.1", why, "the TLS handshake with %s failed",
+	    s->res->server_ip);
+	result_transcriptf(s->res, 'i', "TLS handshake failed: %s", why);
+	decide(s, s->p.tls_mode == TLS_REQUIRED ?
+	    OUTCOME_TLS_REQUIRED_FAILED : OUTCOME_TLS_RETRY_PLAIN, STAGE_TLS);
+	finish(s);
+}
+
+static void
+start_mail(struct session *s)
+{
+	const struct ehlo_caps *c = &s->res->caps;
+	bool utf8 = s->p.need_smtputf8 && s->res->has_caps && c->smtputf8;
+
+	if (s->p.need_smtputf8 && !utf8) {
+		/* RFC 6531 §3.2: a UTF-8 mailbox needs the server's
+		 * SMTPUTF8; without it the address cannot be given. */
+		result_finding(s->res, "rcpt.smtputf8_unsupported", SEV_ERROR,
+		    STAGE_RCPT, "RFC 6531 §3.2", NULL, "the address has a "
+		    "non-ASCII local part, and this server does not offer "
+		    "SMTPUTF8, so it cannot accept mail for it");
+		set_status(s, STAGE_RCPT, STATUS_FAIL);
+		decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+		send_quit(s);
+		return;
+	}
+	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", s->p.from,
+	    utf8 ? " SMTPUTF8" : "");
+}
+
+/* After EHLO/HELO, before or after TLS: STARTTLS or MAIL next. */
+static void
+after_hello(struct session *s)
+{
+	bool offered = s->res->has_caps && s->res->caps.starttls;
+
+	if (s->in_tls || s->p.tls_mode == TLS_NEVER) {
+		start_mail(s);
+		return;
+	}
+	if (s->p.no_starttls) {
+		result_transcriptf(s->res, 'i', "not trying STARTTLS again "
+		    "after the failed handshake");
+		set_status(s, STAGE_STARTTLS, STATUS_WARN);
+		start_mail(s);
+		return;
+	}
+	if (!offered) {
+		result_finding(s->res, "starttls.not_offered",
+		    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
+		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server does not "
+		    "offer STARTTLS, so mail to it travels unencrypted");
+		if (s->p.tls_mode == TLS_REQUIRED) {
+			set_status(s, STAGE_STARTTLS, STATUS_FAIL);
+			decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
+			send_quit(s);
+			return;
+		}
+		set_status(s, STAGE_STARTTLS, STATUS_WARN);
+		start_mail(s);
+		return;
+	}
+	send_line(s, S_STARTTLS, "STARTTLS");
+}
+
+static void
+on_hello_reply(struct session *s, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	bool ehlo = s->state == S_EHLO || s->state == S_EHLO_TLS;
+	enum stage st = states[s->state].stage;
+
+	if (rp->code / 100 == 2) {
+		if (ehlo) {
+			ehlo_parse(rp, &s->res->caps);
+			s->res->has_caps = true;
+		}
+		set_status(s, st, STATUS_OK);
+		after_hello(s);
+		return;
+	}
+	if (rp->code == 421 || rp->code / 100 == 4) {
+		/* The server is closing or busy: another MX may do. */
+		set_status(s, st, STATUS_FAIL);
+		result_finding(s->res, "ehlo.temporary", SEV_WARNING, st,
+		    "RFC 5321 §4.2.1", NULL, "the server answered %s with a "
+		    "temporary failure (%d)", ehlo ? "EHLO" : "HELO",
+		    rp->code);
+		decide(s, OUTCOME_GREETING_TEMPORARY, st);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (ehlo) {
+		/* RFC 5321 §3.2: a client that gets an error to EHLO may
+		 * fall back to HELO. */
+		result_finding(s->res, "ehlo.rejected", SEV_WARNING, st,
+		    "RFC 5321 §3.2", NULL, "the server refused EHLO with %d; "
+		    "falling back to HELO, so no extensions (STARTTLS, SIZE, "
+		    "SMTPUTF8) can be used", rp->code);
+		set_status(s, st, STATUS_WARN);
+		send_line(s, s->state == S_EHLO ? S_HELO : S_HELO_TLS,
+		    "HELO %s", s->p.helo);
+		return;
+	}
+	result_finding(s->res, "helo.rejected", SEV_ERROR, st,
+	    "RFC 5321 §4.1.1.1", NULL, "the server refused both EHLO and "
+	    "HELO %s with %d", s->p.helo, rp->code);
+	set_status(s, st, STATUS_FAIL);
+	decide(s, OUTCOME_HELO_REJECTED, st);
+	send_line(s, S_QUIT, "QUIT");
+}
+
+static void
+on_reply(struct session *s, struct reply *rp)
+{
+	enum sstate state = s->state;
+	enum stage st = states[state].stage;
+	struct stage_rec *sr = &s->res->stages[st];
+	const struct rec_reply *rr;
+	int code = rp->code;
+	bool illegal;
+
+	evtimer_del(s->timer);
+	rr = result_add_reply(s->res, st, states[state].cmd,
+	    state == S_GREETING ? NULL : s->last_cmd, rp,
+	    now_ms() - (state == S_GREETING ? s->stage_start : s->sent_at));
+	sr->elapsed_ms = now_ms() - s->stage_start;
+	if (rr == NULL) {
+		/* More replies in one stage than any dialogue of ours
+		 * produces: something is badly off. */
+		protocol_abort(s, NULL, "too many replies in one stage");
+		return;
+	}
+	illegal = rr->legality == CODES_ILLEGAL;
+
+	switch (state) {
+	case S_GREETING:
+		if (code / 100 == 2 && !illegal) {
+			set_status(s, STAGE_GREETING, STATUS_OK);
+			send_line(s, S_EHLO, "EHLO %s", s->p.helo);
+			return;
+		}
+		set_status(s, STAGE_GREETING, STATUS_FAIL);
+		if (code / 100 == 5) {
+			result_finding(s->res, "greeting.rejected", SEV_ERROR,
+			    STAGE_GREETING, code == 521 ? "RFC 7504" :
+			    "RFC 5321 §3.1", NULL, "the server refused the "
+			    "session at the greeting with %d", code);
+			decide(s, OUTCOME_GREETING_REJECTED, STAGE_GREETING);
+		} else if (code / 100 == 4) {
+			result_finding(s->res, "greeting.temporary",
+			    SEV_WARNING, STAGE_GREETING, "RFC 5321 §3.1", NULL,
+			    "the server is not taking mail right now (%d at "
+			    "the greeting)", code);
+			decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_GREETING);
+		} else {
+			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_GREETING);
+		}
+		/* RFC 5321 §3.1: after a refusal the client should still
+		 * say QUIT and wait for the reply. */
+		send_line(s, S_QUIT, "QUIT");
+		return;
+
+	case S_EHLO:
+	case S_HELO:
+	case S_EHLO_TLS:
+	case S_HELO_TLS:
+		if (illegal && code / 100 == 2) {
+			decide(s, OUTCOME_PROTOCOL_ERROR, st);
+			set_status(s, st, STATUS_FAIL);
+			send_line(s, S_QUIT, "QUIT");
+			return;
+		}
+		on_hello_reply(s, rr);
+		return;
+
+	case S_STARTTLS:
+		if (code == 220) {
+			struct evbuffer *in = bufferevent_get_input(s->bev);
+			size_t extra = evbuffer_get_length(in);
+
+			set_status(s, STAGE_STARTTLS, STATUS_OK);
+			if (extra > 0) {
+				/* Bytes after the 220 came before TLS; taking
+				 * them as replies inside TLS is the response
+				 * injection of CVE-2021-22947.  Drop them. */
+				char ev[128];
+				size_t n = extra < 100 ? extra : 100;
+				evbuffer_copyout(in, ev, n);
+				ev[n] = '\0';
+				for (size_t i = 0; i < n; i++)
+					if ((unsigned char)ev[i] < 0x20)
+						ev[i] = ' ';
+				result_finding(s->res,
+				    "starttls.pipelined_data", SEV_ERROR,
+				    STAGE_STARTTLS, "RFC 3207 §4.2", ev,
+				    "the server sent %zu bytes after its 220 "
+				    "to STARTTLS, before the TLS handshake; "
+				    "they were discarded", extra);
+				set_status(s, STAGE_STARTTLS, STATUS_WARN);
+				evbuffer_drain(in, extra);
+			}
+			start_tls(s);
+			return;
+		}
+		set_status(s, STAGE_STARTTLS, STATUS_FAIL);
+		result_finding(s->res, "starttls.rejected",
+		    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
+		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server offered "
+		    "STARTTLS but refused it with %d", code);
+		if (s->p.tls_mode == TLS_REQUIRED || code == 421) {
+			decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
+			    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
+			send_line(s, S_QUIT, "QUIT");
+			return;
+		}
+		/* RFC 3207 §4: after 454 the client decides; we go on in
+		 * plain text, as an opportunistic sender would. */
+		start_mail(s);
+		return;
+
+	case S_MAIL:
+		if (code / 100 == 2 && !illegal) {
+			set_status(s, STAGE_MAIL, STATUS_OK);
+			s->transaction = true;
+			send_line(s, S_RCPT, "RCPT TO:<%s>", s->p.rcpt);
+			return;
+		}
+		set_status(s, STAGE_MAIL, STATUS_FAIL);
+		if (illegal) {
+			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
+		} else {
+			result_finding(s->res, code / 100 == 4 ?
+			    "mail.temporary" : "mail.rejected",
+			    code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
+			    STAGE_MAIL, "RFC 5321 §4.1.1.2", NULL,
+			    "the server %s the sender <%s> with %d",
+			    code / 100 == 4 ? "deferred" : "refused",
+			    s->p.from, code);
+			decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
+		}
+		/* A refused MAIL opens no transaction (§4.1.1.2). */
+		s->transaction = false;
+		send_quit(s);
+		return;
+
+	case S_RCPT:
+		if (illegal) {
+			/* Never take a 3xx (or anything odd) as leave to
+			 * go on: the probe sends nothing but RSET/QUIT. */
+			set_status(s, STAGE_RCPT, STATUS_FAIL);
+			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_RCPT);
+		} else if (code / 100 == 2) {
+			set_status(s, STAGE_RCPT, STATUS_OK);
+			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+			if (s->p.catch_all && s->p.catch_all_rcpt != NULL) {
+				send_line(s, S_RCPT_CATCH_ALL, "RCPT TO:<%s>",
+				    s->p.catch_all_rcpt);
+				return;
+			}
+		} else {
+			set_status(s, STAGE_RCPT, STATUS_FAIL);
+			result_finding(s->res, code / 100 == 4 ?
+			    "rcpt.temporary" : "rcpt.rejected",
+			    code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
+			    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL,
+			    "the server %s the recipient with %d",
+			    code / 100 == 4 ? "deferred" : "refused", code);
+			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+		}
+		send_quit(s);
+		return;
+
+	case S_RCPT_CATCH_ALL:
+		s->catch_all_code = code;
+		send_quit(s);
+		return;
+
+	case S_RSET:
+		set_status(s, STAGE_QUIT, code / 100 == 2 && !illegal ?
+		    STATUS_OK : STATUS_WARN);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+
+	case S_QUIT:
+		set_status(s, STAGE_QUIT, code / 100 == 2 && !illegal ?
+		    STATUS_OK : STATUS_WARN);
+		finish(s);
+		return;
+
+	default:
+		/* A reply nobody asked for (after the end): recorded, and
+		 * otherwise ignored. */
+		return;
+	}
+}
+
+/* The transport failed or timed out in the current state. */
+static void
+transport_failure(struct session *s, bool timeout, const char *why)
+{
+	enum sstate state = s->state;
+	enum stage st = states[state].stage;
+	struct stage_rec *sr = &s->res->stages[st];
+
+	if (state == S_QUIT || state == S_RSET || s->outcome != OUTCOME_NONE) {
+		/* The answer is in; the goodbye is a courtesy. */
+		if (state == S_QUIT || state == S_RSET)
+			set_status(s, STAGE_QUIT, STATUS_WARN);
+		snprintf(s->res->stages[STAGE_QUIT].error,
+		    sizeof(s->res->stages[STAGE_QUIT].error), "%s", why);
+		finish(s);
+		return;
+	}
+	sr->timed_out = timeout;
+	snprintf(sr->error, sizeof(sr->error), "%s", why);
+	sr->elapsed_ms = now_ms() - s->stage_start;
+	set_status(s, st, STATUS_FAIL);
+	if (state == S_CONNECTING) {
+		result_finding(s->res, timeout ? "connect.timeout" :
+		    "connect.failed", SEV_WARNING, STAGE_CONNECT, NULL, why,
+		    "could not connect to %s port %d: %s", s->res->server_ip,
+		    s->res->server_port, why);
+		decide(s, timeout ? OUTCOME_CONNECT_TIMEOUT :
+		    OUTCOME_CONNECT_FAILED, STAGE_CONNECT);
+	} else if (state == S_TLS_HANDSHAKE) {
+		tls_failed(s, why);
+		return;
+	} else if (state == S_GREETING && timeout) {
+		result_finding(s->res, "greeting.timeout", SEV_WARNING,
+		    STAGE_GREETING, "RFC 5321 §4.5.3.2", NULL, "the server "
+		    "sent no complete greeting within %.1f s",
+		    s->p.timeout_ms[STAGE_GREETING] / 1000.0);
+		decide(s, OUTCOME_TIMEOUT, STAGE_GREETING);
+	} else if (timeout) {
+		result_finding(s->res, "session.timeout", SEV_WARNING, st,
+		    "RFC 5321 §4.5.3.2", NULL, "no answer within %.1f s %s",
+		    s->p.timeout_ms[st] / 1000.0, states[state].during);
+		decide(s, OUTCOME_TIMEOUT, st);
+	} else {
+		result_finding(s->res, "session.connection_lost", SEV_WARNING,
+		    st, NULL, why, "the connection was lost %s: %s",
+		    states[state].during, why);
+		decide(s, OUTCOME_LOST, st);
+	}
+	finish(s);
+}
+
+static void
+protocol_abort(struct session *s, struct reply *partial, const char *why)
+{
+	enum stage st = states[s->state].stage;
+
+	if (partial != NULL)
+		(void)result_add_reply(s->res, st, states[s->state].cmd,
+		    s->last_cmd, partial, now_ms() - s->sent_at);
+	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
+	    "%s", why);
+	set_status(s, st, STATUS_FAIL);
+	decide(s, OUTCOME_PROTOCOL_ERROR, st);
+	result_transcriptf(s->res, 'i', "giving up: %s", why);
+	finish(s);
+}
+
+static void
+on_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[LIMIT_REPLY_LINE_HARD + 2];
+
+	while (!s->finished && bev == s->bev && s->state != S_TLS_HANDSHAKE) {
+		struct evbuffer_ptr eol;
+		struct reply *rp;
+		enum reply_status rs;
+		size_t len;
+		bool crlf;
+
+		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (evbuffer_get_length(in) > LIMIT_REPLY_LINE_HARD)
+				goto too_long;
+			return;
+		}
+		len = (size_t)eol.pos;
+		if (len > LIMIT_REPLY_LINE_HARD)
+			goto too_long;
+		evbuffer_remove(in, line, len + 1);
+		crlf = len > 0 && line[len - 1] == '\r';
+		if (crlf)
+			len--;
+		line[len] = '\0';
+		result_transcript(s->res, 'r', line, len);
+		if (s->state == S_CONNECTING || s->state == S_DONE)
+			continue;
+		rs = reply_parser_line(&s->parser, line, len, crlf, &rp);
+		switch (rs) {
+		case REPLY_MORE:
+			break;
+		case REPLY_DONE:
+			on_reply(s, rp);
+			break;
+		case REPLY_FATAL:
+			protocol_abort(s, rp, "the server sent a line that is "
+			    "not an SMTP reply");
+			return;
+		case REPLY_NOMEM:
+			protocol_abort(s, NULL, "out of memory");
+			return;
+		}
+	}
+	return;
+
+too_long:
+	result_finding(s->res, "reply.line_too_long", SEV_ERROR,
+	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL, "the server "
+	    "sent a line of more than %d bytes; smtpprobe stops reading "
+	    "there", LIMIT_REPLY_LINE_HARD);
+	protocol_abort(s, NULL, "reply line over the hard limit");
+}
+
+static void
+on_connected(struct session *s)
+{
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof(local);
+	char ip[64] = "?";
+	evutil_socket_t fd = bufferevent_getfd(s->bev);
+
+	evtimer_del(s->timer);
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
+		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
+	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
+	set_status(s, STAGE_CONNECT, STATUS_OK);
+	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "
+	    "in %.1f ms", s->res->server_ip, s->res->server_port, ip,
+	    s->res->stages[STAGE_CONNECT].elapsed_ms);
+	enter(s, S_GREETING);
+	s->stage_start = now_ms();
+}
+
+static void
+on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[256];
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (bev != s->bev || s->finished)
+		return;
+	if (what & BEV_EVENT_CONNECTED) {
+		if (s->state == S_CONNECTING)
+			on_connected(s);
+		else if (s->state == S_TLS_HANDSHAKE) {
+			evtimer_del(s->timer);
+			tls_done(s);
+			/* Replies may already wait in the TLS input. */
+			if (!s->finished)
+				on_read(s->bev, s);
+		}
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		/* Whatever arrived before the close is still a reply. */
+		on_read(bev, s);
+		if (s->finished)
+			return;
+		snprintf(why, sizeof(why), "the server closed the connection");
+	} else if (s->state == S_TLS_HANDSHAKE)
+		tlsconn_error(bev, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s",
+		    err ? evutil_socket_error_to_string(err) : "network error");
+	transport_failure(s, false, why);
+}
+
+static void
+on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[128];
+	enum stage st = states[s->state].stage;
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "no answer within %.1f s %s",
+	    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
+	result_transcriptf(s->res, 'i', "timeout: %s", why);
+	transport_failure(s, true, why);
+}
+
+static void
+deliver_start_failure(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	char why[256];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "%s", s->res->stages[STAGE_CONNECT].error);
+	transport_failure(s, false, why);
+}
+
+struct session *
+session_start(const struct session_params *params, struct probe_result *res,
+    session_done_cb done, void *arg)
+{
+	struct session *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "out of memory");
+		return NULL;
+	}
+	s->p = *params;
+	s->res = res;
+	s->done = done;
+	s->done_arg = arg;
+	reply_parser_init(&s->parser);
+	s->timer = evtimer_new(params->base, on_timeout, s);
+	s->bev = bufferevent_socket_new(params->base, -1,
+	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (s->timer == NULL || s->bev == NULL) {
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "cannot set up a connection (out of memory)");
+		session_free(s);
+		return NULL;
+	}
+	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	enter(s, S_CONNECTING);
+	s->stage_start = now_ms();
+	result_transcriptf(res, 'i', "connecting to %s port %d%s%s%s",
+	    res->server_ip, res->server_port, params->host[0] ? " (" : "",
+	    params->host, params->host[0] ? ")" : "");
+	if (bufferevent_socket_connect(s->bev,
+	    (const struct sockaddr *)&params->addr, (int)params->addrlen) != 0) {
+		int err = EVUTIL_SOCKET_ERROR();
+		/* Report from the loop, as for every other outcome. */
+		snprintf(res->stages[STAGE_CONNECT].error,
+		    sizeof(res->stages[STAGE_CONNECT].error), "%s",
+		    err ? evutil_socket_error_to_string(err) :
+		    "cannot connect");
+		evtimer_del(s->timer);
+		event_base_once(params->base, -1, EV_TIMEOUT,
+		    deliver_start_failure, s, NULL);
+	}
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->bev != NULL)
+		bufferevent_free(s->bev);
+	if (s->timer != NULL)
+		event_free(s->timer);
+	reply_parser_reset(&s->parser);
+	free(s);
+}
+
+int
+session_catch_all_code(const struct session *s)
+{
+	return s->catch_all_code;
+}

@@ -1,0 +1,62 @@
+/*
+ * session.h — one SMTP conversation with one server address.
+ *
+ * greeting -> EHLO (HELO fallback) -> STARTTLS -> EHLO -> MAIL -> RCPT ->
+ * RSET -> QUIT, each with its own timeout, every reply recorded and checked
+ * in the probe_result.  The session never sends DATA or BDAT: there is no
+ * state that would.  It knows nothing of argv or of output formats.
+ */
+#ifndef SMTPPROBE_SESSION_H
+#define SMTPPROBE_SESSION_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+
+#include "result.h"
+
+struct event_base;
+struct session;
+
+enum tls_mode {
+	TLS_OPPORTUNISTIC,
+	TLS_REQUIRED,
+	TLS_NEVER
+};
+
+struct session_params {
+	struct event_base	*base;
+	SSL_CTX			*ssl_ctx;
+	char			 host[RESOLVER_NAME_MAX];	/* name the certificate must match; "" for none */
+	struct sockaddr_storage	 addr;				/* with the port */
+	socklen_t		 addrlen;
+	const char		*helo;
+	const char		*from;		/* "" for the null sender */
+	const char		*rcpt;
+	enum tls_mode		 tls_mode;
+	bool			 no_starttls;	/* retry after a failed handshake */
+	bool			 need_smtputf8;	/* the address has a UTF-8 local part */
+	bool			 catch_all;	/* also ask for a random address */
+	const char		*catch_all_rcpt;
+	int			 timeout_ms[STAGE_COUNT];
+};
+
+typedef void (*session_done_cb)(void *arg, struct session *s,
+    enum session_outcome outcome);
+
+/*
+ * Start a session; its events run on params->base.  Facts go into res.
+ * done is called once, from the event loop (never from inside
+ * session_start), after the connection is closed; the callee then frees
+ * the session with session_free().  NULL when nothing could be set up
+ * (res->local_error_msg says why).
+ */
+struct session *session_start(const struct session_params *params,
+    struct probe_result *res, session_done_cb done, void *arg);
+void session_free(struct session *s);
+
+/* The catch-all probe's RCPT reply (code, or 0 when not asked). */
+int session_catch_all_code(const struct session *s);
+
+#endif

@@ -1,0 +1,1115 @@
+/*
+ * resolver.c — c-ares 1.18 channel driven by a libevent 2.1 event_base.
+ *
+ * A resolver owns one ares_channel, one libevent event per socket c-ares
+ * asks to watch (ARES_OPT_SOCK_STATE_CB), one timer re-armed from
+ * ares_timeout() after every processing step, and one "deliver" event
+ * through which every user callback runs.  Queries are ares_query() only
+ * (no search domains, no hosts file).  Each pending query owns one
+ * heap block of bounded size (its result); nothing else is allocated per
+ * query.  No global state besides c-ares' own ares_library_init refcount
+ * (c-ares 1.18's counter is not thread-safe: create and free resolvers
+ * from one thread).
+ *
+ * Why a deliver event: user callbacks never run inside ares_query() nor
+ * inside ares_process_fd(), so a callback may start new queries or free
+ * the resolver without re-entering c-ares.  event_base_once() is not used
+ * for the deferral because a once-event cannot be cancelled: resolver_free
+ * before the loop ran would leave it pointing at freed memory.
+ *
+ * Limits: c-ares 1.18 sends no EDNS (answers over 512 octets come back
+ * truncated and are retried over TCP, RFC 7766); SERVFAIL and REFUSED are
+ * reported as such instead of failing over to the next server (see
+ * ARES_FLAG_NOCHECKRESP below).
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include "resolver.h"
+#include "resolver_internal.h"
+
+#define RESOLVER_DEFAULT_TIMEOUT_MS	2000
+#define RESOLVER_DEFAULT_TRIES		3
+#define RESOLVER_MAX_TIMEOUT_MS		60000
+#define RESOLVER_MAX_TRIES		10
+
+struct resolver_sock {
+	struct resolver		*r;
+	ares_socket_t		 fd;
+	struct event		*ev;
+	struct resolver_sock	*next;
+};
+
+enum resolver_kind {
+	RESOLVER_KIND_MX,
+	RESOLVER_KIND_ADDR,
+	RESOLVER_KIND_PTR
+};
+
+/* Index of a family in struct resolver_query's addr parts; AAAA first
+ * because that is the order of the merged result. */
+#define PART_AAAA	0
+#define PART_A		1
+
+struct resolver_part {
+	struct resolver_query	*q;
+	int			 family;
+	bool			 asked;
+	enum resolver_status	 status;
+	char			 detail[56];
+	size_t			 n;
+	size_t			 more;
+	struct sockaddr_storage	 addrs[RESOLVER_MAX_ADDRS];
+	char			 cname[RESOLVER_NAME_MAX];
+};
+
+struct resolver_query {
+	struct resolver		*r;
+	enum resolver_kind	 kind;
+	union {
+		resolver_mx_cb		mx;
+		resolver_addr_cb	addr;
+		resolver_ptr_cb		ptr;
+	} cb;
+	void			*arg;
+	char			 name[RESOLVER_NAME_MAX];
+	struct timespec		 t0;
+	int			 outstanding;	/* c-ares callbacks still due */
+	/* PTR: the address in network order, for ares_parse_ptr_reply. */
+	unsigned char		 ptr_addr[16];
+	int			 ptr_addrlen;
+	int			 ptr_family;
+	struct resolver_part	 part[2];
+	union {
+		struct resolver_mx_result	mx;
+		struct resolver_addr_result	addr;
+		struct resolver_ptr_result	ptr;
+	} res;
+	struct resolver_query	*next;		/* on the done list */
+};
+
+struct resolver {
+	struct event_base	*base;
+	ares_channel		 channel;
+	struct event		*timer;
+	struct event		*deliver;
+	struct resolver_sock	*socks;
+	struct resolver_query	*done_head;
+	struct resolver_query	*done_tail;
+	int			 timeout_ms;
+	int			 tries;
+	uint64_t		 rng;
+	int			 delivering;	/* resolver_drain depth */
+	bool			 freeing;
+	bool			 free_pending;	/* freed from a callback */
+};
+
+static void	resolver_rearm(struct resolver *);
+static void	resolver_drain(struct resolver *);
+
+const char *
+resolver_status_name(enum resolver_status st)
+{
+	switch (st) {
+	case RESOLVER_OK:		return "ok";
+	case RESOLVER_NODATA:		return "nodata";
+	case RESOLVER_NXDOMAIN:		return "nxdomain";
+	case RESOLVER_SERVFAIL:		return "servfail";
+	case RESOLVER_REFUSED:		return "refused";
+	case RESOLVER_TIMEOUT:		return "timeout";
+	case RESOLVER_BADRESP:		return "badresp";
+	case RESOLVER_CANCELLED:	return "cancelled";
+	case RESOLVER_ERROR:		return "error";
+	}
+	return "error";
+}
+
+bool
+resolver_status_temporary(enum resolver_status st)
+{
+	switch (st) {
+	case RESOLVER_SERVFAIL:
+	case RESOLVER_REFUSED:
+	case RESOLVER_TIMEOUT:
+	case RESOLVER_ERROR:
+	case RESOLVER_CANCELLED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+enum resolver_status
+resolver_status_from_ares(int st)
+{
+	switch (st) {
+	case ARES_SUCCESS:	return RESOLVER_OK;
+	/* ares_query turns rcode NXDOMAIN into ARES_ENOTFOUND and NOERROR
+	 * with an empty answer into ARES_ENODATA (ares_query.c qcallback);
+	 * the parsers say ENODATA when no record of the type is there. */
+	case ARES_ENOTFOUND:	return RESOLVER_NXDOMAIN;
+	case ARES_ENODATA:	return RESOLVER_NODATA;
+	case ARES_ESERVFAIL:	return RESOLVER_SERVFAIL;
+	case ARES_EREFUSED:	return RESOLVER_REFUSED;
+	case ARES_ETIMEOUT:
+	case ARES_ECONNREFUSED:	return RESOLVER_TIMEOUT;
+	case ARES_EBADRESP:
+	case ARES_EFORMERR:	return RESOLVER_BADRESP;
+	case ARES_EDESTRUCTION:
+	case ARES_ECANCELLED:	return RESOLVER_CANCELLED;
+	default:		return RESOLVER_ERROR;
+	}
+}
+
+/* Fill a failure status and its human detail from a c-ares status. */
+static void
+resolver_describe(const struct resolver *r, int st, int timeouts,
+    enum resolver_status *status, char *detail, size_t len)
+{
+	int n;
+
+	*status = resolver_status_from_ares(st);
+	switch (st) {
+	case ARES_ENOTFOUND:
+		snprintf(detail, len, "NXDOMAIN: the name does not exist");
+		break;
+	case ARES_ENODATA:
+		snprintf(detail, len, "no record of that type");
+		break;
+	case ARES_ESERVFAIL:
+		snprintf(detail, len, "SERVFAIL from the DNS server");
+		break;
+	case ARES_EREFUSED:
+		snprintf(detail, len, "REFUSED by the DNS server");
+		break;
+	case ARES_ETIMEOUT:
+		n = timeouts > 0 ? timeouts : r->tries;
+		snprintf(detail, len, "no answer after %d %s of %d ms", n,
+		    n == 1 ? "try" : "tries", r->timeout_ms);
+		break;
+	case ARES_ECONNREFUSED:
+		snprintf(detail, len, "connection to the DNS server refused");
+		break;
+	case ARES_EFORMERR:
+		snprintf(detail, len, "FORMERR: the server rejected the query");
+		break;
+	case ARES_ENOTIMP:
+		snprintf(detail, len, "NOTIMP from the DNS server");
+		break;
+	case ARES_EBADNAME:
+		snprintf(detail, len, "invalid domain name");
+		break;
+	case ARES_EDESTRUCTION:
+	case ARES_ECANCELLED:
+		snprintf(detail, len, "resolver freed");
+		break;
+	default:
+		snprintf(detail, len, "c-ares: %s", ares_strerror(st));
+		break;
+	}
+}
+
+/*
+ * Server entries.  Parsed here rather than by ares_set_servers_ports_csv
+ * because 1.18's CSV parser is lenient (it accepts "1.2.3.4:x" as port 0
+ * and joins entries on stray commas), and the user deserves a message
+ * naming the bad entry.  The parsed list goes to ares_set_servers_ports.
+ */
+static int
+resolver_parse_port(const char *s, uint16_t *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (s[0] == '\0' || strlen(s) > 5)
+		return -1;
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int
+resolver_parse_server(const char *s, struct resolver_server *out,
+    char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *p, *port = NULL, *orig = s;
+	size_t hlen;
+
+	memset(out, 0, sizeof(*out));
+	out->port = 53;
+	if (s == NULL || s[0] == '\0') {
+		snprintf(err, errlen, "empty DNS server entry");
+		return -1;
+	}
+	if (s[0] == '[') {
+		if ((p = strchr(s, ']')) == NULL)
+			goto bad;
+		hlen = (size_t)(p - s - 1);
+		if (p[1] == ':')
+			port = p + 2;
+		else if (p[1] != '\0')
+			goto bad;
+		out->family = AF_INET6;
+		s++;
+	} else if ((p = strchr(s, ':')) != NULL && strchr(p + 1, ':') == NULL) {
+		hlen = (size_t)(p - s);
+		port = p + 1;
+		out->family = AF_INET;
+	} else {
+		/* No colon: IPv4; two or more: a bare IPv6 address. */
+		hlen = strlen(s);
+		out->family = p == NULL ? AF_INET : AF_INET6;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(out->family, host, out->addr) != 1)
+		goto bad;
+	if (port != NULL && resolver_parse_port(port, &out->port) != 0)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "bad DNS server \"%.64s\": expected IP, IP:PORT "
+	    "or [IPv6]:PORT (port 1-65535)", orig);
+	return -1;
+}
+
+/*
+ * Address result combination, when the queries of both families are done:
+ *   - any address at all: OK (the failing family keeps its own status in
+ *     status_a / status_aaaa);
+ *   - else NXDOMAIN if either family said so: the name does not exist,
+ *     whatever the type (RFC 8020 §2);
+ *   - else the first temporary failure (AAAA's, then A's): one family
+ *     timing out while the other says NODATA proves nothing about the
+ *     first, so the caller must say "could not check", never "no address";
+ *   - else BADRESP if either answer was malformed (same reasoning);
+ *   - else NODATA (both — or the one asked — said NODATA).
+ * A family that was not asked does not take part.
+ */
+enum resolver_status
+resolver_addr_combine(bool asked_aaaa, enum resolver_status aaaa,
+    bool asked_a, enum resolver_status a, size_t naddrs)
+{
+	enum resolver_status st[2];
+	size_t i, n = 0;
+
+	if (naddrs > 0)
+		return RESOLVER_OK;
+	if (asked_aaaa)
+		st[n++] = aaaa;
+	if (asked_a)
+		st[n++] = a;
+	for (i = 0; i < n; i++)
+		if (st[i] == RESOLVER_NXDOMAIN)
+			return RESOLVER_NXDOMAIN;
+	for (i = 0; i < n; i++)
+		if (resolver_status_temporary(st[i]))
+			return st[i];
+	for (i = 0; i < n; i++)
+		if (st[i] == RESOLVER_BADRESP)
+			return RESOLVER_BADRESP;
+	/* OK without an address cannot come from c-ares; NODATA it is. */
+	return RESOLVER_NODATA;
+}
+
+const char *
+resolver_addr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *a;
+
+	if (buf == NULL || len == 0)
+		return "";
+	buf[0] = '\0';
+	if (sa == NULL)
+		return buf;
+	if (sa->sa_family == AF_INET)
+		a = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	else if (sa->sa_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	else
+		return buf;
+	if (inet_ntop(sa->sa_family, a, buf, (socklen_t)len) == NULL)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* xorshift64*: the RFC 5321 §5.1 shuffle needs spread, not secrecy. */
+static uint32_t
+resolver_rand(void *ctx)
+{
+	struct resolver *r = ctx;
+	uint64_t x = r->rng;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->rng = x;
+	return (uint32_t)((x * UINT64_C(0x2545F4914F6CDD1D)) >> 32);
+}
+
+static double
+resolver_ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Event plumbing.
+ */
+static void
+resolver_sock_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver_sock *s = arg;
+	struct resolver *r = s->r;
+
+	/* s may be freed inside ares_process_fd (the socket closed). */
+	ares_process_fd(r->channel,
+	    (what & EV_READ) ? (ares_socket_t)fd : ARES_SOCKET_BAD,
+	    (what & EV_WRITE) ? (ares_socket_t)fd : ARES_SOCKET_BAD);
+	resolver_rearm(r);
+}
+
+static void
+resolver_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct resolver *r = arg;
+
+	(void)fd;
+	(void)what;
+	/* No fd ready: ares_process_fd only expires timed-out queries
+	 * (which resends them or ends them with ARES_ETIMEOUT). */
+	ares_process_fd(r->channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	resolver_rearm(r);
+}
+
+static void
+resolver_deliver_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	resolver_drain(arg);
+}
+
+static void
+resolver_rearm(struct resolver *r)
+{
+	struct timeval tv, *tvp;
+
+	if (r->channel == NULL)
+		return;
+	tvp = ares_timeout(r->channel, NULL, &tv);
+	if (tvp == NULL)
+		evtimer_del(r->timer);
+	else
+		evtimer_add(r->timer, tvp);
+}
+
+/* ARES_OPT_SOCK_STATE_CB: c-ares says which sockets to watch, and how. */
+static void
+resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
+    int writable)
+{
+	struct resolver *r = data;
+	struct resolver_sock **sp, *s;
+	short what;
+
+	for (sp = &r->socks; (s = *sp) != NULL; sp = &s->next)
+		if (s->fd == fd)
+			break;
+	if (!readable && !writable) {
+		if (s != NULL) {
+			*sp = s->next;
+			if (s->ev != NULL)
+				event_free(s->ev);
+			free(s);
+		}
+		return;
+	}
+	what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+	if (s == NULL) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			return;	/* its queries will time out via the timer */
+		s->r = r;
+		s->fd = fd;
+		s->next = r->socks;
+		r->socks = s;
+	} else if (s->ev != NULL) {
+		if (event_get_events(s->ev) == what)
+			return;
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+	s->ev = event_new(r->base, fd, what, resolver_sock_cb, s);
+	if (s->ev != NULL && event_add(s->ev, NULL) != 0) {
+		event_free(s->ev);
+		s->ev = NULL;
+	}
+}
+
+/*
+ * Query life cycle: resolver_query_new → ares_query → c-ares callback(s)
+ * → resolver_query_done (onto the done list) → resolver_drain → user
+ * callback → free.
+ */
+static struct resolver_query *
+resolver_query_new(struct resolver *r, enum resolver_kind kind, void *arg)
+{
+	struct resolver_query *q;
+
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->r = r;
+	q->kind = kind;
+	q->arg = arg;
+	clock_gettime(CLOCK_MONOTONIC, &q->t0);
+	return q;
+}
+
+static void
+resolver_query_done(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+	double ms = resolver_ms_since(&q->t0);
+
+	switch (q->kind) {
+	case RESOLVER_KIND_MX:
+		q->res.mx.elapsed_ms = ms;
+		break;
+	case RESOLVER_KIND_ADDR:
+		q->res.addr.elapsed_ms = ms;
+		break;
+	case RESOLVER_KIND_PTR:
+		q->res.ptr.elapsed_ms = ms;
+		break;
+	}
+	q->next = NULL;
+	if (r->done_tail != NULL)
+		r->done_tail->next = q;
+	else
+		r->done_head = q;
+	r->done_tail = q;
+	event_active(r->deliver, EV_TIMEOUT, 0);
+}
+
+static void
+resolver_query_deliver(struct resolver_query *q)
+{
+	switch (q->kind) {
+	case RESOLVER_KIND_MX:
+		q->cb.mx(q->arg, &q->res.mx);
+		break;
+	case RESOLVER_KIND_ADDR:
+		q->cb.addr(q->arg, &q->res.addr);
+		break;
+	case RESOLVER_KIND_PTR:
+		q->cb.ptr(q->arg, &q->res.ptr);
+		break;
+	}
+	free(q);
+}
+
+static void
+resolver_destroy(struct resolver *r)
+{
+	struct resolver_sock *s;
+
+	while ((s = r->socks) != NULL) {
+		r->socks = s->next;
+		if (s->ev != NULL)
+			event_free(s->ev);
+		free(s);
+	}
+	if (r->timer != NULL)
+		event_free(r->timer);
+	if (r->deliver != NULL)
+		event_free(r->deliver);
+	free(r);
+	ares_library_cleanup();
+}
+
+/* Run the callbacks of finished queries.  A callback may free the
+ * resolver: resolver_free then drains the rest itself and leaves the
+ * final free to the outermost drain (free_pending). */
+static void
+resolver_drain(struct resolver *r)
+{
+	struct resolver_query *q;
+
+	r->delivering++;
+	while ((q = r->done_head) != NULL) {
+		r->done_head = q->next;
+		if (r->done_head == NULL)
+			r->done_tail = NULL;
+		resolver_query_deliver(q);
+	}
+	r->delivering--;
+	if (r->free_pending && r->delivering == 0)
+		resolver_destroy(r);
+}
+
+/* Fail a query that never reached c-ares (still delivered from the loop). */
+static void
+resolver_query_fail(struct resolver_query *q, enum resolver_status st,
+    const char *detail)
+{
+	char *d;
+	size_t dlen;
+
+	switch (q->kind) {
+	case RESOLVER_KIND_MX:
+		q->res.mx.status = st;
+		d = q->res.mx.detail;
+		dlen = sizeof(q->res.mx.detail);
+		break;
+	case RESOLVER_KIND_ADDR:
+		q->res.addr.status = q->res.addr.status_a =
+		    q->res.addr.status_aaaa = st;
+		d = q->res.addr.detail;
+		dlen = sizeof(q->res.addr.detail);
+		break;
+	default:
+		q->res.ptr.status = st;
+		d = q->res.ptr.detail;
+		dlen = sizeof(q->res.ptr.detail);
+		break;
+	}
+	snprintf(d, dlen, "%s", detail);
+	resolver_query_done(q);
+}
+
+/* Common checks of resolver_query_*; false when q was failed. */
+static bool
+resolver_query_start(struct resolver_query *q, const char *name)
+{
+	if (q->r->freeing) {
+		resolver_query_fail(q, RESOLVER_CANCELLED, "resolver freed");
+		return false;
+	}
+	if (name == NULL || name[0] == '\0' ||
+	    strlen(name) >= sizeof(q->name)) {
+		resolver_query_fail(q, RESOLVER_ERROR, "invalid domain name");
+		return false;
+	}
+	memcpy(q->name, name, strlen(name) + 1);
+	return true;
+}
+
+/*
+ * MX.
+ */
+static void
+resolver_mx_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct resolver_query *q = arg;
+	struct resolver_mx_result *res = &q->res.mx;
+	struct ares_mx_reply *mx = NULL, *m;
+	struct resolver_mx_in *in;
+	size_t n, i;
+
+	/* The CNAME is worth reporting even when the alias leads nowhere
+	 * (NXDOMAIN / NODATA answers still carry the chain). */
+	if (abuf != NULL && alen > 0 && (status == ARES_SUCCESS ||
+	    status == ARES_ENODATA || status == ARES_ENOTFOUND))
+		(void)resolver_find_cname(abuf, (size_t)alen, q->name,
+		    res->cname, sizeof(res->cname));
+	if (status == ARES_SUCCESS)
+		status = ares_parse_mx_reply(abuf, alen, &mx);
+	if (status != ARES_SUCCESS) {
+		resolver_describe(q->r, status, timeouts, &res->status,
+		    res->detail, sizeof(res->detail));
+		goto out;
+	}
+	/* The count is bounded by the packet (one MX RR is >= 13 octets). */
+	for (n = 0, m = mx; m != NULL; m = m->next)
+		n++;
+	if ((in = calloc(n, sizeof(*in))) == NULL) {
+		res->status = RESOLVER_ERROR;
+		snprintf(res->detail, sizeof(res->detail), "out of memory");
+		goto out;
+	}
+	for (i = 0, m = mx; m != NULL; m = m->next, i++) {
+		in[i].pref = m->priority;
+		in[i].host = m->host;
+	}
+	resolver_mx_fill(res, in, n, resolver_rand, q->r);
+	free(in);
+	res->status = RESOLVER_OK;
+out:
+	if (mx != NULL)
+		ares_free_data(mx);
+	resolver_query_done(q);
+}
+
+void
+resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
+    void *arg)
+{
+	struct resolver_query *q;
+
+	if (r == NULL || cb == NULL)
+		return;
+	if ((q = resolver_query_new(r, RESOLVER_KIND_MX, arg)) == NULL) {
+		/* The one exception to "never from inside": without memory
+		 * there is nothing to defer the callback with. */
+		struct resolver_mx_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.status = RESOLVER_ERROR;
+		snprintf(res.detail, sizeof(res.detail), "out of memory");
+		cb(arg, &res);
+		return;
+	}
+	q->cb.mx = cb;
+	if (!resolver_query_start(q, domain))
+		return;
+	q->outstanding = 1;
+	/* ares_query, not ares_search: the name is final, no search list
+	 * (RFC 1536 §6 on the dangers of partial names). */
+	ares_query(r->channel, q->name, ns_c_in, ns_t_mx, resolver_mx_ares_cb,
+	    q);
+	resolver_rearm(r);
+}
+
+/*
+ * A and AAAA.
+ */
+static void
+resolver_addr_finish(struct resolver_query *q)
+{
+	struct resolver_addr_result *res = &q->res.addr;
+	struct resolver_part *p;
+	size_t i, k, dl;
+
+	res->n = 0;
+	res->truncated = 0;
+	res->detail[0] = '\0';
+	for (k = 0; k < 2; k++) {
+		p = &q->part[k];
+		if (!p->asked)
+			continue;
+		for (i = 0; i < p->n; i++) {
+			if (res->n < RESOLVER_MAX_ADDRS)
+				res->addrs[res->n++] = p->addrs[i];
+			else
+				res->truncated++;
+		}
+		res->truncated += p->more;
+		if (res->cname[0] == '\0')
+			memcpy(res->cname, p->cname, sizeof(res->cname));
+		if (p->status != RESOLVER_OK) {
+			dl = strlen(res->detail);
+			snprintf(res->detail + dl, sizeof(res->detail) - dl,
+			    "%s%s: %s", dl > 0 ? "; " : "",
+			    k == PART_AAAA ? "AAAA" : "A", p->detail);
+		}
+	}
+	res->status_aaaa = q->part[PART_AAAA].status;
+	res->status_a = q->part[PART_A].status;
+	res->status = resolver_addr_combine(q->part[PART_AAAA].asked,
+	    res->status_aaaa, q->part[PART_A].asked, res->status_a, res->n);
+	resolver_query_done(q);
+}
+
+static void
+resolver_addr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct resolver_part *p = arg;
+	struct resolver_query *q = p->q;
+	struct hostent *he = NULL;
+	struct sockaddr_in *sin;
+	struct sockaddr_in6 *sin6;
+	size_t i, want;
+
+	if (status == ARES_SUCCESS) {
+		if (p->family == AF_INET)
+			status = ares_parse_a_reply(abuf, alen, &he, NULL, NULL);
+		else
+			status = ares_parse_aaaa_reply(abuf, alen, &he, NULL,
+			    NULL);
+	}
+	if (status == ARES_SUCCESS && he != NULL) {
+		want = p->family == AF_INET ? sizeof(struct in_addr) :
+		    sizeof(struct in6_addr);
+		for (i = 0; he->h_addr_list != NULL &&
+		    he->h_addr_list[i] != NULL; i++) {
+			if (he->h_addrtype != p->family ||
+			    (size_t)he->h_length != want)
+				break;
+			if (p->n == RESOLVER_MAX_ADDRS) {
+				p->more++;
+				continue;
+			}
+			if (p->family == AF_INET) {
+				sin = (struct sockaddr_in *)(void *)
+				    &p->addrs[p->n];
+				sin->sin_family = AF_INET;
+				memcpy(&sin->sin_addr, he->h_addr_list[i], want);
+			} else {
+				sin6 = (struct sockaddr_in6 *)(void *)
+				    &p->addrs[p->n];
+				sin6->sin6_family = AF_INET6;
+				memcpy(&sin6->sin6_addr, he->h_addr_list[i],
+				    want);
+			}
+			p->n++;
+		}
+		/* The parsers follow the CNAME chain in the answer and name
+		 * the hostent after its end. */
+		if (he->h_name != NULL && !resolver_name_eq(he->h_name, q->name))
+			(void)resolver_name_copy(p->cname, sizeof(p->cname),
+			    he->h_name);
+		ares_free_hostent(he);
+		if (p->n + p->more > 0)
+			p->status = RESOLVER_OK;
+		else {
+			p->status = RESOLVER_NODATA;
+			snprintf(p->detail, sizeof(p->detail),
+			    "no usable address");
+		}
+	} else {
+		if (he != NULL)
+			ares_free_hostent(he);
+		if (abuf != NULL && alen > 0 && (status == ARES_ENODATA ||
+		    status == ARES_ENOTFOUND))
+			(void)resolver_find_cname(abuf, (size_t)alen, q->name,
+			    p->cname, sizeof(p->cname));
+		resolver_describe(q->r, status, timeouts, &p->status,
+		    p->detail, sizeof(p->detail));
+	}
+	if (--q->outstanding == 0)
+		resolver_addr_finish(q);
+}
+
+void
+resolver_query_addrs(struct resolver *r, const char *host, int family,
+    resolver_addr_cb cb, void *arg)
+{
+	struct resolver_query *q;
+	int k;
+
+	if (r == NULL || cb == NULL)
+		return;
+	if ((q = resolver_query_new(r, RESOLVER_KIND_ADDR, arg)) == NULL) {
+		struct resolver_addr_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.status = res.status_a = res.status_aaaa = RESOLVER_ERROR;
+		snprintf(res.detail, sizeof(res.detail), "out of memory");
+		cb(arg, &res);
+		return;
+	}
+	q->cb.addr = cb;
+	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC) {
+		resolver_query_fail(q, RESOLVER_ERROR, "bad address family");
+		return;
+	}
+	if (!resolver_query_start(q, host))
+		return;
+	q->part[PART_AAAA].family = AF_INET6;
+	q->part[PART_A].family = AF_INET;
+	for (k = 0; k < 2; k++) {
+		q->part[k].q = q;
+		/* A family not asked reports NODATA in status_a/_aaaa. */
+		q->part[k].status = RESOLVER_NODATA;
+		q->part[k].asked = family == AF_UNSPEC ||
+		    family == q->part[k].family;
+		if (q->part[k].asked)
+			q->outstanding++;
+	}
+	/* Count first, then send: a synchronous failure of the first query
+	 * must not finish the whole lookup before the second is sent. */
+	for (k = 0; k < 2; k++)
+		if (q->part[k].asked)
+			ares_query(r->channel, q->name, ns_c_in,
+			    q->part[k].family == AF_INET ? ns_t_a : ns_t_aaaa,
+			    resolver_addr_ares_cb, &q->part[k]);
+	resolver_rearm(r);
+}
+
+/*
+ * PTR.
+ */
+static void
+resolver_ptr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
+    int alen)
+{
+	struct resolver_query *q = arg;
+	struct resolver_ptr_result *res = &q->res.ptr;
+	struct hostent *he = NULL;
+	char name[RESOLVER_NAME_MAX];
+	const char *cand;
+	size_t i, j;
+	int k;
+
+	if (status == ARES_SUCCESS)
+		status = ares_parse_ptr_reply(abuf, alen, q->ptr_addr,
+		    q->ptr_addrlen, q->ptr_family, &he);
+	if (status != ARES_SUCCESS || he == NULL) {
+		if (status == ARES_SUCCESS)
+			status = ARES_ENODATA;
+		resolver_describe(q->r, status, timeouts, &res->status,
+		    res->detail, sizeof(res->detail));
+		goto out;
+	}
+	/* 1.18 gives one PTR in h_name and the PTRs again (or the others)
+	 * in h_aliases: collect all, once each. */
+	for (k = -1; ; k++) {
+		if (k < 0)
+			cand = he->h_name;
+		else if (he->h_aliases == NULL ||
+		    (cand = he->h_aliases[k]) == NULL)
+			break;
+		if (cand == NULL)
+			continue;
+		if (!resolver_name_copy(name, sizeof(name), cand)) {
+			res->truncated++;	/* does not fit */
+			continue;
+		}
+		if (name[0] == '\0')
+			continue;
+		for (j = 0; j < res->n; j++)
+			if (resolver_name_eq(res->names[j], name))
+				break;
+		if (j < res->n)
+			continue;
+		if (res->n == RESOLVER_MAX_PTR) {
+			res->truncated++;
+			continue;
+		}
+		memcpy(res->names[res->n++], name, sizeof(name));
+	}
+	i = res->n;
+	res->status = i > 0 ? RESOLVER_OK : RESOLVER_NODATA;
+	if (i == 0)
+		snprintf(res->detail, sizeof(res->detail), "no usable name");
+out:
+	if (he != NULL)
+		ares_free_hostent(he);
+	resolver_query_done(q);
+}
+
+void
+resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
+    resolver_ptr_cb cb, void *arg)
+{
+	struct resolver_query *q;
+	char name[RESOLVER_NAME_MAX];
+	const struct in6_addr *a6;
+
+	if (r == NULL || cb == NULL)
+		return;
+	if ((q = resolver_query_new(r, RESOLVER_KIND_PTR, arg)) == NULL) {
+		struct resolver_ptr_result res;
+
+		memset(&res, 0, sizeof(res));
+		res.status = RESOLVER_ERROR;
+		snprintf(res.detail, sizeof(res.detail), "out of memory");
+		cb(arg, &res);
+		return;
+	}
+	q->cb.ptr = cb;
+	if (resolver_ptr_name(sa, name, sizeof(name)) != 0) {
+		resolver_query_fail(q, RESOLVER_ERROR, "not an IP address");
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		q->ptr_family = AF_INET;
+		q->ptr_addrlen = 4;
+		memcpy(q->ptr_addr,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	} else {
+		a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			q->ptr_family = AF_INET;
+			q->ptr_addrlen = 4;
+			memcpy(q->ptr_addr, a6->s6_addr + 12, 4);
+		} else {
+			q->ptr_family = AF_INET6;
+			q->ptr_addrlen = 16;
+			memcpy(q->ptr_addr, a6->s6_addr, 16);
+		}
+	}
+	if (!resolver_query_start(q, name))
+		return;
+	q->outstanding = 1;
+	ares_query(r->channel, q->name, ns_c_in, ns_t_ptr, resolver_ptr_ares_cb,
+	    q);
+	resolver_rearm(r);
+}
+
+/*
+ * Creation and destruction.
+ */
+struct resolver *
+resolver_new(struct event_base *base, const struct resolver_config *cfg,
+    char *err, size_t errlen)
+{
+	struct resolver_server srv[RESOLVER_MAX_SERVERS];
+	struct ares_addr_port_node nodes[RESOLVER_MAX_SERVERS];
+	struct ares_options opts;
+	struct resolver *r;
+	uint64_t seed = 0;
+	size_t i, nsrv = 0;
+	int rc, timeout_ms, tries;
+	char dummy[1];
+
+	if (err == NULL || errlen == 0) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	err[0] = '\0';
+	if (base == NULL) {
+		snprintf(err, errlen, "resolver: no event base");
+		return NULL;
+	}
+	timeout_ms = cfg != NULL ? cfg->timeout_ms : 0;
+	tries = cfg != NULL ? cfg->tries : 0;
+	if (timeout_ms == 0)
+		timeout_ms = RESOLVER_DEFAULT_TIMEOUT_MS;
+	if (tries == 0)
+		tries = RESOLVER_DEFAULT_TRIES;
+	if (timeout_ms < 0 || timeout_ms > RESOLVER_MAX_TIMEOUT_MS) {
+		snprintf(err, errlen, "DNS timeout must be 1-%d ms",
+		    RESOLVER_MAX_TIMEOUT_MS);
+		return NULL;
+	}
+	if (tries < 0 || tries > RESOLVER_MAX_TRIES) {
+		snprintf(err, errlen, "DNS tries must be 1-%d",
+		    RESOLVER_MAX_TRIES);
+		return NULL;
+	}
+	if (cfg != NULL) {
+		if (cfg->nservers > RESOLVER_MAX_SERVERS) {
+			snprintf(err, errlen, "at most %d DNS servers",
+			    RESOLVER_MAX_SERVERS);
+			return NULL;
+		}
+		for (i = 0; i < cfg->nservers; i++)
+			if (resolver_parse_server(cfg->servers[i], &srv[i], err,
+			    errlen) != 0)
+				return NULL;
+		nsrv = cfg->nservers;
+	}
+
+	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares init: %s", ares_strerror(rc));
+		return NULL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		ares_library_cleanup();
+		return NULL;
+	}
+	r->base = base;
+	r->timeout_ms = timeout_ms;
+	r->tries = tries;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)r;
+	r->rng = seed != 0 ? seed : UINT64_C(0x9E3779B97F4A7C15);
+
+	r->timer = evtimer_new(base, resolver_timer_cb, r);
+	r->deliver = event_new(base, -1, 0, resolver_deliver_cb, r);
+	if (r->timer == NULL || r->deliver == NULL) {
+		snprintf(err, errlen, "libevent: cannot create events");
+		resolver_destroy(r);
+		return NULL;
+	}
+
+	memset(&opts, 0, sizeof(opts));
+	/*
+	 * NOCHECKRESP: c-ares 1.18 otherwise swallows SERVFAIL / REFUSED /
+	 * NOTIMP answers, moves to the next server and, when none is left,
+	 * ends the query with the ARES_ECONNREFUSED it started with — a
+	 * diagnostic tool must say "SERVFAIL", not "connection refused".
+	 * The price: no fail-over to a second server on those rcodes.
+	 * NOSEARCH: belt and braces; ares_query never searches anyway.
+	 * No EDNS: 1.18 does not retry without it when an old server or
+	 * middlebox answers FORMERR; truncation falls back to TCP instead.
+	 */
+	opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
+	opts.timeout = timeout_ms;
+	opts.tries = tries;
+	opts.sock_state_cb = resolver_sock_state_cb;
+	opts.sock_state_cb_data = r;
+	rc = ares_init_options(&r->channel, &opts, ARES_OPT_FLAGS |
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares channel: %s", ares_strerror(rc));
+		r->channel = NULL;
+		resolver_destroy(r);
+		return NULL;
+	}
+	if (nsrv > 0) {
+		memset(nodes, 0, sizeof(nodes));
+		for (i = 0; i < nsrv; i++) {
+			nodes[i].next = i + 1 < nsrv ? &nodes[i + 1] : NULL;
+			nodes[i].family = srv[i].family;
+			if (srv[i].family == AF_INET)
+				memcpy(&nodes[i].addr.addr4, srv[i].addr, 4);
+			else
+				memcpy(&nodes[i].addr.addr6, srv[i].addr, 16);
+			nodes[i].udp_port = nodes[i].tcp_port = srv[i].port;
+		}
+		if ((rc = ares_set_servers_ports(r->channel, nodes)) !=
+		    ARES_SUCCESS) {
+			snprintf(err, errlen, "c-ares servers: %s",
+			    ares_strerror(rc));
+			ares_destroy(r->channel);
+			r->channel = NULL;
+			resolver_destroy(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+void
+resolver_free(struct resolver *r)
+{
+	ares_channel ch;
+
+	if (r == NULL || r->freeing)
+		return;
+	r->freeing = true;
+	/* ares_destroy ends every pending query with ARES_EDESTRUCTION
+	 * (→ RESOLVER_CANCELLED, queued) and closes its sockets through
+	 * the sock-state callback.  The channel pointer is cleared first so
+	 * that resolver_rearm does not touch it meanwhile. */
+	ch = r->channel;
+	r->channel = NULL;
+	if (ch != NULL)
+		ares_destroy(ch);
+	evtimer_del(r->timer);
+	/* Callbacks run before we return, as the header promises. */
+	resolver_drain(r);
+	if (r->delivering > 0)
+		r->free_pending = true;	/* inside a callback: the outer
+					 * drain frees once it unwinds */
+	else
+		resolver_destroy(r);
+}

@@ -1,0 +1,685 @@
+"""Scripted loopback SMTP servers for the smtpprobe scenario tests.
+
+Each server is described by a dict, normally one ``[[servers]]`` table of a
+scenario file (docs/TESTING.md lists every key)::
+
+    {
+        "name": "mx1.example.test",       # host name: EHLO default, TLS SAN
+        "ip": "127.0.0.2",                # loopback address to listen on
+        "greeting": "220 mx1.example.test ESMTP",
+        "greeting_delay": 0,
+        "replies": {"RCPT": "550 5.1.1 No such user"},
+        "delay": {"RCPT": 0.5},
+        "bare_lf": False,
+        "refuse": False,                  # True, or "close"
+        "tls": {"cert": "valid"},
+        "starttls_inject": "250 injected",
+    }
+
+A reply specification (greeting, or a value of ``replies``) is one of:
+
+* a string: the reply text, lines separated by "\\r\\n" or "\\n"; each line
+  is sent followed by CRLF (LF alone when the server has ``bare_lf``);
+* ``"drop"``: close the connection without replying;
+* ``"hang"``: never reply again (keep reading and logging until the client
+  goes away);
+* ``"none"``: send nothing for this command, carry on with the next one;
+* a table ``{text = "...", raw = "...", hex = "...", close = bool,
+  delay = seconds, action = "drop"|"hang"|"none"}``: ``raw`` is sent byte
+  for byte (characters up to U+00FF as single bytes, else UTF-8), ``hex`` is
+  hexadecimal bytes, ``close`` closes the connection after the reply,
+  ``delay`` waits before replying;
+* a list of the above: used in order for successive uses of the same verb
+  (per connection by default, per server with ``sequence = "server"``); the
+  last element repeats.  For the greeting a list is indexed by connection.
+
+Every line received is logged (``Connection.lines``), as are connection
+events.  Any line starting with DATA or BDAT is recorded in
+``FakeSMTPServer.data_lines``: smtpprobe must never send those.
+
+Servers run in daemon threads, poll a stop flag, drop idle clients, and stop
+when ``stop()`` is called.
+"""
+
+import os
+import re
+import select
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+POLL_SECONDS = 0.1          # how often blocking loops look at the stop flag
+IDLE_SECONDS = 30.0         # a client silent this long is dropped
+MAX_LINE = 4096             # longer input lines are logged truncated
+MAX_CONNECTIONS_LOGGED = 100
+
+VERBS = ("EHLO", "HELO", "STARTTLS", "MAIL", "RCPT", "RSET", "QUIT", "NOOP",
+         "AUTH", "VRFY", "EXPN", "HELP", "DATA", "BDAT")
+CERT_KINDS = ("valid", "wrong_name", "self_signed", "expired")
+WRONG_NAME = "wrong-name.other.invalid"
+
+# Forbidden commands: a probe never sends a message.
+DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
+
+SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
+               "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
+               "idle_timeout")
+
+
+class SpecError(ValueError):
+    """A server description that does not make sense."""
+
+
+def _encode_raw(text):
+    """Encode a raw reply: code points up to U+00FF as single bytes."""
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+def parse_action(value, what):
+    """Normalize one reply specification to a dict.
+
+    The dict has ``kind`` (reply, drop, hang, none) and, for replies, either
+    ``text`` (lines to be terminated) or ``raw`` (bytes); ``close``,
+    ``delay``.
+    """
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in ("drop", "hang", "none"):
+            return {"kind": low, "close": low == "drop", "delay": 0.0}
+        return {"kind": "reply", "text": value, "close": False, "delay": 0.0}
+    if isinstance(value, dict):
+        unknown = set(value) - {"text", "raw", "hex", "close", "delay",
+                                "action"}
+        if unknown:
+            raise SpecError("%s: unknown reply keys %s" % (what,
+                                                           sorted(unknown)))
+        out = {"kind": "reply", "close": bool(value.get("close", False)),
+               "delay": float(value.get("delay", 0.0))}
+        if "action" in value:
+            action = str(value["action"]).lower()
+            if action not in ("drop", "hang", "none"):
+                raise SpecError("%s: unknown action %r" % (what, action))
+            out["kind"] = action
+        elif "raw" in value:
+            out["raw"] = _encode_raw(value["raw"])
+        elif "hex" in value:
+            out["raw"] = bytes.fromhex(value["hex"])
+        elif "text" in value:
+            out["text"] = value["text"]
+        else:
+            raise SpecError("%s: a reply table needs text, raw, hex or "
+                            "action" % what)
+        return out
+    raise SpecError("%s: a reply must be a string, a table or a list" % what)
+
+
+def parse_reply_spec(value, what):
+    """Return a non-empty list of actions (a single spec is a list of one)."""
+    if isinstance(value, list):
+        if not value:
+            raise SpecError("%s: empty reply list" % what)
+        return [parse_action(item, what) for item in value]
+    return [parse_action(value, what)]
+
+
+def _run_openssl(args, cwd):
+    subprocess.run(["openssl"] + args, cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                   timeout=30)
+
+
+def make_certificates(directory, servers):
+    """Create a throw-away CA and a leaf certificate per TLS server.
+
+    SERVERS is a list of (server name, kind).  Returns (path of the CA
+    certificate, {server name: (cert path, key path)}).  Needs the openssl
+    command.  EC P-256 keys keep it fast.
+    """
+    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+              "-nodes"]
+    ca_pem = os.path.join(directory, "ca.pem")
+    _run_openssl(["req", "-x509"] + newkey +
+                 ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                  "-subj", "/CN=smtpprobe scenario test CA",
+                  "-addext", "basicConstraints=critical,CA:TRUE",
+                  "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                 directory)
+    leaves = {}
+    for index, (name, kind) in enumerate(servers):
+        if kind not in CERT_KINDS:
+            raise SpecError("server %s: tls cert must be one of %s"
+                            % (name, ", ".join(CERT_KINDS)))
+        cert_name = WRONG_NAME if kind == "wrong_name" else name
+        base = "leaf%d" % index
+        ext = os.path.join(directory, base + ".ext")
+        with open(ext, "w", encoding="ascii") as handle:
+            handle.write("subjectAltName=DNS:%s\n"
+                         "basicConstraints=CA:FALSE\n"
+                         "keyUsage=critical,digitalSignature\n"
+                         "extendedKeyUsage=serverAuth\n" % cert_name)
+        if kind == "self_signed":
+            _run_openssl(["req", "-x509"] + newkey +
+                         ["-keyout", base + ".key", "-out", base + ".pem",
+                          "-days", "2", "-subj", "/CN=" + cert_name,
+                          "-addext", "subjectAltName=DNS:" + cert_name],
+                         directory)
+        else:
+            _run_openssl(["req", "-new"] + newkey +
+                         ["-keyout", base + ".key", "-out", base + ".csr",
+                          "-subj", "/CN=" + cert_name], directory)
+            _run_openssl(["x509", "-req", "-in", base + ".csr",
+                          "-CA", "ca.pem", "-CAkey", "ca.key",
+                          "-set_serial", str(1000 + index),
+                          "-days", "-1" if kind == "expired" else "2",
+                          "-extfile", ext, "-out", base + ".pem"], directory)
+        leaves[name] = (os.path.join(directory, base + ".pem"),
+                        os.path.join(directory, base + ".key"))
+    return ca_pem, leaves
+
+
+class Connection:
+    """What one client connection did: its lines and events."""
+
+    def __init__(self, peer, index):
+        self.peer = peer
+        self.index = index    # 0 for the server's first connection
+        self.lines = []       # every line received, decoded latin-1, no EOL
+        self.events = []      # "tls established", "closed by client", ...
+        self.tls = False
+        self.done = threading.Event()
+
+    def event(self, text):
+        self.events.append(text)
+
+
+class _Closed(Exception):
+    """The connection is over (client gone, stop requested, drop)."""
+
+
+class FakeSMTPServer:
+    """One scripted SMTP server on one loopback address."""
+
+    def __init__(self, spec, index=0):
+        unknown = set(spec) - set(SERVER_KEYS)
+        if unknown:
+            raise SpecError("server %d: unknown keys %s"
+                            % (index, sorted(unknown)))
+        self.index = index
+        self.name = spec.get("name", "mx%d.example.test" % (index + 1))
+        self.ip = spec.get("ip", "127.0.0.%d" % (index + 2))
+        if not self.ip.startswith("127."):
+            raise SpecError("server %s: only loopback addresses" % self.name)
+        self.greeting = parse_reply_spec(
+            spec.get("greeting", "220 %s ESMTP smtpprobe-fakesmtp"
+                     % self.name), "greeting")
+        self.greeting_delay = float(spec.get("greeting_delay", 0))
+        self.replies = {}
+        for verb, value in (spec.get("replies") or {}).items():
+            self.replies[verb.upper()] = parse_reply_spec(value, verb)
+        self.delays = {verb.upper(): float(value)
+                       for verb, value in (spec.get("delay") or {}).items()}
+        self.bare_lf = bool(spec.get("bare_lf", False))
+        refuse = spec.get("refuse", False)
+        if refuse not in (False, True, "close"):
+            raise SpecError("server %s: refuse must be true, false or "
+                            "\"close\"" % self.name)
+        self.refuse = refuse
+        self.tls = spec.get("tls")
+        if self.tls is not None and self.tls.get("cert") not in CERT_KINDS:
+            raise SpecError("server %s: tls.cert must be one of %s"
+                            % (self.name, ", ".join(CERT_KINDS)))
+        inject = spec.get("starttls_inject")
+        self.starttls_inject = None
+        if inject is not None:
+            self.starttls_inject = _encode_raw(inject)
+            if not self.starttls_inject.endswith(b"\n"):
+                self.starttls_inject += b"\r\n"
+        self.sequence = spec.get("sequence", "connection")
+        if self.sequence not in ("connection", "server"):
+            raise SpecError("server %s: sequence must be connection or "
+                            "server" % self.name)
+        self.idle_timeout = float(spec.get("idle_timeout", IDLE_SECONDS))
+        self.ssl_context = None
+        self.connections = []
+        self.data_lines = []
+        self.errors = []
+        self.sock = None
+        self.port = None
+        self._stop = threading.Event()
+        self._threads = []
+        self._server_counts = {}
+        self._accepted = 0
+        self._lock = threading.Lock()
+
+    # -- set-up -------------------------------------------------------------
+
+    def set_certificate(self, cert, key):
+        """Load the leaf certificate for STARTTLS."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        self.ssl_context = ctx
+
+    def bind(self, port):
+        """Bind (and listen unless refusing) on self.ip:PORT; return port.
+
+        A refusing server binds without listening: the port stays reserved
+        and the kernel answers connections with a reset.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.ip, port))
+            if self.refuse is not True:
+                sock.listen(16)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+        self.port = sock.getsockname()[1]
+        return self.port
+
+    def start(self):
+        if self.refuse is not True:
+            thread = threading.Thread(target=self._accept_loop, daemon=True,
+                                      name="fakesmtp-%s" % self.ip)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout=2)
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def wait_idle(self, timeout):
+        """Wait until every connection is finished, at most TIMEOUT s."""
+        deadline = time.monotonic() + timeout
+        for conn in list(self.connections):
+            left = deadline - time.monotonic()
+            if left <= 0 or not conn.done.wait(left):
+                return False
+        return True
+
+    # -- serving ------------------------------------------------------------
+
+    def _accept_loop(self):
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            try:
+                client, peer = self.sock.accept()
+            except OSError:
+                continue
+            conn = Connection("%s:%d" % peer, self._accepted)
+            self._accepted += 1
+            if len(self.connections) < MAX_CONNECTIONS_LOGGED:
+                self.connections.append(conn)
+            if self.refuse == "close":
+                conn.event("closed at once (refuse = close)")
+                client.close()
+                conn.done.set()
+                continue
+            thread = threading.Thread(target=self._session,
+                                      args=(client, conn), daemon=True,
+                                      name="fakesmtp-session-%s" % self.ip)
+            thread.start()
+            self._threads.append(thread)
+
+    def _session(self, client, conn):
+        session = _Session(self, client, conn)
+        try:
+            session.run()
+        except _Closed:
+            pass
+        except Exception as exc:  # report, never crash the runner
+            self.errors.append("%s %s: %r" % (self.name, conn.peer, exc))
+            conn.event("server error: %r" % exc)
+        finally:
+            session.close()
+            conn.done.set()
+
+    def next_action(self, verb, counts):
+        """The action for the next use of VERB; None means the default."""
+        actions = self.replies.get(verb)
+        if actions is None:
+            return None
+        if self.sequence == "server":
+            with self._lock:
+                use = self._server_counts.get(verb, 0)
+                self._server_counts[verb] = use + 1
+        else:
+            use = counts.get(verb, 0)
+            counts[verb] = use + 1
+        return actions[min(use, len(actions) - 1)]
+
+    def default_reply(self, verb, in_tls):
+        """The reply used when the scenario gives none for VERB."""
+        if verb == "EHLO":
+            lines = ["250-" + self.name, "250-PIPELINING"]
+            if self.tls is not None and not in_tls:
+                lines.append("250-STARTTLS")
+            lines.append("250 8BITMIME")
+            return "\n".join(lines)
+        if verb == "HELO":
+            return "250 " + self.name
+        if verb == "STARTTLS":
+            if self.tls is None:
+                return "502 5.5.2 Error: command not recognized"
+            if in_tls:
+                return "503 5.5.1 Error: TLS already active"
+            return "220 2.0.0 Ready to start TLS"
+        return {
+            "MAIL": "250 2.1.0 Ok",
+            "RCPT": "250 2.1.5 Ok",
+            "RSET": "250 2.0.0 Ok",
+            "QUIT": "221 2.0.0 Bye",
+            "NOOP": "250 2.0.0 Ok",
+            "DATA": "554 5.5.1 Error: a probe must never send DATA",
+            "BDAT": "554 5.5.1 Error: a probe must never send BDAT",
+        }.get(verb, "502 5.5.2 Error: command not recognized")
+
+
+class _Session:
+    """One client dialogue, run in its own thread."""
+
+    def __init__(self, server, sock, conn):
+        self.server = server
+        self.sock = sock
+        self.conn = conn
+        self.buf = b""
+        self.counts = {}
+        self.in_tls = False
+        sock.settimeout(POLL_SECONDS)
+
+    # -- I/O ------------------------------------------------------------------
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def sleep(self, seconds):
+        """Wait SECONDS, but notice a client that leaves meanwhile.
+
+        Bytes the client sends during the wait (talking before the greeting,
+        say) are kept for recv_line and noted as an event.
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if self.server._stop.is_set():
+                raise _Closed()
+            try:
+                ready, _, _ = select.select([self.sock], [], [],
+                                            min(left, POLL_SECONDS))
+                if not ready:
+                    continue
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self.conn.event("receive failed while waiting: %r" % exc)
+                raise _Closed()
+            if not chunk:
+                self.conn.event("closed by client while the server waited")
+                raise _Closed()
+            self.conn.event("client sent %d bytes while the server waited"
+                            % len(chunk))
+            self.buf += chunk
+
+    def send(self, data):
+        suffix = getattr(self, "send_suffix", b"")
+        if suffix:
+            # Injected bytes ride in the same segment as the reply, as a
+            # man in the middle appending them would send them.
+            data += suffix
+            self.send_suffix = b""
+        try:
+            self.sock.sendall(data)
+        except (OSError, ssl.SSLError) as exc:
+            self.conn.event("send failed: %r" % exc)
+            raise _Closed()
+
+    def recv_line(self):
+        """Return the next line (without EOL) as bytes; raise _Closed."""
+        idle = 0.0
+        while True:
+            nl = self.buf.find(b"\n")
+            if nl >= 0:
+                line, self.buf = self.buf[:nl], self.buf[nl + 1:]
+                return line[:-1] if line.endswith(b"\r") else line
+            if len(self.buf) > MAX_LINE:
+                line, self.buf = self.buf[:MAX_LINE], b""
+                self.conn.event("line over %d bytes truncated" % MAX_LINE)
+                return line
+            if self.server._stop.is_set():
+                raise _Closed()
+            if idle >= self.server.idle_timeout:
+                self.conn.event("idle timeout")
+                raise _Closed()
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                idle += POLL_SECONDS
+                continue
+            except (OSError, ssl.SSLError) as exc:
+                self.conn.event("receive failed: %r" % exc)
+                raise _Closed()
+            if not chunk:
+                if self.buf:
+                    line, self.buf = self.buf, b""
+                    self.conn.event("unterminated last line")
+                    return line
+                self.conn.event("closed by client")
+                raise _Closed()
+            idle = 0.0
+            self.buf += chunk
+
+    def log_line(self, line):
+        text = line.decode("latin-1")
+        self.conn.lines.append(text)
+        if DATA_RE.match(line):
+            self.server.data_lines.append(text)
+        return text
+
+    # -- dialogue -------------------------------------------------------------
+
+    def encode_reply(self, text):
+        eol = b"\n" if self.server.bare_lf else b"\r\n"
+        lines = text.replace("\r\n", "\n").split("\n")
+        return b"".join(line.encode("utf-8") + eol for line in lines)
+
+    def perform(self, action, default_text=None):
+        """Carry out ACTION (or send DEFAULT_TEXT); return False to stop."""
+        if action is None:
+            self.send(self.encode_reply(default_text))
+            return True
+        self.sleep(action["delay"])
+        kind = action["kind"]
+        if kind == "drop":
+            self.conn.event("dropped (scripted)")
+            raise _Closed()
+        if kind == "hang":
+            self.conn.event("hanging (scripted)")
+            self.hang()
+        if kind == "none":
+            return True
+        if "raw" in action:
+            self.send(action["raw"])
+        else:
+            self.send(self.encode_reply(action["text"]))
+        if action["close"]:
+            self.conn.event("closed after reply (scripted)")
+            raise _Closed()
+        return True
+
+    def hang(self):
+        """Never reply again: log whatever arrives until the client leaves."""
+        while True:
+            self.log_line(self.recv_line())
+
+    def run(self):
+        server = self.server
+        self.sleep(server.greeting_delay)
+        greeting = server.greeting[min(self.conn.index,
+                                       len(server.greeting) - 1)]
+        self.perform(greeting)
+        while True:
+            line = self.recv_line()
+            text = self.log_line(line)
+            verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
+            if verb not in VERBS:
+                verb = verb if verb in server.replies else "*"
+            self.sleep(server.delays.get(verb, 0.0))
+            action = server.next_action(verb, self.counts)
+            default = server.default_reply(verb, self.in_tls)
+            if verb == "STARTTLS" and server.starttls_inject \
+                    and not self.in_tls:
+                self.send_suffix = server.starttls_inject
+            self.perform(action, default)
+            if verb == "QUIT":
+                self.conn.event("closed after QUIT")
+                raise _Closed()
+            if verb == "STARTTLS":
+                sent = default if action is None else action.get("text", "")
+                if sent.startswith("220") and server.ssl_context is not None \
+                        and not self.in_tls:
+                    self.start_tls()
+
+    def start_tls(self):
+        """After 220 to STARTTLS: inject if scripted, then handshake."""
+        server = self.server
+        if server.starttls_inject:
+            self.conn.event("injected %r after 220" % server.starttls_inject)
+        if self.buf:
+            self.conn.event("client sent %d bytes after STARTTLS before the "
+                            "handshake" % len(self.buf))
+            self.buf = b""
+        self.sock.settimeout(10)
+        try:
+            self.sock = server.ssl_context.wrap_socket(self.sock,
+                                                       server_side=True)
+        except (OSError, ssl.SSLError) as exc:
+            self.conn.event("TLS handshake failed: %r" % exc)
+            raise _Closed()
+        self.sock.settimeout(POLL_SECONDS)
+        self.in_tls = True
+        self.conn.tls = True
+        self.conn.event("TLS established (%s)" % self.sock.version())
+
+
+class FakeSMTPGroup:
+    """All servers of a scenario, on one shared port.
+
+    Binds every server to the same port (retrying with a new port when one
+    address has it taken), creates certificates when a server asks for TLS,
+    starts and stops them together.
+    """
+
+    def __init__(self, specs, workdir, port=0):
+        self.servers = [FakeSMTPServer(spec, i) for i, spec in
+                        enumerate(specs or [])]
+        ips = [s.ip for s in self.servers]
+        if len(set(ips)) != len(ips):
+            raise SpecError("two servers on the same address")
+        self.ca_file = None
+        tls_servers = [(s.name, s.tls["cert"]) for s in self.servers
+                       if s.tls is not None]
+        if tls_servers:
+            names = [name for name, _kind in tls_servers]
+            if len(set(names)) != len(names):
+                raise SpecError("TLS servers need distinct names")
+            self.ca_file, leaves = make_certificates(workdir, tls_servers)
+            for server in self.servers:
+                if server.tls is not None:
+                    server.set_certificate(*leaves[server.name])
+        self.port = self._bind_all(port)
+
+    def _bind_all(self, port):
+        if not self.servers:
+            # Nobody listens; still reserve a port nobody uses on 127.0.0.1.
+            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            probe.bind(("127.0.0.1", port))
+            chosen = probe.getsockname()[1]
+            probe.close()
+            return chosen
+        last = None
+        for _try in range(50):
+            bound = []
+            try:
+                chosen = self.servers[0].bind(port)
+                bound.append(self.servers[0])
+                for server in self.servers[1:]:
+                    server.bind(chosen)
+                    bound.append(server)
+                return chosen
+            except OSError as exc:
+                last = exc
+                for server in bound:
+                    server.sock.close()
+                    server.sock = None
+                if port:
+                    break
+        raise OSError("cannot bind the SMTP servers: %s" % last)
+
+    def start(self):
+        for server in self.servers:
+            server.start()
+        return self
+
+    def stop(self):
+        for server in self.servers:
+            server.stop()
+
+    def wait_idle(self, timeout=2.0):
+        deadline = time.monotonic() + timeout
+        ok = True
+        for server in self.servers:
+            ok = server.wait_idle(max(0.0, deadline - time.monotonic())) \
+                and ok
+        return ok
+
+    def received(self):
+        """[(server name, line)] for every line every server received."""
+        return [(s.name, line) for s in self.servers
+                for conn in s.connections for line in conn.lines]
+
+    def data_lines(self):
+        return [(s.name, line) for s in self.servers for line in s.data_lines]
+
+    def errors(self):
+        return [e for s in self.servers for e in s.errors]
+
+    def describe(self):
+        """A readable dump of what every server saw, for failure reports."""
+        out = []
+        for server in self.servers:
+            out.append("server %s (%s:%s)%s: %d connection(s)"
+                       % (server.name, server.ip, server.port,
+                          " refusing" if server.refuse else "",
+                          len(server.connections)))
+            for n, conn in enumerate(server.connections):
+                out.append("  connection %d from %s%s" %
+                           (n + 1, conn.peer, " [TLS]" if conn.tls else ""))
+                for line in conn.lines:
+                    out.append("    C: %r" % line)
+                for event in conn.events:
+                    out.append("    -- %s" % event)
+        return "\n".join(out)

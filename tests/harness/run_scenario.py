@@ -1,0 +1,548 @@
+#!/usr/bin/env python3
+"""Run smtpprobe scenario files against scripted loopback servers.
+
+Usage::
+
+    run_scenario.py --binary PATH/smtpprobe CASE.toml [CASE.toml ...]
+
+For each case the runner starts a DNS responder (fakedns) on
+127.0.0.1:<free port> and the case's SMTP servers (fakesmtp), each on its
+own 127.0.0.x address and all on one shared free port, runs::
+
+    smtpprobe --json --dns-server 127.0.0.1:<dnsport> --port <smtpport>
+              --helo probe.test.invalid --from probe@test.invalid
+              [--ca-file <ca.pem>] <args of the case>
+
+under a wall-clock limit, and compares the exit status, the JSON report
+(one object per line) and what the servers received with the case's
+``[expect]`` table.  Whatever the expectations, a case fails if any server
+received DATA or BDAT, if the probe died of a signal or printed a sanitizer
+report, or if a harness server hit an internal error.
+
+Exit status 0 when every case passed, 1 otherwise; the last line printed is
+``N passed, M failed``.  Failure details (expected versus actual, the
+probe's stdout and stderr, what each server received, the DNS queries) go
+to stderr.  The file format is documented in docs/TESTING.md.
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import tomllib
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fakedns  # noqa: E402  (path set up above)
+import fakesmtp  # noqa: E402
+
+DEFAULT_WALL_TIMEOUT = 60.0
+HELO_NAME = "probe.test.invalid"
+MAIL_FROM = "probe@test.invalid"
+SERVER_SETTLE_SECONDS = 3.0   # time for servers to finish after the probe
+
+TOP_KEYS = {"description", "args", "no_default_args", "no_json",
+            "wall_timeout", "dns", "servers", "expect", "env"}
+RESULT_KEYS = {"verdict", "reason", "stages", "findings", "absent_findings",
+               "attempts", "json", "transcript_contains"}
+EXPECT_KEYS = RESULT_KEYS | {
+    "exit", "results", "result_count", "server_received",
+    "server_not_received", "connections", "stdout_contains",
+    "stdout_not_contains", "stderr_contains", "stderr_not_contains",
+    "dns_queried", "dns_not_queried"}
+OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
+             "le", "gt", "lt", "in"}
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:", "WARNING: ThreadSanitizer")
+MISSING = object()
+
+
+class CaseError(Exception):
+    """The case file itself is wrong (unknown key, bad value)."""
+
+
+# -- matching helpers ------------------------------------------------------
+
+def text_matches(pattern, text):
+    """A plain pattern is a substring; "re:..." is a regex (MULTILINE)."""
+    if pattern.startswith("re:"):
+        return re.search(pattern[3:], text, re.MULTILINE) is not None
+    return pattern in text
+
+
+def values_equal(expected, actual):
+    """Equality that does not confuse booleans with numbers."""
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return expected == actual
+    return expected == actual
+
+
+def is_operator_table(value):
+    return isinstance(value, dict) and value and set(value) <= OPERATORS
+
+
+def flatten_json_checks(table, prefix=""):
+    """Turn nested TOML tables into dotted paths (operators stay whole)."""
+    out = {}
+    for key, value in table.items():
+        path = prefix + key
+        if isinstance(value, dict) and not is_operator_table(value):
+            out.update(flatten_json_checks(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def resolve_path(obj, segments):
+    """Follow dotted-path SEGMENTS in OBJ; MISSING when absent.
+
+    In a list, an integer selects by index; any other segment selects the
+    element whose "name" or "id" equals it (ids contain dots, so longer
+    joins of the following segments are tried too).  In a dict, a key
+    with dots is found the same way.
+    """
+    if not segments:
+        return obj
+    if isinstance(obj, list):
+        head = segments[0]
+        if re.fullmatch(r"-?\d+", head):
+            index = int(head)
+            if -len(obj) <= index < len(obj):
+                return resolve_path(obj[index], segments[1:])
+            return MISSING
+        for n in range(len(segments), 0, -1):
+            key = ".".join(segments[:n])
+            for item in obj:
+                if isinstance(item, dict) and key in (item.get("name"),
+                                                      item.get("id")):
+                    found = resolve_path(item, segments[n:])
+                    if found is not MISSING:
+                        return found
+        return MISSING
+    if isinstance(obj, dict):
+        for n in range(len(segments), 0, -1):
+            key = ".".join(segments[:n])
+            if key in obj:
+                found = resolve_path(obj[key], segments[n:])
+                if found is not MISSING:
+                    return found
+        return MISSING
+    return MISSING
+
+
+def check_value(expected, actual):
+    """Compare one JSON value with an expectation; return None or why not."""
+    if not is_operator_table(expected):
+        if actual is MISSING:
+            return "missing"
+        return None if values_equal(expected, actual) else "differs"
+    for op, want in expected.items():
+        if op == "exists":
+            if (actual is not MISSING) != bool(want):
+                return "exists is %s" % (actual is not MISSING)
+            continue
+        if actual is MISSING:
+            return "missing"
+        if op == "null":
+            if (actual is None) != bool(want):
+                return "null is %s" % (actual is None)
+        elif op == "eq":
+            if not values_equal(want, actual):
+                return "differs"
+        elif op == "ne":
+            if values_equal(want, actual):
+                return "equal"
+        elif op == "contains":
+            if isinstance(actual, str):
+                ok = want in actual
+            elif isinstance(actual, list):
+                ok = any(values_equal(want, item) or
+                         (isinstance(item, str) and isinstance(want, str)
+                          and want in item) for item in actual)
+            else:
+                ok = False
+            if not ok:
+                return "does not contain %r" % (want,)
+        elif op == "regex":
+            if not isinstance(actual, str) or not re.search(want, actual):
+                return "does not match /%s/" % want
+        elif op == "len":
+            if not hasattr(actual, "__len__") or len(actual) != want:
+                return "length differs"
+        elif op == "in":
+            if not any(values_equal(item, actual) for item in want):
+                return "not one of %r" % (want,)
+        elif op in ("ge", "le", "gt", "lt"):
+            if not isinstance(actual, (int, float)) or \
+                    isinstance(actual, bool):
+                return "not a number"
+            ok = {"ge": actual >= want, "le": actual <= want,
+                  "gt": actual > want, "lt": actual < want}[op]
+            if not ok:
+                return "not %s %r" % (op, want)
+    return None
+
+
+def short(value, limit=400):
+    """A compact JSON rendering for diagnostics."""
+    if value is MISSING:
+        return "<missing>"
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# -- a case ------------------------------------------------------------------
+
+class Case:
+    """One scenario: load, run, check, report."""
+
+    def __init__(self, path, binary, verbose=False):
+        self.path = path
+        self.binary = binary
+        self.verbose = verbose
+        self.failures = []     # (what, expected, actual)
+        self.command = []
+        self.returncode = None
+        self.stdout = ""
+        self.stderr = ""
+        self.results = []
+        self.dns = None
+        self.smtp = None
+        with open(path, "rb") as handle:
+            self.data = tomllib.load(handle)
+        self.validate()
+
+    def fail(self, what, expected, actual):
+        self.failures.append((what, expected, actual))
+
+    def validate(self):
+        unknown = set(self.data) - TOP_KEYS
+        if unknown:
+            raise CaseError("unknown top-level keys: %s" % sorted(unknown))
+        expect = self.data.get("expect", {})
+        unknown = set(expect) - EXPECT_KEYS
+        if unknown:
+            raise CaseError("unknown [expect] keys: %s" % sorted(unknown))
+        for n, result in enumerate(expect.get("results", [])):
+            unknown = set(result) - RESULT_KEYS
+            if unknown:
+                raise CaseError("unknown keys in expect.results[%d]: %s"
+                                % (n, sorted(unknown)))
+        args = self.data.get("args", [])
+        if not isinstance(args, list) or \
+                not all(isinstance(a, str) for a in args):
+            raise CaseError("args must be a list of strings")
+
+    # -- running -------------------------------------------------------------
+
+    def build_command(self, ca_file, tmpdir):
+        subst = {"{port}": str(self.smtp.port),
+                 "{dns}": "127.0.0.1:%d" % self.dns.port,
+                 "{dns_port}": str(self.dns.port),
+                 "{ca}": ca_file or "",
+                 "{tmp}": tmpdir}
+
+        def expand(arg):
+            for key, value in subst.items():
+                arg = arg.replace(key, value)
+            return arg
+
+        cmd = [self.binary]
+        if not self.data.get("no_default_args", False):
+            if not self.data.get("no_json", False):
+                cmd.append("--json")
+            cmd += ["--dns-server", subst["{dns}"], "--port", subst["{port}"],
+                    "--helo", HELO_NAME, "--from", MAIL_FROM]
+            if ca_file:
+                cmd += ["--ca-file", ca_file]
+        cmd += [expand(arg) for arg in self.data.get("args", [])]
+        return cmd
+
+    def run(self):
+        with tempfile.TemporaryDirectory(prefix="smtpprobe-case-") as tmpdir:
+            try:
+                self.dns = fakedns.FakeDNS(self.data.get("dns", {})).start()
+                self.smtp = fakesmtp.FakeSMTPGroup(
+                    self.data.get("servers", []), tmpdir).start()
+                self.command = self.build_command(self.smtp.ca_file, tmpdir)
+                self.execute()
+                self.smtp.wait_idle(SERVER_SETTLE_SECONDS)
+            finally:
+                if self.smtp is not None:
+                    self.smtp.stop()
+                if self.dns is not None:
+                    self.dns.stop()
+        self.check()
+        return not self.failures
+
+    def execute(self):
+        limit = float(self.data.get("wall_timeout", DEFAULT_WALL_TIMEOUT))
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in self.data.get("env", {}).items()})
+        try:
+            proc = subprocess.run(self.command, stdin=subprocess.DEVNULL,
+                                  capture_output=True, timeout=limit,
+                                  env=env)
+        except subprocess.TimeoutExpired as exc:
+            self.stdout = (exc.stdout or b"").decode("utf-8", "replace")
+            self.stderr = (exc.stderr or b"").decode("utf-8", "replace")
+            self.fail("wall-clock limit", "exit within %gs" % limit,
+                      "killed after %gs" % limit)
+            return
+        except OSError as exc:
+            self.fail("start the binary", self.binary, repr(exc))
+            return
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout.decode("utf-8", "replace")
+        self.stderr = proc.stderr.decode("utf-8", "replace")
+
+    # -- checking ------------------------------------------------------------
+
+    def check(self):
+        expect = self.data.get("expect", {})
+        self.check_invariants()
+        if self.returncode is None:
+            return
+        if "exit" in expect and self.returncode != expect["exit"]:
+            self.fail("exit status", expect["exit"], self.returncode)
+        self.check_streams(expect)
+        self.check_servers(expect)
+        self.check_dns(expect)
+        self.check_results(expect)
+
+    def check_invariants(self):
+        for server, line in self.smtp.data_lines() if self.smtp else []:
+            self.fail("never DATA/BDAT", "no DATA or BDAT",
+                      "%s received %r" % (server, line))
+        if self.returncode is not None and self.returncode < 0:
+            self.fail("exit status", "a normal exit",
+                      "killed by signal %d" % -self.returncode)
+        for marker in SANITIZER_MARKERS:
+            if marker in self.stderr:
+                self.fail("sanitizer", "no sanitizer report",
+                          "stderr has %r" % marker)
+        errors = (self.smtp.errors() if self.smtp else []) + \
+            (self.dns.errors if self.dns else [])
+        for error in errors:
+            self.fail("harness server error", "none", error)
+
+    def check_streams(self, expect):
+        for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
+            for pattern in expect.get(key + "_contains", []):
+                if not text_matches(pattern, stream):
+                    self.fail(key + "_contains", pattern, "not found")
+            for pattern in expect.get(key + "_not_contains", []):
+                if text_matches(pattern, stream):
+                    self.fail(key + "_not_contains", pattern, "found")
+
+    def server_texts(self, spec):
+        """[(label, patterns, text)] for server_received checks."""
+        texts = {s.name: "\n".join(line for c in s.connections
+                                   for line in c.lines)
+                 for s in self.smtp.servers}
+        if isinstance(spec, dict):
+            out = []
+            for name, patterns in spec.items():
+                if name not in texts:
+                    raise CaseError("server_received: no server %r" % name)
+                out.append((name, patterns, [texts[name]]))
+            return out
+        return [("any server", spec, list(texts.values()))]
+
+    def check_servers(self, expect):
+        for label, patterns, texts in self.server_texts(
+                expect.get("server_received", [])):
+            for pattern in patterns:
+                if not any(text_matches(pattern, t) for t in texts):
+                    self.fail("server_received (%s)" % label, pattern,
+                              "not received")
+        for label, patterns, texts in self.server_texts(
+                expect.get("server_not_received", [])):
+            for pattern in patterns:
+                if any(text_matches(pattern, t) for t in texts):
+                    self.fail("server_not_received (%s)" % label, pattern,
+                              "received")
+        if "connections" in expect:
+            want = expect["connections"]
+            counts = {s.name: len(s.connections) for s in self.smtp.servers}
+            if isinstance(want, dict):
+                for name, n in want.items():
+                    if counts.get(name) != n:
+                        self.fail("connections to %s" % name, n,
+                                  counts.get(name))
+            elif sum(counts.values()) != want:
+                self.fail("connections (all servers)", want,
+                          sum(counts.values()))
+
+    def check_dns(self, expect):
+        asked = {"%s %s" % (qtype, name) for _t, qtype, name in
+                 self.dns.queries}
+
+        def norm(item):
+            qtype, _, name = item.partition(" ")
+            return "%s %s" % (qtype.upper(), fakedns.normalize_name(name))
+
+        for item in expect.get("dns_queried", []):
+            if norm(item) not in asked:
+                self.fail("dns_queried", item, sorted(asked))
+        for item in expect.get("dns_not_queried", []):
+            if norm(item) in asked:
+                self.fail("dns_not_queried", item, "asked")
+
+    def parse_results(self):
+        results = []
+        for n, line in enumerate(self.stdout.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                self.fail("stdout line %d is JSON" % n, "a JSON object",
+                          "%s: %r" % (exc, line[:200]))
+                continue
+            if not isinstance(obj, dict):
+                self.fail("stdout line %d is an object" % n, "object",
+                          short(obj))
+                continue
+            results.append(obj)
+        return results
+
+    def check_results(self, expect):
+        json_mode = not self.data.get("no_json", False) and \
+            not self.data.get("no_default_args", False)
+        if not json_mode:
+            return
+        self.results = self.parse_results()
+        per_result = {k: v for k, v in expect.items() if k in RESULT_KEYS}
+        listed = expect.get("results")
+        if "result_count" in expect and \
+                len(self.results) != expect["result_count"]:
+            self.fail("number of JSON objects", expect["result_count"],
+                      len(self.results))
+        if listed is not None:
+            if len(self.results) != len(listed):
+                self.fail("number of JSON objects", len(listed),
+                          len(self.results))
+            for n, (want, obj) in enumerate(zip(listed, self.results)):
+                merged = dict(per_result)
+                merged.update(want)
+                self.check_result(merged, obj, "result %d: " % n)
+        elif per_result:
+            if not self.results:
+                self.fail("JSON report", "at least one object",
+                          "none on stdout")
+            for n, obj in enumerate(self.results):
+                label = "" if len(self.results) == 1 else "result %d: " % n
+                self.check_result(per_result, obj, label)
+
+    def check_result(self, want, obj, label):
+        for key in ("verdict", "reason"):
+            if key in want and obj.get(key, MISSING) != want[key]:
+                self.fail(label + key, want[key], short(obj.get(key,
+                                                                MISSING)))
+        stages = {s.get("name"): s for s in obj.get("stages", [])
+                  if isinstance(s, dict)}
+        for name, status in want.get("stages", {}).items():
+            actual = stages.get(name, {}).get("status", MISSING)
+            if actual != status:
+                self.fail(label + "stages.%s" % name, status, short(actual))
+        ids = [f.get("id") for f in obj.get("findings", [])
+               if isinstance(f, dict)]
+        for fid in want.get("findings", []):
+            if fid not in ids:
+                self.fail(label + "finding present", fid, short(ids))
+        for fid in want.get("absent_findings", []):
+            if fid in ids:
+                self.fail(label + "finding absent", fid, short(ids))
+        if "attempts" in want:
+            actual = obj.get("attempts", MISSING)
+            n = len(actual) if isinstance(actual, list) else actual
+            if n != want["attempts"]:
+                self.fail(label + "attempts", want["attempts"], short(n))
+        for path, expected in flatten_json_checks(want.get("json",
+                                                           {})).items():
+            actual = resolve_path(obj, path.split("."))
+            why = check_value(expected, actual)
+            if why:
+                self.fail(label + "json %s (%s)" % (path, why),
+                          short(expected), short(actual))
+        transcript = "\n".join(str(t.get("text", "")) for t in
+                               obj.get("transcript", [])
+                               if isinstance(t, dict))
+        for pattern in want.get("transcript_contains", []):
+            if not text_matches(pattern, transcript):
+                self.fail(label + "transcript_contains", pattern,
+                          "not found")
+
+    # -- reporting -----------------------------------------------------------
+
+    def report(self, out):
+        name = os.path.basename(self.path)
+        if not self.failures and not self.verbose:
+            return
+        status = "FAIL" if self.failures else "PASS"
+        print("%s %s" % (status, name), file=out)
+        if self.data.get("description"):
+            print("  description: %s" % self.data["description"], file=out)
+        for what, expected, actual in self.failures:
+            print("  - %s\n      expected: %s\n      actual:   %s"
+                  % (what, expected, actual), file=out)
+        print("  command: %s" % " ".join(repr(a) if not re.fullmatch(
+            r"[\w@./:=+,-]+", a) else a for a in self.command), file=out)
+        print("  exit status: %s" % self.returncode, file=out)
+        print("  --- probe stdout ---\n%s" % self.stdout.rstrip(), file=out)
+        print("  --- probe stderr ---\n%s" % self.stderr.rstrip(), file=out)
+        if self.smtp is not None:
+            print("  --- SMTP servers ---\n%s" % self.smtp.describe(),
+                  file=out)
+        if self.dns is not None:
+            print("  --- DNS queries ---", file=out)
+            for transport, qtype, qname in self.dns.queries:
+                print("    %s %s %s" % (transport, qtype, qname), file=out)
+        print("", file=out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", required=True,
+                        help="the smtpprobe executable")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="print the details of passing cases too")
+    parser.add_argument("cases", nargs="+", metavar="CASE.toml")
+    opts = parser.parse_args(argv)
+    binary = os.path.abspath(opts.binary)
+    passed = failed = 0
+    for path in opts.cases:
+        try:
+            case = Case(path, binary, opts.verbose)
+            ok = case.run()
+            case.report(sys.stderr)
+        except (CaseError, fakesmtp.SpecError, ValueError,
+                tomllib.TOMLDecodeError, OSError,
+                subprocess.SubprocessError) as exc:
+            print("FAIL %s\n  - the case could not be run: %s\n"
+                  % (os.path.basename(path), exc), file=sys.stderr)
+            ok = False
+        except Exception:  # a harness bug or a wrongly typed value
+            print("FAIL %s\n  - the case could not be run (harness "
+                  "exception):\n%s" % (os.path.basename(path),
+                                       traceback.format_exc()),
+                  file=sys.stderr)
+            ok = False
+        if ok:
+            passed += 1
+        else:
+            failed += 1
+    sys.stderr.flush()
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,579 @@
+#!/usr/bin/env python3
+"""Self-test of the scenario harness; needs no smtpprobe binary.
+
+    python3 tests/harness/selftest.py [-v]
+
+1. fakedns: raw UDP and TCP queries built here (including a compressed
+   question name and garbage packets) for every record type and behaviour.
+2. fakesmtp: a socket client does EHLO, STARTTLS (verifying the test CA),
+   EHLO, MAIL, RCPT and DATA, and the DATA detector must fire; scripted
+   replies, reply lists, bare LF, drop, refuse, STARTTLS injection and the
+   bad certificates are checked too.
+3. run_scenario.py: runs a few scenario files against a tiny mock probe
+   (``selftest.py --mock-probe``, a much simplified smtpprobe in Python),
+   and checks that a wrong expectation and a DATA command make a case fail.
+
+Exit status 0 when everything passed.  Only loopback traffic.
+"""
+
+import json
+import os
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIOS = os.path.join(os.path.dirname(HERE), "scenarios")
+sys.path.insert(0, HERE)
+
+import fakedns  # noqa: E402
+import fakesmtp  # noqa: E402
+
+
+# -- a minimal DNS client ------------------------------------------------------
+
+def build_query(name, qtype, qid=0x1234, compress=False):
+    """A standard query with RD; COMPRESS puts the parent behind a pointer."""
+    header = struct.pack("!6H", qid, 0x0100, 1, 0, 0, 0)
+    qtype_num = fakedns.TYPE_NUMBERS[qtype]
+    if not compress:
+        return header + fakedns.encode_name(name) + struct.pack("!2H",
+                                                                qtype_num, 1)
+    first, parent = name.split(".", 1)
+    # Question: <first label> + pointer to the parent stored after it.
+    question_len = 1 + len(first) + 2 + 4
+    target = 12 + question_len
+    question = bytes([len(first)]) + first.encode() + \
+        struct.pack("!H", 0xC000 | target) + struct.pack("!2H", qtype_num, 1)
+    return header + question + fakedns.encode_name(parent)
+
+
+def parse_response(packet):
+    """Return (id, flags, question name, answers, authority)."""
+    qid, flags, qd, an, ns, _ar = struct.unpack("!6H", packet[:12])
+    labels, offset = fakedns.decode_name(packet, 12)
+    offset += 4
+    sections = []
+    for count in (an, ns):
+        records = []
+        for _ in range(count):
+            owner, offset = fakedns.decode_name(packet, offset)
+            rtype, _cls, _ttl, rdlen = struct.unpack(
+                "!HHIH", packet[offset:offset + 10])
+            offset += 10
+            rdata = packet[offset:offset + rdlen]
+            start = offset
+            offset += rdlen
+            name = fakedns.TYPE_NAMES.get(rtype, str(rtype))
+            if name == "A":
+                value = socket.inet_ntop(socket.AF_INET, rdata)
+            elif name == "AAAA":
+                value = socket.inet_ntop(socket.AF_INET6, rdata)
+            elif name == "MX":
+                target, _ = fakedns.decode_name(packet, start + 2)
+                value = "%d %s" % (struct.unpack("!H", rdata[:2])[0],
+                                   b".".join(target).decode() or ".")
+            elif name in ("CNAME", "PTR"):
+                target, _ = fakedns.decode_name(packet, start)
+                value = b".".join(target).decode()
+            elif name == "TXT":
+                value = rdata[1:1 + rdata[0]].decode()
+            else:
+                value = rdata
+            records.append((b".".join(owner).decode(), name, value))
+        sections.append(records)
+    return qid, flags, b".".join(labels).decode(), sections[0], sections[1]
+
+
+def udp_ask(port, packet, timeout=1.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(packet, ("127.0.0.1", port))
+        try:
+            return sock.recv(65535)
+        except socket.timeout:
+            return None
+
+
+def tcp_ask(port, packet):
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(struct.pack("!H", len(packet)) + packet)
+        data = b""
+        while len(data) < 2 or len(data) < 2 + struct.unpack(
+                "!H", data[:2])[0]:
+            chunk = sock.recv(65535)
+            if not chunk:
+                break
+            data += chunk
+        return data[2:]
+
+
+ZONE = {
+    "example.test": {"MX": ["10 mx1.example.test", "20 mx2.example.test"],
+                     "TXT": "v=spf1 -all"},
+    "mx1.example.test": {"A": "127.0.0.2", "AAAA": "::1"},
+    "mx2.example.test": {"A": ["127.0.0.3", "127.0.0.4"]},
+    "nullmx.test": {"MX": "0 ."},
+    "alias.test": {"CNAME": "mx1.example.test"},
+    "dangling.test": {"CNAME": "nowhere.test"},
+    "fail.test": {"action": "servfail"},
+    "refuse.test": {"action": "refused"},
+    "gone.test": {"action": "nxdomain"},
+    "slow.test": {"action": "timeout"},
+    "half.test": {"A": "127.0.0.5", "action": {"MX": "servfail"}},
+    "big.test": {"action": "truncate", "A": "127.0.0.6"},
+    "2.0.0.127.in-addr.arpa": {"PTR": "mx1.example.test"},
+}
+
+
+class DNSTest(unittest.TestCase):
+    """fakedns answers like a real authoritative server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = fakedns.FakeDNS(ZONE).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def ask(self, name, qtype, **kw):
+        raw = udp_ask(self.server.port, build_query(name, qtype, **kw))
+        self.assertIsNotNone(raw, "no answer for %s %s" % (qtype, name))
+        return parse_response(raw)
+
+    def test_a_and_flags(self):
+        qid, flags, qname, answers, _ = self.ask("mx1.example.test", "A")
+        self.assertEqual(qid, 0x1234)
+        self.assertTrue(flags & 0x8000 and flags & 0x0400 and flags & 0x0080)
+        self.assertTrue(flags & 0x0100, "RD copied")
+        self.assertEqual(flags & 0xF, 0)
+        self.assertEqual(qname, "mx1.example.test")
+        self.assertEqual(answers, [("mx1.example.test", "A", "127.0.0.2")])
+
+    def test_aaaa_mx_txt_ptr(self):
+        self.assertEqual(self.ask("mx1.example.test", "AAAA")[3],
+                         [("mx1.example.test", "AAAA", "::1")])
+        self.assertEqual([r[2] for r in self.ask("example.test", "MX")[3]],
+                         ["10 mx1.example.test", "20 mx2.example.test"])
+        self.assertEqual(self.ask("example.test", "TXT")[3][0][2],
+                         "v=spf1 -all")
+        self.assertEqual(self.ask("2.0.0.127.in-addr.arpa", "PTR")[3][0][2],
+                         "mx1.example.test")
+        self.assertEqual(len(self.ask("mx2.example.test", "A")[3]), 2)
+
+    def test_null_mx(self):
+        self.assertEqual(self.ask("nullmx.test", "MX")[3],
+                         [("nullmx.test", "MX", "0 .")])
+
+    def test_case_insensitive_and_echo(self):
+        _, _, qname, answers, _ = self.ask("MX1.Example.TEST", "A")
+        self.assertEqual(qname, "MX1.Example.TEST")
+        self.assertEqual(answers[0][2], "127.0.0.2")
+
+    def test_compressed_question(self):
+        _, flags, qname, answers, _ = self.ask("mx1.example.test", "A",
+                                               compress=True)
+        self.assertEqual(qname, "mx1.example.test")
+        self.assertEqual(answers[0][2], "127.0.0.2")
+
+    def test_cname_chain(self):
+        _, flags, _, answers, _ = self.ask("alias.test", "A")
+        self.assertEqual(answers, [("alias.test", "CNAME",
+                                    "mx1.example.test"),
+                                   ("mx1.example.test", "A", "127.0.0.2")])
+        _, flags, _, answers, auth = self.ask("dangling.test", "A")
+        self.assertEqual(flags & 0xF, 3)
+        self.assertEqual(answers[0][1], "CNAME")
+
+    def test_negative(self):
+        _, flags, _, answers, auth = self.ask("nothere.test", "A")
+        self.assertEqual((flags & 0xF, answers), (3, []))
+        self.assertEqual(auth[0][1], "SOA")
+        self.assertEqual(self.ask("gone.test", "MX")[1] & 0xF, 3)
+        _, flags, _, answers, auth = self.ask("mx1.example.test", "MX")
+        self.assertEqual((flags & 0xF, answers), (0, []), "NODATA")
+        self.assertEqual(auth[0][1], "SOA")
+        # A parent of a zone name exists (empty non-terminal): NODATA.
+        self.assertEqual(self.ask("test", "A")[1] & 0xF, 0)
+
+    def test_failures(self):
+        self.assertEqual(self.ask("fail.test", "A")[1] & 0xF, 2)
+        self.assertEqual(self.ask("refuse.test", "MX")[1] & 0xF, 5)
+        self.assertEqual(self.ask("half.test", "MX")[1] & 0xF, 2)
+        self.assertEqual(self.ask("half.test", "A")[3][0][2], "127.0.0.5")
+        self.assertIsNone(udp_ask(self.server.port,
+                                  build_query("slow.test", "A"), 0.5))
+
+    def test_garbage_ignored(self):
+        for junk in (b"", b"\x00", b"\xff" * 40,
+                     build_query("x.test", "A")[:14],
+                     struct.pack("!6H", 1, 0x8000, 1, 0, 0, 0)):
+            self.assertIsNone(udp_ask(self.server.port, junk, 0.3))
+        loop = struct.pack("!6H", 7, 0x0100, 1, 0, 0, 0) + b"\xc0\x0c" + \
+            struct.pack("!2H", 1, 1)
+        self.assertIsNone(udp_ask(self.server.port, loop, 0.3))
+        self.assertEqual(self.ask("mx1.example.test", "A")[3][0][2],
+                         "127.0.0.2")
+
+    def test_truncation_and_tcp(self):
+        _, flags, _, answers, _ = self.ask("big.test", "A")
+        self.assertTrue(flags & 0x0200)
+        self.assertEqual(answers, [])
+        resp = parse_response(tcp_ask(self.server.port,
+                                      build_query("big.test", "A")))
+        self.assertFalse(resp[1] & 0x0200)
+        self.assertEqual(resp[3][0][2], "127.0.0.6")
+        self.assertIn(("tcp", "A", "big.test"), self.server.queries)
+
+
+# -- a minimal SMTP client -----------------------------------------------------
+
+class Client:
+    """Line-oriented SMTP client over a plain or TLS socket."""
+
+    def __init__(self, ip, port):
+        self.sock = socket.create_connection((ip, port), timeout=5)
+        self.buf = b""
+
+    def read_reply(self):
+        lines = []
+        while True:
+            while b"\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("closed; got %r" % lines)
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\n", 1)
+            lines.append(line)
+            if len(line) < 4 or line[3:4] != b"-":
+                return lines
+
+    def cmd(self, text):
+        self.sock.sendall(text.encode() + b"\r\n")
+        return self.read_reply()
+
+    def starttls(self, ca_file, name):
+        ctx = ssl.create_default_context(cafile=ca_file)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=name)
+
+    def close(self):
+        self.sock.close()
+
+
+class SMTPTest(unittest.TestCase):
+    """fakesmtp follows its script."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        specs = [
+            {"name": "mx1.example.test", "tls": {"cert": "valid"}},
+            {"name": "mx2.example.test", "bare_lf": True,
+             "greeting": "220-mx2 hello\n220 ready",
+             "replies": {"EHLO": ["502 5.5.2 no", "250 mx2"],
+                         "RCPT": "550 5.1.1 <x>: unknown", "MAIL": "drop"}},
+            {"name": "mx3.example.test", "refuse": True},
+            {"name": "mx4.example.test", "refuse": "close"},
+            {"name": "mx5.example.test", "tls": {"cert": "wrong_name"},
+             "starttls_inject": "250 injected"},
+            {"name": "mx6.example.test", "tls": {"cert": "expired"},
+             "replies": {"NOOP": {"raw": "250 raw\xff\n"},
+                         "RSET": {"text": "421 bye", "close": True}}},
+            {"name": "mx7.example.test", "tls": {"cert": "self_signed"},
+             "greeting": "none", "replies": {"HELO": "hang"}},
+        ]
+        cls.group = fakesmtp.FakeSMTPGroup(specs, cls.tmp.name).start()
+        cls.port = cls.group.port
+        cls.srv = {s.name: s for s in cls.group.servers}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.group.stop()
+        cls.tmp.cleanup()
+
+    def test_full_dialogue_with_tls_and_data_detector(self):
+        c = Client("127.0.0.2", self.port)
+        self.assertTrue(c.read_reply()[0].startswith(b"220 mx1.example.test"))
+        ehlo = c.cmd("EHLO probe.test.invalid")
+        self.assertIn(b"250-STARTTLS\r", ehlo)
+        self.assertEqual(ehlo[-1], b"250 8BITMIME\r")
+        self.assertEqual(c.cmd("STARTTLS")[0][:3], b"220")
+        c.starttls(self.group.ca_file, "mx1.example.test")
+        ehlo = c.cmd("EHLO probe.test.invalid")
+        self.assertNotIn(b"250-STARTTLS\r", ehlo)
+        self.assertEqual(c.cmd("MAIL FROM:<probe@test.invalid>")[0][:3],
+                         b"250")
+        self.assertEqual(c.cmd("RCPT TO:<user@example.test>")[0][:3], b"250")
+        self.assertEqual(c.cmd("data")[0][:3], b"554")
+        self.assertEqual(c.cmd("QUIT")[0][:3], b"221")
+        c.close()
+        self.group.wait_idle(2)
+        server = self.srv["mx1.example.test"]
+        self.assertEqual(server.data_lines, ["data"])
+        conn = server.connections[-1]
+        self.assertTrue(conn.tls)
+        self.assertEqual(conn.lines[:3], ["EHLO probe.test.invalid",
+                                          "STARTTLS",
+                                          "EHLO probe.test.invalid"])
+        server.data_lines.clear()
+
+    def test_script_lists_bare_lf_drop(self):
+        c = Client("127.0.0.3", self.port)
+        self.assertEqual(c.read_reply(), [b"220-mx2 hello", b"220 ready"])
+        self.assertEqual(c.cmd("EHLO a"), [b"502 5.5.2 no"])
+        self.assertEqual(c.cmd("EHLO a"), [b"250 mx2"])
+        self.assertEqual(c.cmd("EHLO a"), [b"250 mx2"], "last one repeats")
+        self.assertEqual(c.cmd("RCPT TO:<x>")[0][:3], b"550")
+        self.assertEqual(c.cmd("FOO")[0][:3], b"502")
+        self.assertRaises(EOFError, c.cmd, "MAIL FROM:<>")
+        c.close()
+
+    def test_refuse(self):
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.4", self.port), timeout=2)
+        c = Client("127.0.0.5", self.port)
+        self.assertEqual(c.sock.recv(100), b"")
+        c.close()
+
+    def test_wrong_name_and_injection(self):
+        c = Client("127.0.0.6", self.port)
+        c.read_reply()
+        c.cmd("EHLO a")
+        c.sock.sendall(b"STARTTLS\r\n")
+        time.sleep(0.3)
+        data = c.sock.recv(4096)
+        self.assertEqual(data, b"220 2.0.0 Ready to start TLS\r\n"
+                         b"250 injected\r\n")
+        with self.assertRaises(ssl.SSLCertVerificationError) as err:
+            c.starttls(self.group.ca_file, "mx5.example.test")
+        self.assertIn("mismatch", str(err.exception).lower())
+        c.close()
+
+    def test_expired_raw_and_close(self):
+        c = Client("127.0.0.7", self.port)
+        c.read_reply()
+        self.assertEqual(c.cmd("NOOP"), [b"250 raw\xff"])
+        self.assertEqual(c.cmd("RSET"), [b"421 bye\r"])
+        self.assertEqual(c.sock.recv(10), b"")
+        c.close()
+        c = Client("127.0.0.7", self.port)
+        c.read_reply()
+        c.cmd("EHLO a")
+        c.cmd("STARTTLS")
+        with self.assertRaises(ssl.SSLCertVerificationError) as err:
+            c.starttls(self.group.ca_file, "mx6.example.test")
+        self.assertIn("expired", str(err.exception).lower())
+        c.close()
+
+    def test_self_signed_silent_and_hang(self):
+        c = Client("127.0.0.8", self.port)
+        c.sock.settimeout(0.5)
+        self.assertRaises(socket.timeout, c.sock.recv, 10)
+        c.sock.settimeout(5)
+        c.cmd("EHLO a")
+        c.cmd("STARTTLS")
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            c.starttls(self.group.ca_file, "mx7.example.test")
+        c.close()
+        c = Client("127.0.0.8", self.port)
+        c.sock.sendall(b"HELO a\r\nNOOP\r\n")
+        c.sock.settimeout(0.5)
+        self.assertRaises(socket.timeout, c.sock.recv, 10)
+        c.close()
+        self.assertTrue(self.srv["mx7.example.test"].wait_idle(2))
+        self.assertEqual(self.srv["mx7.example.test"].connections[-1].lines,
+                         ["HELO a", "NOOP"])
+
+
+# -- the runner, against a mock probe -----------------------------------------
+
+def mock_probe(argv):
+    """A much simplified smtpprobe: enough to exercise the runner."""
+    import argparse
+    parser = argparse.ArgumentParser()
+    for opt in ("--dns-server", "--port", "--helo", "--from", "--ca-file",
+                "--server", "--timeout", "--tls"):
+        parser.add_argument(opt)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("address")
+    opts = parser.parse_args(argv)
+    if "@" not in opts.address:
+        print("smtpprobe: invalid address", file=sys.stderr)
+        return 65
+    domain = opts.address.rsplit("@", 1)[1]
+    dns_ip, dns_port = opts.dns_server.rsplit(":", 1)
+    timeout = float(opts.timeout or 5)
+    report = {"address": opts.address, "domain": domain, "findings": [],
+              "attempts": [], "dns": {"null_mx": False, "implicit_mx": False},
+              "stages": [], "transcript": []}
+
+    def finish(verdict, reason, status):
+        report.update(verdict=verdict, reason=reason)
+        print(json.dumps(report))
+        return status
+
+    def lookup(name, qtype):
+        raw = udp_ask(int(dns_port), build_query(name, qtype))
+        if raw is None:
+            return 2, []
+        resp = parse_response(raw)
+        return resp[1] & 0xF, [r[2] for r in resp[3] if r[1] == qtype]
+
+    if opts.server:
+        hosts = [(opts.server, [opts.server])]
+    else:
+        rcode, mx = lookup(domain, "MX")
+        if rcode == 3:
+            report["findings"].append({"id": "dns.nxdomain"})
+            return finish("undeliverable", "domain_not_found", 1)
+        if rcode:
+            report["findings"].append({"id": "dns.temporary"})
+            return finish("unknown", "dns_temporary", 2)
+        if mx == ["0 ."]:
+            report["dns"]["null_mx"] = True
+            report["findings"].append({"id": "dns.null_mx"})
+            return finish("undeliverable", "null_mx", 1)
+        if not mx:
+            report["dns"]["implicit_mx"] = True
+            mx = ["0 " + domain]
+        names = [m.split()[1] for m in sorted(mx, key=lambda m: int(
+            m.split()[0]))]
+        hosts = [(n, lookup(n, "A")[1]) for n in names]
+    for host, ips in hosts:
+        for ip in ips:
+            attempt = {"host": host, "ip": ip, "port": int(opts.port)}
+            report["attempts"].append(attempt)
+            try:
+                c = Client(ip, int(opts.port))
+                c.sock.settimeout(timeout)
+            except OSError:
+                report["findings"].append({"id": "connect.failed"})
+                continue
+            report["server"] = attempt
+            greeting = c.read_reply()
+            if not greeting[0].startswith(b"2"):
+                c.close()
+                continue
+            ehlo = c.cmd("EHLO " + opts.helo)
+            if b"250-STARTTLS" in b"\n".join(ehlo) and opts.tls != "never":
+                c.cmd("STARTTLS")
+                c.starttls(opts.ca_file, host)
+                report["tls"] = {"verified": True}
+                c.cmd("EHLO " + opts.helo)
+            c.cmd("MAIL FROM:<%s>" % getattr(opts, "from"))
+            rcpt = c.cmd("RCPT TO:<%s>" % opts.address)
+            if os.environ.get("MOCK_SEND_DATA"):
+                c.cmd("DATA")
+            c.cmd("QUIT")
+            c.close()
+            code = int(rcpt[-1][:3])
+            report["stages"].append({"name": "rcpt", "status": "ok" if
+                                     code < 400 else "fail",
+                                     "replies": [{"code": code}]})
+            if code < 400:
+                return finish("deliverable", "accepted", 0)
+            if code >= 500:
+                return finish("undeliverable", "user_unknown", 1)
+            return finish("unknown", "temporary_failure", 2)
+    return finish("unknown", "connect_failed", 2)
+
+
+class RunnerTest(unittest.TestCase):
+    """run_scenario.py passes good cases and fails bad ones."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.binary = os.path.join(cls.tmp.name, "mockprobe")
+        with open(cls.binary, "w", encoding="utf-8") as handle:
+            handle.write("#!/bin/sh\nexec %s %s --mock-probe \"$@\"\n"
+                         % (sys.executable, os.path.abspath(__file__)))
+        os.chmod(cls.binary, 0o755)
+
+    def run_case(self, path, env=None):
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        return subprocess.run(
+            [sys.executable, os.path.join(HERE, "run_scenario.py"),
+             "--binary", self.binary, path], capture_output=True, text=True,
+            timeout=60, env=full_env)
+
+    def write_case(self, text):
+        path = os.path.join(self.tmp.name, "case.toml")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return path
+
+    def test_shipped_scenarios_run(self):
+        """Every scenario file loads and runs cleanly.
+
+        The mock probe cannot meet most expectations, so only harness-level
+        problems count here: a case that cannot be run (bad key, bad zone
+        or server data), a harness server error, or the wall-clock limit.
+        """
+        cases = sorted(f for f in os.listdir(SCENARIOS)
+                       if f.endswith(".toml"))
+        self.assertTrue(cases, "no scenario files")
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "run_scenario.py"),
+             "--binary", self.binary] +
+            [os.path.join(SCENARIOS, f) for f in cases],
+            capture_output=True, text=True, timeout=300)
+        for marker in ("could not be run", "harness server error",
+                       "wall-clock limit"):
+            self.assertNotIn(marker, proc.stderr)
+        self.assertRegex(proc.stdout.strip().splitlines()[-1],
+                         r"^\d+ passed, \d+ failed$")
+
+    CASE = """
+args = ["user@example.test"]
+[dns."example.test"]
+MX = "10 mx1.example.test"
+[dns."mx1.example.test"]
+A = "127.0.0.2"
+[[servers]]
+name = "mx1.example.test"
+[expect]
+exit = %d
+verdict = "deliverable"
+json = {"stages.rcpt.replies.0.code" = 250, "server.ip" = "127.0.0.2"}
+"""
+
+    def test_good_case_passes(self):
+        proc = self.run_case(self.write_case(self.CASE % 0))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_wrong_expectation_fails(self):
+        proc = self.run_case(self.write_case(self.CASE % 1))
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("exit status", proc.stderr)
+        self.assertEqual(proc.stdout.strip(), "0 passed, 1 failed")
+
+    def test_data_fails_any_case(self):
+        proc = self.run_case(self.write_case(self.CASE % 0),
+                             env={"MOCK_SEND_DATA": "1"})
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("never DATA/BDAT", proc.stderr)
+
+    def test_unknown_key_fails(self):
+        proc = self.run_case(self.write_case(self.CASE % 0 + "verdikt = 1\n"))
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("unknown [expect] keys", proc.stderr)
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--mock-probe":
+        return mock_probe(sys.argv[2:])
+    result = unittest.main(exit=False, verbosity=2 if "-v" in sys.argv
+                           else 1, argv=[sys.argv[0]]).result
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
