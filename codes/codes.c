@@ -846,9 +846,14 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 		out->blame = CODES_BLAME_NONE;
 		return;
 	}
-	if (cls != 0)
+	if (cls != 0) {
 		er = codes_enhanced_row(subject, detail);
-	else
+		/* An unregistered detail still has a subject (RFC 3463 §3:
+		 * "X.Y.0" is the subject's general case): 5.7.99 is a policy
+		 * refusal even though nobody registered detail 99. */
+		if (er == NULL)
+			er = codes_enhanced_row(subject, 0);
+	} else
 		subject = detail = -1;
 
 	/* 1. A strong text pattern: the most specific evidence there is. */

@@ -28,6 +28,9 @@ enum {
 	OPT_CAFILE,
 	OPT_JSON,
 	OPT_CATCH_ALL,
+	OPT_SELF_CHECK,
+	OPT_SOURCE_IP,
+	OPT_HELO_TEST,
 	OPT_VERSION
 };
 
@@ -42,6 +45,9 @@ static const struct option long_options[] = {
 	{ "ca-file", required_argument, NULL, OPT_CAFILE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
+	{ "self-check", no_argument, NULL, OPT_SELF_CHECK },
+	{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
+	{ "helo-test", no_argument, NULL, OPT_HELO_TEST },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -53,6 +59,7 @@ cli_usage(FILE *out)
 {
 	fputs(
 "usage: smtpprobe [OPTIONS] ADDRESS...\n"
+"       smtpprobe explain [--after COMMAND] [--json] [REPLY...]\n"
 "\n"
 "Asks the mail servers of each ADDRESS whether they would accept mail for\n"
 "it, without sending any: DNS (MX), connection, greeting, EHLO, STARTTLS,\n"
@@ -72,11 +79,35 @@ cli_usage(FILE *out)
 "  --ca-file FILE       trust anchors for the certificate check\n"
 "  --catch-all          also ask for a made-up address at the same\n"
 "                       domain; if it is accepted too, say 'risky'\n"
+"  --helo-test          instead of probing addresses: which HELO names does\n"
+"                       one server accept?  One connection per name (the\n"
+"                       configured name, the FQDN, an address literal,\n"
+"                       localhost, an unqualified and an unresolvable name,\n"
+"                       the server's own name), each up to RCPT, never\n"
+"                       DATA.  Takes at most one ADDRESS or a bare domain\n"
+"                       (its first MX is asked), or none with --server\n"
+"                       (RCPT TO:<postmaster>); exit 0 when it ran, 2 when\n"
+"                       no name got an answer\n"
+"  --source-ip ADDR     connect from this local address (IPv4 or IPv6;\n"
+"                       only servers of that family are tried)\n"
+"  --self-check         audit this host as mail servers see it: its\n"
+"                       address (and the one a server states), reverse\n"
+"                       DNS, forward confirmation, HELO name.  With no\n"
+"                       ADDRESS: locally (or greet --server); with a bare\n"
+"                       domain: greet its MX (EHLO, no MAIL); with an\n"
+"                       address: probe it and show the full audit.\n"
+"                       Exit 0 nothing wrong, 1 a problem, 2 not checked\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
 "  -h, --help           this help\n"
 "  --version            the version\n"
+"\n"
+"explain: explains SMTP replies offline (a raw reply, a line from a\n"
+"bounce, or an enhanced code such as 5.7.1; stdin when no REPLY is given):\n"
+"meaning, permanence, who must act, what to do, and with --after whether\n"
+"the code is legal for the command.  See 'smtpprobe explain --help' and\n"
+"docs/EXPLAIN.md.\n"
 "\n"
 "exit status:\n"
 "  0   every address is deliverable\n"
@@ -229,6 +260,36 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		case OPT_CATCH_ALL:
 			cfg->catch_all = true;
 			break;
+		case OPT_SELF_CHECK:
+			cfg->self_check = true;
+			break;
+		case OPT_SOURCE_IP: {
+			struct sockaddr_in *sin =
+			    (struct sockaddr_in *)&cfg->source;
+			struct sockaddr_in6 *sin6 =
+			    (struct sockaddr_in6 *)&cfg->source;
+
+			memset(&cfg->source, 0, sizeof(cfg->source));
+			if (strlen(optarg) < sizeof(cfg->source_ip) &&
+			    inet_pton(AF_INET, optarg, &sin->sin_addr) == 1) {
+				sin->sin_family = AF_INET;
+				cfg->source_len = sizeof(*sin);
+			} else if (strlen(optarg) < sizeof(cfg->source_ip) &&
+			    inet_pton(AF_INET6, optarg, &sin6->sin6_addr) ==
+			    1) {
+				sin6->sin6_family = AF_INET6;
+				cfg->source_len = sizeof(*sin6);
+			} else
+				return fail(err, errlen, "--source-ip: \"%s\" "
+				    "is not an IPv4 or IPv6 address",
+				    has_control(optarg) ? "" : optarg);
+			snprintf(cfg->source_ip, sizeof(cfg->source_ip), "%s",
+			    optarg);
+			break;
+		}
+		case OPT_HELO_TEST:
+			cli->helo_test = true;
+			break;
 		case OPT_FROM: {
 			struct address a;
 			char why[256];
@@ -328,14 +389,28 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	}
 	if (cli->help || cli->version)
 		return 0;
-	if (optind >= argc) {
-		snprintf(err, errlen, "no address given");
+	if (optind >= argc && !(cli->helo_test && cfg->use_server) &&
+	    !(cfg->self_check && !cli->helo_test)) {
+		snprintf(err, errlen, cli->helo_test ? "--helo-test needs an "
+		    "address, a domain or --server" : "no address given");
+		return -1;
+	}
+	if (cli->helo_test && cfg->self_check) {
+		snprintf(err, errlen, "--helo-test and --self-check cannot be "
+		    "combined");
+		return -1;
+	}
+	if (cli->helo_test && argc - optind > 1) {
+		snprintf(err, errlen, "--helo-test takes at most one address "
+		    "or domain");
 		return -1;
 	}
 	cli->addresses = argv + optind;
 	cli->naddresses = argc - optind;
 	if (cfg->helo[0] == '\0')
 		default_helo(cfg->helo, sizeof(cfg->helo));
+	if (cli->helo_test)
+		default_helo(cli->machine_fqdn, sizeof(cli->machine_fqdn));
 	if (!from_set)
 		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
 		    cfg->helo);

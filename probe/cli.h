@@ -17,6 +17,8 @@ struct cli {
 	bool			 verbose;
 	bool			 help;
 	bool			 version;
+	bool			 helo_test;	/* --helo-test */
+	char			 machine_fqdn[LIMIT_HELO_NAME + 1];	/* set with helo_test */
 	int			 naddresses;
 	char			**addresses;	/* into argv */
 };

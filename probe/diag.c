@@ -296,6 +296,24 @@ explain_stages(struct probe_result *r)
 				continue;
 			}
 			break;
+		case STAGE_DNS:
+			if (s->status == STATUS_WARN) {
+				/* Mail still has a way in; the findings name
+				 * what is wrong. */
+				expl_set(&s->expl, "dns_misconfigured",
+				    "server", "success", "Part of "
+				    "the domain's mail DNS is not right (see "
+				    "the findings), but a usable mail server "
+				    "was found.", "An MX record that names an "
+				    "alias (CNAME), an IP address or a host "
+				    "without an address, or a look-up that "
+				    "failed for now.", "The domain's DNS "
+				    "administrator should make every MX record "
+				    "name a host that has its own A/AAAA "
+				    "records.");
+				continue;
+			}
+			break;
 		case STAGE_QUIT:
 			expl_set(&s->expl, "quit_unclean", "server", "success",
 			    "The server did not end the session cleanly.",

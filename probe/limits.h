@@ -64,4 +64,9 @@
 #define TIMEOUT_RCPT_MS		120000
 #define TIMEOUT_QUIT_MS		10000
 
+/* --helo-test: pause between its connections (one per candidate name), so
+ * that the test does not look like a connection flood to rate limits
+ * such as Postfix's anvil or fail2ban. */
+#define HELOTEST_PAUSE_MS	1000
+
 #endif

@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/rand.h>
 
 #include "diag.h"
+#include "identity.h"
 #include "probe.h"
 
 struct target {
@@ -41,6 +43,11 @@ struct run {
 	int			 catch_all_code;
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
+	struct identity_run	*ident;		/* reverse DNS, client audit */
+	int			 ident_idx;	/* server entry of the session */
+	bool			 ident_waiting;
+	bool			 ident_idle;
+	bool			 hello_only;	/* self-check: no MAIL/RCPT */
 };
 
 struct host_query {
@@ -115,14 +122,63 @@ probe_ctx_free(struct probe_ctx *ctx)
 }
 
 static void start_next(struct run *run);
+static void finish_run(struct run *run);
+
+static void
+ident_idle(void *arg)
+{
+	struct run *run = arg;
+
+	run->ident_idle = true;
+	finish_run(run);
+}
+
+/* The verdict of a self-check: the client audit decides. */
+static void
+self_check_verdict(struct probe_result *res, bool offline)
+{
+	int st;
+
+	if (res->local_error)
+		return;
+	if (!offline && res->outcome != OUTCOME_ANSWERED)
+		st = 2;		/* no server answered: keep diag's reason */
+	else {
+		st = identity_client_status(res);
+		res->verdict = VERDICT_UNKNOWN;
+		snprintf(res->reason, sizeof(res->reason), "self_check");
+		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
+		    "Self-check: nothing wrong found with this host's address, "
+		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
+		    "host's identity has problems that make servers refuse "
+		    "or distrust it (see the findings)." : "Self-check: this "
+		    "host's address or its reverse DNS could not be checked.");
+	}
+	res->exit_code = st;
+}
 
 static void
 finish_run(struct run *run)
 {
 	if (run->done)
 		return;
+	/* Reverse DNS and HELO look-ups still out: wait for them, at most
+	 * one DNS timeout more. */
+	if (run->ident != NULL && !run->ident_idle) {
+		if (!run->ident_waiting) {
+			run->ident_waiting = true;
+			identity_when_idle(run->ident,
+			    run->ctx->cfg->timeout_ms[STAGE_DNS], ident_idle,
+			    run);
+		}
+		return;
+	}
 	run->done = true;
+	identity_findings(run->res);
 	diag_finish(run->res, run->catch_all_code);
+	identity_explain(run->res);
+	if (run->hello_only)
+		self_check_verdict(run->res, false);
 	event_base_loopbreak(run->ctx->base);
 }
 
@@ -138,6 +194,10 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		return;
 	if (run->ctx->cfg->family != AF_UNSPEC &&
 	    sa->sa_family != run->ctx->cfg->family)
+		return;
+	/* --source-ip binds one family. */
+	if (run->ctx->cfg->source_len > 0 &&
+	    sa->sa_family != run->ctx->cfg->source.ss_family)
 		return;
 	t = &run->targets[run->ntargets++];
 	memset(t, 0, sizeof(*t));
@@ -172,7 +232,14 @@ hosts_resolved(struct run *run)
 
 	for (i = 0; i < res->nmx; i++) {
 		struct mx_info *m = &res->mx[i];
-		if (m->status == RESOLVER_OK)
+		/* RFC 5321 §5.1 lets an implicit MX be an alias. */
+		if (m->cname[0] != '\0' && !res->implicit_mx)
+			result_finding(res, "dns.mx_is_cname", SEV_WARNING,
+			    STAGE_DNS, "RFC 2181 §10.3", m->cname, "the MX host "
+			    "%s is an alias (CNAME) of %s; an MX must name the "
+			    "host itself, and some senders refuse aliases", m->host,
+			    m->cname);
+		if (m->status == RESOLVER_OK || m->is_ip)
 			continue;
 		if (resolver_status_temporary(m->status)) {
 			temp = true;
@@ -181,7 +248,7 @@ hosts_resolved(struct run *run)
 			    "addresses of %s (%s); it was skipped", m->host,
 			    resolver_status_name(m->status));
 		} else
-			result_finding(res, "dns.no_address", SEV_WARNING,
+			result_finding(res, "dns.mx_no_address", SEV_WARNING,
 			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the mail host "
 			    "%s has no address (%s)", m->host,
 			    resolver_status_name(m->status));
@@ -243,6 +310,10 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 
 	free(hq);
 	m->status = ar->status;
+	snprintf(m->cname, sizeof(m->cname), "%s", ar->cname);
+	if (m->cname[0] != '\0')
+		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
+		    m->host, m->cname);
 	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
 		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
 		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
@@ -259,7 +330,29 @@ resolve_hosts(struct run *run)
 
 	run->pending = (int)run->res->nmx;
 	for (i = 0; i < run->res->nmx; i++) {
-		struct host_query *hq = malloc(sizeof(*hq));
+		struct mx_info *m = &run->res->mx[i];
+		unsigned char ab[16];
+		struct host_query *hq;
+
+		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
+		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
+		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
+			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
+			 * host, never an address; MTAs (Postfix, Exim) do
+			 * not use such a target, so neither does the
+			 * probe. */
+			m->is_ip = true;
+			m->status = RESOLVER_NODATA;
+			result_finding(run->res, "dns.mx_is_ip", SEV_ERROR,
+			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the MX record "
+			    "of %s points to the IP address %s instead of a "
+			    "host name; mail servers do not use it",
+			    run->res->addr.domain_ascii, m->host);
+			if (--run->pending == 0)
+				hosts_resolved(run);
+			continue;
+		}
+		hq = malloc(sizeof(*hq));
 		if (hq == NULL) {
 			run->res->local_error = true;
 			snprintf(run->res->local_error_msg,
@@ -286,6 +379,10 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 
 	res->dns_status = mr->status;
 	snprintf(res->dns_detail, sizeof(res->dns_detail), "%s", mr->detail);
+	snprintf(res->dns_cname, sizeof(res->dns_cname), "%s", mr->cname);
+	if (res->dns_cname[0] != '\0')
+		result_transcriptf(res, 'i', "DNS: %s is an alias of %s", d,
+		    res->dns_cname);
 	result_transcriptf(res, 'i', "DNS: MX %s: %s, %zu record(s)", d,
 	    resolver_status_name(mr->status), mr->n);
 	res->stages[STAGE_DNS].elapsed_ms = mr->elapsed_ms;
@@ -390,8 +487,15 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	bool move_on;
 
 	if (s == run->session && s != NULL) {
+		struct sockaddr_storage local;
+		socklen_t ll = sizeof(local);
+
 		if (run->ctx->cfg->catch_all)
 			run->catch_all_code = session_catch_all_code(s);
+		if (session_local_addr(s, &local, &ll) == 0)
+			identity_connected(run->ident, run->ident_idx,
+			    (struct sockaddr *)&local);
+		identity_session_done(run->ident, run->ident_idx);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -482,7 +586,15 @@ start_next(struct run *run)
 	sp.catch_all = cfg->catch_all;
 	sp.catch_all_rcpt = run->catch_all_rcpt;
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
+	if (cfg->source_len > 0) {
+		sp.source = &cfg->source;
+		sp.source_len = cfg->source_len;
+	}
+	sp.hello_only = run->hello_only;
 
+	/* The server's reverse DNS is looked up while the session runs. */
+	run->ident_idx = identity_server_start(run->ident, t->host,
+	    (struct sockaddr *)&t->addr);
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
 		res->local_error = true;
@@ -506,14 +618,15 @@ make_catch_all(struct run *run)
 	    run->res->addr.domain : run->res->addr.domain_ascii);
 }
 
-void
-probe_address(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res)
+static void
+probe_run(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, bool hello_only)
 {
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
 
 	result_init(res, address);
+	res->ident.self_check = cfg->self_check || hello_only;
 	res->addr_error = address_parse(address, &res->addr, res->addr_why,
 	    sizeof(res->addr_why));
 	if (res->addr_error != ADDRESS_OK) {
@@ -536,6 +649,11 @@ probe_address(struct probe_ctx *ctx, const char *address,
 	}
 	run->ctx = ctx;
 	run->res = res;
+	run->hello_only = hello_only;
+	run->ident_idx = -1;
+	/* The HELO name is looked up from the start, beside the MX. */
+	run->ident = identity_run_new(ctx->base, ctx->resolver, res,
+	    cfg->helo, cfg->source_ip, cfg->family);
 	make_catch_all(run);
 
 	if (cfg->use_server) {
@@ -579,5 +697,155 @@ probe_address(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->session != NULL)
 		session_free(run->session);
+	identity_run_release(run->ident);
 	free(run);
+}
+
+void
+probe_address(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res)
+{
+	probe_run(ctx, address, res, false);
+}
+
+/* The local address the system would use towards ip (a UDP "connect"
+ * sends nothing; it only picks the route and the source address). */
+static bool
+route_source(const char *ip, struct sockaddr_storage *out)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	int fd;
+	bool ok;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(53);
+		len = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(53);
+		len = sizeof(*sin6);
+	} else
+		return false;
+	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
+	len = sizeof(*out);
+	ok = ok && getsockname(fd, (struct sockaddr *)out, &len) == 0;
+	close(fd);
+	return ok;
+}
+
+/* The address part of a --dns-server entry ("IP", "IP:PORT",
+ * "[IPv6]:PORT"). */
+static void
+dns_server_ip(const char *s, char *out, size_t len)
+{
+	const char *end;
+	size_t n;
+
+	if (s[0] == '[' && (end = strchr(s, ']')) != NULL) {
+		s++;
+		n = (size_t)(end - s);
+	} else if ((end = strchr(s, ':')) != NULL && strchr(end + 1, ':') ==
+	    NULL)
+		n = (size_t)(end - s);
+	else
+		n = strlen(s);
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static void
+self_check_idle(void *arg)
+{
+	struct probe_ctx *ctx = arg;
+
+	event_base_loopbreak(ctx->base);
+}
+
+/* No server at all: the local address towards the DNS server (or the
+ * Internet), its reverse DNS, and the HELO name. */
+static void
+self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct identity_run *ir;
+	struct sockaddr_storage local;
+	char ip[64];
+	bool have = false;
+
+	result_init(res, "");
+	res->self_check_only = true;
+	res->ident.self_check = true;
+	res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
+	ir = identity_run_new(ctx->base, ctx->resolver, res, cfg->helo,
+	    cfg->source_ip, cfg->family);
+	memset(&local, 0, sizeof(local));
+	if (cfg->source_len > 0) {
+		memcpy(&local, &cfg->source, sizeof(local));
+		have = true;
+	} else {
+		if (cfg->dns.nservers > 0) {
+			dns_server_ip(cfg->dns.servers[0], ip, sizeof(ip));
+			have = route_source(ip, &local);
+		}
+		/* Documentation addresses (RFC 5737, RFC 3849): only the
+		 * route is asked, nothing is sent. */
+		if (!have && cfg->family != AF_INET6)
+			have = route_source("192.0.2.1", &local);
+		if (!have && cfg->family != AF_INET)
+			have = route_source("2001:db8::1", &local);
+	}
+	if (have)
+		identity_connected(ir, -1, (struct sockaddr *)&local);
+	else
+		result_transcriptf(res, 'i', "no route: the local address "
+		    "could not be found");
+	if (ir != NULL && identity_pending(ir)) {
+		identity_when_idle(ir, cfg->timeout_ms[STAGE_DNS],
+		    self_check_idle, ctx);
+		event_base_dispatch(ctx->base);
+	}
+	identity_findings(res);
+	res->dns_done = false;
+	self_check_verdict(res, true);
+	identity_run_release(ir);
+}
+
+void
+probe_self_check(struct probe_ctx *ctx, const char *target,
+    struct probe_result *res)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	char address[LIMIT_ADDRESS * 4 + 8];
+	const char *shown;
+	unsigned char ab[16];
+
+	if (target == NULL && !cfg->use_server) {
+		self_check_offline(ctx, res);
+		return;
+	}
+	/* A mailbox only to carry the domain: no MAIL or RCPT is sent. */
+	if (target != NULL)
+		snprintf(address, sizeof(address), "postmaster@%s", target);
+	else if (inet_pton(AF_INET6, cfg->server_host, ab) == 1)
+		snprintf(address, sizeof(address), "postmaster@[IPv6:%s]",
+		    cfg->server_host);
+	else if (inet_pton(AF_INET, cfg->server_host, ab) == 1)
+		snprintf(address, sizeof(address), "postmaster@[%s]",
+		    cfg->server_host);
+	else
+		snprintf(address, sizeof(address), "postmaster@%s",
+		    cfg->server_host);
+	shown = target != NULL ? target : cfg->server_host;
+	probe_run(ctx, address, res, true);
+	res->self_check_only = true;
+	snprintf(res->input, sizeof(res->input), "%s", shown);
 }

@@ -31,6 +31,10 @@ struct probe_config {
 	const char		*ca_file;
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
+	bool			 self_check;	/* --self-check: the full client audit */
+	char			 source_ip[64];	/* --source-ip, "" for none */
+	struct sockaddr_storage	 source;	/* that address, port 0 */
+	socklen_t		 source_len;	/* 0 for none */
 };
 
 /* Defaults: port 25, opportunistic TLS, both families, the stage
@@ -52,6 +56,16 @@ void probe_ctx_free(struct probe_ctx *ctx);
 /* Probe one address and fill res (result_init() is done here); runs the
  * event loop until the probe is finished. */
 void probe_address(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res);
+
+/* --self-check without a mailbox: target is a bare domain (its MX is
+ * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the
+ * --server given, or, without one, for no server at all (the local
+ * address towards the DNS server, its reverse DNS and the HELO name).
+ * The verdict is "unknown", reason "self_check"; exit_code is 0 when the
+ * audit found nothing wrong, 1 when it found a problem, 2 when it could
+ * not check. */
+void probe_self_check(struct probe_ctx *ctx, const char *target,
     struct probe_result *res);
 
 #endif

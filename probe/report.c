@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "helotest.h"
 #include "report.h"
 
 /* Length of a valid UTF-8 sequence at s (n bytes available), or 0. */
@@ -272,8 +273,10 @@ report_json(FILE *out, const struct probe_result *r)
 
 	fputs(",\"dns\":{\"status\":", out);
 	js(out, r->dns_done ? resolver_status_name(r->dns_status) : NULL);
-	fprintf(out, ",\"implicit_mx\":%s,\"null_mx\":%s,\"mx\":[",
+	fprintf(out, ",\"implicit_mx\":%s,\"null_mx\":%s,\"cname\":",
 	    r->implicit_mx ? "true" : "false", r->null_mx ? "true" : "false");
+	jsn(out, r->dns_cname);
+	fputs(",\"mx\":[", out);
 	for (i = 0; i < r->nmx; i++) {
 		const struct mx_info *m = &r->mx[i];
 		fprintf(out, "%s{\"preference\":%u,\"host\":", i ? "," : "",
@@ -287,9 +290,12 @@ report_json(FILE *out, const struct probe_result *r)
 				fputc(',', out);
 			js(out, m->addrs[j]);
 		}
-		fputs("]}", out);
+		fputs("],\"cname\":", out);
+		jsn(out, m->cname);
+		fprintf(out, ",\"is_ip\":%s}", m->is_ip ? "true" : "false");
 	}
 	fputs("]}", out);
+	report_identity_json(out, r);
 
 	fputs(",\"attempts\":[", out);
 	for (i = 0; i < r->nattempts; i++) {
@@ -368,6 +374,44 @@ report_json(FILE *out, const struct probe_result *r)
 	fprintf(out, "],\"transcript_dropped\":%zu}\n", r->transcript_dropped);
 }
 
+/* A short fact for a stage that has no reply to show. */
+static void
+stage_fact(const struct probe_result *r, enum stage st, char *buf,
+    size_t len)
+{
+	const struct stage_rec *s = &r->stages[st];
+
+	buf[0] = '\0';
+	switch (st) {
+	case STAGE_ADDRESS:
+		if (s->status == STATUS_OK)
+			snprintf(buf, len, "%s", r->addr.mailbox);
+		break;
+	case STAGE_DNS:
+		if (!r->dns_done)
+			break;
+		if (r->null_mx)
+			snprintf(buf, len, "null MX (the domain takes no mail)");
+		else if (r->implicit_mx)
+			snprintf(buf, len, "no MX; the domain's own address "
+			    "is its mail host");
+		else if (r->nmx > 0)
+			snprintf(buf, len, "%zu MX host%s", r->nmx,
+			    r->nmx == 1 ? "" : "s");
+		else
+			snprintf(buf, len, "%s", resolver_status_name(
+			    r->dns_status));
+		break;
+	case STAGE_CONNECT:
+		if (s->status == STATUS_OK && r->has_server)
+			snprintf(buf, len, "%s port %d in %.1f ms",
+			    r->server_ip, r->server_port, s->elapsed_ms);
+		break;
+	default:
+		break;
+	}
+}
+
 static const char *
 status_mark(enum stage_status s)
 {
@@ -427,9 +471,27 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 				fprintf(out, "%s%s", j ? ", " : "  [",
 				    r->mx[i].addrs[j]);
 			fprintf(out, "%s\n", r->mx[i].naddrs ? "]" :
-			    r->mx[i].status != RESOLVER_OK ? "  (no address)" :
-			    "");
+			    r->mx[i].is_ip ? "  (an IP address, not a host "
+			    "name: not used)" : r->mx[i].status != RESOLVER_OK ?
+			    "  (no address)" : "");
+			if (r->mx[i].cname[0] != '\0') {
+				fputs("        ", out);
+				report_put_text(out, r->mx[i].host,
+				    strlen(r->mx[i].host));
+				fputs(" is an alias of ", out);
+				report_put_text(out, r->mx[i].cname,
+				    strlen(r->mx[i].cname));
+				fputs(" (CNAME)\n", out);
+			}
 		}
+	}
+	if (r->dns_cname[0] != '\0') {
+		fputs("  alias:   ", out);
+		report_put_text(out, r->addr.domain_ascii,
+		    strlen(r->addr.domain_ascii));
+		fputs(" is an alias of ", out);
+		report_put_text(out, r->dns_cname, strlen(r->dns_cname));
+		fputs(" (CNAME)\n", out);
 	}
 	if (r->has_server)
 		fprintf(out, "  server:  %s%s%s port %d\n", r->server_host,
@@ -448,6 +510,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 			fputc('\n', out);
 		}
 	}
+	report_identity_text(out, r);
 	if (r->tls_done)
 		fprintf(out, "  tls:     %s %s, certificate %s\n",
 		    r->tls.version, r->tls.cipher, r->tls.verified ?
@@ -460,7 +523,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 
 		for (i = 0; i < s->nreplies; i++)
 			last = &s->replies[i];
-		fprintf(out, "    [%s] %-9s", status_mark(s->status),
+		fprintf(out, "    [%s] %-8s", status_mark(s->status),
 		    stage_name((enum stage)st));
 		if (last != NULL) {
 			char esc[16];
@@ -489,6 +552,14 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		} else if (s->error[0]) {
 			fputc(' ', out);
 			report_put_text(out, s->error, strlen(s->error));
+		} else {
+			char fact[300];
+
+			stage_fact(r, (enum stage)st, fact, sizeof(fact));
+			if (fact[0] != '\0') {
+				fputc(' ', out);
+				report_put_text(out, fact, strlen(fact));
+			}
 		}
 		fputc('\n', out);
 		if (s->expl.present &&
@@ -523,5 +594,306 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		if (r->transcript_dropped)
 			fprintf(out, "    (%zu more entries not kept)\n",
 			    r->transcript_dropped);
+	}
+}
+
+/* ---- --helo-test --------------------------------------------------------- */
+
+static const struct helotest_candidate *
+ht_source(const struct helotest_result *ht,
+    const struct helotest_candidate *c)
+{
+	return c->same_as >= 0 ? &ht->cand[c->same_as] : c;
+}
+
+static void
+json_reply_or_null(FILE *out, const struct rec_reply *rr)
+{
+	if (rr == NULL)
+		fputs("null", out);
+	else
+		json_reply(out, rr);
+}
+
+static void
+json_kind_list(FILE *out, const struct helotest_result *ht,
+    enum helotest_status want, bool answered_unknown)
+{
+	bool first = true;
+
+	fputc('[', out);
+	for (size_t i = 0; i < ht->ncand; i++) {
+		const struct helotest_candidate *o = ht_source(ht,
+		    &ht->cand[i]);
+
+		if (!o->tested || o->status != want ||
+		    (want == HT_UNKNOWN && o->answered != answered_unknown))
+			continue;
+		if (!first)
+			fputc(',', out);
+		first = false;
+		js(out, helotest_kind_name(ht->cand[i].kind));
+	}
+	fputc(']', out);
+}
+
+void
+report_helotest_json(FILE *out, const struct helotest_result *ht)
+{
+	size_t i, j;
+
+	fputs("{\"mode\":\"helo_test\",\"target\":", out);
+	jsn(out, ht->target);
+	fputs(",\"domain\":", out);
+	jsn(out, ht->domain);
+	fputs(",\"from\":", out);
+	js(out, ht->from);
+	fputs(",\"rcpt\":", out);
+	jsn(out, ht->rcpt);
+	fputs(",\"server\":", out);
+	if (ht->has_server) {
+		fputs("{\"host\":", out);
+		jsn(out, ht->server_host);
+		fputs(",\"ip\":", out);
+		js(out, ht->server_ip);
+		fprintf(out, ",\"port\":%d,\"first_mx\":%s,\"implicit_mx\":%s}",
+		    ht->server_port, ht->via_mx ? "true" : "false",
+		    ht->implicit_mx ? "true" : "false");
+	} else
+		fputs("null", out);
+	fputs(",\"dns_status\":", out);
+	js(out, ht->dns_done ? resolver_status_name(ht->dns_status) : NULL);
+	fputs(",\"local_ip\":", out);
+	jsn(out, ht->local_ip);
+	fputs(",\"server_name\":", out);
+	jsn(out, ht->server_name);
+	fprintf(out, ",\"exit_code\":%d,\"error\":", ht->exit_code);
+	jsn(out, ht->error);
+	fputs(",\"conclusion\":", out);
+	jsn(out, ht->conclusion);
+	fputs(",\"rejects\":", out);
+	json_kind_list(out, ht, HT_REJECTED, false);
+	fputs(",\"accepts\":", out);
+	json_kind_list(out, ht, HT_ACCEPTED, false);
+	fputs(",\"same_refusal\":", out);
+	json_kind_list(out, ht, HT_UNKNOWN, true);
+	fputs(",\"no_answer\":", out);
+	json_kind_list(out, ht, HT_UNKNOWN, false);
+
+	fputs(",\"helo_test\":[", out);
+	for (i = 0; i < ht->ncand; i++) {
+		const struct helotest_candidate *c = &ht->cand[i];
+		const struct helotest_candidate *o = ht_source(ht, c);
+
+		fputs(i ? ",{\"kind\":" : "{\"kind\":", out);
+		js(out, helotest_kind_name(c->kind));
+		fputs(",\"name\":", out);
+		jsn(out, c->name);
+		fprintf(out, ",\"tested\":%s,\"same_as\":",
+		    c->tested ? "true" : "false");
+		js(out, c->same_as >= 0 ? helotest_kind_name(o->kind) : NULL);
+		fputs(",\"status\":", out);
+		js(out, helotest_status_name(o->status));
+		fprintf(out, ",\"accepted\":%s,\"answered\":%s,\"outcome\":",
+		    !o->tested || o->status == HT_UNKNOWN ? "null" :
+		    o->status == HT_ACCEPTED ? "true" : "false",
+		    o->answered ? "true" : "false");
+		js(out, o->tested ? session_outcome_name(o->outcome) : NULL);
+		fputs(",\"refused_at\":", out);
+		js(out, o->refusal != NULL ? stage_name(o->refused_at) : NULL);
+		fprintf(out, ",\"temporary\":%s,\"about_helo\":%s,"
+		    "\"refusal\":", o->temporary ? "true" : "false",
+		    o->about_helo ? "true" : "false");
+		json_reply_or_null(out, o->refusal);
+		fputs(",\"ehlo\":", out);
+		json_reply_or_null(out, o->ehlo);
+		fputs(",\"helo\":", out);
+		json_reply_or_null(out, o->helo);
+		fputs(",\"mail\":", out);
+		json_reply_or_null(out, o->mail);
+		fputs(",\"rcpt\":", out);
+		json_reply_or_null(out, o->rcpt);
+		fprintf(out, ",\"tls\":%s,\"note\":",
+		    o->res != NULL && o->res->tls_done ? "true" : "false");
+		jsn(out, c->note[0] ? c->note : o->note);
+		fputs(",\"transcript\":[", out);
+		if (c->tested && c->res != NULL) {
+			const struct probe_result *r = c->res;
+
+			for (j = 0; j < r->ntranscript; j++) {
+				const struct transcript_entry *e =
+				    &r->transcript[j];
+				fprintf(out, "%s{\"t_ms\":%.1f,\"dir\":\"%s\","
+				    "\"text\":", j ? "," : "", e->t_ms,
+				    e->dir == 's' ? "send" : e->dir == 'r' ?
+				    "recv" : "info");
+				report_put_json_string(out, e->text, e->len);
+				fputc('}', out);
+			}
+		}
+		fputs("]}", out);
+	}
+	fputs("]}\n", out);
+}
+
+/* "250", "550 HELO 250", or "-" into buf. */
+static const char *
+ht_hello_col(const struct helotest_candidate *o, char *buf, size_t len)
+{
+	if (o->ehlo == NULL)
+		snprintf(buf, len, "-");
+	else if (o->helo != NULL)
+		snprintf(buf, len, "%d HELO %d", o->ehlo->reply->code,
+		    o->helo->reply->code);
+	else
+		snprintf(buf, len, "%d", o->ehlo->reply->code);
+	return buf;
+}
+
+static const char *
+ht_code_col(const struct rec_reply *rr, char *buf, size_t len)
+{
+	if (rr == NULL)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%d", rr->reply->code);
+	return buf;
+}
+
+static void
+ht_reply_line(FILE *out, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	char esc[16];
+
+	fprintf(out, "%d", rp->code);
+	if (rp->esc_class)
+		fprintf(out, " %s", reply_esc_str(rp, esc, sizeof(esc)));
+	if (rp->nlines > 0) {
+		size_t n = rp->lines[0].len;
+		const char *t = rp->lines[0].text;
+		size_t k = rp->esc_class ? strlen(esc) : 0;
+
+		if (k > 0 && n >= k && memcmp(t, esc, k) == 0) {
+			t += k;
+			n -= k;
+			while (n > 0 && *t == ' ') {
+				t++;
+				n--;
+			}
+		}
+		fputc(' ', out);
+		report_put_text(out, t, n > 120 ? 120 : n);
+		if (n > 120 || rp->nlines > 1)
+			fputs(" ...", out);
+	}
+}
+
+void
+report_helotest_text(FILE *out, const struct helotest_result *ht,
+    bool verbose)
+{
+	size_t i, j, w = 4;
+	char b1[32], b2[16], b3[16];
+
+	fputs("smtpprobe --helo-test", out);
+	if (ht->target[0]) {
+		fputs(": ", out);
+		report_put_text(out, ht->target, strlen(ht->target));
+	}
+	fputc('\n', out);
+	if (ht->has_server) {
+		fputs("  server:   ", out);
+		if (ht->server_host[0])
+			fprintf(out, "%s ", ht->server_host);
+		fprintf(out, "%s port %d", ht->server_ip, ht->server_port);
+		if (ht->via_mx)
+			fprintf(out, " (%s of %s)", ht->implicit_mx ?
+			    "implicit MX" : "first MX", ht->domain);
+		fputc('\n', out);
+	}
+	fprintf(out, "  envelope: MAIL FROM:<%s> RCPT TO:<%s>\n", ht->from,
+	    ht->rcpt);
+	if (ht->local_ip[0] || ht->server_name[0]) {
+		fprintf(out, "  local address: %s", ht->local_ip[0] ?
+		    ht->local_ip : "unknown");
+		if (ht->server_name[0]) {
+			fputs("; the server calls itself ", out);
+			report_put_text(out, ht->server_name,
+			    strlen(ht->server_name));
+		}
+		fputc('\n', out);
+	}
+	if (ht->error[0]) {
+		fputs("  error:    ", out);
+		report_put_text(out, ht->error, strlen(ht->error));
+		fputc('\n', out);
+	}
+	for (i = 0; i < ht->ncand && !ht->cand[i].tested; i++)
+		;
+	if (i == ht->ncand && ht->error[0]) {
+		fputs("  conclusion: the test could not run\n", out);
+		return;
+	}
+	for (i = 0; i < ht->ncand; i++) {
+		size_t n = strlen(ht->cand[i].name);
+		if (n > w)
+			w = n > 40 ? 40 : n;
+	}
+	fprintf(out, "  %-18s %-*s %-13s %-4s %-4s %s\n", "candidate", (int)w,
+	    "name", "EHLO", "MAIL", "RCPT", "accepted");
+	for (i = 0; i < ht->ncand; i++) {
+		const struct helotest_candidate *c = &ht->cand[i];
+		const struct helotest_candidate *o = ht_source(ht, c);
+		size_t n = strlen(c->name);
+		const char *note = c->note[0] ? c->note : o->note;
+
+		fprintf(out, "  %-18s ", helotest_kind_label(c->kind));
+		if (n == 0)
+			fputs("-", out);
+		else
+			report_put_text(out, c->name, n);
+		if (n < w)
+			fprintf(out, "%*s", (int)(w - (n ? n : 1)), "");
+		fprintf(out, " %-13s %-4s %-4s %s\n",
+		    ht_hello_col(o, b1, sizeof(b1)),
+		    ht_code_col(o->mail, b2, sizeof(b2)),
+		    ht_code_col(o->rcpt, b3, sizeof(b3)),
+		    !o->tested ? "-" : o->status == HT_ACCEPTED ? "yes" :
+		    o->status == HT_REJECTED ? "no" : "unknown");
+		if (o->refusal != NULL && c->same_as < 0) {
+			fprintf(out, "      refused at %s: ",
+			    o->refused_at == STAGE_EHLO ? "EHLO/HELO" :
+			    o->refused_at == STAGE_MAIL ? "MAIL" : "RCPT");
+			ht_reply_line(out, o->refusal);
+			fputc('\n', out);
+		}
+		if (note[0]) {
+			fputs("      note: ", out);
+			report_put_text(out, note, strlen(note));
+			fputc('\n', out);
+		}
+	}
+	fputs("  conclusion: ", out);
+	report_put_text(out, ht->conclusion[0] ? ht->conclusion :
+	    "the test could not run", ht->conclusion[0] ?
+	    strlen(ht->conclusion) : strlen("the test could not run"));
+	fputc('\n', out);
+	if (!verbose)
+		return;
+	for (i = 0; i < ht->ncand; i++) {
+		const struct probe_result *r = ht->cand[i].res;
+
+		if (r == NULL || !ht->cand[i].tested)
+			continue;
+		fprintf(out, "  transcript (%s):\n",
+		    helotest_kind_label(ht->cand[i].kind));
+		for (j = 0; j < r->ntranscript; j++) {
+			const struct transcript_entry *e = &r->transcript[j];
+			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
+			    "->" : e->dir == 'r' ? "<-" : "**");
+			report_put_text(out, e->text, e->len);
+			fputc('\n', out);
+		}
 	}
 }

@@ -18,6 +18,16 @@ void report_text(FILE *out, const struct probe_result *r, bool verbose,
     bool color);
 void report_json(FILE *out, const struct probe_result *r);
 
+/* --helo-test: the table and conclusion, or one JSON object. */
+struct helotest_result;
+void report_helotest_text(FILE *out, const struct helotest_result *ht,
+    bool verbose);
+void report_helotest_json(FILE *out, const struct helotest_result *ht);
+
+/* The identity part (report_identity.c): JSON writes ",\"identity\":{...}". */
+void report_identity_json(FILE *out, const struct probe_result *r);
+void report_identity_text(FILE *out, const struct probe_result *r);
+
 /* Escapers, exposed for the unit tests. */
 void report_put_text(FILE *out, const char *s, size_t len);
 void report_put_json_string(FILE *out, const char *s, size_t len);

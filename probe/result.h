@@ -14,6 +14,7 @@
 
 #include "address.h"
 #include "codes.h"
+#include "identity.h"
 #include "limits.h"
 #include "reply.h"
 #include "resolver.h"
@@ -107,6 +108,8 @@ struct mx_info {
 	enum resolver_status	status;
 	size_t			naddrs;
 	char			addrs[RESOLVER_MAX_ADDRS][64];
+	char			cname[RESOLVER_NAME_MAX];	/* the host is an alias of this; "" if not */
+	bool			is_ip;		/* the MX target is an IP address, not a name */
 };
 
 struct transcript_entry {
@@ -157,6 +160,7 @@ struct probe_result {
 	char			 dns_detail[160];
 	bool			 implicit_mx;
 	bool			 null_mx;
+	char			 dns_cname[RESOLVER_NAME_MAX];	/* the domain is an alias of this */
 	size_t			 nmx;
 	struct mx_info		 mx[RESOLVER_MAX_MX];
 
@@ -174,6 +178,10 @@ struct probe_result {
 	struct ehlo_caps	 caps;
 	bool			 tls_done;
 	struct tlsconn_info	 tls;
+
+	/* reverse DNS, banner names, client self-audit (identity.c) */
+	struct identity		 ident;
+	bool			 self_check_only;	/* --self-check without a mailbox */
 
 	struct stage_rec	 stages[STAGE_COUNT];
 

@@ -98,6 +98,8 @@ struct session {
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
 	int			 catch_all_code;
+	struct sockaddr_storage	 local;		/* our end, once connected */
+	socklen_t		 locallen;	/* 0 until then */
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -338,6 +340,12 @@ start_mail(struct session *s)
 	const struct ehlo_caps *c = &s->res->caps;
 	bool utf8 = s->p.need_smtputf8 && s->res->has_caps && c->smtputf8;
 
+	if (s->p.hello_only) {
+		/* A self-check needs the greeting and the EHLO reply only. */
+		decide(s, OUTCOME_ANSWERED, STAGE_EHLO);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
 	if (s->p.need_smtputf8 && !utf8) {
 		/* RFC 6531 §3.2: a UTF-8 mailbox needs the server's
 		 * SMTPUTF8; without it the address cannot be given. */
@@ -754,8 +762,11 @@ on_connected(struct session *s)
 	evutil_socket_t fd = bufferevent_getfd(s->bev);
 
 	evtimer_del(s->timer);
-	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
+	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &ll) == 0) {
 		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
+		s->local = local;
+		s->locallen = ll;
+	}
 	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, STAGE_CONNECT, STATUS_OK);
 	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "
@@ -832,6 +843,7 @@ session_start(const struct session_params *params, struct probe_result *res,
     session_done_cb done, void *arg)
 {
 	struct session *s;
+	evutil_socket_t fd = -1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
@@ -844,11 +856,31 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
 	s->timer = evtimer_new(params->base, on_timeout, s);
-	s->bev = bufferevent_socket_new(params->base, -1,
+	if (params->source != NULL) {
+		/* --source-ip: bind before connecting (the socket then
+		 * belongs to the bufferevent). */
+		fd = socket(params->source->ss_family, SOCK_STREAM, 0);
+		if (fd < 0 || evutil_make_socket_nonblocking(fd) != 0 ||
+		    bind(fd, (const struct sockaddr *)params->source,
+		    params->source_len) != 0) {
+			snprintf(res->local_error_msg,
+			    sizeof(res->local_error_msg), "cannot use the "
+			    "source address: %s",
+			    evutil_socket_error_to_string(
+			    EVUTIL_SOCKET_ERROR()));
+			if (fd >= 0)
+				evutil_closesocket(fd);
+			session_free(s);
+			return NULL;
+		}
+	}
+	s->bev = bufferevent_socket_new(params->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
 	if (s->timer == NULL || s->bev == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "cannot set up a connection (out of memory)");
+		if (s->bev == NULL && fd >= 0)
+			evutil_closesocket(fd);
 		session_free(s);
 		return NULL;
 	}
@@ -891,4 +923,15 @@ int
 session_catch_all_code(const struct session *s)
 {
 	return s->catch_all_code;
+}
+
+int
+session_local_addr(const struct session *s, struct sockaddr_storage *ss,
+    socklen_t *len)
+{
+	if (s->locallen == 0)
+		return -1;
+	*ss = s->local;
+	*len = s->locallen;
+	return 0;
 }

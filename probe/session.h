@@ -40,6 +40,9 @@ struct session_params {
 	bool			 catch_all;	/* also ask for a random address */
 	const char		*catch_all_rcpt;
 	int			 timeout_ms[STAGE_COUNT];
+	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
+	socklen_t		 source_len;
+	bool			 hello_only;	/* QUIT after EHLO (and STARTTLS): no MAIL, no RCPT */
 };
 
 typedef void (*session_done_cb)(void *arg, struct session *s,
@@ -58,5 +61,10 @@ void session_free(struct session *s);
 
 /* The catch-all probe's RCPT reply (code, or 0 when not asked). */
 int session_catch_all_code(const struct session *s);
+
+/* Our end of the connection (getsockname once connected); 0, or -1 when
+ * the session never connected.  Valid until session_free(). */
+int session_local_addr(const struct session *s, struct sockaddr_storage *ss,
+    socklen_t *len);
 
 #endif

@@ -14,6 +14,8 @@ scenario file (docs/TESTING.md lists every key)::
         "refuse": False,                  # True, or "close"
         "tls": {"cert": "valid"},
         "starttls_inject": "250 injected",
+        "by_helo": [{"match": "localhost",
+                     "replies": {"RCPT": "504 5.5.2 <{helo}>: no"}}],
     }
 
 A reply specification (greeting, or a value of ``replies``) is one of:
@@ -32,6 +34,13 @@ A reply specification (greeting, or a value of ``replies``) is one of:
 * a list of the above: used in order for successive uses of the same verb
   (per connection by default, per server with ``sequence = "server"``); the
   last element repeats.  For the greeting a list is indexed by connection.
+
+``by_helo`` makes the replies depend on the name the client gave in its
+last EHLO or HELO on that connection: the first rule whose ``match`` fits
+the name (a plain string: the whole name, case-insensitive; ``"re:..."``: a
+regular expression searched case-insensitively) and that names the verb
+supplies the reply, before ``replies``; "{helo}" in its text becomes the
+name.  The rule applies to the EHLO or HELO command itself too.
 
 Every line received is logged (``Connection.lines``), as are connection
 events.  Any line starting with DATA or BDAT is recorded in
@@ -65,7 +74,7 @@ DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
 
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
-               "idle_timeout")
+               "idle_timeout", "by_helo")
 
 
 class SpecError(ValueError):
@@ -116,6 +125,40 @@ def parse_action(value, what):
                             "action" % what)
         return out
     raise SpecError("%s: a reply must be a string, a table or a list" % what)
+
+
+def helo_matches(pattern, name):
+    """A by_helo pattern: the whole name, or "re:..." searched (no case)."""
+    if pattern.startswith("re:"):
+        return re.search(pattern[3:], name, re.IGNORECASE) is not None
+    return pattern.lower() == name.lower()
+
+
+def parse_by_helo(value, where):
+    """Normalize a by_helo list to [(pattern, {VERB: [actions]})]."""
+    if not isinstance(value, list):
+        raise SpecError("%s: by_helo must be a list of tables" % where)
+    rules = []
+    for n, rule in enumerate(value):
+        what = "%s: by_helo[%d]" % (where, n)
+        if not isinstance(rule, dict):
+            raise SpecError("%s: must be a table" % what)
+        unknown = set(rule) - {"match", "replies"}
+        if unknown:
+            raise SpecError("%s: unknown keys %s" % (what, sorted(unknown)))
+        pattern = rule.get("match")
+        if not isinstance(pattern, str) or not pattern:
+            raise SpecError("%s: needs a match string" % what)
+        if pattern.startswith("re:"):
+            try:
+                re.compile(pattern[3:])
+            except re.error as exc:
+                raise SpecError("%s: bad regular expression: %s"
+                                % (what, exc)) from exc
+        replies = {verb.upper(): parse_reply_spec(v, "%s %s" % (what, verb))
+                   for verb, v in (rule.get("replies") or {}).items()}
+        rules.append((pattern, replies))
+    return rules
 
 
 def parse_reply_spec(value, what):
@@ -244,6 +287,8 @@ class FakeSMTPServer:
             raise SpecError("server %s: sequence must be connection or "
                             "server" % self.name)
         self.idle_timeout = float(spec.get("idle_timeout", IDLE_SECONDS))
+        self.by_helo = parse_by_helo(spec.get("by_helo", []),
+                                     "server %s" % self.name)
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
@@ -352,19 +397,35 @@ class FakeSMTPServer:
             session.close()
             conn.done.set()
 
-    def next_action(self, verb, counts):
-        """The action for the next use of VERB; None means the default."""
+    def next_action(self, verb, counts, helo=None):
+        """The action for the next use of VERB; None means the default.
+
+        HELO is the name of the connection's last EHLO/HELO (None before
+        one): a matching ``by_helo`` rule for VERB comes first.
+        """
+        key = verb
         actions = self.replies.get(verb)
+        rule_helo = None
+        if helo is not None:
+            for n, (pattern, replies) in enumerate(self.by_helo):
+                if verb in replies and helo_matches(pattern, helo):
+                    key, actions, rule_helo = ("by_helo", n, verb), \
+                        replies[verb], helo
+                    break
         if actions is None:
             return None
         if self.sequence == "server":
             with self._lock:
-                use = self._server_counts.get(verb, 0)
-                self._server_counts[verb] = use + 1
+                use = self._server_counts.get(key, 0)
+                self._server_counts[key] = use + 1
         else:
-            use = counts.get(verb, 0)
-            counts[verb] = use + 1
-        return actions[min(use, len(actions) - 1)]
+            use = counts.get(key, 0)
+            counts[key] = use + 1
+        action = actions[min(use, len(actions) - 1)]
+        if rule_helo is not None and "text" in action:
+            action = dict(action, text=action["text"].replace("{helo}",
+                                                              rule_helo))
+        return action
 
     def default_reply(self, verb, in_tls):
         """The reply used when the scenario gives none for VERB."""
@@ -403,6 +464,7 @@ class _Session:
         self.buf = b""
         self.counts = {}
         self.in_tls = False
+        self.helo = None      # name of the last EHLO/HELO, for by_helo
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -503,6 +565,9 @@ class _Session:
 
     def encode_reply(self, text):
         eol = b"\n" if self.server.bare_lf else b"\r\n"
+        # "{client_ip}": the client's address as this server sees it, as
+        # Exim, Sendmail or Microsoft put it in their EHLO reply.
+        text = text.replace("{client_ip}", self.conn.peer.rsplit(":", 1)[0])
         lines = text.replace("\r\n", "\n").split("\n")
         return b"".join(line.encode("utf-8") + eol for line in lines)
 
@@ -547,8 +612,11 @@ class _Session:
             verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
             if verb not in VERBS:
                 verb = verb if verb in server.replies else "*"
+            if verb in ("EHLO", "HELO"):
+                parts = text.split(None, 1)
+                self.helo = parts[1].strip() if len(parts) > 1 else ""
             self.sleep(server.delays.get(verb, 0.0))
-            action = server.next_action(verb, self.counts)
+            action = server.next_action(verb, self.counts, self.helo)
             default = server.default_reply(verb, self.in_tls)
             if verb == "STARTTLS" and server.starttls_inject \
                     and not self.in_tls:

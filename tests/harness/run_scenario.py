@@ -103,8 +103,8 @@ def resolve_path(obj, segments):
     """Follow dotted-path SEGMENTS in OBJ; MISSING when absent.
 
     In a list, an integer selects by index; any other segment selects the
-    element whose "name" or "id" equals it (ids contain dots, so longer
-    joins of the following segments are tried too).  In a dict, a key
+    element whose "name", "id" or "kind" equals it (ids contain dots, so
+    longer joins of the following segments are tried too).  In a dict, a key
     with dots is found the same way.
     """
     if not segments:
@@ -120,7 +120,8 @@ def resolve_path(obj, segments):
             key = ".".join(segments[:n])
             for item in obj:
                 if isinstance(item, dict) and key in (item.get("name"),
-                                                      item.get("id")):
+                                                      item.get("id"),
+                                                      item.get("kind")):
                     found = resolve_path(item, segments[n:])
                     if found is not MISSING:
                         return found

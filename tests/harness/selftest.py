@@ -287,6 +287,16 @@ class SMTPTest(unittest.TestCase):
                          "RSET": {"text": "421 bye", "close": True}}},
             {"name": "mx7.example.test", "tls": {"cert": "self_signed"},
              "greeting": "none", "replies": {"HELO": "hang"}},
+            {"name": "mx8.example.test", "ip": "127.0.0.9",
+             "replies": {"MAIL": "250 2.1.0 sender ok"},
+             "by_helo": [
+                 {"match": "LocalHost",
+                  "replies": {"RCPT": "504 5.5.2 <{helo}>: Helo command "
+                                      "rejected: need fully-qualified "
+                                      "hostname"}},
+                 {"match": r"re:^sho",
+                  "replies": {"EHLO": ["550 5.7.1 <{helo}>: no", "250 x"],
+                              "HELO": "550 5.7.1 <{helo}>: no"}}]},
         ]
         cls.group = fakesmtp.FakeSMTPGroup(specs, cls.tmp.name).start()
         cls.port = cls.group.port
@@ -370,6 +380,36 @@ class SMTPTest(unittest.TestCase):
             c.starttls(self.group.ca_file, "mx6.example.test")
         self.assertIn("expired", str(err.exception).lower())
         c.close()
+
+    def test_by_helo(self):
+        """Replies chosen by the connection's last EHLO/HELO name."""
+        c = Client("127.0.0.9", self.port)
+        c.read_reply()
+        self.assertEqual(c.cmd("EHLO localhost")[0][:3], b"250",
+                         "plain match is the whole name, no case")
+        self.assertEqual(c.cmd("MAIL FROM:<>"), [b"250 2.1.0 sender ok\r"])
+        self.assertEqual(c.cmd("RCPT TO:<a@b>"), [
+            b"504 5.5.2 <localhost>: Helo command rejected: need "
+            b"fully-qualified hostname\r"])
+        self.assertEqual(c.cmd("EHLO mx.example.test")[0][:3], b"250")
+        self.assertEqual(c.cmd("RCPT TO:<a@b>")[0][:3], b"250",
+                         "a new EHLO name, no rule")
+        self.assertEqual(c.cmd("EHLO short"), [b"550 5.7.1 <short>: no\r"])
+        self.assertEqual(c.cmd("HELO short"), [b"550 5.7.1 <short>: no\r"])
+        self.assertEqual(c.cmd("EHLO short"), [b"250 x\r"],
+                         "rule reply lists advance per connection")
+        c.close()
+        c = Client("127.0.0.9", self.port)
+        c.read_reply()
+        self.assertEqual(c.cmd("RCPT TO:<a@b>")[0][:3], b"250",
+                         "no rule before any EHLO")
+        self.assertEqual(c.cmd("EHLO short")[0][:3], b"550",
+                         "lists restart on a new connection")
+        c.close()
+        with self.assertRaises(fakesmtp.SpecError):
+            fakesmtp.FakeSMTPServer({"by_helo": [{"match": "re:("}]})
+        with self.assertRaises(fakesmtp.SpecError):
+            fakesmtp.FakeSMTPServer({"by_helo": [{"replies": {}}]})
 
     def test_self_signed_silent_and_hang(self):
         c = Client("127.0.0.8", self.port)

@@ -721,6 +721,268 @@ test_classify_real(void)
 	X(U, "999 what", CODES_NOT_A_REPLY, NONE, "unknown");
 }
 
+/* More replies as MTAs, providers and appliances document them. */
+static void
+test_classify_more(void)
+{
+	const int G = CODES_CMD_GREETING, E = CODES_CMD_EHLO,
+	    A = CODES_CMD_AUTH, M = CODES_CMD_MAIL, R = CODES_CMD_RCPT,
+	    D = CODES_CMD_DATA, U = -1;
+
+	/* Apple iCloud. */
+	X(R, "550 5.1.1 <a@icloud.com>: user does not exist",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(R, "550 5.1.1 <a@icloud.com>: inactive email address",
+	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
+	X(R, "552 5.2.2 <a@icloud.com>: user is over quota",
+	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
+	X(R, "421 4.7.1 Messages to a@icloud.com deferred due to excessive volume. Try again later - https://support.apple.com/en-us/HT204137",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+	X(D, "550 5.7.1 Your message was rejected due to example.com DMARC policy.",
+	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(D, "550 5.7.1 Your email was rejected due to having a domain present in the Spamhaus DBL -- see https://www.spamhaus.org/dbl/",
+	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
+	X(D, "554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137",
+	    P_PERM, RELAY_POLICY, "policy_rejected");
+	X(G, "421 4.7.0 me.com Error: too many errors",
+	    P_TMP, PROTOCOL, "protocol_error");
+
+	/* Barracuda. */
+	X(R, "554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; http://www.barracudanetworks.com/reputation/?r=1&ip=192.0.2.1",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(D, "550 permanent failure for one or more recipients (a@b.example:blocked)",
+	    P_PERM, RELAY_POLICY, "policy_rejected");
+	X(D, "554 5.7.1 Message blocked due to spam content in the message.",
+	    P_PERM, CONTENT, "content_rejected");
+	X(R, "550 5.7.1 <a@b.example>: Recipient address rejected: The user does not exist",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+
+	/* Cisco Secure Email (IronPort). */
+	X(R, "550 #5.1.0 Address rejected.", P_PERM, RECIPIENT_ADDRESS,
+	    "recipient_rejected");
+	X(G, "554 Access to this mail system was refused because of the poor reputation of the sending MTA.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(G, "421 Too many concurrent SMTP connections; please try again later.",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+	X(R, "452 Too many recipients received this hour",
+	    P_TMP, RATE_LIMIT, "too_many_recipients");
+	X(D, "552 #5.3.4 message header size exceeds limit",
+	    P_PERM, CONTENT, "message_too_big");
+
+	/* Proofpoint. */
+	X(R, "550 5.7.1 Sender Denied", P_PERM, SENDER_ADDRESS, "sender_rejected");
+	X(G, "554 5.7.0 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.1",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "421 4.7.0 192.0.2.1 Throttled - try again later. Please see https://www.proofpoint.com/us/products/email-protection/dynamic-reputation",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+
+	/* Mimecast. */
+	X(D, "550 Rejected by header based Anti-Spoofing policy: a@b.example - https://community.mimecast.com/docs/DOC-1369#550",
+	    P_PERM, SENDER_AUTHENTICATION, "sender_rejected");
+	X(R, "550 Administrative prohibition - envelope blocked - https://community.mimecast.com/docs/DOC-1369#550",
+	    P_PERM, SENDER_ADDRESS, "sender_rejected");
+	X(G, "554 Mimecast IP reputation - https://community.mimecast.com/docs/DOC-1369#554",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "550 Attempted to relay through Mimecast - https://community.mimecast.com/docs/DOC-1369#550",
+	    P_PERM, RELAY_POLICY, "relay_denied");
+	X(D, "554 Message rejected due to spam (Mimecast Anti-Spam) - https://community.mimecast.com/docs/DOC-1369#554",
+	    P_PERM, CONTENT, "content_rejected");
+
+	/* Exchange Online / Outlook.com, more of the documented NDR codes. */
+	X(R, "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(R, "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; Delivery restriction check failed as sender not authenticated",
+	    P_PERM, SENDER_ADDRESS, "policy_rejected");
+	X(R, "550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized",
+	    P_PERM, SENDER_ADDRESS, "policy_rejected");
+	X(M, "550 5.7.1 Client does not have permissions to send as this sender",
+	    P_PERM, SENDER_ADDRESS, "policy_rejected");
+	X(R, "554 5.2.0 STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; Failed to process message due to a permanent exception",
+	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
+	X(D, "550 5.1.90 Your message can't be sent because you've reached your daily limit for message recipients",
+	    P_PERM, RATE_LIMIT, "rate_limited");
+	X(D, "550 5.2.122 The recipient has exceeded their limit for the number of messages they can receive per hour",
+	    P_PERM, RATE_LIMIT, "rate_limited");
+	X(R, "550 5.4.310 DNS domain b.example does not exist",
+	    P_PERM, RECIPIENT_ADDRESS, "recipient_rejected");
+	X(U, "451 4.4.316 Connection refused [Message=Socket error code 10061]",
+	    P_TMP, SERVER, "server_error");
+	X(D, "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds",
+	    P_PERM, PROTOCOL, "protocol_error");
+	X(R, "550 5.7.705 Access denied, tenant has exceeded threshold",
+	    P_PERM, RATE_LIMIT, "rate_limited");
+	X(R, "550 5.7.520 Access denied, Your organization does not allow external forwarding.",
+	    P_PERM, RELAY_POLICY, "policy_rejected");
+	X(R, "550 5.7.515 Access denied, sending domain example.com doesn't meet the required authentication level.",
+	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(E, "550 5.7.506 Access Denied, Bad HELO",
+	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
+	X(R, "550 5.7.510 Access denied, the recipient does not accept email over IPv6",
+	    P_PERM, CLIENT_IP_REPUTATION, "policy_rejected");
+	X(G, "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, closing transmission channel",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+	X(R, "550 SC-001 (BAY004-MC1F8) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider since part of their network is on our block list.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "550 DY-001 (COL0-MC5-F28) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider. You can tell them that Hotmail does not relay dynamically-assigned IP ranges.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "550 OU-002 (COL004-MC1F41) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider since part of their network is on our block list.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "554 5.4.14 Hop count exceeded - possible mail loop ATTR34",
+	    P_PERM, SERVER, "server_error");
+
+	/* Gmail, 2024 sender requirements and others. */
+	X(D, "421-4.7.27 Your email has been rate limited because SPF authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate with SPF.",
+	    P_TMP, SENDER_AUTHENTICATION, "spf_fail");
+	X(D, "550-5.7.27 This mail has been blocked because the sender is unauthenticated. Gmail requires all bulk senders to authenticate with SPF.",
+	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(D, "421-4.7.30 Your email has been rate limited because DKIM authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate with DKIM.",
+	    P_TMP, SENDER_AUTHENTICATION, "dkim_fail");
+	X(D, "550-5.7.32 The From: header isn't aligned with either the authenticated SPF or DKIM organizational domain.",
+	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(D, "550 5.7.32", P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(D, "421 4.7.40", P_TMP, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(D, "421-4.7.29 Your email has been rate limited because this message wasn't sent over a TLS connection. Gmail requires all bulk email senders to use TLS/SSL for SMTP connections.",
+	    P_TMP, CLIENT_AUTH_TLS, "starttls_required");
+	X(R, "550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send email directly to our servers. Please use the SMTP relay at your service provider instead.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(D, "550-5.7.1 [192.0.2.1] Gmail has detected that this message is likely suspicious due to the very low reputation of the sending domain.",
+	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
+	X(D, "421-4.7.0 [192.0.2.1] Our system has detected that this message is suspicious due to the very low reputation of the sending IP address.",
+	    P_TMP, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(D, "550-5.7.1 [192.0.2.1] Messages missing a valid address in From: header, or having no From: header, are not accepted.",
+	    P_PERM, CONTENT, "content_rejected");
+	X(D, "550-5.7.1 [192.0.2.1] Our system has detected that this message is not RFC 5322 compliant.",
+	    P_PERM, CONTENT, "content_rejected");
+	X(D, "552-5.7.0 This message was blocked because its content presents a potential security issue.",
+	    P_PERM, CONTENT, "content_rejected");
+	X(D, "552-5.2.3 Your message exceeded Google's message size limits.",
+	    P_PERM, CONTENT, "message_too_big");
+	X(A, "454-4.7.0 Too many login attempts, please try again later.",
+	    P_TMP, CLIENT_AUTH_TLS, "rate_limited");
+	X(R, "421-4.3.0 Temporary System Problem. Try again later.",
+	    P_TMP, SERVER, "temporary_failure");
+	X(M, "550 5.4.5 Daily user sending quota exceeded.",
+	    P_PERM, RATE_LIMIT, "rate_limited");
+	X(G, "421-4.4.5 Server busy, try again later.",
+	    P_TMP, SERVER, "service_unavailable");
+	X(D, "451-4.3.0 Mail server temporarily rejected message.",
+	    P_TMP, SERVER, "server_error");
+
+	/* Yahoo / AOL. */
+	X(R, "553 5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "421 4.7.0 [TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints - 4.16.55.1",
+	    P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
+	X(D, "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo requires all senders to authenticate with either SPF or DKIM.",
+	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
+	X(M, "451 Message temporarily deferred due to unresolvable RFC.5321 from domain; see https://postmaster.yahooinc.com/error-codes",
+	    P_TMP, SENDER_ADDRESS, "sender_rejected");
+	X(R, "554 delivery error: dd This account has been disabled or discontinued [#102]. - mta1.mail.ne1.yahoo.com",
+	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
+	X(R, "552 1 Requested mail action aborted, mailbox not found",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(G, "421 Max message per connection exceeded, closing transmission channel",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+	X(G, "421 4.7.1 : (DYN:T1) https://postmaster.aol.com/error-codes#421dynt1",
+	    P_TMP, CLIENT_IP_REPUTATION, "blocklisted_ip");
+
+	/* Postfix, more of its stock texts. */
+	X(R, "554 5.7.1 <a@b.example>: Recipient address rejected: Access denied",
+	    P_PERM, RECIPIENT_ADDRESS, "recipient_rejected");
+	X(R, "450 4.1.2 <a@nx.example>: Recipient address rejected: Domain not found",
+	    P_TMP, RECIPIENT_ADDRESS, "recipient_rejected");
+	X(R, "554 5.7.1 <probe.example>: Helo command rejected: Host not found",
+	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
+	X(R, "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.1]",
+	    P_TMP, CLIENT_IDENTITY, "rdns_missing");
+	X(R, "554 5.7.1 <x@y.example>: Sender address rejected: Access denied",
+	    P_PERM, SENDER_ADDRESS, "sender_rejected");
+	X(M, "452 4.3.1 Insufficient system storage", P_TMP, SERVER,
+	    "insufficient_storage");
+	X(G, "421 4.7.0 mx.example.net Error: too many errors",
+	    P_TMP, PROTOCOL, "protocol_error");
+	X(R, "550 5.5.0 <a@b.example>: Recipient address rejected: User unknown in relay recipient table",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(G, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using dnsbl-1.uceprotect.net; IP 192.0.2.1 is UCEPROTECT-Level 1 listed.",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "554 5.7.1 Service unavailable; Sender address [x@bad.example] blocked using dbl.spamhaus.org",
+	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
+
+	/* Exim. */
+	X(R, "550 Verification failed for <x@y.example>\n550 Unrouteable address\n550 Sender verify failed",
+	    P_PERM, SENDER_ADDRESS, "sender_rejected");
+	X(R, "451 Could not complete sender verify", P_TMP, SENDER_ADDRESS,
+	    "sender_rejected");
+	X(G, "550 HELO/EHLO impersonating mx.b.example",
+	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
+	X(R, "550 Your IP is blacklisted at SORBS, see http://www.sorbs.net/lookup.shtml?192.0.2.1",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "451 4.7.1 Please try again later (greylisting)",
+	    P_TMP, NONE, "greylisted");
+	X(D, "550 This message scored 12.3 spam points.",
+	    P_PERM, CONTENT, "content_rejected");
+	X(R, "550-5.7.1 192.0.2.1 is listed by Cloudmark CSI; see https://csi.cloudmark.com/reset-request/?ip=192.0.2.1",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+
+	/* Sendmail. */
+	X(R, "550 5.7.1 <a@b.example>... we do not relay <x@y.example>",
+	    P_PERM, RELAY_POLICY, "relay_denied");
+	X(R, "553 5.3.0 <a@b.example>... Addressee unknown, relay=[192.0.2.1]",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(G, "554 5.7.1 Rejected 192.0.2.1 found in cbl.abuseat.org",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "450 4.4.0 <a@b.example>... Host unknown (Name server: b.example: host not found)",
+	    P_TMP, SERVER, "server_error");
+	X(R, "553 5.7.1 sorry, b.example is not in my list of allowed rcpthosts",
+	    P_PERM, RELAY_POLICY, "relay_denied");
+	X(R, "550 5.7.1 Mail from 192.0.2.1 refused - see http://www.spamhaus.org/query/bl?ip=192.0.2.1",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+
+	/* qmail and others from bounce lore. */
+	X(R, "553 sorry, relaying denied from your location [192.0.2.1] (#5.7.1)",
+	    P_PERM, RELAY_POLICY, "relay_denied");
+	X(R, "550 mailbox temporarily disabled",
+	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
+	X(R, "550 Mailbox is inactive", P_PERM, RECIPIENT_MAILBOX,
+	    "mailbox_disabled");
+	X(G, "554 IMTA11.emeryville.ca.mail.comcast.net 192.0.2.1 was found on one or more DNSBLs, see http://help.comcast.net/content/faq/BL000010",
+	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "550 5.1.1 <a@b.example>: Email address could not be found, or was misspelled (G8)",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(R, "550 5.1.1 This mailbox has been deleted",
+	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
+	X(R, "452 4.2.2 Mailbox full", P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
+	X(R, "421 4.7.0 Connection refused - too many connections from your IP",
+	    P_TMP, RATE_LIMIT, "rate_limited");
+	X(D, "554 5.7.1 The message was rejected because it contains prohibited virus or spam content",
+	    P_PERM, CONTENT, "content_rejected");
+	X(D, "552 5.7.0 Our system detected an illegal attachment on your message.",
+	    P_PERM, CONTENT, "content_rejected");
+
+	/* Codes alone: the subject speaks when the detail is unknown. */
+	X(R, "550 5.7.99", P_PERM, RELAY_POLICY, "policy_rejected");
+	X(R, "550 5.2.99", P_PERM, RECIPIENT_MAILBOX, "recipient_rejected");
+	X(R, "550 5.6.99", P_PERM, CONTENT, "content_rejected");
+	X(R, "451 4.3.99", P_TMP, SERVER, "server_error");
+	X(R, "421 4.7.650", P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
+	X(R, "550 5.7.640", P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
+	X(R, "550 5.7.9", P_PERM, CLIENT_AUTH_TLS, "auth_failed");
+	X(R, "550 5.1.3", P_PERM, RECIPIENT_ADDRESS, "syntax_error");
+	X(M, "553 5.1.7", P_PERM, SENDER_ADDRESS, "sender_rejected");
+	X(R, "553 5.6.7", P_PERM, RECIPIENT_ADDRESS, "non_ascii_address");
+	X(G, "421", P_TMP, SERVER, "service_unavailable");
+	X(G, "521", P_PERM, SERVER, "service_unavailable");
+	X(R, "556", P_PERM, RECIPIENT_ADDRESS, "null_mx");
+	X(R, "422", P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
+	X(U, "420", P_TMP, SERVER, "temporary_failure");
+	X(U, "101", CODES_NOT_A_REPLY, SERVER, "connection_failed");
+	X(U, "571 Delivery not authorized", P_PERM, RELAY_POLICY,
+	    "policy_rejected");
+	X(U, "535 5.7.8", P_PERM, CLIENT_AUTH_TLS, "auth_failed");
+}
+
 static void
 test_classify_edges(void)
 {
@@ -751,6 +1013,35 @@ test_classify_edges(void)
 	CHECK_INT(d.blame, CODES_BLAME_CLIENT_IDENTITY);
 	codes_classify(CODES_CMD_RCPT, 550, 0, 0, 0, "PTRS are fine", &d);
 	CHECK(strcmp(d.category, "rdns_missing") != 0);
+
+	/* Additions beyond RFC 5321: connection-time blocklist refusals. */
+	CHECK_INT(codes_check(CODES_CMD_GREETING, 553, NULL), CODES_COMMON);
+	/* Vendor codes kept exactly, and families kept as ranges. */
+	{
+		const struct codes_enhanced *e;
+
+		e = codes_enhanced_lookup(7, 32);
+		CHECK(e != NULL && e->vendor_note != NULL &&
+		    strstr(e->vendor_note, "Gmail") != NULL);
+		e = codes_enhanced_lookup(4, 312);
+		CHECK(e != NULL && strstr(e->title, "Microsoft") != NULL);
+		e = codes_enhanced_lookup(4, 310);
+		CHECK(e != NULL && e->detail == 310);
+		e = codes_enhanced_lookup(7, 27);
+		CHECK(e != NULL && e->vendor_note != NULL &&
+		    strstr(e->vendor_note, "SPF") != NULL);
+		CHECK(codes_enhanced_lookup(7, 99) == NULL);
+	}
+	/* The category list holds the domain blocklist case. */
+	{
+		size_t i;
+		int found = 0;
+
+		for (i = 0; i < codes_category_count(); i++)
+			found |= strcmp(codes_category_at(i, NULL),
+			    "blocklisted_domain") == 0;
+		CHECK(found);
+	}
 }
 
 int
@@ -762,6 +1053,7 @@ main(void)
 	test_commands();
 	test_names();
 	test_classify_real();
+	test_classify_more();
 	test_classify_edges();
 	return check_report("test_codes");
 }

@@ -1,0 +1,196 @@
+/*
+ * identity.h — who the servers are and who the probing host looks like.
+ *
+ * Server identity: for every server address tried, its reverse DNS (PTR),
+ * forward confirmation of the PTR name (FCrDNS: the name's A/AAAA records
+ * contain the address), and whether the PTR name, the MX name, the name in
+ * the greeting and the name in the EHLO reply agree.
+ *
+ * Client self-audit: the local address of each connection, the address the
+ * server says it sees (the "[203.0.113.5]" in many EHLO replies), the
+ * reverse DNS and forward confirmation of that address, and whether the
+ * HELO name resolves and matches.  The facts explain rejections that are
+ * about the probing host (RFC 7372 X.7.25, "cannot find your hostname",
+ * "Helo command rejected", ...).
+ *
+ * The look-ups run on the caller's event loop through the resolver,
+ * concurrently with the SMTP sessions; a struct identity_run tracks them
+ * and outlives its probe when a look-up is still out (the late answer is
+ * then dropped).  Every name and address stored here is bounded; names
+ * from DNS and from servers are untrusted and are escaped by the reports.
+ */
+#ifndef SMTPPROBE_IDENTITY_H
+#define SMTPPROBE_IDENTITY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "limits.h"
+#include "resolver.h"
+
+struct event_base;
+struct probe_result;
+struct explanation;
+
+/* PTR names kept per address, forward look-ups per address, addresses
+ * kept for the HELO name: a handful is all real DNS ever has, and each
+ * costs a query. */
+#define IDENT_MAX_PTR		4
+#define IDENT_MAX_HELO_ADDRS	8
+#define IDENT_MAX_SERVERS	LIMIT_ATTEMPTS
+
+/* The answer to a yes/no identity question. */
+enum ident_check {
+	IDENT_UNCHECKED,	/* not asked (nothing to compare) */
+	IDENT_YES,
+	IDENT_NO,
+	IDENT_UNKNOWN		/* could not check: timeout, SERVFAIL, ... */
+};
+
+/* "unchecked", "yes", "no", "unknown". */
+const char *ident_check_name(enum ident_check c);
+
+/* Reverse DNS of one address and forward confirmation of its names. */
+struct ident_rdns {
+	char			 ip[64];
+	bool			 asked;
+	bool			 done;		/* every look-up answered (or given up) */
+	enum resolver_status	 ptr_status;
+	size_t			 nptr;
+	char			 ptr[IDENT_MAX_PTR][RESOLVER_NAME_MAX];
+	bool			 ptr_valid[IDENT_MAX_PTR];	/* a valid host name */
+	enum ident_check	 fcrdns;	/* a PTR name resolves back to ip */
+	char			 fcrdns_name[RESOLVER_NAME_MAX];	/* that name */
+	enum resolver_status	 fwd_status;	/* first failure of a forward look-up */
+	int			 pending;	/* look-ups out */
+};
+
+struct ident_server {
+	char			 host[RESOLVER_NAME_MAX];	/* MX name; "" for an IP */
+	struct ident_rdns	 rdns;
+	char			 local_ip[64];	/* our end of the connection */
+	bool			 greeted;
+	char			 banner_name[RESOLVER_NAME_MAX];	/* first word of the 220 */
+	char			 ehlo_name[RESOLVER_NAME_MAX];	/* first word of the EHLO 250 */
+	char			 client_ip_seen[64];	/* our address as the server states it */
+	enum ident_check	 banner_valid;	/* banner name is a host name */
+	enum ident_check	 banner_matches_ptr;
+	enum ident_check	 banner_matches_mx;
+	enum ident_check	 ptr_matches_mx;
+	enum ident_check	 ehlo_matches_banner;
+};
+
+struct ident_client {
+	char			 source_ip[64];	/* --source-ip, "" if none */
+	char			 local_ip[64];	/* of the last connection */
+	bool			 local_private;	/* RFC 1918, RFC 6598, ULA, link-local */
+	char			 public_ip[64];	/* as a server stated it; "" if none */
+	struct ident_rdns	 local_rdns;
+	struct ident_rdns	 public_rdns;	/* when public_ip differs from local_ip */
+	char			 helo[LIMIT_HELO_NAME + 1];
+	bool			 helo_literal;	/* "[192.0.2.1]" */
+	bool			 helo_fqdn;	/* a valid host name with a dot */
+	bool			 helo_asked;
+	bool			 helo_done;
+	enum resolver_status	 helo_status;
+	size_t			 nhelo_addrs;
+	char			 helo_addrs[IDENT_MAX_HELO_ADDRS][64];
+	enum ident_check	 helo_resolves;
+	enum ident_check	 helo_matches_ip;	/* the HELO name has our address */
+	enum ident_check	 helo_matches_ptr;	/* the HELO name is our PTR name */
+};
+
+struct identity {
+	size_t			 nservers;
+	struct ident_server	 servers[IDENT_MAX_SERVERS];
+	struct ident_client	 client;
+	bool			 self_check;	/* the full client audit was asked for */
+};
+
+/* The address whose reverse DNS speaks for the client: the one a server
+ * stated if any, else the local one.  NULL when there is none. */
+const struct ident_rdns *identity_client_rdns(const struct identity *id);
+/* The client address the servers see (public if stated, else local). */
+const char *identity_client_ip(const struct identity *id);
+
+/*
+ * Pure helpers (unit-tested).
+ */
+
+/* Find the first IPv4 or IPv6 address written in brackets or parentheses
+ * in text: "[203.0.113.5]", "(203.0.113.5)", "[IPv6:2001:db8::1]".  With
+ * skip_first_word, the first word (the server's own name) is not looked
+ * at.  Writes the address in canonical form; false when there is none. */
+bool identity_find_bracketed_ip(const char *text, size_t len,
+    bool skip_first_word, char *out, size_t outlen);
+
+/* Copy the first word of text (at most outlen - 1 bytes; a trailing dot
+ * dropped); false when text is empty. */
+bool identity_first_word(const char *text, size_t len, char *out,
+    size_t outlen);
+
+/* Case-insensitive name equality, a trailing dot ignored. */
+bool identity_name_eq(const char *a, const char *b);
+
+/* A host name usable as a PTR target or HELO name: valid LDH labels, at
+ * least two labels, not all-numeric. */
+bool identity_hostname_valid(const char *name);
+
+/* True for addresses that are never seen on the public Internet as they
+ * are: RFC 1918, RFC 6598 (carrier-grade NAT), fc00::/7, fe80::/10. */
+bool identity_ip_private(const char *ip);
+
+/*
+ * The look-up engine.
+ */
+struct identity_run;
+
+/* Start tracking look-ups for res; the HELO name is looked up at once.
+ * family limits forward look-ups of the HELO name (AF_UNSPEC for both).
+ * NULL without memory (identity is then simply not checked). */
+struct identity_run *identity_run_new(struct event_base *base,
+    struct resolver *resolver, struct probe_result *res, const char *helo,
+    const char *source_ip, int family);
+
+/* A session to host/addr starts: look up the PTR of addr (once per
+ * address).  Returns the index of the server entry, or -1. */
+int identity_server_start(struct identity_run *ir, const char *host,
+    const struct sockaddr *addr);
+
+/* Our end of the connection to server entry idx; starts the local
+ * address' reverse look-up the first time. */
+void identity_connected(struct identity_run *ir, int idx,
+    const struct sockaddr *local);
+
+/* The session of server entry idx ended: read the greeting and EHLO names
+ * and the address the server states for us from the stage replies in res
+ * (before they are reset for the next session). */
+void identity_session_done(struct identity_run *ir, int idx);
+
+/* True while look-ups are out. */
+bool identity_pending(const struct identity_run *ir);
+
+/* Call done(arg) once, from the event loop, when no look-up is out any
+ * more, or after timeout_ms at most (what is still out is then reported
+ * as "could not check").  done may be called before this returns when
+ * nothing is pending. */
+void identity_when_idle(struct identity_run *ir, int timeout_ms,
+    void (*done)(void *), void *arg);
+
+/* Stop writing into res; frees ir once its last look-up returns. */
+void identity_run_release(struct identity_run *ir);
+
+/* Turn the facts into findings (server identity, client audit).  Call
+ * once, after the look-ups, before diag_finish(). */
+void identity_findings(struct probe_result *res);
+
+/* After diag_finish(): add the self-audit facts to the explanations and
+ * summary of refusals that are about the probing host. */
+void identity_explain(struct probe_result *res);
+
+/* Problems found in the client audit (for the --self-check exit status):
+ * 0 none, 1 a problem, 2 the address could not be checked. */
+int identity_client_status(const struct probe_result *res);
+
+#endif
