@@ -28,9 +28,11 @@ are recorded in docs/BENCHMARKS.md.
 """
 
 import argparse
+import atexit
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -84,6 +86,7 @@ def maxrss_helper():
     global _MAXRSS
     if _MAXRSS is None:
         outdir = tempfile.mkdtemp(prefix="smtpprobe-bench-")
+        atexit.register(shutil.rmtree, outdir, True)
         _MAXRSS = os.path.join(outdir, "maxrss")
         subprocess.run([os.environ.get("CC", "cc"), "-O2", "-o", _MAXRSS,
                         os.path.join(HERE, "maxrss.c")], check=True)
