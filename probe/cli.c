@@ -31,6 +31,12 @@ enum {
 	OPT_SELF_CHECK,
 	OPT_SOURCE_IP,
 	OPT_HELO_TEST,
+	OPT_BATCH,
+	OPT_PARALLEL,
+	OPT_DELAY,
+	OPT_RETRIES,
+	OPT_BACKOFF,
+	OPT_PROGRESS,
 	OPT_VERSION
 };
 
@@ -48,6 +54,12 @@ static const struct option long_options[] = {
 	{ "self-check", no_argument, NULL, OPT_SELF_CHECK },
 	{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
 	{ "helo-test", no_argument, NULL, OPT_HELO_TEST },
+	{ "batch", required_argument, NULL, OPT_BATCH },
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "backoff", required_argument, NULL, OPT_BACKOFF },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -59,6 +71,7 @@ cli_usage(FILE *out)
 {
 	fputs(
 "usage: smtpprobe [OPTIONS] ADDRESS...\n"
+"       smtpprobe --batch FILE [OPTIONS] [ADDRESS...]\n"
 "       smtpprobe explain [--after COMMAND] [--json] [REPLY...]\n"
 "\n"
 "Asks the mail servers of each ADDRESS whether they would accept mail for\n"
@@ -97,6 +110,22 @@ cli_usage(FILE *out)
 "                       domain: greet its MX (EHLO, no MAIL); with an\n"
 "                       address: probe it and show the full audit.\n"
 "                       Exit 0 nothing wrong, 1 a problem, 2 not checked\n"
+"  --batch FILE         probe every address of FILE ('-': standard input),\n"
+"                       one per line ('#' comments, blank lines skipped),\n"
+"                       and any ADDRESS given, concurrently and politely:\n"
+"                       one address per domain and one connection per\n"
+"                       server at a time, a back-off after 421; duplicates\n"
+"                       probed once.  One line per address (text) or one\n"
+"                       JSON object each as it finishes, then a summary\n"
+"                       (docs/BATCH.md)\n"
+"  --parallel N         batch: addresses in flight (default 10, max 100)\n"
+"  --delay SECONDS      batch: pause between connections to one server\n"
+"                       (default 1)\n"
+"  --retries N          batch: tries more after a 421 / 4xx greeting, with\n"
+"                       a growing back-off (default 3, max 10)\n"
+"  --backoff SECONDS    batch: the first back-off (default 5; doubles on\n"
+"                       each refusal, at most 300)\n"
+"  --progress           batch: a progress line on stderr\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
@@ -226,7 +255,7 @@ int
 cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
 	struct probe_config *cfg = &cli->cfg;
-	bool from_set = false;
+	bool from_set = false, batch_opt = false;
 	int c, i;
 	char *end;
 	double secs;
@@ -234,6 +263,7 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 
 	memset(cli, 0, sizeof(*cli));
 	probe_config_defaults(cfg);
+	batch_options_defaults(&cli->bopt);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hv46", long_options, NULL)) !=
@@ -289,6 +319,63 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		}
 		case OPT_HELO_TEST:
 			cli->helo_test = true;
+			break;
+		case OPT_BATCH:
+			if (cli->batch)
+				return fail(err, errlen, "--batch: give one list "
+				    "(the command line may add addresses)");
+			if (optarg[0] == '\0')
+				return fail(err, errlen, "--batch: give a file "
+				    "name, or - for standard input");
+			cli->batch = true;
+			cli->batch_file = optarg;
+			break;
+		case OPT_PARALLEL:
+			l = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || l < 1 ||
+			    l > BATCH_PARALLEL_MAX)
+				return fail(err, errlen, "--parallel: \"%s\" is "
+				    "not a number from 1 to %d", has_control(
+				    optarg) ? "" : optarg, BATCH_PARALLEL_MAX);
+			cli->bopt.parallel = (int)l;
+			batch_opt = true;
+			break;
+		case OPT_DELAY:
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(secs >= 0) ||
+			    secs * 1000 > BATCH_DELAY_MAX_MS)
+				return fail(err, errlen, "--delay: \"%s\" is not "
+				    "a number of seconds (0-%d)", has_control(
+				    optarg) ? "" : optarg,
+				    BATCH_DELAY_MAX_MS / 1000);
+			cli->bopt.delay_ms = (int)(secs * 1000);
+			batch_opt = true;
+			break;
+		case OPT_RETRIES:
+			l = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || l < 0 ||
+			    l > BATCH_RETRIES_MAX)
+				return fail(err, errlen, "--retries: \"%s\" is "
+				    "not a number from 0 to %d", has_control(
+				    optarg) ? "" : optarg, BATCH_RETRIES_MAX);
+			cli->bopt.retries = (int)l;
+			batch_opt = true;
+			break;
+		case OPT_BACKOFF:
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(secs > 0) ||
+			    secs * 1000 > BATCH_BACKOFF_MAX_MS)
+				return fail(err, errlen, "--backoff: \"%s\" is "
+				    "not a number of seconds (0-%d)", has_control(
+				    optarg) ? "" : optarg,
+				    BATCH_BACKOFF_MAX_MS / 1000);
+			cli->bopt.backoff_ms = (int)(secs * 1000) > 0 ?
+			    (int)(secs * 1000) : 1;
+			batch_opt = true;
+			break;
+		case OPT_PROGRESS:
+			cli->bopt.progress = true;
+			batch_opt = true;
 			break;
 		case OPT_FROM: {
 			struct address a;
@@ -389,7 +476,21 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	}
 	if (cli->help || cli->version)
 		return 0;
-	if (optind >= argc && !(cli->helo_test && cfg->use_server) &&
+	if (batch_opt && !cli->batch) {
+		snprintf(err, errlen, "--parallel, --delay, --retries, "
+		    "--backoff and --progress need --batch");
+		return -1;
+	}
+	if (cli->batch && (cli->helo_test || cfg->self_check)) {
+		snprintf(err, errlen, "--batch cannot be combined with %s",
+		    cli->helo_test ? "--helo-test" : "--self-check");
+		return -1;
+	}
+	if (cli->batch)
+		/* One MX and address look-up per domain for the whole run. */
+		cfg->dns.cache_entries = BATCH_DNS_CACHE;
+	if (optind >= argc && !cli->batch &&
+	    !(cli->helo_test && cfg->use_server) &&
 	    !(cfg->self_check && !cli->helo_test)) {
 		snprintf(err, errlen, cli->helo_test ? "--helo-test needs an "
 		    "address, a domain or --server" : "no address given");

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "batch.h"
 #include "probe.h"
 
 struct cli {
@@ -21,6 +22,11 @@ struct cli {
 	char			 machine_fqdn[LIMIT_HELO_NAME + 1];	/* set with helo_test */
 	int			 naddresses;
 	char			**addresses;	/* into argv */
+	/* --batch FILE ("-" for standard input), --parallel, --delay,
+	 * --retries, --progress */
+	bool			 batch;
+	const char		*batch_file;
+	struct batch_options	 bopt;
 };
 
 /* 0 on success; -1 with a message in err (exit status 64). */

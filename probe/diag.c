@@ -524,6 +524,30 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		return;
 	}
 
+	if (result_has_finding(r, "connect.no_address_in_family")) {
+		const struct finding *f = NULL;
+		size_t i;
+
+		for (i = 0; i < r->nfindings; i++)
+			if (strcmp(r->findings[i].id,
+			    "connect.no_address_in_family") == 0)
+				f = &r->findings[i];
+		expl_set(&r->stages[STAGE_CONNECT].expl,
+		    "no_address_in_family", "server", "permanent",
+		    f != NULL ? f->message : "No address of the chosen family.",
+		    "The probe was limited to one address family (-4, -6, "
+		    "or the family of --source-ip), and the mail servers "
+		    "have addresses of the other family only.",
+		    "Probe without the restriction, from a host that can "
+		    "reach the servers' family; if senders that have only "
+		    "this family must reach the domain, its owner must give "
+		    "the mail hosts addresses of this family too.");
+		verdict(r, VERDICT_UNKNOWN, "no_address_in_family", "No mail "
+		    "server for %s has an address of the chosen family; "
+		    "nothing was tried.", dom);
+		return;
+	}
+
 	switch (r->outcome) {
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
@@ -588,6 +612,24 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		    "for %s was tried.", dom);
 		return;
 	}
+}
+
+void
+diag_rate_limited(struct probe_result *r, int tries)
+{
+	const char *dom = r->addr.domain_ascii[0] != '\0' ?
+	    r->addr.domain_ascii : r->input;
+
+	result_finding(r, "batch.rate_limited", SEV_WARNING,
+	    r->outcome_stage, "RFC 5321 §4.2.3", NULL, "the server %s kept "
+	    "answering with a temporary refusal (such as 421 \"too many "
+	    "connections\") over %d tr%s with growing pauses between them",
+	    r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
+	    tries == 1 ? "y" : "ies");
+	verdict(r, VERDICT_UNKNOWN, "rate_limited", "The mail server for %s "
+	    "turned the probe away for now on each of %d tries (a rate "
+	    "limit or too many connections); try again later, or with a "
+	    "longer --delay.", dom, tries);
 }
 
 static int

@@ -23,6 +23,11 @@
 /* Fill verdict, reason, summary, exit_code and the explanations. */
 void diag_finish(struct probe_result *r, int catch_all_code);
 
+/* Batch mode: the servers kept refusing with 421 / 4xx at the greeting
+ * (rate limits) through every try; verdict unknown, reason
+ * "rate_limited", finding batch.rate_limited.  After diag_finish(). */
+void diag_rate_limited(struct probe_result *r, int tries);
+
 /* Combine exit statuses of several addresses: the worst wins, in the order
  * 70, 65, 2, 1, 3, 0. */
 int diag_exit_combine(int a, int b);

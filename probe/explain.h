@@ -9,10 +9,10 @@
  * names it; each one is then classified by codes_classify() and printed
  * as text or JSON.  No network, no DNS: everything comes from codes/.
  *
- * Limits: at most EXPLAIN_INPUT_MAX bytes of one input are read (the rest
- * is dropped and the cut is reported), at most EXPLAIN_REPLIES_MAX replies
- * are taken from one input, and each reply's text is capped at
- * EXPLAIN_TEXT_MAX bytes.  Input bytes are untrusted: NUL becomes '?',
+ * Limits (in probe/limits.h): at most EXPLAIN_INPUT_MAX bytes of one
+ * input are read (the rest is dropped and the cut is reported), at most
+ * EXPLAIN_REPLIES_MAX replies are taken from one input, and each reply's
+ * text is capped at EXPLAIN_TEXT_MAX bytes.  Input bytes are untrusted: NUL becomes '?',
  * and every byte printed goes through the report escapers.
  */
 #ifndef SMTPPROBE_EXPLAIN_H
@@ -22,13 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Bytes read from one input (stdin or one argument). */
-#define EXPLAIN_INPUT_MAX	(64 * 1024)
-/* Replies taken from one input. */
-#define EXPLAIN_REPLIES_MAX	32
-/* Text kept per reply, with its terminating NUL; RFC 5321 §4.5.3.1.5
- * allows 512 octets a line, and bounces seldom quote more than a few. */
-#define EXPLAIN_TEXT_MAX	2048
+#include "limits.h"	/* EXPLAIN_INPUT_MAX, EXPLAIN_REPLIES_MAX, EXPLAIN_TEXT_MAX */
 
 /* Where the command a reply answers came from. */
 enum explain_cmd_source {

@@ -2,12 +2,18 @@
  * helotest.c — `--helo-test`: the same envelope, once per HELO name.
  *
  * Finds the one server to ask (--server, an address literal, or the first
- * MX of the domain: its first address), then runs one session per
+ * MX of the domain: its first address, IPv6 first), then runs one session per
  * candidate name, strictly one after another with HELOTEST_PAUSE_MS
  * between them, each bounded by the ordinary stage timeouts.  The
  * candidates that depend on an earlier connection (the address literal of
  * our end, the server's own name from its greeting) are made when their
- * turn comes; a name equal to an earlier one is not tested again.  Owns
+ * turn comes; a name equal to an earlier one is not tested again.  Until
+ * a server has greeted with 2xx, a connection that fails, times out, is
+ * cut before the greeting or gets a 4xx greeting moves the first
+ * candidate on to the next address (of that MX host, then of the next MX
+ * host, at most HELOTEST_MAX_SERVERS), so one dead server does not leave
+ * the whole test without an answer; the first server that greets is then
+ * used for every candidate.  Owns
  * the running session and one probe_result per tested candidate.  Never
  * sends DATA: the sessions have no state that would.
  */
@@ -57,12 +63,30 @@ helotest_status_name(enum helotest_status s)
 	}
 }
 
+/* A server address to try, with the host name it came from. */
+struct ht_target {
+	char			 host[RESOLVER_NAME_MAX];	/* "" for an IP given */
+	struct sockaddr_storage	 addr;		/* with the port */
+	socklen_t		 addrlen;
+	size_t			 mx_index;
+};
+
 struct ht_run {
 	struct probe_ctx	*ctx;
 	struct helotest_result	*ht;
 	const char		*machine_fqdn;
 	struct sockaddr_storage	 addr;		/* the server, with the port */
 	socklen_t		 addrlen;
+	/* Fallback before a server has greeted: the addresses known so
+	 * far, the one in use, the MX hosts still to look up. */
+	struct ht_target	 targets[HELOTEST_MAX_SERVERS];
+	size_t			 ntargets;
+	size_t			 tindex;
+	bool			 locked;	/* a server greeted: stay with it */
+	bool			 started;	/* the first session was started */
+	size_t			 nmx;
+	size_t			 mxi;		/* MX host being looked up */
+	char			 mxhosts[RESOLVER_MAX_MX][RESOLVER_NAME_MAX];
 	struct sockaddr_storage	 local;		/* our end, from a connection */
 	socklen_t		 locallen;
 	size_t			 next;		/* next candidate to start */
@@ -341,12 +365,35 @@ on_pause(evutil_socket_t fd, short what, void *arg)
 	start_candidate(arg);
 }
 
+static void schedule_candidate(struct ht_run *run);
+static bool next_target(struct ht_run *run);
+static void resolve_next_host(struct ht_run *run);
+
+/* The server never greeted with 2xx on this connection: it refused or
+ * timed out the connection, cut it or stayed silent before the greeting,
+ * or greeted with 4xx (421 included).  A 5xx greeting is an answer. */
+static bool
+server_dead(const struct probe_result *r, enum session_outcome o)
+{
+	switch (o) {
+	case OUTCOME_CONNECT_FAILED:
+	case OUTCOME_CONNECT_TIMEOUT:
+	case OUTCOME_GREETING_TEMPORARY:
+		return true;
+	case OUTCOME_TIMEOUT:
+	case OUTCOME_LOST:
+	case OUTCOME_PROTOCOL_ERROR:
+		return r->outcome_stage <= STAGE_GREETING;
+	default:
+		return false;
+	}
+}
+
 static void
 session_done(void *arg, struct session *s, enum session_outcome o)
 {
 	struct ht_run *run = arg;
 	struct helotest_candidate *c = &run->ht->cand[run->current];
-	struct timeval tv;
 
 	if (s != NULL) {
 		struct sockaddr_storage ss;
@@ -365,6 +412,24 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	}
 	c->outcome = o;
 	learn_server_name(run->ht, c->res);
+	if (!run->locked && o != OUTCOME_LOCAL_ERROR) {
+		if (!server_dead(c->res, o))
+			run->locked = true;	/* it greeted: keep it */
+		else {
+			/* This server did not get as far as a greeting: the
+			 * same candidate on the next address. */
+			result_transcriptf(c->res, 'i', "HELO test: no "
+			    "greeting from %s (%s); trying the next address",
+			    run->ht->server_ip, session_outcome_name(o));
+			run->retry_plain = false;
+			run->next = run->current;
+			if (next_target(run))
+				schedule_candidate(run);
+			else
+				resolve_next_host(run);
+			return;
+		}
+	}
 	if (o == OUTCOME_TLS_RETRY_PLAIN && !run->retry_plain) {
 		/* As an opportunistic sender would: the same name again
 		 * without STARTTLS, on a new connection. */
@@ -380,6 +445,15 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish(run);
 		return;
 	}
+	schedule_candidate(run);
+}
+
+/* The next connection, after the pause; or the end. */
+static void
+schedule_candidate(struct ht_run *run)
+{
+	struct timeval tv;
+
 	if (run->next >= run->ht->ncand) {
 		finish(run);
 		return;
@@ -479,29 +553,114 @@ start_candidate(struct ht_run *run)
 
 /* ---- finding the server ------------------------------------------------ */
 
-static void
-use_address(struct ht_run *run, const struct sockaddr *sa)
+/* May a server of family fam be used (-4, -6, --source-ip)? */
+static bool
+family_ok(const struct probe_config *cfg, int fam)
 {
-	struct helotest_result *ht = run->ht;
+	return (cfg->family == AF_UNSPEC || cfg->family == fam) &&
+	    (cfg->source_len == 0 || cfg->source.ss_family == fam);
+}
+
+/* Add a server address to the list (port set here). */
+static void
+add_target(struct ht_run *run, const char *host, const struct sockaddr *sa)
+{
 	const struct probe_config *cfg = run->ctx->cfg;
+	struct ht_target *t;
 	int port = cfg->use_server && cfg->server_port > 0 ?
 	    cfg->server_port : cfg->port;
 
-	memset(&run->addr, 0, sizeof(run->addr));
-	memcpy(&run->addr, sa, sa->sa_family == AF_INET ?
+	if (run->ntargets >= HELOTEST_MAX_SERVERS ||
+	    !family_ok(cfg, sa->sa_family))
+		return;
+	t = &run->targets[run->ntargets++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	set_port(&run->addr, &run->addrlen, port);
+	set_port(&t->addr, &t->addrlen, port);
+	t->mx_index = run->mxi;
+}
+
+/* Make target i the server every following session talks to. */
+static void
+use_target(struct ht_run *run, size_t i)
+{
+	struct helotest_result *ht = run->ht;
+	const struct ht_target *t = &run->targets[i];
+
+	run->tindex = i;
+	run->addr = t->addr;
+	run->addrlen = t->addrlen;
 	ht->has_server = true;
-	resolver_addr_str(sa, ht->server_ip, sizeof(ht->server_ip));
-	ht->server_port = port;
-	start_candidate(run);
+	snprintf(ht->server_host, sizeof(ht->server_host), "%s", t->host);
+	resolver_addr_str((const struct sockaddr *)&t->addr, ht->server_ip,
+	    sizeof(ht->server_ip));
+	ht->server_port = ntohs(t->addr.ss_family == AF_INET ?
+	    ((const struct sockaddr_in *)&t->addr)->sin_port :
+	    ((const struct sockaddr_in6 *)&t->addr)->sin6_port);
+	ht->mx_index = t->mx_index;
+}
+
+/* The first session starts, or the first candidate moves to the next
+ * address; false when there is none (yet). */
+static bool
+next_target(struct ht_run *run)
+{
+	size_t i = run->started ? run->tindex + 1 : 0;
+
+	if (i >= run->ntargets)
+		return false;
+	use_target(run, i);
+	return true;
+}
+
+static void resolve_next_host(struct ht_run *run);
+static void schedule_candidate(struct ht_run *run);
+
+/* Every address known has been tried or looked up. */
+static void
+no_more_targets(struct ht_run *run)
+{
+	const struct probe_config *cfg = run->ctx->cfg;
+
+	if (!run->started) {
+		if (cfg->source_len > 0)
+			cannot_run(run, "%s has no address of the family of "
+			    "--source-ip %s", run->ht->server_host[0] ?
+			    run->ht->server_host : run->ht->domain,
+			    cfg->source_ip);
+		else
+			cannot_run(run, "%s has no usable address",
+			    run->ht->server_host);
+		return;
+	}
+	/* No server greeted: the other candidates go to the first one, and
+	 * are reported as they fare there. */
+	run->locked = true;
+	run->next = run->current + 1;
+	use_target(run, 0);
+	schedule_candidate(run);
+}
+
+/* A session for the first candidate may start (or start again). */
+static void
+target_ready(struct ht_run *run)
+{
+	if (!run->started) {
+		run->started = true;
+		start_candidate(run);
+	} else
+		schedule_candidate(run);
 }
 
 static void
 on_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct ht_run *run = arg;
+	const char *host;
 	size_t i;
+	int pass;
 
 	if (run->done)
 		return;
@@ -509,18 +668,37 @@ on_addrs(void *arg, const struct resolver_addr_result *ar)
 		run->ht->dns_done = true;
 		run->ht->dns_status = ar->status;
 	}
-	for (i = 0; i < ar->n; i++) {
-		const struct probe_config *cfg = run->ctx->cfg;
-		int fam = ar->addrs[i].ss_family;
+	host = run->nmx > 0 ? run->mxhosts[run->mxi] : run->ht->server_host;
+	/* IPv6 first, as the probe does; the family filter is in
+	 * add_target(). */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < ar->n; i++)
+			if ((ar->addrs[i].ss_family == AF_INET6) == (pass == 0))
+				add_target(run, host,
+				    (const struct sockaddr *)&ar->addrs[i]);
+	if (next_target(run))
+		target_ready(run);
+	else
+		resolve_next_host(run);
+}
 
-		/* --source-ip binds one family. */
-		if ((cfg->family == AF_UNSPEC || cfg->family == fam) &&
-		    (cfg->source_len == 0 || cfg->source.ss_family == fam)) {
-			use_address(run, (const struct sockaddr *)&ar->addrs[i]);
-			return;
-		}
+/* Look up the addresses of the next MX host, or give up. */
+static void
+resolve_next_host(struct ht_run *run)
+{
+	if (run->nmx > 0 && run->mxi + 1 < run->nmx &&
+	    run->ntargets < HELOTEST_MAX_SERVERS) {
+		run->mxi++;
+		if (run->started)
+			result_transcriptf(run->ht->cand[run->current].res, 'i',
+			    "HELO test: trying the next MX host, %s",
+			    run->mxhosts[run->mxi]);
+		resolver_query_addrs(run->ctx->resolver,
+		    run->mxhosts[run->mxi], run->ctx->cfg->family, on_addrs,
+		    run);
+		return;
 	}
-	cannot_run(run, "%s has no usable address", run->ht->server_host);
+	no_more_targets(run);
 }
 
 static void
@@ -541,22 +719,22 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 			    "mail", ht->domain);
 			return;
 		}
-		for (i = 0; i < mr->n; i++)
+		for (i = 0; i < mr->n && run->nmx < RESOLVER_MAX_MX; i++)
 			if (mr->mx[i].host[0] != '\0')
-				break;
-		if (i == mr->n) {
+				snprintf(run->mxhosts[run->nmx++],
+				    sizeof(run->mxhosts[0]), "%s",
+				    mr->mx[i].host);
+		if (run->nmx == 0) {
 			cannot_run(run, "%s has MX records but none names a "
 			    "host", ht->domain);
 			return;
 		}
-		snprintf(ht->server_host, sizeof(ht->server_host), "%s",
-		    mr->mx[i].host);
 		break;
 	case RESOLVER_NODATA:
 		/* RFC 5321 §5.1: no MX, the domain is its own mail host. */
 		ht->implicit_mx = true;
-		snprintf(ht->server_host, sizeof(ht->server_host), "%s",
-		    ht->domain);
+		snprintf(run->mxhosts[run->nmx++], sizeof(run->mxhosts[0]),
+		    "%s", ht->domain);
 		break;
 	case RESOLVER_NXDOMAIN:
 		cannot_run(run, "the domain %s does not exist", ht->domain);
@@ -566,8 +744,33 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 		    resolver_status_name(mr->status));
 		return;
 	}
-	resolver_query_addrs(run->ctx->resolver, ht->server_host,
+	snprintf(ht->server_host, sizeof(ht->server_host), "%s",
+	    run->mxhosts[0]);
+	run->mxi = 0;
+	resolver_query_addrs(run->ctx->resolver, run->mxhosts[0],
 	    run->ctx->cfg->family, on_addrs, run);
+}
+
+/* An address given directly (--server IP, an address literal). */
+static void
+use_address(struct ht_run *run, const struct sockaddr *sa)
+{
+	const struct probe_config *cfg = run->ctx->cfg;
+
+	add_target(run, "", sa);
+	if (run->ntargets == 0) {
+		if (cfg->source_len > 0)
+			cannot_run(run, "the server address and --source-ip "
+			    "%s are of different families", cfg->source_ip);
+		else
+			cannot_run(run, "the server address is not of the "
+			    "family asked for (%s)", cfg->family == AF_INET ?
+			    "-4" : "-6");
+		return;
+	}
+	use_target(run, 0);
+	run->started = true;
+	start_candidate(run);
 }
 
 /* ---- deciding ---------------------------------------------------------- */

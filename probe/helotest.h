@@ -1,7 +1,7 @@
 /*
  * helotest.h — `--helo-test`: which HELO names does a server accept?
  *
- * One server (--server, or the first MX of the domain) is asked the same
+ * One server (--server, or the first MX of the domain that greets) is asked the same
  * envelope (MAIL FROM, RCPT TO) once per candidate HELO name, one
  * connection after another with a pause between them, never DATA.  The
  * candidates are the configured name, the machine's FQDN, an address
@@ -75,7 +75,8 @@ struct helotest_result {
 	char			 from[LIMIT_ADDRESS * 4 + 8];
 	bool			 need_smtputf8;
 
-	bool			 via_mx;	/* the server is the domain's first MX */
+	bool			 via_mx;	/* the server is one of the domain's MX */
+	size_t			 mx_index;	/* which one: 0 for the first */
 	bool			 dns_done;
 	enum resolver_status	 dns_status;
 	bool			 implicit_mx;

@@ -38,7 +38,7 @@ struct explanation;
  * costs a query. */
 #define IDENT_MAX_PTR		4
 #define IDENT_MAX_HELO_ADDRS	8
-#define IDENT_MAX_SERVERS	LIMIT_ATTEMPTS
+#define IDENT_MAX_SERVERS	(LIMIT_ATTEMPTS + LIMIT_FAST_FAILURES)
 
 /* The answer to a yes/no identity question. */
 enum ident_check {

@@ -35,9 +35,20 @@
 
 /* Connection targets per address (MX hosts x addresses) and how many of
  * them are actually tried.  RFC 5321 §5.1 asks to try at least two;
- * Postfix tries five addresses by default (smtp_mx_address_limit). */
+ * Postfix tries five addresses by default (smtp_mx_address_limit).
+ * LIMIT_ATTEMPTS counts the attempts that cost time: a connection that
+ * was made, or one that timed out.  A connection that failed at once
+ * (refused, no route) costs next to nothing and counts towards
+ * LIMIT_FAST_FAILURES instead, so that dead IPv6 addresses and refusing
+ * hosts early in the MX list do not use up the attempts before the later
+ * MX hosts are reached (docs/ARCHITECTURE.md, "Trying the servers"). */
 #define LIMIT_TARGETS		64
 #define LIMIT_ATTEMPTS		8
+#define LIMIT_FAST_FAILURES	16
+/* Entries kept in a result's attempt list: every attempt, the plain-text
+ * retry after a failed TLS handshake that each may add, and the fast
+ * failures. */
+#define LIMIT_ATTEMPT_RECORDS	(LIMIT_ATTEMPTS * 2 + LIMIT_FAST_FAILURES)
 
 /* Transcript kept per address; beyond it entries are counted, not kept. */
 #define LIMIT_TRANSCRIPT_BYTES	(256 * 1024)
@@ -64,9 +75,24 @@
 #define TIMEOUT_RCPT_MS		120000
 #define TIMEOUT_QUIT_MS		10000
 
+/* `smtpprobe explain`: bytes read from one input (stdin or one
+ * argument); the rest is dropped and the cut reported.  A bounce message
+ * with its quoted headers fits comfortably. */
+#define EXPLAIN_INPUT_MAX	(64 * 1024)
+/* `smtpprobe explain`: replies taken from one input. */
+#define EXPLAIN_REPLIES_MAX	32
+/* `smtpprobe explain`: text kept per reply, with its terminating NUL;
+ * RFC 5321 §4.5.3.1.5 allows 512 octets a line, and bounces seldom
+ * quote more than a few lines. */
+#define EXPLAIN_TEXT_MAX	2048
+
 /* --helo-test: pause between its connections (one per candidate name), so
  * that the test does not look like a connection flood to rate limits
  * such as Postfix's anvil or fail2ban. */
 #define HELOTEST_PAUSE_MS	1000
+
+/* --helo-test: server addresses tried, in MX order, until one greets
+ * with 2xx (the same number of attempts as a probe makes). */
+#define HELOTEST_MAX_SERVERS	LIMIT_ATTEMPTS
 
 #endif

@@ -1,12 +1,15 @@
 /*
  * main.c — smtpprobe: wires the command line, the engine and the reports.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "batch.h"
+#include "batchinput.h"
 #include "cli.h"
 #include "diag.h"
 #include "explain.h"
@@ -41,6 +44,117 @@ helo_test(struct probe_ctx *ctx, const struct cli *cli)
 	status = ht->exit_code;
 	helotest_clear(ht);
 	free(ht);
+	return status;
+}
+
+struct batch_print {
+	const struct cli	*cli;
+	bool			 color;
+	unsigned long		 printed;
+	bool			 write_error;
+};
+
+/* Batch mode: print each address as it is finished. */
+static bool
+batch_print(void *arg, const struct batch_item_info *info,
+    struct probe_result *res)
+{
+	struct batch_print *p = arg;
+
+	if (p->cli->json)
+		report_json_batch(stdout, res, info);
+	else if (p->cli->verbose || info->only) {
+		if (p->printed > 0)
+			fputc('\n', stdout);
+		report_text(stdout, res, p->cli->verbose, p->color);
+	} else
+		report_text_line(stdout, res, info, p->color);
+	p->printed++;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		p->write_error = true;
+		return false;
+	}
+	return true;
+}
+
+/* Counts per verdict and per reason, and the time taken. */
+static void
+batch_summary(FILE *out, const struct batch_stats *st)
+{
+	double secs = st->elapsed_ms / 1000;
+	size_t i;
+
+	fprintf(out, "summary: %lu address%s in %.1f s", st->total,
+	    st->total == 1 ? "" : "es", secs);
+	if (secs > 0 && st->total > 0)
+		fprintf(out, " (%.1f/s)", (double)st->total / secs);
+	fprintf(out, ": %lu deliverable, %lu undeliverable, %lu risky, %lu "
+	    "unknown\n", st->verdicts[VERDICT_DELIVERABLE],
+	    st->verdicts[VERDICT_UNDELIVERABLE], st->verdicts[VERDICT_RISKY],
+	    st->verdicts[VERDICT_UNKNOWN]);
+	if (st->nreasons > 0) {
+		fputs("  by reason:", out);
+		for (i = 0; i < st->nreasons; i++)
+			if (st->reason_count[i] > 0)
+				fprintf(out, "%s %s %lu", i > 0 ? "," : "",
+				    st->reason[i], st->reason_count[i]);
+		fputc('\n', out);
+	}
+	fprintf(out, "  %lu duplicate%s, %lu invalid line%s, %lu retr%s after "
+	    "a back-off\n", st->duplicates, st->duplicates == 1 ? "" : "s",
+	    st->invalid_lines, st->invalid_lines == 1 ? "" : "s", st->retries,
+	    st->retries == 1 ? "y" : "ies");
+}
+
+static int
+batch(struct probe_ctx *ctx, const struct cli *cli)
+{
+	struct batch_print p;
+	struct batch_stats *st;
+	FILE *list = NULL;
+	int status;
+
+	if (strcmp(cli->batch_file, "-") == 0)
+		list = stdin;
+	else if ((list = fopen(cli->batch_file, "r")) == NULL) {
+		fprintf(stderr, "smtpprobe: --batch: cannot open %s: %s\n",
+		    cli->batch_file, strerror(errno));
+		return EXIT_LOCAL_ERROR;
+	}
+	if ((st = malloc(sizeof(*st))) == NULL) {
+		fprintf(stderr, "smtpprobe: out of memory\n");
+		if (list != stdin)
+			fclose(list);
+		return EXIT_LOCAL_ERROR;
+	}
+	memset(&p, 0, sizeof(p));
+	p.cli = cli;
+	p.color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
+	    NULL;
+	batch_run(ctx, &cli->bopt, cli->addresses, cli->naddresses, list,
+	    batch_print, &p, st);
+	status = st->exit_code;
+	if (st->read_error != 0) {
+		fprintf(stderr, "smtpprobe: --batch: reading %s: %s\n",
+		    cli->batch_file, strerror(st->read_error));
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (p.write_error) {
+		fprintf(stderr, "smtpprobe: cannot write the results; "
+		    "stopped\n");
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (st->dup_table_full)
+		fprintf(stderr, "smtpprobe: more than %u distinct addresses: "
+		    "duplicates past that are probed again\n",
+		    (unsigned)BATCH_SEEN_MAX);
+	/* JSON keeps stdout for the objects; the summary goes to stderr. */
+	if (st->total > 1 || cli->bopt.progress)
+		batch_summary(cli->json || p.write_error ? stderr : stdout, st);
+	fflush(stdout);
+	if (list != stdin)
+		fclose(list);
+	free(st);
 	return status;
 }
 
@@ -85,6 +199,12 @@ main(int argc, char **argv)
 	}
 	if (cli.helo_test) {
 		status = helo_test(&ctx, &cli);
+		free(res);
+		probe_ctx_free(&ctx);
+		return status;
+	}
+	if (cli.batch) {
+		status = batch(&ctx, &cli);
 		free(res);
 		probe_ctx_free(&ctx);
 		return status;

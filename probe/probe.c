@@ -7,9 +7,13 @@
  * connection failure, a refused or temporary greeting, or a dropped
  * connection before the envelope, and stopping at the first definite
  * answer.  Owns the running sessions; everything learned goes into the
- * caller's probe_result.
+ * caller's probe_result.  probe_start() runs a probe asynchronously on
+ * the context's loop (several at once in batch mode; ctx->hooks, when
+ * set, gives leave for each connection); probe_address() is the
+ * synchronous wrapper.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +52,17 @@ struct run {
 	bool			 ident_waiting;
 	bool			 ident_idle;
 	bool			 hello_only;	/* self-check: no MAIL/RCPT */
+	/* asynchronous API: done_cb runs from deliver_ev, then run is freed */
+	probe_done_cb		 done_cb;
+	void			*done_arg;
+	struct event		*deliver_ev;
+	void			*gate_token;	/* ctx->hooks: connection permit */
+	bool			 gate_waiting;
+	size_t			 fast_failed;	/* refused/unreachable at once */
+	bool			 no_ipv6;	/* IPv6 has no route: skip it */
+	/* Addresses left out because of -4, -6 or --source-ip. */
+	size_t			 nexcluded;
+	char			 excluded[192];	/* the first few, for the finding */
 };
 
 struct host_query {
@@ -179,7 +194,9 @@ finish_run(struct run *run)
 	identity_explain(run->res);
 	if (run->hello_only)
 		self_check_verdict(run->res, false);
-	event_base_loopbreak(run->ctx->base);
+	/* The caller hears of it from a fresh loop turn, never from inside
+	 * a callback of the run's own objects. */
+	event_active(run->deliver_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -192,13 +209,22 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		port = run->ctx->cfg->server_port;
 	if (run->ntargets >= LIMIT_TARGETS)
 		return;
-	if (run->ctx->cfg->family != AF_UNSPEC &&
-	    sa->sa_family != run->ctx->cfg->family)
+	/* -4/-6, and --source-ip, which binds one family. */
+	if ((run->ctx->cfg->family != AF_UNSPEC &&
+	    sa->sa_family != run->ctx->cfg->family) ||
+	    (run->ctx->cfg->source_len > 0 &&
+	    sa->sa_family != run->ctx->cfg->source.ss_family)) {
+		char ip[64];
+		size_t n = strlen(run->excluded);
+
+		if (run->nexcluded++ < 3 && n + 4 < sizeof(run->excluded)) {
+			resolver_addr_str(sa, ip, sizeof(ip));
+			snprintf(run->excluded + n, sizeof(run->excluded) - n,
+			    "%s%s%s%s", n > 0 ? ", " : "", host, host[0] ?
+			    " " : "", ip);
+		}
 		return;
-	/* --source-ip binds one family. */
-	if (run->ctx->cfg->source_len > 0 &&
-	    sa->sa_family != run->ctx->cfg->source.ss_family)
-		return;
+	}
 	t = &run->targets[run->ntargets++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
@@ -213,6 +239,35 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		sin6->sin6_port = htons((uint16_t)port);
 		t->addrlen = sizeof(*sin6);
 	}
+}
+
+/* Every address found was ruled out by -4, -6 or --source-ip. */
+static void
+no_target_in_family(struct run *run)
+{
+	const struct probe_config *cfg = run->ctx->cfg;
+	struct probe_result *res = run->res;
+	int fam = cfg->source_len > 0 ? cfg->source.ss_family : cfg->family;
+	const char *want = fam == AF_INET6 ? "IPv6" : "IPv4";
+	const char *other = fam == AF_INET6 ? "IPv4" : "IPv6";
+	char why[96];
+
+	if (cfg->source_len > 0)
+		snprintf(why, sizeof(why), "--source-ip %s is an %s address",
+		    cfg->source_ip, want);
+	else
+		snprintf(why, sizeof(why), "%s asks for %s only",
+		    fam == AF_INET6 ? "-6" : "-4", want);
+	result_finding(res, "connect.no_address_in_family", SEV_ERROR,
+	    STAGE_CONNECT, NULL, run->excluded, "no server address to "
+	    "connect to: %s, and the %s only %s address%s (%s%s)", why,
+	    res->addr.literal || cfg->use_server ? "server has" :
+	    "mail hosts have", other, run->nexcluded == 1 ? "" : "es", run->excluded,
+	    run->nexcluded > 3 ? ", ..." : "");
+	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
+	snprintf(res->stages[STAGE_CONNECT].error,
+	    sizeof(res->stages[STAGE_CONNECT].error), "no %s address to "
+	    "connect to", want);
 }
 
 static void
@@ -253,27 +308,30 @@ hosts_resolved(struct run *run)
 			    "%s has no address (%s)", m->host,
 			    resolver_status_name(m->status));
 	}
-	/* Targets in MX order, each host's addresses in the order given. */
-	for (i = 0; i < res->nmx; i++) {
-		for (j = 0; j < res->mx[i].naddrs; j++) {
+	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
+	 * then its IPv4 ones, each family in the order given. */
+	for (i = 0; i < res->nmx * 2; i++) {
+		for (j = 0; j < res->mx[i / 2].naddrs; j++) {
 			struct sockaddr_storage ss;
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+			const char *ip = res->mx[i / 2].addrs[j];
 
 			memset(&ss, 0, sizeof(ss));
-			if (inet_pton(AF_INET, res->mx[i].addrs[j],
-			    &sin->sin_addr) == 1)
+			if (i % 2 == 1 &&
+			    inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
 				sin->sin_family = AF_INET;
-			else if (inet_pton(AF_INET6, res->mx[i].addrs[j],
-			    &sin6->sin6_addr) == 1)
+			else if (i % 2 == 0 &&
+			    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
 				sin6->sin6_family = AF_INET6;
 			else
 				continue;
-			add_target(run, res->mx[i].host,
+			add_target(run, res->mx[i / 2].host,
 			    (struct sockaddr *)&ss);
 		}
 	}
-	if (run->ntargets == 0) {
+	/* Addresses only of the family ruled out: start_next() says so. */
+	if (run->ntargets == 0 && run->nexcluded == 0) {
 		if (temp) {
 			res->dns_status = RESOLVER_SERVFAIL;
 			dns_stage(res, STATUS_FAIL, 0);
@@ -364,8 +422,10 @@ resolve_hosts(struct run *run)
 		}
 		hq->run = run;
 		hq->mx_index = i;
+		/* Both families, even with -4/-6: add_target() filters, and
+		 * the report can say what the restriction left out. */
 		resolver_query_addrs(run->ctx->resolver, run->res->mx[i].host,
-		    run->ctx->cfg->family, on_host_addrs, hq);
+		    AF_UNSPEC, on_host_addrs, hq);
 	}
 }
 
@@ -478,6 +538,42 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 	hosts_resolved(run);
 }
 
+/*
+ * An IPv6 connection failed with cerr.  No route, no source address or
+ * no IPv6 in the kernel means every other IPv6 address would fail the
+ * same way: say so once, and skip them (skip_unusable()).
+ */
+static void
+ipv6_failed(struct run *run, int cerr)
+{
+	size_t i, left = 0;
+
+	if (run->no_ipv6 || (cerr != ENETUNREACH && cerr != EHOSTUNREACH &&
+	    cerr != EADDRNOTAVAIL && cerr != EAFNOSUPPORT))
+		return;
+	run->no_ipv6 = true;
+	for (i = run->next; i < run->ntargets; i++)
+		if (run->targets[i].addr.ss_family == AF_INET6)
+			left++;
+	result_finding(run->res, "connect.ipv6_unreachable", SEV_INFO,
+	    STAGE_CONNECT, NULL, strerror(cerr), "IPv6 is not usable from "
+	    "this host (%s connecting to %s): %zu more IPv6 address%s not "
+	    "tried; IPv4 addresses still are", strerror(cerr),
+	    run->res->server_ip, left, left == 1 ? "" : "es");
+	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
+	    "%zu more IPv6 address%s", strerror(cerr), left,
+	    left == 1 ? "" : "es");
+}
+
+/* Move run->next past targets that cannot work (IPv6 without a route). */
+static void
+skip_unusable(struct run *run)
+{
+	while (run->no_ipv6 && run->next < run->ntargets &&
+	    run->targets[run->next].addr.ss_family == AF_INET6)
+		run->next++;
+}
+
 static void
 session_done(void *arg, struct session *s, enum session_outcome o)
 {
@@ -485,13 +581,22 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	struct probe_result *res = run->res;
 	struct attempt *a;
 	bool move_on;
+	int cerr = 0;
 
+	if (run->gate_token != NULL) {
+		/* The connection permit goes back with what happened (a 421
+		 * makes the politeness layer back off from this server). */
+		run->ctx->hooks.conn_release(run->ctx->hooks.arg,
+		    run->gate_token, o, res);
+		run->gate_token = NULL;
+	}
 	if (s == run->session && s != NULL) {
 		struct sockaddr_storage local;
 		socklen_t ll = sizeof(local);
 
 		if (run->ctx->cfg->catch_all)
 			run->catch_all_code = session_catch_all_code(s);
+		cerr = session_connect_errno(s);
 		if (session_local_addr(s, &local, &ll) == 0)
 			identity_connected(run->ident, run->ident_idx,
 			    (struct sockaddr *)&local);
@@ -536,24 +641,88 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		move_on = res->outcome_stage < STAGE_MAIL;
 		break;
 	}
+	if (o == OUTCOME_CONNECT_FAILED) {
+		/* Refused or unreachable: no time spent, so it counts as a
+		 * fast failure, not as an attempt (limits.h). */
+		if (!run->retry_plain && run->tried > 0)
+			run->tried--;
+		run->fast_failed++;
+		if (run->targets[run->current].addr.ss_family == AF_INET6)
+			ipv6_failed(run, cerr);
+	}
 	run->retry_plain = false;
-	if (move_on && run->next < run->ntargets && run->tried < LIMIT_ATTEMPTS)
+	skip_unusable(run);
+	if (move_on && run->next < run->ntargets &&
+	    run->tried < LIMIT_ATTEMPTS && run->fast_failed < LIMIT_FAST_FAILURES)
 		start_next(run);
 	else
 		finish_run(run);
+}
+
+/* Open the session to the current target (after the permit, if any). */
+static void
+connect_target(struct run *run)
+{
+	struct probe_result *res = run->res;
+	const struct probe_config *cfg = run->ctx->cfg;
+	struct session_params sp;
+	struct target *t = &run->targets[run->current];
+
+	memset(&sp, 0, sizeof(sp));
+	sp.base = run->ctx->base;
+	sp.ssl_ctx = run->ctx->ssl_ctx;
+	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
+	sp.addr = t->addr;
+	sp.addrlen = t->addrlen;
+	sp.helo = cfg->helo;
+	sp.from = cfg->from;
+	sp.rcpt = res->addr.mailbox;
+	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.no_starttls = run->retry_plain;
+	sp.need_smtputf8 = res->addr.local_utf8;
+	sp.catch_all = cfg->catch_all;
+	sp.catch_all_rcpt = run->catch_all_rcpt;
+	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
+	if (cfg->source_len > 0) {
+		sp.source = &cfg->source;
+		sp.source_len = cfg->source_len;
+	}
+	sp.hello_only = run->hello_only;
+
+	run->session = session_start(&sp, res, session_done, run);
+	if (run->session == NULL) {
+		if (run->gate_token != NULL) {
+			run->ctx->hooks.conn_release(run->ctx->hooks.arg,
+			    run->gate_token, OUTCOME_LOCAL_ERROR, res);
+			run->gate_token = NULL;
+		}
+		res->local_error = true;
+		finish_run(run);
+	}
+}
+
+/* The politeness layer lets this connection go ahead. */
+static void
+gate_go(void *arg)
+{
+	struct run *run = arg;
+
+	run->gate_waiting = false;
+	if (!run->done)
+		connect_target(run);
 }
 
 static void
 start_next(struct run *run)
 {
 	struct probe_result *res = run->res;
-	const struct probe_config *cfg = run->ctx->cfg;
-	struct session_params sp;
 	struct target *t;
 	bool plain = run->retry_plain;
 
 	if (!plain) {
 		if (run->next >= run->ntargets || run->tried >= LIMIT_ATTEMPTS) {
+			if (run->ntargets == 0 && run->nexcluded > 0)
+				no_target_in_family(run);
 			finish_run(run);
 			return;
 		}
@@ -571,35 +740,21 @@ start_next(struct run *run)
 	    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
 	res->outcome = OUTCOME_NONE;
 
-	memset(&sp, 0, sizeof(sp));
-	sp.base = run->ctx->base;
-	sp.ssl_ctx = run->ctx->ssl_ctx;
-	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
-	sp.addr = t->addr;
-	sp.addrlen = t->addrlen;
-	sp.helo = cfg->helo;
-	sp.from = cfg->from;
-	sp.rcpt = res->addr.mailbox;
-	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
-	sp.no_starttls = plain;
-	sp.need_smtputf8 = res->addr.local_utf8;
-	sp.catch_all = cfg->catch_all;
-	sp.catch_all_rcpt = run->catch_all_rcpt;
-	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
-	if (cfg->source_len > 0) {
-		sp.source = &cfg->source;
-		sp.source_len = cfg->source_len;
-	}
-	sp.hello_only = run->hello_only;
-
 	/* The server's reverse DNS is looked up while the session runs. */
 	run->ident_idx = identity_server_start(run->ident, t->host,
 	    (struct sockaddr *)&t->addr);
-	run->session = session_start(&sp, res, session_done, run);
-	if (run->session == NULL) {
-		res->local_error = true;
-		finish_run(run);
+	if (run->ctx->hooks.conn_acquire != NULL) {
+		/* Batch mode: one connection per server at a time, a pause
+		 * between them, a back-off after 421 (probe/batch.c). */
+		run->gate_waiting = true;
+		run->gate_token = run->ctx->hooks.conn_acquire(
+		    run->ctx->hooks.arg, (struct sockaddr *)&t->addr, gate_go,
+		    run);
+		if (run->gate_token != NULL)
+			return;
+		run->gate_waiting = false;
 	}
+	connect_target(run);
 }
 
 static void
@@ -618,15 +773,71 @@ make_catch_all(struct run *run)
 	    run->res->addr.domain : run->res->addr.domain_ascii);
 }
 
+/* Let go of everything the run holds but the caller's result. */
 static void
-probe_run(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res, bool hello_only)
+run_release(struct run *run)
+{
+	if (run->gate_token != NULL) {
+		if (run->gate_waiting)
+			run->ctx->hooks.conn_cancel(run->ctx->hooks.arg,
+			    run->gate_token);
+		else
+			run->ctx->hooks.conn_release(run->ctx->hooks.arg,
+			    run->gate_token, OUTCOME_LOCAL_ERROR, run->res);
+		run->gate_token = NULL;
+	}
+	if (run->session != NULL)
+		session_free(run->session);
+	run->session = NULL;
+	identity_run_release(run->ident);
+	run->ident = NULL;
+	if (run->deliver_ev != NULL)
+		event_free(run->deliver_ev);
+	free(run);
+}
+
+static void
+run_deliver(evutil_socket_t fd, short what, void *arg)
+{
+	struct run *run = arg;
+	probe_done_cb cb = run->done_cb;
+	void *cb_arg = run->done_arg;
+	struct probe_result *res = run->res;
+
+	(void)fd;
+	(void)what;
+	/* Nothing may write into res once the caller has it. */
+	run_release(run);
+	cb(cb_arg, res);
+}
+
+static struct run *
+run_start(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, bool hello_only, probe_done_cb done,
+    void *done_arg)
 {
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
 
 	result_init(res, address);
 	res->ident.self_check = cfg->self_check || hello_only;
+	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
+	    run)) == NULL) {
+		free(run);
+		res->local_error = true;
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "out of memory");
+		diag_finish(res, 0);
+		return NULL;
+	}
+	run->ctx = ctx;
+	run->res = res;
+	run->hello_only = hello_only;
+	run->ident_idx = -1;
+	run->done_cb = done;
+	run->done_arg = done_arg;
+
 	res->addr_error = address_parse(address, &res->addr, res->addr_why,
 	    sizeof(res->addr_why));
 	if (res->addr_error != ADDRESS_OK) {
@@ -636,21 +847,12 @@ probe_run(struct probe_ctx *ctx, const char *address,
 		    res->addr_why);
 		res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
 		diag_finish(res, 0);
-		return;
+		run->done = true;
+		event_active(run->deliver_ev, EV_TIMEOUT, 0);
+		return run;
 	}
 	res->stages[STAGE_ADDRESS].status = STATUS_OK;
 
-	if ((run = calloc(1, sizeof(*run))) == NULL) {
-		res->local_error = true;
-		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
-		    "out of memory");
-		diag_finish(res, 0);
-		return;
-	}
-	run->ctx = ctx;
-	run->res = res;
-	run->hello_only = hello_only;
-	run->ident_idx = -1;
 	/* The HELO name is looked up from the start, beside the MX. */
 	run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 	    cfg->helo, cfg->source_ip, cfg->family);
@@ -674,7 +876,7 @@ probe_run(struct probe_ctx *ctx, const char *address,
 			start_next(run);
 		} else
 			resolver_query_addrs(ctx->resolver, cfg->server_host,
-			    cfg->family, on_server_addrs, run);
+			    AF_UNSPEC, on_server_addrs, run);
 	} else if (res->addr.literal) {
 		/* RFC 5321 §5.1: an address literal names the host; no
 		 * DNS is involved. */
@@ -684,21 +886,56 @@ probe_run(struct probe_ctx *ctx, const char *address,
 	} else
 		resolver_query_mx(ctx->resolver, res->addr.domain_ascii, on_mx,
 		    run);
+	return run;
+}
 
-	if (!run->done)
-		event_base_dispatch(ctx->base);
-	if (!run->done) {
+struct probe_run *
+probe_start(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, probe_done_cb done, void *arg)
+{
+	return (struct probe_run *)run_start(ctx, address, res, false, done,
+	    arg);
+}
+
+struct sync_wait {
+	struct event_base	*base;
+	bool			 done;
+};
+
+static void
+sync_done(void *arg, struct probe_result *res)
+{
+	struct sync_wait *w = arg;
+
+	(void)res;
+	w->done = true;
+	event_base_loopbreak(w->base);
+}
+
+/* Run one probe to its end on the loop: the synchronous API. */
+static void
+probe_run(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, bool hello_only)
+{
+	struct sync_wait w = { ctx->base, false };
+	struct run *run;
+
+	if ((run = run_start(ctx, address, res, hello_only, sync_done, &w)) ==
+	    NULL)
+		return;
+	while (!w.done)
+		if (event_base_dispatch(ctx->base) != 0 ||
+		    (!w.done && !event_base_got_break(ctx->base)))
+			break;
+	if (!w.done) {
 		/* The loop ran dry without an outcome: a bug, but never a
 		 * hang or a silent success. */
+		run_release(run);
 		res->local_error = true;
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "internal error: the probe stopped without an outcome");
 		diag_finish(res, 0);
 	}
-	if (run->session != NULL)
-		session_free(run->session);
-	identity_run_release(run->ident);
-	free(run);
 }
 
 void
@@ -848,4 +1085,8 @@ probe_self_check(struct probe_ctx *ctx, const char *target,
 	probe_run(ctx, address, res, true);
 	res->self_check_only = true;
 	snprintf(res->input, sizeof(res->input), "%s", shown);
+	/* The mailbox was made up to carry the domain: no address was
+	 * checked. */
+	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
+		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
 }

@@ -41,11 +41,32 @@ struct probe_config {
  * timeouts of limits.h. */
 void probe_config_defaults(struct probe_config *cfg);
 
+/*
+ * Optional hooks around every connection (batch mode's politeness, see
+ * probe/batch.c); all NULL for a plain run.  conn_acquire asks leave to
+ * connect to addr: it returns a token and later calls go(go_arg) from the
+ * event loop (never from inside conn_acquire), or returns NULL to let the
+ * connection go ahead at once.  Every token is handed back exactly once:
+ * with conn_release when the session ended (outcome and the result as the
+ * session left it, so a 421 can be seen), or with conn_cancel when go was
+ * not called yet.
+ */
+struct probe_hooks {
+	void	*(*conn_acquire)(void *arg, const struct sockaddr *addr,
+		    void (*go)(void *), void *go_arg);
+	void	 (*conn_release)(void *arg, void *token,
+		    enum session_outcome outcome,
+		    const struct probe_result *res);
+	void	 (*conn_cancel)(void *arg, void *token);
+	void	*arg;
+};
+
 struct probe_ctx {
 	struct event_base		*base;
 	struct resolver			*resolver;
 	SSL_CTX				*ssl_ctx;
 	const struct probe_config	*cfg;
+	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
 };
 
 /* 0, or -1 with a message in err. */
@@ -57,6 +78,21 @@ void probe_ctx_free(struct probe_ctx *ctx);
  * event loop until the probe is finished. */
 void probe_address(struct probe_ctx *ctx, const char *address,
     struct probe_result *res);
+
+/*
+ * The asynchronous form: start probing address into res and return; the
+ * probe runs on ctx->base beside any others.  done(arg, res) is called
+ * once, from the event loop (never from inside probe_start), when res
+ * holds the verdict; by then the probe has let go of res and freed its
+ * own state, so done may print, clear or reuse res.  Returns NULL only
+ * when nothing could be set up: res then already holds a local error and
+ * done is not called.  A run in flight is not cancelled: every stage is
+ * bounded by its timeout.
+ */
+struct probe_run;
+typedef void (*probe_done_cb)(void *arg, struct probe_result *res);
+struct probe_run *probe_start(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, probe_done_cb done, void *arg);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is
  * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the

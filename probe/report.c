@@ -6,8 +6,14 @@
  */
 #include <string.h>
 
+#include "batch.h"
 #include "helotest.h"
 #include "report.h"
+
+/* An IPv6 address is shown in brackets ("[::1] port 25"), so that its
+ * colons do not run into what follows. */
+#define V6L(ip)	(strchr((ip), ':') != NULL ? "[" : "")
+#define V6R(ip)	(strchr((ip), ':') != NULL ? "]" : "")
 
 /* Length of a valid UTF-8 sequence at s (n bytes available), or 0. */
 static size_t
@@ -236,14 +242,48 @@ json_caps(FILE *out, const struct probe_result *r)
 	fputc('}', out);
 }
 
+static void report_json_impl(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info);
+
 void
 report_json(FILE *out, const struct probe_result *r)
+{
+	report_json_impl(out, r, NULL);
+}
+
+void
+report_json_batch(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info)
+{
+	report_json_impl(out, r, info);
+}
+
+static void
+report_json_impl(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info)
 {
 	size_t i, j;
 	int st;
 
 	fputs("{\"address\":", out);
 	report_put_json_string(out, r->input, strlen(r->input));
+	if (info != NULL) {
+		fprintf(out, ",\"index\":%lu,\"line\":", info->index);
+		if (info->line > 0)
+			fprintf(out, "%lu", info->line);
+		else
+			fputs("null", out);
+		if (info->duplicate) {
+			fprintf(out, ",\"duplicate_of\":{\"index\":%lu,"
+			    "\"line\":", info->dup_index);
+			if (info->dup_line > 0)
+				fprintf(out, "%lu}", info->dup_line);
+			else
+				fputs("null}", out);
+		} else
+			fputs(",\"duplicate_of\":null", out);
+		fprintf(out, ",\"tries\":%d", info->tries);
+	}
 	fputs(",\"domain\":", out);
 	jsn(out, r->addr.domain);
 	fputs(",\"domain_ascii\":", out);
@@ -404,8 +444,9 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 		break;
 	case STAGE_CONNECT:
 		if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "%s port %d in %.1f ms",
-			    r->server_ip, r->server_port, s->elapsed_ms);
+			snprintf(buf, len, "%s%s%s port %d in %.1f ms",
+			    V6L(r->server_ip), r->server_ip,
+			    V6R(r->server_ip), r->server_port, s->elapsed_ms);
 		break;
 	default:
 		break;
@@ -434,11 +475,10 @@ wrap(FILE *out, const char *label, const char *text)
 }
 
 void
-report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
+report_text_line(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info, bool color)
 {
 	const char *vcol = "", *reset = "";
-	size_t i;
-	int st;
 
 	if (color) {
 		reset = "\033[0m";
@@ -448,8 +488,42 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		default: vcol = "\033[33m"; break;
 		}
 	}
-	fputs("smtpprobe: ", out);
+	fprintf(out, "%s%-13s%s %-18s ", vcol, verdict_name(r->verdict), reset,
+	    r->reason);
 	report_put_text(out, r->input, strlen(r->input));
+	if (r->input_cut)
+		fputs("...", out);
+	if (info != NULL && info->line > 0)
+		fprintf(out, " (line %lu)", info->line);
+	fputs(": ", out);
+	report_put_text(out, r->summary, strlen(r->summary));
+	fputc('\n', out);
+}
+
+void
+report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
+{
+	const char *vcol = "", *reset = "";
+	size_t i;
+	int st;
+	bool stages_shown = false;
+
+	if (color) {
+		reset = "\033[0m";
+		switch (r->verdict) {
+		case VERDICT_DELIVERABLE: vcol = "\033[32m"; break;
+		case VERDICT_UNDELIVERABLE: vcol = "\033[31m"; break;
+		default: vcol = "\033[33m"; break;
+		}
+	}
+	/* A self-check has no address: name the mode and what was greeted,
+	 * if anything. */
+	fputs(r->self_check_only ? "smtpprobe --self-check" : "smtpprobe",
+	    out);
+	if (!r->self_check_only || r->input[0] != '\0') {
+		fputs(": ", out);
+		report_put_text(out, r->input, strlen(r->input));
+	}
 	fputc('\n', out);
 	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
 	    verdict_name(r->verdict), reset, r->reason);
@@ -494,13 +568,15 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		fputs(" (CNAME)\n", out);
 	}
 	if (r->has_server)
-		fprintf(out, "  server:  %s%s%s port %d\n", r->server_host,
-		    r->server_host[0] ? " " : "", r->server_ip, r->server_port);
+		fprintf(out, "  server:  %s%s%s%s%s port %d\n", r->server_host,
+		    r->server_host[0] ? " " : "", V6L(r->server_ip),
+		    r->server_ip, V6R(r->server_ip), r->server_port);
 	if (r->nattempts > 1) {
 		fputs("  attempts:\n", out);
 		for (i = 0; i < r->nattempts; i++) {
-			fprintf(out, "    %s %s: %s", r->attempts[i].host,
-			    r->attempts[i].ip, r->attempts[i].outcome);
+			fprintf(out, "    %s %s%s%s: %s", r->attempts[i].host,
+			    V6L(r->attempts[i].ip), r->attempts[i].ip,
+			    V6R(r->attempts[i].ip), r->attempts[i].outcome);
 			if (r->attempts[i].detail[0]) {
 				fputs(" (", out);
 				report_put_text(out, r->attempts[i].detail,
@@ -516,11 +592,19 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		    r->tls.version, r->tls.cipher, r->tls.verified ?
 		    "verified" : "NOT verified");
 
-	fputs("  stages:\n", out);
 	for (st = 0; st < STAGE_COUNT; st++) {
 		const struct stage_rec *s = &r->stages[st];
 		const struct rec_reply *last = NULL;
 
+		/* A self-check lists only the stages it went through: it has
+		 * no address of its own (the one it uses to greet a server
+		 * is made up), and often no server at all. */
+		if (r->self_check_only && s->status == STATUS_SKIPPED)
+			continue;
+		if (!stages_shown) {
+			fputs("  stages:\n", out);
+			stages_shown = true;
+		}
 		for (i = 0; i < s->nreplies; i++)
 			last = &s->replies[i];
 		fprintf(out, "    [%s] %-8s", status_mark(s->status),
@@ -657,7 +741,8 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 		fputs(",\"ip\":", out);
 		js(out, ht->server_ip);
 		fprintf(out, ",\"port\":%d,\"first_mx\":%s,\"implicit_mx\":%s}",
-		    ht->server_port, ht->via_mx ? "true" : "false",
+		    ht->server_port, ht->via_mx && ht->mx_index == 0 ?
+		    "true" : "false",
 		    ht->implicit_mx ? "true" : "false");
 	} else
 		fputs("null", out);
@@ -806,8 +891,12 @@ report_helotest_text(FILE *out, const struct helotest_result *ht,
 		fputs("  server:   ", out);
 		if (ht->server_host[0])
 			fprintf(out, "%s ", ht->server_host);
-		fprintf(out, "%s port %d", ht->server_ip, ht->server_port);
-		if (ht->via_mx)
+		fprintf(out, "%s%s%s port %d", V6L(ht->server_ip),
+		    ht->server_ip, V6R(ht->server_ip), ht->server_port);
+		if (ht->via_mx && ht->mx_index > 0)
+			fprintf(out, " (MX host %zu of %s)", ht->mx_index + 1,
+			    ht->domain);
+		else if (ht->via_mx)
 			fprintf(out, " (%s of %s)", ht->implicit_mx ?
 			    "implicit MX" : "first MX", ht->domain);
 		fputc('\n', out);

@@ -18,6 +18,15 @@ void report_text(FILE *out, const struct probe_result *r, bool verbose,
     bool color);
 void report_json(FILE *out, const struct probe_result *r);
 
+/* Batch mode: the JSON object with "index", "line", "duplicate_of" and
+ * "tries" after "address"; and the one-line text form (verdict, reason,
+ * address, line, summary). */
+struct batch_item_info;
+void report_json_batch(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info);
+void report_text_line(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info, bool color);
+
 /* --helo-test: the table and conclusion, or one JSON object. */
 struct helotest_result;
 void report_helotest_text(FILE *out, const struct helotest_result *ht,

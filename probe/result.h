@@ -166,7 +166,7 @@ struct probe_result {
 
 	/* connections */
 	size_t			 nattempts;
-	struct attempt		 attempts[LIMIT_ATTEMPTS * 2];
+	struct attempt		 attempts[LIMIT_ATTEMPT_RECORDS];
 	bool			 has_server;
 	char			 server_host[RESOLVER_NAME_MAX];
 	char			 server_ip[64];

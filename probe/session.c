@@ -100,6 +100,7 @@ struct session {
 	int			 catch_all_code;
 	struct sockaddr_storage	 local;		/* our end, once connected */
 	socklen_t		 locallen;	/* 0 until then */
+	int			 connect_errno;	/* why the connect failed, 0 if not */
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -808,6 +809,8 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	else
 		snprintf(why, sizeof(why), "%s",
 		    err ? evutil_socket_error_to_string(err) : "network error");
+	if (s->state == S_CONNECTING && !(what & BEV_EVENT_EOF))
+		s->connect_errno = err;
 	transport_failure(s, false, why);
 }
 
@@ -894,6 +897,8 @@ session_start(const struct session_params *params, struct probe_result *res,
 	if (bufferevent_socket_connect(s->bev,
 	    (const struct sockaddr *)&params->addr, (int)params->addrlen) != 0) {
 		int err = EVUTIL_SOCKET_ERROR();
+
+		s->connect_errno = err;
 		/* Report from the loop, as for every other outcome. */
 		snprintf(res->stages[STAGE_CONNECT].error,
 		    sizeof(res->stages[STAGE_CONNECT].error), "%s",
@@ -923,6 +928,12 @@ int
 session_catch_all_code(const struct session *s)
 {
 	return s->catch_all_code;
+}
+
+int
+session_connect_errno(const struct session *s)
+{
+	return s->connect_errno;
 }
 
 int

@@ -62,6 +62,10 @@ void session_free(struct session *s);
 /* The catch-all probe's RCPT reply (code, or 0 when not asked). */
 int session_catch_all_code(const struct session *s);
 
+/* The errno of a failed connection attempt (refused, unreachable, ...);
+ * 0 when the connection was made or failed otherwise (timeout). */
+int session_connect_errno(const struct session *s);
+
 /* Our end of the connection (getsockname once connected); 0, or -1 when
  * the session never connected.  Valid until session_free(). */
 int session_local_addr(const struct session *s, struct sockaddr_storage *ss,

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -96,6 +97,27 @@ struct resolver_query {
 		struct resolver_ptr_result	ptr;
 	} res;
 	struct resolver_query	*next;		/* on the done list */
+	/* cache: a query sent to c-ares is a leader; equal queries made
+	 * meanwhile are its followers and get a copy of its answer */
+	int			 family;	/* ADDR: AF_INET, AF_INET6, AF_UNSPEC */
+	bool			 leader;
+	struct resolver_query	*inflight_next;
+	struct resolver_query	*followers;	/* linked through next */
+};
+
+union resolver_any_result {
+	struct resolver_mx_result	mx;
+	struct resolver_addr_result	addr;
+	struct resolver_ptr_result	ptr;
+};
+
+struct resolver_cache_entry {
+	struct resolver_cache_entry	*prev, *next;	/* most recent first */
+	enum resolver_kind		 kind;
+	int				 family;
+	char				 name[RESOLVER_NAME_MAX];
+	double				 expires;	/* monotonic ms */
+	union resolver_any_result	*res;		/* sized for kind */
 };
 
 struct resolver {
@@ -112,6 +134,10 @@ struct resolver {
 	int			 delivering;	/* resolver_drain depth */
 	bool			 freeing;
 	bool			 free_pending;	/* freed from a callback */
+	size_t			 cache_max;	/* 0: no cache */
+	size_t			 cache_n;
+	struct resolver_cache_entry *cache_head, *cache_tail;
+	struct resolver_query	*inflight;	/* leaders, when caching */
 };
 
 static void	resolver_rearm(struct resolver *);
@@ -470,6 +496,218 @@ resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
 }
 
 /*
+ * The cache (off unless cache_entries is set).  Entries are found by a
+ * linear walk: a few thousand entries at most, compared with the cost of
+ * one DNS round trip that is nothing.
+ */
+static double
+resolver_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static size_t
+resolver_result_size(enum resolver_kind kind)
+{
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		return sizeof(struct resolver_mx_result);
+	case RESOLVER_KIND_ADDR:
+		return sizeof(struct resolver_addr_result);
+	default:
+		return sizeof(struct resolver_ptr_result);
+	}
+}
+
+static enum resolver_status
+resolver_result_status(const struct resolver_query *q)
+{
+	switch (q->kind) {
+	case RESOLVER_KIND_MX:
+		return q->res.mx.status;
+	case RESOLVER_KIND_ADDR:
+		return q->res.addr.status;
+	default:
+		return q->res.ptr.status;
+	}
+}
+
+static void
+resolver_result_mark_cached(struct resolver_query *q)
+{
+	switch (q->kind) {
+	case RESOLVER_KIND_MX:
+		q->res.mx.cached = true;
+		break;
+	case RESOLVER_KIND_ADDR:
+		q->res.addr.cached = true;
+		break;
+	default:
+		q->res.ptr.cached = true;
+		break;
+	}
+}
+
+static bool
+resolver_same_key(enum resolver_kind kind, int family, const char *name,
+    enum resolver_kind kind2, int family2, const char *name2)
+{
+	return kind == kind2 && family == family2 &&
+	    strcasecmp(name, name2) == 0;
+}
+
+static void
+resolver_cache_unlink(struct resolver *r, struct resolver_cache_entry *e)
+{
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		r->cache_head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	else
+		r->cache_tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+resolver_cache_drop(struct resolver *r, struct resolver_cache_entry *e)
+{
+	resolver_cache_unlink(r, e);
+	r->cache_n--;
+	free(e->res);
+	free(e);
+}
+
+static void
+resolver_cache_push(struct resolver *r, struct resolver_cache_entry *e)
+{
+	e->prev = NULL;
+	e->next = r->cache_head;
+	if (r->cache_head != NULL)
+		r->cache_head->prev = e;
+	else
+		r->cache_tail = e;
+	r->cache_head = e;
+}
+
+/* Store a leader's answer (a cancelled or failed-locally query is not
+ * an answer). */
+static void
+resolver_cache_store(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+	struct resolver_cache_entry *e, *next;
+	enum resolver_status st = resolver_result_status(q);
+	double age;
+
+	if (st == RESOLVER_CANCELLED || st == RESOLVER_ERROR || r->freeing)
+		return;
+	age = resolver_status_temporary(st) ? RESOLVER_CACHE_FAIL_AGE_MS :
+	    RESOLVER_CACHE_MAX_AGE_MS;
+	for (e = r->cache_head; e != NULL; e = next) {
+		next = e->next;
+		if (resolver_same_key(e->kind, e->family, e->name, q->kind,
+		    q->family, q->name))
+			resolver_cache_drop(r, e);
+	}
+	while (r->cache_n >= r->cache_max && r->cache_tail != NULL)
+		resolver_cache_drop(r, r->cache_tail);
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	if ((e->res = malloc(resolver_result_size(q->kind))) == NULL) {
+		free(e);
+		return;
+	}
+	memcpy(e->res, &q->res, resolver_result_size(q->kind));
+	e->kind = q->kind;
+	e->family = q->family;
+	memcpy(e->name, q->name, sizeof(e->name));
+	e->expires = resolver_now_ms() + age;
+	resolver_cache_push(r, e);
+	r->cache_n++;
+}
+
+static void
+resolver_cache_free(struct resolver *r)
+{
+	while (r->cache_head != NULL)
+		resolver_cache_drop(r, r->cache_head);
+}
+
+static void resolver_query_done(struct resolver_query *q);
+
+/*
+ * With the cache on: answer q from the cache, or make it wait for an
+ * equal query already out (true: q is taken care of), or make q a leader
+ * that the caller sends (false).
+ */
+static bool
+resolver_cache_join(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+	struct resolver_cache_entry *e, *next;
+	struct resolver_query *l;
+	double now;
+
+	if (r->cache_max == 0)
+		return false;
+	now = resolver_now_ms();
+	for (e = r->cache_head; e != NULL; e = next) {
+		next = e->next;
+		if (!resolver_same_key(e->kind, e->family, e->name, q->kind,
+		    q->family, q->name))
+			continue;
+		if (e->expires <= now) {
+			resolver_cache_drop(r, e);
+			break;
+		}
+		memcpy(&q->res, e->res, resolver_result_size(q->kind));
+		resolver_result_mark_cached(q);
+		resolver_cache_unlink(r, e);
+		resolver_cache_push(r, e);
+		resolver_query_done(q);
+		return true;
+	}
+	for (l = r->inflight; l != NULL; l = l->inflight_next)
+		if (resolver_same_key(l->kind, l->family, l->name, q->kind,
+		    q->family, q->name)) {
+			q->next = l->followers;
+			l->followers = q;
+			return true;
+		}
+	q->leader = true;
+	q->inflight_next = r->inflight;
+	r->inflight = q;
+	return false;
+}
+
+/* A leader is done: store its answer and hand copies to its followers. */
+static void
+resolver_cache_leader_done(struct resolver_query *q)
+{
+	struct resolver *r = q->r;
+	struct resolver_query **pp, *f;
+
+	for (pp = &r->inflight; *pp != NULL; pp = &(*pp)->inflight_next)
+		if (*pp == q) {
+			*pp = q->inflight_next;
+			break;
+		}
+	q->leader = false;
+	resolver_cache_store(q);
+	while ((f = q->followers) != NULL) {
+		q->followers = f->next;
+		memcpy(&f->res, &q->res, resolver_result_size(q->kind));
+		resolver_result_mark_cached(f);
+		resolver_query_done(f);
+	}
+}
+
+/*
  * Query life cycle: resolver_query_new → ares_query → c-ares callback(s)
  * → resolver_query_done (onto the done list) → resolver_drain → user
  * callback → free.
@@ -494,6 +732,8 @@ resolver_query_done(struct resolver_query *q)
 	struct resolver *r = q->r;
 	double ms = resolver_ms_since(&q->t0);
 
+	if (q->leader)
+		resolver_cache_leader_done(q);
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
 		q->res.mx.elapsed_ms = ms;
@@ -546,6 +786,7 @@ resolver_destroy(struct resolver *r)
 		event_free(r->timer);
 	if (r->deliver != NULL)
 		event_free(r->deliver);
+	resolver_cache_free(r);
 	free(r);
 	ares_library_cleanup();
 }
@@ -684,7 +925,7 @@ resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 		return;
 	}
 	q->cb.mx = cb;
-	if (!resolver_query_start(q, domain))
+	if (!resolver_query_start(q, domain) || resolver_cache_join(q))
 		return;
 	q->outstanding = 1;
 	/* ares_query, not ares_search: the name is final, no search list
@@ -828,7 +1069,8 @@ resolver_query_addrs(struct resolver *r, const char *host, int family,
 		resolver_query_fail(q, RESOLVER_ERROR, "bad address family");
 		return;
 	}
-	if (!resolver_query_start(q, host))
+	q->family = family;
+	if (!resolver_query_start(q, host) || resolver_cache_join(q))
 		return;
 	q->part[PART_AAAA].family = AF_INET6;
 	q->part[PART_A].family = AF_INET;
@@ -954,7 +1196,7 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 			memcpy(q->ptr_addr, a6->s6_addr, 16);
 		}
 	}
-	if (!resolver_query_start(q, name))
+	if (!resolver_query_start(q, name) || resolver_cache_join(q))
 		return;
 	q->outstanding = 1;
 	ares_query(r->channel, q->name, ns_c_in, ns_t_ptr, resolver_ptr_ares_cb,
@@ -1026,6 +1268,9 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 		return NULL;
 	}
 	r->base = base;
+	r->cache_max = cfg != NULL ? cfg->cache_entries : 0;
+	if (r->cache_max > RESOLVER_CACHE_MAX)
+		r->cache_max = RESOLVER_CACHE_MAX;
 	r->timeout_ms = timeout_ms;
 	r->tries = tries;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))

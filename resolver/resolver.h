@@ -55,7 +55,21 @@ struct resolver_config {
 	size_t		 nservers;
 	int		 timeout_ms;	/* per try; 0 = default (2000) */
 	int		 tries;		/* 0 = default (3) */
+	/* Answers kept for re-use (0 = no cache): a later query for the
+	 * same name, type and family gets the stored answer, and queries
+	 * made while the same one is out wait for it instead of asking
+	 * again.  Definite answers (records, NODATA, NXDOMAIN) are kept
+	 * RESOLVER_CACHE_MAX_AGE_MS at most, temporary failures
+	 * RESOLVER_CACHE_FAIL_AGE_MS; TTLs shorter than that are not
+	 * honoured (for runs of a few minutes at most, such as a batch).
+	 * At most RESOLVER_CACHE_MAX entries; the least recently used goes
+	 * first. */
+	size_t		 cache_entries;
 };
+
+#define RESOLVER_CACHE_MAX		4096
+#define RESOLVER_CACHE_MAX_AGE_MS	300000
+#define RESOLVER_CACHE_FAIL_AGE_MS	30000
 
 /* Create a resolver on base.  NULL on failure, with a message in err. */
 struct resolver *resolver_new(struct event_base *base,
@@ -79,6 +93,7 @@ struct resolver_mx_result {
 	bool			null_mx_mixed;	/* a "." target among other MX records (misconfiguration) */
 	char			cname[RESOLVER_NAME_MAX];	/* the domain was an alias of this name; "" if not */
 	double			elapsed_ms;
+	bool			cached;		/* from the cache or a shared query */
 };
 
 typedef void (*resolver_mx_cb)(void *arg, const struct resolver_mx_result *res);
@@ -99,6 +114,7 @@ struct resolver_addr_result {
 	size_t			truncated;
 	char			cname[RESOLVER_NAME_MAX];	/* final name when the host was an alias; "" if not */
 	double			elapsed_ms;
+	bool			cached;		/* from the cache or a shared query */
 };
 
 typedef void (*resolver_addr_cb)(void *arg, const struct resolver_addr_result *res);
@@ -116,6 +132,7 @@ struct resolver_ptr_result {
 	char			names[RESOLVER_MAX_PTR][RESOLVER_NAME_MAX];	/* no trailing dot */
 	size_t			truncated;
 	double			elapsed_ms;
+	bool			cached;		/* from the cache or a shared query */
 };
 
 typedef void (*resolver_ptr_cb)(void *arg, const struct resolver_ptr_result *res);

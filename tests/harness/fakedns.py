@@ -9,8 +9,10 @@ The zone is a plain dict, normally the ``[dns]`` table of a scenario file::
         "half.test":        {"A": "127.0.0.9", "action": {"MX": "timeout"}},
     }
 
-Keys are owner names (case-insensitive, trailing dot optional).  Each entry
-may hold:
+Keys are owner names (case-insensitive, trailing dot optional).  An owner
+written as an IP address stands for its reverse name, so ``"::1"`` is
+``1.0.0.0. ... .0.ip6.arpa`` and ``"127.0.0.2"`` is ``2.0.0.127.in-addr.arpa``
+(handy for PTR records).  Each entry may hold:
 
 * record types ``A``, ``AAAA``, ``MX`` (``"PREF HOST"``; the null MX is
   ``"0 ."``), ``PTR``, ``CNAME``, ``TXT``: a string or a list of strings;
@@ -75,6 +77,14 @@ def normalize_name(name):
     if name.endswith("."):
         name = name[:-1]
     return name
+
+
+def owner_name(name):
+    """Normalize a zone owner; an IP address stands for its reverse name."""
+    try:
+        return ipaddress.ip_address(name.strip()).reverse_pointer.lower()
+    except ValueError:
+        return normalize_name(name)
 
 
 def encode_name(name):
@@ -197,7 +207,9 @@ class Zone:
     def __init__(self, data):
         self.entries = {}
         for name, entry in (data or {}).items():
-            key = normalize_name(name)
+            key = owner_name(name)
+            if key in self.entries:
+                raise ValueError("zone entry %r given twice" % name)
             norm = {}
             for field, value in (entry or {}).items():
                 upper = field.upper()

@@ -50,6 +50,7 @@ Servers run in daemon threads, poll a stop flag, drop idle clients, and stop
 when ``stop()`` is called.
 """
 
+import ipaddress
 import os
 import re
 import select
@@ -228,8 +229,10 @@ def make_certificates(directory, servers):
 class Connection:
     """What one client connection did: its lines and events."""
 
-    def __init__(self, peer, index):
-        self.peer = peer
+    def __init__(self, peer, index, peer_ip=None):
+        self.peer = peer      # "127.0.0.1:40000" or "[::1]:40000"
+        self.peer_ip = peer_ip if peer_ip is not None else \
+            peer.rsplit(":", 1)[0]
         self.index = index    # 0 for the server's first connection
         self.lines = []       # every line received, decoded latin-1, no EOL
         self.events = []      # "tls established", "closed by client", ...
@@ -255,8 +258,14 @@ class FakeSMTPServer:
         self.index = index
         self.name = spec.get("name", "mx%d.example.test" % (index + 1))
         self.ip = spec.get("ip", "127.0.0.%d" % (index + 2))
-        if not self.ip.startswith("127."):
-            raise SpecError("server %s: only loopback addresses" % self.name)
+        try:
+            loopback = ipaddress.ip_address(self.ip).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise SpecError("server %s: only loopback addresses "
+                            "(127.0.0.0/8, ::1)" % self.name)
+        self.family = socket.AF_INET6 if ":" in self.ip else socket.AF_INET
         self.greeting = parse_reply_spec(
             spec.get("greeting", "220 %s ESMTP smtpprobe-fakesmtp"
                      % self.name), "greeting")
@@ -300,6 +309,8 @@ class FakeSMTPServer:
         self._server_counts = {}
         self._accepted = 0
         self._lock = threading.Lock()
+        self.active = 0           # connections open right now
+        self.max_active = 0       # the most ever open at once
 
     # -- set-up -------------------------------------------------------------
 
@@ -315,9 +326,11 @@ class FakeSMTPServer:
         A refusing server binds without listening: the port stays reserved
         and the kernel answers connections with a reset.
         """
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((self.ip, port))
             if self.refuse is not True:
                 sock.listen(16)
@@ -369,13 +382,22 @@ class FakeSMTPServer:
                 client, peer = self.sock.accept()
             except OSError:
                 continue
-            conn = Connection("%s:%d" % peer, self._accepted)
+            if self.family == socket.AF_INET6:
+                conn = Connection("[%s]:%d" % peer[:2], self._accepted,
+                                  peer[0])
+            else:
+                conn = Connection("%s:%d" % peer[:2], self._accepted,
+                                  peer[0])
             self._accepted += 1
             if len(self.connections) < MAX_CONNECTIONS_LOGGED:
                 self.connections.append(conn)
+            with self._lock:
+                self.active += 1
+                self.max_active = max(self.max_active, self.active)
             if self.refuse == "close":
                 conn.event("closed at once (refuse = close)")
                 client.close()
+                self._closed()
                 conn.done.set()
                 continue
             thread = threading.Thread(target=self._session,
@@ -395,7 +417,12 @@ class FakeSMTPServer:
             conn.event("server error: %r" % exc)
         finally:
             session.close()
+            self._closed()
             conn.done.set()
+
+    def _closed(self):
+        with self._lock:
+            self.active -= 1
 
     def next_action(self, verb, counts, helo=None):
         """The action for the next use of VERB; None means the default.
@@ -567,7 +594,7 @@ class _Session:
         eol = b"\n" if self.server.bare_lf else b"\r\n"
         # "{client_ip}": the client's address as this server sees it, as
         # Exim, Sendmail or Microsoft put it in their EHLO reply.
-        text = text.replace("{client_ip}", self.conn.peer.rsplit(":", 1)[0])
+        text = text.replace("{client_ip}", self.conn.peer_ip)
         lines = text.replace("\r\n", "\n").split("\n")
         return b"".join(line.encode("utf-8") + eol for line in lines)
 
@@ -740,7 +767,8 @@ class FakeSMTPGroup:
         out = []
         for server in self.servers:
             out.append("server %s (%s:%s)%s: %d connection(s)"
-                       % (server.name, server.ip, server.port,
+                       % (server.name, "[%s]" % server.ip if ":" in
+                          server.ip else server.ip, server.port,
                           " refusing" if server.refuse else "",
                           len(server.connections)))
             for n, conn in enumerate(server.connections):

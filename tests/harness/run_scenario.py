@@ -19,8 +19,14 @@ under a wall-clock limit, and compares the exit status, the JSON report
 received DATA or BDAT, if the probe died of a signal or printed a sanitizer
 report, or if a harness server hit an internal error.
 
-Exit status 0 when every case passed, 1 otherwise; the last line printed is
-``N passed, M failed``.  Failure details (expected versus actual, the
+A case with ``requires_ipv6 = true`` is skipped, not failed, when this
+host has no usable IPv6 loopback (::1); a server on ::1 needs that key.
+
+Exit status 0 when no case failed, 1 otherwise, and 77 when every case was
+skipped (ctest's SKIP_RETURN_CODE); the last line printed is ``N passed, M
+failed``, with ``, K skipped`` appended when cases were skipped.
+
+Failure details (expected versus actual, the
 probe's stdout and stderr, what each server received, the DNS queries) go
 to stderr.  The file format is documented in docs/TESTING.md.
 """
@@ -46,23 +52,59 @@ MAIL_FROM = "probe@test.invalid"
 SERVER_SETTLE_SECONDS = 3.0   # time for servers to finish after the probe
 
 TOP_KEYS = {"description", "args", "no_default_args", "no_json",
-            "wall_timeout", "dns", "servers", "expect", "env"}
+            "wall_timeout", "dns", "servers", "expect", "env",
+            "requires_ipv6", "input_files", "stdin"}
 RESULT_KEYS = {"verdict", "reason", "stages", "findings", "absent_findings",
                "attempts", "json", "transcript_contains"}
 EXPECT_KEYS = RESULT_KEYS | {
     "exit", "results", "result_count", "server_received",
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
-    "dns_queried", "dns_not_queried"}
+    "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
+    "results_sort"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                      "runtime error:", "WARNING: ThreadSanitizer")
 MISSING = object()
+SKIP_EXIT = 77
+# Set to make the runner believe ::1 is not usable (tests of the skip).
+NO_IPV6_ENV = "SMTPPROBE_TEST_NO_IPV6"
 
 
 class CaseError(Exception):
     """The case file itself is wrong (unknown key, bad value)."""
+
+
+_IPV6_STATE = {}
+
+
+def ipv6_loopback_usable():
+    """(True, "") when a TCP connection over ::1 works here, else (False, why).
+
+    Containers often run without IPv6, or with it disabled on lo; the
+    check binds a listener on ::1 and connects to it, nothing more.
+    """
+    if os.environ.get(NO_IPV6_ENV):
+        return False, "%s is set" % NO_IPV6_ENV
+    if "result" not in _IPV6_STATE:
+        import socket
+        listener = client = None
+        try:
+            listener = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            listener.bind(("::1", 0))
+            listener.listen(1)
+            client = socket.create_connection(listener.getsockname()[:2],
+                                              timeout=2)
+            _IPV6_STATE["result"] = (True, "")
+        except OSError as exc:
+            _IPV6_STATE["result"] = (False, "no IPv6 loopback (::1): %s"
+                                     % exc)
+        finally:
+            for sock in (client, listener):
+                if sock is not None:
+                    sock.close()
+    return _IPV6_STATE["result"]
 
 
 # -- matching helpers ------------------------------------------------------
@@ -198,6 +240,29 @@ def short(value, limit=400):
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def file_bytes(content, what):
+    """The bytes of an input_files entry or of stdin.
+
+    A string is encoded as UTF-8 (TOML escapes give control bytes:
+    "\\u0000" is a NUL); {hex = "..."} gives any bytes; {text = "...",
+    repeat = N} repeats a text N times (a long list in a few lines).
+    """
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    if isinstance(content, dict) and set(content) == {"hex"}:
+        try:
+            return bytes.fromhex(content["hex"])
+        except (TypeError, ValueError):
+            raise CaseError("%s: hex is not hexadecimal" % what)
+    if isinstance(content, dict) and set(content) == {"text", "repeat"} \
+            and isinstance(content["text"], str) \
+            and isinstance(content["repeat"], int) \
+            and 0 <= content["repeat"] <= 1000000:
+        return content["text"].encode("utf-8") * content["repeat"]
+    raise CaseError("%s: a string, {hex = ...} or {text = ..., repeat = N}"
+                    % what)
+
+
 # -- a case ------------------------------------------------------------------
 
 class Case:
@@ -235,10 +300,35 @@ class Case:
             if unknown:
                 raise CaseError("unknown keys in expect.results[%d]: %s"
                                 % (n, sorted(unknown)))
+        if not isinstance(self.data.get("requires_ipv6", False), bool):
+            raise CaseError("requires_ipv6 must be true or false")
+        for server in self.data.get("servers", []):
+            if isinstance(server, dict) and ":" in str(server.get("ip", "")) \
+                    and not self.data.get("requires_ipv6", False):
+                raise CaseError("a server on %s needs requires_ipv6 = true"
+                                % server["ip"])
         args = self.data.get("args", [])
         if not isinstance(args, list) or \
                 not all(isinstance(a, str) for a in args):
             raise CaseError("args must be a list of strings")
+        files = self.data.get("input_files", {})
+        if not isinstance(files, dict):
+            raise CaseError("input_files must be a table name -> content")
+        for name, content in files.items():
+            if not re.fullmatch(r"[\w.-]+", name) or name.startswith("."):
+                raise CaseError("input_files: %r is not a plain file name"
+                                % name)
+            file_bytes(content, "input_files.%s" % name)
+        if "stdin" in self.data:
+            file_bytes(self.data["stdin"], "stdin")
+
+    def skip_reason(self):
+        """Why this case cannot run on this host, or None."""
+        if self.data.get("requires_ipv6", False):
+            usable, why = ipv6_loopback_usable()
+            if not usable:
+                return why
+        return None
 
     # -- running -------------------------------------------------------------
 
@@ -272,6 +362,10 @@ class Case:
                 self.smtp = fakesmtp.FakeSMTPGroup(
                     self.data.get("servers", []), tmpdir).start()
                 self.command = self.build_command(self.smtp.ca_file, tmpdir)
+                for name, content in self.data.get("input_files",
+                                                   {}).items():
+                    with open(os.path.join(tmpdir, name), "wb") as handle:
+                        handle.write(file_bytes(content, name))
                 self.execute()
                 self.smtp.wait_idle(SERVER_SETTLE_SECONDS)
             finally:
@@ -287,9 +381,12 @@ class Case:
         env = dict(os.environ)
         env.update({k: str(v) for k, v in self.data.get("env", {}).items()})
         try:
-            proc = subprocess.run(self.command, stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=limit,
-                                  env=env)
+            if "stdin" in self.data:
+                feed = {"input": file_bytes(self.data["stdin"], "stdin")}
+            else:
+                feed = {"stdin": subprocess.DEVNULL}
+            proc = subprocess.run(self.command, capture_output=True,
+                                  timeout=limit, env=env, **feed)
         except subprocess.TimeoutExpired as exc:
             self.stdout = (exc.stdout or b"").decode("utf-8", "replace")
             self.stderr = (exc.stderr or b"").decode("utf-8", "replace")
@@ -369,6 +466,22 @@ class Case:
                 if any(text_matches(pattern, t) for t in texts):
                     self.fail("server_not_received (%s)" % label, pattern,
                               "received")
+        if "max_concurrent" in expect:
+            want = expect["max_concurrent"]
+            most = {s.name: s.max_active for s in self.smtp.servers}
+            if isinstance(want, dict):
+                for name, n in want.items():
+                    if name not in most:
+                        raise CaseError("max_concurrent: no server %r"
+                                        % name)
+                    if most[name] > n:
+                        self.fail("max_concurrent on %s" % name,
+                                  "at most %d" % n, most[name])
+            else:
+                for name, n in most.items():
+                    if n > want:
+                        self.fail("max_concurrent on %s" % name,
+                                  "at most %d" % want, n)
         if "connections" in expect:
             want = expect["connections"]
             counts = {s.name: len(s.connections) for s in self.smtp.servers}
@@ -387,6 +500,8 @@ class Case:
 
         def norm(item):
             qtype, _, name = item.partition(" ")
+            if qtype.upper() == "PTR":    # "PTR ::1" is the reverse name
+                return "PTR %s" % fakedns.owner_name(name)
             return "%s %s" % (qtype.upper(), fakedns.normalize_name(name))
 
         for item in expect.get("dns_queried", []):
@@ -395,6 +510,14 @@ class Case:
         for item in expect.get("dns_not_queried", []):
             if norm(item) in asked:
                 self.fail("dns_not_queried", item, "asked")
+        counts = {}
+        for _t, qtype, name in self.dns.queries:
+            key = "%s %s" % (qtype, name)
+            counts[key] = counts.get(key, 0) + 1
+        for item, want in expect.get("dns_query_count", {}).items():
+            if counts.get(norm(item), 0) != want:
+                self.fail("dns_query_count %s" % item, want,
+                          counts.get(norm(item), 0))
 
     def parse_results(self):
         results = []
@@ -420,6 +543,14 @@ class Case:
         if not json_mode:
             return
         self.results = self.parse_results()
+        if "results_sort" in expect:
+            # Batch mode prints results as they finish: compare them in
+            # the order of a field (such as "index") instead.
+            field = expect["results_sort"]
+            self.results.sort(key=lambda obj: (
+                not isinstance(obj.get(field), (int, float)),
+                obj.get(field) if isinstance(obj.get(field), (int, float))
+                else 0, str(obj.get(field))))
         per_result = {k: v for k, v in expect.items() if k in RESULT_KEYS}
         listed = expect.get("results")
         if "result_count" in expect and \
@@ -518,10 +649,16 @@ def main(argv=None):
     parser.add_argument("cases", nargs="+", metavar="CASE.toml")
     opts = parser.parse_args(argv)
     binary = os.path.abspath(opts.binary)
-    passed = failed = 0
+    passed = failed = skipped = 0
     for path in opts.cases:
         try:
             case = Case(path, binary, opts.verbose)
+            why = case.skip_reason()
+            if why is not None:
+                print("SKIP %s: %s" % (os.path.basename(path), why),
+                      file=sys.stderr)
+                skipped += 1
+                continue
             ok = case.run()
             case.report(sys.stderr)
         except (CaseError, fakesmtp.SpecError, ValueError,
@@ -541,8 +678,11 @@ def main(argv=None):
         else:
             failed += 1
     sys.stderr.flush()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    print("%d passed, %d failed%s" % (passed, failed, ", %d skipped" % skipped
+                                      if skipped else ""))
+    if failed:
+        return 1
+    return SKIP_EXIT if skipped and not passed else 0
 
 
 if __name__ == "__main__":

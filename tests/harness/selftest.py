@@ -128,6 +128,7 @@ ZONE = {
     "half.test": {"A": "127.0.0.5", "action": {"MX": "servfail"}},
     "big.test": {"action": "truncate", "A": "127.0.0.6"},
     "2.0.0.127.in-addr.arpa": {"PTR": "mx1.example.test"},
+    "::1": {"PTR": "mx6.example.test"},     # the owner is ::1's ip6.arpa name
 }
 
 
@@ -166,6 +167,9 @@ class DNSTest(unittest.TestCase):
         self.assertEqual(self.ask("2.0.0.127.in-addr.arpa", "PTR")[3][0][2],
                          "mx1.example.test")
         self.assertEqual(len(self.ask("mx2.example.test", "A")[3]), 2)
+        v6 = "1." + "0." * 31 + "ip6.arpa"
+        self.assertEqual(self.ask(v6, "PTR")[3], [(v6, "PTR",
+                                                    "mx6.example.test")])
 
     def test_null_mx(self):
         self.assertEqual(self.ask("nullmx.test", "MX")[3],
@@ -433,16 +437,32 @@ class SMTPTest(unittest.TestCase):
 
 # -- the runner, against a mock probe -----------------------------------------
 
-def mock_probe(argv):
-    """A much simplified smtpprobe: enough to exercise the runner."""
+def mock_probe(argv, index=None):
+    """A much simplified smtpprobe: enough to exercise the runner.
+
+    With --batch FILE ('-': stdin) it probes each non-blank line, last
+    first, and adds "index" to each object (results out of order, as the
+    real batch mode may give them).
+    """
     import argparse
     parser = argparse.ArgumentParser()
     for opt in ("--dns-server", "--port", "--helo", "--from", "--ca-file",
-                "--server", "--timeout", "--tls"):
+                "--server", "--timeout", "--tls", "--batch"):
         parser.add_argument(opt)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("address")
+    parser.add_argument("address", nargs="?" if "--batch" in argv else None)
     opts = parser.parse_args(argv)
+    if opts.batch is not None:
+        where = argv.index("--batch")
+        rest = argv[:where] + argv[where + 2:]
+        src = sys.stdin if opts.batch == "-" else open(opts.batch,
+                                                        encoding="utf-8")
+        lines = [line.strip() for line in src.read().splitlines()
+                 if line.strip()]
+        status = 0
+        for n in reversed(range(len(lines))):
+            status = max(status, mock_probe(rest + [lines[n]], n))
+        return status
     if "@" not in opts.address:
         print("smtpprobe: invalid address", file=sys.stderr)
         return 65
@@ -455,6 +475,8 @@ def mock_probe(argv):
 
     def finish(verdict, reason, status):
         report.update(verdict=verdict, reason=reason)
+        if index is not None:
+            report["index"] = index
         print(json.dumps(report))
         return status
 
@@ -524,6 +546,57 @@ def mock_probe(argv):
     return finish("unknown", "connect_failed", 2)
 
 
+class IPv6SMTPTest(unittest.TestCase):
+    """A scripted server on ::1 (skipped where ::1 is not usable)."""
+
+    def test_server_on_ipv6_loopback(self):
+        import run_scenario
+        usable, why = run_scenario.ipv6_loopback_usable()
+        if not usable:
+            self.skipTest(why)
+        with tempfile.TemporaryDirectory() as tmp:
+            group = fakesmtp.FakeSMTPGroup(
+                [{"name": "mx6.example.test", "ip": "::1",
+                  "replies": {"EHLO": "250 mx6 Hello [IPv6:{client_ip}]"}},
+                 {"name": "mx1.example.test", "ip": "127.0.0.2"}],
+                tmp).start()
+            try:
+                c = Client("::1", group.port)
+                self.assertTrue(c.read_reply()[0].startswith(b"220 mx6"))
+                self.assertEqual(c.cmd("EHLO x"),
+                                 [b"250 mx6 Hello [IPv6:::1]\r"])
+                c.cmd("QUIT")
+                c.close()
+                c = Client("127.0.0.2", group.port)
+                self.assertTrue(c.read_reply()[0].startswith(b"220 mx1"))
+                c.close()
+                group.wait_idle(2)
+                self.assertTrue(group.servers[0].connections[0].peer
+                                .startswith("[::1]:"))
+            finally:
+                group.stop()
+
+    def test_refusing_server_on_ipv6_loopback(self):
+        import run_scenario
+        usable, why = run_scenario.ipv6_loopback_usable()
+        if not usable:
+            self.skipTest(why)
+        with tempfile.TemporaryDirectory() as tmp:
+            group = fakesmtp.FakeSMTPGroup(
+                [{"name": "mx6.example.test", "ip": "::1", "refuse": True}],
+                tmp).start()
+            try:
+                with self.assertRaises(ConnectionRefusedError):
+                    Client("::1", group.port)
+            finally:
+                group.stop()
+
+    def test_not_loopback_refused(self):
+        for ip in ("2001:db8::1", "192.0.2.1", "nonsense"):
+            with self.assertRaises(fakesmtp.SpecError):
+                fakesmtp.FakeSMTPServer({"ip": ip})
+
+
 class RunnerTest(unittest.TestCase):
     """run_scenario.py passes good cases and fails bad ones."""
 
@@ -569,7 +642,7 @@ class RunnerTest(unittest.TestCase):
                        "wall-clock limit"):
             self.assertNotIn(marker, proc.stderr)
         self.assertRegex(proc.stdout.strip().splitlines()[-1],
-                         r"^\d+ passed, \d+ failed$")
+                         r"^\d+ passed, \d+ failed(, \d+ skipped)?$")
 
     CASE = """
 args = ["user@example.test"]
@@ -595,11 +668,89 @@ json = {"stages.rcpt.replies.0.code" = 250, "server.ip" = "127.0.0.2"}
         self.assertIn("exit status", proc.stderr)
         self.assertEqual(proc.stdout.strip(), "0 passed, 1 failed")
 
+    BATCH_CASE = """
+args = ["--batch", "{tmp}/list.txt"]
+[input_files]
+"list.txt" = "a@one.test\\nb@one.test\\n"
+[dns."one.test"]
+MX = "10 mx1.one.test"
+[dns."mx1.one.test"]
+A = "127.0.0.2"
+[[servers]]
+name = "mx1.one.test"
+[expect]
+results_sort = "index"
+max_concurrent = %d
+dns_query_count = {"MX one.test" = %d}
+[[expect.results]]
+json = {index = 0, address = "a@one.test"}
+[[expect.results]]
+json = {index = 1, address = "b@one.test"}
+"""
+
+    def test_batch_features(self):
+        """input_files, results_sort, max_concurrent, dns_query_count."""
+        proc = self.run_case(self.write_case(self.BATCH_CASE % (1, 2)))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        proc = self.run_case(self.write_case(self.BATCH_CASE % (0, 1)))
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("max_concurrent on mx1.one.test", proc.stderr)
+        self.assertIn("dns_query_count MX one.test", proc.stderr)
+        # Without sorting, the mock's reversed order does not match.
+        text = (self.BATCH_CASE % (1, 2)).replace(
+            'results_sort = "index"\n', "")
+        proc = self.run_case(self.write_case(text))
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("json index", proc.stderr)
+
+    def test_stdin_and_bytes(self):
+        text = (self.BATCH_CASE % (1, 2)).replace(
+            '"{tmp}/list.txt"', '"-"').replace(
+            '[input_files]\n"list.txt" =', "stdin =")
+        proc = self.run_case(self.write_case(text))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        text = (self.BATCH_CASE % (1, 2)).replace(
+            '"a@one.test\\nb@one.test\\n"',
+            '{hex = "614f6f6e652e746573740a"}')
+        proc = self.run_case(self.write_case(text))
+        self.assertEqual(proc.returncode, 1)   # one result, not two
+        self.assertIn("number of JSON objects", proc.stderr)
+        proc = self.run_case(self.write_case(text.replace(
+            '"614f', '"zz')))
+        self.assertIn("could not be run", proc.stderr)
+
     def test_data_fails_any_case(self):
         proc = self.run_case(self.write_case(self.CASE % 0),
                              env={"MOCK_SEND_DATA": "1"})
         self.assertEqual(proc.returncode, 1)
         self.assertIn("never DATA/BDAT", proc.stderr)
+
+    IPV6_CASE = """
+requires_ipv6 = true
+args = ["user@example.test"]
+[dns."example.test"]
+MX = "10 mx6.example.test"
+[dns."mx6.example.test"]
+AAAA = "::1"
+[[servers]]
+name = "mx6.example.test"
+ip = "::1"
+[expect]
+exit = 0
+"""
+
+    def test_requires_ipv6_skips_cleanly(self):
+        proc = self.run_case(self.write_case(self.IPV6_CASE),
+                             env={"SMTPPROBE_TEST_NO_IPV6": "1"})
+        self.assertEqual(proc.returncode, 77, proc.stderr)
+        self.assertEqual(proc.stdout.strip(), "0 passed, 0 failed, 1 skipped")
+        self.assertIn("SKIP case.toml", proc.stderr)
+
+    def test_ipv6_server_needs_requires_ipv6(self):
+        text = self.IPV6_CASE.replace("requires_ipv6 = true\n", "")
+        proc = self.run_case(self.write_case(text))
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("needs requires_ipv6 = true", proc.stderr)
 
     def test_unknown_key_fails(self):
         proc = self.run_case(self.write_case(self.CASE % 0 + "verdikt = 1\n"))

@@ -1,0 +1,863 @@
+/*
+ * batch.c — the batch scheduler and its politeness rules (batch.h,
+ * docs/BATCH.md).
+ *
+ * Owns: the addresses read ahead (the window, at most BATCH_WINDOW, with
+ * the duplicates waiting for their first occurrence), the ones waiting
+ * for a back-off to end (retry), the ones being probed (in flight, at
+ * most `parallel`, each with its probe_result), and the server table
+ * (one entry per server address: busy or not, when it may be used again,
+ * its back-off).  The probes themselves are probe.c's; this file decides
+ * when each may start and, through ctx->hooks, when each connection may
+ * be opened.  Everything runs on the context's event loop.
+ */
+#include <sys/time.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "batch.h"
+#include "batchinput.h"
+#include "diag.h"
+
+struct item {
+	struct item		*prev, *next;
+	unsigned long		 index;
+	unsigned long		 line;
+	bool			 has_domain;
+	uint64_t		 dhash;		/* of domain_ascii */
+	char			*address;	/* as given (trimmed) */
+	char			*key;		/* duplicate key; NULL if none */
+	size_t			 keylen;
+	int			 tries;
+	double			 not_before;	/* retry: monotonic ms */
+	unsigned long		 dup_index;	/* duplicate waiting for ... */
+	unsigned long		 dup_line;
+	struct probe_result	*res;		/* while in flight */
+	struct batch		*b;
+};
+
+struct list {
+	struct item	*head, *tail;
+	size_t		 n;
+};
+
+struct waiter;
+
+struct slot {
+	struct slot	*next;
+	struct batch	*b;
+	char		 ip[64];
+	bool		 busy;
+	double		 free_at;	/* last connection's end + delay */
+	double		 backoff_until;
+	int		 level;		/* back-offs in a row */
+	struct waiter	*wq_head, *wq_tail;
+	struct event	*timer;
+};
+
+struct waiter {
+	struct waiter	*next;
+	struct slot	*slot;
+	void		(*go)(void *);
+	void		*go_arg;
+	bool		 granted;
+};
+
+struct batch {
+	struct probe_ctx		*ctx;
+	const struct batch_options	*opt;
+	batch_result_cb			 cb;
+	void				*cb_arg;
+	struct batch_stats		*st;
+
+	char				**addrs;
+	int				 naddrs;
+	int				 next_arg;
+	struct batch_reader		*reader;	/* NULL: no list */
+	bool				 input_done;
+	unsigned long			 next_index;
+
+	struct list			 window;	/* not started */
+	struct list			 dupwait;	/* duplicates of unfinished ones */
+	struct list			 retry;		/* waiting for a back-off */
+	struct list			 inflight;
+	struct batch_seen		 seen;
+	struct address			*scratch_addr;
+	struct probe_result		*scratch;	/* invalid lines, duplicates */
+	struct batch_line		 line;
+
+	struct slot			*slots;
+	size_t				 nslots;
+
+	struct event			*wake;
+	bool				 stopping;
+	bool				 finished;
+	double				 t0;
+	double				 last_progress;
+};
+
+/* ---- lists ------------------------------------------------------------ */
+
+static void
+list_push(struct list *l, struct item *it)
+{
+	it->next = NULL;
+	it->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = it;
+	else
+		l->head = it;
+	l->tail = it;
+	l->n++;
+}
+
+static void
+list_remove(struct list *l, struct item *it)
+{
+	if (it->prev != NULL)
+		it->prev->next = it->next;
+	else
+		l->head = it->next;
+	if (it->next != NULL)
+		it->next->prev = it->prev;
+	else
+		l->tail = it->prev;
+	it->prev = it->next = NULL;
+	l->n--;
+}
+
+static void
+item_free(struct item *it)
+{
+	if (it == NULL)
+		return;
+	if (it->res != NULL) {
+		result_clear(it->res);
+		free(it->res);
+	}
+	free(it->address);
+	free(it->key);
+	free(it);
+}
+
+void
+batch_options_defaults(struct batch_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->parallel = BATCH_PARALLEL_DEFAULT;
+	o->delay_ms = BATCH_DELAY_DEFAULT_MS;
+	o->retries = BATCH_RETRIES_DEFAULT;
+	o->backoff_ms = BATCH_BACKOFF_MS;
+	o->backoff_max_ms = BATCH_BACKOFF_MAX_MS;
+}
+
+static uint64_t
+hash64(const char *s)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
+	return h;
+}
+
+/* ---- statistics ------------------------------------------------------- */
+
+/* The reason's number in the statistics (added when new); 255 when the
+ * table is full. */
+static uint8_t
+reason_code(struct batch_stats *st, const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < st->nreasons; i++)
+		if (strcmp(st->reason[i], reason) == 0)
+			return (uint8_t)i;
+	if (st->nreasons >= BATCH_REASONS_MAX)
+		return 255;
+	snprintf(st->reason[st->nreasons], sizeof(st->reason[0]), "%s",
+	    reason);
+	return (uint8_t)st->nreasons++;
+}
+
+static void
+count(struct batch *b, const struct probe_result *res)
+{
+	struct batch_stats *st = b->st;
+	uint8_t rc = reason_code(st, res->reason);
+
+	st->total++;
+	if ((unsigned)res->verdict < 4)
+		st->verdicts[res->verdict]++;
+	if (rc != 255)
+		st->reason_count[rc]++;
+	st->exit_code = diag_exit_combine(st->exit_code, res->exit_code);
+}
+
+static void
+progress(struct batch *b, bool last)
+{
+	const struct batch_stats *st = b->st;
+	double now = monotonic_ms();
+	bool tty = isatty(STDERR_FILENO);
+
+	if (!b->opt->progress || (!last && now - b->last_progress < 1000))
+		return;
+	b->last_progress = now;
+	fprintf(stderr, "%ssmtpprobe: %lu done (%lu deliverable, %lu "
+	    "undeliverable, %lu risky, %lu unknown), %zu in flight, %zu "
+	    "waiting, %.0f s%s", tty ? "\r" : "", st->total,
+	    st->verdicts[VERDICT_DELIVERABLE],
+	    st->verdicts[VERDICT_UNDELIVERABLE], st->verdicts[VERDICT_RISKY],
+	    st->verdicts[VERDICT_UNKNOWN], b->inflight.n, b->window.n +
+	    b->retry.n + b->dupwait.n, (now - b->t0) / 1000, tty && !last ?
+	    "   " : "\n");
+	fflush(stderr);
+}
+
+/* Hand one result to the caller. */
+static void
+emit(struct batch *b, const struct batch_item_info *info,
+    struct probe_result *res)
+{
+	count(b, res);
+	if (!b->cb(b->cb_arg, info, res))
+		b->stopping = b->st->stopped = true;
+	progress(b, false);
+}
+
+/* ---- the server table: one connection per server address ---------------- */
+
+static void slot_kick(struct slot *s);
+
+static void
+slot_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct slot *s = arg;
+	struct waiter *w;
+	double ready = s->free_at > s->backoff_until ? s->free_at :
+	    s->backoff_until;
+
+	(void)fd;
+	(void)what;
+	if (s->busy || (w = s->wq_head) == NULL)
+		return;
+	if (monotonic_ms() + 1 < ready) {
+		slot_kick(s);
+		return;
+	}
+	s->wq_head = w->next;
+	if (s->wq_head == NULL)
+		s->wq_tail = NULL;
+	w->next = NULL;
+	w->granted = true;
+	s->busy = true;
+	w->go(w->go_arg);
+}
+
+/* Arm the slot's timer for its first waiter, if it has one and is free. */
+static void
+slot_kick(struct slot *s)
+{
+	double ready, wait;
+	struct timeval tv;
+
+	if (s->busy || s->wq_head == NULL)
+		return;
+	ready = s->free_at > s->backoff_until ? s->free_at : s->backoff_until;
+	wait = ready - monotonic_ms();
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = (time_t)(wait / 1000);
+	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec * 1000) * 1000);
+	evtimer_add(s->timer, &tv);
+}
+
+static bool
+slot_idle(const struct slot *s, double now)
+{
+	return !s->busy && s->wq_head == NULL && now >= s->free_at &&
+	    now >= s->backoff_until;
+}
+
+static void
+slot_free(struct slot *s)
+{
+	if (s->timer != NULL)
+		event_free(s->timer);
+	free(s);
+}
+
+/* Forget servers with nothing to remember; with force, also those in a
+ * back-off (only when the table is full). */
+static void
+slots_sweep(struct batch *b, bool force)
+{
+	struct slot **pp = &b->slots, *s;
+	double now = monotonic_ms();
+
+	while ((s = *pp) != NULL) {
+		if (slot_idle(s, now) || (force && !s->busy &&
+		    s->wq_head == NULL)) {
+			*pp = s->next;
+			slot_free(s);
+			b->nslots--;
+		} else
+			pp = &s->next;
+	}
+}
+
+static struct slot *
+slot_get(struct batch *b, const char *ip, bool create)
+{
+	struct slot *s;
+
+	for (s = b->slots; s != NULL; s = s->next)
+		if (strcmp(s->ip, ip) == 0)
+			return s;
+	if (!create)
+		return NULL;
+	if (b->nslots >= 256)
+		slots_sweep(b, false);
+	if (b->nslots >= BATCH_SERVERS_MAX)
+		slots_sweep(b, true);
+	if (b->nslots >= BATCH_SERVERS_MAX || (s = calloc(1, sizeof(*s))) ==
+	    NULL)
+		return NULL;
+	if ((s->timer = evtimer_new(b->ctx->base, slot_timer, s)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->b = b;
+	snprintf(s->ip, sizeof(s->ip), "%s", ip);
+	s->next = b->slots;
+	b->slots = s;
+	b->nslots++;
+	return s;
+}
+
+static void *
+hook_acquire(void *arg, const struct sockaddr *addr, void (*go)(void *),
+    void *go_arg)
+{
+	struct batch *b = arg;
+	char ip[64];
+	struct slot *s;
+	struct waiter *w;
+
+	resolver_addr_str(addr, ip, sizeof(ip));
+	/* Without a slot (no memory): the connection goes ahead. */
+	if ((s = slot_get(b, ip, true)) == NULL ||
+	    (w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->slot = s;
+	w->go = go;
+	w->go_arg = go_arg;
+	if (s->wq_tail != NULL)
+		s->wq_tail->next = w;
+	else
+		s->wq_head = w;
+	s->wq_tail = w;
+	slot_kick(s);
+	return w;
+}
+
+/* A reply code anywhere in a stage of the last session. */
+static bool
+stage_has_code(const struct probe_result *res, enum stage st, int code)
+{
+	const struct stage_rec *sr = &res->stages[st];
+	size_t i;
+
+	for (i = 0; i < sr->nreplies; i++)
+		if (sr->replies[i].reply != NULL &&
+		    sr->replies[i].reply->code == code)
+			return true;
+	return false;
+}
+
+/* The server turned us away for now at the session level: a 4xx
+ * greeting or EHLO (session.c's "greeting temporary"), or a 421 — the
+ * "closing transmission channel" code of rate limits — anywhere. */
+static bool
+turned_away(const struct probe_result *res, enum session_outcome o)
+{
+	int st;
+
+	if (o == OUTCOME_GREETING_TEMPORARY)
+		return true;
+	for (st = STAGE_GREETING; st < STAGE_COUNT; st++)
+		if (stage_has_code(res, (enum stage)st, 421))
+			return true;
+	return false;
+}
+
+static void
+hook_release(void *arg, void *token, enum session_outcome o,
+    const struct probe_result *res)
+{
+	struct batch *b = arg;
+	struct waiter *w = token;
+	struct slot *s = w->slot;
+	double now = monotonic_ms();
+	double wait;
+
+	s->busy = false;
+	s->free_at = now + b->opt->delay_ms;
+	if (turned_away(res, o)) {
+		wait = (double)b->opt->backoff_ms;
+		for (int i = 0; i < s->level && wait < b->opt->backoff_max_ms;
+		    i++)
+			wait *= 2;
+		if (wait > b->opt->backoff_max_ms)
+			wait = b->opt->backoff_max_ms;
+		s->level++;
+		s->backoff_until = now + wait;
+	} else if (o == OUTCOME_ANSWERED)
+		s->level = 0;
+	free(w);
+	slot_kick(s);
+}
+
+static void
+hook_cancel(void *arg, void *token)
+{
+	struct waiter *w = token, **pp;
+	struct slot *s = w->slot;
+
+	(void)arg;
+	if (w->granted) {
+		s->busy = false;
+		s->free_at = monotonic_ms() + s->b->opt->delay_ms;
+	} else {
+		for (pp = &s->wq_head; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		s->wq_tail = NULL;
+		for (struct waiter *x = s->wq_head; x != NULL; x = x->next)
+			s->wq_tail = x;
+	}
+	free(w);
+	slot_kick(s);
+}
+
+/* ---- results that need no probe ---------------------------------------- */
+
+/* A line that is not an address at all (NUL, bare CR, too long). */
+static void
+emit_invalid_line(struct batch *b, const struct batch_line *l)
+{
+	struct probe_result *res = b->scratch;
+	struct batch_item_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.index = b->next_index++;
+	info.line = l->lineno;
+	info.invalid_line = true;
+	result_init(res, l->text);
+	if (l->len > 254)
+		res->input_cut = true;
+	res->addr_error = strstr(l->why, "bytes long") != NULL ?
+	    ADDRESS_TOO_LONG : ADDRESS_CONTROL;
+	snprintf(res->addr_why, sizeof(res->addr_why), "%s", l->why);
+	result_finding(res, res->addr_error == ADDRESS_CONTROL ?
+	    "address.control_character" : "address.invalid", SEV_ERROR,
+	    STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s", l->why);
+	res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
+	diag_finish(res, 0);
+	b->st->invalid_lines++;
+	emit(b, &info, res);
+	result_clear(res);
+}
+
+/* A duplicate whose first occurrence is finished. */
+static void
+emit_duplicate(struct batch *b, struct item *it,
+    const struct batch_seen_entry *e)
+{
+	struct probe_result *res = b->scratch;
+	struct batch_item_info info;
+	const char *reason = e->reason < b->st->nreasons ?
+	    b->st->reason[e->reason] : "duplicate";
+
+	memset(&info, 0, sizeof(info));
+	info.index = it->index;
+	info.line = it->line;
+	info.duplicate = true;
+	info.dup_index = it->dup_index;
+	info.dup_line = it->dup_line;
+	result_init(res, it->address);
+	res->addr_error = address_parse(it->address, &res->addr,
+	    res->addr_why, sizeof(res->addr_why));
+	res->stages[STAGE_ADDRESS].status = STATUS_OK;
+	res->verdict = (enum verdict)e->verdict;
+	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+	res->exit_code = e->exit_code;
+	if (it->dup_line > 0)
+		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
+		    "line %lu, which was probed once: %s (%s).", it->dup_line,
+		    verdict_name(res->verdict), reason);
+	else
+		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
+		    "entry %lu, which was probed once: %s (%s).", it->dup_index,
+		    verdict_name(res->verdict), reason);
+	b->st->duplicates++;
+	emit(b, &info, res);
+	result_clear(res);
+}
+
+/* ---- reading ahead ---------------------------------------------------- */
+
+/* The next entry of the input: 1 with *text, *line set; 0 at the end. */
+static int
+next_entry(struct batch *b, const char **text, unsigned long *line)
+{
+	for (;;) {
+		if (b->next_arg < b->naddrs) {
+			*text = b->addrs[b->next_arg++];
+			*line = 0;
+			return 1;
+		}
+		if (b->reader == NULL ||
+		    batch_reader_next(b->reader, &b->line) != 1) {
+			if (b->reader != NULL)
+				b->st->read_error = b->reader->error;
+			return 0;
+		}
+		b->st->lines = b->line.lineno;
+		if (b->line.kind == BATCH_LINE_SKIP)
+			continue;
+		if (b->line.kind == BATCH_LINE_INVALID) {
+			emit_invalid_line(b, &b->line);
+			if (b->stopping)
+				return 0;
+			continue;
+		}
+		*text = b->line.text;
+		*line = b->line.lineno;
+		return 1;
+	}
+}
+
+static void
+refill(struct batch *b)
+{
+	const char *text;
+	unsigned long line;
+	char key[LIMIT_ADDRESS * 8 + 16], why[256];
+	struct batch_seen_entry *e;
+	struct item *it;
+	bool dup;
+	size_t n;
+
+	while (!b->input_done && !b->stopping &&
+	    b->window.n + b->dupwait.n < BATCH_WINDOW) {
+		if (next_entry(b, &text, &line) != 1) {
+			b->input_done = true;
+			break;
+		}
+		if ((it = calloc(1, sizeof(*it))) == NULL ||
+		    (it->address = strdup(text)) == NULL) {
+			free(it);
+			b->st->exit_code = EXIT_LOCAL_ERROR;
+			b->stopping = true;
+			break;
+		}
+		it->b = b;
+		it->index = b->next_index++;
+		it->line = line;
+		if (address_parse(text, b->scratch_addr, why, sizeof(why)) ==
+		    ADDRESS_OK) {
+			struct address *a = b->scratch_addr;
+
+			it->has_domain = true;
+			it->dhash = hash64(a->domain_ascii);
+			n = batch_dup_key(a->local, a->domain_ascii, key,
+			    sizeof(key));
+			if (n > 0 && (it->key = strdup(key)) != NULL)
+				it->keylen = n;
+		}
+		if (it->key != NULL) {
+			e = batch_seen_put(&b->seen, it->key, it->keylen,
+			    (uint32_t)it->index, (uint32_t)it->line, &dup);
+			if (e == NULL && b->seen.full)
+				b->st->dup_table_full = true;
+			if (e != NULL && dup) {
+				it->dup_index = e->index;
+				it->dup_line = e->line;
+				if (e->state == 1) {
+					emit_duplicate(b, it, e);
+					item_free(it);
+				} else
+					list_push(&b->dupwait, it);
+				continue;
+			}
+		}
+		list_push(&b->window, it);
+	}
+}
+
+/* ---- scheduling ------------------------------------------------------- */
+
+static bool
+domain_in(const struct list *l, const struct item *it)
+{
+	const struct item *x;
+
+	if (!it->has_domain)
+		return false;
+	for (x = l->head; x != NULL; x = x->next)
+		if (x->has_domain && x->dhash == it->dhash)
+			return true;
+	return false;
+}
+
+/* The next address that may start now: a retry whose back-off is over,
+ * else the first waiting one whose domain is not being probed. */
+static struct item *
+pick(struct batch *b, double now)
+{
+	struct item *it;
+
+	for (it = b->retry.head; it != NULL; it = it->next)
+		if (it->not_before <= now && !domain_in(&b->inflight, it)) {
+			list_remove(&b->retry, it);
+			return it;
+		}
+	for (it = b->window.head; it != NULL; it = it->next)
+		if (!domain_in(&b->inflight, it) && !domain_in(&b->retry, it)) {
+			list_remove(&b->window, it);
+			return it;
+		}
+	return NULL;
+}
+
+static void probe_done(void *arg, struct probe_result *res);
+static void pump(struct batch *b);
+
+/* A finished address: remember its verdict for its duplicates, report
+ * it, then report the duplicates that waited for it. */
+static void
+finish_item(struct batch *b, struct item *it)
+{
+	struct batch_item_info info;
+	struct batch_seen_entry *e = NULL;
+	struct item *d, *dn;
+
+	memset(&info, 0, sizeof(info));
+	info.index = it->index;
+	info.line = it->line;
+	info.tries = it->tries;
+	info.only = b->input_done && b->next_index == 1;
+	if (it->key != NULL &&
+	    (e = batch_seen_get(&b->seen, it->key, it->keylen)) != NULL &&
+	    e->index == (uint32_t)it->index) {
+		e->state = 1;
+		e->verdict = (uint8_t)it->res->verdict;
+		e->exit_code = (uint8_t)it->res->exit_code;
+		e->reason = reason_code(b->st, it->res->reason);
+	} else
+		e = NULL;
+	emit(b, &info, it->res);
+	result_clear(it->res);
+	free(it->res);
+	it->res = NULL;
+	if (e != NULL)
+		for (d = b->dupwait.head; d != NULL; d = dn) {
+			dn = d->next;
+			if (d->keylen == it->keylen &&
+			    memcmp(d->key, it->key, it->keylen) == 0) {
+				list_remove(&b->dupwait, d);
+				emit_duplicate(b, d, e);
+				item_free(d);
+			}
+		}
+	item_free(it);
+}
+
+static void
+start_item(struct batch *b, struct item *it)
+{
+	if ((it->res = malloc(sizeof(*it->res))) == NULL) {
+		b->st->exit_code = EXIT_LOCAL_ERROR;
+		b->stopping = true;
+		item_free(it);
+		return;
+	}
+	it->tries++;
+	list_push(&b->inflight, it);
+	if (probe_start(b->ctx, it->address, it->res, probe_done, it) ==
+	    NULL) {
+		/* res holds the local error: report it as it is. */
+		list_remove(&b->inflight, it);
+		finish_item(b, it);
+	}
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pump(arg);
+}
+
+static void
+pump(struct batch *b)
+{
+	struct item *it;
+	double now, next = 0;
+	struct timeval tv;
+
+	if (b->finished)
+		return;
+	refill(b);
+	now = monotonic_ms();
+	while (!b->stopping && b->inflight.n < (size_t)b->opt->parallel &&
+	    (it = pick(b, now)) != NULL) {
+		start_item(b, it);
+		refill(b);
+	}
+	if (b->stopping) {
+		/* Nothing new: drop what was waiting. */
+		while ((it = b->window.head) != NULL) {
+			list_remove(&b->window, it);
+			item_free(it);
+		}
+		while ((it = b->retry.head) != NULL) {
+			list_remove(&b->retry, it);
+			item_free(it);
+		}
+		while ((it = b->dupwait.head) != NULL) {
+			list_remove(&b->dupwait, it);
+			item_free(it);
+		}
+	}
+	if (b->inflight.n == 0 && b->window.n == 0 && b->retry.n == 0 &&
+	    b->dupwait.n == 0 && (b->input_done || b->stopping)) {
+		b->finished = true;
+		event_base_loopbreak(b->ctx->base);
+		return;
+	}
+	/* A retry comes due later: wake up for it. */
+	for (it = b->retry.head; it != NULL; it = it->next)
+		if (next == 0 || it->not_before < next)
+			next = it->not_before;
+	if (next > 0 && b->inflight.n < (size_t)b->opt->parallel) {
+		double wait = next - now > 0 ? next - now : 0;
+
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec * 1000) *
+		    1000);
+		evtimer_add(b->wake, &tv);
+	}
+}
+
+static bool
+rate_limited(const struct probe_result *res)
+{
+	return !res->local_error && turned_away(res, res->outcome);
+}
+
+static void
+probe_done(void *arg, struct probe_result *res)
+{
+	struct item *it = arg;
+	struct batch *b = it->b;
+	struct slot *s;
+
+	list_remove(&b->inflight, it);
+	if (rate_limited(res)) {
+		if (it->tries <= b->opt->retries && !b->stopping) {
+			/* Again after the server's back-off; the domain's
+			 * other addresses wait too. */
+			s = res->server_ip[0] != '\0' ?
+			    slot_get(b, res->server_ip, false) : NULL;
+			it->not_before = s != NULL && s->backoff_until >
+			    monotonic_ms() ? s->backoff_until :
+			    monotonic_ms() + b->opt->backoff_ms;
+			result_clear(res);
+			free(res);
+			it->res = NULL;
+			b->st->retries++;
+			list_push(&b->retry, it);
+			pump(b);
+			return;
+		}
+		diag_rate_limited(res, it->tries);
+	}
+	finish_item(b, it);
+	pump(b);
+}
+
+void
+batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
+    char **addrs, int naddrs, FILE *list, batch_result_cb cb, void *arg,
+    struct batch_stats *stats)
+{
+	struct batch *b;
+	struct batch_reader *reader = NULL;
+	struct slot *s;
+
+	memset(stats, 0, sizeof(*stats));
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->scratch = malloc(sizeof(*b->scratch))) == NULL ||
+	    (b->scratch_addr = malloc(sizeof(*b->scratch_addr))) == NULL ||
+	    (list != NULL && (reader = malloc(sizeof(*reader))) == NULL) ||
+	    (b->wake = evtimer_new(ctx->base, wake_cb, b)) == NULL) {
+		if (b != NULL) {
+			free(b->scratch);
+			free(b->scratch_addr);
+			free(b);
+		}
+		free(reader);
+		stats->exit_code = EXIT_LOCAL_ERROR;
+		return;
+	}
+	b->ctx = ctx;
+	b->opt = opt;
+	b->cb = cb;
+	b->cb_arg = arg;
+	b->st = stats;
+	b->addrs = addrs;
+	b->naddrs = naddrs;
+	if (reader != NULL) {
+		batch_reader_init(reader, list);
+		b->reader = reader;
+	}
+	batch_seen_init(&b->seen);
+	b->t0 = b->last_progress = monotonic_ms();
+	ctx->hooks.conn_acquire = hook_acquire;
+	ctx->hooks.conn_release = hook_release;
+	ctx->hooks.conn_cancel = hook_cancel;
+	ctx->hooks.arg = b;
+
+	pump(b);
+	while (!b->finished) {
+		int rc = event_base_dispatch(ctx->base);
+
+		if (!b->finished && rc != 0)
+			break;	/* nothing left to wait for: cannot happen */
+	}
+	stats->elapsed_ms = monotonic_ms() - b->t0;
+	progress(b, true);
+
+	memset(&ctx->hooks, 0, sizeof(ctx->hooks));
+	while ((s = b->slots) != NULL) {
+		b->slots = s->next;
+		slot_free(s);
+	}
+	event_free(b->wake);
+	batch_seen_free(&b->seen);
+	free(b->scratch);
+	free(b->scratch_addr);
+	free(reader);
+	free(b);
+}

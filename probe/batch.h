@@ -1,0 +1,114 @@
+/*
+ * batch.h — many addresses on one event loop, politely (--batch).
+ *
+ * Addresses come from the command line and from a list (one per line,
+ * batchinput.h).  Up to `parallel` probes run at once on the context's
+ * loop, with these rules (docs/BATCH.md):
+ *
+ *  - one address per domain at a time: a domain's addresses are probed
+ *    one after another, never in parallel;
+ *  - one connection per server address at a time, whatever the domain
+ *    (domains that share their MX hosts share this), with `delay_ms`
+ *    between the end of one connection and the start of the next;
+ *  - after a 421 or another 4xx at the greeting or EHLO ("too many
+ *    connections", rate limits), the server is left alone for a back-off
+ *    that doubles on each such answer (backoff_ms .. backoff_max_ms), and
+ *    the address is tried again, at most `retries` more times; then it is
+ *    reported "unknown", reason "rate_limited";
+ *  - DNS answers are shared through the resolver's cache, so a domain's
+ *    MX and address look-ups are made once.
+ *
+ * A duplicate (same local part, same domain in any case) is probed once
+ * and reported as a duplicate of the first.  Results are handed to the
+ * caller as each address is finished, in the order they finish; the
+ * per-address state is freed right after.  Memory is bounded: at most
+ * BATCH_WINDOW addresses are read ahead of the probes, at most `parallel`
+ * results exist at once, the server table and the DNS cache are capped.
+ * The engine knows nothing of output formats: the caller prints.
+ */
+#ifndef SMTPPROBE_BATCH_H
+#define SMTPPROBE_BATCH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "probe.h"
+
+#define BATCH_PARALLEL_DEFAULT	10
+#define BATCH_PARALLEL_MAX	100
+/* Pause between connections to one server address. */
+#define BATCH_DELAY_DEFAULT_MS	1000
+#define BATCH_DELAY_MAX_MS	3600000
+/* Back-off after a 421 / 4xx greeting: first wait, cap, tries more. */
+#define BATCH_BACKOFF_MS	5000
+#define BATCH_BACKOFF_MAX_MS	300000
+#define BATCH_RETRIES_DEFAULT	3
+#define BATCH_RETRIES_MAX	10
+/* Addresses read ahead of the probes (waiting for their domain or a
+ * free slot). */
+#define BATCH_WINDOW		512
+/* Server addresses remembered (busy, pause, back-off). */
+#define BATCH_SERVERS_MAX	4096
+/* DNS answers kept by the resolver in batch mode. */
+#define BATCH_DNS_CACHE		512
+
+struct batch_options {
+	int	parallel;	/* 1 .. BATCH_PARALLEL_MAX */
+	int	delay_ms;	/* 0 .. BATCH_DELAY_MAX_MS */
+	int	retries;	/* 0 .. BATCH_RETRIES_MAX */
+	int	backoff_ms;	/* first back-off */
+	int	backoff_max_ms;
+	bool	progress;	/* a status line on stderr */
+};
+
+void batch_options_defaults(struct batch_options *o);
+
+/* Where an address came from, for the report. */
+struct batch_item_info {
+	unsigned long	 index;		/* 0-based position among all entries */
+	unsigned long	 line;		/* line in the list; 0: command line */
+	bool		 duplicate;
+	unsigned long	 dup_index;	/* the first occurrence */
+	unsigned long	 dup_line;
+	bool		 invalid_line;	/* NUL, bare CR, too long */
+	int		 tries;		/* probes made for it (retries + 1) */
+	bool		 only;		/* the input holds no other entry */
+};
+
+/* Called for each address when it is finished; res is freed (or reused)
+ * after the call.  Return false to stop: nothing new is started, the
+ * probes under way are finished and reported. */
+typedef bool (*batch_result_cb)(void *arg, const struct batch_item_info *info,
+    struct probe_result *res);
+
+#define BATCH_REASONS_MAX	64
+
+struct batch_stats {
+	unsigned long	 total;		/* results reported */
+	unsigned long	 verdicts[4];	/* enum verdict */
+	unsigned long	 duplicates;
+	unsigned long	 invalid_lines;
+	unsigned long	 retries;	/* probes repeated after a back-off */
+	unsigned long	 lines;		/* lines read from the list */
+	size_t		 nreasons;
+	char		 reason[BATCH_REASONS_MAX][32];
+	unsigned long	 reason_count[BATCH_REASONS_MAX];
+	double		 elapsed_ms;
+	int		 exit_code;	/* the worst, diag_exit_combine */
+	int		 read_error;	/* errno of a read error of the list */
+	bool		 dup_table_full;
+	bool		 stopped;	/* the callback asked to stop */
+};
+
+/*
+ * Probe addrs[0..naddrs) and then every address of list (NULL for none)
+ * on ctx, calling cb for each.  Installs ctx->hooks and switches on the
+ * resolver's cache for the run (ctx must have been made from a config
+ * whose dns.cache_entries is set for that; see cli.c).  Returns when
+ * everything is reported.
+ */
+void batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
+    char **addrs, int naddrs, FILE *list, batch_result_cb cb, void *arg,
+    struct batch_stats *stats);
+
+#endif
