@@ -414,6 +414,35 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	fprintf(out, "],\"transcript_dropped\":%zu}\n", r->transcript_dropped);
 }
 
+/* "CODE X.Y.Z first line ..." on one line, the text cut at width. */
+static void
+put_reply_short(FILE *out, const struct reply *rp, size_t width)
+{
+	char esc[16];
+
+	fprintf(out, "%d", rp->code);
+	if (rp->esc_class)
+		fprintf(out, " %s", reply_esc_str(rp, esc, sizeof(esc)));
+	if (rp->nlines > 0) {
+		size_t n = rp->lines[0].len;
+		const char *t = rp->lines[0].text;
+		size_t k = rp->esc_class ? strlen(esc) : 0;
+
+		if (k > 0 && n >= k && memcmp(t, esc, k) == 0) {
+			t += k;
+			n -= k;
+			while (n > 0 && *t == ' ') {
+				t++;
+				n--;
+			}
+		}
+		fputc(' ', out);
+		report_put_text(out, t, n > width ? width : n);
+		if (n > width || rp->nlines > 1)
+			fputs(" ...", out);
+	}
+}
+
 /* A short fact for a stage that has no reply to show. */
 static void
 stage_fact(const struct probe_result *r, enum stage st, char *buf,
@@ -610,29 +639,8 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		fprintf(out, "    [%s] %-8s", status_mark(s->status),
 		    stage_name((enum stage)st));
 		if (last != NULL) {
-			char esc[16];
-			const struct reply *rp = last->reply;
-			fprintf(out, " %d", rp->code);
-			if (rp->esc_class)
-				fprintf(out, " %s",
-				    reply_esc_str(rp, esc, sizeof(esc)));
-			if (rp->nlines > 0) {
-				size_t n = rp->lines[0].len;
-				const char *t = rp->lines[0].text;
-				size_t k = rp->esc_class ? strlen(esc) : 0;
-				if (k > 0 && n >= k && memcmp(t, esc, k) == 0) {
-					t += k;
-					n -= k;
-					while (n > 0 && *t == ' ') {
-						t++;
-						n--;
-					}
-				}
-				fputc(' ', out);
-				report_put_text(out, t, n > 100 ? 100 : n);
-				if (n > 100 || rp->nlines > 1)
-					fputs(" ...", out);
-			}
+			fputc(' ', out);
+			put_reply_short(out, last->reply, 100);
 		} else if (s->error[0]) {
 			fputc(' ', out);
 			report_put_text(out, s->error, strlen(s->error));
@@ -848,30 +856,7 @@ ht_code_col(const struct rec_reply *rr, char *buf, size_t len)
 static void
 ht_reply_line(FILE *out, const struct rec_reply *rr)
 {
-	const struct reply *rp = rr->reply;
-	char esc[16];
-
-	fprintf(out, "%d", rp->code);
-	if (rp->esc_class)
-		fprintf(out, " %s", reply_esc_str(rp, esc, sizeof(esc)));
-	if (rp->nlines > 0) {
-		size_t n = rp->lines[0].len;
-		const char *t = rp->lines[0].text;
-		size_t k = rp->esc_class ? strlen(esc) : 0;
-
-		if (k > 0 && n >= k && memcmp(t, esc, k) == 0) {
-			t += k;
-			n -= k;
-			while (n > 0 && *t == ' ') {
-				t++;
-				n--;
-			}
-		}
-		fputc(' ', out);
-		report_put_text(out, t, n > 120 ? 120 : n);
-		if (n > 120 || rp->nlines > 1)
-			fputs(" ...", out);
-	}
+	put_reply_short(out, rr->reply, 120);
 }
 
 void
