@@ -265,6 +265,15 @@ parse_domain(const char *d, size_t n, struct address *a, char *why,
 		snprintf(a->domain_ascii, sizeof(a->domain_ascii), "%s", out);
 		idn2_free(out);
 		a->domain_idn = true;
+		/* UTS #46 maps some code points to nothing (U+200B ZERO
+		 * WIDTH SPACE, U+00AD SOFT HYPHEN): a domain made only of
+		 * them has no ASCII form at all. */
+		if (a->domain_ascii[0] == '\0') {
+			snprintf(why, whylen, "the domain \"%s\" is empty once "
+			    "converted to an ASCII (IDNA) name: it holds only "
+			    "invisible characters", a->domain);
+			return ADDRESS_DOMAIN_IDNA;
+		}
 	}
 	if (a->domain_ascii[strlen(a->domain_ascii) - 1] == '.') {
 		snprintf(why, whylen, "the domain ends with a dot; write it "

@@ -13,6 +13,7 @@
  */
 #include <sys/time.h>
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,24 @@ struct item {
 	unsigned long		 dup_line;
 	struct probe_result	*res;		/* while in flight */
 	struct batch		*b;
+	bool			 groupable;	/* may share a transaction */
+	char			*mailbox;	/* as a further recipient */
+	/* As the first address of a transaction: the further ones (out of
+	 * every list while in flight) and their records. */
+	struct item		**fol;
+	struct session_rcpt	*more;
+	size_t			 nfol;
+	struct probe_group	 group;
+	bool			 grey_retried;	/* --greylist-retry used */
+	char			*grey_first;	/* the first answer's summary */
+};
+
+/* What the run learned about a domain. */
+struct dom {
+	struct dom	*next;
+	uint64_t	 dhash;
+	int		 catch_all_code;	/* a definite answer; 0 unknown */
+	int		 rcpt_cap;	/* recipients per transaction; 0 any */
 };
 
 struct list {
@@ -53,6 +72,7 @@ struct slot {
 	struct batch	*b;
 	char		 ip[64];
 	bool		 busy;
+	bool		 stalled;	/* timed out: not tried again this run */
 	double		 free_at;	/* last connection's end + delay */
 	double		 backoff_until;
 	int		 level;		/* back-offs in a row */
@@ -85,6 +105,7 @@ struct batch {
 	struct list			 window;	/* not started */
 	struct list			 dupwait;	/* duplicates of unfinished ones */
 	struct list			 retry;		/* waiting for a back-off */
+	struct list			 grey;		/* waiting to retry greylisting */
 	struct list			 inflight;
 	struct batch_seen		 seen;
 	struct address			*scratch_addr;
@@ -93,8 +114,11 @@ struct batch {
 
 	struct slot			*slots;
 	size_t				 nslots;
+	struct dom			*doms;
+	size_t				 ndoms;
 
 	struct event			*wake;
+	struct event			*sigint, *sigterm, *grace;
 	bool				 stopping;
 	bool				 finished;
 	double				 t0;
@@ -142,6 +166,13 @@ item_free(struct item *it)
 	}
 	free(it->address);
 	free(it->key);
+	free(it->mailbox);
+	free(it->grey_first);
+	free(it->fol);
+	if (it->more != NULL)
+		for (size_t i = 0; i < it->nfol; i++)
+			session_rcpt_clear(&it->more[i]);
+	free(it->more);
 	free(it);
 }
 
@@ -154,6 +185,7 @@ batch_options_defaults(struct batch_options *o)
 	o->retries = BATCH_RETRIES_DEFAULT;
 	o->backoff_ms = BATCH_BACKOFF_MS;
 	o->backoff_max_ms = BATCH_BACKOFF_MAX_MS;
+	o->rcpt_per_conn = BATCH_RCPT_DEFAULT;
 }
 
 static uint64_t
@@ -215,7 +247,8 @@ progress(struct batch *b, bool last)
 	    st->verdicts[VERDICT_DELIVERABLE],
 	    st->verdicts[VERDICT_UNDELIVERABLE], st->verdicts[VERDICT_RISKY],
 	    st->verdicts[VERDICT_UNKNOWN], b->inflight.n, b->window.n +
-	    b->retry.n + b->dupwait.n, (now - b->t0) / 1000, tty && !last ?
+	    b->retry.n + b->dupwait.n + b->grey.n, (now - b->t0) / 1000,
+	    tty && !last ?
 	    "   " : "\n");
 	fflush(stderr);
 }
@@ -281,8 +314,8 @@ slot_kick(struct slot *s)
 static bool
 slot_idle(const struct slot *s, double now)
 {
-	return !s->busy && s->wq_head == NULL && now >= s->free_at &&
-	    now >= s->backoff_until;
+	return !s->busy && !s->stalled && s->wq_head == NULL &&
+	    now >= s->free_at && now >= s->backoff_until;
 }
 
 static void
@@ -399,7 +432,7 @@ turned_away(const struct probe_result *res, enum session_outcome o)
 
 static void
 hook_release(void *arg, void *token, enum session_outcome o,
-    const struct probe_result *res)
+    const struct probe_result *res, unsigned flags)
 {
 	struct batch *b = arg;
 	struct waiter *w = token;
@@ -409,7 +442,12 @@ hook_release(void *arg, void *token, enum session_outcome o,
 
 	s->busy = false;
 	s->free_at = now + b->opt->delay_ms;
-	if (turned_away(res, o)) {
+	if (o != OUTCOME_CONNECT_FAILED && o != OUTCOME_CONNECT_TIMEOUT &&
+	    o != OUTCOME_LOCAL_ERROR)
+		b->st->connections++;
+	if (flags & PROBE_CONN_STALLED)
+		s->stalled = true;	/* for the rest of the run */
+	if (turned_away(res, o) || (flags & PROBE_CONN_CLOSING)) {
 		wait = (double)b->opt->backoff_ms;
 		for (int i = 0; i < s->level && wait < b->opt->backoff_max_ms;
 		    i++)
@@ -422,6 +460,19 @@ hook_release(void *arg, void *token, enum session_outcome o,
 		s->level = 0;
 	free(w);
 	slot_kick(s);
+}
+
+/* A server address that timed out earlier in the run is not tried. */
+static bool
+hook_skip(void *arg, const struct sockaddr *addr)
+{
+	struct batch *b = arg;
+	char ip[64];
+	struct slot *s;
+
+	resolver_addr_str(addr, ip, sizeof(ip));
+	s = slot_get(b, ip, false);
+	return s != NULL && s->stalled;
 }
 
 static void
@@ -579,6 +630,7 @@ refill(struct batch *b)
 
 			it->has_domain = true;
 			it->dhash = hash64(a->domain_ascii);
+			it->groupable = !a->local_utf8 && !a->literal;
 			n = batch_dup_key(a->local, a->domain_ascii, key,
 			    sizeof(key));
 			if (n > 0 && (it->key = strdup(key)) != NULL)
@@ -619,8 +671,37 @@ domain_in(const struct list *l, const struct item *it)
 	return false;
 }
 
+/* The domain's entry (created when asked; the oldest is forgotten when
+ * the table is full); NULL without memory. */
+static struct dom *
+dom_get(struct batch *b, uint64_t dhash, bool create)
+{
+	struct dom *d, **pp;
+
+	for (d = b->doms; d != NULL; d = d->next)
+		if (d->dhash == dhash)
+			return d;
+	if (!create)
+		return NULL;
+	if (b->ndoms >= BATCH_DOMAINS_MAX) {
+		for (pp = &b->doms; (*pp)->next != NULL; pp = &(*pp)->next)
+			;
+		free(*pp);
+		*pp = NULL;
+		b->ndoms--;
+	}
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->dhash = dhash;
+	d->next = b->doms;
+	b->doms = d;
+	b->ndoms++;
+	return d;
+}
+
 /* The next address that may start now: a retry whose back-off is over,
- * else the first waiting one whose domain is not being probed. */
+ * a greylisted one whose wait is over, else the first waiting one whose
+ * domain is not being probed. */
 static struct item *
 pick(struct batch *b, double now)
 {
@@ -629,6 +710,11 @@ pick(struct batch *b, double now)
 	for (it = b->retry.head; it != NULL; it = it->next)
 		if (it->not_before <= now && !domain_in(&b->inflight, it)) {
 			list_remove(&b->retry, it);
+			return it;
+		}
+	for (it = b->grey.head; it != NULL; it = it->next)
+		if (it->not_before <= now && !domain_in(&b->inflight, it)) {
+			list_remove(&b->grey, it);
 			return it;
 		}
 	for (it = b->window.head; it != NULL; it = it->next)
@@ -642,6 +728,67 @@ pick(struct batch *b, double now)
 static void probe_done(void *arg, struct probe_result *res);
 static void pump(struct batch *b);
 
+/* --greylist-retry: keep a greylisted address for one more try after
+ * the delay, instead of reporting it now. */
+static bool
+grey_park(struct batch *b, struct item *it)
+{
+	if (b->opt->greylist_ms <= 0 || it->grey_retried || b->stopping ||
+	    strcmp(it->res->reason, "greylisted") != 0)
+		return false;
+	if (b->grey.n >= BATCH_GREYLIST_WAITING) {
+		b->st->grey_not_retried++;
+		return false;
+	}
+	free(it->grey_first);
+	it->grey_first = strdup(it->res->summary);
+	it->grey_retried = true;
+	it->not_before = monotonic_ms() + b->opt->greylist_ms;
+	result_clear(it->res);
+	free(it->res);
+	it->res = NULL;
+	b->st->grey_retried++;
+	list_push(&b->grey, it);
+	return true;
+}
+
+/* The result of an address that was not (or not fully) probed. */
+static void
+emit_unfinished(struct batch *b, struct item *it, const char *reason,
+    const char *summary)
+{
+	struct probe_result *res = b->scratch;
+	struct batch_item_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.index = it->index;
+	info.line = it->line;
+	info.tries = it->tries;
+	result_init(res, it->address);
+	res->addr_error = address_parse(it->address, &res->addr,
+	    res->addr_why, sizeof(res->addr_why));
+	res->stages[STAGE_ADDRESS].status = res->addr_error == ADDRESS_OK ?
+	    STATUS_OK : STATUS_FAIL;
+	res->verdict = VERDICT_UNKNOWN;
+	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+	snprintf(res->summary, sizeof(res->summary), "%s", summary);
+	res->exit_code = EXIT_UNKNOWN;
+	emit(b, &info, res);
+	result_clear(res);
+}
+
+/* Interrupted while waiting for its second try after greylisting. */
+static void
+emit_grey_cancelled(struct batch *b, struct item *it)
+{
+	char sum[600];
+
+	snprintf(sum, sizeof(sum), "%s The second try after greylisting "
+	    "was cancelled by the interruption.", it->grey_first != NULL ?
+	    it->grey_first : "The server greylisted the probe.");
+	emit_unfinished(b, it, "greylisted", sum);
+}
+
 /* A finished address: remember its verdict for its duplicates, report
  * it, then report the duplicates that waited for it. */
 static void
@@ -651,6 +798,16 @@ finish_item(struct batch *b, struct item *it)
 	struct batch_seen_entry *e = NULL;
 	struct item *d, *dn;
 
+	if (grey_park(b, it))
+		return;
+	if (it->grey_retried) {
+		result_finding(it->res, "batch.greylist_retried", SEV_INFO,
+		    STAGE_RCPT, "RFC 6647 §2.1", it->grey_first, "the first "
+		    "try was greylisted; this is the answer to the second "
+		    "try, %.0f s later", b->opt->greylist_ms / 1000.0);
+		if ((unsigned)it->res->verdict < 4)
+			b->st->grey_verdicts[it->res->verdict]++;
+	}
 	memset(&info, 0, sizeof(info));
 	info.index = it->index;
 	info.line = it->line;
@@ -682,9 +839,60 @@ finish_item(struct batch *b, struct item *it)
 	item_free(it);
 }
 
+/*
+ * --rcpt-per-connection: take up to K - 1 more addresses of lead's domain
+ * that may start now (due retries, due greylisted ones, then waiting
+ * ones, in list order) as further recipients of its transaction.
+ */
+static void
+gather(struct batch *b, struct item *lead, double now)
+{
+	struct list *lists[3] = { &b->retry, &b->grey, &b->window };
+	size_t cap = (size_t)b->opt->rcpt_per_conn, n = 0, l;
+	struct dom *d;
+	struct item *it, *nx;
+	char why[256];
+
+	if (!lead->groupable || cap <= 1)
+		return;
+	if ((d = dom_get(b, lead->dhash, false)) != NULL && d->rcpt_cap > 0 &&
+	    (size_t)d->rcpt_cap < cap)
+		cap = (size_t)d->rcpt_cap;
+	if (cap <= 1)
+		return;
+	if ((lead->fol = calloc(cap - 1, sizeof(*lead->fol))) == NULL ||
+	    (lead->more = calloc(cap - 1, sizeof(*lead->more))) == NULL) {
+		free(lead->fol);
+		lead->fol = NULL;
+		return;
+	}
+	for (l = 0; l < 3; l++)
+		for (it = lists[l]->head; it != NULL && n < cap - 1; it = nx) {
+			nx = it->next;
+			if (!it->groupable || it->dhash != lead->dhash ||
+			    (l < 2 && it->not_before > now))
+				continue;
+			free(it->mailbox);
+			it->mailbox = NULL;
+			if (address_parse(it->address, b->scratch_addr, why,
+			    sizeof(why)) != ADDRESS_OK ||
+			    (it->mailbox = strdup(b->scratch_addr->mailbox)) ==
+			    NULL)
+				continue;
+			list_remove(lists[l], it);
+			lead->fol[n] = it;
+			lead->more[n].mailbox = it->mailbox;
+			n++;
+		}
+	lead->nfol = n;
+}
+
 static void
 start_item(struct batch *b, struct item *it)
 {
+	struct dom *d;
+	size_t i;
+
 	if ((it->res = malloc(sizeof(*it->res))) == NULL) {
 		b->st->exit_code = EXIT_LOCAL_ERROR;
 		b->stopping = true;
@@ -692,11 +900,28 @@ start_item(struct batch *b, struct item *it)
 		return;
 	}
 	it->tries++;
+	gather(b, it, monotonic_ms());
+	for (i = 0; i < it->nfol; i++)
+		it->fol[i]->tries++;
+	d = it->has_domain ? dom_get(b, it->dhash, false) : NULL;
+	memset(&it->group, 0, sizeof(it->group));
+	it->group.more = it->more;
+	it->group.nmore = it->nfol;
+	it->group.catch_all_code = d != NULL ? d->catch_all_code : 0;
+	it->group.ask_catch_all = b->ctx->cfg->catch_all &&
+	    it->group.catch_all_code == 0;
 	list_push(&b->inflight, it);
-	if (probe_start(b->ctx, it->address, it->res, probe_done, it) ==
-	    NULL) {
-		/* res holds the local error: report it as it is. */
+	if (probe_start_group(b->ctx, it->address, it->res, &it->group,
+	    probe_done, it) == NULL) {
+		/* res holds the local error: report it as it is; the further
+		 * recipients wait for another connection. */
 		list_remove(&b->inflight, it);
+		for (i = 0; i < it->nfol; i++) {
+			it->fol[i]->tries--;
+			it->fol[i]->not_before = monotonic_ms();
+			list_push(&b->retry, it->fol[i]);
+		}
+		it->nfol = 0;
 		finish_item(b, it);
 	}
 }
@@ -730,24 +955,35 @@ pump(struct batch *b)
 		while ((it = b->window.head) != NULL) {
 			list_remove(&b->window, it);
 			item_free(it);
+			b->st->not_finished++;
 		}
 		while ((it = b->retry.head) != NULL) {
 			list_remove(&b->retry, it);
 			item_free(it);
+			b->st->not_finished++;
 		}
 		while ((it = b->dupwait.head) != NULL) {
 			list_remove(&b->dupwait, it);
 			item_free(it);
 		}
+		while ((it = b->grey.head) != NULL) {
+			list_remove(&b->grey, it);
+			emit_grey_cancelled(b, it);
+			item_free(it);
+		}
 	}
 	if (b->inflight.n == 0 && b->window.n == 0 && b->retry.n == 0 &&
-	    b->dupwait.n == 0 && (b->input_done || b->stopping)) {
+	    b->dupwait.n == 0 && b->grey.n == 0 &&
+	    (b->input_done || b->stopping)) {
 		b->finished = true;
 		event_base_loopbreak(b->ctx->base);
 		return;
 	}
 	/* A retry comes due later: wake up for it. */
 	for (it = b->retry.head; it != NULL; it = it->next)
+		if (next == 0 || it->not_before < next)
+			next = it->not_before;
+	for (it = b->grey.head; it != NULL; it = it->next)
 		if (next == 0 || it->not_before < next)
 			next = it->not_before;
 	if (next > 0 && b->inflight.n < (size_t)b->opt->parallel) {
@@ -766,23 +1002,98 @@ rate_limited(const struct probe_result *res)
 	return !res->local_error && turned_away(res, res->outcome);
 }
 
+/* When an address turned away by the server at lead may be tried again. */
+static double
+backoff_end(struct batch *b, const struct probe_result *res)
+{
+	struct slot *s = res->server_ip[0] != '\0' ?
+	    slot_get(b, res->server_ip, false) : NULL;
+
+	return s != NULL && s->backoff_until > monotonic_ms() ?
+	    s->backoff_until : monotonic_ms() + b->opt->backoff_ms;
+}
+
+/*
+ * The further recipients of a finished transaction: each answered one is
+ * reported with its own result; those turned away (421) wait for the
+ * back-off like any rate-limited address; the others (not asked, too
+ * many recipients, no answer) are asked again on another connection.
+ */
+static void
+finish_group(struct batch *b, struct item *lead, struct probe_result *res)
+{
+	bool closing = !res->local_error && turned_away(res, res->outcome);
+	struct dom *d = lead->has_domain ? dom_get(b, lead->dhash, true) :
+	    NULL;
+	int code = lead->group.catch_all_code;
+	size_t i;
+
+	for (i = 0; i < lead->nfol; i++)
+		if (lead->more[i].state == RCPT_CLOSED)
+			closing = true;
+	if (d != NULL && lead->group.ask_catch_all &&
+	    (code / 100 == 2 || code / 100 == 5))
+		d->catch_all_code = code;
+	for (i = 0; d != NULL && i < lead->nfol; i++)
+		if (lead->more[i].state == RCPT_TOO_MANY) {
+			/* RFC 5321 §4.5.3.1.10: this server takes i + 1
+			 * recipients per transaction; ask no more from now. */
+			if (d->rcpt_cap == 0 || d->rcpt_cap > (int)i + 1)
+				d->rcpt_cap = (int)i + 1;
+			break;
+		}
+	for (i = 0; i < lead->nfol; i++) {
+		struct item *f = lead->fol[i];
+		struct session_rcpt *r = &lead->more[i];
+		bool turned = r->state == RCPT_CLOSED ||
+		    (closing && r->state == RCPT_NOT_ASKED);
+
+		lead->fol[i] = NULL;
+		if (r->state == RCPT_ANSWERED || (turned &&
+		    (f->tries > b->opt->retries || b->stopping))) {
+			if ((f->res = malloc(sizeof(*f->res))) == NULL) {
+				b->st->exit_code = EXIT_LOCAL_ERROR;
+				b->stopping = true;
+				session_rcpt_clear(r);
+				item_free(f);
+				continue;
+			}
+			probe_group_result(res, r, f->address,
+			    lead->group.catch_all_code, i + 2, f->res);
+			session_rcpt_clear(r);
+			if (turned)
+				diag_rate_limited(f->res, f->tries);
+			b->st->shared++;
+			finish_item(b, f);
+			continue;
+		}
+		session_rcpt_clear(r);
+		if (turned) {
+			f->not_before = backoff_end(b, res);
+			b->st->retries++;
+		} else {
+			/* Not this try's fault: the next connection asks. */
+			f->tries--;
+			f->not_before = monotonic_ms();
+		}
+		list_push(&b->retry, f);
+	}
+	lead->nfol = 0;
+}
+
 static void
 probe_done(void *arg, struct probe_result *res)
 {
 	struct item *it = arg;
 	struct batch *b = it->b;
-	struct slot *s;
 
 	list_remove(&b->inflight, it);
+	finish_group(b, it, res);
 	if (rate_limited(res)) {
 		if (it->tries <= b->opt->retries && !b->stopping) {
 			/* Again after the server's back-off; the domain's
 			 * other addresses wait too. */
-			s = res->server_ip[0] != '\0' ?
-			    slot_get(b, res->server_ip, false) : NULL;
-			it->not_before = s != NULL && s->backoff_until >
-			    monotonic_ms() ? s->backoff_until :
-			    monotonic_ms() + b->opt->backoff_ms;
+			it->not_before = backoff_end(b, res);
 			result_clear(res);
 			free(res);
 			it->res = NULL;
@@ -793,7 +1104,65 @@ probe_done(void *arg, struct probe_result *res)
 		}
 		diag_rate_limited(res, it->tries);
 	}
+	if (result_has_finding(res, "batch.server_stalled") &&
+	    strcmp(res->reason, "timeout") == 0)
+		b->st->stalled++;
 	finish_item(b, it);
+	pump(b);
+}
+
+/* ---- SIGINT, SIGTERM ---------------------------------------------------- */
+
+/* The grace is over: report what is still in flight as interrupted and
+ * leave the loop; the probes' state stays as it is (batch.h). */
+static void
+on_grace(evutil_socket_t fd, short what, void *arg)
+{
+	struct batch *b = arg;
+	struct item *it;
+	size_t i;
+
+	(void)fd;
+	(void)what;
+	for (it = b->inflight.head; it != NULL; it = it->next) {
+		emit_unfinished(b, it, "interrupted", "The probe was stopped by "
+		    "an interruption (SIGINT or SIGTERM) before it finished.");
+		b->st->abandoned_n++;
+		for (i = 0; i < it->nfol; i++) {
+			emit_unfinished(b, it->fol[i], "interrupted", "The "
+			    "probe was stopped by an interruption (SIGINT or "
+			    "SIGTERM) before it finished.");
+			b->st->abandoned_n++;
+		}
+	}
+	b->st->abandoned = b->inflight.n > 0;
+	b->finished = true;
+	event_base_loopbreak(b->ctx->base);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct batch *b = arg;
+	struct timeval tv;
+
+	(void)what;
+	if (b->st->interrupted) {
+		fprintf(stderr, "smtpprobe: interrupted again: exiting now\n");
+		fflush(stdout);
+		fflush(stderr);
+		_exit(BATCH_EXIT_INTERRUPTED);
+	}
+	b->st->interrupted = true;
+	b->stopping = true;
+	fprintf(stderr, "smtpprobe: %s: starting no new probe; waiting up to "
+	    "%d s for the %zu in flight (again to quit at once)\n",
+	    sig == SIGTERM ? "terminated" : "interrupted",
+	    BATCH_INTERRUPT_GRACE_MS / 1000, b->inflight.n);
+	fflush(stderr);
+	tv.tv_sec = BATCH_INTERRUPT_GRACE_MS / 1000;
+	tv.tv_usec = (BATCH_INTERRUPT_GRACE_MS % 1000) * 1000;
+	evtimer_add(b->grace, &tv);
 	pump(b);
 }
 
@@ -811,8 +1180,19 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 	    (b->scratch = malloc(sizeof(*b->scratch))) == NULL ||
 	    (b->scratch_addr = malloc(sizeof(*b->scratch_addr))) == NULL ||
 	    (list != NULL && (reader = malloc(sizeof(*reader))) == NULL) ||
-	    (b->wake = evtimer_new(ctx->base, wake_cb, b)) == NULL) {
+	    (b->wake = evtimer_new(ctx->base, wake_cb, b)) == NULL ||
+	    (b->grace = evtimer_new(ctx->base, on_grace, b)) == NULL ||
+	    (b->sigint = evsignal_new(ctx->base, SIGINT, on_signal, b)) ==
+	    NULL ||
+	    (b->sigterm = evsignal_new(ctx->base, SIGTERM, on_signal, b)) ==
+	    NULL) {
 		if (b != NULL) {
+			if (b->wake != NULL)
+				event_free(b->wake);
+			if (b->grace != NULL)
+				event_free(b->grace);
+			if (b->sigint != NULL)
+				event_free(b->sigint);
 			free(b->scratch);
 			free(b->scratch_addr);
 			free(b);
@@ -837,7 +1217,10 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 	ctx->hooks.conn_acquire = hook_acquire;
 	ctx->hooks.conn_release = hook_release;
 	ctx->hooks.conn_cancel = hook_cancel;
+	ctx->hooks.conn_skip = hook_skip;
 	ctx->hooks.arg = b;
+	event_add(b->sigint, NULL);
+	event_add(b->sigterm, NULL);
 
 	pump(b);
 	while (!b->finished) {
@@ -848,7 +1231,18 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 	}
 	stats->elapsed_ms = monotonic_ms() - b->t0;
 	progress(b, true);
+	if (stats->abandoned)
+		return;	/* the runs still point here: the caller exits */
 
+	event_free(b->sigint);	/* the signals' old dispositions return */
+	event_free(b->sigterm);
+	event_free(b->grace);
+	while (b->doms != NULL) {
+		struct dom *d = b->doms;
+
+		b->doms = d->next;
+		free(d);
+	}
 	memset(&ctx->hooks, 0, sizeof(ctx->hooks));
 	while ((s = b->slots) != NULL) {
 		b->slots = s->next;

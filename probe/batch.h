@@ -51,6 +51,25 @@
 #define BATCH_SERVERS_MAX	4096
 /* DNS answers kept by the resolver in batch mode. */
 #define BATCH_DNS_CACHE		512
+/* Recipients asked in one SMTP transaction (--rcpt-per-connection):
+ * the default stays under the error counts at which common servers
+ * start slowing a client down or disconnecting it (Postfix
+ * smtpd_soft_error_limit 10, smtpd_hard_error_limit 20), since many
+ * addresses of a list may be unknown; the maximum is the 100 recipients
+ * RFC 5321 §4.5.3.1.8 asks every server to take. */
+#define BATCH_RCPT_DEFAULT	5
+#define BATCH_RCPT_MAX		100
+/* --greylist-retry: the longest delay, and how many addresses may wait
+ * for their second try at once (past that they are reported after one). */
+#define BATCH_GREYLIST_MAX_MS	3600000
+#define BATCH_GREYLIST_WAITING	4096
+/* Domains remembered: the --catch-all answer, the recipients a server
+ * took in one transaction. */
+#define BATCH_DOMAINS_MAX	4096
+/* After SIGINT or SIGTERM: how long the probes in flight may still run. */
+#define BATCH_INTERRUPT_GRACE_MS 2000
+/* Exit status of an interrupted batch (128 + SIGINT, as shells do). */
+#define BATCH_EXIT_INTERRUPTED	130
 
 struct batch_options {
 	int	parallel;	/* 1 .. BATCH_PARALLEL_MAX */
@@ -59,6 +78,8 @@ struct batch_options {
 	int	backoff_ms;	/* first back-off */
 	int	backoff_max_ms;
 	bool	progress;	/* a status line on stderr */
+	int	rcpt_per_conn;	/* 1 .. BATCH_RCPT_MAX */
+	int	greylist_ms;	/* 0: no second try after greylisting */
 };
 
 void batch_options_defaults(struct batch_options *o);
@@ -98,6 +119,16 @@ struct batch_stats {
 	int		 read_error;	/* errno of a read error of the list */
 	bool		 dup_table_full;
 	bool		 stopped;	/* the callback asked to stop */
+	unsigned long	 connections;	/* SMTP connections made */
+	unsigned long	 shared;	/* addresses asked on another's connection */
+	unsigned long	 stalled;	/* reported without trying: servers stalled */
+	unsigned long	 grey_retried;	/* greylisted, tried again */
+	unsigned long	 grey_verdicts[4];	/* their second answers */
+	unsigned long	 grey_not_retried;	/* too many waiting */
+	bool		 interrupted;	/* SIGINT / SIGTERM */
+	bool		 abandoned;	/* probes were left unfinished: exit now */
+	unsigned long	 abandoned_n;	/* reported "interrupted" */
+	unsigned long	 not_finished;	/* read or retried, then dropped */
 };
 
 /*
@@ -106,6 +137,13 @@ struct batch_stats {
  * resolver's cache for the run (ctx must have been made from a config
  * whose dns.cache_entries is set for that; see cli.c).  Returns when
  * everything is reported.
+ *
+ * SIGINT and SIGTERM are handled while it runs: no new probe starts, the
+ * ones in flight get BATCH_INTERRUPT_GRACE_MS to finish, and stats says
+ * interrupted.  When some did not finish, they are reported with reason
+ * "interrupted", stats->abandoned is set, and the probes' state is left
+ * as it is: the caller must then print and exit without freeing ctx.
+ * A second signal ends the process at once with BATCH_EXIT_INTERRUPTED.
  */
 void batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
     char **addrs, int naddrs, FILE *list, batch_result_cb cb, void *arg,

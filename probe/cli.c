@@ -37,6 +37,14 @@ enum {
 	OPT_RETRIES,
 	OPT_BACKOFF,
 	OPT_PROGRESS,
+	OPT_RCPT_PER_CONN,
+	OPT_GREYLIST_RETRY,
+	OPT_AUTH_USER,
+	OPT_AUTH_PASSWORD_FILE,
+	OPT_AUTH_MECH,
+	OPT_AUTH_PLAINTEXT,
+	OPT_RELAY_TEST,
+	OPT_RELAY_RCPT,
 	OPT_VERSION
 };
 
@@ -60,6 +68,15 @@ static const struct option long_options[] = {
 	{ "retries", required_argument, NULL, OPT_RETRIES },
 	{ "backoff", required_argument, NULL, OPT_BACKOFF },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "rcpt-per-connection", required_argument, NULL, OPT_RCPT_PER_CONN },
+	{ "greylist-retry", required_argument, NULL, OPT_GREYLIST_RETRY },
+	{ "auth-user", required_argument, NULL, OPT_AUTH_USER },
+	{ "auth-password-file", required_argument, NULL,
+	    OPT_AUTH_PASSWORD_FILE },
+	{ "auth-mech", required_argument, NULL, OPT_AUTH_MECH },
+	{ "auth-plaintext", no_argument, NULL, OPT_AUTH_PLAINTEXT },
+	{ "relay-test", no_argument, NULL, OPT_RELAY_TEST },
+	{ "relay-rcpt", required_argument, NULL, OPT_RELAY_RCPT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -126,6 +143,34 @@ cli_usage(FILE *out)
 "  --backoff SECONDS    batch: the first back-off (default 5; doubles on\n"
 "                       each refusal, at most 300)\n"
 "  --progress           batch: a progress line on stderr\n"
+"  --rcpt-per-connection K\n"
+"                       batch: addresses of one domain asked in one SMTP\n"
+"                       transaction, one RCPT at a time (default 5, max\n"
+"                       100; 1 for a connection per address)\n"
+"  --greylist-retry SECONDS\n"
+"                       batch: try greylisted addresses once more after\n"
+"                       SECONDS (e.g. 300; default: no second try)\n"
+"  --auth-user USER     authenticate (SMTP AUTH) after EHLO, inside TLS;\n"
+"                       the auth stage reports the result\n"
+"  --auth-password-file FILE\n"
+"                       the password: the first line of FILE; else the\n"
+"                       environment variable SMTPPROBE_PASSWORD.  There is\n"
+"                       no option taking the password itself: other users\n"
+"                       could read it in the process list (ps)\n"
+"  --auth-mech MECH     PLAIN, LOGIN or CRAM-MD5 (default: the best the\n"
+"                       server offers)\n"
+"  --auth-plaintext     allow AUTH on a connection without TLS (a warning);\n"
+"                       without it AUTH is never sent unencrypted\n"
+"  --relay-test         instead of probing addresses: does the server\n"
+"                       (--server, or the MX of DOMAIN) relay mail to\n"
+"                       outside domains?  MAIL FROM --from and RCPT TO an\n"
+"                       outside address in several forms (plain, %-hack,\n"
+"                       bang path, quoted, source route), RSET between,\n"
+"                       never DATA; unauthenticated, and authenticated\n"
+"                       with --auth-user.  Exit 0 no open relay, 1 open\n"
+"                       relay, 2 could not tell\n"
+"  --relay-rcpt ADDR    the outside recipient (default\n"
+"                       relay-test@example.net; nothing is delivered)\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
@@ -251,9 +296,62 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * The password: the first line of file (without its CR LF), else the
+ * environment variable SMTPPROBE_PASSWORD.  0, or -1 with a message that
+ * never quotes the password.  The read buffer is wiped.
+ */
+static int
+read_password(const char *file, char *pw, size_t pwlen, char *err,
+    size_t errlen)
+{
+	char buf[AUTH_PASSWORD_MAX + 3];
+	const char *env;
+	size_t n;
+	FILE *f;
+
+	if (file == NULL) {
+		if ((env = getenv("SMTPPROBE_PASSWORD")) == NULL)
+			return fail(err, errlen, "--auth-user needs a password: "
+			    "--auth-password-file FILE or the environment "
+			    "variable SMTPPROBE_PASSWORD");
+		if (strlen(env) >= pwlen || env[0] == '\0' || strpbrk(env,
+		    "\r\n") != NULL)
+			return fail(err, errlen, "SMTPPROBE_PASSWORD: empty, "
+			    "longer than %d bytes, or with a line break",
+			    AUTH_PASSWORD_MAX);
+		snprintf(pw, pwlen, "%s", env);
+		return 0;
+	}
+	if ((f = fopen(file, "r")) == NULL)
+		return fail(err, errlen, "--auth-password-file: cannot open "
+		    "%s: %s", has_control(file) ? "the file" : file,
+		    strerror(errno));
+	memset(buf, 0, sizeof(buf));
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0 || n >= pwlen || strpbrk(buf, "\r\n") != NULL) {
+		auth_wipe(buf, sizeof(buf));
+		return fail(err, errlen, "--auth-password-file: the first "
+		    "line must hold the password (1-%d bytes)",
+		    AUTH_PASSWORD_MAX);
+	}
+	memcpy(pw, buf, n + 1);
+	auth_wipe(buf, sizeof(buf));
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
+	const char *pwfile = NULL;
+	bool auth_opt = false;
 	struct probe_config *cfg = &cli->cfg;
 	bool from_set = false, batch_opt = false;
 	int c, i;
@@ -377,6 +475,72 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 			cli->bopt.progress = true;
 			batch_opt = true;
 			break;
+		case OPT_RCPT_PER_CONN:
+			l = strtol(optarg, &end, 10);
+			if (*end != '\0' || end == optarg || l < 1 ||
+			    l > BATCH_RCPT_MAX)
+				return fail(err, errlen, "--rcpt-per-connection: "
+				    "\"%s\" is not a number from 1 to %d",
+				    has_control(optarg) ? "" : optarg,
+				    BATCH_RCPT_MAX);
+			cli->bopt.rcpt_per_conn = (int)l;
+			batch_opt = true;
+			break;
+		case OPT_GREYLIST_RETRY:
+			secs = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(secs >= 0) ||
+			    secs * 1000 > BATCH_GREYLIST_MAX_MS)
+				return fail(err, errlen, "--greylist-retry: \"%s\" "
+				    "is not a number of seconds (0-%d)",
+				    has_control(optarg) ? "" : optarg,
+				    BATCH_GREYLIST_MAX_MS / 1000);
+			cli->bopt.greylist_ms = (int)(secs * 1000);
+			batch_opt = true;
+			break;
+		case OPT_AUTH_USER:
+			if (optarg[0] == '\0' || has_control(optarg) ||
+			    strlen(optarg) > AUTH_USER_MAX)
+				return fail(err, errlen, "--auth-user: give a "
+				    "user name of 1-%d bytes without control "
+				    "characters", AUTH_USER_MAX);
+			snprintf(cfg->auth_user, sizeof(cfg->auth_user), "%s",
+			    optarg);
+			break;
+		case OPT_AUTH_PASSWORD_FILE:
+			pwfile = optarg;
+			auth_opt = true;
+			break;
+		case OPT_AUTH_MECH: {
+			int m = auth_mech_parse(optarg);
+
+			if (m <= AUTH_MECH_AUTO)
+				return fail(err, errlen, "--auth-mech: \"%s\" is "
+				    "not PLAIN, LOGIN or CRAM-MD5",
+				    has_control(optarg) ? "" : optarg);
+			cfg->auth_mech = (enum auth_mech)m;
+			auth_opt = true;
+			break;
+		}
+		case OPT_AUTH_PLAINTEXT:
+			cfg->auth_plaintext = true;
+			auth_opt = true;
+			break;
+		case OPT_RELAY_TEST:
+			cli->relay_test = true;
+			break;
+		case OPT_RELAY_RCPT: {
+			struct address a;
+			char why[256];
+
+			if (address_parse(optarg, &a, why, sizeof(why)) !=
+			    ADDRESS_OK || a.literal || a.local_utf8)
+				return fail(err, errlen, "--relay-rcpt: %s",
+				    why[0] ? why : "give an ASCII mailbox at a "
+				    "domain name, such as relay-test@example.net");
+			snprintf(cli->relay_rcpt, sizeof(cli->relay_rcpt),
+			    "%s", a.mailbox);
+			break;
+		}
 		case OPT_FROM: {
 			struct address a;
 			char why[256];
@@ -476,9 +640,37 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	}
 	if (cli->help || cli->version)
 		return 0;
+	if (auth_opt && cfg->auth_user[0] == '\0') {
+		snprintf(err, errlen, "--auth-password-file, --auth-mech and "
+		    "--auth-plaintext need --auth-user");
+		return -1;
+	}
+	if (cfg->auth_user[0] != '\0' && cli->helo_test) {
+		snprintf(err, errlen, "--auth-user cannot be combined with "
+		    "--helo-test");
+		return -1;
+	}
+	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test) {
+		snprintf(err, errlen, "--relay-rcpt needs --relay-test");
+		return -1;
+	}
+	if (cli->relay_test && (cli->batch || cli->helo_test ||
+	    cfg->self_check || cfg->catch_all)) {
+		snprintf(err, errlen, "--relay-test cannot be combined with %s",
+		    cli->batch ? "--batch" : cli->helo_test ? "--helo-test" :
+		    cfg->self_check ? "--self-check" : "--catch-all");
+		return -1;
+	}
+	if (cli->relay_test && (argc - optind > 1 || (argc - optind == 0 &&
+	    !cfg->use_server))) {
+		snprintf(err, errlen, "--relay-test takes one domain (or "
+		    "address) whose MX is tested, or --server");
+		return -1;
+	}
 	if (batch_opt && !cli->batch) {
 		snprintf(err, errlen, "--parallel, --delay, --retries, "
-		    "--backoff and --progress need --batch");
+		    "--backoff, --progress, --rcpt-per-connection and "
+		    "--greylist-retry need --batch");
 		return -1;
 	}
 	if (cli->batch && (cli->helo_test || cfg->self_check)) {
@@ -491,6 +683,7 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		cfg->dns.cache_entries = BATCH_DNS_CACHE;
 	if (optind >= argc && !cli->batch &&
 	    !(cli->helo_test && cfg->use_server) &&
+	    !(cli->relay_test && cfg->use_server) &&
 	    !(cfg->self_check && !cli->helo_test)) {
 		snprintf(err, errlen, cli->helo_test ? "--helo-test needs an "
 		    "address, a domain or --server" : "no address given");
@@ -515,5 +708,9 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	if (!from_set)
 		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
 		    cfg->helo);
+	/* Last, so that no usage error leaves the password in memory. */
+	if (cfg->auth_user[0] != '\0' && read_password(pwfile,
+	    cfg->auth_password, sizeof(cfg->auth_password), err, errlen) != 0)
+		return -1;
 	return 0;
 }

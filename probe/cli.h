@@ -27,6 +27,9 @@ struct cli {
 	bool			 batch;
 	const char		*batch_file;
 	struct batch_options	 bopt;
+	/* --relay-test, --relay-rcpt */
+	bool			 relay_test;
+	char			 relay_rcpt[LIMIT_ADDRESS * 4 + 8];	/* "" for the default */
 };
 
 /* 0 on success; -1 with a message in err (exit status 64). */

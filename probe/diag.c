@@ -87,6 +87,20 @@ classify(const struct rec_reply *rr, struct codes_diagnosis *d)
 	    rp->esc_detail, text, d);
 }
 
+static bool
+blame_is_client(enum codes_blame b)
+{
+	return b == CODES_BLAME_CLIENT_IP_REPUTATION ||
+	    b == CODES_BLAME_CLIENT_IDENTITY;
+}
+
+/* The last reply of a stage, or NULL. */
+static const struct rec_reply *
+last_reply(const struct stage_rec *s)
+{
+	return s->nreplies > 0 ? &s->replies[s->nreplies - 1] : NULL;
+}
+
 static void
 explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 {
@@ -194,6 +208,59 @@ explain_transport(struct probe_result *r, enum stage st)
 	}
 }
 
+/*
+ * RCPT was accepted, but the reply itself casts doubt on it: 252 ("cannot
+ * verify the user, but will accept the message", RFC 5321 §3.5.3: the
+ * mailbox is not confirmed), or an enhanced code of another class than
+ * the reply code (RFC 3463 §2).  The reply code decides what the server
+ * does (RFC 5321 §4.2), so the mail would be taken, but whether it
+ * reaches a mailbox is in doubt: the rcpt stage warns and the verdict is
+ * "risky".
+ */
+static bool
+doubtful_accept(const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+
+	if (rp->code / 100 != 2 || rr->legality == CODES_ILLEGAL)
+		return false;
+	return rp->code == 252 || (rp->esc_class != 0 && rp->esc_class != 2);
+}
+
+static void
+explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	const struct codes_enhanced *e;
+	char meaning[512];
+
+	if (rp->code == 252) {
+		expl_set(&s->expl, "accepted_unverified", "none", "success",
+		    "The server takes mail for the address (252) but says it "
+		    "cannot confirm that such a mailbox exists.", "A gateway "
+		    "or filter that cannot see the list of mailboxes behind "
+		    "it, or a server that will not reveal which users exist.",
+		    "Treat the address as unconfirmed: only a real delivery, "
+		    "or its bounce, will tell.");
+		return;
+	}
+	e = codes_enhanced_lookup(rp->esc_subject, rp->esc_detail);
+	snprintf(meaning, sizeof(meaning), "The server accepted the address "
+	    "with %d, but the enhanced code %d.%d.%d in the same reply is a "
+	    "%s%s%s%s: the reply contradicts itself (RFC 3463 §2).",
+	    rp->code, rp->esc_class, rp->esc_subject, rp->esc_detail,
+	    rp->esc_class == 5 ? "permanent failure" : "temporary failure",
+	    e != NULL ? " (" : "", e != NULL ? e->title : "",
+	    e != NULL ? ")" : "");
+	expl_set(&s->expl, "accepted_conflicting", "server", "success",
+	    meaning, "A filter or proxy in front of the mail server rewrites "
+	    "its replies, or the server's reply templates are wrong. The "
+	    "reply code decides what happens now (RFC 5321 §4.2), so the "
+	    "mail would be taken, and may bounce later.", "Treat the "
+	    "acceptance as doubtful, and report the reply to the server's "
+	    "administrator.");
+}
+
 static void
 explain_stages(struct probe_result *r)
 {
@@ -207,7 +274,13 @@ explain_stages(struct probe_result *r)
 			continue;
 		if (s->expl.present)
 			continue;
-		rr = deciding_reply(s);
+		/* AUTH: the last reply decides (334 prompts come first). */
+		rr = st == STAGE_AUTH && s->nreplies > 0 ?
+		    &s->replies[s->nreplies - 1] : deciding_reply(s);
+		/* RCPT: the address's own reply, not the --catch-all
+		 * test's that follows it. */
+		if (st == STAGE_RCPT && s->nreplies > 0)
+			rr = &s->replies[0];
 		if (rr != NULL && (rr->reply->code / 100 != 2 ||
 		    rr->legality == CODES_ILLEGAL) && !s->timed_out &&
 		    s->error[0] == '\0') {
@@ -283,6 +356,11 @@ explain_stages(struct probe_result *r)
 			}
 			break;
 		case STAGE_RCPT:
+			if (s->nreplies > 0 && s->replies[0].reply->code / 100 ==
+			    2) {
+				explain_doubtful_accept(s, &s->replies[0]);
+				continue;
+			}
 			if (result_has_finding(r, "rcpt.smtputf8_unsupported")) {
 				expl_set(&s->expl, "smtputf8_required",
 				    "recipient_address", "permanent", "The "
@@ -314,6 +392,47 @@ explain_stages(struct probe_result *r)
 				continue;
 			}
 			break;
+		case STAGE_AUTH:
+			if (result_has_finding(r, "auth.not_encrypted"))
+				expl_set(&s->expl, "auth_not_encrypted",
+				    "client_auth_tls", "permanent", "smtpprobe "
+				    "did not send AUTH: the connection is not "
+				    "encrypted, and the password would have "
+				    "crossed the network in the clear.",
+				    "The server does not offer STARTTLS on "
+				    "this port, the TLS handshake failed, or "
+				    "--tls never was given.", "Enable STARTTLS "
+				    "on the server (the submission port 587 "
+				    "should offer it); only on a network you "
+				    "trust, pass --auth-plaintext.");
+			else if (result_has_finding(r, "auth.not_offered"))
+				expl_set(&s->expl, "auth_not_offered",
+				    "client_auth_tls", "permanent", "The "
+				    "server does not announce AUTH in its "
+				    "EHLO reply, so nobody can log in on this "
+				    "connection.", "AUTH is switched off on "
+				    "this port (MX servers on port 25 seldom "
+				    "offer it), or it is offered only after "
+				    "STARTTLS (common on port 587), or only to "
+				    "some client networks.", "Use the "
+				    "submission port (587 with STARTTLS) and "
+				    "check the server's SASL settings (Postfix: "
+				    "smtpd_sasl_auth_enable, "
+				    "smtpd_tls_auth_only).");
+			else if (result_has_finding(r, "auth.no_mechanism"))
+				expl_set(&s->expl, "auth_no_mechanism",
+				    "client_auth_tls", "permanent", "The "
+				    "server offers no AUTH mechanism smtpprobe "
+				    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
+				    "the one chosen with --auth-mech.", "The "
+				    "server allows only other mechanisms "
+				    "(XOAUTH2, OAUTHBEARER, GSSAPI, NTLM).",
+				    "Choose another --auth-mech, or test with "
+				    "a client that speaks the server's "
+				    "mechanism.");
+			else
+				break;
+			continue;
 		case STAGE_QUIT:
 			expl_set(&s->expl, "quit_unclean", "server", "success",
 			    "The server did not end the session cleanly.",
@@ -328,13 +447,127 @@ explain_stages(struct probe_result *r)
 	}
 }
 
+/*
+ * A 530 "Must issue a STARTTLS command first" at MAIL or RCPT: who can fix
+ * it depends on why the session was not encrypted.  A server that demands
+ * STARTTLS without offering it in its EHLO reply is misconfigured (no
+ * client can comply); one that offers it to a probe run with --tls never
+ * was not given the chance.
+ */
+static void
+explain_starttls_demand(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+	bool offered = r->has_caps && r->caps.starttls;
+
+	if (s->status != STATUS_FAIL || !s->expl.present ||
+	    strcmp(s->expl.category, "starttls_required") != 0 || r->tls_done)
+		return;
+	if (!offered)
+		expl_set(&s->expl, "starttls_required", "server", "permanent",
+		    "The server demands STARTTLS before this command, but its "
+		    "EHLO reply does not offer STARTTLS, so no client can do "
+		    "what it asks.", "A misconfigured server: encryption is "
+		    "made mandatory (in Postfix, smtpd_tls_security_level = "
+		    "encrypt) while TLS is not set up, or a firewall strips "
+		    "STARTTLS from the EHLO reply.", "The server's "
+		    "administrator must offer STARTTLS (install a certificate) "
+		    "or stop requiring it; mail from other senders fails the "
+		    "same way.");
+	else if (r->stages[STAGE_STARTTLS].status == STATUS_SKIPPED)
+		expl_set(&s->expl, "starttls_required", "client_auth_tls",
+		    "permanent", "The server demands STARTTLS before this "
+		    "command; it offers STARTTLS, but this probe did not use "
+		    "it.", "The probe was run with --tls never.", "Probe again "
+		    "without --tls never (the default uses STARTTLS when it "
+		    "is offered).");
+	else
+		expl_set(&s->expl, "starttls_required", "server", "permanent",
+		    "The server demands STARTTLS before this command, and TLS "
+		    "could not be set up on this connection (see the starttls "
+		    "and tls stages, and the earlier attempt).", "The TLS "
+		    "handshake with the server failed, so the session went on "
+		    "unencrypted.", "The server's administrator must fix its "
+		    "TLS set-up (certificate, protocol versions, ciphers).");
+}
+
+/*
+ * 521 at the greeting (RFC 7504): the host says it takes no mail at all.
+ * The verdict stays "unknown" (reason greeting_rejected): the mailbox was
+ * never asked, postscreen and some filters also answer 521 to clients
+ * they turn away, and an MTA defers rather than bounces on a refused
+ * greeting (Postfix: smtp_skip_5xx_greeting).  The domain-wide "takes no
+ * mail" statement is the null MX (RFC 7505), which the DNS stage reads.
+ */
+static bool
+greeting_is_no_mail(const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_GREETING];
+	const struct rec_reply *rr = last_reply(s);
+	struct codes_diagnosis d;
+
+	if (s->status != STATUS_FAIL || rr == NULL || rr->reply->code != 521)
+		return false;
+	classify(rr, &d);
+	return !blame_is_client(d.blame) && d.blame != CODES_BLAME_PROTOCOL &&
+	    d.blame != CODES_BLAME_RATE_LIMIT &&
+	    d.blame != CODES_BLAME_SENDER_ADDRESS;
+}
+
+static void
+explain_greeting_521(struct probe_result *r)
+{
+	if (!greeting_is_no_mail(r))
+		return;
+	expl_set(&r->stages[STAGE_GREETING].expl, "no_mail_service",
+	    "recipient_address", "permanent", "The server answered the "
+	    "connection with 521: by RFC 7504 this host does not accept "
+	    "mail at all.", "The domain's MX record points at a host that "
+	    "takes no mail, on purpose (a domain that only sends) or by "
+	    "mistake. Postfix postscreen and some filters also answer 521 "
+	    "to clients they turn away, so the mailbox itself was not "
+	    "judged.", "If every mail server of the domain answers this "
+	    "way, the domain receives no mail: ask the recipient for "
+	    "another address. A domain that takes no mail should publish a "
+	    "null MX (RFC 7505) instead.");
+}
+
+/* The server closed after a 421 ("closing transmission channel", RFC
+ * 5321 §3.8): RSET and QUIT going unanswered is then expected. */
+static void
+explain_quit_after_421(struct probe_result *r)
+{
+	struct stage_rec *q = &r->stages[STAGE_QUIT];
+	int st;
+
+	if (q->status != STATUS_WARN || q->nreplies > 0)
+		return;
+	for (st = STAGE_GREETING; st < STAGE_QUIT; st++) {
+		const struct rec_reply *rr = last_reply(&r->stages[st]);
+
+		if (rr != NULL && rr->reply->code == 421) {
+			expl_set(&q->expl, "closed_after_421", "none",
+			    "success", "The server had announced with 421 "
+			    "that it was closing the connection, so the "
+			    "goodbye (RSET, QUIT) went unanswered.", "That "
+			    "is what 421 means (RFC 5321 §3.8); nothing is "
+			    "wrong here.", "Nothing to do; the answer above "
+			    "stands.");
+			return;
+		}
+	}
+}
+
 /* Verdict from the reply at MAIL or RCPT. */
 static void
 verdict_from_envelope(struct probe_result *r, enum stage st,
     int catch_all_code)
 {
 	struct stage_rec *s = &r->stages[st];
-	const struct rec_reply *rr = deciding_reply(s);
+	/* At RCPT the first reply is the address's own; a second one is
+	 * the --catch-all test's made-up address, which must not decide. */
+	const struct rec_reply *rr = st == STAGE_RCPT && s->nreplies > 0 ?
+	    &s->replies[0] : deciding_reply(s);
 	const char *dom = r->addr.domain;
 	struct codes_diagnosis d;
 	int code;
@@ -354,11 +587,20 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    "RCPT", code);
 		return;
 	}
+	if (code / 100 != 2 && strcmp(d.category, "starttls_required") == 0) {
+		/* 530 "Must issue a STARTTLS command first": the session
+		 * lacked TLS; explain_starttls_demand() says why. */
+		verdict(r, VERDICT_UNKNOWN, "tls_failed", "The server for %s "
+		    "demands STARTTLS before %s (%d), and this session was not "
+		    "encrypted%s, so the address could not be checked.", dom,
+		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
+		    !(r->has_caps && r->caps.starttls) ? " (the server does "
+		    "not even offer STARTTLS)" : "");
+		return;
+	}
 	if (st == STAGE_MAIL) {
-		if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
-		    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
-		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
-		    d.blame == CODES_BLAME_RATE_LIMIT)
+		if (blame_is_client(d.blame) ||
+		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS)
 			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
 			    "server for %s refused this probing host at MAIL "
 			    "FROM (%d), so the recipient was never asked.",
@@ -367,6 +609,20 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 			verdict(r, VERDICT_UNKNOWN, "greylisted", "The server "
 			    "for %s greylisted the sender (%d); the recipient "
 			    "was not asked.", dom, code);
+		else if (code / 100 == 4 &&
+		    d.blame != CODES_BLAME_SENDER_ADDRESS &&
+		    d.blame != CODES_BLAME_SENDER_AUTHENTICATION)
+			verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The "
+			    "server for %s deferred the probe at MAIL FROM "
+			    "(%d), before the recipient was asked; try again "
+			    "later.", dom, code);
+		else if (code / 100 == 5 && (d.blame == CODES_BLAME_CONTENT ||
+		    d.blame == CODES_BLAME_RATE_LIMIT ||
+		    d.blame == CODES_BLAME_SERVER))
+			verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The "
+			    "server for %s refused the probe at MAIL FROM (%d) "
+			    "for a reason that is not the sender address: %s",
+			    dom, code, d.meaning);
 		else
 			verdict(r, VERDICT_UNKNOWN, "sender_rejected", "The "
 			    "server for %s refused the sender address at MAIL "
@@ -381,6 +637,17 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 			    "for %s accepts the address, but it also accepts "
 			    "a made-up address: it takes everything, so "
 			    "acceptance proves nothing.", dom);
+		else if (code == 252)
+			verdict(r, VERDICT_RISKY, "accepted_unverified", "The "
+			    "server for %s takes mail for this address but "
+			    "says it cannot verify the mailbox (252).", dom);
+		else if (doubtful_accept(rr))
+			verdict(r, VERDICT_RISKY, "accepted_conflicting", "The "
+			    "server for %s accepted the address with %d, but "
+			    "with the enhanced code %d.%d.%d of a failure: the "
+			    "reply contradicts itself, and a bounce is likely.",
+			    dom, code, rr->reply->esc_class,
+			    rr->reply->esc_subject, rr->reply->esc_detail);
 		else
 			verdict(r, VERDICT_DELIVERABLE, "accepted", "The "
 			    "server for %s accepts mail for this address.",
@@ -428,6 +695,17 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    dom, code);
 		return;
 	}
+	if (d.blame == CODES_BLAME_CONTENT || d.blame == CODES_BLAME_RATE_LIMIT ||
+	    d.blame == CODES_BLAME_SERVER) {
+		/* Spam or content filters, rate limits and server faults
+		 * answer RCPT too, but they judge the traffic, not the
+		 * mailbox: a permanent refusal that says nothing about the
+		 * address. */
+		verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The server "
+		    "for %s refused the probe (%d) for a reason that is not "
+		    "about the address: %s", dom, code, d.meaning);
+		return;
+	}
 	if (strcmp(d.category, "user_unknown") == 0)
 		verdict(r, VERDICT_UNDELIVERABLE, "user_unknown", "The server "
 		    "for %s says this mailbox does not exist (%d).", dom,
@@ -453,7 +731,17 @@ diag_finish(struct probe_result *r, int catch_all_code)
 {
 	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
 
+	/* An accepted RCPT whose reply casts doubt on it warns. */
+	if (r->outcome == OUTCOME_ANSWERED &&
+	    r->stages[STAGE_RCPT].status == STATUS_OK &&
+	    r->stages[STAGE_RCPT].nreplies > 0 &&
+	    doubtful_accept(&r->stages[STAGE_RCPT].replies[0]))
+		r->stages[STAGE_RCPT].status = STATUS_WARN;
+	explain_quit_after_421(r);
 	explain_stages(r);
+	explain_starttls_demand(r, STAGE_MAIL);
+	explain_starttls_demand(r, STAGE_RCPT);
+	explain_greeting_521(r);
 
 	if (r->local_error) {
 		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
@@ -566,9 +854,17 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		    r->nattempts, r->nattempts == 1 ? "" : "s");
 		return;
 	case OUTCOME_GREETING_REJECTED:
-		verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The mail "
-		    "server%s for %s refused to talk to this probing host at "
-		    "the greeting.", r->nattempts > 1 ? "s" : "", dom);
+		if (greeting_is_no_mail(r))
+			verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The "
+			    "mail server for %s answered 521: it says it does "
+			    "not accept mail at all (RFC 7504). The address "
+			    "was not asked; if every mail server of the domain "
+			    "says so, the domain takes no mail.", dom);
+		else
+			verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The "
+			    "mail server%s for %s refused to talk to this "
+			    "probing host at the greeting.", r->nattempts > 1 ?
+			    "s" : "", dom);
 		return;
 	case OUTCOME_GREETING_TEMPORARY:
 		verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The mail "
@@ -591,11 +887,41 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		    "server for %s could not be established as required.",
 		    dom);
 		return;
-	case OUTCOME_HELO_REJECTED:
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The mail "
-		    "server for %s refused the HELO name of this probing "
-		    "host.", dom);
+	case OUTCOME_HELO_REJECTED: {
+		/* Both EHLO and HELO refused: say what the refusal names
+		 * (Postfix can apply client and DNSBL checks at HELO when
+		 * smtpd_delay_reject = no). */
+		const struct rec_reply *rr =
+		    last_reply(&r->stages[r->outcome_stage]);
+		struct codes_diagnosis d;
+
+		memset(&d, 0, sizeof(d));
+		d.category = "";
+		if (rr != NULL)
+			classify(rr, &d);
+		if (rr != NULL && d.blame == CODES_BLAME_CLIENT_IP_REPUTATION)
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "mail server for %s refused EHLO and HELO because "
+			    "of this probing host's IP address (a blocklist or "
+			    "its reputation), not because of the address.",
+			    dom);
+		else if (rr != NULL && strcmp(d.category, "rdns_missing") == 0)
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "mail server for %s refused EHLO and HELO because "
+			    "of this probing host's reverse DNS.", dom);
+		else if (rr == NULL || strcmp(d.category, "helo_rejected") == 0
+		    || d.blame == CODES_BLAME_CLIENT_IDENTITY ||
+		    d.blame == CODES_BLAME_PROTOCOL)
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "mail server for %s refused the HELO name of this "
+			    "probing host.", dom);
+		else
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "mail server for %s refused both EHLO and HELO "
+			    "(%d), so the address was not asked.", dom,
+			    rr->reply->code);
 		return;
+	}
 	case OUTCOME_PROTOCOL_ERROR:
 		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
 		    "server for %s broke the SMTP protocol (%s stage).", dom,
@@ -605,6 +931,12 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
 		    "not finish: %s.", r->local_error_msg);
 		r->exit_code = EXIT_LOCAL_ERROR;
+		return;
+	case OUTCOME_AUTH_FAILED:
+		verdict(r, VERDICT_UNKNOWN, "auth_failed", "Authentication "
+		    "with the mail server for %s failed or could not be "
+		    "tried (see the auth stage), so the address was not "
+		    "asked.", dom);
 		return;
 	case OUTCOME_NONE:
 	default:
@@ -630,6 +962,36 @@ diag_rate_limited(struct probe_result *r, int tries)
 	    "turned the probe away for now on each of %d tries (a rate "
 	    "limit or too many connections); try again later, or with a "
 	    "longer --delay.", dom, tries);
+}
+
+void
+diag_server_stalled(struct probe_result *r, size_t skipped, bool decide)
+{
+	const char *dom = r->addr.domain_ascii[0] != '\0' ?
+	    r->addr.domain_ascii : r->input;
+
+	result_finding(r, "batch.server_stalled", SEV_WARNING, STAGE_CONNECT,
+	    "RFC 5321 §4.5.3.2", NULL, "%zu server address%s of %s %s not "
+	    "tried: %s did not answer an earlier address of this run in "
+	    "time", skipped, skipped == 1 ? "" : "es", dom, skipped == 1 ?
+	    "was" : "were", skipped == 1 ? "it" : "they");
+	if (!decide)
+		return;
+	r->stages[STAGE_CONNECT].status = STATUS_FAIL;
+	snprintf(r->stages[STAGE_CONNECT].error,
+	    sizeof(r->stages[STAGE_CONNECT].error), "not tried: the server "
+	    "timed out earlier in this run");
+	r->stages[STAGE_CONNECT].timed_out = true;
+	r->stages[STAGE_CONNECT].expl.present = false;
+	expl_set(&r->stages[STAGE_CONNECT].expl, "timeout", "server",
+	    "transient", "Every mail server of the domain timed out for an "
+	    "earlier address of this batch, so this one was not sent to "
+	    "them again.", "The servers are overloaded, drop packets from "
+	    "this host, or deliberately slow clients down (tarpitting).",
+	    "Probe this address again later, or with a longer --timeout.");
+	verdict(r, VERDICT_UNKNOWN, "timeout", "The mail server%s for %s "
+	    "did not answer earlier addresses of this run in time, so this "
+	    "one was not tried.", skipped == 1 ? "" : "s", dom);
 }
 
 static int

@@ -865,6 +865,14 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		}
 	}
 
+	if (sv->greeted && sv->banner_name[0] == '\0') {
+		/* RFC 5321 §4.3.1: the greeting names the server ("220 "
+		 * alone, or a bare "220", names nothing). */
+		sv->banner_valid = IDENT_NO;
+		result_finding(res, "identity.banner_invalid_name", SEV_INFO,
+		    STAGE_GREETING, "RFC 5321 §4.3.1", NULL, "the greeting "
+		    "gives no host name at all");
+	}
 	if (sv->banner_name[0] != '\0') {
 		const char *b = sv->banner_name;
 		bool literal = b[0] == '[';

@@ -74,6 +74,9 @@
 #define TIMEOUT_MAIL_MS		120000
 #define TIMEOUT_RCPT_MS		120000
 #define TIMEOUT_QUIT_MS		10000
+/* AUTH (RFC 4954 sets no time): a back end checking a password answers
+ * in seconds; the same as the TLS handshake. */
+#define TIMEOUT_AUTH_MS		30000
 
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message
@@ -94,5 +97,11 @@
 /* --helo-test: server addresses tried, in MX order, until one greets
  * with 2xx (the same number of attempts as a probe makes). */
 #define HELOTEST_MAX_SERVERS	LIMIT_ATTEMPTS
+
+/* --relay-test: envelopes asked on one connection (the recipient forms
+ * of relaytest.c, each MAIL, RCPT, RSET), and the pause between its
+ * unauthenticated and authenticated connections. */
+#define RELAYTEST_MAX_TXNS	8
+#define RELAYTEST_PAUSE_MS	1000
 
 #endif

@@ -15,6 +15,7 @@
 #include "explain.h"
 #include "helotest.h"
 #include "probe.h"
+#include "relaytest.h"
 #include "report.h"
 
 #ifndef SMTPPROBE_VERSION
@@ -44,6 +45,32 @@ helo_test(struct probe_ctx *ctx, const struct cli *cli)
 	status = ht->exit_code;
 	helotest_clear(ht);
 	free(ht);
+	return status;
+}
+
+/* --relay-test: does the server relay to outside domains? */
+static int
+relay_test(struct probe_ctx *ctx, const struct cli *cli)
+{
+	struct relaytest_result *rt;
+	int status;
+
+	if ((rt = malloc(sizeof(*rt))) == NULL) {
+		fprintf(stderr, "smtpprobe: out of memory\n");
+		return EXIT_LOCAL_ERROR;
+	}
+	relaytest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
+	    cli->relay_rcpt, rt);
+	if (rt->error[0] != '\0')
+		fprintf(stderr, "smtpprobe: --relay-test: %s\n", rt->error);
+	if (cli->json)
+		report_relaytest_json(stdout, rt);
+	else
+		report_relaytest_text(stdout, rt, cli->verbose);
+	fflush(stdout);
+	status = rt->exit_code;
+	relaytest_clear(rt);
+	free(rt);
 	return status;
 }
 
@@ -79,7 +106,8 @@ batch_print(void *arg, const struct batch_item_info *info,
 
 /* Counts per verdict and per reason, and the time taken. */
 static void
-batch_summary(FILE *out, const struct batch_stats *st)
+batch_summary(FILE *out, const struct batch_stats *st,
+    const struct batch_options *o)
 {
 	double secs = st->elapsed_ms / 1000;
 	size_t i;
@@ -104,6 +132,33 @@ batch_summary(FILE *out, const struct batch_stats *st)
 	    "a back-off\n", st->duplicates, st->duplicates == 1 ? "" : "s",
 	    st->invalid_lines, st->invalid_lines == 1 ? "" : "s", st->retries,
 	    st->retries == 1 ? "y" : "ies");
+	fprintf(out, "  %lu SMTP connection%s; %lu address%s asked on "
+	    "another's connection (up to %d per connection)\n",
+	    st->connections, st->connections == 1 ? "" : "s", st->shared,
+	    st->shared == 1 ? "" : "es", o->rcpt_per_conn);
+	if (st->stalled > 0)
+		fprintf(out, "  %lu address%s not tried: %s servers timed out "
+		    "earlier (batch.server_stalled)\n", st->stalled,
+		    st->stalled == 1 ? "" : "es", st->stalled == 1 ? "its" :
+		    "their");
+	if (st->grey_retried > 0 || st->grey_not_retried > 0)
+		fprintf(out, "  greylisting: %lu address%s retried after %.0f "
+		    "s: %lu deliverable, %lu undeliverable, %lu risky, %lu "
+		    "unknown%s; %lu not retried (too many waiting)\n",
+		    st->grey_retried, st->grey_retried == 1 ? "" : "es",
+		    o->greylist_ms / 1000.0,
+		    st->grey_verdicts[VERDICT_DELIVERABLE],
+		    st->grey_verdicts[VERDICT_UNDELIVERABLE],
+		    st->grey_verdicts[VERDICT_RISKY],
+		    st->grey_verdicts[VERDICT_UNKNOWN], st->interrupted ?
+		    " (before the interruption)" : "", st->grey_not_retried);
+	if (st->interrupted)
+		fprintf(out, "  interrupted: %lu probe%s in flight stopped "
+		    "(reason interrupted), %lu address%s read or waiting not "
+		    "finished, the rest of the list not read; exit status "
+		    "%d\n", st->abandoned_n, st->abandoned_n == 1 ? "" : "s",
+		    st->not_finished, st->not_finished == 1 ? "" : "es",
+		    BATCH_EXIT_INTERRUPTED);
 }
 
 static int
@@ -149,9 +204,18 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 		    "duplicates past that are probed again\n",
 		    (unsigned)BATCH_SEEN_MAX);
 	/* JSON keeps stdout for the objects; the summary goes to stderr. */
-	if (st->total > 1 || cli->bopt.progress)
-		batch_summary(cli->json || p.write_error ? stderr : stdout, st);
+	if (st->total > 1 || cli->bopt.progress || st->interrupted)
+		batch_summary(cli->json || p.write_error ? stderr : stdout, st,
+		    &cli->bopt);
 	fflush(stdout);
+	if (st->interrupted)
+		status = BATCH_EXIT_INTERRUPTED;
+	if (st->abandoned) {
+		/* Probes were left in flight and still point into the
+		 * batch's state: nothing may be freed; leave now. */
+		fflush(stderr);
+		_exit(status);
+	}
 	if (list != stdin)
 		fclose(list);
 	free(st);
@@ -181,21 +245,32 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (cli.help) {
+		probe_config_wipe(&cli.cfg);
 		cli_usage(stdout);
 		return 0;
 	}
 	if (cli.version) {
+		probe_config_wipe(&cli.cfg);
 		printf("smtpprobe %s\n", SMTPPROBE_VERSION);
 		return 0;
 	}
 	if (probe_ctx_init(&ctx, &cli.cfg, err, sizeof(err)) != 0) {
+		probe_config_wipe(&cli.cfg);
 		fprintf(stderr, "smtpprobe: %s\n", err);
 		return EXIT_LOCAL_ERROR;
 	}
 	if ((res = malloc(sizeof(*res))) == NULL) {
 		fprintf(stderr, "smtpprobe: out of memory\n");
 		probe_ctx_free(&ctx);
+		probe_config_wipe(&cli.cfg);
 		return EXIT_LOCAL_ERROR;
+	}
+	if (cli.relay_test) {
+		status = relay_test(&ctx, &cli);
+		free(res);
+		probe_ctx_free(&ctx);
+		probe_config_wipe(&cli.cfg);
+		return status;
 	}
 	if (cli.helo_test) {
 		status = helo_test(&ctx, &cli);
@@ -207,6 +282,7 @@ main(int argc, char **argv)
 		status = batch(&ctx, &cli);
 		free(res);
 		probe_ctx_free(&ctx);
+		probe_config_wipe(&cli.cfg);
 		return status;
 	}
 	color = !cli.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
@@ -236,5 +312,6 @@ main(int argc, char **argv)
 	}
 	free(res);
 	probe_ctx_free(&ctx);
+	probe_config_wipe(&cli.cfg);
 	return status;
 }

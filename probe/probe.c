@@ -63,6 +63,8 @@ struct run {
 	/* Addresses left out because of -4, -6 or --source-ip. */
 	size_t			 nexcluded;
 	char			 excluded[192];	/* the first few, for the finding */
+	struct probe_group	*group;		/* batch: further recipients */
+	size_t			 nstalled;	/* targets skipped: timed out before */
 };
 
 struct host_query {
@@ -87,6 +89,13 @@ probe_config_defaults(struct probe_config *cfg)
 	cfg->timeout_ms[STAGE_MAIL] = TIMEOUT_MAIL_MS;
 	cfg->timeout_ms[STAGE_RCPT] = TIMEOUT_RCPT_MS;
 	cfg->timeout_ms[STAGE_QUIT] = TIMEOUT_QUIT_MS;
+	cfg->timeout_ms[STAGE_AUTH] = TIMEOUT_AUTH_MS;
+}
+
+void
+probe_config_wipe(struct probe_config *cfg)
+{
+	auth_wipe(cfg->auth_password, sizeof(cfg->auth_password));
 }
 
 int
@@ -190,7 +199,19 @@ finish_run(struct run *run)
 	}
 	run->done = true;
 	identity_findings(run->res);
+	if (run->group != NULL) {
+		/* Batch: the domain's catch-all answer may be known from an
+		 * earlier session. */
+		if (!run->group->ask_catch_all)
+			run->catch_all_code = run->group->catch_all_code;
+		run->group->catch_all_code = run->catch_all_code;
+	}
 	diag_finish(run->res, run->catch_all_code);
+	if (run->nstalled > 0)
+		diag_server_stalled(run->res, run->nstalled,
+		    run->res->outcome == OUTCOME_NONE &&
+		    !run->res->local_error &&
+		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
 	identity_explain(run->res);
 	if (run->hello_only)
 		self_check_verdict(run->res, false);
@@ -585,9 +606,23 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 
 	if (run->gate_token != NULL) {
 		/* The connection permit goes back with what happened (a 421
-		 * makes the politeness layer back off from this server). */
+		 * makes the politeness layer back off from this server, a
+		 * timeout marks it stalled). */
+		unsigned flags = 0;
+		size_t i;
+
+		if (o == OUTCOME_TIMEOUT || o == OUTCOME_CONNECT_TIMEOUT)
+			flags |= PROBE_CONN_STALLED;
+		for (i = 0; run->group != NULL && i < run->group->nmore; i++) {
+			const struct session_rcpt *r = &run->group->more[i];
+
+			if (r->state == RCPT_NO_ANSWER && r->timed_out)
+				flags |= PROBE_CONN_STALLED;
+			if (r->state == RCPT_CLOSED)
+				flags |= PROBE_CONN_CLOSING;
+		}
 		run->ctx->hooks.conn_release(run->ctx->hooks.arg,
-		    run->gate_token, o, res);
+		    run->gate_token, o, res, flags);
 		run->gate_token = NULL;
 	}
 	if (s == run->session && s != NULL) {
@@ -632,6 +667,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		break;
 	case OUTCOME_ANSWERED:
 	case OUTCOME_LOCAL_ERROR:
+	case OUTCOME_AUTH_FAILED:	/* the same credentials would fail again */
 		move_on = false;
 		break;
 	default:
@@ -680,7 +716,12 @@ connect_target(struct run *run)
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
 	sp.need_smtputf8 = res->addr.local_utf8;
-	sp.catch_all = cfg->catch_all;
+	sp.catch_all = run->group != NULL ? run->group->ask_catch_all :
+	    cfg->catch_all;
+	if (run->group != NULL) {
+		sp.more = run->group->more;
+		sp.nmore = run->group->nmore;
+	}
 	sp.catch_all_rcpt = run->catch_all_rcpt;
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
@@ -688,17 +729,54 @@ connect_target(struct run *run)
 		sp.source_len = cfg->source_len;
 	}
 	sp.hello_only = run->hello_only;
+	sp.auth_user = cfg->auth_user;
+	sp.auth_password = cfg->auth_password;
+	sp.auth_mech = cfg->auth_mech;
+	sp.auth_plaintext = cfg->auth_plaintext;
+	sp.txns = run->ctx->txns;
+	sp.ntxns = run->ctx->ntxns;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
 		if (run->gate_token != NULL) {
 			run->ctx->hooks.conn_release(run->ctx->hooks.arg,
-			    run->gate_token, OUTCOME_LOCAL_ERROR, res);
+			    run->gate_token, OUTCOME_LOCAL_ERROR, res, 0);
 			run->gate_token = NULL;
 		}
 		res->local_error = true;
 		finish_run(run);
 	}
+}
+
+/* Batch: target i timed out for an earlier address; record the skip. */
+static bool
+target_stalled(struct run *run, size_t i)
+{
+	struct probe_result *res = run->res;
+	struct target *t = &run->targets[i];
+	struct attempt *a;
+	char ip[64];
+
+	if (run->ctx->hooks.conn_skip == NULL || !run->ctx->hooks.conn_skip(
+	    run->ctx->hooks.arg, (struct sockaddr *)&t->addr))
+		return false;
+	run->nstalled++;
+	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
+	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
+		a = &res->attempts[res->nattempts++];
+		memset(a, 0, sizeof(*a));
+		snprintf(a->host, sizeof(a->host), "%s", t->host);
+		snprintf(a->ip, sizeof(a->ip), "%s", ip);
+		a->port = ntohs(t->addr.ss_family == AF_INET ?
+		    ((struct sockaddr_in *)&t->addr)->sin_port :
+		    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
+		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
+		    "not answer an earlier address of this run in time");
+	}
+	result_transcriptf(res, 'i', "skipping %s: it timed out earlier in "
+	    "this run", ip);
+	return true;
 }
 
 /* The politeness layer lets this connection go ahead. */
@@ -708,8 +786,19 @@ gate_go(void *arg)
 	struct run *run = arg;
 
 	run->gate_waiting = false;
-	if (!run->done)
-		connect_target(run);
+	if (run->done)
+		return;
+	if (!run->retry_plain && target_stalled(run, run->current)) {
+		/* It timed out for another probe while this one waited. */
+		run->ctx->hooks.conn_cancel(run->ctx->hooks.arg,
+		    run->gate_token);
+		run->gate_token = NULL;
+		if (run->tried > 0)
+			run->tried--;
+		start_next(run);
+		return;
+	}
+	connect_target(run);
 }
 
 static void
@@ -720,6 +809,9 @@ start_next(struct run *run)
 	bool plain = run->retry_plain;
 
 	if (!plain) {
+		while (run->next < run->ntargets &&
+		    target_stalled(run, run->next))
+			run->next++;
 		if (run->next >= run->ntargets || run->tried >= LIMIT_ATTEMPTS) {
 			if (run->ntargets == 0 && run->nexcluded > 0)
 				no_target_in_family(run);
@@ -783,7 +875,7 @@ run_release(struct run *run)
 			    run->gate_token);
 		else
 			run->ctx->hooks.conn_release(run->ctx->hooks.arg,
-			    run->gate_token, OUTCOME_LOCAL_ERROR, run->res);
+			    run->gate_token, OUTCOME_LOCAL_ERROR, run->res, 0);
 		run->gate_token = NULL;
 	}
 	if (run->session != NULL)
@@ -813,8 +905,8 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 
 static struct run *
 run_start(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res, bool hello_only, probe_done_cb done,
-    void *done_arg)
+    struct probe_result *res, bool hello_only, struct probe_group *group,
+    probe_done_cb done, void *done_arg)
 {
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
@@ -834,6 +926,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 	run->ctx = ctx;
 	run->res = res;
 	run->hello_only = hello_only;
+	run->group = group;
 	run->ident_idx = -1;
 	run->done_cb = done;
 	run->done_arg = done_arg;
@@ -893,8 +986,74 @@ struct probe_run *
 probe_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, probe_done_cb done, void *arg)
 {
-	return (struct probe_run *)run_start(ctx, address, res, false, done,
-	    arg);
+	return (struct probe_run *)run_start(ctx, address, res, false, NULL,
+	    done, arg);
+}
+
+struct probe_run *
+probe_start_group(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, struct probe_group *group, probe_done_cb done,
+    void *arg)
+{
+	return (struct probe_run *)run_start(ctx, address, res, false, group,
+	    done, arg);
+}
+
+void
+probe_group_result(const struct probe_result *first, struct session_rcpt *r,
+    const char *address, int catch_all_code, size_t position,
+    struct probe_result *out)
+{
+	struct stage_rec *sr = &out->stages[STAGE_RCPT];
+	char cmd[LIMIT_ADDRESS * 4 + 16];
+	const struct rec_reply *rr = NULL;
+
+	result_init(out, address);
+	out->addr_error = address_parse(address, &out->addr, out->addr_why,
+	    sizeof(out->addr_why));
+	result_copy_shared(out, first);
+	if (out->local_error) {
+		diag_finish(out, 0);
+		return;
+	}
+	result_finding(out, "batch.shared_connection", SEV_INFO, STAGE_RCPT,
+	    "RFC 5321 §3.3", first->addr.mailbox, "asked in the same SMTP "
+	    "transaction as %s (recipient %zu of it); the stages before RCPT "
+	    "are that connection's", first->addr.mailbox, position);
+	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", r->mailbox);
+	if (r->reply != NULL) {
+		rr = result_add_reply(out, STAGE_RCPT, CODES_CMD_RCPT, cmd,
+		    r->reply, r->elapsed_ms);
+		r->reply = NULL;
+	}
+	sr->elapsed_ms = r->elapsed_ms;
+	out->outcome_stage = STAGE_RCPT;
+	if (rr == NULL) {
+		/* Sent and never answered, or never sent. */
+		sr->status = STATUS_FAIL;
+		sr->timed_out = r->timed_out;
+		snprintf(sr->error, sizeof(sr->error), "%s", r->why[0] ?
+		    r->why : "not asked: the connection ended before");
+		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
+	} else if (rr->legality == CODES_ILLEGAL) {
+		sr->status = STATUS_FAIL;
+		out->outcome = OUTCOME_PROTOCOL_ERROR;
+	} else if (rr->reply->code / 100 == 2) {
+		sr->status = STATUS_OK;
+		out->outcome = OUTCOME_ANSWERED;
+	} else {
+		int code = rr->reply->code;
+
+		sr->status = STATUS_FAIL;
+		result_finding(out, code / 100 == 4 ? "rcpt.temporary" :
+		    "rcpt.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
+		    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL, "the server %s the "
+		    "recipient with %d", code / 100 == 4 ? "deferred" :
+		    "refused", code);
+		out->outcome = OUTCOME_ANSWERED;
+	}
+	diag_finish(out, catch_all_code);
+	identity_explain(out);
 }
 
 struct sync_wait {
@@ -920,8 +1079,8 @@ probe_run(struct probe_ctx *ctx, const char *address,
 	struct sync_wait w = { ctx->base, false };
 	struct run *run;
 
-	if ((run = run_start(ctx, address, res, hello_only, sync_done, &w)) ==
-	    NULL)
+	if ((run = run_start(ctx, address, res, hello_only, NULL, sync_done,
+	    &w)) == NULL)
 		return;
 	while (!w.done)
 		if (event_base_dispatch(ctx->base) != 0 ||

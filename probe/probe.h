@@ -35,7 +35,17 @@ struct probe_config {
 	char			 source_ip[64];	/* --source-ip, "" for none */
 	struct sockaddr_storage	 source;	/* that address, port 0 */
 	socklen_t		 source_len;	/* 0 for none */
+	/* --auth-user, the password (--auth-password-file or
+	 * SMTPPROBE_PASSWORD; wiped by probe_config_wipe()), --auth-mech,
+	 * --auth-plaintext.  auth_user "" for no AUTH. */
+	char			 auth_user[AUTH_USER_MAX + 1];
+	char			 auth_password[AUTH_PASSWORD_MAX + 1];
+	enum auth_mech		 auth_mech;
+	bool			 auth_plaintext;
 };
+
+/* Wipe the secrets of cfg (OPENSSL_cleanse). */
+void probe_config_wipe(struct probe_config *cfg);
 
 /* Defaults: port 25, opportunistic TLS, both families, the stage
  * timeouts of limits.h. */
@@ -48,16 +58,22 @@ void probe_config_defaults(struct probe_config *cfg);
  * event loop (never from inside conn_acquire), or returns NULL to let the
  * connection go ahead at once.  Every token is handed back exactly once:
  * with conn_release when the session ended (outcome and the result as the
- * session left it, so a 421 can be seen), or with conn_cancel when go was
- * not called yet.
+ * session left it, so a 421 can be seen, and PROBE_CONN_* flags), or with
+ * conn_cancel when go was not called yet.  conn_skip (may be NULL) tells
+ * a probe to leave a server address out (it timed out earlier in the
+ * run); it is asked before conn_acquire and again when go is called.
  */
+#define PROBE_CONN_STALLED	0x1u	/* the server stopped answering */
+#define PROBE_CONN_CLOSING	0x2u	/* 421 to a further recipient */
+
 struct probe_hooks {
 	void	*(*conn_acquire)(void *arg, const struct sockaddr *addr,
 		    void (*go)(void *), void *go_arg);
 	void	 (*conn_release)(void *arg, void *token,
 		    enum session_outcome outcome,
-		    const struct probe_result *res);
+		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
+	bool	 (*conn_skip)(void *arg, const struct sockaddr *addr);
 	void	*arg;
 };
 
@@ -67,6 +83,10 @@ struct probe_ctx {
 	SSL_CTX				*ssl_ctx;
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
+	/* --relay-test: envelopes every session asks instead of MAIL/RCPT
+	 * (zeroed by probe_ctx_init; relaytest.c sets them). */
+	struct session_txn		*txns;
+	size_t				 ntxns;
 };
 
 /* 0, or -1 with a message in err. */
@@ -93,6 +113,41 @@ struct probe_run;
 typedef void (*probe_done_cb)(void *arg, struct probe_result *res);
 struct probe_run *probe_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, probe_done_cb done, void *arg);
+
+/*
+ * Batch mode: several addresses of one domain in one SMTP transaction.
+ * The address given to probe_start_group() is asked first and gets the
+ * full result; the further recipients in `more` (the caller's records,
+ * reset by the caller, mailboxes already checked) are asked after it on
+ * the same connection, one RCPT at a time, and the session fills their
+ * records (session.h).  ask_catch_all: ask --catch-all's made-up address
+ * in this session (after the first accepted RCPT); otherwise
+ * catch_all_code is the answer known from an earlier session (0: none).
+ * After done, catch_all_code holds the answer used.
+ */
+struct probe_group {
+	struct session_rcpt	*more;
+	size_t			 nmore;
+	bool			 ask_catch_all;
+	int			 catch_all_code;
+};
+
+struct probe_run *probe_start_group(struct probe_ctx *ctx,
+    const char *address, struct probe_result *res, struct probe_group *group,
+    probe_done_cb done, void *arg);
+
+/*
+ * The result of further recipient r (address as given) of a group whose
+ * first address ended in `first`: the shared stages (DNS, connection,
+ * greeting, EHLO, TLS, MAIL), attempts, identity and transcript are
+ * copied from first, the RCPT stage is r's own reply (taken from r), and
+ * the verdict is made as for a single probe.  out is initialised here.
+ * Also for records without an answer (the verdict then says so; the
+ * caller may override it, as for rate limits).
+ */
+void probe_group_result(const struct probe_result *first,
+    struct session_rcpt *r, const char *address, int catch_all_code,
+    size_t position, struct probe_result *out);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is
  * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the

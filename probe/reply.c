@@ -168,7 +168,20 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		skip = 3;
 	}
 
-	if (r->lines_seen == 1 && r->code / 100 != 3) {
+	if (last && r->lines_seen > 1 && code != r->code) {
+		/* Mixed codes, already recorded: the last line ends the reply
+		 * and its code stands.  Postfix postscreen sends a "220-"
+		 * teaser and, when it then drops the client, a final "521"
+		 * line: that refusal, not the teaser, is the answer. */
+		r->code = code;
+		r->esc_class = r->esc_subject = r->esc_detail = 0;
+		r->deviations &= ~REPLY_DEV_CLASS_MISMATCH;
+		if (!code_in_range(code))
+			r->deviations |= REPLY_DEV_CODE_RANGE;
+	}
+	if ((r->lines_seen == 1 || (last && r->esc_class == 0 &&
+	    code == r->code && (r->deviations & REPLY_DEV_MIXED_CODES))) &&
+	    r->code / 100 != 3) {
 		int cls, subj, det;
 		if (codes_enhanced_parse(line + skip, len - skip, &cls, &subj,
 		    &det) > 0) {

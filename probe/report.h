@@ -33,6 +33,13 @@ void report_helotest_text(FILE *out, const struct helotest_result *ht,
     bool verbose);
 void report_helotest_json(FILE *out, const struct helotest_result *ht);
 
+/* --relay-test (report_relay.c): the table and verdict, or one JSON
+ * object. */
+struct relaytest_result;
+void report_relaytest_text(FILE *out, const struct relaytest_result *rt,
+    bool verbose);
+void report_relaytest_json(FILE *out, const struct relaytest_result *rt);
+
 /* The identity part (report_identity.c): JSON writes ",\"identity\":{...}". */
 void report_identity_json(FILE *out, const struct probe_result *r);
 void report_identity_text(FILE *out, const struct probe_result *r);

@@ -15,7 +15,7 @@
 
 static const char *const stage_names[STAGE_COUNT] = {
 	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
-	"mail", "rcpt", "quit",
+	"auth", "mail", "rcpt", "quit",
 };
 _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
     "stage name table");
@@ -65,7 +65,7 @@ session_outcome_name(enum session_outcome o)
 		"none", "connect_failed", "connect_timeout",
 		"greeting_rejected", "greeting_temporary", "tls_retry_plain",
 		"tls_required_failed", "helo_rejected", "answered", "timeout",
-		"lost", "protocol_error", "local_error",
+		"lost", "protocol_error", "local_error", "auth_failed",
 	};
 	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -301,6 +301,15 @@ fill_reply(struct probe_result *r, enum stage st, struct rec_reply *rr,
 	check_reply(r, st, rr);
 }
 
+void
+result_check_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr, int cmd, const char *command, struct reply *rp,
+    double elapsed_ms)
+{
+	memset(rr, 0, sizeof(*rr));
+	fill_reply(r, st, rr, cmd, command, rp, elapsed_ms);
+}
+
 struct rec_reply *
 result_add_reply(struct probe_result *r, enum stage st, int cmd,
     const char *command, struct reply *rp, double elapsed_ms)
@@ -323,4 +332,105 @@ result_add_reply(struct probe_result *r, enum stage st, int cmd,
 	fill_reply(r, st, rr, cmd, command, rp, elapsed_ms);
 	s->nreplies++;
 	return rr;
+}
+
+/* A deep copy of rp; NULL without memory. */
+static struct reply *
+reply_dup(const struct reply *rp)
+{
+	struct reply *c;
+	size_t i;
+
+	if ((c = malloc(sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c, rp, sizeof(*c));
+	for (i = 0; i < c->nlines; i++) {
+		c->lines[i].text = malloc(rp->lines[i].len + 1);
+		if (c->lines[i].text == NULL) {
+			c->nlines = i;
+			reply_free(c);
+			return NULL;
+		}
+		memcpy(c->lines[i].text, rp->lines[i].text,
+		    rp->lines[i].len + 1);
+	}
+	return c;
+}
+
+void
+result_copy_shared(struct probe_result *dst, const struct probe_result *src)
+{
+	struct probe_result *keep;
+	size_t i, j, n;
+	int st;
+
+	/* The address fields of dst are its own; everything else is the
+	 * session's.  The only pointers in a result are the stage replies
+	 * and the transcript: both are copied deeply below. */
+	if ((keep = malloc(sizeof(*keep))) == NULL) {
+		dst->local_error = true;
+		snprintf(dst->local_error_msg, sizeof(dst->local_error_msg),
+		    "out of memory");
+		return;
+	}
+	memcpy(keep, dst, sizeof(*keep));
+	result_clear(dst);
+	memcpy(dst, src, sizeof(*dst));
+	memcpy(dst->input, keep->input, sizeof(dst->input));
+	dst->input_cut = keep->input_cut;
+	dst->addr = keep->addr;
+	dst->addr_error = keep->addr_error;
+	memcpy(dst->addr_why, keep->addr_why, sizeof(dst->addr_why));
+	dst->t0 = keep->t0;
+	free(keep);
+
+	dst->verdict = VERDICT_UNKNOWN;
+	dst->reason[0] = dst->summary[0] = '\0';
+	dst->exit_code = 0;
+	for (st = 0; st < STAGE_COUNT; st++) {
+		struct stage_rec *s = &dst->stages[st];
+
+		if (st == STAGE_RCPT) {
+			memset(s, 0, sizeof(*s));
+			continue;
+		}
+		for (i = 0, n = 0; i < s->nreplies; i++) {
+			s->replies[n] = s->replies[i];
+			s->replies[n].reply = reply_dup(s->replies[i].reply);
+			if (s->replies[n].reply != NULL)
+				n++;
+			else
+				s->replies_dropped++;
+		}
+		s->nreplies = n;
+	}
+	/* The findings about the first address's own RCPT are not ours. */
+	for (i = 0, j = 0; i < dst->nfindings; i++)
+		if (dst->findings[i].stage != STAGE_RCPT)
+			dst->findings[j++] = dst->findings[i];
+	dst->nfindings = j;
+	dst->transcript = NULL;
+	dst->ntranscript = dst->transcript_cap = dst->transcript_bytes = 0;
+	if (src->ntranscript > 0 &&
+	    (dst->transcript = malloc(src->ntranscript *
+	    sizeof(*dst->transcript))) != NULL) {
+		dst->transcript_cap = src->ntranscript;
+		for (i = 0; i < src->ntranscript; i++) {
+			const struct transcript_entry *e = &src->transcript[i];
+			struct transcript_entry *d =
+			    &dst->transcript[dst->ntranscript];
+
+			if ((d->text = malloc(e->len + 1)) == NULL) {
+				dst->transcript_dropped++;
+				continue;
+			}
+			memcpy(d->text, e->text, e->len + 1);
+			d->len = e->len;
+			d->dir = e->dir;
+			d->t_ms = e->t_ms;
+			dst->ntranscript++;
+			dst->transcript_bytes += e->len;
+		}
+	} else if (src->ntranscript > 0)
+		dst->transcript_dropped += src->ntranscript;
 }

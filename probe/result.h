@@ -28,6 +28,7 @@ enum stage {
 	STAGE_EHLO,
 	STAGE_STARTTLS,
 	STAGE_TLS,
+	STAGE_AUTH,		/* RFC 4954, only with --auth-user */
 	STAGE_MAIL,
 	STAGE_RCPT,
 	STAGE_QUIT,
@@ -133,7 +134,8 @@ enum session_outcome {
 	OUTCOME_TIMEOUT,
 	OUTCOME_LOST,
 	OUTCOME_PROTOCOL_ERROR,
-	OUTCOME_LOCAL_ERROR
+	OUTCOME_LOCAL_ERROR,
+	OUTCOME_AUTH_FAILED		/* AUTH refused or not possible: nothing more asked */
 };
 
 const char *session_outcome_name(enum session_outcome o);
@@ -227,6 +229,20 @@ void result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
  * checked against the command table here. */
 struct rec_reply *result_add_reply(struct probe_result *r, enum stage st,
     int cmd, const char *command, struct reply *rp, double elapsed_ms);
+
+/* Fill rr for reply rp (ownership stays with the caller's record) and
+ * check it against the command table, as result_add_reply() does, for
+ * replies kept outside the stages (the --relay-test envelopes). */
+void result_check_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr, int cmd, const char *command, struct reply *rp,
+    double elapsed_ms);
+
+/* Batch mode: make dst (its input and address already set) a copy of
+ * src's session — DNS, attempts, server, stages but RCPT, findings but
+ * RCPT's, identity, transcript — for another recipient of the same
+ * transaction.  Replies and transcript are copied, not shared. */
+void result_copy_shared(struct probe_result *dst,
+    const struct probe_result *src);
 
 double monotonic_ms(void);
 

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,14 @@ enum sstate {
 	S_TLS_HANDSHAKE,
 	S_EHLO_TLS,
 	S_HELO_TLS,
+	S_AUTH,
 	S_MAIL,
 	S_RCPT,
 	S_RCPT_CATCH_ALL,
+	S_RCPT_MORE,
+	S_TXN_MAIL,
+	S_TXN_RCPT,
+	S_TXN_RSET,
 	S_RSET,
 	S_QUIT,
 	S_DONE,
@@ -66,12 +72,22 @@ static const struct {
 	    "after EHLO inside TLS" },
 	[S_HELO_TLS] = { "helo-tls", STAGE_TLS, CODES_CMD_HELO,
 	    "after HELO inside TLS" },
+	[S_AUTH] = { "auth", STAGE_AUTH, CODES_CMD_AUTH,
+	    "after AUTH" },
 	[S_MAIL] = { "mail", STAGE_MAIL, CODES_CMD_MAIL,
 	    "after MAIL FROM" },
 	[S_RCPT] = { "rcpt", STAGE_RCPT, CODES_CMD_RCPT,
 	    "after RCPT TO" },
 	[S_RCPT_CATCH_ALL] = { "rcpt-catch-all", STAGE_RCPT, CODES_CMD_RCPT,
 	    "after RCPT TO (catch-all test)" },
+	[S_RCPT_MORE] = { "rcpt-more", STAGE_RCPT, CODES_CMD_RCPT,
+	    "after RCPT TO (a further recipient)" },
+	[S_TXN_MAIL] = { "relay-mail", STAGE_MAIL, CODES_CMD_MAIL,
+	    "after MAIL FROM (relay test)" },
+	[S_TXN_RCPT] = { "relay-rcpt", STAGE_RCPT, CODES_CMD_RCPT,
+	    "after RCPT TO (relay test)" },
+	[S_TXN_RSET] = { "relay-rset", STAGE_RCPT, CODES_CMD_RSET,
+	    "after RSET (relay test)" },
 	[S_RSET] = { "rset", STAGE_QUIT, CODES_CMD_RSET,
 	    "after RSET" },
 	[S_QUIT] = { "quit", STAGE_QUIT, CODES_CMD_QUIT,
@@ -98,9 +114,16 @@ struct session {
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
 	int			 catch_all_code;
+	bool			 catch_all_asked;
+	size_t			 more;		/* next further recipient */
+	int			 accepted;	/* RCPTs accepted in the transaction */
 	struct sockaddr_storage	 local;		/* our end, once connected */
 	socklen_t		 locallen;	/* 0 until then */
 	int			 connect_errno;	/* why the connect failed, 0 if not */
+	bool			 auth_tried;	/* AUTH was decided on (sent or not) */
+	enum auth_mech		 mech;		/* the mechanism sent */
+	int			 auth_step;	/* 334 prompts answered */
+	size_t			 txn;		/* --relay-test: envelope being asked */
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -335,6 +358,287 @@ tls_failed(struct session *s, const char *why)
 	finish(s);
 }
 
+/* ---- AUTH (RFC 4954) ---------------------------------------------------- */
+
+static void start_mail(struct session *s);
+
+static void
+wipe_sent(const void *data, size_t len, void *arg)
+{
+	(void)arg;
+	auth_wipe((void *)(uintptr_t)data, len);
+	free((void *)(uintptr_t)data);
+}
+
+/*
+ * Send a line that carries a secret: the transcript and last_cmd get
+ * `shown` instead.  The bytes go to the output buffer by reference, from
+ * a copy that is wiped and freed once written (or when the connection is
+ * freed); line is wiped here.
+ */
+static void
+send_secret(struct session *s, enum sstate next, const char *shown,
+    char *line, size_t len)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+	char *copy = malloc(len + 2);
+
+	if (copy != NULL) {
+		memcpy(copy, line, len);
+		memcpy(copy + len, "\r\n", 2);
+	}
+	auth_wipe(line, len);
+	if (copy == NULL || evbuffer_add_reference(out, copy, len + 2,
+	    wipe_sent, NULL) != 0) {
+		if (copy != NULL)
+			wipe_sent(copy, len + 2, NULL);
+		snprintf(s->res->local_error_msg,
+		    sizeof(s->res->local_error_msg), "out of memory");
+		decide(s, OUTCOME_LOCAL_ERROR, STAGE_AUTH);
+		finish(s);
+		return;
+	}
+	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", shown);
+	result_transcript(s->res, 's', shown, strlen(shown));
+	s->sent_at = now_ms();
+	enter(s, next);
+}
+
+/* AUTH was not possible or was refused: nothing more is asked. */
+static void
+auth_failed(struct session *s, const char *why)
+{
+	if (why != NULL)
+		snprintf(s->res->stages[STAGE_AUTH].error,
+		    sizeof(s->res->stages[STAGE_AUTH].error), "%s", why);
+	set_status(s, STAGE_AUTH, STATUS_FAIL);
+	decide(s, OUTCOME_AUTH_FAILED, STAGE_AUTH);
+	send_quit(s);
+}
+
+static void
+start_auth(struct session *s)
+{
+	const char *offered = s->res->has_caps ? s->res->caps.auth : "";
+	char line[AUTH_LINE_MAX];
+	int n;
+
+	s->auth_tried = true;
+	s->stage_start = now_ms();
+	if (!s->in_tls && !s->p.auth_plaintext) {
+		/* RFC 4954 §4 and §14: a password must not cross the
+		 * network in the clear; the user did not allow it. */
+		result_finding(s->res, "auth.not_encrypted", SEV_ERROR,
+		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH was not sent: the "
+		    "connection to %s is not encrypted (%s), and smtpprobe "
+		    "sends credentials in the clear only with "
+		    "--auth-plaintext", s->res->server_ip,
+		    s->p.tls_mode == TLS_NEVER ? "--tls never" :
+		    s->p.no_starttls ? "the TLS handshake failed" :
+		    "the server did not offer STARTTLS");
+		auth_failed(s, "not sent: the connection is not encrypted");
+		return;
+	}
+	if (offered[0] == '\0') {
+		result_finding(s->res, "auth.not_offered", SEV_ERROR,
+		    STAGE_AUTH, "RFC 4954 §3", NULL, "the server does not "
+		    "offer AUTH in its EHLO reply%s", s->in_tls ? "" :
+		    " (many servers offer it only after STARTTLS)");
+		auth_failed(s, "not sent: the server does not offer AUTH");
+		return;
+	}
+	s->mech = auth_choose(s->p.auth_mech, offered, s->in_tls);
+	if (s->mech == AUTH_MECH_AUTO) {
+		result_finding(s->res, "auth.no_mechanism", SEV_ERROR,
+		    STAGE_AUTH, "RFC 4954 §4", offered, "the server offers "
+		    "AUTH %s; none of them is %s", offered,
+		    s->p.auth_mech == AUTH_MECH_AUTO ? "PLAIN, LOGIN or "
+		    "CRAM-MD5" : auth_mech_name(s->p.auth_mech));
+		auth_failed(s, "not sent: no usable mechanism");
+		return;
+	}
+	if (!s->in_tls)
+		result_finding(s->res, "auth.plaintext", SEV_WARNING,
+		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH %s was sent over "
+		    "an unencrypted connection (--auth-plaintext): %s",
+		    auth_mech_name(s->mech), s->mech == AUTH_MECH_CRAM_MD5 ?
+		    "anyone on the path sees the user name and a response "
+		    "that can be attacked offline" : "anyone on the path can "
+		    "read the user name and password");
+	s->auth_step = 0;
+	if (s->mech != AUTH_MECH_PLAIN) {
+		send_line(s, S_AUTH, "AUTH %s", auth_mech_name(s->mech));
+		return;
+	}
+	/* RFC 4954 §4: PLAIN with the initial response on the line. */
+	memcpy(line, "AUTH PLAIN ", 11);
+	n = auth_plain_response(s->p.auth_user, s->p.auth_password,
+	    line + 11, sizeof(line) - 11);
+	if (n < 0) {
+		auth_wipe(line, sizeof(line));
+		auth_failed(s, "the credentials are too long to encode");
+		return;
+	}
+	send_secret(s, S_AUTH, "AUTH PLAIN <credentials hidden>", line,
+	    11 + (size_t)n);
+}
+
+/* A 334 prompt: the next piece of the exchange, or "*" to cancel. */
+static void
+auth_continue(struct session *s, const struct reply *rp)
+{
+	char line[AUTH_LINE_MAX];
+	const char *shown = "<response hidden>";
+	int n = -1;
+
+	if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 0) {
+		n = auth_b64_encode((const unsigned char *)s->p.auth_user,
+		    strlen(s->p.auth_user), line, sizeof(line));
+		shown = "<user name hidden>";
+	} else if (s->mech == AUTH_MECH_LOGIN && s->auth_step == 1) {
+		n = auth_b64_encode((const unsigned char *)s->p.auth_password,
+		    strlen(s->p.auth_password), line, sizeof(line));
+		shown = "<password hidden>";
+	} else if (s->mech == AUTH_MECH_CRAM_MD5 && s->auth_step == 0 &&
+	    rp->nlines > 0)
+		n = auth_cram_md5_response(s->p.auth_user,
+		    s->p.auth_password, rp->lines[0].text, rp->lines[0].len,
+		    line, sizeof(line));
+	s->auth_step++;
+	if (n < 0) {
+		/* A prompt the mechanism has no answer for (or a challenge
+		 * that is not base64): RFC 4954 §4, cancel with "*". */
+		auth_wipe(line, sizeof(line));
+		result_finding(s->res, "auth.unexpected_challenge", SEV_WARNING,
+		    STAGE_AUTH, "RFC 4954 §4", NULL, "the server sent a 334 "
+		    "prompt that AUTH %s does not expect; smtpprobe cancelled "
+		    "the exchange", auth_mech_name(s->mech));
+		send_line(s, S_AUTH, "*");
+		return;
+	}
+	send_secret(s, S_AUTH, shown, line, (size_t)n);
+}
+
+static void
+on_auth_reply(struct session *s, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	int code = rp->code;
+
+	if (rr->legality == CODES_ILLEGAL) {
+		set_status(s, STAGE_AUTH, STATUS_FAIL);
+		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_AUTH);
+		send_quit(s);
+		return;
+	}
+	if (code == 235) {
+		set_status(s, STAGE_AUTH, STATUS_OK);
+		result_transcriptf(s->res, 'i', "authenticated (AUTH %s)",
+		    auth_mech_name(s->mech));
+		start_mail(s);
+		return;
+	}
+	if (code == 334 && s->auth_step < 3) {
+		auth_continue(s, rp);
+		return;
+	}
+	result_finding(s->res, code / 100 == 4 ? "auth.temporary" :
+	    "auth.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
+	    STAGE_AUTH, "RFC 4954 §6", NULL, "the server %s AUTH %s with %d",
+	    code / 100 == 4 ? "deferred" : "refused", auth_mech_name(s->mech),
+	    code);
+	if (code == 421) {
+		set_status(s, STAGE_AUTH, STATUS_FAIL);
+		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_AUTH);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	auth_failed(s, NULL);
+}
+
+/* ---- --relay-test envelopes --------------------------------------------- */
+
+void
+session_txn_clear(struct session_txn *t)
+{
+	reply_free(t->mail.reply);
+	reply_free(t->rcpt_reply.reply);
+	memset(&t->mail, 0, sizeof(t->mail));
+	memset(&t->rcpt_reply, 0, sizeof(t->rcpt_reply));
+	t->asked = false;
+}
+
+/* The next envelope, or QUIT after the last. */
+static void
+start_txn(struct session *s)
+{
+	struct session_txn *t;
+
+	if (s->txn >= s->p.ntxns) {
+		decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	t = &s->p.txns[s->txn];
+	t->asked = true;
+	send_line(s, S_TXN_MAIL, "MAIL FROM:<%s>", t->from);
+}
+
+/* A reply in an envelope of the relay test; kept in the envelope. */
+static void
+on_txn_reply(struct session *s, struct reply *rp)
+{
+	struct session_txn *t = &s->p.txns[s->txn];
+	double el = now_ms() - s->sent_at;
+	int code = rp->code;
+	struct rec_reply tmp;
+
+	s->res->stages[states[s->state].stage].elapsed_ms =
+	    now_ms() - s->stage_start;
+	switch (s->state) {
+	case S_TXN_MAIL:
+		result_check_reply(s->res, STAGE_MAIL, &t->mail,
+		    CODES_CMD_MAIL, s->last_cmd, rp, el);
+		set_status(s, STAGE_MAIL, t->mail.legality == CODES_ILLEGAL ?
+		    STATUS_FAIL : STATUS_OK);
+		if (code / 100 == 2 && t->mail.legality != CODES_ILLEGAL) {
+			send_line(s, S_TXN_RCPT, "RCPT TO:<%s>", t->rcpt);
+			return;
+		}
+		/* A refused MAIL opens no transaction (§4.1.1.2). */
+		break;
+	case S_TXN_RCPT:
+		result_check_reply(s->res, STAGE_RCPT, &t->rcpt_reply,
+		    CODES_CMD_RCPT, s->last_cmd, rp, el);
+		set_status(s, STAGE_RCPT, t->rcpt_reply.legality ==
+		    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
+		if (code == 421)
+			break;
+		/* Whatever the answer, end the transaction: never DATA. */
+		send_line(s, S_TXN_RSET, "RSET");
+		return;
+	default:	/* S_TXN_RSET */
+		result_check_reply(s->res, STAGE_QUIT, &tmp, CODES_CMD_RSET,
+		    s->last_cmd, rp, el);
+		reply_free(rp);
+		if (code / 100 != 2) {
+			set_status(s, STAGE_QUIT, STATUS_WARN);
+			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+			send_line(s, S_QUIT, "QUIT");
+			return;
+		}
+		break;
+	}
+	if (code == 421) {
+		/* The server is closing the connection. */
+		decide(s, OUTCOME_GREETING_TEMPORARY, states[s->state].stage);
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	s->txn++;
+	start_txn(s);
+}
+
 static void
 start_mail(struct session *s)
 {
@@ -345,6 +649,16 @@ start_mail(struct session *s)
 		/* A self-check needs the greeting and the EHLO reply only. */
 		decide(s, OUTCOME_ANSWERED, STAGE_EHLO);
 		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (!s->auth_tried && s->p.auth_user != NULL &&
+	    s->p.auth_user[0] != '\0') {
+		/* After the last EHLO (inside TLS when there is TLS). */
+		start_auth(s);
+		return;
+	}
+	if (s->p.ntxns > 0) {
+		start_txn(s);
 		return;
 	}
 	if (s->p.need_smtputf8 && !utf8) {
@@ -445,6 +759,100 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	send_line(s, S_QUIT, "QUIT");
 }
 
+/* ---- further recipients (batch mode) ------------------------------------ */
+
+void
+session_rcpt_clear(struct session_rcpt *r)
+{
+	reply_free(r->reply);
+	r->reply = NULL;
+	r->state = RCPT_NOT_ASKED;
+	r->elapsed_ms = 0;
+	r->timed_out = false;
+	r->why[0] = '\0';
+}
+
+/*
+ * After an answered RCPT: the catch-all test once an address has been
+ * accepted, else the next further recipient, else the end of the
+ * transaction.  One command at a time: RCPTs are never pipelined.
+ */
+static void
+rcpt_next(struct session *s, int last_code)
+{
+	if (last_code == 421) {
+		/* RFC 5321 §3.8: the server is closing the channel. */
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (last_code / 100 == 2 && s->p.catch_all &&
+	    s->p.catch_all_rcpt != NULL && !s->catch_all_asked) {
+		s->catch_all_asked = true;
+		send_line(s, S_RCPT_CATCH_ALL, "RCPT TO:<%s>",
+		    s->p.catch_all_rcpt);
+		return;
+	}
+	if (s->more < s->p.nmore) {
+		send_line(s, S_RCPT_MORE, "RCPT TO:<%s>",
+		    s->p.more[s->more].mailbox);
+		return;
+	}
+	send_quit(s);
+}
+
+/* The further recipient being asked got no reply. */
+static void
+rcpt_more_lost(struct session *s, bool timeout, const char *why)
+{
+	struct session_rcpt *r;
+
+	if (s->more >= s->p.nmore)
+		return;
+	r = &s->p.more[s->more];
+	r->state = RCPT_NO_ANSWER;
+	r->timed_out = timeout;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+}
+
+/* The reply to a further recipient: kept in its record, not in res. */
+static void
+on_rcpt_more_reply(struct session *s, struct reply *rp)
+{
+	struct session_rcpt *r = &s->p.more[s->more++];
+	const char *ref = NULL;
+	int code = rp->code;
+	bool illegal, too_many;
+
+	illegal = (rp->deviations & REPLY_DEV_MALFORMED) != 0 ||
+	    codes_check(CODES_CMD_RCPT, code, &ref) == CODES_ILLEGAL;
+	/* RFC 5321 §4.5.3.1.10: a server out of recipient slots answers
+	 * 452 (or 552), X.5.3 in enhanced codes (RFC 3463).  Not a failure
+	 * of this address: it and the rest go to another transaction. */
+	too_many = !illegal && s->accepted > 0 &&
+	    ((rp->esc_subject == 5 && rp->esc_detail == 3 &&
+	    rp->esc_class == code / 100) ||
+	    (code == 452 && rp->esc_class == 0));
+	r->elapsed_ms = now_ms() - s->sent_at;
+	if (too_many) {
+		r->state = RCPT_TOO_MANY;
+		reply_free(rp);
+		result_transcriptf(s->res, 'i', "no more recipients in this "
+		    "transaction (%d); %zu address(es) left for another "
+		    "connection", code, s->p.nmore - s->more + 1);
+		send_quit(s);
+		return;
+	}
+	r->reply = rp;
+	r->state = code == 421 ? RCPT_CLOSED : RCPT_ANSWERED;
+	if (illegal) {
+		send_quit(s);
+		return;
+	}
+	if (code / 100 == 2)
+		s->accepted++;
+	rcpt_next(s, code);
+}
+
 static void
 on_reply(struct session *s, struct reply *rp)
 {
@@ -456,6 +864,17 @@ on_reply(struct session *s, struct reply *rp)
 	bool illegal;
 
 	evtimer_del(s->timer);
+	if (state == S_TXN_MAIL || state == S_TXN_RCPT ||
+	    state == S_TXN_RSET) {
+		/* --relay-test: kept with its envelope, not in the stage. */
+		on_txn_reply(s, rp);
+		return;
+	}
+	if (state == S_RCPT_MORE) {
+		/* Batch mode: the reply belongs to another address. */
+		on_rcpt_more_reply(s, rp);
+		return;
+	}
 	rr = result_add_reply(s->res, st, states[state].cmd,
 	    state == S_GREETING ? NULL : s->last_cmd, rp,
 	    now_ms() - (state == S_GREETING ? s->stage_start : s->sent_at));
@@ -588,11 +1007,7 @@ on_reply(struct session *s, struct reply *rp)
 		} else if (code / 100 == 2) {
 			set_status(s, STAGE_RCPT, STATUS_OK);
 			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
-			if (s->p.catch_all && s->p.catch_all_rcpt != NULL) {
-				send_line(s, S_RCPT_CATCH_ALL, "RCPT TO:<%s>",
-				    s->p.catch_all_rcpt);
-				return;
-			}
+			s->accepted++;
 		} else {
 			set_status(s, STAGE_RCPT, STATUS_FAIL);
 			result_finding(s->res, code / 100 == 4 ?
@@ -603,12 +1018,23 @@ on_reply(struct session *s, struct reply *rp)
 			    code / 100 == 4 ? "deferred" : "refused", code);
 			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
 		}
-		send_quit(s);
+		/* The catch-all test, further recipients, or the end. */
+		if (illegal)
+			send_quit(s);
+		else
+			rcpt_next(s, code);
+		return;
+
+	case S_AUTH:
+		on_auth_reply(s, rr);
 		return;
 
 	case S_RCPT_CATCH_ALL:
 		s->catch_all_code = code;
-		send_quit(s);
+		if (illegal)
+			send_quit(s);
+		else
+			rcpt_next(s, code);
 		return;
 
 	case S_RSET:
@@ -638,6 +1064,13 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 
+	if (state == S_RCPT_MORE) {
+		/* A further recipient got no answer: its record says so;
+		 * this result's own answer is in. */
+		rcpt_more_lost(s, timeout, why);
+		finish(s);
+		return;
+	}
 	if (state == S_QUIT || state == S_RSET || s->outcome != OUTCOME_NONE) {
 		/* The answer is in; the goodbye is a courtesy. */
 		if (state == S_QUIT || state == S_RSET)
@@ -686,6 +1119,15 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 {
 	enum stage st = states[s->state].stage;
 
+	if (s->state == S_RCPT_MORE) {
+		/* Not this result's reply: the further recipient's record
+		 * says what happened. */
+		reply_free(partial);
+		rcpt_more_lost(s, false, why);
+		result_transcriptf(s->res, 'i', "giving up: %s", why);
+		finish(s);
+		return;
+	}
 	if (partial != NULL)
 		(void)result_add_reply(s->res, st, states[s->state].cmd,
 		    s->last_cmd, partial, now_ms() - s->sent_at);
@@ -855,6 +1297,8 @@ session_start(const struct session_params *params, struct probe_result *res,
 	}
 	s->p = *params;
 	s->res = res;
+	for (size_t i = 0; i < s->p.ntxns; i++)
+		session_txn_clear(&s->p.txns[i]);
 	s->done = done;
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);

@@ -14,6 +14,7 @@
 
 #include <openssl/ssl.h>
 
+#include "auth.h"
 #include "result.h"
 
 struct event_base;
@@ -24,6 +25,47 @@ enum tls_mode {
 	TLS_REQUIRED,
 	TLS_NEVER
 };
+
+/*
+ * --relay-test: an envelope asked on the connection instead of the one
+ * MAIL/RCPT pair: MAIL FROM:<from>, RCPT TO:<rcpt> when MAIL is accepted,
+ * then RSET.  The replies are kept here (owned by the record; free with
+ * session_txn_clear()), not in the result's stages.
+ */
+struct session_txn {
+	char			 from[LIMIT_ADDRESS * 4 + 8];
+	char			 rcpt[LIMIT_ADDRESS * 4 + 8];
+	bool			 asked;		/* MAIL was sent */
+	struct rec_reply	 mail;		/* .reply NULL when none came */
+	struct rec_reply	 rcpt_reply;	/* .reply NULL when not asked */
+};
+
+void session_txn_clear(struct session_txn *t);
+
+/*
+ * Batch mode: further recipients asked in the same transaction, after
+ * the first one (RCPT TO), one command at a time (never pipelined).  The
+ * session writes the outcome of each into its record; the reply is owned
+ * by the record (free with session_rcpt_clear()), not by the result.
+ */
+enum session_rcpt_state {
+	RCPT_NOT_ASKED,		/* not sent: the session ended before */
+	RCPT_ANSWERED,		/* reply holds the answer */
+	RCPT_TOO_MANY,		/* 452 / X.5.3: ask again in a new transaction */
+	RCPT_CLOSED,		/* 421: the server closes the connection */
+	RCPT_NO_ANSWER		/* sent; the connection was lost or timed out */
+};
+
+struct session_rcpt {
+	const char		*mailbox;	/* the RCPT TO argument */
+	enum session_rcpt_state	 state;
+	struct reply		*reply;		/* owned; NULL when none came */
+	double			 elapsed_ms;
+	bool			 timed_out;	/* RCPT_NO_ANSWER by a timeout */
+	char			 why[128];	/* RCPT_NO_ANSWER: what happened */
+};
+
+void session_rcpt_clear(struct session_rcpt *r);
 
 struct session_params {
 	struct event_base	*base;
@@ -43,6 +85,19 @@ struct session_params {
 	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
 	socklen_t		 source_len;
 	bool			 hello_only;	/* QUIT after EHLO (and STARTTLS): no MAIL, no RCPT */
+	/* AUTH (RFC 4954) after the last EHLO when auth_user is set; never
+	 * on a connection without TLS unless auth_plaintext. */
+	const char		*auth_user;	/* NULL or "" for no AUTH */
+	const char		*auth_password;
+	enum auth_mech		 auth_mech;
+	bool			 auth_plaintext;
+	/* --relay-test: these envelopes instead of from/rcpt (ntxns 0: the
+	 * ordinary MAIL/RCPT). */
+	struct session_txn	*txns;
+	size_t			 ntxns;
+	/* Batch mode: further recipients after rcpt (nmore 0: none). */
+	struct session_rcpt	*more;
+	size_t			 nmore;
 };
 
 typedef void (*session_done_cb)(void *arg, struct session *s,

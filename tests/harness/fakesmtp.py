@@ -33,7 +33,31 @@ A reply specification (greeting, or a value of ``replies``) is one of:
   ``delay`` waits before replying;
 * a list of the above: used in order for successive uses of the same verb
   (per connection by default, per server with ``sequence = "server"``); the
-  last element repeats.  For the greeting a list is indexed by connection.
+  last element repeats.  For the greeting a list is indexed by connection;
+* a table ``{parts = [...]}``: the replies of the list sent one after the
+  other on one use, each with its own ``delay`` (a greeting whose
+  ``220-`` line comes first and its ``220`` line seconds later, as
+  postscreen sends it).
+
+``sync_error`` (a reply) makes the server check, as Exim does, that the
+client never talks before it has been answered: bytes that arrive before
+the greeting is complete, or before the reply to the previous command has
+been sent, get that reply and the connection is closed; the event
+``synchronization error`` is logged and ``FakeSMTPServer.sync_errors``
+counts it (the runner fails the case).
+
+``auth`` makes the server take SMTP AUTH (RFC 4954) itself: ``{user =
+"...", password = "...", mechanisms = ["PLAIN", "LOGIN"], tls_only =
+true}`` (CRAM-MD5 may be listed too).  The EHLO reply announces ``AUTH``
+(only inside TLS with ``tls_only``, the default); AUTH checks the
+credentials (``235``, ``535 5.7.8``; ``538 5.7.11`` before TLS with
+``tls_only``; ``504`` for a mechanism not listed; ``503`` when already
+authenticated; ``501`` when the client cancels with ``*``).  Scripted
+``replies.AUTH`` take precedence; after a scripted reply starting with
+``334`` the next line is the client's response, not a command: it is
+logged and answered with the next AUTH reply.  ``after_auth`` (verb ->
+reply) gives the replies used once the connection has authenticated
+(a 235 was sent), e.g. ``after_auth.RCPT = "250 2.1.5 Ok"``.
 
 ``by_helo`` makes the replies depend on the name the client gave in its
 last EHLO or HELO on that connection: the first rule whose ``match`` fits
@@ -50,6 +74,9 @@ Servers run in daemon threads, poll a stop flag, drop idle clients, and stop
 when ``stop()`` is called.
 """
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -75,7 +102,10 @@ DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
 
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
-               "idle_timeout", "by_helo")
+               "idle_timeout", "by_helo", "sync_error", "auth",
+               "after_auth")
+AUTH_KEYS = ("user", "password", "mechanisms", "tls_only")
+AUTH_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
 class SpecError(ValueError):
@@ -104,7 +134,7 @@ def parse_action(value, what):
         return {"kind": "reply", "text": value, "close": False, "delay": 0.0}
     if isinstance(value, dict):
         unknown = set(value) - {"text", "raw", "hex", "close", "delay",
-                                "action"}
+                                "action", "parts"}
         if unknown:
             raise SpecError("%s: unknown reply keys %s" % (what,
                                                            sorted(unknown)))
@@ -115,6 +145,11 @@ def parse_action(value, what):
             if action not in ("drop", "hang", "none"):
                 raise SpecError("%s: unknown action %r" % (what, action))
             out["kind"] = action
+        elif "parts" in value:
+            parts = value["parts"]
+            if not isinstance(parts, list) or not parts:
+                raise SpecError("%s: parts must be a non-empty list" % what)
+            out["parts"] = [parse_action(part, what) for part in parts]
         elif "raw" in value:
             out["raw"] = _encode_raw(value["raw"])
         elif "hex" in value:
@@ -122,8 +157,8 @@ def parse_action(value, what):
         elif "text" in value:
             out["text"] = value["text"]
         else:
-            raise SpecError("%s: a reply table needs text, raw, hex or "
-                            "action" % what)
+            raise SpecError("%s: a reply table needs text, raw, hex, "
+                            "parts or action" % what)
         return out
     raise SpecError("%s: a reply must be a string, a table or a list" % what)
 
@@ -298,6 +333,30 @@ class FakeSMTPServer:
         self.idle_timeout = float(spec.get("idle_timeout", IDLE_SECONDS))
         self.by_helo = parse_by_helo(spec.get("by_helo", []),
                                      "server %s" % self.name)
+        self.sync_error = None
+        if spec.get("sync_error") is not None:
+            self.sync_error = parse_action(spec["sync_error"],
+                                           "sync_error")
+        self.sync_errors = 0
+        self.auth = spec.get("auth")
+        if self.auth is not None:
+            if not isinstance(self.auth, dict) or \
+                    set(self.auth) - set(AUTH_KEYS) or \
+                    not isinstance(self.auth.get("user"), str) or \
+                    not isinstance(self.auth.get("password"), str):
+                raise SpecError("server %s: auth needs user and password "
+                                "(keys: %s)" % (self.name,
+                                                ", ".join(AUTH_KEYS)))
+            mechs = [m.upper() for m in
+                     self.auth.get("mechanisms", ["PLAIN", "LOGIN"])]
+            if not mechs or set(mechs) - set(AUTH_MECHS):
+                raise SpecError("server %s: auth mechanisms must be among "
+                                "%s" % (self.name, ", ".join(AUTH_MECHS)))
+            self.auth = dict(self.auth, mechanisms=mechs,
+                             tls_only=bool(self.auth.get("tls_only", True)))
+        self.after_auth = {verb.upper(): parse_reply_spec(value, verb)
+                           for verb, value in
+                           (spec.get("after_auth") or {}).items()}
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
@@ -454,12 +513,23 @@ class FakeSMTPServer:
                                                               rule_helo))
         return action
 
+    def next_action_after_auth(self, verb, counts):
+        """The after_auth reply for the next use of VERB."""
+        actions = self.after_auth[verb]
+        key = ("after_auth", verb)
+        use = counts.get(key, 0)
+        counts[key] = use + 1
+        return actions[min(use, len(actions) - 1)]
+
     def default_reply(self, verb, in_tls):
         """The reply used when the scenario gives none for VERB."""
         if verb == "EHLO":
             lines = ["250-" + self.name, "250-PIPELINING"]
             if self.tls is not None and not in_tls:
                 lines.append("250-STARTTLS")
+            if self.auth is not None and (in_tls or
+                                          not self.auth["tls_only"]):
+                lines.append("250-AUTH " + " ".join(self.auth["mechanisms"]))
             lines.append("250 8BITMIME")
             return "\n".join(lines)
         if verb == "HELO":
@@ -492,6 +562,7 @@ class _Session:
         self.counts = {}
         self.in_tls = False
         self.helo = None      # name of the last EHLO/HELO, for by_helo
+        self.authenticated = False
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -598,10 +669,53 @@ class _Session:
         lines = text.replace("\r\n", "\n").split("\n")
         return b"".join(line.encode("utf-8") + eol for line in lines)
 
+    def sync_check(self):
+        """With sync_error: refuse a client that talked before its turn.
+
+        Input already read, or waiting on the socket, before a reply is
+        sent means the client did not wait for it (RFC 5321 §4.3.1 for the
+        greeting; without PIPELINING, for every command).
+        """
+        server = self.server
+        if server.sync_error is None:
+            return
+        if not self.buf:
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0)
+                if ready:
+                    chunk = self.sock.recv(65536)
+                    if not chunk:
+                        return      # the client left; nothing was early
+                    self.buf += chunk
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+            except (OSError, ssl.SSLError, ValueError):
+                return
+        if not self.buf:
+            return
+        server.sync_errors += 1
+        self.conn.event("synchronization error: the client sent %r before "
+                        "its turn" % self.buf[:80])
+        self.log_line(self.buf.split(b"\n", 1)[0].rstrip(b"\r"))
+        self.buf = b""
+        self.send(self.encode_reply(server.sync_error.get("text",
+                                                          "554 SMTP "
+                                                          "synchronization "
+                                                          "error")))
+        raise _Closed()
+
     def perform(self, action, default_text=None):
         """Carry out ACTION (or send DEFAULT_TEXT); return False to stop."""
         if action is None:
+            self.sync_check()
             self.send(self.encode_reply(default_text))
+            return True
+        if "parts" in action:
+            for part in action["parts"]:
+                self.perform(part)
+            if action["close"]:
+                self.conn.event("closed after reply (scripted)")
+                raise _Closed()
             return True
         self.sleep(action["delay"])
         kind = action["kind"]
@@ -613,6 +727,7 @@ class _Session:
             self.hang()
         if kind == "none":
             return True
+        self.sync_check()
         if "raw" in action:
             self.send(action["raw"])
         else:
@@ -643,7 +758,13 @@ class _Session:
                 parts = text.split(None, 1)
                 self.helo = parts[1].strip() if len(parts) > 1 else ""
             self.sleep(server.delays.get(verb, 0.0))
-            action = server.next_action(verb, self.counts, self.helo)
+            if verb == "AUTH":
+                self.do_auth(text)
+                continue
+            if self.authenticated and verb in server.after_auth:
+                action = server.next_action_after_auth(verb, self.counts)
+            else:
+                action = server.next_action(verb, self.counts, self.helo)
             default = server.default_reply(verb, self.in_tls)
             if verb == "STARTTLS" and server.starttls_inject \
                     and not self.in_tls:
@@ -657,6 +778,98 @@ class _Session:
                 if sent.startswith("220") and server.ssl_context is not None \
                         and not self.in_tls:
                     self.start_tls()
+
+    # -- AUTH (RFC 4954) ----------------------------------------------------
+
+    def auth_reply(self, text):
+        self.perform({"kind": "reply", "text": text, "close": False,
+                      "delay": 0.0})
+
+    def auth_line(self):
+        """The client's next SASL response line (logged)."""
+        return self.log_line(self.recv_line())
+
+    def do_auth(self, text):
+        """Answer AUTH: scripted replies first, else the built-in check."""
+        server = self.server
+        action = server.next_action("AUTH", self.counts, self.helo)
+        if action is not None:
+            while True:
+                self.perform(action)
+                sent = action.get("text", "")
+                if sent.startswith("235"):
+                    self.authenticated = True
+                if not sent.startswith("334"):
+                    return
+                self.auth_line()
+                action = server.next_action("AUTH", self.counts, self.helo)
+        auth = server.auth
+        words = text.split()
+        if auth is None:
+            self.auth_reply("502 5.5.2 Error: command not recognized")
+            return
+        if self.authenticated:
+            self.auth_reply("503 5.5.1 Error: already authenticated")
+            return
+        mech = words[1].upper() if len(words) > 1 else ""
+        if mech not in auth["mechanisms"]:
+            self.auth_reply("504 5.5.4 Unrecognized authentication type")
+            return
+        if auth["tls_only"] and not self.in_tls:
+            self.auth_reply("538 5.7.11 Encryption required for requested "
+                            "authentication mechanism")
+            return
+        try:
+            ok = self.sasl_exchange(mech, words[2] if len(words) > 2
+                                    else None)
+        except (ValueError, UnicodeDecodeError):
+            self.auth_reply("501 5.5.2 Cannot decode response")
+            return
+        if ok is None:
+            self.auth_reply("501 5.7.0 Authentication aborted")
+        elif ok:
+            self.authenticated = True
+            self.auth_reply("235 2.7.0 Authentication successful")
+        else:
+            self.auth_reply("535 5.7.8 Error: authentication failed: "
+                            "authentication failure")
+
+    def sasl_exchange(self, mech, initial):
+        """True / False for the credentials, None when cancelled."""
+        auth = self.server.auth
+        user, password = auth["user"].encode(), auth["password"].encode()
+
+        def ask(prompt):
+            self.auth_reply("334 " + prompt)
+            line = self.auth_line()
+            if line.strip() == "*":
+                return None
+            return base64.b64decode(line.strip(), validate=True)
+
+        if mech == "PLAIN":
+            blob = base64.b64decode(initial, validate=True) \
+                if initial is not None else ask("")
+            if blob is None:
+                return None
+            parts = blob.split(b"\0")
+            return len(parts) == 3 and parts[1] == user and \
+                parts[2] == password
+        if mech == "LOGIN":
+            got_user = ask("VXNlcm5hbWU6")
+            if got_user is None:
+                return None
+            got_password = ask("UGFzc3dvcmQ6")
+            if got_password is None:
+                return None
+            return got_user == user and got_password == password
+        challenge = ("<%d.%d@%s>" % (os.getpid(), int(time.time()),
+                                     self.server.name)).encode()
+        answer = ask(base64.b64encode(challenge).decode())
+        if answer is None:
+            return None
+        want = user + b" " + hmac.new(password, challenge,
+                                      hashlib.md5).hexdigest().encode()
+        return hmac.compare_digest(answer, want)
 
     def start_tls(self):
         """After 220 to STARTTLS: inject if scripted, then handshake."""
@@ -761,6 +974,10 @@ class FakeSMTPGroup:
 
     def errors(self):
         return [e for s in self.servers for e in s.errors]
+
+    def sync_errors(self):
+        return [(s.name, s.sync_errors) for s in self.servers
+                if s.sync_errors]
 
     def describe(self):
         """A readable dump of what every server saw, for failure reports."""

@@ -32,6 +32,7 @@ to stderr.  The file format is documented in docs/TESTING.md.
 """
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -61,7 +62,7 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
-    "results_sort"}
+    "results_sort", "secrets"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -145,9 +146,9 @@ def resolve_path(obj, segments):
     """Follow dotted-path SEGMENTS in OBJ; MISSING when absent.
 
     In a list, an integer selects by index; any other segment selects the
-    element whose "name", "id" or "kind" equals it (ids contain dots, so
-    longer joins of the following segments are tried too).  In a dict, a key
-    with dots is found the same way.
+    element whose "name", "id", "kind" or "variant" equals it (ids contain
+    dots, so longer joins of the following segments are tried too).  In a
+    dict, a key with dots is found the same way.
     """
     if not segments:
         return obj
@@ -163,7 +164,8 @@ def resolve_path(obj, segments):
             for item in obj:
                 if isinstance(item, dict) and key in (item.get("name"),
                                                       item.get("id"),
-                                                      item.get("kind")):
+                                                      item.get("kind"),
+                                                      item.get("variant")):
                     found = resolve_path(item, segments[n:])
                     if found is not MISSING:
                         return found
@@ -410,6 +412,7 @@ class Case:
         if "exit" in expect and self.returncode != expect["exit"]:
             self.fail("exit status", expect["exit"], self.returncode)
         self.check_streams(expect)
+        self.check_secrets(expect)
         self.check_servers(expect)
         self.check_dns(expect)
         self.check_results(expect)
@@ -429,6 +432,24 @@ class Case:
             (self.dns.errors if self.dns else [])
         for error in errors:
             self.fail("harness server error", "none", error)
+        for server, n in self.smtp.sync_errors() if self.smtp else []:
+            self.fail("never talk early", "every command after its turn",
+                      "%s saw %d synchronization error(s)" % (server, n))
+
+    def check_secrets(self, expect):
+        """No secret (nor its base64 form) in anything the probe printed."""
+        secrets = expect.get("secrets", [])
+        if not isinstance(secrets, list) or \
+                not all(isinstance(x, str) and x for x in secrets):
+            raise CaseError("secrets must be a list of non-empty strings")
+        for secret in secrets:
+            forms = {secret, base64.b64encode(secret.encode()).decode()}
+            for form in sorted(forms):
+                for name, stream in (("stdout", self.stdout),
+                                     ("stderr", self.stderr)):
+                    if form in stream:
+                        self.fail("secrets", "%r never printed" % form,
+                                  "found in %s" % name)
 
     def check_streams(self, expect):
         for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):

@@ -546,6 +546,57 @@ def mock_probe(argv, index=None):
     return finish("unknown", "connect_failed", 2)
 
 
+class SyncTest(unittest.TestCase):
+    """sync_error catches a client that talks out of turn; parts pause."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        spec = {"name": "mx1.example.test",
+                "greeting": {"parts": ["220-mx1.example.test ESMTP",
+                                       {"delay": 0.5,
+                                        "text": "220 mx1.example.test"}]},
+                "sync_error": "554 SMTP synchronization error"}
+        self.group = fakesmtp.FakeSMTPGroup([spec], self.tmp.name).start()
+        self.server = self.group.servers[0]
+
+    def tearDown(self):
+        self.group.stop()
+        self.tmp.cleanup()
+
+    def test_patient_client(self):
+        c = Client("127.0.0.2", self.group.port)
+        started = time.monotonic()
+        self.assertEqual(c.read_reply(), [b"220-mx1.example.test ESMTP\r",
+                                          b"220 mx1.example.test\r"])
+        self.assertGreaterEqual(time.monotonic() - started, 0.4)
+        self.assertEqual(c.cmd("EHLO a")[0][:3], b"250")
+        self.assertEqual(c.cmd("QUIT")[0][:3], b"221")
+        c.close()
+        self.group.wait_idle(2)
+        self.assertEqual(self.server.sync_errors, 0)
+
+    def test_talks_during_the_greeting(self):
+        c = Client("127.0.0.2", self.group.port)
+        first = c.sock.recv(100)
+        self.assertTrue(first.startswith(b"220-"))
+        c.sock.sendall(b"EHLO early\r\n")
+        self.assertEqual(c.read_reply(),
+                         [b"554 SMTP synchronization error\r"])
+        c.close()
+        self.group.wait_idle(2)
+        self.assertEqual(self.server.sync_errors, 1)
+        self.assertIn("EHLO early", self.server.connections[-1].lines)
+
+    def test_pipelined_commands(self):
+        c = Client("127.0.0.2", self.group.port)
+        c.read_reply()
+        c.sock.sendall(b"EHLO a\r\nMAIL FROM:<>\r\n")
+        self.assertEqual(c.read_reply()[0][:3], b"554")
+        c.close()
+        self.group.wait_idle(2)
+        self.assertEqual(self.server.sync_errors, 1)
+
+
 class IPv6SMTPTest(unittest.TestCase):
     """A scripted server on ::1 (skipped where ::1 is not usable)."""
 
