@@ -14,6 +14,10 @@ here, all on 127.0.0.0/8:
   domains (each domain its own MX on its own address; half the domains
   accept every recipient, the others answer 550 5.1.1): wall time, time per
   address, and that every address got its JSON object;
+* batch throughput: the same N addresses as one list on standard input
+  (``--batch - --json --parallel P --delay 0``), once with one connection
+  per address (``--rcpt-per-connection 1``) and once with the default of
+  5 addresses of a domain per connection;
 * peak memory (the child's ru_maxrss from wait4) for --version, for one
   address and for N addresses;
 * hostile servers, probed with --timeout T: a greeting that is an endless
@@ -93,14 +97,20 @@ def maxrss_helper():
     return _MAXRSS
 
 
-def run_measured(cmd, wall_limit):
-    """Run CMD; return its status, output, wall time and peak RSS (KiB)."""
+def run_measured(cmd, wall_limit, stdin_bytes=None):
+    """Run CMD (with STDIN_BYTES on its standard input, if given); return
+    its status, output, wall time and peak RSS (KiB)."""
     helper = maxrss_helper()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile() as report:
+            tempfile.NamedTemporaryFile() as report, \
+            tempfile.TemporaryFile() as inp:
+        if stdin_bytes is not None:
+            inp.write(stdin_bytes)
+            inp.seek(0)
         started = time.monotonic()
         proc = subprocess.Popen([helper, report.name] + cmd,
-                                stdin=subprocess.DEVNULL, stdout=out,
+                                stdin=inp if stdin_bytes is not None else
+                                subprocess.DEVNULL, stdout=out,
                                 stderr=err, start_new_session=True)
         try:
             proc.wait(timeout=wall_limit)
@@ -254,7 +264,7 @@ SLOW_ADDRESSES = 3
 # --------------------------------------------------------------------------
 
 
-def bench_throughput(binary, n, domains, wall, chatty=False):
+def bench_throughput(binary, n, domains, wall, chatty=False, parallel=10):
     zone = {}
     specs = []
     ips = []
@@ -299,6 +309,19 @@ def bench_throughput(binary, n, domains, wall, chatty=False):
             many = run_measured(base + addresses, wall)
             rows.append(("%d addresses%s" % (n, label), many,
                          parse_json_lines(many["stdout"]), n))
+            if not chatty:
+                # The same list in batch mode: concurrently, one
+                # connection per address, then several RCPTs per
+                # connection (the default).
+                listing = ("\n".join(addresses) + "\n").encode()
+                for k in (1, 5):
+                    run = run_measured(
+                        base + ["--batch", "-", "--parallel",
+                                str(parallel), "--delay", "0",
+                                "--rcpt-per-connection", str(k)], wall,
+                        stdin_bytes=listing)
+                    rows.append(("batch -P%d, %d rcpt/conn" % (parallel, k),
+                                 run, parse_json_lines(run["stdout"]), n))
         finally:
             group.stop()
             dns.stop()
@@ -357,6 +380,8 @@ def main():
                         help="also probe this many addresses at once "
                         "against each hostile server (100)")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--parallel", type=int, default=10,
+                        help="--parallel of the batch throughput runs (10)")
     opts = parser.parse_args()
     binary = os.path.abspath(opts.binary)
     if not (1 <= opts.domains <= 30):
@@ -370,7 +395,8 @@ def main():
 
     if not opts.skip_throughput:
         wall = max(120.0, opts.n * 0.5)
-        rows = bench_throughput(binary, opts.n, opts.domains, wall)
+        rows = bench_throughput(binary, opts.n, opts.domains, wall,
+                                parallel=opts.parallel)
         rows += bench_throughput(binary, opts.n, opts.domains, wall,
                                  chatty=True)
         print("%d addresses over %d domains, one server each; odd domains "

@@ -1079,6 +1079,10 @@ finish_group(struct batch *b, struct item *lead, struct probe_result *res)
 		list_push(&b->retry, f);
 	}
 	lead->nfol = 0;
+	free(lead->fol);
+	free(lead->more);
+	lead->fol = NULL;
+	lead->more = NULL;
 }
 
 static void

@@ -545,6 +545,17 @@ explain_quit_after_421(struct probe_result *r)
 	for (st = STAGE_GREETING; st < STAGE_QUIT; st++) {
 		const struct rec_reply *rr = last_reply(&r->stages[st]);
 
+		if (rr != NULL && st == STAGE_GREETING &&
+		    rr->reply->code / 100 == 5) {
+			expl_set(&q->expl, "closed_after_refusal", "none",
+			    "success", "The server closed the connection "
+			    "after refusing the session at the greeting, "
+			    "without waiting for QUIT.", "RFC 5321 §3.1 asks "
+			    "the server to wait for QUIT, but hosts that "
+			    "refuse at the greeting often hang up at once.",
+			    "Nothing to do; the answer above stands.");
+			return;
+		}
 		if (rr != NULL && rr->reply->code == 421) {
 			expl_set(&q->expl, "closed_after_421", "none",
 			    "success", "The server had announced with 421 "
@@ -556,6 +567,34 @@ explain_quit_after_421(struct probe_result *r)
 			return;
 		}
 	}
+}
+
+/*
+ * A content or spam verdict at MAIL or RCPT (Gmail: "this message is
+ * likely unsolicited mail"): no message was sent, so the filter judged
+ * the sending host and the sender, not a message and not the mailbox.
+ */
+static void
+explain_spam_verdict(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+
+	if (s->status != STATUS_FAIL || !s->expl.present ||
+	    strcmp(s->expl.category, "content_rejected") != 0)
+		return;
+	expl_set(&s->expl, "content_rejected", "client_ip_reputation",
+	    s->expl.permanence, st == STAGE_MAIL ? "The server's spam filter "
+	    "refused the probe at MAIL FROM, before any message was sent: it "
+	    "judged the sending host or the sender, not a message." :
+	    "The server's spam filter refused the probe at RCPT TO, before "
+	    "any message was sent: it judged the sending host or the sender, "
+	    "not a message and not the mailbox.", "Filters score the "
+	    "client's IP address and its network, its reverse DNS and HELO "
+	    "name, and the sender domain; a new or shared address, or one "
+	    "that sent unwanted mail, is refused this way.", "Check the "
+	    "sending address's reputation with the provider's postmaster "
+	    "tools and probe from a host with a clean, static address and "
+	    "matching reverse DNS; the recipient address was not judged.");
 }
 
 /* Verdict from the reply at MAIL or RCPT. */
@@ -600,7 +639,8 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 	}
 	if (st == STAGE_MAIL) {
 		if (blame_is_client(d.blame) ||
-		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS)
+		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
+		    (code / 100 == 5 && d.blame == CODES_BLAME_CONTENT))
 			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
 			    "server for %s refused this probing host at MAIL "
 			    "FROM (%d), so the recipient was never asked.",
@@ -616,8 +656,7 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 			    "server for %s deferred the probe at MAIL FROM "
 			    "(%d), before the recipient was asked; try again "
 			    "later.", dom, code);
-		else if (code / 100 == 5 && (d.blame == CODES_BLAME_CONTENT ||
-		    d.blame == CODES_BLAME_RATE_LIMIT ||
+		else if (code / 100 == 5 && (d.blame == CODES_BLAME_RATE_LIMIT ||
 		    d.blame == CODES_BLAME_SERVER))
 			verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The "
 			    "server for %s refused the probe at MAIL FROM (%d) "
@@ -701,9 +740,17 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		 * answer RCPT too, but they judge the traffic, not the
 		 * mailbox: a permanent refusal that says nothing about the
 		 * address. */
-		verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The server "
-		    "for %s refused the probe (%d) for a reason that is not "
-		    "about the address: %s", dom, code, d.meaning);
+		if (strcmp(d.category, "content_rejected") == 0)
+			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			    "server for %s refused the probe (%d) with a spam "
+			    "verdict on the sending host or sender, before any "
+			    "message was sent; the address was not judged.",
+			    dom, code);
+		else
+			verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The "
+			    "server for %s refused the probe (%d) for a reason "
+			    "that is not about the address: %s", dom, code,
+			    d.meaning);
 		return;
 	}
 	if (strcmp(d.category, "user_unknown") == 0)
@@ -741,6 +788,8 @@ diag_finish(struct probe_result *r, int catch_all_code)
 	explain_stages(r);
 	explain_starttls_demand(r, STAGE_MAIL);
 	explain_starttls_demand(r, STAGE_RCPT);
+	explain_spam_verdict(r, STAGE_MAIL);
+	explain_spam_verdict(r, STAGE_RCPT);
 	explain_greeting_521(r);
 
 	if (r->local_error) {

@@ -172,7 +172,14 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		/* Mixed codes, already recorded: the last line ends the reply
 		 * and its code stands.  Postfix postscreen sends a "220-"
 		 * teaser and, when it then drops the client, a final "521"
-		 * line: that refusal, not the teaser, is the answer. */
+		 * line: that refusal, not the teaser, is the answer.  The
+		 * earlier lines stay in the transcript only. */
+		size_t i;
+
+		for (i = 0; i < r->nlines; i++)
+			free(r->lines[i].text);
+		r->nlines = 0;
+		p->kept_bytes = 0;
 		r->code = code;
 		r->esc_class = r->esc_subject = r->esc_detail = 0;
 		r->deviations &= ~REPLY_DEV_CLASS_MISMATCH;
