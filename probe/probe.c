@@ -145,6 +145,17 @@ probe_ctx_free(struct probe_ctx *ctx)
 	ctx->base = NULL;
 }
 
+/* The code of the last reply recorded in stage st, 0 when none. */
+static int
+last_code(const struct probe_result *res, enum stage st)
+{
+	const struct stage_rec *sr = &res->stages[st];
+
+	if (sr->nreplies == 0 || sr->replies[sr->nreplies - 1].reply == NULL)
+		return 0;
+	return sr->replies[sr->nreplies - 1].reply->code;
+}
+
 static void start_next(struct run *run);
 static void finish_run(struct run *run);
 
@@ -666,6 +677,12 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		move_on = true;
 		break;
 	case OUTCOME_ANSWERED:
+		/* A 421 to MAIL or RCPT is no answer about the address: the
+		 * server is closing (RFC 5321 §3.8), and an MTA would try the
+		 * next MX.  Batch mode has its own back-off for it. */
+		move_on = run->group == NULL &&
+		    last_code(res, res->outcome_stage) == 421;
+		break;
 	case OUTCOME_LOCAL_ERROR:
 	case OUTCOME_AUTH_FAILED:	/* the same credentials would fail again */
 		move_on = false;
