@@ -630,6 +630,11 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		 * is made up), and often no server at all. */
 		if (r->self_check_only && s->status == STATUS_SKIPPED)
 			continue;
+		/* AUTH is only tried on request; an unused auth stage is
+		 * noise for people (JSON keeps every stage). */
+		if (st == STAGE_AUTH && s->status == STATUS_SKIPPED &&
+		    s->nreplies == 0 && !s->expl.present)
+			continue;
 		if (!stages_shown) {
 			fputs("  stages:\n", out);
 			stages_shown = true;
