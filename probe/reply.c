@@ -338,6 +338,24 @@ add_mechanisms(struct ehlo_caps *caps, const char *s, size_t n)
 	}
 }
 
+/* The SIZE argument (RFC 1870 §4): digits only; anything else, or a
+ * number too large for 64 bits, reads as 0, "no limit announced". */
+static unsigned long long
+size_value(const char *num)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (*num == '\0')
+		return 0;
+	for (p = num; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > (~0ULL - 9) / 10)
+			return 0;
+		v = v * 10 + (unsigned long long)(*p - '0');
+	}
+	return v;
+}
+
 void
 ehlo_parse(const struct reply *r, struct ehlo_caps *caps)
 {
@@ -387,7 +405,7 @@ ehlo_parse(const struct reply *r, struct ehlo_caps *caps)
 			char num[32];
 			caps->has_size = true;
 			(void)word(t + used, n - used, num, sizeof(num));
-			caps->size = strtoull(num, NULL, 10);
+			caps->size = size_value(num);
 		} else if (strncmp(kw, "AUTH", 4) == 0 &&
 		    (kw[4] == '\0' || kw[4] == '=')) {
 			/* "AUTH=" is the pre-RFC 4954 form some servers
