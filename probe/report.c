@@ -111,8 +111,8 @@ report_put_json_string(FILE *out, const char *s, size_t len)
 	fputc('"', out);
 }
 
-static void
-js(FILE *out, const char *s)
+void
+report_json_cstr(FILE *out, const char *s)
 {
 	if (s == NULL)
 		fputs("null", out);
@@ -121,21 +121,28 @@ js(FILE *out, const char *s)
 }
 
 /* A JSON string, or null when empty. */
-static void
-jsn(FILE *out, const char *s)
+void
+report_json_cstr_nonempty(FILE *out, const char *s)
 {
-	js(out, s != NULL && *s != '\0' ? s : NULL);
+	report_json_cstr(out, s != NULL && *s != '\0' ? s : NULL);
 }
 
-static void
-json_reply(FILE *out, const struct rec_reply *rr)
+#define js report_json_cstr
+#define jsn report_json_cstr_nonempty
+
+void
+report_json_reply(FILE *out, const struct rec_reply *rr)
 {
-	const struct reply *rp = rr->reply;
+	const struct reply *rp = rr != NULL ? rr->reply : NULL;
 	char esc[16];
 	size_t i;
 	unsigned b;
 	bool first = true;
 
+	if (rp == NULL) {
+		fputs("null", out);
+		return;
+	}
 	fputs("{\"command\":", out);
 	jsn(out, rr->command);
 	fprintf(out, ",\"code\":%d,\"enhanced\":", rp->code);
@@ -370,7 +377,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 			for (i = 0; i < s->nreplies; i++) {
 				if (i > 0)
 					fputc(',', out);
-				json_reply(out, &s->replies[i]);
+				report_json_reply(out, &s->replies[i]);
 			}
 			fputc(']', out);
 		}
@@ -704,15 +711,6 @@ ht_source(const struct helotest_result *ht,
 }
 
 static void
-json_reply_or_null(FILE *out, const struct rec_reply *rr)
-{
-	if (rr == NULL)
-		fputs("null", out);
-	else
-		json_reply(out, rr);
-}
-
-static void
 json_kind_list(FILE *out, const struct helotest_result *ht,
     enum helotest_status want, bool answered_unknown)
 {
@@ -802,15 +800,15 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 		fprintf(out, ",\"temporary\":%s,\"about_helo\":%s,"
 		    "\"refusal\":", o->temporary ? "true" : "false",
 		    o->about_helo ? "true" : "false");
-		json_reply_or_null(out, o->refusal);
+		report_json_reply(out, o->refusal);
 		fputs(",\"ehlo\":", out);
-		json_reply_or_null(out, o->ehlo);
+		report_json_reply(out, o->ehlo);
 		fputs(",\"helo\":", out);
-		json_reply_or_null(out, o->helo);
+		report_json_reply(out, o->helo);
 		fputs(",\"mail\":", out);
-		json_reply_or_null(out, o->mail);
+		report_json_reply(out, o->mail);
 		fputs(",\"rcpt\":", out);
-		json_reply_or_null(out, o->rcpt);
+		report_json_reply(out, o->rcpt);
 		fprintf(out, ",\"tls\":%s,\"note\":",
 		    o->res != NULL && o->res->tls_done ? "true" : "false");
 		jsn(out, c->note[0] ? c->note : o->note);

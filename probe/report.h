@@ -47,5 +47,11 @@ void report_identity_text(FILE *out, const struct probe_result *r);
 /* Escapers, exposed for the unit tests. */
 void report_put_text(FILE *out, const char *s, size_t len);
 void report_put_json_string(FILE *out, const char *s, size_t len);
+/* A C string as JSON, null for NULL (the _nonempty form: also for ""). */
+void report_json_cstr(FILE *out, const char *s);
+void report_json_cstr_nonempty(FILE *out, const char *s);
+/* A recorded reply as the REPLY object of docs/REPORT-FORMAT.md; null
+ * for NULL or a reply not received. */
+void report_json_reply(FILE *out, const struct rec_reply *rr);
 
 #endif

@@ -9,14 +9,7 @@
 
 #include "report.h"
 
-static void
-js(FILE *out, const char *s)
-{
-	if (s == NULL || *s == '\0')
-		fputs("null", out);
-	else
-		report_put_json_string(out, s, strlen(s));
-}
+#define js report_json_cstr
 
 static void
 jcheck(FILE *out, enum ident_check c)

@@ -10,57 +10,8 @@
 #include "relaytest.h"
 #include "report.h"
 
-static void
-js(FILE *out, const char *s)
-{
-	if (s == NULL)
-		fputs("null", out);
-	else
-		report_put_json_string(out, s, strlen(s));
-}
-
-static void
-jsn(FILE *out, const char *s)
-{
-	js(out, s != NULL && *s != '\0' ? s : NULL);
-}
-
-static void
-json_reply(FILE *out, const struct rec_reply *rr)
-{
-	const struct reply *rp = rr->reply;
-	char esc[16];
-	unsigned b;
-	bool first = true;
-
-	if (rp == NULL) {
-		fputs("null", out);
-		return;
-	}
-	fputs("{\"command\":", out);
-	jsn(out, rr->command);
-	fprintf(out, ",\"code\":%d,\"enhanced\":", rp->code);
-	jsn(out, reply_esc_str(rp, esc, sizeof(esc)));
-	fputs(",\"lines\":[", out);
-	for (size_t i = 0; i < rp->nlines; i++) {
-		if (i > 0)
-			fputc(',', out);
-		report_put_json_string(out, rp->lines[i].text,
-		    rp->lines[i].len);
-	}
-	fprintf(out, "],\"elapsed_ms\":%.1f,\"legality\":", rr->elapsed_ms);
-	js(out, codes_legality_name(rr->legality));
-	fputs(",\"deviations\":[", out);
-	for (b = 0; b < REPLY_DEV_COUNT; b++) {
-		if (!(rp->deviations & (1u << b)))
-			continue;
-		if (!first)
-			fputc(',', out);
-		first = false;
-		js(out, reply_deviation_name(b));
-	}
-	fputs("]}", out);
-}
+#define js report_json_cstr
+#define jsn report_json_cstr_nonempty
 
 static const char *
 tri(int v)
@@ -136,9 +87,9 @@ report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 			fprintf(out, ",\"accepted\":%s,\"mail\":",
 			    ps->status[i] == RELAY_ACCEPTED ? "true" :
 			    ps->status[i] == RELAY_REFUSED ? "false" : "null");
-			json_reply(out, &t->mail);
+			report_json_reply(out, &t->mail);
 			fputs(",\"reply\":", out);
-			json_reply(out, &t->rcpt_reply);
+			report_json_reply(out, &t->rcpt_reply);
 			fputs(",\"note\":", out);
 			jsn(out, ps->note[i]);
 			fputc('}', out);
