@@ -349,9 +349,14 @@ size_value(const char *num)
 	if (*num == '\0')
 		return 0;
 	for (p = num; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || v > (~0ULL - 9) / 10)
+		unsigned long long d;
+
+		if (*p < '0' || *p > '9')
 			return 0;
-		v = v * 10 + (unsigned long long)(*p - '0');
+		d = (unsigned long long)(*p - '0');
+		if (v > (~0ULL - d) / 10)
+			return 0;
+		v = v * 10 + d;
 	}
 	return v;
 }
