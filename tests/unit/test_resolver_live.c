@@ -361,30 +361,52 @@ listener_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(c->ev, NULL);
 }
 
+/* A UDP socket and a TCP listener on the same free loopback port.  The
+ * kernel picks the UDP port; another test running at the same time may
+ * hold that port number over TCP, so try again with a new one. */
+static int
+bind_pair(struct responder *rs)
+{
+	struct sockaddr_in sin;
+	socklen_t sl;
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		sl = sizeof(sin);
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if ((rs->fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+			return -1;
+		if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
+		    getsockname(rs->fd, (struct sockaddr *)&sin, &sl) != 0) {
+			close(rs->fd);
+			return -1;
+		}
+		if ((rs->lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0) {
+			close(rs->fd);
+			return -1;
+		}
+		if (bind(rs->lfd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+		    listen(rs->lfd, 8) == 0) {
+			rs->port = ntohs(sin.sin_port);
+			return 0;
+		}
+		close(rs->lfd);
+		close(rs->fd);
+	}
+	return -1;
+}
+
 static int
 responder_start(struct responder *rs, struct event_base *base)
 {
-	struct sockaddr_in sin;
-	socklen_t sl = sizeof(sin);
-
 	memset(rs, 0, sizeof(*rs));
-	if ((rs->fd = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+	if (bind_pair(rs) != 0)
 		return -1;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(rs->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    getsockname(rs->fd, (struct sockaddr *)&sin, &sl) != 0)
-		return -1;
-	rs->port = ntohs(sin.sin_port);
 	evutil_make_socket_nonblocking(rs->fd);
 	rs->ev = event_new(base, rs->fd, EV_READ | EV_PERSIST, responder_cb, rs);
 	if (rs->ev == NULL || event_add(rs->ev, NULL) != 0)
-		return -1;
-	/* The same port over TCP, for answers that do not fit in UDP. */
-	if ((rs->lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
-	    bind(rs->lfd, (struct sockaddr *)&sin, sizeof(sin)) != 0 ||
-	    listen(rs->lfd, 8) != 0)
 		return -1;
 	evutil_make_socket_nonblocking(rs->lfd);
 	rs->lev = event_new(base, rs->lfd, EV_READ | EV_PERSIST, listener_cb,
