@@ -674,26 +674,21 @@ class RunnerTest(unittest.TestCase):
             handle.write(text)
         return path
 
-    def test_shipped_scenarios_run(self):
-        """Every scenario file loads and runs cleanly.
+    def test_shipped_scenarios_load(self):
+        """Every scenario file loads and passes the runner's key checks.
 
-        The mock probe cannot meet most expectations, so only harness-level
-        problems count here: a case that cannot be run (bad key, bad zone
-        or server data), a harness server error, or the wall-clock limit.
+        Running them is the scenario tests' job (each is its own ctest
+        test against the real binary); here only the files are checked,
+        so a typo in a key is reported as a harness problem too.
         """
+        import run_scenario
         cases = sorted(f for f in os.listdir(SCENARIOS)
                        if f.endswith(".toml"))
         self.assertTrue(cases, "no scenario files")
-        proc = subprocess.run(
-            [sys.executable, os.path.join(HERE, "run_scenario.py"),
-             "--binary", self.binary] +
-            [os.path.join(SCENARIOS, f) for f in cases],
-            capture_output=True, text=True, timeout=300)
-        for marker in ("could not be run", "harness server error",
-                       "wall-clock limit"):
-            self.assertNotIn(marker, proc.stderr)
-        self.assertRegex(proc.stdout.strip().splitlines()[-1],
-                         r"^\d+ passed, \d+ failed(, \d+ skipped)?$")
+        for name in cases:
+            with self.subTest(case=name):
+                run_scenario.Case(os.path.join(SCENARIOS, name),
+                                  self.binary)
 
     CASE = """
 args = ["user@example.test"]
