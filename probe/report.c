@@ -15,13 +15,15 @@
 #define V6L(ip)	(strchr((ip), ':') != NULL ? "[" : "")
 #define V6R(ip)	(strchr((ip), ':') != NULL ? "]" : "")
 
-/* Length of a valid UTF-8 sequence at s (n bytes available), or 0. */
+/* Length of a valid UTF-8 sequence at s (n bytes available), or 0; the
+ * code point goes to *cpp. */
 static size_t
-utf8_seq(const unsigned char *s, size_t n)
+utf8_seq(const unsigned char *s, size_t n, unsigned *cpp)
 {
 	size_t len, i;
 	unsigned cp;
 
+	*cpp = s[0];
 	if (s[0] < 0x80)
 		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
@@ -45,7 +47,23 @@ utf8_seq(const unsigned char *s, size_t n)
 	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return 0;
+	*cpp = cp;
 	return len;
+}
+
+/*
+ * Characters that are valid UTF-8 but must not reach a terminal or a log
+ * as they are: C1 controls (U+0080-U+009F; U+009B is CSI to some
+ * terminals), zero-width characters, and the bidirectional overrides that
+ * can make server text read differently from what it is.  Shown escaped.
+ */
+static bool
+invisible(unsigned cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
+	    (cp >= 0xfff9 && cp <= 0xfffb);
 }
 
 void
@@ -53,6 +71,7 @@ report_put_text(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, l;
+	unsigned cp;
 
 	while (i < len) {
 		if (u[i] < 0x20 || u[i] == 0x7f) {
@@ -65,10 +84,15 @@ report_put_text(FILE *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		l = utf8_seq(u + i, len - i);
+		l = utf8_seq(u + i, len - i, &cp);
 		if (l == 0) {
 			fprintf(out, "\\x%02x", u[i]);
 			i++;
+			continue;
+		}
+		if (invisible(cp)) {
+			fprintf(out, "\\u{%04X}", cp);
+			i += l;
 			continue;
 		}
 		fwrite(u + i, 1, l, out);
@@ -81,6 +105,7 @@ report_put_json_string(FILE *out, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, l;
+	unsigned cp;
 
 	fputc('"', out);
 	while (i < len) {
@@ -98,11 +123,16 @@ report_put_json_string(FILE *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		l = utf8_seq(u + i, len - i);
+		l = utf8_seq(u + i, len - i, &cp);
 		if (l == 0) {
 			/* Not UTF-8: keep the byte's value visible. */
 			fprintf(out, "\\u%04x", c);
 			i++;
+			continue;
+		}
+		if (invisible(cp)) {
+			fprintf(out, "\\u%04x", cp);
+			i += l;
 			continue;
 		}
 		fwrite(u + i, 1, l, out);
