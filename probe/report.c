@@ -161,6 +161,16 @@ report_json_cstr_nonempty(FILE *out, const char *s)
 #define jsn report_json_cstr_nonempty
 
 void
+report_finding_line(FILE *out, const struct finding *f)
+{
+	fprintf(out, "    %-7s %s: ", severity_name(f->severity), f->id);
+	report_put_text(out, f->message, strlen(f->message));
+	if (f->ref != NULL)
+		fprintf(out, " [%s]", f->ref);
+	fputc('\n', out);
+}
+
+void
 report_json_reply(FILE *out, const struct rec_reply *rr)
 {
 	const struct reply *rp = rr != NULL ? rr->reply : NULL;
@@ -707,13 +717,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 	if (r->nfindings > 0) {
 		fputs("  findings:\n", out);
 		for (i = 0; i < r->nfindings; i++) {
-			const struct finding *f = &r->findings[i];
-			fprintf(out, "    %-7s %s: ", severity_name(f->severity),
-			    f->id);
-			report_put_text(out, f->message, strlen(f->message));
-			if (f->ref != NULL)
-				fprintf(out, " [%s]", f->ref);
-			fputc('\n', out);
+			report_finding_line(out, &r->findings[i]);
 		}
 	}
 	if (verbose && r->ntranscript > 0) {

@@ -53,5 +53,7 @@ void report_json_cstr_nonempty(FILE *out, const char *s);
 /* A recorded reply as the REPLY object of docs/REPORT-FORMAT.md; null
  * for NULL or a reply not received. */
 void report_json_reply(FILE *out, const struct rec_reply *rr);
+/* One finding as a line of the text report's findings list. */
+void report_finding_line(FILE *out, const struct finding *f);
 
 #endif

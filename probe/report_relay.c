@@ -257,16 +257,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 			continue;
 		fprintf(out, "  findings (%s):\n", rt->pass[p].authenticated ?
 		    "authenticated" : "unauthenticated");
-		for (i = 0; i < r->nfindings; i++) {
-			const struct finding *f = &r->findings[i];
-
-			fprintf(out, "    %-7s %s: ", severity_name(f->severity),
-			    f->id);
-			report_put_text(out, f->message, strlen(f->message));
-			if (f->ref != NULL)
-				fprintf(out, " [%s]", f->ref);
-			fputc('\n', out);
-		}
+		for (i = 0; i < r->nfindings; i++)
+			report_finding_line(out, &r->findings[i]);
 	}
 	if (!verbose)
 		return;
