@@ -476,7 +476,8 @@ class FakeSMTPServer:
             conn.event("server error: %r" % exc)
         finally:
             session.close()
-            self._closed()
+            if not session.released:
+                self._closed()
             conn.done.set()
 
     def _closed(self):
@@ -559,6 +560,7 @@ class _Session:
         self.sock = sock
         self.conn = conn
         self.buf = b""
+        self.released = False    # no longer counted as open (after QUIT)
         self.counts = {}
         self.in_tls = False
         self.helo = None      # name of the last EHLO/HELO, for by_helo
@@ -769,6 +771,13 @@ class _Session:
             if verb == "STARTTLS" and server.starttls_inject \
                     and not self.in_tls:
                 self.send_suffix = server.starttls_inject
+            if verb == "QUIT" and not self.released:
+                # The session is over once QUIT is answered: stop counting
+                # it as open before the 221 goes out, so a client that
+                # connects again right after reading it is not seen as a
+                # second simultaneous connection.
+                self.released = True
+                server._closed()
             self.perform(action, default)
             if verb == "QUIT":
                 self.conn.event("closed after QUIT")
