@@ -45,9 +45,15 @@ struct item {
 	/* As the first address of a transaction: the further ones (out of
 	 * every list while in flight) and their records. */
 	struct item		**fol;
-	struct session_rcpt	*more;
 	size_t			 nfol;
-	struct probe_group	 group;
+	/* What its connection asks: it, the further ones, and the
+	 * catch-all control when the domain's answer is not known yet. */
+	struct plan		 plan;
+	struct plan_txn		 txn;
+	struct plan_rcpt	*rcpts;
+	bool			 ask_catch_all;
+	int			 catch_all_known;	/* from an earlier connection */
+	char			 control[LIMIT_ADDRESS * 4 + 8];
 	bool			 grey_retried;	/* --greylist-retry used */
 	char			*grey_first;	/* the first answer's summary */
 };
@@ -169,10 +175,8 @@ item_free(struct item *it)
 	free(it->mailbox);
 	free(it->grey_first);
 	free(it->fol);
-	if (it->more != NULL)
-		for (size_t i = 0; i < it->nfol; i++)
-			session_rcpt_clear(&it->more[i]);
-	free(it->more);
+	plan_clear(&it->plan);
+	free(it->rcpts);
 	free(it);
 }
 
@@ -860,12 +864,8 @@ gather(struct batch *b, struct item *lead, double now)
 		cap = (size_t)d->rcpt_cap;
 	if (cap <= 1)
 		return;
-	if ((lead->fol = calloc(cap - 1, sizeof(*lead->fol))) == NULL ||
-	    (lead->more = calloc(cap - 1, sizeof(*lead->more))) == NULL) {
-		free(lead->fol);
-		lead->fol = NULL;
+	if ((lead->fol = calloc(cap - 1, sizeof(*lead->fol))) == NULL)
 		return;
-	}
 	for (l = 0; l < 3; l++)
 		for (it = lists[l]->head; it != NULL && n < cap - 1; it = nx) {
 			nx = it->next;
@@ -881,15 +881,56 @@ gather(struct batch *b, struct item *lead, double now)
 				continue;
 			list_remove(lists[l], it);
 			lead->fol[n] = it;
-			lead->more[n].mailbox = it->mailbox;
 			n++;
 		}
 	lead->nfol = n;
 }
 
+/*
+ * The plan of it's connection: one transaction with it, its further
+ * recipients and, when the domain's catch-all answer is not known yet,
+ * the made-up control recipient last.  false without memory, or when
+ * it's own address is not valid (the probe then says why, with no plan).
+ */
+static bool
+build_plan(struct batch *b, struct item *it)
+{
+	const struct probe_config *cfg = b->ctx->cfg;
+	struct address *a = b->scratch_addr;
+	char why[256];
+	size_t i, n = 0;
+
+	plan_clear(&it->plan);
+	free(it->rcpts);
+	it->rcpts = NULL;
+	free(it->mailbox);
+	it->mailbox = NULL;
+	if (address_parse(it->address, a, why, sizeof(why)) != ADDRESS_OK ||
+	    (it->mailbox = strdup(a->mailbox)) == NULL ||
+	    (it->rcpts = calloc(it->nfol + 2, sizeof(*it->rcpts))) == NULL)
+		return false;
+	it->rcpts[n++].mailbox = it->mailbox;
+	for (i = 0; i < it->nfol; i++)
+		it->rcpts[n++].mailbox = it->fol[i]->mailbox;
+	it->ask_catch_all = cfg->catch_all && it->catch_all_known == 0;
+	if (it->ask_catch_all) {
+		probe_control_mailbox(a, it->control, sizeof(it->control));
+		it->rcpts[n].mailbox = it->control;
+		it->rcpts[n++].if_accepted = true;
+	}
+	it->txn.from = cfg->from;
+	it->txn.need_smtputf8 = a->local_utf8;
+	it->txn.rcpts = it->rcpts;
+	it->txn.nrcpts = n;
+	it->plan.txns = &it->txn;
+	it->plan.ntxns = 1;
+	return true;
+}
+
 static void
 start_item(struct batch *b, struct item *it)
 {
+	struct probe_request req;
 	struct dom *d;
 	size_t i;
 
@@ -904,14 +945,16 @@ start_item(struct batch *b, struct item *it)
 	for (i = 0; i < it->nfol; i++)
 		it->fol[i]->tries++;
 	d = it->has_domain ? dom_get(b, it->dhash, false) : NULL;
-	memset(&it->group, 0, sizeof(it->group));
-	it->group.more = it->more;
-	it->group.nmore = it->nfol;
-	it->group.catch_all_code = d != NULL ? d->catch_all_code : 0;
-	it->group.ask_catch_all = b->ctx->cfg->catch_all &&
-	    it->group.catch_all_code == 0;
+	it->catch_all_known = d != NULL ? d->catch_all_code : 0;
+	memset(&req, 0, sizeof(req));
+	req.catch_all_code = it->catch_all_known;
+	if (build_plan(b, it)) {
+		req.plan = &it->plan;
+		req.own_first = true;
+	} else
+		it->ask_catch_all = false;
 	list_push(&b->inflight, it);
-	if (probe_start_group(b->ctx, it->address, it->res, &it->group,
+	if (probe_start_request(b->ctx, it->address, it->res, &req,
 	    probe_done, it) == NULL) {
 		/* res holds the local error: report it as it is; the further
 		 * recipients wait for another connection. */
@@ -1025,17 +1068,21 @@ finish_group(struct batch *b, struct item *lead, struct probe_result *res)
 	bool closing = !res->local_error && turned_away(res, res->outcome);
 	struct dom *d = lead->has_domain ? dom_get(b, lead->dhash, true) :
 	    NULL;
-	int code = lead->group.catch_all_code;
+	int code = lead->ask_catch_all ? res->catch_all_code :
+	    lead->catch_all_known;
+	struct plan_rcpt *more = lead->rcpts != NULL ? lead->rcpts + 1 : NULL;
 	size_t i;
 
+	if (more == NULL)
+		lead->nfol = 0;
 	for (i = 0; i < lead->nfol; i++)
-		if (lead->more[i].state == RCPT_CLOSED)
+		if (more[i].state == PLAN_RCPT_CLOSED)
 			closing = true;
-	if (d != NULL && lead->group.ask_catch_all &&
+	if (d != NULL && lead->ask_catch_all &&
 	    (code / 100 == 2 || code / 100 == 5))
 		d->catch_all_code = code;
 	for (i = 0; d != NULL && i < lead->nfol; i++)
-		if (lead->more[i].state == RCPT_TOO_MANY) {
+		if (more[i].state == PLAN_RCPT_TOO_MANY) {
 			/* RFC 5321 §4.5.3.1.10: this server takes i + 1
 			 * recipients per transaction; ask no more from now. */
 			if (d->rcpt_cap == 0 || d->rcpt_cap > (int)i + 1)
@@ -1044,30 +1091,27 @@ finish_group(struct batch *b, struct item *lead, struct probe_result *res)
 		}
 	for (i = 0; i < lead->nfol; i++) {
 		struct item *f = lead->fol[i];
-		struct session_rcpt *r = &lead->more[i];
-		bool turned = r->state == RCPT_CLOSED ||
-		    (closing && r->state == RCPT_NOT_ASKED);
+		struct plan_rcpt *r = &more[i];
+		bool turned = r->state == PLAN_RCPT_CLOSED ||
+		    (closing && r->state == PLAN_RCPT_NOT_ASKED);
 
 		lead->fol[i] = NULL;
-		if (r->state == RCPT_ANSWERED || (turned &&
+		if (r->state == PLAN_RCPT_ANSWERED || (turned &&
 		    (f->tries > b->opt->retries || b->stopping))) {
 			if ((f->res = malloc(sizeof(*f->res))) == NULL) {
 				b->st->exit_code = EXIT_LOCAL_ERROR;
 				b->stopping = true;
-				session_rcpt_clear(r);
 				item_free(f);
 				continue;
 			}
-			probe_group_result(res, r, f->address,
-			    lead->group.catch_all_code, i + 2, f->res);
-			session_rcpt_clear(r);
+			probe_group_result(res, r, f->address, code, i + 2,
+			    f->res);
 			if (turned)
 				diag_rate_limited(f->res, f->tries);
 			b->st->shared++;
 			finish_item(b, f);
 			continue;
 		}
-		session_rcpt_clear(r);
 		if (turned) {
 			f->not_before = backoff_end(b, res);
 			b->st->retries++;
@@ -1080,9 +1124,11 @@ finish_group(struct batch *b, struct item *lead, struct probe_result *res)
 	}
 	lead->nfol = 0;
 	free(lead->fol);
-	free(lead->more);
 	lead->fol = NULL;
-	lead->more = NULL;
+	plan_clear(&lead->plan);
+	memset(&lead->plan, 0, sizeof(lead->plan));
+	free(lead->rcpts);
+	lead->rcpts = NULL;
 }
 
 static void

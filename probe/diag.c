@@ -773,118 +773,100 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    "%s refused the address (%d): %s", dom, code, d.meaning);
 }
 
-void
-diag_finish(struct probe_result *r, int catch_all_code)
+/* Both EHLO and HELO refused: say what the refusal names (Postfix can
+ * apply client and DNSBL checks at HELO when smtpd_delay_reject = no). */
+static void
+verdict_helo_rejected(struct probe_result *r, const char *dom)
 {
-	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
+	const struct rec_reply *rr =
+	    last_reply(&r->stages[r->outcome_stage]);
+	struct codes_diagnosis d;
 
-	/* An accepted RCPT whose reply casts doubt on it warns. */
-	if (r->outcome == OUTCOME_ANSWERED &&
-	    r->stages[STAGE_RCPT].status == STATUS_OK &&
-	    r->stages[STAGE_RCPT].nreplies > 0 &&
-	    doubtful_accept(&r->stages[STAGE_RCPT].replies[0]))
-		r->stages[STAGE_RCPT].status = STATUS_WARN;
-	explain_quit_after_421(r);
-	explain_stages(r);
-	explain_starttls_demand(r, STAGE_MAIL);
-	explain_starttls_demand(r, STAGE_RCPT);
-	explain_spam_verdict(r, STAGE_MAIL);
-	explain_spam_verdict(r, STAGE_RCPT);
-	explain_greeting_521(r);
+	memset(&d, 0, sizeof(d));
+	d.category = "";
+	if (rr != NULL)
+		classify(rr, &d);
+	if (rr != NULL && d.blame == CODES_BLAME_CLIENT_IP_REPUTATION)
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		    "mail server for %s refused EHLO and HELO because "
+		    "of this probing host's IP address (a blocklist or "
+		    "its reputation), not because of the address.",
+		    dom);
+	else if (rr != NULL && strcmp(d.category, "rdns_missing") == 0)
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		    "mail server for %s refused EHLO and HELO because "
+		    "of this probing host's reverse DNS.", dom);
+	else if (rr == NULL || strcmp(d.category, "helo_rejected") == 0
+	    || d.blame == CODES_BLAME_CLIENT_IDENTITY ||
+	    d.blame == CODES_BLAME_PROTOCOL)
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		    "mail server for %s refused the HELO name of this "
+		    "probing host.", dom);
+	else
+		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		    "mail server for %s refused both EHLO and HELO "
+		    "(%d), so the address was not asked.", dom,
+		    rr->reply->code);
+}
 
-	if (r->local_error) {
-		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
-		    "not finish: %s.", r->local_error_msg);
-		r->exit_code = EXIT_LOCAL_ERROR;
-		return;
+/* The DNS stage failed: why, and what it says of the address. */
+static void
+verdict_dns_failed(struct probe_result *r, const char *dom)
+{
+	struct explanation *e = &r->stages[STAGE_DNS].expl;
+	char m[512];
+
+	if (result_has_finding(r, "dns.nxdomain")) {
+		snprintf(m, sizeof(m), "The domain %s does not exist "
+		    "in DNS (NXDOMAIN).", dom);
+		expl_set(e, "domain_not_found", "recipient_address",
+		    "permanent", m, "A typo in the domain, or a domain "
+		    "that has expired or was never registered.",
+		    "Check the spelling of the domain; ask the "
+		    "recipient for a working address.");
+		verdict(r, VERDICT_UNDELIVERABLE, "domain_not_found",
+		    "The domain %s does not exist.", dom);
+	} else if (r->null_mx) {
+		snprintf(m, sizeof(m), "%s publishes a null MX record "
+		    "(RFC 7505): it states that it accepts no email "
+		    "at all.", dom);
+		expl_set(e, "null_mx", "recipient_address", "permanent",
+		    m, "The domain is used for a web site or other "
+		    "services only, or is parked.", "Use another "
+		    "address for this recipient.");
+		verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
+		    "%s accepts no email (null MX).", dom);
+	} else if (result_has_finding(r, "dns.no_mail_host")) {
+		snprintf(m, sizeof(m), "No mail server for %s can be "
+		    "found: no usable MX host and no address.", dom);
+		expl_set(e, "no_mail_host", "recipient_address",
+		    "permanent", m, "The domain's DNS has no mail "
+		    "setup, or its MX records name hosts that do not "
+		    "exist.", "The domain's owner must publish MX "
+		    "records naming hosts with A/AAAA records.");
+		verdict(r, VERDICT_UNDELIVERABLE, "no_mail_host",
+		    "%s has no mail server.", dom);
+	} else {
+		snprintf(m, sizeof(m), "The DNS look-up for %s did not "
+		    "complete (%s%s%s).", dom,
+		    resolver_status_name(r->dns_status),
+		    r->dns_detail[0] ? ": " : "", r->dns_detail);
+		expl_set(e, "dns_temporary", "server", "transient", m,
+		    "The domain's name servers are down, unreachable "
+		    "or misconfigured (a DNSSEC error looks like "
+		    "this too), or the local resolver failed.",
+		    "Try again later; compare with `dig MX DOMAIN` "
+		    "against another resolver (--dns-server).");
+		verdict(r, VERDICT_UNKNOWN, "dns_temporary", "The DNS "
+		    "look-up for %s failed for now; the address could "
+		    "not be checked.", dom);
 	}
-	if (r->addr_error != ADDRESS_OK) {
-		expl_set(&r->stages[STAGE_ADDRESS].expl, "invalid_address",
-		    "recipient_address", "permanent", r->addr_why,
-		    "The address is mistyped, or is not an email address.",
-		    "Correct the address; nothing was sent to any server.");
-		verdict(r, VERDICT_UNDELIVERABLE, "invalid_address",
-		    "The address is not valid: %s.", r->addr_why);
-		r->exit_code = EXIT_BAD_ADDRESS;
-		return;
-	}
+}
 
-	if (r->stages[STAGE_DNS].status == STATUS_FAIL) {
-		struct explanation *e = &r->stages[STAGE_DNS].expl;
-		char m[512];
-
-		if (result_has_finding(r, "dns.nxdomain")) {
-			snprintf(m, sizeof(m), "The domain %s does not exist "
-			    "in DNS (NXDOMAIN).", dom);
-			expl_set(e, "domain_not_found", "recipient_address",
-			    "permanent", m, "A typo in the domain, or a domain "
-			    "that has expired or was never registered.",
-			    "Check the spelling of the domain; ask the "
-			    "recipient for a working address.");
-			verdict(r, VERDICT_UNDELIVERABLE, "domain_not_found",
-			    "The domain %s does not exist.", dom);
-		} else if (r->null_mx) {
-			snprintf(m, sizeof(m), "%s publishes a null MX record "
-			    "(RFC 7505): it states that it accepts no email "
-			    "at all.", dom);
-			expl_set(e, "null_mx", "recipient_address", "permanent",
-			    m, "The domain is used for a web site or other "
-			    "services only, or is parked.", "Use another "
-			    "address for this recipient.");
-			verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
-			    "%s accepts no email (null MX).", dom);
-		} else if (result_has_finding(r, "dns.no_mail_host")) {
-			snprintf(m, sizeof(m), "No mail server for %s can be "
-			    "found: no usable MX host and no address.", dom);
-			expl_set(e, "no_mail_host", "recipient_address",
-			    "permanent", m, "The domain's DNS has no mail "
-			    "setup, or its MX records name hosts that do not "
-			    "exist.", "The domain's owner must publish MX "
-			    "records naming hosts with A/AAAA records.");
-			verdict(r, VERDICT_UNDELIVERABLE, "no_mail_host",
-			    "%s has no mail server.", dom);
-		} else {
-			snprintf(m, sizeof(m), "The DNS look-up for %s did not "
-			    "complete (%s%s%s).", dom,
-			    resolver_status_name(r->dns_status),
-			    r->dns_detail[0] ? ": " : "", r->dns_detail);
-			expl_set(e, "dns_temporary", "server", "transient", m,
-			    "The domain's name servers are down, unreachable "
-			    "or misconfigured (a DNSSEC error looks like "
-			    "this too), or the local resolver failed.",
-			    "Try again later; compare with `dig MX DOMAIN` "
-			    "against another resolver (--dns-server).");
-			verdict(r, VERDICT_UNKNOWN, "dns_temporary", "The DNS "
-			    "look-up for %s failed for now; the address could "
-			    "not be checked.", dom);
-		}
-		return;
-	}
-
-	if (result_has_finding(r, "connect.no_address_in_family")) {
-		const struct finding *f = NULL;
-		size_t i;
-
-		for (i = 0; i < r->nfindings; i++)
-			if (strcmp(r->findings[i].id,
-			    "connect.no_address_in_family") == 0)
-				f = &r->findings[i];
-		expl_set(&r->stages[STAGE_CONNECT].expl,
-		    "no_address_in_family", "server", "permanent",
-		    f != NULL ? f->message : "No address of the chosen family.",
-		    "The probe was limited to one address family (-4, -6, "
-		    "or the family of --source-ip), and the mail servers "
-		    "have addresses of the other family only.",
-		    "Probe without the restriction, from a host that can "
-		    "reach the servers' family; if senders that have only "
-		    "this family must reach the domain, its owner must give "
-		    "the mail hosts addresses of this family too.");
-		verdict(r, VERDICT_UNKNOWN, "no_address_in_family", "No mail "
-		    "server for %s has an address of the chosen family; "
-		    "nothing was tried.", dom);
-		return;
-	}
-
+/* The verdict from how the last session ended. */
+static void
+verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
+{
 	switch (r->outcome) {
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
@@ -936,41 +918,9 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		    "server for %s could not be established as required.",
 		    dom);
 		return;
-	case OUTCOME_HELO_REJECTED: {
-		/* Both EHLO and HELO refused: say what the refusal names
-		 * (Postfix can apply client and DNSBL checks at HELO when
-		 * smtpd_delay_reject = no). */
-		const struct rec_reply *rr =
-		    last_reply(&r->stages[r->outcome_stage]);
-		struct codes_diagnosis d;
-
-		memset(&d, 0, sizeof(d));
-		d.category = "";
-		if (rr != NULL)
-			classify(rr, &d);
-		if (rr != NULL && d.blame == CODES_BLAME_CLIENT_IP_REPUTATION)
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
-			    "mail server for %s refused EHLO and HELO because "
-			    "of this probing host's IP address (a blocklist or "
-			    "its reputation), not because of the address.",
-			    dom);
-		else if (rr != NULL && strcmp(d.category, "rdns_missing") == 0)
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
-			    "mail server for %s refused EHLO and HELO because "
-			    "of this probing host's reverse DNS.", dom);
-		else if (rr == NULL || strcmp(d.category, "helo_rejected") == 0
-		    || d.blame == CODES_BLAME_CLIENT_IDENTITY ||
-		    d.blame == CODES_BLAME_PROTOCOL)
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
-			    "mail server for %s refused the HELO name of this "
-			    "probing host.", dom);
-		else
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
-			    "mail server for %s refused both EHLO and HELO "
-			    "(%d), so the address was not asked.", dom,
-			    rr->reply->code);
+	case OUTCOME_HELO_REJECTED:
+		verdict_helo_rejected(r, dom);
 		return;
-	}
 	case OUTCOME_PROTOCOL_ERROR:
 		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
 		    "server for %s broke the SMTP protocol (%s stage).", dom,
@@ -993,6 +943,83 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		    "for %s was tried.", dom);
 		return;
 	}
+}
+static void
+diag_finish_address(struct probe_result *r, int catch_all_code)
+{
+	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
+
+	/* An accepted RCPT whose reply casts doubt on it warns. */
+	if (r->outcome == OUTCOME_ANSWERED &&
+	    r->stages[STAGE_RCPT].status == STATUS_OK &&
+	    r->stages[STAGE_RCPT].nreplies > 0 &&
+	    doubtful_accept(&r->stages[STAGE_RCPT].replies[0]))
+		r->stages[STAGE_RCPT].status = STATUS_WARN;
+	explain_quit_after_421(r);
+	explain_stages(r);
+	explain_starttls_demand(r, STAGE_MAIL);
+	explain_starttls_demand(r, STAGE_RCPT);
+	explain_spam_verdict(r, STAGE_MAIL);
+	explain_spam_verdict(r, STAGE_RCPT);
+	explain_greeting_521(r);
+
+	if (r->local_error) {
+		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
+		    "not finish: %s.", r->local_error_msg);
+		r->exit_code = EXIT_LOCAL_ERROR;
+		return;
+	}
+	if (r->addr_error != ADDRESS_OK) {
+		expl_set(&r->stages[STAGE_ADDRESS].expl, "invalid_address",
+		    "recipient_address", "permanent", r->addr_why,
+		    "The address is mistyped, or is not an email address.",
+		    "Correct the address; nothing was sent to any server.");
+		verdict(r, VERDICT_UNDELIVERABLE, "invalid_address",
+		    "The address is not valid: %s.", r->addr_why);
+		r->exit_code = EXIT_BAD_ADDRESS;
+		return;
+	}
+
+	if (r->stages[STAGE_DNS].status == STATUS_FAIL) {
+		verdict_dns_failed(r, dom);
+		return;
+	}
+	if (result_has_finding(r, "connect.no_address_in_family")) {
+		const struct finding *f = NULL;
+		size_t i;
+
+		for (i = 0; i < r->nfindings; i++)
+			if (strcmp(r->findings[i].id,
+			    "connect.no_address_in_family") == 0)
+				f = &r->findings[i];
+		expl_set(&r->stages[STAGE_CONNECT].expl,
+		    "no_address_in_family", "server", "permanent",
+		    f != NULL ? f->message : "No address of the chosen family.",
+		    "The probe was limited to one address family (-4, -6, "
+		    "or the family of --source-ip), and the mail servers "
+		    "have addresses of the other family only.",
+		    "Probe without the restriction, from a host that can "
+		    "reach the servers' family; if senders that have only "
+		    "this family must reach the domain, its owner must give "
+		    "the mail hosts addresses of this family too.");
+		verdict(r, VERDICT_UNKNOWN, "no_address_in_family", "No mail "
+		    "server for %s has an address of the chosen family; "
+		    "nothing was tried.", dom);
+		return;
+	}
+
+	verdict_outcome(r, dom, catch_all_code);
+}
+
+void
+diag_finish(struct probe_result *r, int catch_all_code)
+{
+	diag_finish_address(r, catch_all_code);
+	if (r->kind == RESULT_RELAY_PASS && r->outcome == OUTCOME_ANSWERED)
+		/* The relay test's forms carry the answers (relaytest.c);
+		 * this connection asked no recipient of its own. */
+		verdict(r, VERDICT_UNKNOWN, "relay_test", "The envelopes of "
+		    "the relay test were asked; see relay_test.");
 }
 
 void

@@ -31,6 +31,7 @@
 
 #include "diag.h"
 #include "helotest.h"
+#include "record.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
 	"configured", "fqdn", "address_literal", "localhost", "unqualified",
@@ -93,6 +94,9 @@ struct ht_run {
 	size_t			 current;
 	bool			 retry_plain;
 	struct session		*session;
+	struct plan		 plan;		/* the envelope every candidate asks */
+	struct plan_txn		 txn;
+	struct plan_rcpt	 rcpt;
 	bool			 done;
 };
 
@@ -411,6 +415,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		session_free(s);
 	}
 	c->outcome = o;
+	record_address(c->res, &run->plan);
 	learn_server_name(run->ht, c->res);
 	if (!run->locked && o != OUTCOME_LOCAL_ERROR) {
 		if (!server_dead(c->res, o))
@@ -530,11 +535,16 @@ start_candidate(struct ht_run *run)
 	sp.addr = run->addr;
 	sp.addrlen = run->addrlen;
 	sp.helo = c->name;
-	sp.from = ht->from;
-	sp.rcpt = ht->rcpt;
+	run->rcpt.mailbox = ht->rcpt;
+	run->txn.from = ht->from;
+	run->txn.need_smtputf8 = ht->need_smtputf8;
+	run->txn.rcpts = &run->rcpt;
+	run->txn.nrcpts = 1;
+	run->plan.txns = &run->txn;
+	run->plan.ntxns = 1;
+	sp.plan = &run->plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
-	sp.need_smtputf8 = ht->need_smtputf8;
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;

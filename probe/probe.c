@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "identity.h"
 #include "probe.h"
+#include "record.h"
 
 struct target {
 	char			host[RESOLVER_NAME_MAX];
@@ -44,6 +45,10 @@ struct run {
 	size_t			 current;
 	int			 pending;	/* DNS queries under way */
 	struct session		*session;
+	struct probe_request	 req;		/* req.plan: what each connection asks */
+	struct plan		 own_plan;	/* the address alone (no plan given) */
+	struct plan_txn		 own_txn;
+	struct plan_rcpt	 own_rcpts[2];	/* the address, the control */
 	int			 catch_all_code;
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
@@ -51,11 +56,11 @@ struct run {
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
-	bool			 hello_only;	/* self-check: no MAIL/RCPT */
 	/* asynchronous API: done_cb runs from deliver_ev, then run is freed */
 	probe_done_cb		 done_cb;
 	void			*done_arg;
 	struct event		*deliver_ev;
+	struct event		*delay_ev;	/* req.delay_ms before connecting */
 	void			*gate_token;	/* ctx->hooks: connection permit */
 	bool			 gate_waiting;
 	size_t			 fast_failed;	/* refused/unreachable at once */
@@ -63,7 +68,6 @@ struct run {
 	/* Addresses left out because of -4, -6 or --source-ip. */
 	size_t			 nexcluded;
 	char			 excluded[192];	/* the first few, for the finding */
-	struct probe_group	*group;		/* batch: further recipients */
 	size_t			 nstalled;	/* targets skipped: timed out before */
 };
 
@@ -157,6 +161,16 @@ last_code(const struct probe_result *res, enum stage st)
 }
 
 static void start_next(struct run *run);
+static void open_target(struct run *run);
+
+static void
+delay_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	open_target(arg);
+}
+static struct plan_rcpt *control_of(const struct run *run);
 static void finish_run(struct run *run);
 
 static void
@@ -210,13 +224,8 @@ finish_run(struct run *run)
 	}
 	run->done = true;
 	identity_findings(run->res);
-	if (run->group != NULL) {
-		/* Batch: the domain's catch-all answer may be known from an
-		 * earlier session. */
-		if (!run->group->ask_catch_all)
-			run->catch_all_code = run->group->catch_all_code;
-		run->group->catch_all_code = run->catch_all_code;
-	}
+	run->catch_all_code = control_of(run) != NULL ?
+	    run->res->catch_all_code : run->req.catch_all_code;
 	diag_finish(run->res, run->catch_all_code);
 	if (run->nstalled > 0)
 		diag_server_stalled(run->res, run->nstalled,
@@ -224,7 +233,7 @@ finish_run(struct run *run)
 		    !run->res->local_error &&
 		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
 	identity_explain(run->res);
-	if (run->hello_only)
+	if (run->res->kind == RESULT_SELF_CHECK)
 		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
@@ -606,6 +615,64 @@ skip_unusable(struct run *run)
 		run->next++;
 }
 
+/* ---- the plan's answers into the result ------------------------------- */
+
+/* The catch-all control of the run's plan: the last recipient of the
+ * first transaction, marked if_accepted; NULL when there is none. */
+static struct plan_rcpt *
+control_of(const struct run *run)
+{
+	struct plan_txn *t;
+
+	if (!run->req.own_first || run->req.plan->ntxns == 0)
+		return NULL;
+	t = &run->req.plan->txns[0];
+	if (t->nrcpts < 2 || !t->rcpts[t->nrcpts - 1].if_accepted)
+		return NULL;
+	return &t->rcpts[t->nrcpts - 1];
+}
+
+/* PROBE_CONN_* flags of a session's end, from what its records say. */
+static unsigned
+conn_flags(const struct run *run, enum session_outcome o)
+{
+	const struct plan *p = run->req.plan;
+	unsigned flags = 0;
+	size_t i, j;
+
+	if (o == OUTCOME_TIMEOUT || o == OUTCOME_CONNECT_TIMEOUT)
+		flags |= PROBE_CONN_STALLED;
+	for (i = 0; i < p->ntxns; i++)
+		for (j = 0; j < p->txns[i].nrcpts; j++) {
+			const struct plan_rcpt *r = &p->txns[i].rcpts[j];
+
+			if (r->state == PLAN_RCPT_NO_ANSWER && r->timed_out)
+				flags |= PROBE_CONN_STALLED;
+			if (r->state == PLAN_RCPT_CLOSED)
+				flags |= PROBE_CONN_CLOSING;
+		}
+	return flags;
+}
+
+/* After a session: the answers that belong to the result. */
+static void
+file_records(struct run *run)
+{
+	struct probe_result *res = run->res;
+	struct plan *p = run->req.plan;
+	struct plan_rcpt *ctl = control_of(run);
+
+	if (!run->req.own_first) {
+		record_forms(res, p);
+		return;
+	}
+	record_address(res, p);
+	if (ctl != NULL && ctl->reply.reply != NULL) {
+		res->catch_all_code = ctl->reply.reply->code;
+		(void)result_file_reply(res, STAGE_RCPT, &ctl->reply);
+	}
+}
+
 static void
 session_done(void *arg, struct session *s, enum session_outcome o)
 {
@@ -615,33 +682,20 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	bool move_on;
 	int cerr = 0;
 
+	if (s == run->session && s != NULL)
+		file_records(run);
 	if (run->gate_token != NULL) {
 		/* The connection permit goes back with what happened (a 421
 		 * makes the politeness layer back off from this server, a
 		 * timeout marks it stalled). */
-		unsigned flags = 0;
-		size_t i;
-
-		if (o == OUTCOME_TIMEOUT || o == OUTCOME_CONNECT_TIMEOUT)
-			flags |= PROBE_CONN_STALLED;
-		for (i = 0; run->group != NULL && i < run->group->nmore; i++) {
-			const struct session_rcpt *r = &run->group->more[i];
-
-			if (r->state == RCPT_NO_ANSWER && r->timed_out)
-				flags |= PROBE_CONN_STALLED;
-			if (r->state == RCPT_CLOSED)
-				flags |= PROBE_CONN_CLOSING;
-		}
 		run->ctx->hooks.conn_release(run->ctx->hooks.arg,
-		    run->gate_token, o, res, flags);
+		    run->gate_token, o, res, conn_flags(run, o));
 		run->gate_token = NULL;
 	}
 	if (s == run->session && s != NULL) {
 		struct sockaddr_storage local;
 		socklen_t ll = sizeof(local);
 
-		if (run->ctx->cfg->catch_all)
-			run->catch_all_code = session_catch_all_code(s);
 		cerr = session_connect_errno(s);
 		if (session_local_addr(s, &local, &ll) == 0)
 			identity_connected(run->ident, run->ident_idx,
@@ -679,8 +733,9 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	case OUTCOME_ANSWERED:
 		/* A 421 to MAIL or RCPT is no answer about the address: the
 		 * server is closing (RFC 5321 §3.8), and an MTA would try the
-		 * next MX.  Batch mode has its own back-off for it. */
-		move_on = run->group == NULL &&
+		 * next MX.  A politeness layer (batch mode's hooks) has its
+		 * own back-off for it. */
+		move_on = run->ctx->hooks.conn_release == NULL &&
 		    last_code(res, res->outcome_stage) == 421;
 		break;
 	case OUTCOME_LOCAL_ERROR:
@@ -728,30 +783,18 @@ connect_target(struct run *run)
 	sp.addr = t->addr;
 	sp.addrlen = t->addrlen;
 	sp.helo = cfg->helo;
-	sp.from = cfg->from;
-	sp.rcpt = res->addr.mailbox;
+	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
-	sp.need_smtputf8 = res->addr.local_utf8;
-	sp.catch_all = run->group != NULL ? run->group->ask_catch_all :
-	    cfg->catch_all;
-	if (run->group != NULL) {
-		sp.more = run->group->more;
-		sp.nmore = run->group->nmore;
-	}
-	sp.catch_all_rcpt = run->catch_all_rcpt;
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;
 		sp.source_len = cfg->source_len;
 	}
-	sp.hello_only = run->hello_only;
-	sp.auth_user = cfg->auth_user;
+	sp.auth_user = run->req.no_auth ? NULL : cfg->auth_user;
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
-	sp.txns = run->ctx->txns;
-	sp.ntxns = run->ctx->ntxns;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
@@ -852,6 +895,26 @@ start_next(struct run *run)
 	/* The server's reverse DNS is looked up while the session runs. */
 	run->ident_idx = identity_server_start(run->ident, t->host,
 	    (struct sockaddr *)&t->addr);
+	if (run->req.delay_ms > 0 && run->delay_ev == NULL) {
+		/* The caller's pause before the first connection (the relay
+		 * test's second pass), on the loop like everything else. */
+		struct timeval tv = { run->req.delay_ms / 1000,
+		    (run->req.delay_ms % 1000) * 1000 };
+
+		run->delay_ev = evtimer_new(run->ctx->base, delay_over, run);
+		if (run->delay_ev != NULL && evtimer_add(run->delay_ev,
+		    &tv) == 0)
+			return;
+	}
+	open_target(run);
+}
+
+/* Ask the politeness layer (if any) for leave, then connect. */
+static void
+open_target(struct run *run)
+{
+	struct target *t = &run->targets[run->current];
+
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
@@ -866,8 +929,8 @@ start_next(struct run *run)
 	connect_target(run);
 }
 
-static void
-make_catch_all(struct run *run)
+void
+probe_control_mailbox(const struct address *a, char *buf, size_t len)
 {
 	unsigned char rnd[8];
 	char hex[17];
@@ -877,9 +940,35 @@ make_catch_all(struct run *run)
 		memset(rnd, 0x5a, sizeof(rnd));
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
-	snprintf(run->catch_all_rcpt, sizeof(run->catch_all_rcpt),
-	    "smtpprobe-%s@%s", hex, run->res->addr.literal ?
-	    run->res->addr.domain : run->res->addr.domain_ascii);
+	snprintf(buf, len, "smtpprobe-%s@%s", hex, a->literal ? a->domain :
+	    a->domain_ascii);
+}
+
+/* The plan of the address alone: it, and with --catch-all the made-up
+ * control recipient; no transaction at all for a self-check. */
+static void
+own_plan(struct run *run)
+{
+	const struct probe_config *cfg = run->ctx->cfg;
+	struct probe_result *res = run->res;
+	struct plan_txn *t = &run->own_txn;
+
+	t->from = cfg->from;
+	t->need_smtputf8 = res->addr.local_utf8;
+	t->rcpts = run->own_rcpts;
+	t->nrcpts = 1;
+	run->own_rcpts[0].mailbox = res->addr.mailbox;
+	if (cfg->catch_all) {
+		probe_control_mailbox(&res->addr, run->catch_all_rcpt,
+		    sizeof(run->catch_all_rcpt));
+		run->own_rcpts[1].mailbox = run->catch_all_rcpt;
+		run->own_rcpts[1].if_accepted = true;
+		t->nrcpts = 2;
+	}
+	run->own_plan.txns = t;
+	run->own_plan.ntxns = run->req.kind == RESULT_SELF_CHECK ? 0 : 1;
+	run->req.plan = &run->own_plan;
+	run->req.own_first = true;
 }
 
 /* Let go of everything the run holds but the caller's result. */
@@ -902,6 +991,8 @@ run_release(struct run *run)
 	run->ident = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
+	if (run->delay_ev != NULL)
+		event_free(run->delay_ev);
 	free(run);
 }
 
@@ -922,14 +1013,19 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 
 static struct run *
 run_start(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res, bool hello_only, struct probe_group *group,
+    struct probe_result *res, const struct probe_request *req,
     probe_done_cb done, void *done_arg)
 {
+	static const struct probe_request plain;
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
 
+	if (req == NULL)
+		req = &plain;
 	result_init(res, address);
-	res->ident.self_check = cfg->self_check || hello_only;
+	res->kind = req->kind;
+	res->ident.self_check = cfg->self_check ||
+	    req->kind == RESULT_SELF_CHECK;
 	if ((run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
 	    run)) == NULL) {
@@ -942,8 +1038,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	run->ctx = ctx;
 	run->res = res;
-	run->hello_only = hello_only;
-	run->group = group;
+	run->req = *req;
 	run->ident_idx = -1;
 	run->done_cb = done;
 	run->done_arg = done_arg;
@@ -966,7 +1061,8 @@ run_start(struct probe_ctx *ctx, const char *address,
 	/* The HELO name is looked up from the start, beside the MX. */
 	run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 	    cfg->helo, cfg->source_ip, cfg->family);
-	make_catch_all(run);
+	if (run->req.plan == NULL)
+		own_plan(run);
 
 	if (cfg->use_server) {
 		struct sockaddr_storage ss;
@@ -1003,27 +1099,26 @@ struct probe_run *
 probe_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, probe_done_cb done, void *arg)
 {
-	return (struct probe_run *)run_start(ctx, address, res, false, NULL,
-	    done, arg);
+	return (struct probe_run *)run_start(ctx, address, res, NULL, done,
+	    arg);
 }
 
 struct probe_run *
-probe_start_group(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res, struct probe_group *group, probe_done_cb done,
-    void *arg)
+probe_start_request(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, const struct probe_request *req,
+    probe_done_cb done, void *arg)
 {
-	return (struct probe_run *)run_start(ctx, address, res, false, group,
-	    done, arg);
+	return (struct probe_run *)run_start(ctx, address, res, req, done,
+	    arg);
 }
 
 void
-probe_group_result(const struct probe_result *first, struct session_rcpt *r,
+probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
     const char *address, int catch_all_code, size_t position,
     struct probe_result *out)
 {
 	struct stage_rec *sr = &out->stages[STAGE_RCPT];
-	char cmd[LIMIT_ADDRESS * 4 + 16];
-	const struct rec_reply *rr = NULL;
+	const struct rec_reply *rr;
 
 	result_init(out, address);
 	out->addr_error = address_parse(address, &out->addr, out->addr_why,
@@ -1037,38 +1132,17 @@ probe_group_result(const struct probe_result *first, struct session_rcpt *r,
 	    "RFC 5321 §3.3", first->addr.mailbox, "asked in the same SMTP "
 	    "transaction as %s (recipient %zu of it); the stages before RCPT "
 	    "are that connection's", first->addr.mailbox, position);
-	snprintf(cmd, sizeof(cmd), "RCPT TO:<%s>", r->mailbox);
-	if (r->reply != NULL) {
-		rr = result_add_reply(out, STAGE_RCPT, CODES_CMD_RCPT, cmd,
-		    r->reply, r->elapsed_ms);
-		r->reply = NULL;
-	}
-	sr->elapsed_ms = r->elapsed_ms;
 	out->outcome_stage = STAGE_RCPT;
-	if (rr == NULL) {
+	if ((rr = record_rcpt(out, r)) == NULL) {
 		/* Sent and never answered, or never sent. */
 		sr->status = STATUS_FAIL;
 		sr->timed_out = r->timed_out;
 		snprintf(sr->error, sizeof(sr->error), "%s", r->why[0] ?
 		    r->why : "not asked: the connection ended before");
 		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
-	} else if (rr->legality == CODES_ILLEGAL) {
-		sr->status = STATUS_FAIL;
-		out->outcome = OUTCOME_PROTOCOL_ERROR;
-	} else if (rr->reply->code / 100 == 2) {
-		sr->status = STATUS_OK;
-		out->outcome = OUTCOME_ANSWERED;
-	} else {
-		int code = rr->reply->code;
-
-		sr->status = STATUS_FAIL;
-		result_finding(out, code / 100 == 4 ? "rcpt.temporary" :
-		    "rcpt.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-		    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL, "the server %s the "
-		    "recipient with %d", code / 100 == 4 ? "deferred" :
-		    "refused", code);
-		out->outcome = OUTCOME_ANSWERED;
-	}
+	} else
+		out->outcome = rr->legality == CODES_ILLEGAL ?
+		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
 	diag_finish(out, catch_all_code);
 	identity_explain(out);
 }
@@ -1089,15 +1163,14 @@ sync_done(void *arg, struct probe_result *res)
 }
 
 /* Run one probe to its end on the loop: the synchronous API. */
-static void
-probe_run(struct probe_ctx *ctx, const char *address,
-    struct probe_result *res, bool hello_only)
+void
+probe_request_sync(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, const struct probe_request *req)
 {
 	struct sync_wait w = { ctx->base, false };
 	struct run *run;
 
-	if ((run = run_start(ctx, address, res, hello_only, NULL, sync_done,
-	    &w)) == NULL)
+	if ((run = run_start(ctx, address, res, req, sync_done, &w)) == NULL)
 		return;
 	while (!w.done)
 		if (event_base_dispatch(ctx->base) != 0 ||
@@ -1118,7 +1191,7 @@ void
 probe_address(struct probe_ctx *ctx, const char *address,
     struct probe_result *res)
 {
-	probe_run(ctx, address, res, false);
+	probe_request_sync(ctx, address, res, NULL);
 }
 
 /* The local address the system would use towards ip (a UDP "connect"
@@ -1258,7 +1331,9 @@ probe_self_check(struct probe_ctx *ctx, const char *target,
 		snprintf(address, sizeof(address), "postmaster@%s",
 		    cfg->server_host);
 	shown = target != NULL ? target : cfg->server_host;
-	probe_run(ctx, address, res, true);
+	struct probe_request req = { .kind = RESULT_SELF_CHECK };
+
+	probe_request_sync(ctx, address, res, &req);
 	res->self_check_only = true;
 	snprintf(res->input, sizeof(res->input), "%s", shown);
 	/* The mailbox was made up to carry the domain: no address was

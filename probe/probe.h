@@ -83,10 +83,6 @@ struct probe_ctx {
 	SSL_CTX				*ssl_ctx;
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
-	/* --relay-test: envelopes every session asks instead of MAIL/RCPT
-	 * (zeroed by probe_ctx_init; relaytest.c sets them). */
-	struct session_txn		*txns;
-	size_t				 ntxns;
 };
 
 /* 0, or -1 with a message in err. */
@@ -115,38 +111,52 @@ struct probe_run *probe_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, probe_done_cb done, void *arg);
 
 /*
- * Batch mode: several addresses of one domain in one SMTP transaction.
- * The address given to probe_start_group() is asked first and gets the
- * full result; the further recipients in `more` (the caller's records,
- * reset by the caller, mailboxes already checked) are asked after it on
- * the same connection, one RCPT at a time, and the session fills their
- * records (session.h).  ask_catch_all: ask --catch-all's made-up address
- * in this session (after the first accepted RCPT); otherwise
- * catch_all_code is the answer known from an earlier session (0: none).
- * After done, catch_all_code holds the answer used.
+ * What each connection of a probe asks, when it is not the address alone
+ * (probe_start() asks the address, and --catch-all's made-up control
+ * recipient once the address is accepted).  The plan is the caller's
+ * (plan.h) and must outlive the run; its records hold the answers of the
+ * last connection when done is called.
+ *
+ * own_first: the plan's first recipient is the address itself (a batch
+ * group: the further recipients follow it), its answers fill the result's
+ * MAIL and RCPT stages and make the verdict; a last recipient marked
+ * if_accepted is the catch-all control.  Otherwise (the relay test's
+ * forms) the records stay with the caller, and the result keeps the
+ * connection's stages and the findings about the replies.
+ * catch_all_code: the control's answer known from an earlier connection
+ * (0: none), used when the plan has no control.
  */
-struct probe_group {
-	struct session_rcpt	*more;
-	size_t			 nmore;
-	bool			 ask_catch_all;
-	int			 catch_all_code;
+struct probe_request {
+	struct plan	*plan;
+	bool		 own_first;
+	int		 catch_all_code;
+	bool		 no_auth;	/* no AUTH even with --auth-user */
+	int		 delay_ms;	/* pause before the first connection */
+	enum result_kind kind;		/* what the verdict is about */
 };
 
-struct probe_run *probe_start_group(struct probe_ctx *ctx,
-    const char *address, struct probe_result *res, struct probe_group *group,
-    probe_done_cb done, void *arg);
+struct probe_run *probe_start_request(struct probe_ctx *ctx,
+    const char *address, struct probe_result *res,
+    const struct probe_request *req, probe_done_cb done, void *arg);
+
+/* The made-up control recipient of --catch-all for address a: a random
+ * local part at a's domain. */
+void probe_control_mailbox(const struct address *a, char *buf, size_t len);
+
+/* probe_start_request(), and the event loop run until it is done. */
+void probe_request_sync(struct probe_ctx *ctx, const char *address,
+    struct probe_result *res, const struct probe_request *req);
 
 /*
- * The result of further recipient r (address as given) of a group whose
+ * The result of further recipient r (address as given) of a plan whose
  * first address ended in `first`: the shared stages (DNS, connection,
  * greeting, EHLO, TLS, MAIL), attempts, identity and transcript are
  * copied from first, the RCPT stage is r's own reply (taken from r), and
  * the verdict is made as for a single probe.  out is initialised here.
- * Also for records without an answer (the verdict then says so; the
- * caller may override it, as for rate limits).
+ * Also for records without an answer (the verdict then says so).
  */
 void probe_group_result(const struct probe_result *first,
-    struct session_rcpt *r, const char *address, int catch_all_code,
+    struct plan_rcpt *r, const char *address, int catch_all_code,
     size_t position, struct probe_result *out);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "diag.h"
 #include "relaytest.h"
@@ -81,7 +80,7 @@ make_rcpt(enum relay_variant v, const char *local, const char *outdom,
 static void
 classify(struct relaytest_pass *p, size_t i)
 {
-	const struct session_txn *t = &p->txns[i];
+	const struct relaytest_txn *t = &p->txns[i];
 	const struct reply *m = t->mail.reply, *r = t->rcpt_reply.reply;
 
 	p->status[i] = RELAY_UNKNOWN;
@@ -209,55 +208,74 @@ summarise(struct relaytest_result *rt)
 		    "; authenticated: could not tell");
 }
 
-static void
-pause_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+/* The plan of one pass: one transaction per form, and where its
+ * answers go back to. */
+struct pass_plan {
+	struct plan		 plan;
+	struct plan_txn		 txns[RV_COUNT];
+	struct plan_rcpt	 rcpts[RV_COUNT];
+};
 
-	while (nanosleep(&ts, &ts) != 0)
-		;
+static void
+pass_plan_init(struct pass_plan *pp, struct relaytest_pass *p)
+{
+	size_t i;
+
+	memset(pp, 0, sizeof(*pp));
+	for (i = 0; i < RV_COUNT; i++) {
+		pp->rcpts[i].mailbox = p->txns[i].rcpt;
+		pp->txns[i].from = p->txns[i].from;
+		pp->txns[i].rcpts = &pp->rcpts[i];
+		pp->txns[i].nrcpts = 1;
+	}
+	pp->plan.txns = pp->txns;
+	pp->plan.ntxns = RV_COUNT;
+}
+
+/* The answers of the last connection, out of the plan's records. */
+static void
+pass_plan_take(struct pass_plan *pp, struct relaytest_pass *p)
+{
+	size_t i;
+
+	for (i = 0; i < RV_COUNT; i++) {
+		struct relaytest_txn *t = &p->txns[i];
+
+		t->asked = pp->txns[i].state == PLAN_TXN_ASKED;
+		t->mail = pp->txns[i].mail;
+		t->rcpt_reply = pp->rcpts[i].reply;
+		memset(&pp->txns[i].mail, 0, sizeof(pp->txns[i].mail));
+		memset(&pp->rcpts[i].reply, 0, sizeof(pp->rcpts[i].reply));
+	}
 }
 
 /* One connection, with or without AUTH. */
 static bool
 run_pass(struct probe_ctx *ctx, const char *address,
-    struct relaytest_pass *p, bool with_auth)
+    struct relaytest_pass *p, bool with_auth, int delay_ms)
 {
-	const struct probe_config *orig = ctx->cfg;
-	struct probe_config *cfg;
+	struct probe_request req;
+	struct pass_plan *pp;
 
-	if ((cfg = malloc(sizeof(*cfg))) == NULL ||
+	if ((pp = malloc(sizeof(*pp))) == NULL ||
 	    (p->res = malloc(sizeof(*p->res))) == NULL) {
-		free(cfg);
+		free(pp);
 		return false;
 	}
-	*cfg = *orig;
-	if (!with_auth) {
-		probe_config_wipe(cfg);
-		cfg->auth_user[0] = '\0';
-	}
+	pass_plan_init(pp, p);
+	memset(&req, 0, sizeof(req));
+	req.plan = &pp->plan;
+	req.no_auth = !with_auth;
+	req.kind = RESULT_RELAY_PASS;
+	req.delay_ms = delay_ms;
 	p->authenticated = with_auth;
-	ctx->cfg = cfg;
-	ctx->txns = p->txns;
-	ctx->ntxns = RV_COUNT;
-	probe_address(ctx, address, p->res);
-	ctx->cfg = orig;
-	ctx->txns = NULL;
-	ctx->ntxns = 0;
-	probe_config_wipe(cfg);
-	free(cfg);
+	probe_request_sync(ctx, address, p->res, &req);
+	pass_plan_take(pp, p);
+	plan_clear(&pp->plan);
+	free(pp);
 	p->ran = true;
 	p->auth_ok = with_auth &&
 	    p->res->stages[STAGE_AUTH].status == STATUS_OK;
-	if (p->res->outcome == OUTCOME_ANSWERED) {
-		/* The probe's verdict is about one recipient; here there is
-		 * none, the envelopes carry the answers. */
-		p->res->verdict = VERDICT_UNKNOWN;
-		snprintf(p->res->reason, sizeof(p->res->reason),
-		    "relay_test");
-		snprintf(p->res->summary, sizeof(p->res->summary), "The "
-		    "envelopes of the relay test were asked; see relay_test.");
-	}
 	return true;
 }
 
@@ -321,7 +339,7 @@ relaytest_run(struct probe_ctx *ctx, const char *target,
 	rt->npass = cfg->auth_user[0] != '\0' ? 2 : 1;
 	for (p = 0; p < rt->npass; p++)
 		for (i = 0; i < RV_COUNT; i++) {
-			struct session_txn *t = &rt->pass[p].txns[i];
+			struct relaytest_txn *t = &rt->pass[p].txns[i];
 
 			snprintf(t->from, sizeof(t->from), "%s", cfg->from);
 			make_rcpt((enum relay_variant)i, local, outdom,
@@ -339,9 +357,9 @@ relaytest_run(struct probe_ctx *ctx, const char *target,
 			    r0->outcome == OUTCOME_LOCAL_ERROR ||
 			    r0->stages[STAGE_DNS].status == STATUS_FAIL)
 				break;
-			pause_ms(RELAYTEST_PAUSE_MS);
 		}
-		if (!run_pass(ctx, address, &rt->pass[p], p == 1)) {
+		if (!run_pass(ctx, address, &rt->pass[p], p == 1,
+		    p > 0 ? RELAYTEST_PAUSE_MS : 0)) {
 			rt->exit_code = EXIT_LOCAL_ERROR;
 			snprintf(rt->error, sizeof(rt->error), "out of memory");
 			return;
@@ -360,8 +378,13 @@ void
 relaytest_clear(struct relaytest_result *rt)
 {
 	for (size_t p = 0; p < 2; p++) {
-		for (size_t i = 0; i < RV_COUNT; i++)
-			session_txn_clear(&rt->pass[p].txns[i]);
+		for (size_t i = 0; i < RV_COUNT; i++) {
+			struct relaytest_txn *t = &rt->pass[p].txns[i];
+
+			reply_free(t->mail.reply);
+			reply_free(t->rcpt_reply.reply);
+			t->mail.reply = t->rcpt_reply.reply = NULL;
+		}
 		if (rt->pass[p].res != NULL) {
 			result_clear(rt->pass[p].res);
 			free(rt->pass[p].res);

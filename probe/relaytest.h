@@ -42,12 +42,22 @@ enum relay_status {
 /* "unknown", "accepted", "refused". */
 const char *relaytest_status_name(enum relay_status s);
 
+/* One envelope of the test and its answers (taken from the plan's
+ * records once the connection is over; the replies are owned here). */
+struct relaytest_txn {
+	char			 from[LIMIT_ADDRESS * 4 + 8];
+	char			 rcpt[LIMIT_ADDRESS * 4 + 8];
+	bool			 asked;		/* MAIL was sent */
+	struct rec_reply	 mail;		/* .reply NULL when none came */
+	struct rec_reply	 rcpt_reply;	/* .reply NULL when not asked */
+};
+
 /* One connection: unauthenticated, or authenticated with --auth-user. */
 struct relaytest_pass {
 	bool			 authenticated;	/* AUTH was asked for */
 	bool			 ran;
 	struct probe_result	*res;		/* owned; stages, findings, transcript */
-	struct session_txn	 txns[RV_COUNT];	/* one envelope per variant */
+	struct relaytest_txn	 txns[RV_COUNT];	/* one envelope per variant */
 	enum relay_status	 status[RV_COUNT];
 	char			 note[RV_COUNT][160];
 	bool			 auth_ok;	/* the auth stage succeeded */

@@ -74,7 +74,7 @@ report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 		const struct relaytest_pass *ps = &rt->pass[p];
 
 		for (i = 0; i < RV_COUNT; i++) {
-			const struct session_txn *t = &ps->txns[i];
+			const struct relaytest_txn *t = &ps->txns[i];
 
 			fputs(first ? "{\"variant\":" : ",{\"variant\":", out);
 			first = false;
@@ -211,7 +211,7 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 			if (!ps->ran)
 				continue;
 			for (i = 0; i < RV_COUNT; i++) {
-				const struct session_txn *t = &ps->txns[i];
+				const struct relaytest_txn *t = &ps->txns[i];
 				const struct reply *shown =
 				    t->rcpt_reply.reply != NULL ?
 				    t->rcpt_reply.reply : t->mail.reply;

@@ -284,10 +284,11 @@ check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
 		    LIMIT_REPLY_LINES, LIMIT_REPLY_BYTES);
 }
 
-static void
-fill_reply(struct probe_result *r, enum stage st, struct rec_reply *rr,
-    int cmd, const char *command, struct reply *rp, double elapsed_ms)
+void
+rec_reply_set(struct rec_reply *rr, int cmd, const char *command,
+    struct reply *rp, double elapsed_ms)
 {
+	memset(rr, 0, sizeof(*rr));
 	rr->cmd = cmd;
 	snprintf(rr->command, sizeof(rr->command), "%s",
 	    command != NULL ? command : "");
@@ -298,16 +299,35 @@ fill_reply(struct probe_result *r, enum stage st, struct rec_reply *rr,
 	else
 		rr->legality = codes_check((enum codes_cmd)cmd, rp->code,
 		    &rr->legality_ref);
-	check_reply(r, st, rr);
 }
 
 void
-result_check_reply(struct probe_result *r, enum stage st,
-    struct rec_reply *rr, int cmd, const char *command, struct reply *rp,
-    double elapsed_ms)
+result_note_reply(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr)
 {
-	memset(rr, 0, sizeof(*rr));
-	fill_reply(r, st, rr, cmd, command, rp, elapsed_ms);
+	if (rr->reply != NULL)
+		check_reply(r, st, rr);
+}
+
+struct rec_reply *
+result_file_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr)
+{
+	struct reply *rp = rr->reply;
+
+	if (rp == NULL)
+		return NULL;
+	rr->reply = NULL;
+	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	    rr->elapsed_ms);
+}
+
+static void
+fill_reply(struct probe_result *r, enum stage st, struct rec_reply *rr,
+    int cmd, const char *command, struct reply *rp, double elapsed_ms)
+{
+	rec_reply_set(rr, cmd, command, rp, elapsed_ms);
+	check_reply(r, st, rr);
 }
 
 struct rec_reply *

@@ -149,6 +149,14 @@ enum verdict {
 
 const char *verdict_name(enum verdict v);
 
+/* What a result's verdict is about: the mode hands this fact down, the
+ * diagnosis (diag.c) decides what it means. */
+enum result_kind {
+	RESULT_ADDRESS,		/* the address: deliverable or not */
+	RESULT_SELF_CHECK,	/* no mailbox: the client audit decides */
+	RESULT_RELAY_PASS	/* the relay test's forms: no recipient of its own */
+};
+
 struct probe_result {
 	char			 input[LIMIT_ADDRESS * 4 + 8];	/* as given, cut */
 	bool			 input_cut;
@@ -178,12 +186,15 @@ struct probe_result {
 
 	bool			 has_caps;
 	struct ehlo_caps	 caps;
+	int			 catch_all_code;	/* --catch-all: the made-up
+						 * recipient's answer; 0: not asked */
 	bool			 tls_done;
 	struct tlsconn_info	 tls;
 
 	/* reverse DNS, banner names, client self-audit (identity.c) */
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
+	enum result_kind	 kind;
 
 	struct stage_rec	 stages[STAGE_COUNT];
 
@@ -230,12 +241,22 @@ void result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
 struct rec_reply *result_add_reply(struct probe_result *r, enum stage st,
     int cmd, const char *command, struct reply *rp, double elapsed_ms);
 
-/* Fill rr for reply rp (ownership stays with the caller's record) and
- * check it against the command table, as result_add_reply() does, for
- * replies kept outside the stages (the --relay-test envelopes). */
-void result_check_reply(struct probe_result *r, enum stage st,
-    struct rec_reply *rr, int cmd, const char *command, struct reply *rp,
-    double elapsed_ms);
+/* Fill rr (a record kept outside the stages, e.g. a plan's) with reply
+ * rp (ownership taken) to command `command` and check its legality
+ * against the command table; no finding is made yet. */
+void rec_reply_set(struct rec_reply *rr, int cmd, const char *command,
+    struct reply *rp, double elapsed_ms);
+
+/* Put the reply of record rr into stage st (ownership moves; rr->reply
+ * becomes NULL) and make the findings its deviations call for, as
+ * result_add_reply() does. */
+struct rec_reply *result_file_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr);
+
+/* Make the findings record rr's deviations call for, in stage st; the
+ * reply stays in the record. */
+void result_note_reply(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr);
 
 /* Batch mode: make dst (its input and address already set) a copy of
  * src's session — DNS, attempts, server, stages but RCPT, findings but

@@ -39,11 +39,6 @@ enum sstate {
 	S_AUTH,
 	S_MAIL,
 	S_RCPT,
-	S_RCPT_CATCH_ALL,
-	S_RCPT_MORE,
-	S_TXN_MAIL,
-	S_TXN_RCPT,
-	S_TXN_RSET,
 	S_RSET,
 	S_QUIT,
 	S_DONE,
@@ -78,16 +73,6 @@ static const struct {
 	    "after MAIL FROM" },
 	[S_RCPT] = { "rcpt", STAGE_RCPT, CODES_CMD_RCPT,
 	    "after RCPT TO" },
-	[S_RCPT_CATCH_ALL] = { "rcpt-catch-all", STAGE_RCPT, CODES_CMD_RCPT,
-	    "after RCPT TO (catch-all test)" },
-	[S_RCPT_MORE] = { "rcpt-more", STAGE_RCPT, CODES_CMD_RCPT,
-	    "after RCPT TO (a further recipient)" },
-	[S_TXN_MAIL] = { "relay-mail", STAGE_MAIL, CODES_CMD_MAIL,
-	    "after MAIL FROM (relay test)" },
-	[S_TXN_RCPT] = { "relay-rcpt", STAGE_RCPT, CODES_CMD_RCPT,
-	    "after RCPT TO (relay test)" },
-	[S_TXN_RSET] = { "relay-rset", STAGE_RCPT, CODES_CMD_RSET,
-	    "after RSET (relay test)" },
 	[S_RSET] = { "rset", STAGE_QUIT, CODES_CMD_RSET,
 	    "after RSET" },
 	[S_QUIT] = { "quit", STAGE_QUIT, CODES_CMD_QUIT,
@@ -110,20 +95,21 @@ struct session {
 	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
+	bool			 quitting;	/* RSET is followed by QUIT */
+	size_t			 ti;		/* the plan's transaction being asked */
+	size_t			 ri;		/* its recipient being asked */
+	bool			 in_control;	/* asking a control out of order */
+	size_t			 resume;	/* ... then go on from here */
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
-	int			 catch_all_code;
-	bool			 catch_all_asked;
-	size_t			 more;		/* next further recipient */
-	int			 accepted;	/* RCPTs accepted in the transaction */
 	struct sockaddr_storage	 local;		/* our end, once connected */
 	socklen_t		 locallen;	/* 0 until then */
 	int			 connect_errno;	/* why the connect failed, 0 if not */
 	bool			 auth_tried;	/* AUTH was decided on (sent or not) */
 	enum auth_mech		 mech;		/* the mechanism sent */
 	int			 auth_step;	/* 334 prompts answered */
-	size_t			 txn;		/* --relay-test: envelope being asked */
+	struct plan		 empty_plan;	/* when the caller gave none */
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
@@ -256,9 +242,11 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 	enter(s, next);
 }
 
+/* The end: RSET first when a transaction is open, then QUIT. */
 static void
 send_quit(struct session *s)
 {
+	s->quitting = true;
 	if (s->transaction) {
 		s->transaction = false;
 		send_line(s, S_RSET, "RSET");
@@ -360,7 +348,7 @@ tls_failed(struct session *s, const char *why)
 
 /* ---- AUTH (RFC 4954) ---------------------------------------------------- */
 
-static void start_mail(struct session *s);
+static void after_opening(struct session *s);
 
 static void
 wipe_sent(const void *data, size_t len, void *arg)
@@ -535,7 +523,7 @@ on_auth_reply(struct session *s, const struct rec_reply *rr)
 		set_status(s, STAGE_AUTH, STATUS_OK);
 		result_transcriptf(s->res, 'i', "authenticated (AUTH %s)",
 		    auth_mech_name(s->mech));
-		start_mail(s);
+		after_opening(s);
 		return;
 	}
 	if (code == 334 && s->auth_step < 3) {
@@ -556,125 +544,230 @@ on_auth_reply(struct session *s, const struct rec_reply *rr)
 	auth_failed(s, NULL);
 }
 
-/* ---- --relay-test envelopes --------------------------------------------- */
+/* ---- the plan's transactions (plan.h) ----------------------------------- */
 
-void
-session_txn_clear(struct session_txn *t)
+static struct plan_txn *
+cur_txn(struct session *s)
 {
-	reply_free(t->mail.reply);
-	reply_free(t->rcpt_reply.reply);
-	memset(&t->mail, 0, sizeof(t->mail));
-	memset(&t->rcpt_reply, 0, sizeof(t->rcpt_reply));
-	t->asked = false;
+	return &s->p.plan->txns[s->ti];
 }
 
-/* The next envelope, or QUIT after the last. */
-static void
-start_txn(struct session *s)
+/* Fill record rr with reply rp (ownership taken) to the last command;
+ * false when the command may not get that reply. */
+static bool
+record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
-	struct session_txn *t;
-
-	if (s->txn >= s->p.ntxns) {
-		decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
-		send_line(s, S_QUIT, "QUIT");
-		return;
-	}
-	t = &s->p.txns[s->txn];
-	t->asked = true;
-	send_line(s, S_TXN_MAIL, "MAIL FROM:<%s>", t->from);
+	reply_free(rr->reply);
+	rec_reply_set(rr, cmd, s->last_cmd, rp, now_ms() - s->sent_at);
+	return rr->legality != CODES_ILLEGAL;
 }
 
-/* A reply in an envelope of the relay test; kept in the envelope. */
+static void next_txn(struct session *s);
+
+/* After EHLO (and STARTTLS, AUTH): the transactions, or QUIT. */
 static void
-on_txn_reply(struct session *s, struct reply *rp)
+after_opening(struct session *s)
 {
-	struct session_txn *t = &s->p.txns[s->txn];
-	double el = now_ms() - s->sent_at;
-	int code = rp->code;
-	struct rec_reply tmp;
-
-	s->res->stages[states[s->state].stage].elapsed_ms =
-	    now_ms() - s->stage_start;
-	switch (s->state) {
-	case S_TXN_MAIL:
-		result_check_reply(s->res, STAGE_MAIL, &t->mail,
-		    CODES_CMD_MAIL, s->last_cmd, rp, el);
-		set_status(s, STAGE_MAIL, t->mail.legality == CODES_ILLEGAL ?
-		    STATUS_FAIL : STATUS_OK);
-		if (code / 100 == 2 && t->mail.legality != CODES_ILLEGAL) {
-			send_line(s, S_TXN_RCPT, "RCPT TO:<%s>", t->rcpt);
-			return;
-		}
-		/* A refused MAIL opens no transaction (§4.1.1.2). */
-		break;
-	case S_TXN_RCPT:
-		result_check_reply(s->res, STAGE_RCPT, &t->rcpt_reply,
-		    CODES_CMD_RCPT, s->last_cmd, rp, el);
-		set_status(s, STAGE_RCPT, t->rcpt_reply.legality ==
-		    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
-		if (code == 421)
-			break;
-		/* Whatever the answer, end the transaction: never DATA. */
-		send_line(s, S_TXN_RSET, "RSET");
-		return;
-	default:	/* S_TXN_RSET */
-		result_check_reply(s->res, STAGE_QUIT, &tmp, CODES_CMD_RSET,
-		    s->last_cmd, rp, el);
-		reply_free(rp);
-		if (code / 100 != 2) {
-			set_status(s, STAGE_QUIT, STATUS_WARN);
-			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
-			send_line(s, S_QUIT, "QUIT");
-			return;
-		}
-		break;
-	}
-	if (code == 421) {
-		/* The server is closing the connection. */
-		decide(s, OUTCOME_GREETING_TEMPORARY, states[s->state].stage);
-		send_line(s, S_QUIT, "QUIT");
-		return;
-	}
-	s->txn++;
-	start_txn(s);
-}
-
-static void
-start_mail(struct session *s)
-{
-	const struct ehlo_caps *c = &s->res->caps;
-	bool utf8 = s->p.need_smtputf8 && s->res->has_caps && c->smtputf8;
-
-	if (s->p.hello_only) {
-		/* A self-check needs the greeting and the EHLO reply only. */
-		decide(s, OUTCOME_ANSWERED, STAGE_EHLO);
-		send_line(s, S_QUIT, "QUIT");
-		return;
-	}
 	if (!s->auth_tried && s->p.auth_user != NULL &&
 	    s->p.auth_user[0] != '\0') {
 		/* After the last EHLO (inside TLS when there is TLS). */
 		start_auth(s);
 		return;
 	}
-	if (s->p.ntxns > 0) {
-		start_txn(s);
-		return;
-	}
-	if (s->p.need_smtputf8 && !utf8) {
+	s->ti = 0;
+	next_txn(s);
+}
+
+/* MAIL FROM for transaction s->ti, or QUIT after the last. */
+static void
+next_txn(struct session *s)
+{
+	const struct ehlo_caps *c = &s->res->caps;
+	struct plan *p = s->p.plan;
+	struct plan_txn *t;
+	bool utf8;
+
+	for (; s->ti < p->ntxns; s->ti++) {
+		t = cur_txn(s);
+		utf8 = t->need_smtputf8 && s->res->has_caps && c->smtputf8;
+		if (!t->need_smtputf8 || utf8)
+			break;
 		/* RFC 6531 §3.2: a UTF-8 mailbox needs the server's
 		 * SMTPUTF8; without it the address cannot be given. */
-		result_finding(s->res, "rcpt.smtputf8_unsupported", SEV_ERROR,
-		    STAGE_RCPT, "RFC 6531 §3.2", NULL, "the address has a "
-		    "non-ASCII local part, and this server does not offer "
-		    "SMTPUTF8, so it cannot accept mail for it");
-		set_status(s, STAGE_RCPT, STATUS_FAIL);
+		t->state = PLAN_TXN_NO_SMTPUTF8;
 		decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+	}
+	if (s->ti >= p->ntxns) {
+		decide(s, OUTCOME_ANSWERED, p->ntxns == 0 ? STAGE_EHLO :
+		    STAGE_RCPT);
 		send_quit(s);
 		return;
 	}
-	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", s->p.from,
+	t->state = PLAN_TXN_ASKED;
+	s->ri = 0;
+	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
 	    utf8 ? " SMTPUTF8" : "");
+}
+
+/* The control recipient not asked yet (plan.h, if_accepted), or nrcpts. */
+static size_t
+pending_control(const struct plan_txn *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nrcpts; i++)
+		if (t->rcpts[i].if_accepted &&
+		    t->rcpts[i].state == PLAN_RCPT_NOT_ASKED &&
+		    t->rcpts[i].reply.reply == NULL)
+			return i;
+	return t->nrcpts;
+}
+
+/* RCPT TO for the next recipient of the transaction, or its RSET.  A
+ * control goes right after the first accepted recipient, and never in
+ * the list's own order. */
+static void
+next_rcpt(struct session *s)
+{
+	struct plan_txn *t = cur_txn(s);
+	size_t c;
+
+	if (t->accepted > 0 && !s->in_control &&
+	    (c = pending_control(t)) < t->nrcpts) {
+		s->resume = s->ri;
+		s->ri = c;
+		s->in_control = true;
+		send_line(s, S_RCPT, "RCPT TO:<%s>", t->rcpts[c].mailbox);
+		return;
+	}
+	while (s->ri < t->nrcpts && t->rcpts[s->ri].if_accepted)
+		s->ri++;
+	if (s->ri < t->nrcpts) {
+		send_line(s, S_RCPT, "RCPT TO:<%s>", t->rcpts[s->ri].mailbox);
+		return;
+	}
+	/* Whatever the answers, the transaction ends here: never DATA. */
+	s->transaction = false;
+	send_line(s, S_RSET, "RSET");
+}
+
+/* Past the recipient just answered. */
+static void
+rcpt_advance(struct session *s)
+{
+	if (s->in_control) {
+		s->in_control = false;
+		s->ri = s->resume;
+	} else
+		s->ri++;
+}
+
+static void
+on_mail_reply(struct session *s, struct reply *rp)
+{
+	struct plan_txn *t = cur_txn(s);
+	int code = rp->code;
+
+	if (!record(s, &t->mail, CODES_CMD_MAIL, rp)) {
+		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
+		send_quit(s);
+		return;
+	}
+	if (code / 100 == 2) {
+		s->transaction = true;
+		next_rcpt(s);
+		return;
+	}
+	/* A refused MAIL opens no transaction (§4.1.1.2). */
+	decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
+	if (code == 421) {
+		/* RFC 5321 §3.8: the server is closing the channel. */
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	s->ti++;
+	next_txn(s);
+}
+
+/*
+ * RFC 5321 §4.5.3.1.10: a server out of recipient slots answers 452 (or
+ * 552), X.5.3 in enhanced codes (RFC 3463).  Not a failure of the
+ * recipient: it and the rest of the transaction stay to be asked again.
+ */
+static bool
+too_many(const struct plan_txn *t, const struct reply *rp)
+{
+	return t->accepted > 0 && ((rp->esc_subject == 5 &&
+	    rp->esc_detail == 3 && rp->esc_class == rp->code / 100) ||
+	    (rp->code == 452 && rp->esc_class == 0));
+}
+
+static void
+on_rcpt_reply(struct session *s, struct reply *rp)
+{
+	struct plan_txn *t = cur_txn(s);
+	struct plan_rcpt *r = &t->rcpts[s->ri];
+	int code = rp->code;
+
+	if (!record(s, &r->reply, CODES_CMD_RCPT, rp)) {
+		/* Never take a 3xx (or anything odd) as leave to go on:
+		 * the probe sends nothing but RSET/QUIT. */
+		r->state = PLAN_RCPT_ANSWERED;
+		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_RCPT);
+		send_quit(s);
+		return;
+	}
+	if (too_many(t, rp)) {
+		r->state = PLAN_RCPT_TOO_MANY;
+		result_transcriptf(s->res, 'i', "no more recipients in this "
+		    "transaction (%d); %zu recipient(s) left for another one",
+		    code, t->nrcpts - s->ri);
+		s->in_control = false;
+		s->ri = t->nrcpts;
+		next_rcpt(s);
+		return;
+	}
+	decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
+	if (code == 421) {
+		/* RFC 5321 §3.8: the server is closing the channel. */
+		r->state = PLAN_RCPT_CLOSED;
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	r->state = PLAN_RCPT_ANSWERED;
+	if (code / 100 == 2 && !r->if_accepted)
+		t->accepted++;
+	rcpt_advance(s);
+	next_rcpt(s);
+}
+
+/* The RSET that ends a transaction (or comes before QUIT). */
+static void
+on_rset_reply(struct session *s, const struct rec_reply *rr)
+{
+	bool ok = rr->reply->code / 100 == 2 && rr->legality != CODES_ILLEGAL;
+
+	set_status(s, STAGE_QUIT, ok ? STATUS_OK : STATUS_WARN);
+	if (s->quitting || !ok) {
+		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	s->ti++;
+	next_txn(s);
+}
+
+/* The request in flight got no answer: its record says so. */
+static void
+plan_lost(struct session *s, bool timeout, const char *why)
+{
+	struct plan_rcpt *r;
+
+	if (s->state != S_RCPT)
+		return;
+	r = &cur_txn(s)->rcpts[s->ri];
+	r->state = PLAN_RCPT_NO_ANSWER;
+	r->timed_out = timeout;
+	snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
 /* After EHLO/HELO, before or after TLS: STARTTLS or MAIL next. */
@@ -684,14 +777,14 @@ after_hello(struct session *s)
 	bool offered = s->res->has_caps && s->res->caps.starttls;
 
 	if (s->in_tls || s->p.tls_mode == TLS_NEVER) {
-		start_mail(s);
+		after_opening(s);
 		return;
 	}
 	if (s->p.no_starttls) {
 		result_transcriptf(s->res, 'i', "not trying STARTTLS again "
 		    "after the failed handshake");
 		set_status(s, STAGE_STARTTLS, STATUS_WARN);
-		start_mail(s);
+		after_opening(s);
 		return;
 	}
 	if (!offered) {
@@ -706,7 +799,7 @@ after_hello(struct session *s)
 			return;
 		}
 		set_status(s, STAGE_STARTTLS, STATUS_WARN);
-		start_mail(s);
+		after_opening(s);
 		return;
 	}
 	send_line(s, S_STARTTLS, "STARTTLS");
@@ -759,98 +852,88 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	send_line(s, S_QUIT, "QUIT");
 }
 
-/* ---- further recipients (batch mode) ------------------------------------ */
-
-void
-session_rcpt_clear(struct session_rcpt *r)
+static void
+on_greeting_reply(struct session *s, const struct rec_reply *rr)
 {
-	reply_free(r->reply);
-	r->reply = NULL;
-	r->state = RCPT_NOT_ASKED;
-	r->elapsed_ms = 0;
-	r->timed_out = false;
-	r->why[0] = '\0';
+	int code = rr->reply->code;
+
+	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
+		set_status(s, STAGE_GREETING, STATUS_OK);
+		send_line(s, S_EHLO, "EHLO %s", s->p.helo);
+		return;
+	}
+	set_status(s, STAGE_GREETING, STATUS_FAIL);
+	if (code / 100 == 5) {
+		result_finding(s->res, "greeting.rejected", SEV_ERROR,
+		    STAGE_GREETING, code == 521 ? "RFC 7504" :
+		    "RFC 5321 §3.1", NULL, "the server refused the "
+		    "session at the greeting with %d", code);
+		decide(s, OUTCOME_GREETING_REJECTED, STAGE_GREETING);
+	} else if (code / 100 == 4) {
+		result_finding(s->res, "greeting.temporary",
+		    SEV_WARNING, STAGE_GREETING, "RFC 5321 §3.1", NULL,
+		    "the server is not taking mail right now (%d at "
+		    "the greeting)", code);
+		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_GREETING);
+	} else {
+		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_GREETING);
+	}
+	/* RFC 5321 §3.1: after a refusal the client should still say QUIT
+	 * and wait for the reply. */
+	send_line(s, S_QUIT, "QUIT");
 }
 
-/*
- * After an answered RCPT: the catch-all test once an address has been
- * accepted, else the next further recipient, else the end of the
- * transaction.  One command at a time: RCPTs are never pipelined.
- */
+/* 220 to STARTTLS: bytes already waiting came before TLS; taking them as
+ * replies inside TLS is the response injection of CVE-2021-22947.  Drop
+ * them, with a finding. */
 static void
-rcpt_next(struct session *s, int last_code)
+drop_pretls_bytes(struct session *s)
 {
-	if (last_code == 421) {
-		/* RFC 5321 §3.8: the server is closing the channel. */
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t extra = evbuffer_get_length(in);
+	char ev[128];
+	size_t n = extra < 100 ? extra : 100;
+
+	if (extra == 0)
+		return;
+	evbuffer_copyout(in, ev, n);
+	ev[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)ev[i] < 0x20)
+			ev[i] = ' ';
+	result_finding(s->res, "starttls.pipelined_data", SEV_ERROR,
+	    STAGE_STARTTLS, "RFC 3207 §4.2", ev, "the server sent %zu bytes "
+	    "after its 220 to STARTTLS, before the TLS handshake; they were "
+	    "discarded", extra);
+	set_status(s, STAGE_STARTTLS, STATUS_WARN);
+	evbuffer_drain(in, extra);
+}
+
+static void
+on_starttls_reply(struct session *s, const struct rec_reply *rr)
+{
+	int code = rr->reply->code;
+
+	if (code == 220) {
+		set_status(s, STAGE_STARTTLS, STATUS_OK);
+		drop_pretls_bytes(s);
+		start_tls(s);
+		return;
+	}
+	set_status(s, STAGE_STARTTLS, STATUS_FAIL);
+	result_finding(s->res, "starttls.rejected",
+	    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
+	    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server offered "
+	    "STARTTLS but refused it with %d", code);
+	if (s->p.tls_mode == TLS_REQUIRED || code == 421) {
+		decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
+		    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
 		send_line(s, S_QUIT, "QUIT");
 		return;
 	}
-	if (last_code / 100 == 2 && s->p.catch_all &&
-	    s->p.catch_all_rcpt != NULL && !s->catch_all_asked) {
-		s->catch_all_asked = true;
-		send_line(s, S_RCPT_CATCH_ALL, "RCPT TO:<%s>",
-		    s->p.catch_all_rcpt);
-		return;
-	}
-	if (s->more < s->p.nmore) {
-		send_line(s, S_RCPT_MORE, "RCPT TO:<%s>",
-		    s->p.more[s->more].mailbox);
-		return;
-	}
-	send_quit(s);
-}
-
-/* The further recipient being asked got no reply. */
-static void
-rcpt_more_lost(struct session *s, bool timeout, const char *why)
-{
-	struct session_rcpt *r;
-
-	if (s->more >= s->p.nmore)
-		return;
-	r = &s->p.more[s->more];
-	r->state = RCPT_NO_ANSWER;
-	r->timed_out = timeout;
-	snprintf(r->why, sizeof(r->why), "%s", why);
-}
-
-/* The reply to a further recipient: kept in its record, not in res. */
-static void
-on_rcpt_more_reply(struct session *s, struct reply *rp)
-{
-	struct session_rcpt *r = &s->p.more[s->more++];
-	const char *ref = NULL;
-	int code = rp->code;
-	bool illegal, too_many;
-
-	illegal = (rp->deviations & REPLY_DEV_MALFORMED) != 0 ||
-	    codes_check(CODES_CMD_RCPT, code, &ref) == CODES_ILLEGAL;
-	/* RFC 5321 §4.5.3.1.10: a server out of recipient slots answers
-	 * 452 (or 552), X.5.3 in enhanced codes (RFC 3463).  Not a failure
-	 * of this address: it and the rest go to another transaction. */
-	too_many = !illegal && s->accepted > 0 &&
-	    ((rp->esc_subject == 5 && rp->esc_detail == 3 &&
-	    rp->esc_class == code / 100) ||
-	    (code == 452 && rp->esc_class == 0));
-	r->elapsed_ms = now_ms() - s->sent_at;
-	if (too_many) {
-		r->state = RCPT_TOO_MANY;
-		reply_free(rp);
-		result_transcriptf(s->res, 'i', "no more recipients in this "
-		    "transaction (%d); %zu address(es) left for another "
-		    "connection", code, s->p.nmore - s->more + 1);
-		send_quit(s);
-		return;
-	}
-	r->reply = rp;
-	r->state = code == 421 ? RCPT_CLOSED : RCPT_ANSWERED;
-	if (illegal) {
-		send_quit(s);
-		return;
-	}
-	if (code / 100 == 2)
-		s->accepted++;
-	rcpt_next(s, code);
+	/* RFC 3207 §4: after 454 the client decides; we go on in plain
+	 * text, as an opportunistic sender would. */
+	after_opening(s);
 }
 
 static void
@@ -860,66 +943,45 @@ on_reply(struct session *s, struct reply *rp)
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 	const struct rec_reply *rr;
-	int code = rp->code;
-	bool illegal;
 
 	evtimer_del(s->timer);
-	if (state == S_TXN_MAIL || state == S_TXN_RCPT ||
-	    state == S_TXN_RSET) {
-		/* --relay-test: kept with its envelope, not in the stage. */
-		on_txn_reply(s, rp);
-		return;
-	}
-	if (state == S_RCPT_MORE) {
-		/* Batch mode: the reply belongs to another address. */
-		on_rcpt_more_reply(s, rp);
+	if (state == S_MAIL || state == S_RCPT) {
+		/* The plan's records keep these, not the result. */
+		if (state == S_MAIL)
+			on_mail_reply(s, rp);
+		else
+			on_rcpt_reply(s, rp);
 		return;
 	}
 	rr = result_add_reply(s->res, st, states[state].cmd,
 	    state == S_GREETING ? NULL : s->last_cmd, rp,
 	    now_ms() - (state == S_GREETING ? s->stage_start : s->sent_at));
 	sr->elapsed_ms = now_ms() - s->stage_start;
+	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
+		/* One RSET per transaction: the stage keeps the first
+		 * few and counts the rest. */
+		if (state == S_RSET && !s->quitting) {
+			s->ti++;
+			next_txn(s);
+		} else
+			send_line(s, S_QUIT, "QUIT");
+		return;
+	}
 	if (rr == NULL) {
 		/* More replies in one stage than any dialogue of ours
 		 * produces: something is badly off. */
 		protocol_abort(s, NULL, "too many replies in one stage");
 		return;
 	}
-	illegal = rr->legality == CODES_ILLEGAL;
-
 	switch (state) {
 	case S_GREETING:
-		if (code / 100 == 2 && !illegal) {
-			set_status(s, STAGE_GREETING, STATUS_OK);
-			send_line(s, S_EHLO, "EHLO %s", s->p.helo);
-			return;
-		}
-		set_status(s, STAGE_GREETING, STATUS_FAIL);
-		if (code / 100 == 5) {
-			result_finding(s->res, "greeting.rejected", SEV_ERROR,
-			    STAGE_GREETING, code == 521 ? "RFC 7504" :
-			    "RFC 5321 §3.1", NULL, "the server refused the "
-			    "session at the greeting with %d", code);
-			decide(s, OUTCOME_GREETING_REJECTED, STAGE_GREETING);
-		} else if (code / 100 == 4) {
-			result_finding(s->res, "greeting.temporary",
-			    SEV_WARNING, STAGE_GREETING, "RFC 5321 §3.1", NULL,
-			    "the server is not taking mail right now (%d at "
-			    "the greeting)", code);
-			decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_GREETING);
-		} else {
-			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_GREETING);
-		}
-		/* RFC 5321 §3.1: after a refusal the client should still
-		 * say QUIT and wait for the reply. */
-		send_line(s, S_QUIT, "QUIT");
+		on_greeting_reply(s, rr);
 		return;
-
 	case S_EHLO:
 	case S_HELO:
 	case S_EHLO_TLS:
 	case S_HELO_TLS:
-		if (illegal && code / 100 == 2) {
+		if (rr->legality == CODES_ILLEGAL && rp->code / 100 == 2) {
 			decide(s, OUTCOME_PROTOCOL_ERROR, st);
 			set_status(s, st, STATUS_FAIL);
 			send_line(s, S_QUIT, "QUIT");
@@ -927,128 +989,20 @@ on_reply(struct session *s, struct reply *rp)
 		}
 		on_hello_reply(s, rr);
 		return;
-
 	case S_STARTTLS:
-		if (code == 220) {
-			struct evbuffer *in = bufferevent_get_input(s->bev);
-			size_t extra = evbuffer_get_length(in);
-
-			set_status(s, STAGE_STARTTLS, STATUS_OK);
-			if (extra > 0) {
-				/* Bytes after the 220 came before TLS; taking
-				 * them as replies inside TLS is the response
-				 * injection of CVE-2021-22947.  Drop them. */
-				char ev[128];
-				size_t n = extra < 100 ? extra : 100;
-				evbuffer_copyout(in, ev, n);
-				ev[n] = '\0';
-				for (size_t i = 0; i < n; i++)
-					if ((unsigned char)ev[i] < 0x20)
-						ev[i] = ' ';
-				result_finding(s->res,
-				    "starttls.pipelined_data", SEV_ERROR,
-				    STAGE_STARTTLS, "RFC 3207 §4.2", ev,
-				    "the server sent %zu bytes after its 220 "
-				    "to STARTTLS, before the TLS handshake; "
-				    "they were discarded", extra);
-				set_status(s, STAGE_STARTTLS, STATUS_WARN);
-				evbuffer_drain(in, extra);
-			}
-			start_tls(s);
-			return;
-		}
-		set_status(s, STAGE_STARTTLS, STATUS_FAIL);
-		result_finding(s->res, "starttls.rejected",
-		    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
-		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server offered "
-		    "STARTTLS but refused it with %d", code);
-		if (s->p.tls_mode == TLS_REQUIRED || code == 421) {
-			decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
-			    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
-			send_line(s, S_QUIT, "QUIT");
-			return;
-		}
-		/* RFC 3207 §4: after 454 the client decides; we go on in
-		 * plain text, as an opportunistic sender would. */
-		start_mail(s);
+		on_starttls_reply(s, rr);
 		return;
-
-	case S_MAIL:
-		if (code / 100 == 2 && !illegal) {
-			set_status(s, STAGE_MAIL, STATUS_OK);
-			s->transaction = true;
-			send_line(s, S_RCPT, "RCPT TO:<%s>", s->p.rcpt);
-			return;
-		}
-		set_status(s, STAGE_MAIL, STATUS_FAIL);
-		if (illegal) {
-			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
-		} else {
-			result_finding(s->res, code / 100 == 4 ?
-			    "mail.temporary" : "mail.rejected",
-			    code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-			    STAGE_MAIL, "RFC 5321 §4.1.1.2", NULL,
-			    "the server %s the sender <%s> with %d",
-			    code / 100 == 4 ? "deferred" : "refused",
-			    s->p.from, code);
-			decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
-		}
-		/* A refused MAIL opens no transaction (§4.1.1.2). */
-		s->transaction = false;
-		send_quit(s);
-		return;
-
-	case S_RCPT:
-		if (illegal) {
-			/* Never take a 3xx (or anything odd) as leave to
-			 * go on: the probe sends nothing but RSET/QUIT. */
-			set_status(s, STAGE_RCPT, STATUS_FAIL);
-			decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_RCPT);
-		} else if (code / 100 == 2) {
-			set_status(s, STAGE_RCPT, STATUS_OK);
-			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
-			s->accepted++;
-		} else {
-			set_status(s, STAGE_RCPT, STATUS_FAIL);
-			result_finding(s->res, code / 100 == 4 ?
-			    "rcpt.temporary" : "rcpt.rejected",
-			    code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-			    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL,
-			    "the server %s the recipient with %d",
-			    code / 100 == 4 ? "deferred" : "refused", code);
-			decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
-		}
-		/* The catch-all test, further recipients, or the end. */
-		if (illegal)
-			send_quit(s);
-		else
-			rcpt_next(s, code);
-		return;
-
 	case S_AUTH:
 		on_auth_reply(s, rr);
 		return;
-
-	case S_RCPT_CATCH_ALL:
-		s->catch_all_code = code;
-		if (illegal)
-			send_quit(s);
-		else
-			rcpt_next(s, code);
-		return;
-
 	case S_RSET:
-		set_status(s, STAGE_QUIT, code / 100 == 2 && !illegal ?
-		    STATUS_OK : STATUS_WARN);
-		send_line(s, S_QUIT, "QUIT");
+		on_rset_reply(s, rr);
 		return;
-
 	case S_QUIT:
-		set_status(s, STAGE_QUIT, code / 100 == 2 && !illegal ?
-		    STATUS_OK : STATUS_WARN);
+		set_status(s, STAGE_QUIT, rp->code / 100 == 2 &&
+		    rr->legality != CODES_ILLEGAL ? STATUS_OK : STATUS_WARN);
 		finish(s);
 		return;
-
 	default:
 		/* A reply nobody asked for (after the end): recorded, and
 		 * otherwise ignored. */
@@ -1064,10 +1018,11 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 
-	if (state == S_RCPT_MORE) {
-		/* A further recipient got no answer: its record says so;
-		 * this result's own answer is in. */
-		rcpt_more_lost(s, timeout, why);
+	plan_lost(s, timeout, why);
+	if ((state == S_RCPT || state == S_MAIL) &&
+	    s->outcome != OUTCOME_NONE) {
+		/* The request in flight has its record; what was answered
+		 * before stands. */
 		finish(s);
 		return;
 	}
@@ -1119,14 +1074,24 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 {
 	enum stage st = states[s->state].stage;
 
-	if (s->state == S_RCPT_MORE) {
-		/* Not this result's reply: the further recipient's record
-		 * says what happened. */
-		reply_free(partial);
-		rcpt_more_lost(s, false, why);
-		result_transcriptf(s->res, 'i', "giving up: %s", why);
-		finish(s);
-		return;
+	if (s->state == S_MAIL || s->state == S_RCPT) {
+		/* What came instead of the answer goes into the record of
+		 * the request in flight. */
+		if (partial != NULL && s->state == S_MAIL)
+			(void)record(s, &cur_txn(s)->mail, CODES_CMD_MAIL,
+			    partial);
+		else if (partial != NULL) {
+			(void)record(s, &cur_txn(s)->rcpts[s->ri].reply,
+			    CODES_CMD_RCPT, partial);
+			cur_txn(s)->rcpts[s->ri].state = PLAN_RCPT_ANSWERED;
+		} else
+			plan_lost(s, false, why);
+		partial = NULL;
+		if (s->outcome != OUTCOME_NONE) {
+			result_transcriptf(s->res, 'i', "giving up: %s", why);
+			finish(s);
+			return;
+		}
 	}
 	if (partial != NULL)
 		(void)result_add_reply(s->res, st, states[s->state].cmd,
@@ -1297,8 +1262,9 @@ session_start(const struct session_params *params, struct probe_result *res,
 	}
 	s->p = *params;
 	s->res = res;
-	for (size_t i = 0; i < s->p.ntxns; i++)
-		session_txn_clear(&s->p.txns[i]);
+	if (s->p.plan == NULL)
+		s->p.plan = &s->empty_plan;
+	plan_reset(s->p.plan);
 	s->done = done;
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
@@ -1366,12 +1332,6 @@ session_free(struct session *s)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
 	free(s);
-}
-
-int
-session_catch_all_code(const struct session *s)
-{
-	return s->catch_all_code;
 }
 
 int
