@@ -356,7 +356,7 @@ test_names(void)
  * the format fails with its line number instead of being skipped.
  */
 #ifndef SMTPPROBE_CLASSIFICATION_CORPUS
-#error "SMTPPROBE_CLASSIFICATION_CORPUS: the corpus path, set by tests/CMakeLists.txt"
+#error "SMTPPROBE_CLASSIFICATION_CORPUS (the corpus path) is set by CMake"
 #endif
 
 #define CORPUS_FIELDS_MAX	8	/* six columns and the options */
@@ -369,7 +369,7 @@ struct corpus_case {
 	enum codes_blame	 blame;
 	const char		*category;
 	int			 cls, subj, det; /* ENHANCED; cls 0 for "-" */
-	const char		*reply;		/* unescaped: lines end in '\n' */
+	const char		*reply;		/* unescaped, lines split by '\n' */
 };
 
 /* The value that name s stands for in column col; -1 when unknown. */
@@ -385,15 +385,18 @@ corpus_word(enum corpus_column col, const char *s)
 		switch (col) {
 		case COL_COMMAND:
 			n = i < CODES_CMD_COUNT ?
-			    codes_cmd_name((enum codes_cmd)i) : NULL;
+			    codes_cmd_name((enum codes_cmd)i) :
+			    NULL;
 			break;
 		case COL_PERMANENCE:
-			n = i <= CODES_NOT_A_REPLY ? codes_permanence_name(
-			    (enum codes_permanence)i) : NULL;
+			n = i <= CODES_NOT_A_REPLY ?
+			    codes_permanence_name((enum codes_permanence)i) :
+			    NULL;
 			break;
 		case COL_BLAME:
 			n = i < CODES_BLAME_COUNT ?
-			    codes_blame_name((enum codes_blame)i) : NULL;
+			    codes_blame_name((enum codes_blame)i) :
+			    NULL;
 			break;
 		default:
 			n = codes_category_at((size_t)i, NULL);
@@ -626,8 +629,10 @@ test_classify_corpus(const char *path)
 			buf[--len] = '\0';
 		if (len == 0 || buf[0] == '#')
 			continue;
-		why = (size_t)len != strlen(buf) ? "NUL byte" :
-		    corpus_parse(buf, &c);
+		if ((size_t)len != strlen(buf))
+			why = "NUL byte";
+		else
+			why = corpus_parse(buf, &c);
 		if (why != NULL) {
 			check_count++;
 			check_failures++;
@@ -714,8 +719,8 @@ main(int argc, char **argv)
 	test_enhanced_parse();
 	test_commands();
 	test_names();
-	test_classify_corpus(argc > 1 ? argv[1] :
-	    SMTPPROBE_CLASSIFICATION_CORPUS);
+	test_classify_corpus(
+	    argc > 1 ? argv[1] : SMTPPROBE_CLASSIFICATION_CORPUS);
 	test_classify_edges();
 	return check_report("test_codes");
 }
