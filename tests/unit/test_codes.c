@@ -1,19 +1,18 @@
 /*
  * test_codes.c — unit tests of codes/: table integrity, the command table,
- * enhanced-code parsing, lookups, and the classification of real replies
- * (texts as Postfix, Exim, Sendmail, Exchange/Microsoft 365, Gmail, Yahoo,
- * Outlook.com, Mimecast and Proofpoint write them).
+ * enhanced-code parsing, lookups, and the classification of real replies.
+ * The replies and their expected diagnosis are data, not code: the corpus
+ * tests/data/classification.tsv, read at run time (its path is compiled
+ * in by tests/CMakeLists.txt; a first argument overrides it).
  */
+#include <sys/types.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "codes.h"
-
-#define P_OK	CODES_SUCCESS
-#define P_TMP	CODES_TRANSIENT
-#define P_PERM	CODES_PERMANENT
 
 static void
 test_basic_table(void)
@@ -350,21 +349,197 @@ test_names(void)
 }
 
 /*
- * Classify one reply written as on the wire ("550-5.1.1 text\n550 5.1.1
- * more"): the code from the first line, the enhanced code from the first
- * line when present, the text of all lines joined by '\n'.
+ * The classification corpus, tests/data/classification.tsv (its header
+ * and docs/TESTING.md describe the format): real replies with the
+ * diagnosis codes_classify() must give.  Each case is classified as the
+ * session's reply reader would hand it over; a line that does not follow
+ * the format fails with its line number instead of being skipped.
  */
-static void
-expect(int cmd, const char *reply, enum codes_permanence perm,
-    enum codes_blame blame, const char *category, int line)
-{
-	struct codes_diagnosis	 d;
-	char			 text[2048];
-	const char		*p = reply;
-	size_t			 tl = 0, n;
-	int			 code, cls = 0, subj = 0, det = 0, first = 1;
+#ifndef SMTPPROBE_CLASSIFICATION_CORPUS
+#error "SMTPPROBE_CLASSIFICATION_CORPUS (the corpus path) is set by CMake"
+#endif
 
-	code = atoi(reply);
+#define CORPUS_FIELDS_MAX	8	/* six columns and the options */
+
+enum corpus_column { COL_COMMAND, COL_PERMANENCE, COL_BLAME, COL_CATEGORY };
+
+struct corpus_case {
+	int			 cmd;		/* -1: not known */
+	enum codes_permanence	 perm;
+	enum codes_blame	 blame;
+	const char		*category;
+	int			 cls, subj, det; /* ENHANCED; cls 0 for "-" */
+	const char		*reply;		/* unescaped, lines split by '\n' */
+};
+
+/* The value that name s stands for in column col; -1 when unknown. */
+static int
+corpus_word(enum corpus_column col, const char *s)
+{
+	const char	*n;
+	int		 i;
+
+	if (col == COL_COMMAND && strcmp(s, "-") == 0)
+		return -1;
+	for (i = 0;; i++) {
+		switch (col) {
+		case COL_COMMAND:
+			n = i < CODES_CMD_COUNT ?
+			    codes_cmd_name((enum codes_cmd)i) :
+			    NULL;
+			break;
+		case COL_PERMANENCE:
+			n = i <= CODES_NOT_A_REPLY ?
+			    codes_permanence_name((enum codes_permanence)i) :
+			    NULL;
+			break;
+		case COL_BLAME:
+			n = i < CODES_BLAME_COUNT ?
+			    codes_blame_name((enum codes_blame)i) :
+			    NULL;
+			break;
+		default:
+			n = codes_category_at((size_t)i, NULL);
+			break;
+		}
+		if (n == NULL)
+			return col == COL_COMMAND ? -2 : -1;
+		if (strcmp(n, s) == 0)
+			return i;
+	}
+}
+
+/* True when s is exactly one enhanced status code ("5.1.1"). */
+static int
+corpus_enhanced(const char *s, int *cls, int *subj, int *det)
+{
+	size_t	 len = strlen(s);
+
+	return len > 0 && codes_enhanced_parse(s, len, cls, subj, det) == len;
+}
+
+/* Decode \n, \t and \\ in place; NULL, or why s is malformed. */
+static const char *
+corpus_unescape(char *s)
+{
+	char	*w = s;
+
+	for (; *s != '\0'; s++) {
+		if (*s != '\\') {
+			*w++ = *s;
+			continue;
+		}
+		s++;
+		if (*s == 'n')
+			*w++ = '\n';
+		else if (*s == 't')
+			*w++ = '\t';
+		else if (*s == '\\')
+			*w++ = '\\';
+		else
+			return "unknown escape in REPLY (only \\n, \\t, \\\\)";
+	}
+	*w = '\0';
+	return NULL;
+}
+
+/* Every line of the reply starts with the same three-digit code,
+ * followed by the end, a space or '-' (RFC 5321 §4.2). */
+static const char *
+corpus_reply_lines(const char *r)
+{
+	const char	*p, *nl;
+
+	for (p = r;; p = nl + 1) {
+		if (strspn(p, "0123456789") < 3 ||
+		    (p[3] != '\0' && p[3] != ' ' && p[3] != '-' &&
+		    p[3] != '\n'))
+			return "a line of REPLY does not start with a code";
+		if (strncmp(p, r, 3) != 0)
+			return "the lines of REPLY carry different codes";
+		if ((nl = strchr(p, '\n')) == NULL)
+			return NULL;
+	}
+}
+
+/* The options after REPLY: for `smtpprobe explain` only, checked here
+ * for their form. */
+static const char *
+corpus_option(const char *o)
+{
+	int	 c, s, d;
+
+	if (strcmp(o, "explain=none") == 0)
+		return NULL;
+	if (strncmp(o, "explain_enhanced=", 17) == 0 &&
+	    corpus_enhanced(o + 17, &c, &s, &d))
+		return NULL;
+	return "unknown OPTION";
+}
+
+/* Split and check one data line (modified in place); NULL, or why it is
+ * malformed. */
+static const char *
+corpus_parse(char *line, struct corpus_case *c)
+{
+	char		*f[CORPUS_FIELDS_MAX], *p;
+	const char	*why;
+	size_t		 nf = 0, i;
+	int		 v;
+
+	for (p = line; *p != '\0'; p++)
+		if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
+			return "raw control byte (write \\n or \\t in REPLY)";
+	for (p = line; nf < CORPUS_FIELDS_MAX; p++) {
+		f[nf++] = p;
+		if ((p = strchr(p, '\t')) == NULL)
+			break;
+		*p = '\0';
+	}
+	if (p != NULL || nf < 6)
+		return "not six to eight TAB-separated fields";
+	for (i = 0; i < nf; i++)
+		if (f[i][0] == '\0')
+			return "empty field";
+	if ((c->cmd = corpus_word(COL_COMMAND, f[0])) < -1)
+		return "unknown COMMAND";
+	if ((v = corpus_word(COL_PERMANENCE, f[1])) < 0)
+		return "unknown PERMANENCE";
+	c->perm = (enum codes_permanence)v;
+	if ((v = corpus_word(COL_BLAME, f[2])) < 0)
+		return "unknown BLAME";
+	c->blame = (enum codes_blame)v;
+	if (corpus_word(COL_CATEGORY, f[3]) < 0)
+		return "unknown CATEGORY";
+	c->category = f[3];
+	c->cls = c->subj = c->det = 0;
+	if (strcmp(f[4], "-") != 0 &&
+	    !corpus_enhanced(f[4], &c->cls, &c->subj, &c->det))
+		return "ENHANCED is neither \"-\" nor an enhanced status code";
+	if ((why = corpus_unescape(f[5])) != NULL ||
+	    (why = corpus_reply_lines(f[5])) != NULL)
+		return why;
+	c->reply = f[5];
+	for (i = 6; i < nf; i++)
+		if ((why = corpus_option(f[i])) != NULL)
+			return why;
+	return NULL;
+}
+
+/*
+ * Split a reply as the session's reader does: the code and the enhanced
+ * code from the first line, the text of every line without its codes,
+ * joined by '\n'.  Returns the reply code.
+ */
+static int
+corpus_split(const char *reply, int *cls, int *subj, int *det, char *text,
+    size_t textsz)
+{
+	const char	*p = reply;
+	size_t		 tl = 0, n;
+	int		 first = 1;
+
+	*cls = *subj = *det = 0;
 	while (*p != '\0') {
 		const char *eol = strchr(p, '\n');
 		size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
@@ -375,37 +550,56 @@ expect(int cmd, const char *reply, enum codes_permanence perm,
 		    &d2);
 		if (n > 0) {
 			if (first) {
-				cls = c2;
-				subj = s2;
-				det = d2;
+				*cls = c2;
+				*subj = s2;
+				*det = d2;
 			}
 			t += n;
 			while (*t == ' ')
 				t++;
 		}
 		first = 0;
-		if (tl > 0 && tl < sizeof(text) - 1)
+		if (tl > 0 && tl < textsz - 1)
 			text[tl++] = '\n';
 		n = linelen - (size_t)(t - p);
-		if (tl + n >= sizeof(text))
-			n = sizeof(text) - 1 - tl;
+		if (tl + n >= textsz)
+			n = textsz - 1 - tl;
 		memcpy(text + tl, t, n);
 		tl += n;
 		p = eol ? eol + 1 : p + linelen;
 	}
 	text[tl] = '\0';
-	memset(&d, 0, sizeof(d));
-	codes_classify(cmd, code, cls, subj, det, text, &d);
+	return atoi(reply);
+}
+
+/* Classify one case and compare with what the corpus states. */
+static void
+corpus_check(const char *path, int line, const struct corpus_case *c)
+{
+	struct codes_diagnosis	 d;
+	char			 text[2048];
+	int			 code, cls, subj, det;
+
+	code = corpus_split(c->reply, &cls, &subj, &det, text, sizeof(text));
 	check_count++;
-	if (d.permanence != perm || d.blame != blame || d.category == NULL ||
-	    strcmp(d.category, category) != 0) {
+	if (cls != c->cls || subj != c->subj || det != c->det) {
+		check_failures++;
+		fprintf(stderr, "%s:%d: \"%s\": enhanced code %d.%d.%d, "
+		    "ENHANCED says %d.%d.%d (0.0.0: none)\n", path, line,
+		    c->reply, cls, subj, det, c->cls, c->subj, c->det);
+	}
+	memset(&d, 0, sizeof(d));
+	codes_classify(c->cmd, code, cls, subj, det, text, &d);
+	check_count++;
+	if (d.permanence != c->perm || d.blame != c->blame ||
+	    d.category == NULL || strcmp(d.category, c->category) != 0) {
 		check_failures++;
 		fprintf(stderr, "%s:%d: classify \"%s\"\n  got %s/%s/%s (rule %s)"
-		    ", want %s/%s/%s\n", __FILE__, line, reply,
+		    ", want %s/%s/%s\n", path, line, c->reply,
 		    codes_permanence_name(d.permanence),
 		    codes_blame_name(d.blame), d.category, d.rule,
-		    codes_permanence_name(perm), codes_blame_name(blame),
-		    category);
+		    codes_permanence_name(c->perm), codes_blame_name(c->blame),
+		    c->category);
 	}
 	CHECK(d.meaning != NULL && d.meaning[0] != '\0');
 	CHECK(d.cause != NULL);
@@ -413,574 +607,47 @@ expect(int cmd, const char *reply, enum codes_permanence perm,
 	CHECK(d.rule != NULL);
 }
 
-#define X(cmd, reply, perm, blame, cat) \
-	expect((cmd), (reply), (perm), CODES_BLAME_##blame, (cat), __LINE__)
-
 static void
-test_classify_real(void)
+test_classify_corpus(const char *path)
 {
-	const int G = CODES_CMD_GREETING, E = CODES_CMD_EHLO,
-	    S = CODES_CMD_STARTTLS, A = CODES_CMD_AUTH, M = CODES_CMD_MAIL,
-	    R = CODES_CMD_RCPT, D = CODES_CMD_DATA, Q = CODES_CMD_QUIT,
-	    U = -1;
+	struct corpus_case	 c;
+	FILE			*f;
+	char			*buf = NULL;
+	const char		*why;
+	size_t			 cap = 0;
+	ssize_t			 len;
+	int			 line = 0, cases = 0;
 
-	/* Success and intermediate replies. */
-	X(G, "220 mx.example.net ESMTP Postfix", P_OK, NONE, "accepted");
-	X(R, "250 2.1.5 Ok", P_OK, NONE, "accepted");
-	X(Q, "221 2.0.0 Bye", P_OK, NONE, "accepted");
-	X(A, "235 2.7.0 Authentication successful", P_OK, NONE, "accepted");
-	X(D, "354 End data with <CR><LF>.<CR><LF>", CODES_INTERMEDIATE, NONE,
-	    "accepted");
-
-	/* Postfix. */
-	X(R, "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in virtual mailbox table",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in local recipient table",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "450 4.1.1 <a@b.example>: Recipient address rejected: unverified address: host mx.b.example[192.0.2.7] said: 550 5.1.1 User unknown",
-	    P_TMP, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "450 4.7.1 <unknown[192.0.2.10]>: Client host rejected: cannot find your hostname, [192.0.2.10]",
-	    P_TMP, CLIENT_IDENTITY, "rdns_missing");
-	X(R, "550 5.7.1 <unknown[192.0.2.10]>: Client host rejected: cannot find your reverse hostname, [192.0.2.10]",
-	    P_PERM, CLIENT_IDENTITY, "rdns_missing");
-	X(R, "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "450 4.7.1 <probe.local>: Helo command rejected: Host not found",
-	    P_TMP, CLIENT_IDENTITY, "helo_rejected");
-	X(E, "501 5.5.2 <bad_name>: Helo command rejected: Invalid name",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using b.barracudacentral.org; http://www.barracudanetworks.com/reputation/?pr=1&ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "450 4.2.0 <a@b.example>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/b.example.html",
-	    P_TMP, NONE, "greylisted");
-	X(R, "554 5.7.1 <a@b.example>: Relay access denied",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "454 4.7.1 <a@b.example>: Relay access denied",
-	    P_TMP, RELAY_POLICY, "relay_denied");
-	X(M, "553 5.1.8 <x@nxdomain.example>: Sender address rejected: Domain not found",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "450 4.1.8 <x@nxdomain.example>: Sender address rejected: Domain not found",
-	    P_TMP, SENDER_ADDRESS, "sender_rejected");
-	X(M, "530 Must issue a STARTTLS command first",
-	    P_PERM, CLIENT_AUTH_TLS, "starttls_required");
-	X(R, "452 4.5.3 Error: too many recipients",
-	    P_TMP, RATE_LIMIT, "too_many_recipients");
-	X(D, "552 5.3.4 Error: message file too big",
-	    P_PERM, CONTENT, "message_too_big");
-	X(M, "452 4.3.1 Insufficient system storage",
-	    P_TMP, SERVER, "insufficient_storage");
-	X(G, "421 4.7.0 mx.example.net Error: too many connections from 192.0.2.1",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(R, "451 4.3.0 <a@b.example>: Temporary lookup failure",
-	    P_TMP, SERVER, "temporary_failure");
-	X(R, "503 5.5.1 Error: need MAIL command",
-	    P_PERM, PROTOCOL, "bad_sequence");
-	X(M, "503 5.5.1 Error: send HELO/EHLO first",
-	    P_PERM, PROTOCOL, "bad_sequence");
-	X(R, "554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access denied",
-	    P_PERM, CLIENT_IP_REPUTATION, "policy_rejected");
-	X(G, "521 5.5.1 Protocol error", P_PERM, PROTOCOL, "protocol_error");
-	X(R, "550 5.7.23 <a@b.example>: Recipient address rejected: Message rejected due to: SPF fail - not authorized. Please see http://www.openspf.net/Why?s=mfrom;id=x@y;ip=192.0.2.1;r=a@b.example",
-	    P_PERM, SENDER_AUTHENTICATION, "spf_fail");
-	X(A, "535 5.7.8 Error: authentication failed: authentication failure",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_failed");
-	X(R, "550 5.1.0 <x@y.example>: Sender address rejected: User unknown in local recipient table",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(M, "421 4.3.2 All server ports are busy",
-	    P_TMP, SERVER, "service_unavailable");
-
-	/* Gmail. */
-	X(R, "550-5.1.1 The email account that you tried to reach does not exist. Please try\n"
-	    "550-5.1.1 double-checking the recipient's email address for typos or\n"
-	    "550-5.1.1 unnecessary spaces. Learn more at\n"
-	    "550 5.1.1  https://support.google.com/mail/?p=NoSuchUser x1si1234.1 - gsmtp",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "552-5.2.2 The email account that you tried to reach is over quota. Please direct\n"
-	    "552 5.2.2 the recipient to https://support.google.com/mail/?p=OverQuotaPerm",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "452-4.2.2 The email account that you tried to reach is over quota.",
-	    P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "550-5.2.1 The email account that you tried to reach is disabled. Learn more at\n"
-	    "550 5.2.1 https://support.google.com/mail/?p=DisabledUser",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "421-4.7.28 [192.0.2.1] Our system has detected an unusual rate of\n"
-	    "421-4.7.28 unsolicited mail originating from your IP address. To protect our\n"
-	    "421 4.7.28 users from spam, mail sent from your IP address has been temporarily rate limited.",
-	    P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
-	X(D, "550-5.7.26 This mail has been blocked because the sender is unauthenticated.\n"
-	    "550-5.7.26 Gmail requires all senders to authenticate with either SPF or DKIM.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "550-5.7.26 Unauthenticated email from example.com is not accepted due to\n"
-	    "550 5.7.26 domain's DMARC policy.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "550-5.7.25 [192.0.2.1] The IP address sending this message does not have a\n"
-	    "550 5.7.25 PTR record setup, or the corresponding forward DNS entry does not point to the sending IP.",
-	    P_PERM, CLIENT_IDENTITY, "rdns_missing");
-	X(D, "550-5.7.1 [192.0.2.1] Our system has detected that this message is\n"
-	    "550 5.7.1 likely unsolicited mail. To reduce the amount of spam sent to Gmail, this message has been blocked.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(R, "450-4.2.1 The user you are trying to contact is receiving mail at a rate that\n"
-	    "450 4.2.1 prevents additional messages from being delivered.",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(A, "535-5.7.8 Username and Password not accepted. Learn more at\n"
-	    "535 5.7.8 https://support.google.com/mail/?p=BadCredentials",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_failed");
-	X(M, "530-5.7.0 Authentication Required. Learn more at\n"
-	    "530 5.7.0 https://support.google.com/mail/?p=WantAuthError",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_required");
-	X(E, "421 4.7.0 Try again later, closing connection. (EHLO)",
-	    P_TMP, SERVER, "service_unavailable");
-
-	/* Microsoft 365 / Exchange / Outlook.com. */
-	X(R, "550 5.7.606 Access denied, banned sending IP [192.0.2.1]. To request removal from this list please visit https://sender.office.com/",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.7.606 Access denied",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.4.1 Recipient address rejected: Access denied. AS(201806281) [DB5EUR01FT012.eop-EUR01.prod.protection.outlook.com]",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.7.1 Unable to relay",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "550 5.7.64 TenantAttribution; Relay Access Denied",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(M, "530 5.7.57 Client not authenticated to send mail. Error: 535 5.7.139 Authentication unsuccessful",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_failed");
-	X(M, "530 5.7.57 SMTP; Client was not authenticated to send anonymous mail during MAIL FROM",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_required");
-	X(R, "550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "451 4.7.650 The mail server [192.0.2.1] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775)",
-	    P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
-	X(R, "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [DM6NAM10FT012.eop-nam10.prod.protection.outlook.com]",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(D, "550 5.7.509 Access denied, sending domain example.com does not pass DMARC verification and has a DMARC policy of reject.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(R, "550 5.7.708 Service unavailable. Access denied, traffic not accepted from this IP.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.2.2 Mailbox full",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(D, "550 5.7.23 The message was rejected because of Sender Policy Framework violation",
-	    P_PERM, SENDER_AUTHENTICATION, "spf_fail");
-	X(R, "451 4.7.500 Server busy. Please try again later from [192.0.2.1]. (S77714)",
-	    P_TMP, SERVER, "service_unavailable");
-	X(R, "550 5.7.511 Access denied, banned sender[192.0.2.1]. To request removal from this list, forward this message to delist@microsoft.com.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "421 RP-001 (BAY004-MC1F8) Unfortunately, some messages from 192.0.2.1 weren't sent. Please try again. We have limits for how many messages can be sent per hour and per day.",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-
-	/* Yahoo / AOL. */
-	X(R, "554 delivery error: dd This user doesn't have a yahoo.com account (someone@yahoo.com) [0] - mta1003.mail.ne1.yahoo.com",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "554 30 Sorry, your message to x@yahoo.com cannot be delivered. This mailbox is disabled (554.30).",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
-	    P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
-	X(G, "553 5.7.1 [BL21] Connections will not be accepted from 192.0.2.1, because the ip is in Spamhaus's list; see https://postmaster.yahooinc.com/error-codes",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(D, "554 5.7.9 Message not accepted for policy reasons.  See https://postmaster.yahooinc.com/error-codes",
-	    P_PERM, RELAY_POLICY, "policy_rejected");
-
-	/* Exim (and cPanel). */
-	X(R, "550 No Such User Here", P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 Unrouteable address", P_PERM, RECIPIENT_ADDRESS,
-	    "user_unknown");
-	X(R, "550 relay not permitted", P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "550-Please turn on SMTP Authentication in your mail client, or login to the\n"
-	    "550-IMAP/POP3 server before sending your message. mx.example.net\n"
-	    "550 [192.0.2.1]:4321 is not permitted to relay through this server without authentication.",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "550 Verification failed for <x@y.example>\n550 Sender verify failed",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "550 rejected because 192.0.2.1 is in a black list at zen.spamhaus.org",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(E, "501 Syntactically invalid EHLO argument(s)",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "451 Temporary local problem - please try later",
-	    P_TMP, SERVER, "temporary_failure");
-	X(D, "552 Message size exceeds maximum permitted",
-	    P_PERM, CONTENT, "message_too_big");
-	X(R, "550 Administrative prohibition", P_PERM, RELAY_POLICY,
-	    "policy_rejected");
-	X(G, "554 SMTP synchronization error", P_PERM, PROTOCOL,
-	    "protocol_error");
-	X(R, "451 4.7.1 Greylisted for 300 seconds (see http://greylist.example.net/)",
-	    P_TMP, NONE, "greylisted");
-
-	/* Sendmail. */
-	X(R, "550 5.1.1 <a@b.example>... User unknown",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.7.1 <a@b.example>... Relaying denied. Proper authentication required.",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(M, "553 5.1.8 <x@y.example>... Domain of sender address x@y.example does not exist",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(M, "451 4.1.8 Domain of sender address x@y.example does not resolve",
-	    P_TMP, SENDER_ADDRESS, "sender_rejected");
-	X(R, "553 5.3.0 <a@b.example>... Spam blocked see: http://spamcop.net/bl.shtml?192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "554 5.7.1 Rejected 192.0.2.1 found in dnsbl.sorbs.net",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(M, "452 4.4.5 Insufficient disk space; try again later",
-	    P_TMP, SERVER, "insufficient_storage");
-	X(R, "503 5.0.0 Need MAIL before RCPT", P_PERM, PROTOCOL,
-	    "bad_sequence");
-	X(R, "550 5.2.1 <a@b.example>... Mailbox disabled for this recipient",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(G, "421 4.3.2 Connection rate limit exceeded.",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-
-	/* Mimecast. */
-	X(R, "550 Invalid Recipient - https://community.mimecast.com/docs/DOC-1369#550 [aBcD.us1]",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "451 Internal resource temporarily unavailable - https://community.mimecast.com/docs/DOC-1369#451",
-	    P_TMP, NONE, "greylisted");
-	X(R, "550 Envelope blocked - User Entry - https://community.mimecast.com/docs/DOC-1369#550",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(G, "554 Email rejected due to security policies - https://community.mimecast.com/docs/DOC-1369#554",
-	    CODES_PERMANENT, RELAY_POLICY, "policy_rejected");
-
-	/* Proofpoint. */
-	X(G, "554 5.7.0 Blocked - see https://ipcheck.proofpoint.com/?ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.1.1 User Unknown", P_PERM, RECIPIENT_ADDRESS,
-	    "user_unknown");
-	X(R, "550 5.7.1 Relaying denied", P_PERM, RELAY_POLICY,
-	    "relay_denied");
-	X(D, "550 5.7.1 Message blocked due to spam content in the message",
-	    P_PERM, CONTENT, "content_rejected");
-
-	/* Other providers and appliances. */
-	X(G, "554-mx1.mailhostbox.com ESMTP not accepting connections",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.7.1 Mail from 192.0.2.10 refused by blackhole site dnsbl.example.net",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 [SUSPEND] Mailbox currently suspended",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "552 sorry, mailbox someone@example.com is over quota temporarily (#5.1.1)",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "522 5.7.1 <a@b.example>: Recipient address rejected: exceeded storage allocation",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "550 5.4.6 <a@b.example>: Recipient address rejected: Hourly sending quota exceeded",
-	    P_PERM, RATE_LIMIT, "rate_limited");
-	X(R, "550 5.7.1 <a@b.example>: Helo command rejected: You aren't localhost.",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(M, "553 5.7.1 <x@example.com>: Sender address rejected: not owned by user x@example.com",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "554 5.7.1 <a@b.example>: Recipient address rejected: USER IS SUSPENDED",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "530 5.7.0 <a@b.example>: Recipient address rejected: Authentication Required.",
-	    P_PERM, CLIENT_AUTH_TLS, "auth_required");
-	X(R, "550 5.3.2 Service currently unavailable",
-	    P_PERM, SERVER, "service_unavailable");
-	X(R, "556 5.1.10 Recipient address has null MX",
-	    P_PERM, RECIPIENT_ADDRESS, "null_mx");
-	X(M, "550 5.7.27 Sender address has null MX",
-	    P_PERM, SENDER_ADDRESS, "null_mx");
-	X(S, "454 4.7.0 TLS not available due to local problem",
-	    P_TMP, SERVER, "tls_unavailable");
-	X(A, "538 5.7.11 Encryption required for requested authentication mechanism",
-	    P_PERM, CLIENT_AUTH_TLS, "tls_required");
-	X(U, "550 5.7.1 Rejected by DKIM policy: no valid signature",
-	    P_PERM, SENDER_AUTHENTICATION, "dkim_fail");
-
-	/* No text: the codes and the command decide. */
-	X(R, "550", P_PERM, RECIPIENT_ADDRESS, "recipient_rejected");
-	X(M, "550", P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(E, "550", P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(G, "554", P_PERM, CLIENT_IP_REPUTATION, "service_unavailable");
-	X(U, "421", P_TMP, SERVER, "service_unavailable");
-	X(R, "451", P_TMP, SERVER, "temporary_failure");
-	X(R, "450", P_TMP, SERVER, "temporary_failure");
-	X(R, "552", P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(M, "552", P_PERM, CONTENT, "message_too_big");
-	X(M, "530", P_PERM, CLIENT_AUTH_TLS, "auth_required");
-	X(A, "530", P_PERM, CLIENT_AUTH_TLS, "starttls_required");
-	X(U, "500", P_PERM, PROTOCOL, "syntax_error");
-	X(U, "502", P_PERM, PROTOCOL, "command_not_implemented");
-	X(U, "503", P_PERM, PROTOCOL, "bad_sequence");
-	X(R, "550 5.1.1", P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(M, "550 5.1.1", P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "550 5.2.1", P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "452 4.2.2", P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "550 5.7.25", P_PERM, CLIENT_IDENTITY, "rdns_missing");
-	X(R, "550 5.7.23", P_PERM, SENDER_AUTHENTICATION, "spf_fail");
-	X(R, "550 5.7.1", P_PERM, RELAY_POLICY, "policy_rejected");
-	X(R, "451 4.4.3", P_TMP, SERVER, "server_error");
-	X(R, "451 4.3.0", P_TMP, SERVER, "server_error");
-	X(R, "452 4.5.3", P_TMP, RATE_LIMIT, "too_many_recipients");
-	X(R, "550 5.9.9 something new", P_PERM, RECIPIENT_ADDRESS,
-	    "recipient_rejected");
-	X(U, "599", P_PERM, NONE, "unknown");
-	X(U, "459", P_TMP, RELAY_POLICY, "policy_rejected");
-	X(R, "451 4.7.1 Please try again later", P_TMP, NONE, "greylisted");
-	X(R, "450 4.7.1 Please try again later", P_TMP, NONE, "greylisted");
-	X(U, "111 Connection refused", CODES_NOT_A_REPLY, SERVER,
-	    "connection_failed");
-	X(U, "999 what", CODES_NOT_A_REPLY, NONE, "unknown");
-}
-
-/* More replies as MTAs, providers and appliances document them. */
-static void
-test_classify_more(void)
-{
-	const int G = CODES_CMD_GREETING, E = CODES_CMD_EHLO,
-	    A = CODES_CMD_AUTH, M = CODES_CMD_MAIL, R = CODES_CMD_RCPT,
-	    D = CODES_CMD_DATA, U = -1;
-
-	/* Apple iCloud. */
-	X(R, "550 5.1.1 <a@icloud.com>: user does not exist",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.1.1 <a@icloud.com>: inactive email address",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "552 5.2.2 <a@icloud.com>: user is over quota",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "421 4.7.1 Messages to a@icloud.com deferred due to excessive volume. Try again later - https://support.apple.com/en-us/HT204137",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(D, "550 5.7.1 Your message was rejected due to example.com DMARC policy.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "550 5.7.1 Your email was rejected due to having a domain present in the Spamhaus DBL -- see https://www.spamhaus.org/dbl/",
-	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
-	X(D, "554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137",
-	    P_PERM, RELAY_POLICY, "policy_rejected");
-	X(G, "421 4.7.0 me.com Error: too many errors",
-	    P_TMP, PROTOCOL, "protocol_error");
-
-	/* Barracuda. */
-	X(R, "554 Service unavailable; Client host [192.0.2.1] blocked using Barracuda Reputation; http://www.barracudanetworks.com/reputation/?r=1&ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(D, "550 permanent failure for one or more recipients (a@b.example:blocked)",
-	    P_PERM, RELAY_POLICY, "policy_rejected");
-	X(D, "554 5.7.1 Message blocked due to spam content in the message.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(R, "550 5.7.1 <a@b.example>: Recipient address rejected: The user does not exist",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-
-	/* Cisco Secure Email (IronPort). */
-	X(R, "550 #5.1.0 Address rejected.", P_PERM, RECIPIENT_ADDRESS,
-	    "recipient_rejected");
-	X(G, "554 Access to this mail system was refused because of the poor reputation of the sending MTA.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(G, "421 Too many concurrent SMTP connections; please try again later.",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(R, "452 Too many recipients received this hour",
-	    P_TMP, RATE_LIMIT, "too_many_recipients");
-	X(D, "552 #5.3.4 message header size exceeds limit",
-	    P_PERM, CONTENT, "message_too_big");
-
-	/* Proofpoint. */
-	X(R, "550 5.7.1 Sender Denied", P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(G, "554 5.7.0 Blocked - see https://support.proofpoint.com/dnsbl-lookup.cgi?ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "421 4.7.0 192.0.2.1 Throttled - try again later. Please see https://www.proofpoint.com/us/products/email-protection/dynamic-reputation",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-
-	/* Mimecast. */
-	X(D, "550 Rejected by header based Anti-Spoofing policy: a@b.example - https://community.mimecast.com/docs/DOC-1369#550",
-	    P_PERM, SENDER_AUTHENTICATION, "sender_rejected");
-	X(R, "550 Administrative prohibition - envelope blocked - https://community.mimecast.com/docs/DOC-1369#550",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(G, "554 Mimecast IP reputation - https://community.mimecast.com/docs/DOC-1369#554",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 Attempted to relay through Mimecast - https://community.mimecast.com/docs/DOC-1369#550",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(D, "554 Message rejected due to spam (Mimecast Anti-Spam) - https://community.mimecast.com/docs/DOC-1369#554",
-	    P_PERM, CONTENT, "content_rejected");
-
-	/* Exchange Online / Outlook.com, more of the documented NDR codes. */
-	X(R, "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.7.133 RESOLVER.RST.SenderNotAuthenticatedForGroup; authentication required; Delivery restriction check failed as sender not authenticated",
-	    P_PERM, SENDER_ADDRESS, "policy_rejected");
-	X(R, "550 5.7.1 RESOLVER.RST.NotAuthorized; not authorized",
-	    P_PERM, SENDER_ADDRESS, "policy_rejected");
-	X(M, "550 5.7.1 Client does not have permissions to send as this sender",
-	    P_PERM, SENDER_ADDRESS, "policy_rejected");
-	X(R, "554 5.2.0 STOREDRV.Deliver.Exception:QuotaExceededException.MapiExceptionShutoffQuotaExceeded; Failed to process message due to a permanent exception",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_full");
-	X(D, "550 5.1.90 Your message can't be sent because you've reached your daily limit for message recipients",
-	    P_PERM, RATE_LIMIT, "rate_limited");
-	X(D, "550 5.2.122 The recipient has exceeded their limit for the number of messages they can receive per hour",
-	    P_PERM, RATE_LIMIT, "rate_limited");
-	X(R, "550 5.4.310 DNS domain b.example does not exist",
-	    P_PERM, RECIPIENT_ADDRESS, "recipient_rejected");
-	X(U, "451 4.4.316 Connection refused [Message=Socket error code 10061]",
-	    P_TMP, SERVER, "server_error");
-	X(D, "550 5.6.11 SMTPSEND.BareLinefeedsAreIllegal; message contains bare linefeeds",
-	    P_PERM, PROTOCOL, "protocol_error");
-	X(R, "550 5.7.705 Access denied, tenant has exceeded threshold",
-	    P_PERM, RATE_LIMIT, "rate_limited");
-	X(R, "550 5.7.520 Access denied, Your organization does not allow external forwarding.",
-	    P_PERM, RELAY_POLICY, "policy_rejected");
-	X(R, "550 5.7.515 Access denied, sending domain example.com doesn't meet the required authentication level.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(E, "550 5.7.506 Access Denied, Bad HELO",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "550 5.7.510 Access denied, the recipient does not accept email over IPv6",
-	    P_PERM, CLIENT_IP_REPUTATION, "policy_rejected");
-	X(G, "421 4.3.2 The maximum number of concurrent server connections has exceeded a limit, closing transmission channel",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(R, "550 SC-001 (BAY004-MC1F8) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider since part of their network is on our block list.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 DY-001 (COL0-MC5-F28) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider. You can tell them that Hotmail does not relay dynamically-assigned IP ranges.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 OU-002 (COL004-MC1F41) Unfortunately, messages from 192.0.2.1 weren't sent. Please contact your Internet service provider since part of their network is on our block list.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "554 5.4.14 Hop count exceeded - possible mail loop ATTR34",
-	    P_PERM, SERVER, "server_error");
-
-	/* Gmail, 2024 sender requirements and others. */
-	X(D, "421-4.7.27 Your email has been rate limited because SPF authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate with SPF.",
-	    P_TMP, SENDER_AUTHENTICATION, "spf_fail");
-	X(D, "550-5.7.27 This mail has been blocked because the sender is unauthenticated. Gmail requires all bulk senders to authenticate with SPF.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "421-4.7.30 Your email has been rate limited because DKIM authentication didn't pass for this message. Gmail requires all bulk email senders to authenticate with DKIM.",
-	    P_TMP, SENDER_AUTHENTICATION, "dkim_fail");
-	X(D, "550-5.7.32 The From: header isn't aligned with either the authenticated SPF or DKIM organizational domain.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "550 5.7.32", P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "421 4.7.40", P_TMP, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(D, "421-4.7.29 Your email has been rate limited because this message wasn't sent over a TLS connection. Gmail requires all bulk email senders to use TLS/SSL for SMTP connections.",
-	    P_TMP, CLIENT_AUTH_TLS, "starttls_required");
-	X(R, "550-5.7.1 [192.0.2.1] The IP you're using to send mail is not authorized to send email directly to our servers. Please use the SMTP relay at your service provider instead.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(D, "550-5.7.1 [192.0.2.1] Gmail has detected that this message is likely suspicious due to the very low reputation of the sending domain.",
-	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
-	X(D, "421-4.7.0 [192.0.2.1] Our system has detected that this message is suspicious due to the very low reputation of the sending IP address.",
-	    P_TMP, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(D, "550-5.7.1 [192.0.2.1] Messages missing a valid address in From: header, or having no From: header, are not accepted.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(D, "550-5.7.1 [192.0.2.1] Our system has detected that this message is not RFC 5322 compliant.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(D, "552-5.7.0 This message was blocked because its content presents a potential security issue.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(D, "552-5.2.3 Your message exceeded Google's message size limits.",
-	    P_PERM, CONTENT, "message_too_big");
-	X(A, "454-4.7.0 Too many login attempts, please try again later.",
-	    P_TMP, CLIENT_AUTH_TLS, "rate_limited");
-	X(R, "421-4.3.0 Temporary System Problem. Try again later.",
-	    P_TMP, SERVER, "temporary_failure");
-	X(M, "550 5.4.5 Daily user sending quota exceeded.",
-	    P_PERM, RATE_LIMIT, "rate_limited");
-	X(G, "421-4.4.5 Server busy, try again later.",
-	    P_TMP, SERVER, "service_unavailable");
-	X(D, "451-4.3.0 Mail server temporarily rejected message.",
-	    P_TMP, SERVER, "server_error");
-
-	/* Yahoo / AOL. */
-	X(R, "553 5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "421 4.7.0 [TS01] Messages from 192.0.2.1 temporarily deferred due to user complaints - 4.16.55.1",
-	    P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
-	X(D, "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo requires all senders to authenticate with either SPF or DKIM.",
-	    P_PERM, SENDER_AUTHENTICATION, "dmarc_fail");
-	X(M, "451 Message temporarily deferred due to unresolvable RFC.5321 from domain; see https://postmaster.yahooinc.com/error-codes",
-	    P_TMP, SENDER_ADDRESS, "sender_rejected");
-	X(R, "554 delivery error: dd This account has been disabled or discontinued [#102]. - mta1.mail.ne1.yahoo.com",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "552 1 Requested mail action aborted, mailbox not found",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(G, "421 Max message per connection exceeded, closing transmission channel",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(G, "421 4.7.1 : (DYN:T1) https://postmaster.aol.com/error-codes#421dynt1",
-	    P_TMP, CLIENT_IP_REPUTATION, "blocklisted_ip");
-
-	/* Postfix, more of its stock texts. */
-	X(R, "554 5.7.1 <a@b.example>: Recipient address rejected: Access denied",
-	    P_PERM, RECIPIENT_ADDRESS, "recipient_rejected");
-	X(R, "450 4.1.2 <a@nx.example>: Recipient address rejected: Domain not found",
-	    P_TMP, RECIPIENT_ADDRESS, "recipient_rejected");
-	X(R, "554 5.7.1 <probe.example>: Helo command rejected: Host not found",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.1]",
-	    P_TMP, CLIENT_IDENTITY, "rdns_missing");
-	X(R, "554 5.7.1 <x@y.example>: Sender address rejected: Access denied",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(M, "452 4.3.1 Insufficient system storage", P_TMP, SERVER,
-	    "insufficient_storage");
-	X(G, "421 4.7.0 mx.example.net Error: too many errors",
-	    P_TMP, PROTOCOL, "protocol_error");
-	X(R, "550 5.5.0 <a@b.example>: Recipient address rejected: User unknown in relay recipient table",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(G, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using bl.spamcop.net",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using dnsbl-1.uceprotect.net; IP 192.0.2.1 is UCEPROTECT-Level 1 listed.",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "554 5.7.1 Service unavailable; Sender address [x@bad.example] blocked using dbl.spamhaus.org",
-	    P_PERM, SENDER_ADDRESS, "blocklisted_domain");
-
-	/* Exim. */
-	X(R, "550 Verification failed for <x@y.example>\n550 Unrouteable address\n550 Sender verify failed",
-	    P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "451 Could not complete sender verify", P_TMP, SENDER_ADDRESS,
-	    "sender_rejected");
-	X(G, "550 HELO/EHLO impersonating mx.b.example",
-	    P_PERM, CLIENT_IDENTITY, "helo_rejected");
-	X(R, "550 Your IP is blacklisted at SORBS, see http://www.sorbs.net/lookup.shtml?192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "451 4.7.1 Please try again later (greylisting)",
-	    P_TMP, NONE, "greylisted");
-	X(D, "550 This message scored 12.3 spam points.",
-	    P_PERM, CONTENT, "content_rejected");
-	X(R, "550-5.7.1 192.0.2.1 is listed by Cloudmark CSI; see https://csi.cloudmark.com/reset-request/?ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-
-	/* Sendmail. */
-	X(R, "550 5.7.1 <a@b.example>... we do not relay <x@y.example>",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "553 5.3.0 <a@b.example>... Addressee unknown, relay=[192.0.2.1]",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(G, "554 5.7.1 Rejected 192.0.2.1 found in cbl.abuseat.org",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "450 4.4.0 <a@b.example>... Host unknown (Name server: b.example: host not found)",
-	    P_TMP, SERVER, "server_error");
-	X(R, "553 5.7.1 sorry, b.example is not in my list of allowed rcpthosts",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "550 5.7.1 Mail from 192.0.2.1 refused - see http://www.spamhaus.org/query/bl?ip=192.0.2.1",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-
-	/* qmail and others from bounce lore. */
-	X(R, "553 sorry, relaying denied from your location [192.0.2.1] (#5.7.1)",
-	    P_PERM, RELAY_POLICY, "relay_denied");
-	X(R, "550 mailbox temporarily disabled",
-	    P_PERM, RECIPIENT_MAILBOX, "mailbox_disabled");
-	X(R, "550 Mailbox is inactive", P_PERM, RECIPIENT_MAILBOX,
-	    "mailbox_disabled");
-	X(G, "554 IMTA11.emeryville.ca.mail.comcast.net 192.0.2.1 was found on one or more DNSBLs, see http://help.comcast.net/content/faq/BL000010",
-	    P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.1.1 <a@b.example>: Email address could not be found, or was misspelled (G8)",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "550 5.1.1 This mailbox has been deleted",
-	    P_PERM, RECIPIENT_ADDRESS, "user_unknown");
-	X(R, "452 4.2.2 Mailbox full", P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
-	X(R, "421 4.7.0 Connection refused - too many connections from your IP",
-	    P_TMP, RATE_LIMIT, "rate_limited");
-	X(D, "554 5.7.1 The message was rejected because it contains prohibited virus or spam content",
-	    P_PERM, CONTENT, "content_rejected");
-	X(D, "552 5.7.0 Our system detected an illegal attachment on your message.",
-	    P_PERM, CONTENT, "content_rejected");
-
-	/* Codes alone: the subject speaks when the detail is unknown. */
-	X(R, "550 5.7.99", P_PERM, RELAY_POLICY, "policy_rejected");
-	X(R, "550 5.2.99", P_PERM, RECIPIENT_MAILBOX, "recipient_rejected");
-	X(R, "550 5.6.99", P_PERM, CONTENT, "content_rejected");
-	X(R, "451 4.3.99", P_TMP, SERVER, "server_error");
-	X(R, "421 4.7.650", P_TMP, CLIENT_IP_REPUTATION, "rate_limited");
-	X(R, "550 5.7.640", P_PERM, CLIENT_IP_REPUTATION, "blocklisted_ip");
-	X(R, "550 5.7.9", P_PERM, CLIENT_AUTH_TLS, "auth_failed");
-	X(R, "550 5.1.3", P_PERM, RECIPIENT_ADDRESS, "syntax_error");
-	X(M, "553 5.1.7", P_PERM, SENDER_ADDRESS, "sender_rejected");
-	X(R, "553 5.6.7", P_PERM, RECIPIENT_ADDRESS, "non_ascii_address");
-	X(G, "421", P_TMP, SERVER, "service_unavailable");
-	X(G, "521", P_PERM, SERVER, "service_unavailable");
-	X(R, "556", P_PERM, RECIPIENT_ADDRESS, "null_mx");
-	X(R, "422", P_TMP, RECIPIENT_MAILBOX, "mailbox_full");
-	X(U, "420", P_TMP, SERVER, "temporary_failure");
-	X(U, "101", CODES_NOT_A_REPLY, SERVER, "connection_failed");
-	X(U, "571 Delivery not authorized", P_PERM, RELAY_POLICY,
-	    "policy_rejected");
-	X(U, "535 5.7.8", P_PERM, CLIENT_AUTH_TLS, "auth_failed");
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "%s: cannot open the corpus\n", path);
+		CHECK(f != NULL);
+		return;
+	}
+	while ((len = getline(&buf, &cap, f)) != -1) {
+		line++;
+		if (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		if (len == 0 || buf[0] == '#')
+			continue;
+		if ((size_t)len != strlen(buf))
+			why = "NUL byte";
+		else
+			why = corpus_parse(buf, &c);
+		if (why != NULL) {
+			check_count++;
+			check_failures++;
+			fprintf(stderr, "%s:%d: malformed line: %s\n", path,
+			    line, why);
+			continue;
+		}
+		corpus_check(path, line, &c);
+		cases++;
+	}
+	CHECK(!ferror(f));
+	fclose(f);
+	free(buf);
+	printf("%s: %d cases\n", path, cases);
+	CHECK(cases > 0);
 }
 
 static void
@@ -1045,15 +712,15 @@ test_classify_edges(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	test_basic_table();
 	test_enhanced_table();
 	test_enhanced_parse();
 	test_commands();
 	test_names();
-	test_classify_real();
-	test_classify_more();
+	test_classify_corpus(
+	    argc > 1 ? argv[1] : SMTPPROBE_CLASSIFICATION_CORPUS);
 	test_classify_edges();
 	return check_report("test_codes");
 }
