@@ -1,21 +1,17 @@
 /*
  * helotest.c — `--helo-test`: the same envelope, once per HELO name.
  *
- * Finds the one server to ask (--server, an address literal, or the first
- * MX of the domain: its first address, IPv6 first), then runs one session per
- * candidate name, strictly one after another with HELOTEST_PAUSE_MS
- * between them, each bounded by the ordinary stage timeouts.  The
- * candidates that depend on an earlier connection (the address literal of
- * our end, the server's own name from its greeting) are made when their
- * turn comes; a name equal to an earlier one is not tested again.  Until
- * a server has greeted with 2xx, a connection that fails, times out, is
- * cut before the greeting or gets a 4xx greeting moves the first
- * candidate on to the next address (of that MX host, then of the next MX
- * host, at most HELOTEST_MAX_SERVERS), so one dead server does not leave
- * the whole test without an answer; the first server that greets is then
- * used for every candidate.  Owns
- * the running session and one probe_result per tested candidate.  Never
- * sends DATA: the sessions have no state that would.
+ * One probe per candidate name (probe_start_request() with the name as
+ * the HELO and the same one-recipient plan), strictly one after another
+ * with HELOTEST_PAUSE_MS between them, each bounded by the ordinary stage
+ * timeouts.  The first candidate's probe finds the server as any probe
+ * does (--server, an address literal, or the domain's MX in order with
+ * the usual fallback and TLS retry), moving on only while no server has
+ * greeted with 2xx; every later candidate is asked on the server it ended
+ * on.  The candidates that depend on an earlier connection (the address
+ * literal of our end, the server's own name from its greeting) are made
+ * when their turn comes; a name equal to an earlier one is not tested
+ * again.  Owns one probe_result per tested candidate.  Never sends DATA.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -64,39 +60,24 @@ helotest_status_name(enum helotest_status s)
 	}
 }
 
-/* A server address to try, with the host name it came from. */
-struct ht_target {
-	char			 host[RESOLVER_NAME_MAX];	/* "" for an IP given */
-	struct sockaddr_storage	 addr;		/* with the port */
-	socklen_t		 addrlen;
-	size_t			 mx_index;
-};
-
 struct ht_run {
 	struct probe_ctx	*ctx;
 	struct helotest_result	*ht;
 	const char		*machine_fqdn;
+	/* The mailbox the probe engine finds the server by: the address,
+	 * postmaster@domain, or postmaster@ the --server given. */
+	char			 carrier[LIMIT_ADDRESS * 4 + 32];
 	struct sockaddr_storage	 addr;		/* the server, with the port */
-	socklen_t		 addrlen;
-	/* Fallback before a server has greeted: the addresses known so
-	 * far, the one in use, the MX hosts still to look up. */
-	struct ht_target	 targets[HELOTEST_MAX_SERVERS];
-	size_t			 ntargets;
-	size_t			 tindex;
-	bool			 locked;	/* a server greeted: stay with it */
-	bool			 started;	/* the first session was started */
-	size_t			 nmx;
-	size_t			 mxi;		/* MX host being looked up */
-	char			 mxhosts[RESOLVER_MAX_MX][RESOLVER_NAME_MAX];
+	socklen_t		 addrlen;	/* 0 until one is known */
 	struct sockaddr_storage	 local;		/* our end, from a connection */
 	socklen_t		 locallen;
 	size_t			 next;		/* next candidate to start */
 	size_t			 current;
-	bool			 retry_plain;
-	struct session		*session;
+	bool			 started;	/* the first candidate ran */
 	struct plan		 plan;		/* the envelope every candidate asks */
 	struct plan_txn		 txn;
 	struct plan_rcpt	 rcpt;
+	char			 intro[LIMIT_HELO_NAME + 64];
 	bool			 done;
 };
 
@@ -125,38 +106,6 @@ cannot_run(struct ht_run *run, const char *fmt, ...)
 	run->ht->exit_code = EXIT_UNKNOWN;
 	finish(run);
 }
-
-static void
-set_port(struct sockaddr_storage *ss, socklen_t *len, int port)
-{
-	if (ss->ss_family == AF_INET) {
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-		*len = sizeof(struct sockaddr_in);
-	} else {
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-		*len = sizeof(struct sockaddr_in6);
-	}
-}
-
-/* "192.0.2.1" or "2001:db8::1" to a sockaddr; false if neither. */
-static bool
-parse_ip(const char *s, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s,
-	    &((struct sockaddr_in *)ss)->sin_addr) == 1) {
-		ss->ss_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s,
-	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
-		ss->ss_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-/* ---- the candidates ---------------------------------------------------- */
 
 static bool
 has_dot(const char *s)
@@ -361,429 +310,161 @@ make_name(struct ht_run *run, struct helotest_candidate *c)
 
 static void start_candidate(struct ht_run *run);
 
+/* The first candidate's probe found no server to compare names on. */
 static void
-on_pause(evutil_socket_t fd, short what, void *arg)
+no_server(struct ht_run *run, const struct probe_result *r)
 {
-	(void)fd;
-	(void)what;
-	start_candidate(arg);
+	const struct probe_config *cfg = run->ctx->cfg;
+	struct helotest_result *ht = run->ht;
+	const char *name = ht->server_host[0] ? ht->server_host : ht->domain;
+
+	if (r->local_error)
+		cannot_run(run, "%s", r->local_error_msg);
+	else if (r->dns_status == RESOLVER_NXDOMAIN)
+		cannot_run(run, "the domain %s does not exist", name);
+	else if (r->null_mx)
+		cannot_run(run, "%s publishes a null MX: it takes no mail",
+		    name);
+	else if (r->stages[STAGE_DNS].status == STATUS_FAIL &&
+	    resolver_status_temporary(r->dns_status))
+		cannot_run(run, "the MX look-up failed for now (%s)",
+		    resolver_status_name(r->dns_status));
+	else if (cfg->source_len > 0)
+		cannot_run(run, "%s has no address of the family of "
+		    "--source-ip %s", name, cfg->source_ip);
+	else
+		cannot_run(run, "%s has no usable address", name);
 }
 
-static void schedule_candidate(struct ht_run *run);
-static bool next_target(struct ht_run *run);
-static void resolve_next_host(struct ht_run *run);
-
-/* The server never greeted with 2xx on this connection: it refused or
- * timed out the connection, cut it or stayed silent before the greeting,
- * or greeted with 4xx (421 included).  A 5xx greeting is an answer. */
-static bool
-server_dead(const struct probe_result *r, enum session_outcome o)
+/* The first candidate's probe ended on a server: every other name is
+ * asked there (the one that greeted, or else the last one tried). */
+static void
+lock_server(struct ht_run *run, const struct probe_result *r)
 {
-	switch (o) {
-	case OUTCOME_CONNECT_FAILED:
-	case OUTCOME_CONNECT_TIMEOUT:
-	case OUTCOME_GREETING_TEMPORARY:
-		return true;
-	case OUTCOME_TIMEOUT:
-	case OUTCOME_LOST:
-	case OUTCOME_PROTOCOL_ERROR:
-		return r->outcome_stage <= STAGE_GREETING;
-	default:
-		return false;
-	}
+	struct helotest_result *ht = run->ht;
+	size_t i;
+
+	run->addr = r->server_addr;
+	run->addrlen = r->server_addrlen;
+	ht->has_server = true;
+	snprintf(ht->server_host, sizeof(ht->server_host), "%s",
+	    r->server_host);
+	snprintf(ht->server_ip, sizeof(ht->server_ip), "%s", r->server_ip);
+	ht->server_port = r->server_port;
+	ht->dns_done = r->dns_done;
+	ht->dns_status = r->dns_status;
+	ht->implicit_mx = r->implicit_mx;
+	for (i = 0; ht->via_mx && i < r->nmx; i++)
+		if (strcasecmp(r->mx[i].host, r->server_host) == 0) {
+			ht->mx_index = i;
+			break;
+		}
 }
 
 static void
-session_done(void *arg, struct session *s, enum session_outcome o)
+candidate_done(void *arg, struct probe_result *r)
 {
 	struct ht_run *run = arg;
 	struct helotest_candidate *c = &run->ht->cand[run->current];
 
-	if (s != NULL) {
-		struct sockaddr_storage ss;
-		socklen_t len;
-
-		if (run->locallen == 0 &&
-		    session_local_addr(s, &ss, &len) == 0) {
-			run->local = ss;
-			run->locallen = len;
-			resolver_addr_str((struct sockaddr *)&ss,
-			    run->ht->local_ip, sizeof(run->ht->local_ip));
-		}
-		if (s == run->session)
-			run->session = NULL;
-		session_free(s);
+	c->outcome = r->outcome;
+	if (run->locallen == 0 && r->local_addrlen > 0) {
+		run->local = r->local_addr;
+		run->locallen = r->local_addrlen;
+		resolver_addr_str((struct sockaddr *)&run->local,
+		    run->ht->local_ip, sizeof(run->ht->local_ip));
 	}
-	c->outcome = o;
-	record_address(c->res, &run->plan);
-	learn_server_name(run->ht, c->res);
-	if (!run->locked && o != OUTCOME_LOCAL_ERROR) {
-		if (!server_dead(c->res, o))
-			run->locked = true;	/* it greeted: keep it */
-		else {
-			/* This server did not get as far as a greeting: the
-			 * same candidate on the next address. */
-			result_transcriptf(c->res, 'i', "HELO test: no "
-			    "greeting from %s (%s); trying the next address",
-			    run->ht->server_ip, session_outcome_name(o));
-			run->retry_plain = false;
-			run->next = run->current;
-			if (next_target(run))
-				schedule_candidate(run);
-			else
-				resolve_next_host(run);
+	learn_server_name(run->ht, r);
+	if (run->addrlen == 0) {
+		if (!r->has_server) {
+			no_server(run, r);
 			return;
 		}
+		lock_server(run, r);
 	}
-	if (o == OUTCOME_TLS_RETRY_PLAIN && !run->retry_plain) {
-		/* As an opportunistic sender would: the same name again
-		 * without STARTTLS, on a new connection. */
-		run->retry_plain = true;
-		run->next = run->current;
-	} else
-		run->retry_plain = false;
-	if (o == OUTCOME_LOCAL_ERROR) {
+	if (r->outcome == OUTCOME_LOCAL_ERROR || (r->local_error &&
+	    r->outcome == OUTCOME_NONE)) {
 		run->ht->exit_code = EXIT_LOCAL_ERROR;
 		snprintf(run->ht->error, sizeof(run->ht->error), "%s",
-		    c->res->local_error_msg[0] ? c->res->local_error_msg :
+		    r->local_error_msg[0] ? r->local_error_msg :
 		    "local error");
 		finish(run);
 		return;
 	}
-	schedule_candidate(run);
+	start_candidate(run);
 }
 
-/* The next connection, after the pause; or the end. */
-static void
-schedule_candidate(struct ht_run *run)
-{
-	struct timeval tv;
-
-	if (run->next >= run->ht->ncand) {
-		finish(run);
-		return;
-	}
-	tv.tv_sec = HELOTEST_PAUSE_MS / 1000;
-	tv.tv_usec = (HELOTEST_PAUSE_MS % 1000) * 1000;
-	if (event_base_once(run->ctx->base, -1, EV_TIMEOUT, on_pause, run,
-	    &tv) != 0)
-		start_candidate(run);
-}
-
-/* Start the next candidate that needs a connection, or finish. */
-static void
-start_candidate(struct ht_run *run)
+/* The next candidate that needs a connection, or NULL at the end. */
+static struct helotest_candidate *
+next_candidate(struct ht_run *run)
 {
 	struct helotest_result *ht = run->ht;
-	const struct probe_config *cfg = run->ctx->cfg;
-	struct session_params sp;
 	struct helotest_candidate *c;
 	size_t j;
 
-	for (;;) {
-		if (run->next >= ht->ncand) {
-			finish(run);
-			return;
-		}
+	for (; run->next < ht->ncand; run->next++) {
 		c = &ht->cand[run->next];
-		if (run->retry_plain)
-			break;
-		if (!make_name(run, c)) {
-			run->next++;
+		if (!make_name(run, c))
 			continue;
-		}
 		for (j = 0; j < run->next; j++)
 			if (ht->cand[j].same_as < 0 && ht->cand[j].name[0] &&
 			    strcasecmp(ht->cand[j].name, c->name) == 0)
 				break;
-		if (j < run->next) {
-			c->same_as = (int)j;
-			snprintf(c->note, sizeof(c->note), "same name as the "
-			    "%s; tested once", helotest_kind_label(
-			    ht->cand[j].kind));
-			run->next++;
-			continue;
-		}
-		break;
+		if (j == run->next)
+			return c;
+		c->same_as = (int)j;
+		snprintf(c->note, sizeof(c->note), "same name as the %s; "
+		    "tested once", helotest_kind_label(ht->cand[j].kind));
+	}
+	return NULL;
+}
+
+/* Probe the next candidate name (after the pause), or finish.  The
+ * first one finds the server as any probe does (MX order, fallback,
+ * TLS retry); the others go to the server it ended on. */
+static void
+start_candidate(struct ht_run *run)
+{
+	struct helotest_result *ht = run->ht;
+	struct probe_request req;
+	struct helotest_candidate *c;
+
+	if ((c = next_candidate(run)) == NULL) {
+		finish(run);
+		return;
 	}
 	run->current = run->next++;
-	if (c->res == NULL) {
-		if ((c->res = malloc(sizeof(*c->res))) == NULL) {
-			ht->exit_code = EXIT_LOCAL_ERROR;
-			snprintf(ht->error, sizeof(ht->error), "out of memory");
-			finish(run);
-			return;
-		}
-		result_init(c->res, c->name);
-	} else
-		result_reset_session(c->res);
-	c->tested = true;
-	c->res->has_server = true;
-	snprintf(c->res->server_host, sizeof(c->res->server_host), "%s",
-	    ht->server_host);
-	snprintf(c->res->server_ip, sizeof(c->res->server_ip), "%s",
-	    ht->server_ip);
-	c->res->server_port = ht->server_port;
-	c->res->outcome = OUTCOME_NONE;
-	result_transcriptf(c->res, 'i', "HELO test: %s candidate \"%s\"",
-	    helotest_kind_label(c->kind), c->name);
-
-	memset(&sp, 0, sizeof(sp));
-	sp.base = run->ctx->base;
-	sp.ssl_ctx = run->ctx->ssl_ctx;
-	snprintf(sp.host, sizeof(sp.host), "%s", ht->server_host);
-	sp.addr = run->addr;
-	sp.addrlen = run->addrlen;
-	sp.helo = c->name;
-	run->rcpt.mailbox = ht->rcpt;
-	run->txn.from = ht->from;
-	run->txn.need_smtputf8 = ht->need_smtputf8;
-	run->txn.rcpts = &run->rcpt;
-	run->txn.nrcpts = 1;
-	run->plan.txns = &run->txn;
-	run->plan.ntxns = 1;
-	sp.plan = &run->plan;
-	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
-	sp.no_starttls = run->retry_plain;
-	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
-	if (cfg->source_len > 0) {
-		sp.source = &cfg->source;
-		sp.source_len = cfg->source_len;
+	if ((c->res = malloc(sizeof(*c->res))) == NULL) {
+		ht->exit_code = EXIT_LOCAL_ERROR;
+		snprintf(ht->error, sizeof(ht->error), "out of memory");
+		finish(run);
+		return;
 	}
-
-	run->session = session_start(&sp, c->res, session_done, run);
-	if (run->session == NULL) {
+	c->tested = true;
+	snprintf(run->intro, sizeof(run->intro), "HELO test: %s candidate "
+	    "\"%s\"", helotest_kind_label(c->kind), c->name);
+	memset(&req, 0, sizeof(req));
+	req.plan = &run->plan;
+	req.own_first = true;
+	req.helo = c->name;
+	req.no_identity = true;
+	req.stay_after_greeting = true;
+	req.intro = run->intro;
+	if (run->addrlen > 0) {
+		req.server = &run->addr;
+		req.server_host = ht->server_host;
+	}
+	req.delay_ms = run->started ? HELOTEST_PAUSE_MS : 0;
+	run->started = true;
+	if (probe_start_request(run->ctx, run->carrier, c->res, &req,
+	    candidate_done, run) == NULL) {
 		ht->exit_code = EXIT_LOCAL_ERROR;
 		snprintf(ht->error, sizeof(ht->error), "%s",
 		    c->res->local_error_msg[0] ? c->res->local_error_msg :
-		    "cannot start a session");
+		    "cannot start a probe");
 		finish(run);
 	}
 }
-
-/* ---- finding the server ------------------------------------------------ */
-
-/* May a server of family fam be used (-4, -6, --source-ip)? */
-static bool
-family_ok(const struct probe_config *cfg, int fam)
-{
-	return (cfg->family == AF_UNSPEC || cfg->family == fam) &&
-	    (cfg->source_len == 0 || cfg->source.ss_family == fam);
-}
-
-/* Add a server address to the list (port set here). */
-static void
-add_target(struct ht_run *run, const char *host, const struct sockaddr *sa)
-{
-	const struct probe_config *cfg = run->ctx->cfg;
-	struct ht_target *t;
-	int port = cfg->use_server && cfg->server_port > 0 ?
-	    cfg->server_port : cfg->port;
-
-	if (run->ntargets >= HELOTEST_MAX_SERVERS ||
-	    !family_ok(cfg, sa->sa_family))
-		return;
-	t = &run->targets[run->ntargets++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->host, sizeof(t->host), "%s", host);
-	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
-	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	set_port(&t->addr, &t->addrlen, port);
-	t->mx_index = run->mxi;
-}
-
-/* Make target i the server every following session talks to. */
-static void
-use_target(struct ht_run *run, size_t i)
-{
-	struct helotest_result *ht = run->ht;
-	const struct ht_target *t = &run->targets[i];
-
-	run->tindex = i;
-	run->addr = t->addr;
-	run->addrlen = t->addrlen;
-	ht->has_server = true;
-	snprintf(ht->server_host, sizeof(ht->server_host), "%s", t->host);
-	resolver_addr_str((const struct sockaddr *)&t->addr, ht->server_ip,
-	    sizeof(ht->server_ip));
-	ht->server_port = ntohs(t->addr.ss_family == AF_INET ?
-	    ((const struct sockaddr_in *)&t->addr)->sin_port :
-	    ((const struct sockaddr_in6 *)&t->addr)->sin6_port);
-	ht->mx_index = t->mx_index;
-}
-
-/* The first session starts, or the first candidate moves to the next
- * address; false when there is none (yet). */
-static bool
-next_target(struct ht_run *run)
-{
-	size_t i = run->started ? run->tindex + 1 : 0;
-
-	if (i >= run->ntargets)
-		return false;
-	use_target(run, i);
-	return true;
-}
-
-static void resolve_next_host(struct ht_run *run);
-static void schedule_candidate(struct ht_run *run);
-
-/* Every address known has been tried or looked up. */
-static void
-no_more_targets(struct ht_run *run)
-{
-	const struct probe_config *cfg = run->ctx->cfg;
-
-	if (!run->started) {
-		if (cfg->source_len > 0)
-			cannot_run(run, "%s has no address of the family of "
-			    "--source-ip %s", run->ht->server_host[0] ?
-			    run->ht->server_host : run->ht->domain,
-			    cfg->source_ip);
-		else
-			cannot_run(run, "%s has no usable address",
-			    run->ht->server_host);
-		return;
-	}
-	/* No server greeted: the other candidates go to the first one, and
-	 * are reported as they fare there. */
-	run->locked = true;
-	run->next = run->current + 1;
-	use_target(run, 0);
-	schedule_candidate(run);
-}
-
-/* A session for the first candidate may start (or start again). */
-static void
-target_ready(struct ht_run *run)
-{
-	if (!run->started) {
-		run->started = true;
-		start_candidate(run);
-	} else
-		schedule_candidate(run);
-}
-
-static void
-on_addrs(void *arg, const struct resolver_addr_result *ar)
-{
-	struct ht_run *run = arg;
-	const char *host;
-	size_t i;
-	int pass;
-
-	if (run->done)
-		return;
-	if (!run->ht->via_mx) {
-		run->ht->dns_done = true;
-		run->ht->dns_status = ar->status;
-	}
-	host = run->nmx > 0 ? run->mxhosts[run->mxi] : run->ht->server_host;
-	/* IPv6 first, as the probe does; the family filter is in
-	 * add_target(). */
-	for (pass = 0; pass < 2; pass++)
-		for (i = 0; i < ar->n; i++)
-			if ((ar->addrs[i].ss_family == AF_INET6) == (pass == 0))
-				add_target(run, host,
-				    (const struct sockaddr *)&ar->addrs[i]);
-	if (next_target(run))
-		target_ready(run);
-	else
-		resolve_next_host(run);
-}
-
-/* Look up the addresses of the next MX host, or give up. */
-static void
-resolve_next_host(struct ht_run *run)
-{
-	if (run->nmx > 0 && run->mxi + 1 < run->nmx &&
-	    run->ntargets < HELOTEST_MAX_SERVERS) {
-		run->mxi++;
-		if (run->started)
-			result_transcriptf(run->ht->cand[run->current].res, 'i',
-			    "HELO test: trying the next MX host, %s",
-			    run->mxhosts[run->mxi]);
-		resolver_query_addrs(run->ctx->resolver,
-		    run->mxhosts[run->mxi], run->ctx->cfg->family, on_addrs,
-		    run);
-		return;
-	}
-	no_more_targets(run);
-}
-
-static void
-on_mx(void *arg, const struct resolver_mx_result *mr)
-{
-	struct ht_run *run = arg;
-	struct helotest_result *ht = run->ht;
-	size_t i;
-
-	if (run->done)
-		return;
-	ht->dns_done = true;
-	ht->dns_status = mr->status;
-	switch (mr->status) {
-	case RESOLVER_OK:
-		if (mr->null_mx) {
-			cannot_run(run, "%s publishes a null MX: it takes no "
-			    "mail", ht->domain);
-			return;
-		}
-		for (i = 0; i < mr->n && run->nmx < RESOLVER_MAX_MX; i++)
-			if (mr->mx[i].host[0] != '\0')
-				snprintf(run->mxhosts[run->nmx++],
-				    sizeof(run->mxhosts[0]), "%s",
-				    mr->mx[i].host);
-		if (run->nmx == 0) {
-			cannot_run(run, "%s has MX records but none names a "
-			    "host", ht->domain);
-			return;
-		}
-		break;
-	case RESOLVER_NODATA:
-		/* RFC 5321 §5.1: no MX, the domain is its own mail host. */
-		ht->implicit_mx = true;
-		snprintf(run->mxhosts[run->nmx++], sizeof(run->mxhosts[0]),
-		    "%s", ht->domain);
-		break;
-	case RESOLVER_NXDOMAIN:
-		cannot_run(run, "the domain %s does not exist", ht->domain);
-		return;
-	default:
-		cannot_run(run, "the MX look-up failed for now (%s)",
-		    resolver_status_name(mr->status));
-		return;
-	}
-	snprintf(ht->server_host, sizeof(ht->server_host), "%s",
-	    run->mxhosts[0]);
-	run->mxi = 0;
-	resolver_query_addrs(run->ctx->resolver, run->mxhosts[0],
-	    run->ctx->cfg->family, on_addrs, run);
-}
-
-/* An address given directly (--server IP, an address literal). */
-static void
-use_address(struct ht_run *run, const struct sockaddr *sa)
-{
-	const struct probe_config *cfg = run->ctx->cfg;
-
-	add_target(run, "", sa);
-	if (run->ntargets == 0) {
-		if (cfg->source_len > 0)
-			cannot_run(run, "the server address and --source-ip "
-			    "%s are of different families", cfg->source_ip);
-		else
-			cannot_run(run, "the server address is not of the "
-			    "family asked for (%s)", cfg->family == AF_INET ?
-			    "-4" : "-6");
-		return;
-	}
-	use_target(run, 0);
-	run->started = true;
-	start_candidate(run);
-}
-
-/* ---- deciding ---------------------------------------------------------- */
 
 static bool
 is_about_helo(const struct rec_reply *rr, const char *name)
@@ -1031,7 +712,6 @@ helotest_run(struct probe_ctx *ctx, const char *target,
 	const struct probe_config *cfg = ctx->cfg;
 	struct ht_run *run;
 	struct address *a;
-	struct sockaddr_storage ss;
 	size_t i;
 
 	memset(ht, 0, sizeof(*ht));
@@ -1057,21 +737,22 @@ helotest_run(struct probe_ctx *ctx, const char *target,
 	run->ctx = ctx;
 	run->ht = ht;
 	run->machine_fqdn = machine_fqdn != NULL ? machine_fqdn : "";
+	run->rcpt.mailbox = ht->rcpt;
+	run->txn.from = ht->from;
+	run->txn.need_smtputf8 = ht->need_smtputf8;
+	run->txn.rcpts = &run->rcpt;
+	run->txn.nrcpts = 1;
+	run->plan.txns = &run->txn;
+	run->plan.ntxns = 1;
 
 	if (cfg->use_server) {
 		snprintf(ht->server_host, sizeof(ht->server_host), "%s",
 		    cfg->server_host);
-		if (parse_ip(cfg->server_host, &ss)) {
-			ht->server_host[0] = '\0';
-			use_address(run, (struct sockaddr *)&ss);
-		} else
-			resolver_query_addrs(ctx->resolver, cfg->server_host,
-			    cfg->family, on_addrs, run);
-	} else if (ht->domain[0] != '\0' && a->literal) {
-		use_address(run, (struct sockaddr *)&a->literal_addr);
+		probe_carrier_address(cfg->server_host, run->carrier,
+		    sizeof(run->carrier));
 	} else if (ht->domain[0] != '\0') {
-		ht->via_mx = true;
-		resolver_query_mx(ctx->resolver, ht->domain, on_mx, run);
+		ht->via_mx = !a->literal;
+		snprintf(run->carrier, sizeof(run->carrier), "%s", ht->rcpt);
 	} else {
 		snprintf(ht->error, sizeof(ht->error), "no server: give "
 		    "--server or an address or domain");
@@ -1080,15 +761,17 @@ helotest_run(struct probe_ctx *ctx, const char *target,
 	}
 	free(a);
 
-	if (!run->done)
-		event_base_dispatch(ctx->base);
+	if (!run->done) {
+		start_candidate(run);
+		if (!run->done)
+			event_base_dispatch(ctx->base);
+	}
 	if (!run->done) {
 		ht->exit_code = EXIT_LOCAL_ERROR;
 		snprintf(ht->error, sizeof(ht->error), "internal error: the "
 		    "test stopped without an outcome");
 	}
-	if (run->session != NULL)
-		session_free(run->session);
+	plan_clear(&run->plan);
 	free(run);
 	if (ht->error[0] == '\0')
 		summarise(ht);

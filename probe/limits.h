@@ -94,10 +94,6 @@
  * such as Postfix's anvil or fail2ban. */
 #define HELOTEST_PAUSE_MS	1000
 
-/* --helo-test: server addresses tried, in MX order, until one greets
- * with 2xx (the same number of attempts as a probe makes). */
-#define HELOTEST_MAX_SERVERS	LIMIT_ATTEMPTS
-
 /* --relay-test: envelopes asked on one connection (the recipient forms
  * of relaytest.c, each MAIL, RCPT, RSET), and the pause between its
  * unauthenticated and authenticated connections. */

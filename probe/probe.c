@@ -223,7 +223,8 @@ finish_run(struct run *run)
 		return;
 	}
 	run->done = true;
-	identity_findings(run->res);
+	if (!run->req.no_identity)
+		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
 	diag_finish(run->res, run->catch_all_code);
@@ -232,7 +233,8 @@ finish_run(struct run *run)
 		    run->res->outcome == OUTCOME_NONE &&
 		    !run->res->local_error &&
 		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	identity_explain(run->res);
+	if (!run->req.no_identity)
+		identity_explain(run->res);
 	if (run->res->kind == RESULT_SELF_CHECK)
 		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
@@ -673,6 +675,26 @@ file_records(struct run *run)
 	}
 }
 
+/* The server never greeted with 2xx on this connection: it refused or
+ * timed out the connection, cut it or stayed silent before the greeting,
+ * or greeted with 4xx (421 included).  A 5xx greeting is an answer. */
+static bool
+never_greeted(const struct probe_result *r, enum session_outcome o)
+{
+	switch (o) {
+	case OUTCOME_CONNECT_FAILED:
+	case OUTCOME_CONNECT_TIMEOUT:
+	case OUTCOME_GREETING_TEMPORARY:
+		return true;
+	case OUTCOME_TIMEOUT:
+	case OUTCOME_LOST:
+	case OUTCOME_PROTOCOL_ERROR:
+		return r->outcome_stage <= STAGE_GREETING;
+	default:
+		return false;
+	}
+}
+
 static void
 session_done(void *arg, struct session *s, enum session_outcome o)
 {
@@ -697,9 +719,12 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		socklen_t ll = sizeof(local);
 
 		cerr = session_connect_errno(s);
-		if (session_local_addr(s, &local, &ll) == 0)
+		if (session_local_addr(s, &local, &ll) == 0) {
+			res->local_addr = local;
+			res->local_addrlen = ll;
 			identity_connected(run->ident, run->ident_idx,
 			    (struct sockaddr *)&local);
+		}
 		identity_session_done(run->ident, run->ident_idx);
 		session_free(s);
 		run->session = NULL;
@@ -745,8 +770,10 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	default:
 		/* No definite answer from this server: as an MTA would,
 		 * try the next address, unless the envelope was already
-		 * answered. */
-		move_on = res->outcome_stage < STAGE_MAIL;
+		 * answered (or, for a caller that compares answers of one
+		 * server, unless it greeted). */
+		move_on = run->req.stay_after_greeting ? never_greeted(res, o) :
+		    res->outcome_stage < STAGE_MAIL;
 		break;
 	}
 	if (o == OUTCOME_CONNECT_FAILED) {
@@ -782,7 +809,7 @@ connect_target(struct run *run)
 	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
 	sp.addr = t->addr;
 	sp.addrlen = t->addrlen;
-	sp.helo = cfg->helo;
+	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
@@ -884,6 +911,8 @@ start_next(struct run *run)
 	t = &run->targets[run->current];
 	result_reset_session(res);
 	res->has_server = true;
+	res->server_addr = t->addr;
+	res->server_addrlen = t->addrlen;
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
 	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
 	    sizeof(res->server_ip));
@@ -927,6 +956,19 @@ open_target(struct run *run)
 		run->gate_waiting = false;
 	}
 	connect_target(run);
+}
+
+void
+probe_carrier_address(const char *host, char *buf, size_t len)
+{
+	unsigned char ab[16];
+
+	if (inet_pton(AF_INET6, host, ab) == 1)
+		snprintf(buf, len, "postmaster@[IPv6:%s]", host);
+	else if (inet_pton(AF_INET, host, ab) == 1)
+		snprintf(buf, len, "postmaster@[%s]", host);
+	else
+		snprintf(buf, len, "postmaster@%s", host);
 }
 
 void
@@ -1058,13 +1100,22 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	res->stages[STAGE_ADDRESS].status = STATUS_OK;
 
+	if (req->intro != NULL)
+		result_transcriptf(res, 'i', "%s", req->intro);
 	/* The HELO name is looked up from the start, beside the MX. */
-	run->ident = identity_run_new(ctx->base, ctx->resolver, res,
-	    cfg->helo, cfg->source_ip, cfg->family);
+	if (!req->no_identity)
+		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
+		    cfg->helo, cfg->source_ip, cfg->family);
 	if (run->req.plan == NULL)
 		own_plan(run);
 
-	if (cfg->use_server) {
+	if (req->server != NULL) {
+		add_target(run, req->server_host != NULL ? req->server_host :
+		    "", (const struct sockaddr *)req->server);
+		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
+		res->dns_done = true;
+		start_next(run);
+	} else if (cfg->use_server) {
 		struct sockaddr_storage ss;
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -1312,24 +1363,14 @@ probe_self_check(struct probe_ctx *ctx, const char *target,
 	const struct probe_config *cfg = ctx->cfg;
 	char address[LIMIT_ADDRESS * 4 + 8];
 	const char *shown;
-	unsigned char ab[16];
 
 	if (target == NULL && !cfg->use_server) {
 		self_check_offline(ctx, res);
 		return;
 	}
 	/* A mailbox only to carry the domain: no MAIL or RCPT is sent. */
-	if (target != NULL)
-		snprintf(address, sizeof(address), "postmaster@%s", target);
-	else if (inet_pton(AF_INET6, cfg->server_host, ab) == 1)
-		snprintf(address, sizeof(address), "postmaster@[IPv6:%s]",
-		    cfg->server_host);
-	else if (inet_pton(AF_INET, cfg->server_host, ab) == 1)
-		snprintf(address, sizeof(address), "postmaster@[%s]",
-		    cfg->server_host);
-	else
-		snprintf(address, sizeof(address), "postmaster@%s",
-		    cfg->server_host);
+	probe_carrier_address(target != NULL ? target : cfg->server_host,
+	    address, sizeof(address));
 	shown = target != NULL ? target : cfg->server_host;
 	struct probe_request req = { .kind = RESULT_SELF_CHECK };
 

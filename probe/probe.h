@@ -132,12 +132,25 @@ struct probe_request {
 	int		 catch_all_code;
 	bool		 no_auth;	/* no AUTH even with --auth-user */
 	int		 delay_ms;	/* pause before the first connection */
+	const char	*helo;		/* EHLO/HELO name; NULL: --helo */
+	/* Talk to this server address (with its port) only, no DNS: */
+	const struct sockaddr_storage *server;
+	const char	*server_host;	/* its name, "" for none */
+	bool		 stay_after_greeting;	/* move on to the next server only
+					 * when this one never greeted */
+	bool		 no_identity;	/* no reverse-DNS or HELO-name checks */
+	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
 };
 
 struct probe_run *probe_start_request(struct probe_ctx *ctx,
     const char *address, struct probe_result *res,
     const struct probe_request *req, probe_done_cb done, void *arg);
+
+/* "postmaster@HOST" for a server given by name or address (an address
+ * in brackets, RFC 5321 §4.1.3): a mailbox that only carries the server
+ * to the probe (self-check, relay and HELO tests). */
+void probe_carrier_address(const char *host, char *buf, size_t len);
 
 /* The made-up control recipient of --catch-all for address a: a random
  * local part at a's domain. */

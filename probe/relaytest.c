@@ -287,7 +287,6 @@ relaytest_run(struct probe_ctx *ctx, const char *target,
 	char address[LIMIT_ADDRESS * 4 + 32], local[LIMIT_LOCAL_PART * 4 + 3];
 	char outdom[LIMIT_DOMAIN + 1], why[256];
 	struct address *a;
-	unsigned char ip[16];
 	const char *at;
 	size_t i, p;
 
@@ -317,15 +316,9 @@ relaytest_run(struct probe_ctx *ctx, const char *target,
 		snprintf(rt->target, sizeof(rt->target), "%s", target);
 		snprintf(address, sizeof(address), strchr(target, '@') ?
 		    "%s" : "postmaster@%s", target);
-	} else if (inet_pton(AF_INET6, cfg->server_host, ip) == 1)
-		snprintf(address, sizeof(address), "postmaster@[IPv6:%s]",
-		    cfg->server_host);
-	else if (inet_pton(AF_INET, cfg->server_host, ip) == 1)
-		snprintf(address, sizeof(address), "postmaster@[%s]",
-		    cfg->server_host);
-	else
-		snprintf(address, sizeof(address), "postmaster@%s",
-		    cfg->server_host);
+	} else
+		probe_carrier_address(cfg->server_host, address,
+		    sizeof(address));
 	if (address_parse(address, a, why, sizeof(why)) != ADDRESS_OK) {
 		free(a);
 		rt->exit_code = EXIT_BAD_ADDRESS;

@@ -181,6 +181,10 @@ struct probe_result {
 	char			 server_host[RESOLVER_NAME_MAX];
 	char			 server_ip[64];
 	int			 server_port;
+	struct sockaddr_storage	 server_addr;	/* with the port; as tried */
+	socklen_t		 server_addrlen;
+	struct sockaddr_storage	 local_addr;	/* our end, once connected */
+	socklen_t		 local_addrlen;	/* 0 until then */
 	enum session_outcome	 outcome;
 	enum stage		 outcome_stage;	/* where the last session stopped */
 
