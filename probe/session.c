@@ -4,8 +4,8 @@
  * One state enum, one place that changes state (enter()), one reply
  * dispatch (on_reply()).  Per-state tables give the stage, the command the
  * reply answers and the words for "while ...", so every failure names its
- * stage.  The session owns its bufferevent (and, after STARTTLS, the TLS
- * filter that owns the plain one) and its timer; it never frees itself
+ * stage.  The session owns its connection (conn.c: the socket, line
+ * reads, the TLS wrap) and its timer; it never frees itself
  * inside a libevent callback: finish() closes the connection and hands the
  * outcome over from a fresh event-loop turn.
  *
@@ -18,12 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
 #include "codes.h"
+#include "conn.h"
 #include "session.h"
 #include "tlsconn.h"
 
@@ -87,7 +86,7 @@ struct session {
 	void			*done_arg;
 
 	enum sstate		 state;
-	struct bufferevent	*bev;
+	struct conn		*conn;
 	struct event		*timer;
 	struct reply_parser	 parser;
 	double			 sent_at;	/* when the last command went out */
@@ -103,8 +102,6 @@ struct session {
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
-	struct sockaddr_storage	 local;		/* our end, once connected */
-	socklen_t		 locallen;	/* 0 until then */
 	int			 connect_errno;	/* why the connect failed, 0 if not */
 	bool			 auth_tried;	/* AUTH was decided on (sent or not) */
 	enum auth_mech		 mech;		/* the mechanism sent */
@@ -112,8 +109,6 @@ struct session {
 	struct plan		 empty_plan;	/* when the caller gave none */
 };
 
-static void on_read(struct bufferevent *bev, void *arg);
-static void on_event(struct bufferevent *bev, short what, void *arg);
 static void on_timeout(evutil_socket_t fd, short what, void *arg);
 static void on_reply(struct session *s, struct reply *rp);
 static void protocol_abort(struct session *s, struct reply *partial,
@@ -169,11 +164,7 @@ finish(struct session *s)
 	s->state = S_DONE;
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
-	if (s->bev != NULL) {
-		bufferevent_setcb(s->bev, NULL, NULL, NULL, NULL);
-		bufferevent_free(s->bev);
-		s->bev = NULL;
-	}
+	conn_close(s->conn);
 	s->res->outcome = s->outcome;
 	s->res->outcome_stage = s->outcome_stage;
 	result_transcriptf(s->res, 'i', "connection closed (%s)",
@@ -236,8 +227,7 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 	}
 	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", line);
 	result_transcript(s->res, 's', line, (size_t)n);
-	bufferevent_write(s->bev, line, (size_t)n);
-	bufferevent_write(s->bev, "\r\n", 2);
+	conn_write_line(s->conn, line, (size_t)n);
 	s->sent_at = now_ms();
 	enter(s, next);
 }
@@ -257,12 +247,10 @@ send_quit(struct session *s)
 static void
 start_tls(struct session *s)
 {
-	struct bufferevent *bev;
 	char err[256];
 
-	bev = tlsconn_wrap(s->p.base, s->p.ssl_ctx, s->bev, s->p.host, err,
-	    sizeof(err));
-	if (bev == NULL) {
+	if (conn_starttls(s->conn, s->p.ssl_ctx, s->p.host, err,
+	    sizeof(err)) != 0) {
 		snprintf(s->res->stages[STAGE_TLS].error,
 		    sizeof(s->res->stages[STAGE_TLS].error), "%s", err);
 		set_status(s, STAGE_TLS, STATUS_FAIL);
@@ -270,9 +258,6 @@ start_tls(struct session *s)
 		finish(s);
 		return;
 	}
-	s->bev = bev;
-	bufferevent_setcb(bev, on_read, NULL, on_event, s);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	result_transcriptf(s->res, 'i', "TLS handshake with %s",
 	    s->p.host[0] ? s->p.host : "(no name to check)");
 	enter(s, S_TLS_HANDSHAKE);
@@ -287,7 +272,7 @@ tls_done(struct session *s)
 
 	s->in_tls = true;
 	s->res->tls_done = true;
-	tlsconn_inspect(s->bev, s->p.host, ti);
+	tlsconn_inspect(conn_tls_bev(s->conn), s->p.host, ti);
 	st->elapsed_ms = now_ms() - s->stage_start;
 	result_transcriptf(s->res, 'i', "TLS %s %s, certificate %s%s%s",
 	    ti->version, ti->cipher, ti->subject,
@@ -350,14 +335,6 @@ tls_failed(struct session *s, const char *why)
 
 static void after_opening(struct session *s);
 
-static void
-wipe_sent(const void *data, size_t len, void *arg)
-{
-	(void)arg;
-	auth_wipe((void *)(uintptr_t)data, len);
-	free((void *)(uintptr_t)data);
-}
-
 /*
  * Send a line that carries a secret: the transcript and last_cmd get
  * `shown` instead.  The bytes go to the output buffer by reference, from
@@ -368,18 +345,7 @@ static void
 send_secret(struct session *s, enum sstate next, const char *shown,
     char *line, size_t len)
 {
-	struct evbuffer *out = bufferevent_get_output(s->bev);
-	char *copy = malloc(len + 2);
-
-	if (copy != NULL) {
-		memcpy(copy, line, len);
-		memcpy(copy + len, "\r\n", 2);
-	}
-	auth_wipe(line, len);
-	if (copy == NULL || evbuffer_add_reference(out, copy, len + 2,
-	    wipe_sent, NULL) != 0) {
-		if (copy != NULL)
-			wipe_sent(copy, len + 2, NULL);
+	if (conn_write_secret(s->conn, line, len) != 0) {
 		snprintf(s->res->local_error_msg,
 		    sizeof(s->res->local_error_msg), "out of memory");
 		decide(s, OUTCOME_LOCAL_ERROR, STAGE_AUTH);
@@ -889,16 +855,13 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 static void
 drop_pretls_bytes(struct session *s)
 {
-	struct evbuffer *in = bufferevent_get_input(s->bev);
-	size_t extra = evbuffer_get_length(in);
-	char ev[128];
-	size_t n = extra < 100 ? extra : 100;
+	char ev[101];
+	size_t extra;
 
-	if (extra == 0)
+	if (conn_pending(s->conn) == 0)
 		return;
-	evbuffer_copyout(in, ev, n);
-	ev[n] = '\0';
-	for (size_t i = 0; i < n; i++)
+	extra = conn_drop_pending(s->conn, ev, sizeof(ev));
+	for (size_t i = 0; ev[i] != '\0'; i++)
 		if ((unsigned char)ev[i] < 0x20)
 			ev[i] = ' ';
 	result_finding(s->res, "starttls.pipelined_data", SEV_ERROR,
@@ -906,7 +869,6 @@ drop_pretls_bytes(struct session *s)
 	    "after its 220 to STARTTLS, before the TLS handshake; they were "
 	    "discarded", extra);
 	set_status(s, STAGE_STARTTLS, STATUS_WARN);
-	evbuffer_drain(in, extra);
 }
 
 static void
@@ -1104,56 +1066,38 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	finish(s);
 }
 
+/* A line from the server: into the transcript, then the parser. */
 static void
-on_read(struct bufferevent *bev, void *arg)
+on_line(void *arg, const char *line, size_t len, bool crlf)
 {
 	struct session *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char line[LIMIT_REPLY_LINE_HARD + 2];
+	struct reply *rp;
 
-	while (!s->finished && bev == s->bev && s->state != S_TLS_HANDSHAKE) {
-		struct evbuffer_ptr eol;
-		struct reply *rp;
-		enum reply_status rs;
-		size_t len;
-		bool crlf;
-
-		eol = evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_LF);
-		if (eol.pos < 0) {
-			if (evbuffer_get_length(in) > LIMIT_REPLY_LINE_HARD)
-				goto too_long;
-			return;
-		}
-		len = (size_t)eol.pos;
-		if (len > LIMIT_REPLY_LINE_HARD)
-			goto too_long;
-		evbuffer_remove(in, line, len + 1);
-		crlf = len > 0 && line[len - 1] == '\r';
-		if (crlf)
-			len--;
-		line[len] = '\0';
-		result_transcript(s->res, 'r', line, len);
-		if (s->state == S_CONNECTING || s->state == S_DONE)
-			continue;
-		rs = reply_parser_line(&s->parser, line, len, crlf, &rp);
-		switch (rs) {
-		case REPLY_MORE:
-			break;
-		case REPLY_DONE:
-			on_reply(s, rp);
-			break;
-		case REPLY_FATAL:
-			protocol_abort(s, rp, "the server sent a line that is "
-			    "not an SMTP reply");
-			return;
-		case REPLY_NOMEM:
-			protocol_abort(s, NULL, "out of memory");
-			return;
-		}
+	result_transcript(s->res, 'r', line, len);
+	if (s->state == S_CONNECTING || s->state == S_DONE ||
+	    s->state == S_TLS_HANDSHAKE)
+		return;
+	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
+	case REPLY_MORE:
+		break;
+	case REPLY_DONE:
+		on_reply(s, rp);
+		break;
+	case REPLY_FATAL:
+		protocol_abort(s, rp, "the server sent a line that is not an "
+		    "SMTP reply");
+		break;
+	case REPLY_NOMEM:
+		protocol_abort(s, NULL, "out of memory");
+		break;
 	}
-	return;
+}
 
-too_long:
+static void
+on_line_too_long(void *arg)
+{
+	struct session *s = arg;
+
 	result_finding(s->res, "reply.line_too_long", SEV_ERROR,
 	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL, "the server "
 	    "sent a line of more than %d bytes; smtpprobe stops reading "
@@ -1162,19 +1106,16 @@ too_long:
 }
 
 static void
-on_connected(struct session *s)
+on_connected(void *arg)
 {
+	struct session *s = arg;
 	struct sockaddr_storage local;
 	socklen_t ll = sizeof(local);
 	char ip[64] = "?";
-	evutil_socket_t fd = bufferevent_getfd(s->bev);
 
 	evtimer_del(s->timer);
-	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&local, &ll) == 0) {
+	if (conn_local_addr(s->conn, &local, &ll) == 0)
 		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
-		s->local = local;
-		s->locallen = ll;
-	}
 	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, STAGE_CONNECT, STATUS_OK);
 	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "
@@ -1185,38 +1126,22 @@ on_connected(struct session *s)
 }
 
 static void
-on_event(struct bufferevent *bev, short what, void *arg)
+on_tls_ready(void *arg)
 {
 	struct session *s = arg;
-	char why[256];
-	int err = EVUTIL_SOCKET_ERROR();
 
-	if (bev != s->bev || s->finished)
+	evtimer_del(s->timer);
+	tls_done(s);
+}
+
+static void
+on_closed(void *arg, bool eof, const char *why, int err)
+{
+	struct session *s = arg;
+
+	if (s->finished)
 		return;
-	if (what & BEV_EVENT_CONNECTED) {
-		if (s->state == S_CONNECTING)
-			on_connected(s);
-		else if (s->state == S_TLS_HANDSHAKE) {
-			evtimer_del(s->timer);
-			tls_done(s);
-			/* Replies may already wait in the TLS input. */
-			if (!s->finished)
-				on_read(s->bev, s);
-		}
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		/* Whatever arrived before the close is still a reply. */
-		on_read(bev, s);
-		if (s->finished)
-			return;
-		snprintf(why, sizeof(why), "the server closed the connection");
-	} else if (s->state == S_TLS_HANDSHAKE)
-		tlsconn_error(bev, why, sizeof(why));
-	else
-		snprintf(why, sizeof(why), "%s",
-		    err ? evutil_socket_error_to_string(err) : "network error");
-	if (s->state == S_CONNECTING && !(what & BEV_EVENT_EOF))
+	if (s->state == S_CONNECTING && !eof)
 		s->connect_errno = err;
 	transport_failure(s, false, why);
 }
@@ -1252,8 +1177,12 @@ struct session *
 session_start(const struct session_params *params, struct probe_result *res,
     session_done_cb done, void *arg)
 {
+	static const struct conn_cbs cbs = {
+		on_connected, on_tls_ready, on_line, on_line_too_long,
+		on_closed
+	};
 	struct session *s;
-	evutil_socket_t fd = -1;
+	int err;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
@@ -1268,51 +1197,30 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->done = done;
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
-	s->timer = evtimer_new(params->base, on_timeout, s);
-	if (params->source != NULL) {
-		/* --source-ip: bind before connecting (the socket then
-		 * belongs to the bufferevent). */
-		fd = socket(params->source->ss_family, SOCK_STREAM, 0);
-		if (fd < 0 || evutil_make_socket_nonblocking(fd) != 0 ||
-		    bind(fd, (const struct sockaddr *)params->source,
-		    params->source_len) != 0) {
-			snprintf(res->local_error_msg,
-			    sizeof(res->local_error_msg), "cannot use the "
-			    "source address: %s",
-			    evutil_socket_error_to_string(
-			    EVUTIL_SOCKET_ERROR()));
-			if (fd >= 0)
-				evutil_closesocket(fd);
-			session_free(s);
-			return NULL;
-		}
-	}
-	s->bev = bufferevent_socket_new(params->base, fd,
-	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-	if (s->timer == NULL || s->bev == NULL) {
+	if ((s->timer = evtimer_new(params->base, on_timeout, s)) == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "cannot set up a connection (out of memory)");
-		if (s->bev == NULL && fd >= 0)
-			evutil_closesocket(fd);
 		session_free(s);
 		return NULL;
 	}
-	bufferevent_setcb(s->bev, on_read, NULL, on_event, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->conn = conn_new(params->base, params->source, params->source_len,
+	    &cbs, s, res->local_error_msg, sizeof(res->local_error_msg));
+	if (s->conn == NULL) {
+		session_free(s);
+		return NULL;
+	}
 	enter(s, S_CONNECTING);
 	s->stage_start = now_ms();
 	result_transcriptf(res, 'i', "connecting to %s port %d%s%s%s",
 	    res->server_ip, res->server_port, params->host[0] ? " (" : "",
 	    params->host, params->host[0] ? ")" : "");
-	if (bufferevent_socket_connect(s->bev,
-	    (const struct sockaddr *)&params->addr, (int)params->addrlen) != 0) {
-		int err = EVUTIL_SOCKET_ERROR();
-
-		s->connect_errno = err;
+	if ((err = conn_connect(s->conn, (const struct sockaddr *)&params->addr,
+	    params->addrlen)) != 0) {
+		s->connect_errno = err > 0 ? err : 0;
 		/* Report from the loop, as for every other outcome. */
 		snprintf(res->stages[STAGE_CONNECT].error,
 		    sizeof(res->stages[STAGE_CONNECT].error), "%s",
-		    err ? evutil_socket_error_to_string(err) :
+		    err > 0 ? evutil_socket_error_to_string(err) :
 		    "cannot connect");
 		evtimer_del(s->timer);
 		event_base_once(params->base, -1, EV_TIMEOUT,
@@ -1326,8 +1234,7 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->bev != NULL)
-		bufferevent_free(s->bev);
+	conn_free(s->conn);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
@@ -1344,9 +1251,5 @@ int
 session_local_addr(const struct session *s, struct sockaddr_storage *ss,
     socklen_t *len)
 {
-	if (s->locallen == 0)
-		return -1;
-	*ss = s->local;
-	*len = s->locallen;
-	return 0;
+	return conn_local_addr(s->conn, ss, len);
 }
