@@ -140,6 +140,17 @@ conn_pending(struct conn *c)
 }
 
 size_t
+conn_peek_pending(struct conn *c, char *buf, size_t len)
+{
+	ev_ssize_t n;
+
+	if (c->bev == NULL || len == 0)
+		return 0;
+	n = evbuffer_copyout(bufferevent_get_input(c->bev), buf, len);
+	return n > 0 ? (size_t)n : 0;
+}
+
+size_t
 conn_drop_pending(struct conn *c, char *buf, size_t len)
 {
 	struct evbuffer *in;

@@ -57,6 +57,9 @@ int conn_write_secret(struct conn *c, char *line, size_t len);
 
 /* Bytes received and not yet delivered as lines. */
 size_t conn_pending(struct conn *c);
+/* Copy up to len of them into buf without dropping them; the number
+ * copied. */
+size_t conn_peek_pending(struct conn *c, char *buf, size_t len);
 /* Copy up to len of them into buf (a NUL is added; len >= 1), then drop
  * them all; the number dropped. */
 size_t conn_drop_pending(struct conn *c, char *buf, size_t len);

@@ -261,6 +261,63 @@ explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
 	    "administrator.");
 }
 
+/*
+ * Stages that went wrong through something the session itself noticed
+ * and named with a finding, rather than through a reply's meaning: the
+ * finding's message says what happened, this table why and what to do.
+ */
+static const struct {
+	const char	*id;
+	const char	*category;
+	const char	*cause;
+	const char	*action;
+} finding_expl[] = {
+	{ "session.unsolicited_reply", "out_of_step",
+	  "A server or proxy that answers twice, sends replies before the "
+	  "commands (pipelining the client did not ask for), or a man in the "
+	  "middle injecting text into the dialogue.",
+	  "Report the transcript (the early lines are marked) to the "
+	  "server's administrator; the address could not be checked on "
+	  "this connection." },
+	{ "reply.out_of_step", "out_of_step",
+	  "The server had sent a reply nobody asked for, so from there each "
+	  "reply may answer the command before or after the one it seems "
+	  "to answer.",
+	  "Do not rely on this answer; report the transcript to the "
+	  "server's administrator." },
+};
+
+/* The explanation of stage st from a finding of finding_expl; false when
+ * it has none. */
+static bool
+explain_from_finding(struct probe_result *r, enum stage st)
+{
+	char meaning[512];
+	size_t i, k;
+
+	for (i = 0; i < r->nfindings; i++) {
+		const struct finding *f = &r->findings[i];
+
+		if (f->stage != st)
+			continue;
+		for (k = 0; k < sizeof(finding_expl) /
+		    sizeof(finding_expl[0]); k++)
+			if (strcmp(f->id, finding_expl[k].id) == 0)
+				break;
+		if (k == sizeof(finding_expl) / sizeof(finding_expl[0]))
+			continue;
+		snprintf(meaning, sizeof(meaning), "%c%s.",
+		    f->message[0] >= 'a' && f->message[0] <= 'z' ?
+		    f->message[0] - 'a' + 'A' : f->message[0],
+		    f->message[0] != '\0' ? f->message + 1 : "");
+		expl_set(&r->stages[st].expl, finding_expl[k].category,
+		    "protocol", "transient", meaning, finding_expl[k].cause,
+		    finding_expl[k].action);
+		return true;
+	}
+	return false;
+}
+
 static void
 explain_stages(struct probe_result *r)
 {
@@ -272,7 +329,7 @@ explain_stages(struct probe_result *r)
 
 		if (s->status != STATUS_WARN && s->status != STATUS_FAIL)
 			continue;
-		if (s->expl.present)
+		if (s->expl.present || explain_from_finding(r, st))
 			continue;
 		/* AUTH: the last reply decides (334 prompts come first). */
 		rr = st == STAGE_AUTH && s->nreplies > 0 ?
@@ -617,6 +674,14 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		return;
 	}
 	code = rr->reply->code;
+	if (rr->untrusted) {
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail server "
+		    "for %s sent a reply nobody asked for: its answer %d to %s "
+		    "may belong to another command, so the address could not "
+		    "be checked.", dom, code, st == STAGE_MAIL ? "MAIL FROM" :
+		    "RCPT TO");
+		return;
+	}
 	classify(rr, &d);
 	if (rr->legality == CODES_ILLEGAL || (code / 100 != 2 &&
 	    code / 100 != 4 && code / 100 != 5)) {
@@ -863,6 +928,23 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* The session gave up on the server's dialogue: say how. */
+static void
+verdict_protocol_error(struct probe_result *r, const char *dom)
+{
+	const char *st = stage_name(r->outcome_stage);
+
+	if (result_has_finding(r, "session.unsolicited_reply"))
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail server "
+		    "for %s sent a reply nobody asked for (%s stage): its "
+		    "replies no longer matched the commands, so the address "
+		    "was not checked.", dom, st);
+	else
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
+		    "server for %s broke the SMTP protocol (%s stage).", dom,
+		    st);
+}
+
 /* The verdict from how the last session ended. */
 static void
 verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
@@ -922,9 +1004,7 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		verdict_helo_rejected(r, dom);
 		return;
 	case OUTCOME_PROTOCOL_ERROR:
-		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
-		    "server for %s broke the SMTP protocol (%s stage).", dom,
-		    stage_name(r->outcome_stage));
+		verdict_protocol_error(r, dom);
 		return;
 	case OUTCOME_LOCAL_ERROR:
 		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "

@@ -526,6 +526,14 @@ classify(struct helotest_candidate *c)
 	c->rcpt = r->stages[STAGE_RCPT].nreplies ?
 	    &r->stages[STAGE_RCPT].replies[0] : NULL;
 
+	if ((c->rcpt != NULL && c->rcpt->untrusted) ||
+	    (c->mail != NULL && c->mail->untrusted)) {
+		/* A reply nobody asked for came first (reply.out_of_step):
+		 * these answers may belong to other commands. */
+		snprintf(c->note, sizeof(c->note), "no answer about the name "
+		    "(the server's replies were out of step)");
+		return;
+	}
 	if (c->rcpt != NULL && c->rcpt->reply->code / 100 == 2) {
 		c->status = HT_ACCEPTED;
 		c->answered = true;
@@ -582,7 +590,7 @@ other_passed(const struct helotest_result *ht, size_t self, enum stage st)
 		const struct rec_reply *rr = st == STAGE_RCPT ? o->rcpt :
 		    o->mail;
 
-		if (i != self && o->tested && rr != NULL &&
+		if (i != self && o->tested && rr != NULL && !rr->untrusted &&
 		    rr->reply->code / 100 == 2)
 			return true;
 	}

@@ -21,6 +21,16 @@
 /* Bytes of text kept for one reply (all lines); the rest is counted. */
 #define LIMIT_REPLY_BYTES	16384
 
+/* Commands sent and not yet answered on one connection.  RFC 5321
+ * §4.3.1 has the client wait for each reply, so without PIPELINING this
+ * is one; RFC 2920 §3.1 lets a group (the RCPTs of a transaction) go out
+ * at once.  A group never needs more than this. */
+#define LIMIT_OUTSTANDING	16
+
+/* Bytes a server sent before it was asked (a reply nobody asked for)
+ * that are shown in the transcript; the session is given up there. */
+#define LIMIT_EARLY_SHOWN	4096
+
 /* EHLO keywords kept (RFC 5321 §4.1.1.1 sets no number). */
 #define LIMIT_EHLO_KEYWORDS	64
 

@@ -670,7 +670,9 @@ file_records(struct run *run)
 	}
 	record_address(res, p);
 	if (ctl != NULL && ctl->reply.reply != NULL) {
-		res->catch_all_code = ctl->reply.reply->code;
+		/* A control answer out of step says nothing of the domain. */
+		if (!ctl->reply.untrusted)
+			res->catch_all_code = ctl->reply.reply->code;
 		(void)result_file_reply(res, STAGE_RCPT, &ctl->reply);
 	}
 }
@@ -1192,8 +1194,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 		    r->why : "not asked: the connection ended before");
 		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
 	} else
-		out->outcome = rr->legality == CODES_ILLEGAL ?
-		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+		out->outcome = rr->legality == CODES_ILLEGAL ||
+		    rr->untrusted ? OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
 	diag_finish(out, catch_all_code);
 	identity_explain(out);
 }

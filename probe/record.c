@@ -17,6 +17,23 @@ worse(struct stage_rec *sr, enum stage_status st)
 		sr->status = st;
 }
 
+/* A reply taken after the server had sent one nobody asked for (the
+ * session's session.unsolicited_reply): it may answer another command,
+ * so the stage cannot be ok and the verdict cannot rest on it. */
+static bool
+out_of_step(struct probe_result *res, enum stage st,
+    const struct rec_reply *rr, const char *what)
+{
+	if (!rr->untrusted)
+		return false;
+	worse(&res->stages[st], STATUS_WARN);
+	result_finding(res, "reply.out_of_step", SEV_ERROR, st,
+	    "RFC 5321 §4.3.1", NULL, "the reply %d to %s came when the "
+	    "server's replies were out of step with the commands: it may be "
+	    "the answer to another command", rr->reply->code, what);
+	return true;
+}
+
 /* The answer to MAIL FROM of transaction t, into the MAIL stage. */
 static void
 record_mail(struct probe_result *res, struct plan_txn *t)
@@ -37,6 +54,8 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 		return;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
+	if (out_of_step(res, STAGE_MAIL, rr, "MAIL FROM"))
+		return;
 	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
 		worse(sr, STATUS_OK);
 		return;
@@ -62,6 +81,8 @@ record_rcpt(struct probe_result *res, struct plan_rcpt *r)
 		return NULL;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
+	if (out_of_step(res, STAGE_RCPT, rr, "RCPT TO"))
+		return rr;
 	if (rr->legality == CODES_ILLEGAL)
 		worse(sr, STATUS_FAIL);
 	else if (code / 100 == 2)
@@ -91,6 +112,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 		if (t->mail.reply == NULL)
 			continue;
 		result_note_reply(res, STAGE_MAIL, &t->mail);
+		(void)out_of_step(res, STAGE_MAIL, &t->mail, "MAIL FROM");
 		worse(&res->stages[STAGE_MAIL], t->mail.legality ==
 		    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		for (j = 0; j < t->nrcpts; j++) {
@@ -99,6 +121,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 			if (rr->reply == NULL)
 				continue;
 			result_note_reply(res, STAGE_RCPT, rr);
+			(void)out_of_step(res, STAGE_RCPT, rr, "RCPT TO");
 			worse(&res->stages[STAGE_RCPT], rr->legality ==
 			    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		}

@@ -453,8 +453,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	for (i = 0; i < r->ntranscript; i++) {
 		const struct transcript_entry *e = &r->transcript[i];
 		fprintf(out, "%s{\"t_ms\":%.1f,\"dir\":\"%s\",\"text\":",
-		    i ? "," : "", e->t_ms, e->dir == 's' ? "send" :
-		    e->dir == 'r' ? "recv" : "info");
+		    i ? "," : "", e->t_ms, transcript_dir_name(e->dir));
 		report_put_json_string(out, e->text, e->len);
 		fputc('}', out);
 	}
@@ -724,8 +723,8 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		fputs("  transcript:\n", out);
 		for (i = 0; i < r->ntranscript; i++) {
 			const struct transcript_entry *e = &r->transcript[i];
-			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
-			    "->" : e->dir == 'r' ? "<-" : "**");
+			fprintf(out, "    %8.1f %s ", e->t_ms,
+			    transcript_dir_mark(e->dir));
 			report_put_text(out, e->text, e->len);
 			fputc('\n', out);
 		}
@@ -855,8 +854,7 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 				    &r->transcript[j];
 				fprintf(out, "%s{\"t_ms\":%.1f,\"dir\":\"%s\","
 				    "\"text\":", j ? "," : "", e->t_ms,
-				    e->dir == 's' ? "send" : e->dir == 'r' ?
-				    "recv" : "info");
+				    transcript_dir_name(e->dir));
 				report_put_json_string(out, e->text, e->len);
 				fputc('}', out);
 			}
@@ -1001,8 +999,8 @@ report_helotest_text(FILE *out, const struct helotest_result *ht,
 		    helotest_kind_label(ht->cand[i].kind));
 		for (j = 0; j < r->ntranscript; j++) {
 			const struct transcript_entry *e = &r->transcript[j];
-			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
-			    "->" : e->dir == 'r' ? "<-" : "**");
+			fprintf(out, "    %8.1f %s ", e->t_ms,
+			    transcript_dir_mark(e->dir));
 			report_put_text(out, e->text, e->len);
 			fputc('\n', out);
 		}

@@ -272,8 +272,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 		for (j = 0; j < r->ntranscript; j++) {
 			const struct transcript_entry *e = &r->transcript[j];
 
-			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
-			    "->" : e->dir == 'r' ? "<-" : "**");
+			fprintf(out, "    %8.1f %s ", e->t_ms,
+			    transcript_dir_mark(e->dir));
 			report_put_text(out, e->text, e->len);
 			fputc('\n', out);
 		}

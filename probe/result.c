@@ -221,6 +221,28 @@ result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
 	    (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+const char *
+transcript_dir_name(char dir)
+{
+	switch (dir) {
+	case 's': return "send";
+	case 'r': return "recv";
+	case 'e': return "early";
+	default: return "info";
+	}
+}
+
+const char *
+transcript_dir_mark(char dir)
+{
+	switch (dir) {
+	case 's': return "->";
+	case 'r': return "<-";
+	case 'e': return "<!";
+	default: return "**";
+	}
+}
+
 /*
  * The reply checker: facts about one reply, as findings.  Policy (what a
  * fact means for the verdict) is diag.c's business, not this one's.
@@ -314,12 +336,16 @@ result_file_reply(struct probe_result *r, enum stage st,
     struct rec_reply *rr)
 {
 	struct reply *rp = rr->reply;
+	struct rec_reply *filed;
 
 	if (rp == NULL)
 		return NULL;
 	rr->reply = NULL;
-	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
+	if (filed != NULL)
+		filed->untrusted = rr->untrusted;
+	return filed;
 }
 
 static void

@@ -54,6 +54,9 @@ struct rec_reply {
 	double			 elapsed_ms;	/* from sending to the last line */
 	enum codes_legality	 legality;
 	const char		*legality_ref;
+	bool			 untrusted;	/* the server's replies were out of
+						 * step here: this one may answer
+						 * another command */
 };
 
 /* Why a stage is not ok, in words for people and a word for programs. */
@@ -115,7 +118,9 @@ struct mx_info {
 
 struct transcript_entry {
 	double	 t_ms;
-	char	 dir;		/* 's' sent, 'r' received, 'i' info */
+	char	 dir;		/* 's' sent, 'r' received, 'e' received
+				 * early (before anything asked for it),
+				 * 'i' info */
 	char	*text;		/* owned, raw bytes (escaped on output) */
 	size_t	 len;
 };
@@ -239,6 +244,10 @@ void result_transcript(struct probe_result *r, char dir, const char *text,
     size_t len);
 void result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A transcript direction as a word for JSON ("send", "recv", "early",
+ * "info") and as the mark of the text report ("->", "<-", "<!", "**"). */
+const char *transcript_dir_name(char dir);
+const char *transcript_dir_mark(char dir);
 
 /* Record reply rp (ownership taken) for stage st; the legality is
  * checked against the command table here. */

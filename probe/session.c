@@ -9,6 +9,13 @@
  * inside a libevent callback: finish() closes the connection and hands the
  * outcome over from a fresh event-loop turn.
  *
+ * Replies are matched to commands through a queue of the commands sent
+ * and not yet answered (one at a time without PIPELINING, RFC 5321
+ * §4.3.1; a group with it, RFC 2920 §3.1): each reply answers the oldest.
+ * Bytes from the server while nothing is outstanding were sent before
+ * anything asked for them, and would make every later reply answer the
+ * wrong command: the session is given up there (out_of_step()).
+ *
  * There is no state that sends DATA or BDAT, and no code path writes them.
  */
 #include <errno.h>
@@ -79,6 +86,16 @@ static const struct {
 	[S_DONE] = { "done", STAGE_QUIT, -1, "after the end" },
 };
 
+/* A command sent and not answered yet. */
+struct sent_cmd {
+	enum sstate		 state;		/* its reply is read in this state */
+	char			 shown[LIMIT_ADDRESS * 4 + 32];	/* as recorded:
+						 * secrets hidden, "" for the
+						 * greeting */
+	double			 sent_at;
+	size_t			 ti, ri;	/* MAIL, RCPT: the plan's request */
+};
+
 struct session {
 	struct session_params	 p;
 	struct probe_result	*res;
@@ -89,9 +106,11 @@ struct session {
 	struct conn		*conn;
 	struct event		*timer;
 	struct reply_parser	 parser;
-	double			 sent_at;	/* when the last command went out */
+	struct sent_cmd		 q[LIMIT_OUTSTANDING];	/* sent, not answered:
+							 * a ring from qhead */
+	size_t			 qhead, nq;
+	struct sent_cmd		 cur;		/* what the reply in hand answers */
 	double			 stage_start;
-	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
 	bool			 quitting;	/* RSET is followed by QUIT */
@@ -192,6 +211,107 @@ set_status(struct session *s, enum stage st, enum stage_status status)
 		r->status = status;
 }
 
+/* ---- the commands outstanding ------------------------------------------ */
+
+static struct sent_cmd *
+queue_head(struct session *s)
+{
+	return s->nq > 0 ? &s->q[s->qhead] : NULL;
+}
+
+/* Queue command `shown` (its reply is read in state st); NULL when the
+ * queue is full. */
+static struct sent_cmd *
+queue_push(struct session *s, enum sstate st, const char *shown)
+{
+	struct sent_cmd *c;
+
+	if (s->nq >= LIMIT_OUTSTANDING)
+		return NULL;
+	c = &s->q[(s->qhead + s->nq) % LIMIT_OUTSTANDING];
+	c->state = st;
+	snprintf(c->shown, sizeof(c->shown), "%s", shown);
+	c->sent_at = now_ms();
+	c->ti = s->ti;
+	c->ri = s->ri;
+	s->nq++;
+	return c;
+}
+
+/* The oldest command outstanding, which the reply in hand answers, into
+ * s->cur; false when nothing is outstanding. */
+static bool
+queue_pop(struct session *s)
+{
+	if (s->nq == 0)
+		return false;
+	s->cur = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % LIMIT_OUTSTANDING;
+	s->nq--;
+	return true;
+}
+
+/* Bytes from the server not yet read as a reply: waiting in the input, or
+ * lines already parsed into a reply that is not complete. */
+static bool
+input_waiting(struct session *s)
+{
+	return conn_pending(s->conn) > 0 || s->parser.cur != NULL;
+}
+
+static void out_of_step(struct session *s, const char *line, size_t len,
+    const char *next);
+
+static void
+local_failure(struct session *s, enum stage st, const char *why)
+{
+	snprintf(s->res->local_error_msg, sizeof(s->res->local_error_msg),
+	    "%s", why);
+	decide(s, OUTCOME_LOCAL_ERROR, st);
+	finish(s);
+}
+
+/*
+ * Write one command and queue it; its reply is then read in state next.
+ * RFC 5321 §4.3.1: the dialogue alternates and the server speaks when
+ * spoken to, so bytes waiting while nothing is outstanding were sent
+ * before anything asked for them: the command is not sent, and the
+ * session stops (out_of_step()).  With a group (RFC 2920), only the first
+ * command of the group finds the queue empty; the replies to the others
+ * may already be arriving.  secret: line carries credentials; it leaves
+ * by reference from a copy that is wiped once written, line itself is
+ * wiped here, and `shown` goes to the transcript instead.  False when
+ * nothing was sent.
+ */
+static bool
+cmd_send(struct session *s, enum sstate next, const char *shown, char *line,
+    size_t len, bool secret)
+{
+	bool sent = false;
+
+	if (s->finished)
+		;	/* nothing after the end */
+	else if (s->nq == 0 && input_waiting(s))
+		out_of_step(s, NULL, 0, shown);
+	else if (queue_push(s, next, shown) == NULL)
+		local_failure(s, states[next].stage, "too many commands "
+		    "outstanding");
+	else if (secret && conn_write_secret(s->conn, line, len) != 0) {
+		s->nq--;
+		local_failure(s, states[next].stage, "out of memory");
+	} else {
+		if (!secret)
+			conn_write_line(s->conn, line, len);
+		result_transcript(s->res, 's', shown, strlen(shown));
+		if (s->nq == 1)
+			enter(s, next);
+		sent = true;
+	}
+	if (secret)
+		auth_wipe(line, len);
+	return sent;
+}
+
 static void
 send_line(struct session *s, enum sstate next, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -199,7 +319,7 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 static void
 send_line(struct session *s, enum sstate next, const char *fmt, ...)
 {
-	char line[sizeof(s->last_cmd)];
+	char line[sizeof(s->cur.shown)];
 	va_list ap;
 	int n;
 
@@ -209,27 +329,17 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
 		/* Cannot happen with checked addresses; never send a cut
 		 * command. */
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg), "command too long");
-		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
-		finish(s);
+		local_failure(s, states[next].stage, "command too long");
 		return;
 	}
 	/* Belt and braces: no command may carry CR or LF (the address
 	 * checks refuse them long before this point). */
 	if (strpbrk(line, "\r\n") != NULL) {
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg),
-		    "refusing to send a command containing CR or LF");
-		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
-		finish(s);
+		local_failure(s, states[next].stage, "refusing to send a "
+		    "command containing CR or LF");
 		return;
 	}
-	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", line);
-	result_transcript(s->res, 's', line, (size_t)n);
-	conn_write_line(s->conn, line, (size_t)n);
-	s->sent_at = now_ms();
-	enter(s, next);
+	(void)cmd_send(s, next, line, line, (size_t)n, false);
 }
 
 /* The end: RSET first when a transaction is open, then QUIT. */
@@ -335,27 +445,13 @@ tls_failed(struct session *s, const char *why)
 
 static void after_opening(struct session *s);
 
-/*
- * Send a line that carries a secret: the transcript and last_cmd get
- * `shown` instead.  The bytes go to the output buffer by reference, from
- * a copy that is wiped and freed once written (or when the connection is
- * freed); line is wiped here.
- */
+/* A line that carries a secret (cmd_send()): the transcript gets
+ * `shown` instead; line is wiped. */
 static void
 send_secret(struct session *s, enum sstate next, const char *shown,
     char *line, size_t len)
 {
-	if (conn_write_secret(s->conn, line, len) != 0) {
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg), "out of memory");
-		decide(s, OUTCOME_LOCAL_ERROR, STAGE_AUTH);
-		finish(s);
-		return;
-	}
-	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", shown);
-	result_transcript(s->res, 's', shown, strlen(shown));
-	s->sent_at = now_ms();
-	enter(s, next);
+	(void)cmd_send(s, next, shown, line, len, true);
 }
 
 /* AUTH was not possible or was refused: nothing more is asked. */
@@ -518,14 +614,27 @@ cur_txn(struct session *s)
 	return &s->p.plan->txns[s->ti];
 }
 
-/* Fill record rr with reply rp (ownership taken) to the last command;
- * false when the command may not get that reply. */
+/* Fill record rr with reply rp (ownership taken) to the command it
+ * answers (s->cur); false when the command may not get that reply. */
 static bool
 record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
-	rec_reply_set(rr, cmd, s->last_cmd, rp, now_ms() - s->sent_at);
+	rec_reply_set(rr, cmd, s->cur.shown, rp, now_ms() - s->cur.sent_at);
 	return rr->legality != CODES_ILLEGAL;
+}
+
+/* The records of the plan that command c asked for. */
+static struct plan_txn *
+txn_of(struct session *s, const struct sent_cmd *c)
+{
+	return &s->p.plan->txns[c->ti];
+}
+
+static struct plan_rcpt *
+rcpt_of(struct session *s, const struct sent_cmd *c)
+{
+	return &txn_of(s, c)->rcpts[c->ri];
 }
 
 static void next_txn(struct session *s);
@@ -631,7 +740,7 @@ rcpt_advance(struct session *s)
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = cur_txn(s);
+	struct plan_txn *t = txn_of(s, &s->cur);
 	int code = rp->code;
 
 	if (!record(s, &t->mail, CODES_CMD_MAIL, rp)) {
@@ -671,8 +780,8 @@ too_many(const struct plan_txn *t, const struct reply *rp)
 static void
 on_rcpt_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = cur_txn(s);
-	struct plan_rcpt *r = &t->rcpts[s->ri];
+	struct plan_txn *t = txn_of(s, &s->cur);
+	struct plan_rcpt *r = rcpt_of(s, &s->cur);
 	int code = rp->code;
 
 	if (!record(s, &r->reply, CODES_CMD_RCPT, rp)) {
@@ -722,18 +831,24 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 	next_txn(s);
 }
 
-/* The request in flight got no answer: its record says so. */
+/* The recipients in flight got no answer: their records say so. */
 static void
 plan_lost(struct session *s, bool timeout, const char *why)
 {
 	struct plan_rcpt *r;
+	size_t i;
 
-	if (s->state != S_RCPT)
-		return;
-	r = &cur_txn(s)->rcpts[s->ri];
-	r->state = PLAN_RCPT_NO_ANSWER;
-	r->timed_out = timeout;
-	snprintf(r->why, sizeof(r->why), "%s", why);
+	for (i = 0; i < s->nq; i++) {
+		const struct sent_cmd *c =
+		    &s->q[(s->qhead + i) % LIMIT_OUTSTANDING];
+
+		if (c->state != S_RCPT)
+			continue;
+		r = rcpt_of(s, c);
+		r->state = PLAN_RCPT_NO_ANSWER;
+		r->timed_out = timeout;
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	}
 }
 
 /* After EHLO/HELO, before or after TLS: STARTTLS or MAIL next. */
@@ -898,15 +1013,126 @@ on_starttls_reply(struct session *s, const struct rec_reply *rr)
 	after_opening(s);
 }
 
-static void
-on_reply(struct session *s, struct reply *rp)
+/* "after EHLO", "after the greeting": where the last reply came. */
+static const char *
+answered_words(const struct session *s)
 {
-	enum sstate state = s->state;
+	return s->cur.state == S_GREETING ? "after the greeting" :
+	    states[s->cur.state].during;
+}
+
+/* The record of command c's answer, if the plan keeps one. */
+static struct rec_reply *
+record_of(struct session *s, const struct sent_cmd *c)
+{
+	if (c->state == S_MAIL)
+		return &txn_of(s, c)->mail;
+	if (c->state == S_RCPT)
+		return &rcpt_of(s, c)->reply;
+	return NULL;
+}
+
+/* The early bytes (line, then what waits in the input) into the
+ * transcript, one entry per line, marked as early; a short form of them
+ * into ev. */
+static void
+show_early(struct session *s, const char *line, size_t len, char *ev,
+    size_t evlen)
+{
+	char buf[LIMIT_EARLY_SHOWN];
+	size_t n = 0, total, i, start;
+
+	if (len > 0 || line != NULL) {
+		n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+		memcpy(buf, line, n);
+		buf[n++] = '\n';
+	}
+	total = n + conn_pending(s->conn);
+	n += conn_peek_pending(s->conn, buf + n, sizeof(buf) - n);
+	for (start = 0, i = 0; i <= n; i++) {
+		if (i < n && buf[i] != '\n')
+			continue;
+		if (i > start || i < n)
+			result_transcript(s->res, 'e', buf + start, i > start &&
+			    buf[i - 1] == '\r' ? i - start - 1 : i - start);
+		start = i + 1;
+	}
+	if (total > n)
+		result_transcriptf(s->res, 'i', "... %zu more bytes sent early "
+		    "not shown", total - n);
+	/* The evidence: lines joined by a space, CRs left out. */
+	for (start = 0, i = 0; i < n && start + 1 < evlen; i++)
+		if (buf[i] != '\r')
+			ev[start++] = (unsigned char)buf[i] < 0x20 ? ' ' :
+			    buf[i];
+	while (start > 0 && ev[start - 1] == ' ')
+		start--;
+	ev[start] = '\0';
+}
+
+/* "MAIL FROM", "RCPT TO", "EHLO": the command word(s) of a line. */
+static void
+command_words(const char *line, char *buf, size_t len)
+{
+	size_t n = strcspn(line, ":");
+
+	if (line[n] != ':' || n > 9)
+		n = strcspn(line, " ");
+	snprintf(buf, len, "%.*s", (int)n, line);
+}
+
+/*
+ * The server sent a reply nobody asked for: bytes waiting when command
+ * `next` was to be sent, or a line (line, len) while nothing was
+ * outstanding.  From here every reply would be taken as the answer to the
+ * wrong command (one stray "250 OK" after EHLO and RCPT reads MAIL's
+ * 250), so nothing more is asked.  The early bytes go into the
+ * transcript, marked as early; the answer the server gave last and the
+ * commands still outstanding are marked as not to be trusted (the verdict
+ * then cannot rest on them); the connection is closed at once, since a
+ * QUIT would only get someone else's reply too.
+ */
+static void
+out_of_step(struct session *s, const char *line, size_t len,
+    const char *next)
+{
+	enum stage st = states[s->cur.state].stage;
+	struct rec_reply *rr;
+	char ev[201], verb[40];
+	size_t i;
+
+	show_early(s, line, len, ev, sizeof(ev));
+	command_words(next != NULL ? next : "", verb, sizeof(verb));
+	result_finding(s->res, "session.unsolicited_reply", SEV_ERROR, st,
+	    "RFC 5321 §4.3.1", ev, "the server sent a reply nobody asked for "
+	    "(%s, %s%s%s): its replies no longer match smtpprobe's commands, "
+	    "so nothing more was asked", answered_words(s),
+	    next != NULL ? "before " : "while nothing was asked",
+	    verb, next != NULL ? " was sent" : "");
+	if ((rr = record_of(s, &s->cur)) != NULL && rr->reply != NULL)
+		rr->untrusted = true;
+	for (i = 0; i < s->nq; i++)
+		if ((rr = record_of(s, &s->q[(s->qhead + i) %
+		    LIMIT_OUTSTANDING])) != NULL)
+			rr->untrusted = true;
+	plan_lost(s, false, "the server's replies were out of step");
+	set_status(s, st, STATUS_FAIL);
+	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
+	    "the server sent a reply nobody asked for");
+	decide(s, OUTCOME_PROTOCOL_ERROR, st);
+	result_transcriptf(s->res, 'i', "giving up: the server's replies are "
+	    "out of step with the commands");
+	finish(s);
+}
+
+static void
+dispatch_reply(struct session *s, struct reply *rp)
+{
+	enum sstate state = s->cur.state;
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 	const struct rec_reply *rr;
 
-	evtimer_del(s->timer);
 	if (state == S_MAIL || state == S_RCPT) {
 		/* The plan's records keep these, not the result. */
 		if (state == S_MAIL)
@@ -916,8 +1142,8 @@ on_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	rr = result_add_reply(s->res, st, states[state].cmd,
-	    state == S_GREETING ? NULL : s->last_cmd, rp,
-	    now_ms() - (state == S_GREETING ? s->stage_start : s->sent_at));
+	    state == S_GREETING ? NULL : s->cur.shown, rp,
+	    now_ms() - s->cur.sent_at);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
@@ -960,16 +1186,33 @@ on_reply(struct session *s, struct reply *rp)
 	case S_RSET:
 		on_rset_reply(s, rr);
 		return;
-	case S_QUIT:
+	default:
 		set_status(s, STAGE_QUIT, rp->code / 100 == 2 &&
 		    rr->legality != CODES_ILLEGAL ? STATUS_OK : STATUS_WARN);
 		finish(s);
 		return;
-	default:
-		/* A reply nobody asked for (after the end): recorded, and
-		 * otherwise ignored. */
+	}
+}
+
+/* A complete reply: it answers the oldest command outstanding. */
+static void
+on_reply(struct session *s, struct reply *rp)
+{
+	struct sent_cmd *next;
+
+	evtimer_del(s->timer);
+	if (!queue_pop(s)) {
+		/* on_line() stops lines that come while nothing is
+		 * outstanding; a reply cannot get here without one. */
+		reply_free(rp);
+		out_of_step(s, NULL, 0, NULL);
 		return;
 	}
+	dispatch_reply(s, rp);
+	/* A group (RFC 2920): the next reply answers the next command. */
+	if (!s->finished && (next = queue_head(s)) != NULL &&
+	    !evtimer_pending(s->timer, NULL))
+		enter(s, next->state);
 }
 
 /* The transport failed or timed out in the current state. */
@@ -1034,20 +1277,25 @@ transport_failure(struct session *s, bool timeout, const char *why)
 static void
 protocol_abort(struct session *s, struct reply *partial, const char *why)
 {
-	enum stage st = states[s->state].stage;
+	enum sstate state = s->state;
+	enum stage st = states[state].stage;
 
-	if (s->state == S_MAIL || s->state == S_RCPT) {
-		/* What came instead of the answer goes into the record of
-		 * the request in flight. */
-		if (partial != NULL && s->state == S_MAIL)
-			(void)record(s, &cur_txn(s)->mail, CODES_CMD_MAIL,
-			    partial);
+	/* What came instead of an answer answers the oldest command. */
+	if (partial != NULL && !queue_pop(s)) {
+		reply_free(partial);
+		partial = NULL;
+	}
+	if (state == S_MAIL || state == S_RCPT) {
+		/* ... and goes into the record of the request in flight. */
+		if (partial != NULL && state == S_MAIL)
+			(void)record(s, &txn_of(s, &s->cur)->mail,
+			    CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
-			(void)record(s, &cur_txn(s)->rcpts[s->ri].reply,
+			(void)record(s, &rcpt_of(s, &s->cur)->reply,
 			    CODES_CMD_RCPT, partial);
-			cur_txn(s)->rcpts[s->ri].state = PLAN_RCPT_ANSWERED;
-		} else
-			plan_lost(s, false, why);
+			rcpt_of(s, &s->cur)->state = PLAN_RCPT_ANSWERED;
+		}
+		plan_lost(s, false, why);
 		partial = NULL;
 		if (s->outcome != OUTCOME_NONE) {
 			result_transcriptf(s->res, 'i', "giving up: %s", why);
@@ -1056,8 +1304,9 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 		}
 	}
 	if (partial != NULL)
-		(void)result_add_reply(s->res, st, states[s->state].cmd,
-		    s->last_cmd, partial, now_ms() - s->sent_at);
+		(void)result_add_reply(s->res, st, states[state].cmd,
+		    state == S_GREETING ? NULL : s->cur.shown, partial,
+		    now_ms() - s->cur.sent_at);
 	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
 	    "%s", why);
 	set_status(s, st, STATUS_FAIL);
@@ -1073,10 +1322,17 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	struct session *s = arg;
 	struct reply *rp;
 
-	result_transcript(s->res, 'r', line, len);
 	if (s->state == S_CONNECTING || s->state == S_DONE ||
-	    s->state == S_TLS_HANDSHAKE)
+	    s->state == S_TLS_HANDSHAKE) {
+		result_transcript(s->res, 'r', line, len);
 		return;
+	}
+	if (s->nq == 0) {
+		/* Nothing is outstanding: nobody asked for this. */
+		out_of_step(s, line, len, NULL);
+		return;
+	}
+	result_transcript(s->res, 'r', line, len);
 	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
 	case REPLY_MORE:
 		break;
@@ -1121,6 +1377,8 @@ on_connected(void *arg)
 	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "
 	    "in %.1f ms", s->res->server_ip, s->res->server_port, ip,
 	    s->res->stages[STAGE_CONNECT].elapsed_ms);
+	/* The greeting is the answer to the connection (RFC 5321 §3.1). */
+	(void)queue_push(s, S_GREETING, "");
 	enter(s, S_GREETING);
 	s->stage_start = now_ms();
 }

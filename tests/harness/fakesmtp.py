@@ -27,10 +27,12 @@ A reply specification (greeting, or a value of ``replies``) is one of:
   goes away);
 * ``"none"``: send nothing for this command, carry on with the next one;
 * a table ``{text = "...", raw = "...", hex = "...", close = bool,
-  delay = seconds, action = "drop"|"hang"|"none"}``: ``raw`` is sent byte
-  for byte (characters up to U+00FF as single bytes, else UTF-8), ``hex`` is
-  hexadecimal bytes, ``close`` closes the connection after the reply,
-  ``delay`` waits before replying;
+  delay = seconds, action = "drop"|"hang"|"none", repeat = N}``: ``raw``
+  is sent byte for byte (characters up to U+00FF as single bytes, else
+  UTF-8), ``hex`` is hexadecimal bytes, ``close`` closes the connection
+  after the reply, ``delay`` waits before replying, ``repeat`` sends the
+  bytes N times in a row (a flood of replies, an endless multi-line reply,
+  a line longer than any limit);
 * a list of the above: used in order for successive uses of the same verb
   (per connection by default, per server with ``sequence = "server"``); the
   last element repeats.  For the greeting a list is indexed by connection;
@@ -134,12 +136,17 @@ def parse_action(value, what):
         return {"kind": "reply", "text": value, "close": False, "delay": 0.0}
     if isinstance(value, dict):
         unknown = set(value) - {"text", "raw", "hex", "close", "delay",
-                                "action", "parts"}
+                                "action", "parts", "repeat"}
         if unknown:
             raise SpecError("%s: unknown reply keys %s" % (what,
                                                            sorted(unknown)))
         out = {"kind": "reply", "close": bool(value.get("close", False)),
-               "delay": float(value.get("delay", 0.0))}
+               "delay": float(value.get("delay", 0.0)),
+               "repeat": value.get("repeat", 1)}
+        if not isinstance(out["repeat"], int) or \
+                not 1 <= out["repeat"] <= 1000000:
+            raise SpecError("%s: repeat must be a count from 1 to 1000000"
+                            % what)
         if "action" in value:
             action = str(value["action"]).lower()
             if action not in ("drop", "hang", "none"):
@@ -731,9 +738,10 @@ class _Session:
             return True
         self.sync_check()
         if "raw" in action:
-            self.send(action["raw"])
+            data = action["raw"]
         else:
-            self.send(self.encode_reply(action["text"]))
+            data = self.encode_reply(action["text"])
+        self.send(data * action.get("repeat", 1))
         if action["close"]:
             self.conn.event("closed after reply (scripted)")
             raise _Closed()

@@ -218,7 +218,13 @@ def check_value(expected, actual):
             if not isinstance(actual, str) or not re.search(want, actual):
                 return "does not match /%s/" % want
         elif op == "len":
-            if not hasattr(actual, "__len__") or len(actual) != want:
+            if not hasattr(actual, "__len__"):
+                return "has no length"
+            if is_operator_table(want):
+                why = check_value(want, len(actual))
+                if why:
+                    return "length %d: %s" % (len(actual), why)
+            elif len(actual) != want:
                 return "length differs"
         elif op == "in":
             if not any(values_equal(item, actual) for item in want):
