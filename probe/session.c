@@ -16,6 +16,11 @@
  * anything asked for them, and would make every later reply answer the
  * wrong command: the session is given up there (out_of_step()).
  *
+ * Every line of server text passes through server_text() before it is
+ * recorded: with --auth-user the credentials in every form the session
+ * knows (redact.h) are replaced there, so a server that echoes the
+ * client's AUTH line cannot make any report show it.
+ *
  * There is no state that sends DATA or BDAT, and no code path writes them.
  */
 #include <errno.h>
@@ -30,6 +35,7 @@
 
 #include "codes.h"
 #include "conn.h"
+#include "redact.h"
 #include "session.h"
 #include "tlsconn.h"
 
@@ -110,6 +116,7 @@ struct session {
 							 * a ring from qhead */
 	size_t			 qhead, nq;
 	struct sent_cmd		 cur;		/* what the reply in hand answers */
+	struct redact		*redact;	/* with AUTH: the credentials' forms */
 	double			 stage_start;
 	bool			 in_tls;
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
@@ -261,6 +268,36 @@ input_waiting(struct session *s)
 
 static void out_of_step(struct session *s, const char *line, size_t len,
     const char *next);
+
+/* Room for a line of server text once credentials are replaced. */
+#define SERVER_TEXT_MAX	(2 * LIMIT_REPLY_LINE_HARD + 64)
+
+/* Append text[0..n) to the evidence ev (len used of evlen), CRs left
+ * out and other control bytes as spaces. */
+static void
+evidence_add(char *ev, size_t *len, size_t evlen, const char *text,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && *len + 1 < evlen; i++)
+		if (text[i] != '\r')
+			ev[(*len)++] = (unsigned char)text[i] < 0x20 ? ' ' :
+			    text[i];
+	ev[*len] = '\0';
+}
+
+/* Server text as it may be recorded: the credentials replaced (redact.h);
+ * *len is updated.  text itself when the session has none. */
+static const char *
+server_text(struct session *s, const char *text, size_t *len, char *buf,
+    size_t buflen)
+{
+	if (s->redact == NULL)
+		return text;
+	*len = redact_apply(s->redact, text, *len, buf, buflen);
+	return buf;
+}
 
 static void
 local_failure(struct session *s, enum stage st, const char *why)
@@ -446,11 +483,19 @@ tls_failed(struct session *s, const char *why)
 static void after_opening(struct session *s);
 
 /* A line that carries a secret (cmd_send()): the transcript gets
- * `shown` instead; line is wiped. */
+ * `shown` instead; line is wiped.  The SASL response in it (from byte
+ * off) is registered with the redaction first, so that no echo of it can
+ * be recorded; when that fails nothing is sent. */
 static void
 send_secret(struct session *s, enum sstate next, const char *shown,
-    char *line, size_t len)
+    char *line, size_t len, size_t off)
 {
+	if (s->redact == NULL ||
+	    redact_add_response(s->redact, line + off, len - off) != 0) {
+		auth_wipe(line, len);
+		local_failure(s, STAGE_AUTH, "out of memory");
+		return;
+	}
 	(void)cmd_send(s, next, shown, line, len, true);
 }
 
@@ -530,7 +575,7 @@ start_auth(struct session *s)
 		return;
 	}
 	send_secret(s, S_AUTH, "AUTH PLAIN <credentials hidden>", line,
-	    11 + (size_t)n);
+	    11 + (size_t)n, 11);
 }
 
 /* A 334 prompt: the next piece of the exchange, or "*" to cancel. */
@@ -566,7 +611,7 @@ auth_continue(struct session *s, const struct reply *rp)
 		send_line(s, S_AUTH, "*");
 		return;
 	}
-	send_secret(s, S_AUTH, shown, line, (size_t)n);
+	send_secret(s, S_AUTH, shown, line, (size_t)n, 0);
 }
 
 static void
@@ -970,15 +1015,16 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 static void
 drop_pretls_bytes(struct session *s)
 {
-	char ev[101];
-	size_t extra;
+	char raw[101], red[SERVER_TEXT_MAX], ev[101];
+	size_t extra, n, used = 0;
+	const char *t;
 
 	if (conn_pending(s->conn) == 0)
 		return;
-	extra = conn_drop_pending(s->conn, ev, sizeof(ev));
-	for (size_t i = 0; ev[i] != '\0'; i++)
-		if ((unsigned char)ev[i] < 0x20)
-			ev[i] = ' ';
+	extra = conn_drop_pending(s->conn, raw, sizeof(raw));
+	n = strlen(raw);
+	t = server_text(s, raw, &n, red, sizeof(red));
+	evidence_add(ev, &used, sizeof(ev), t, n);
 	result_finding(s->res, "starttls.pipelined_data", SEV_ERROR,
 	    STAGE_STARTTLS, "RFC 3207 §4.2", ev, "the server sent %zu bytes "
 	    "after its 220 to STARTTLS, before the TLS handshake; they were "
@@ -1033,41 +1079,44 @@ record_of(struct session *s, const struct sent_cmd *c)
 }
 
 /* The early bytes (line, then what waits in the input) into the
- * transcript, one entry per line, marked as early; a short form of them
- * into ev. */
+ * transcript, one entry per line, marked as early; their start into ev,
+ * the lines joined by spaces.  All of it as server_text() gives it. */
 static void
 show_early(struct session *s, const char *line, size_t len, char *ev,
     size_t evlen)
 {
-	char buf[LIMIT_EARLY_SHOWN];
-	size_t n = 0, total, i, start;
+	char buf[LIMIT_EARLY_SHOWN], red[SERVER_TEXT_MAX];
+	size_t n = 0, total, i, start, k, used = 0;
+	const char *t;
 
-	if (len > 0 || line != NULL) {
+	if (line != NULL) {
 		n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
 		memcpy(buf, line, n);
 		buf[n++] = '\n';
 	}
 	total = n + conn_pending(s->conn);
 	n += conn_peek_pending(s->conn, buf + n, sizeof(buf) - n);
+	ev[0] = '\0';
 	for (start = 0, i = 0; i <= n; i++) {
 		if (i < n && buf[i] != '\n')
 			continue;
-		if (i > start || i < n)
-			result_transcript(s->res, 'e', buf + start, i > start &&
-			    buf[i - 1] == '\r' ? i - start - 1 : i - start);
+		if (i > start || i < n) {
+			k = i > start && buf[i - 1] == '\r' ? i - start - 1 :
+			    i - start;
+			t = line != NULL && start == 0 ? buf :
+			    server_text(s, buf + start, &k, red, sizeof(red));
+			result_transcript(s->res, 'e', t, k);
+			if (used > 0)
+				evidence_add(ev, &used, evlen, " ", 1);
+			evidence_add(ev, &used, evlen, t, k);
+		}
 		start = i + 1;
 	}
 	if (total > n)
 		result_transcriptf(s->res, 'i', "... %zu more bytes sent early "
 		    "not shown", total - n);
-	/* The evidence: lines joined by a space, CRs left out. */
-	for (start = 0, i = 0; i < n && start + 1 < evlen; i++)
-		if (buf[i] != '\r')
-			ev[start++] = (unsigned char)buf[i] < 0x20 ? ' ' :
-			    buf[i];
-	while (start > 0 && ev[start - 1] == ' ')
-		start--;
-	ev[start] = '\0';
+	while (used > 0 && ev[used - 1] == ' ')
+		ev[--used] = '\0';
 }
 
 /* "MAIL FROM", "RCPT TO", "EHLO": the command word(s) of a line. */
@@ -1321,7 +1370,9 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 {
 	struct session *s = arg;
 	struct reply *rp;
+	char buf[SERVER_TEXT_MAX];
 
+	line = server_text(s, line, &len, buf, sizeof(buf));
 	if (s->state == S_CONNECTING || s->state == S_DONE ||
 	    s->state == S_TLS_HANDSHAKE) {
 		result_transcript(s->res, 'r', line, len);
@@ -1455,6 +1506,18 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->done = done;
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
+	if (params->auth_user != NULL && params->auth_user[0] != '\0' &&
+	    ((s->redact = redact_new()) == NULL ||
+	    redact_add_secret(s->redact, params->auth_user,
+	    strlen(params->auth_user)) != 0 ||
+	    (params->auth_password != NULL &&
+	    redact_add_secret(s->redact, params->auth_password,
+	    strlen(params->auth_password)) != 0))) {
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "out of memory");
+		session_free(s);
+		return NULL;
+	}
 	if ((s->timer = evtimer_new(params->base, on_timeout, s)) == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "cannot set up a connection (out of memory)");
@@ -1496,6 +1559,7 @@ session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
+	redact_free(s->redact);
 	free(s);
 }
 

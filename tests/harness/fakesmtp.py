@@ -55,7 +55,12 @@ true}`` (CRAM-MD5 may be listed too).  The EHLO reply announces ``AUTH``
 credentials (``235``, ``535 5.7.8``; ``538 5.7.11`` before TLS with
 ``tls_only``; ``504`` for a mechanism not listed; ``503`` when already
 authenticated; ``501`` when the client cancels with ``*``).  Scripted
-``replies.AUTH`` take precedence; after a scripted reply starting with
+``replies.AUTH`` take precedence.  ``echo = true`` makes the built-in
+exchange a credential trap: the second LOGIN prompt quotes the client's
+first answer, and the final reply (235 or 535) is preceded by lines that
+quote every line the client sent in the exchange and what its base64
+decodes to (the user name and password of PLAIN and LOGIN, CRAM-MD5's
+"user digest").  After a scripted reply starting with
 ``334`` the next line is the client's response, not a command: it is
 logged and answered with the next AUTH reply.  ``after_auth`` (verb ->
 reply) gives the replies used once the connection has authenticated
@@ -106,7 +111,7 @@ SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
                "idle_timeout", "by_helo", "sync_error", "auth",
                "after_auth")
-AUTH_KEYS = ("user", "password", "mechanisms", "tls_only")
+AUTH_KEYS = ("user", "password", "mechanisms", "tls_only", "echo")
 AUTH_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
@@ -360,13 +365,15 @@ class FakeSMTPServer:
                 raise SpecError("server %s: auth mechanisms must be among "
                                 "%s" % (self.name, ", ".join(AUTH_MECHS)))
             self.auth = dict(self.auth, mechanisms=mechs,
-                             tls_only=bool(self.auth.get("tls_only", True)))
+                             tls_only=bool(self.auth.get("tls_only", True)),
+                             echo=bool(self.auth.get("echo", False)))
         self.after_auth = {verb.upper(): parse_reply_spec(value, verb)
                            for verb, value in
                            (spec.get("after_auth") or {}).items()}
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
+        self.auth_lines = []      # what clients sent in AUTH exchanges
         self.errors = []
         self.sock = None
         self.port = None
@@ -836,6 +843,9 @@ class _Session:
             self.auth_reply("538 5.7.11 Encryption required for requested "
                             "authentication mechanism")
             return
+        self.auth_sent = [text]
+        if len(words) > 2:
+            server.auth_lines.append(words[2])
         try:
             ok = self.sasl_exchange(mech, words[2] if len(words) > 2
                                     else None)
@@ -846,10 +856,30 @@ class _Session:
             self.auth_reply("501 5.7.0 Authentication aborted")
         elif ok:
             self.authenticated = True
-            self.auth_reply("235 2.7.0 Authentication successful")
+            self.auth_reply(self.auth_echo("235", "2.7.0") +
+                            "235 2.7.0 Authentication successful")
         else:
-            self.auth_reply("535 5.7.8 Error: authentication failed: "
+            self.auth_reply(self.auth_echo("535", "5.7.8") +
+                            "535 5.7.8 Error: authentication failed: "
                             "authentication failure")
+
+    def auth_echo(self, code, esc):
+        """With auth.echo: lines quoting what the client sent, decoded."""
+        if not self.server.auth["echo"]:
+            return ""
+        out = []
+        for line in self.auth_sent:
+            out.append("%s-%s you sent: %s" % (code, esc, line))
+            word = line.split()[-1] if line.split() else ""
+            try:
+                blob = base64.b64decode(word, validate=True)
+            except ValueError:
+                continue
+            if blob:
+                out.append("%s-%s that is: %s" % (
+                    code, esc, " / ".join(part.decode("latin-1") for part
+                                          in blob.split(b"\0") if part)))
+        return "\n".join(out) + "\n"
 
     def sasl_exchange(self, mech, initial):
         """True / False for the credentials, None when cancelled."""
@@ -857,8 +887,12 @@ class _Session:
         user, password = auth["user"].encode(), auth["password"].encode()
 
         def ask(prompt):
+            if auth["echo"] and len(self.auth_sent) > 1:
+                prompt += " (you sent %s)" % self.auth_sent[-1]
             self.auth_reply("334 " + prompt)
             line = self.auth_line()
+            self.auth_sent.append(line)
+            self.server.auth_lines.append(line.strip())
             if line.strip() == "*":
                 return None
             return base64.b64decode(line.strip(), validate=True)
@@ -988,6 +1022,10 @@ class FakeSMTPGroup:
 
     def data_lines(self):
         return [(s.name, line) for s in self.servers for line in s.data_lines]
+
+    def auth_lines(self):
+        """Every SASL response a client sent to the built-in AUTH."""
+        return [line for s in self.servers for line in s.auth_lines]
 
     def errors(self):
         return [e for s in self.servers for e in s.errors]

@@ -62,7 +62,7 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
-    "results_sort", "secrets"}
+    "results_sort", "secrets", "auth_responses_secret"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -442,20 +442,57 @@ class Case:
             self.fail("never talk early", "every command after its turn",
                       "%s saw %d synchronization error(s)" % (server, n))
 
-    def check_secrets(self, expect):
-        """No secret (nor its base64 form) in anything the probe printed."""
+    def secret_forms(self, expect):
+        """The strings that must never be printed: each secret and its
+        base64; with auth_responses_secret, every SASL response the client
+        sent to a built-in AUTH, and what it decodes to (PLAIN's user and
+        password, CRAM-MD5's user and digest)."""
         secrets = expect.get("secrets", [])
         if not isinstance(secrets, list) or \
                 not all(isinstance(x, str) and x for x in secrets):
             raise CaseError("secrets must be a list of non-empty strings")
+        forms = set()
         for secret in secrets:
-            forms = {secret, base64.b64encode(secret.encode()).decode()}
-            for form in sorted(forms):
-                for name, stream in (("stdout", self.stdout),
-                                     ("stderr", self.stderr)):
-                    if form in stream:
-                        self.fail("secrets", "%r never printed" % form,
-                                  "found in %s" % name)
+            forms |= {secret, base64.b64encode(secret.encode()).decode()}
+        if expect.get("auth_responses_secret", False):
+            for line in self.smtp.auth_lines():
+                forms.add(line)
+                try:
+                    blob = base64.b64decode(line, validate=True)
+                except ValueError:
+                    continue
+                forms |= {part.decode("latin-1") for part in
+                          re.split(rb"[\0 ]", blob) if len(part) > 2}
+        return sorted(f for f in forms if f)
+
+    def check_secrets(self, expect):
+        """No secret (nor its base64 form) in anything the probe printed,
+        as bytes or in a JSON string once decoded."""
+        decoded = []
+
+        def strings(value):
+            if isinstance(value, str):
+                decoded.append(value)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    strings(key)
+                    strings(item)
+            elif isinstance(value, list):
+                for item in value:
+                    strings(item)
+
+        for line in self.stdout.splitlines():
+            try:
+                strings(json.loads(line))
+            except ValueError:
+                continue
+        for form in self.secret_forms(expect):
+            for name, stream in (("stdout", self.stdout),
+                                 ("stderr", self.stderr),
+                                 ("the JSON strings", "\n".join(decoded))):
+                if form in stream:
+                    self.fail("secrets", "%r never printed" % form,
+                              "found in %s" % name)
 
     def check_streams(self, expect):
         for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
