@@ -285,6 +285,12 @@ static const struct {
 	  "to answer.",
 	  "Do not rely on this answer; report the transcript to the "
 	  "server's administrator." },
+	{ "session.unexpected_intermediate", "protocol_error",
+	  "A broken server, a proxy that lost track of the dialogue, or a "
+	  "server trying to make clients send text it can take as a "
+	  "message.",
+	  "Report the reply to the server's administrator; nothing more "
+	  "was sent on that connection." },
 };
 
 /* The explanation of stage st from a finding of finding_expl; false when
@@ -934,7 +940,12 @@ verdict_protocol_error(struct probe_result *r, const char *dom)
 {
 	const char *st = stage_name(r->outcome_stage);
 
-	if (result_has_finding(r, "session.unsolicited_reply"))
+	if (result_has_finding(r, "session.unexpected_intermediate"))
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail server "
+		    "for %s answered with a reply that asks for message text "
+		    "(%s stage); smtpprobe closed the connection at once, and "
+		    "the address was not checked.", dom, st);
+	else if (result_has_finding(r, "session.unsolicited_reply"))
 		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail server "
 		    "for %s sent a reply nobody asked for (%s stage): its "
 		    "replies no longer matched the commands, so the address "

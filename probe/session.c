@@ -14,7 +14,10 @@
  * §4.3.1; a group with it, RFC 2920 §3.1): each reply answers the oldest.
  * Bytes from the server while nothing is outstanding were sent before
  * anything asked for them, and would make every later reply answer the
- * wrong command: the session is given up there (out_of_step()).
+ * wrong command: the session is given up there (out_of_step()).  A 3yz
+ * reply to a command that cannot get one (354 anywhere, since DATA is
+ * never sent; anything but 334 during AUTH) means the server may be
+ * reading message text: the connection is closed without another line.
  *
  * Every line of server text passes through server_text() before it is
  * recorded: with --auth-user the credentials in every form the session
@@ -327,7 +330,7 @@ cmd_send(struct session *s, enum sstate next, const char *shown, char *line,
 	bool sent = false;
 
 	if (s->finished)
-		;	/* nothing after the end */
+		;	/* nothing after the end, nor after a 3yz */
 	else if (s->nq == 0 && input_waiting(s))
 		out_of_step(s, NULL, 0, shown);
 	else if (queue_push(s, next, shown) == NULL)
@@ -1174,6 +1177,55 @@ out_of_step(struct session *s, const char *line, size_t len,
 	finish(s);
 }
 
+/* RFC 5321 §4.3.2, RFC 4954 §4: 354 answers DATA alone (never sent
+ * here), 334 answers AUTH alone; no other command gets a 3yz. */
+static bool
+intermediate_allowed(enum sstate st, int code)
+{
+	return code / 100 != 3 || (st == S_AUTH && code == 334);
+}
+
+/*
+ * A 3yz to a command that cannot get one: the server may now be reading
+ * message text, and would take any line sent as part of a message.  The
+ * reply is recorded and the connection closed at once, without another
+ * line (no RSET, no QUIT).
+ */
+static void
+intermediate_abort(struct session *s, struct reply *rp)
+{
+	enum sstate state = s->cur.state;
+	enum stage st = states[state].stage;
+	const char *what = state == S_GREETING ? "the connection" :
+	    codes_cmd_name((enum codes_cmd)states[state].cmd);
+	int code = rp->code;
+
+	if (state == S_MAIL)
+		(void)record(s, &txn_of(s, &s->cur)->mail, CODES_CMD_MAIL, rp);
+	else if (state == S_RCPT) {
+		(void)record(s, &rcpt_of(s, &s->cur)->reply, CODES_CMD_RCPT,
+		    rp);
+		rcpt_of(s, &s->cur)->state = PLAN_RCPT_ANSWERED;
+	} else
+		(void)result_add_reply(s->res, st, states[state].cmd,
+		    state == S_GREETING ? NULL : s->cur.shown, rp,
+		    now_ms() - s->cur.sent_at);
+	result_finding(s->res, "session.unexpected_intermediate", SEV_ERROR,
+	    st, "RFC 5321 §4.3.2", NULL, "the server answered %s with %d, a "
+	    "reply that asks for more input (354 invites message text and is "
+	    "valid after DATA only): it may now take any line as part of a "
+	    "message, so smtpprobe closed the connection at once without "
+	    "sending another line", what, code);
+	set_status(s, st, STATUS_FAIL);
+	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
+	    "%d to %s: the server may be waiting for message text", code,
+	    what);
+	decide(s, OUTCOME_PROTOCOL_ERROR, st);
+	result_transcriptf(s->res, 'i', "closing at once: %d to %s asks for "
+	    "more input", code, what);
+	finish(s);
+}
+
 static void
 dispatch_reply(struct session *s, struct reply *rp)
 {
@@ -1182,6 +1234,10 @@ dispatch_reply(struct session *s, struct reply *rp)
 	struct stage_rec *sr = &s->res->stages[st];
 	const struct rec_reply *rr;
 
+	if (!intermediate_allowed(state, rp->code)) {
+		intermediate_abort(s, rp);
+		return;
+	}
 	if (state == S_MAIL || state == S_RCPT) {
 		/* The plan's records keep these, not the result. */
 		if (state == S_MAIL)

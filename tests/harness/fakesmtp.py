@@ -75,7 +75,11 @@ name.  The rule applies to the EHLO or HELO command itself too.
 
 Every line received is logged (``Connection.lines``), as are connection
 events.  Any line starting with DATA or BDAT is recorded in
-``FakeSMTPServer.data_lines``: smtpprobe must never send those.
+``FakeSMTPServer.data_lines``: smtpprobe must never send those.  Once a
+connection has sent a reply line with a 3yz code (354, or anything but a
+334 prompt during AUTH), every line it receives afterwards is recorded in
+``FakeSMTPServer.after_intermediate``: a server in that state may be
+reading message text, so smtpprobe must not send another line.
 
 Servers run in daemon threads, poll a stop flag, drop idle clients, and stop
 when ``stop()`` is called.
@@ -106,6 +110,8 @@ WRONG_NAME = "wrong-name.other.invalid"
 
 # Forbidden commands: a probe never sends a message.
 DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
+# A reply line with a 3yz code (RFC 5321 §4.2): the server asks for more.
+INTERMEDIATE_RE = re.compile(rb"^3[0-9][0-9]([ -]|\r?$)")
 
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
@@ -373,6 +379,7 @@ class FakeSMTPServer:
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
+        self.after_intermediate = []   # lines received after a 3yz reply
         self.auth_lines = []      # what clients sent in AUTH exchanges
         self.errors = []
         self.sock = None
@@ -579,6 +586,8 @@ class _Session:
         self.in_tls = False
         self.helo = None      # name of the last EHLO/HELO, for by_helo
         self.authenticated = False
+        self.in_auth = False       # inside an AUTH exchange (334 expected)
+        self.intermediate = None   # the 3yz reply line sent, if any
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -627,6 +636,10 @@ class _Session:
             # man in the middle appending them would send them.
             data += suffix
             self.send_suffix = b""
+        for line in data.split(b"\n"):
+            if INTERMEDIATE_RE.match(line) and self.intermediate is None \
+                    and not (self.in_auth and line.startswith(b"334")):
+                self.intermediate = line.rstrip(b"\r")
         try:
             self.sock.sendall(data)
         except (OSError, ssl.SSLError) as exc:
@@ -673,6 +686,9 @@ class _Session:
         self.conn.lines.append(text)
         if DATA_RE.match(line):
             self.server.data_lines.append(text)
+        if self.intermediate is not None:
+            self.server.after_intermediate.append(
+                (self.intermediate.decode("latin-1"), text))
         return text
 
     # -- dialogue -------------------------------------------------------------
@@ -815,6 +831,13 @@ class _Session:
 
     def do_auth(self, text):
         """Answer AUTH: scripted replies first, else the built-in check."""
+        self.in_auth = True
+        try:
+            self.do_auth_exchange(text)
+        finally:
+            self.in_auth = False
+
+    def do_auth_exchange(self, text):
         server = self.server
         action = server.next_action("AUTH", self.counts, self.helo)
         if action is not None:
@@ -1022,6 +1045,11 @@ class FakeSMTPGroup:
 
     def data_lines(self):
         return [(s.name, line) for s in self.servers for line in s.data_lines]
+
+    def after_intermediate(self):
+        """[(server name, 3yz reply, line)]: lines sent after a 3yz."""
+        return [(s.name, reply, line) for s in self.servers
+                for reply, line in s.after_intermediate]
 
     def auth_lines(self):
         """Every SASL response a client sent to the built-in AUTH."""

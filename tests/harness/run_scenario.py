@@ -16,8 +16,9 @@ own 127.0.0.x address and all on one shared free port, runs::
 under a wall-clock limit, and compares the exit status, the JSON report
 (one object per line) and what the servers received with the case's
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
-received DATA or BDAT, if the probe died of a signal or printed a sanitizer
-report, or if a harness server hit an internal error.
+received DATA or BDAT, or any line after it had sent a 3yz reply (354, or
+anything but 334 during AUTH), if the probe died of a signal or printed a
+sanitizer report, or if a harness server hit an internal error.
 
 A case with ``requires_ipv6 = true`` is skipped, not failed, when this
 host has no usable IPv6 loopback (::1); a server on ::1 needs that key.
@@ -426,6 +427,10 @@ class Case:
     def check_invariants(self):
         for server, line in self.smtp.data_lines() if self.smtp else []:
             self.fail("never DATA/BDAT", "no DATA or BDAT",
+                      "%s received %r" % (server, line))
+        for server, reply, line in \
+                self.smtp.after_intermediate() if self.smtp else []:
+            self.fail("nothing after a 3yz", "no line after %r" % reply,
                       "%s received %r" % (server, line))
         if self.returncode is not None and self.returncode < 0:
             self.fail("exit status", "a normal exit",
