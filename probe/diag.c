@@ -268,29 +268,43 @@ explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
  */
 static const struct {
 	const char	*id;
+	enum severity	 sev;		/* the finding at least this grave */
 	const char	*category;
 	const char	*cause;
 	const char	*action;
 } finding_expl[] = {
-	{ "session.unsolicited_reply", "out_of_step",
+	{ "session.unsolicited_reply", SEV_ERROR, "out_of_step",
 	  "A server or proxy that answers twice, sends replies before the "
 	  "commands (pipelining the client did not ask for), or a man in the "
 	  "middle injecting text into the dialogue.",
 	  "Report the transcript (the early lines are marked) to the "
 	  "server's administrator; the address could not be checked on "
 	  "this connection." },
-	{ "reply.out_of_step", "out_of_step",
+	{ "reply.out_of_step", SEV_ERROR, "out_of_step",
 	  "The server had sent a reply nobody asked for, so from there each "
 	  "reply may answer the command before or after the one it seems "
 	  "to answer.",
 	  "Do not rely on this answer; report the transcript to the "
 	  "server's administrator." },
-	{ "session.unexpected_intermediate", "protocol_error",
+	{ "session.unexpected_intermediate", SEV_ERROR, "protocol_error",
 	  "A broken server, a proxy that lost track of the dialogue, or a "
 	  "server trying to make clients send text it can take as a "
 	  "message.",
 	  "Report the reply to the server's administrator; nothing more "
 	  "was sent on that connection." },
+	{ "reply.over_limit", SEV_ERROR, "reply_over_limit",
+	  "RFC 5321 sets no limit on the lines of a reply, but no honest "
+	  "reply comes near this one (the longest, to EHLO, are a few dozen "
+	  "lines): a server sending an endless multi-line reply, by fault "
+	  "or to tie clients up.",
+	  "Report the transcript to the server's administrator; the address "
+	  "could not be checked on this server." },
+	{ "reply.line_too_long", SEV_ERROR, "reply_over_limit",
+	  "RFC 5321 §4.5.3.1.5 allows 512 octets a line; a server that sends "
+	  "thousands without a line end is broken, or something other than "
+	  "a mail server answers on the port.",
+	  "Check what listens on the port, and report the transcript to the "
+	  "server's administrator." },
 };
 
 /* The explanation of stage st from a finding of finding_expl; false when
@@ -310,7 +324,8 @@ explain_from_finding(struct probe_result *r, enum stage st)
 		    sizeof(finding_expl[0]); k++)
 			if (strcmp(f->id, finding_expl[k].id) == 0)
 				break;
-		if (k == sizeof(finding_expl) / sizeof(finding_expl[0]))
+		if (k == sizeof(finding_expl) / sizeof(finding_expl[0]) ||
+		    f->severity < finding_expl[k].sev)
 			continue;
 		snprintf(meaning, sizeof(meaning), "%c%s.",
 		    f->message[0] >= 'a' && f->message[0] <= 'z' ?
@@ -907,6 +922,23 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 		    "address for this recipient.");
 		verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
 		    "%s accepts no email (null MX).", dom);
+	} else if (result_has_finding(r, "dns.cname_loop")) {
+		/* A loop is a fault of the domain's DNS that its owner can
+		 * fix, not a statement that the domain takes no mail: MTAs
+		 * defer on it (resolvers answer SERVFAIL or an endless chain),
+		 * so the verdict is unknown, not undeliverable. */
+		snprintf(m, sizeof(m), "The DNS names of %s's mail lead into a "
+		    "loop of aliases (CNAME records that point back to each "
+		    "other), so no mail server can be found.", dom);
+		expl_set(e, "dns_cname_loop", "server", "transient", m, "A "
+		    "mistake in the domain's DNS: an alias that points, "
+		    "directly or through other aliases, back to itself.",
+		    "The domain's DNS administrator must break the loop "
+		    "(compare `dig CNAME NAME` along the chain); until then "
+		    "mail to the domain cannot be delivered.");
+		verdict(r, VERDICT_UNKNOWN, "dns_misconfigured", "The DNS of "
+		    "%s has a CNAME loop, so its mail server cannot be found; "
+		    "the address could not be checked.", dom);
 	} else if (result_has_finding(r, "dns.no_mail_host")) {
 		snprintf(m, sizeof(m), "No mail server for %s can be "
 		    "found: no usable MX host and no address.", dom);
@@ -945,6 +977,11 @@ verdict_protocol_error(struct probe_result *r, const char *dom)
 		    "for %s answered with a reply that asks for message text "
 		    "(%s stage); smtpprobe closed the connection at once, and "
 		    "the address was not checked.", dom, st);
+	else if (result_has_finding(r, "reply.over_limit"))
+		verdict(r, VERDICT_UNKNOWN, "protocol_error", "A reply of the "
+		    "mail server for %s went on past smtpprobe's limit (%s "
+		    "stage) and was cut there, so the address was not "
+		    "checked.", dom, st);
 	else if (result_has_finding(r, "session.unsolicited_reply"))
 		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail server "
 		    "for %s sent a reply nobody asked for (%s stage): its "

@@ -412,7 +412,17 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	free(hq);
 	m->status = ar->status;
 	snprintf(m->cname, sizeof(m->cname), "%s", ar->cname);
-	if (m->cname[0] != '\0')
+	if (ar->cname_loop && ar->n == 0) {
+		/* Skipped like a host without an address; the verdict says
+		 * when no other host is left (diag.c). */
+		result_transcriptf(run->res, 'i', "DNS: %s: CNAME loop at %s",
+		    m->host, ar->cname);
+		result_finding(run->res, "dns.cname_loop", SEV_WARNING,
+		    STAGE_DNS, "RFC 1034 §3.6.2", ar->cname, "the mail host %s "
+		    "is an alias (CNAME) whose chain of aliases loops back on "
+		    "itself at %s, so it has no address", m->host, ar->cname);
+		m->cname[0] = '\0';
+	} else if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
 	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
@@ -482,13 +492,29 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 
 	res->dns_status = mr->status;
 	snprintf(res->dns_detail, sizeof(res->dns_detail), "%s", mr->detail);
-	snprintf(res->dns_cname, sizeof(res->dns_cname), "%s", mr->cname);
+	if (!mr->cname_loop)
+		snprintf(res->dns_cname, sizeof(res->dns_cname), "%s",
+		    mr->cname);
 	if (res->dns_cname[0] != '\0')
 		result_transcriptf(res, 'i', "DNS: %s is an alias of %s", d,
 		    res->dns_cname);
 	result_transcriptf(res, 'i', "DNS: MX %s: %s, %zu record(s)", d,
 	    resolver_status_name(mr->status), mr->n);
 	res->stages[STAGE_DNS].elapsed_ms = mr->elapsed_ms;
+	if (mr->cname_loop && mr->n == 0) {
+		/* RFC 1034 §3.6.2: a loop of aliases is an error; there is
+		 * no MX, and no address either, behind it. */
+		result_transcriptf(res, 'i', "DNS: %s: CNAME loop at %s", d,
+		    mr->cname);
+		result_finding(res, "dns.cname_loop", SEV_ERROR, STAGE_DNS,
+		    "RFC 1034 §3.6.2", mr->cname, "the domain %s is an alias "
+		    "(CNAME) whose chain of aliases loops back on itself at %s, "
+		    "so no mail server can be found through it", d, mr->cname);
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
 
 	switch (mr->status) {
 	case RESOLVER_OK:

@@ -1420,6 +1420,29 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	finish(s);
 }
 
+/*
+ * A reply still going on past LIMIT_REPLY_LINES_HARD lines or
+ * LIMIT_REPLY_BYTES_HARD bytes: every line may have been a valid reply
+ * line, so the words say that it was our limit that cut it, and which.
+ */
+static void
+reply_over_limit(struct session *s, struct reply *rp)
+{
+	bool lines = rp->cut == REPLY_CUT_LINES;
+	char why[128];
+
+	result_finding(s->res, "reply.over_limit", SEV_ERROR,
+	    states[s->state].stage, "RFC 5321 §4.2.1", NULL, "the reply %s "
+	    "went on past smtpprobe's limit of %d %s and was cut there; "
+	    "smtpprobe gave up the connection", states[s->state].during,
+	    lines ? LIMIT_REPLY_LINES_HARD : LIMIT_REPLY_BYTES_HARD,
+	    lines ? "lines" : "bytes");
+	snprintf(why, sizeof(why), "the reply exceeded smtpprobe's limit of "
+	    "%d %s and was cut", lines ? LIMIT_REPLY_LINES_HARD :
+	    LIMIT_REPLY_BYTES_HARD, lines ? "lines" : "bytes");
+	protocol_abort(s, rp, why);
+}
+
 /* A line from the server: into the transcript, then the parser. */
 static void
 on_line(void *arg, const char *line, size_t len, bool crlf)
@@ -1447,8 +1470,11 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 		on_reply(s, rp);
 		break;
 	case REPLY_FATAL:
-		protocol_abort(s, rp, "the server sent a line that is not an "
-		    "SMTP reply");
+		if (rp->cut != REPLY_CUT_NONE)
+			reply_over_limit(s, rp);
+		else
+			protocol_abort(s, rp, "the server sent a line that is "
+			    "not an SMTP reply");
 		break;
 	case REPLY_NOMEM:
 		protocol_abort(s, NULL, "out of memory");
@@ -1460,12 +1486,16 @@ static void
 on_line_too_long(void *arg)
 {
 	struct session *s = arg;
+	char why[128];
 
 	result_finding(s->res, "reply.line_too_long", SEV_ERROR,
 	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL, "the server "
-	    "sent a line of more than %d bytes; smtpprobe stops reading "
-	    "there", LIMIT_REPLY_LINE_HARD);
-	protocol_abort(s, NULL, "reply line over the hard limit");
+	    "sent a line of more than %d bytes, smtpprobe's limit for one "
+	    "line (RFC 5321 allows 512); smtpprobe stopped reading there and "
+	    "gave up the connection", LIMIT_REPLY_LINE_HARD);
+	snprintf(why, sizeof(why), "a reply line went past smtpprobe's limit "
+	    "of %d bytes", LIMIT_REPLY_LINE_HARD);
+	protocol_abort(s, NULL, why);
 }
 
 static void
