@@ -5,8 +5,8 @@
  * replies by query name.  Checks c-ares 1.18's status conversions as seen
  * through the resolver (NXDOMAIN, SERVFAIL, REFUSED, NODATA, timeout,
  * connection refused), MX ordering and null MX, CNAME reporting, A+AAAA
- * combination and ordering, PTR, caps, deferred callbacks and
- * cancellation.  Loopback traffic only; no external process.
+ * combination and ordering, PTR, caps, deferred callbacks,
+ * cancellation and the cache.  Loopback traffic only; no external process.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -443,6 +443,7 @@ struct slot {
 	const char			*what;
 	bool				 done;
 	int				 calls;
+	int				 seq;	/* 1 for the first callback run */
 	struct resolver_mx_result	 mx;
 	struct resolver_addr_result	 addr;
 	struct resolver_ptr_result	 ptr;
@@ -452,6 +453,7 @@ static struct event_base *base;
 static int pending;
 static bool in_submit;		/* set around resolver_query_* */
 static int sync_calls;		/* callbacks run from inside a query call */
+static int delivered;		/* callbacks run so far */
 
 static void
 slot_done(struct slot *s)
@@ -461,6 +463,7 @@ slot_done(struct slot *s)
 	s->calls++;
 	if (!s->done) {
 		s->done = true;
+		s->seq = ++delivered;
 		if (--pending == 0)
 			event_base_loopbreak(base);
 	}
@@ -864,6 +867,72 @@ test_cancel(int port)
 	CHECK_INT(c_second.calls, 1);
 }
 
+/*
+ * The cache: equal queries made while one is out wait for it and get a
+ * copy (the latest first, then the one sent); a later one is answered
+ * from the cache; the least recently used entry goes first.
+ */
+static void
+test_cache(struct responder *rs)
+{
+	static struct slot lead, f1, f2, hit, m1, m2, n1, h2, m3;
+	struct resolver_config cfg;
+	struct resolver *r;
+	char srv[32], err[160];
+	int q0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(srv, sizeof(srv), "127.0.0.1:%d", rs->port);
+	cfg.servers[0] = srv;
+	cfg.nservers = 1;
+	cfg.timeout_ms = 1000;
+	cfg.tries = 1;
+	cfg.cache_entries = 2;
+	r = resolver_new(base, &cfg, err, sizeof(err));
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	q0 = rs->queries;
+	ask_addr(r, &lead, "host.test", AF_UNSPEC);
+	ask_addr(r, &f1, "HOST.test", AF_UNSPEC);
+	ask_addr(r, &f2, "host.test", AF_UNSPEC);
+	run();
+	CHECK_INT(rs->queries - q0, 2);		/* AAAA and A, once */
+	CHECK_INT(lead.addr.n, 3);
+	CHECK_INT(f1.addr.n, 3);
+	CHECK(!lead.addr.cached && f1.addr.cached && f2.addr.cached);
+	CHECK(f2.seq < f1.seq && f1.seq < lead.seq);
+	ask_addr(r, &hit, "host.test", AF_UNSPEC);
+	run();
+	CHECK_INT(rs->queries - q0, 2);
+	CHECK(hit.addr.cached);
+	CHECK_INT(hit.addr.n, 3);
+
+	/* [mx, host], then host used: [host, mx]; nullmx evicts mx. */
+	ask_mx(r, &m1, "mx.test");
+	run();
+	ask_addr(r, &h2, "host.test", AF_UNSPEC);
+	run();
+	CHECK(h2.addr.cached);
+	ask_mx(r, &n1, "nullmx.test");
+	run();
+	CHECK_INT(rs->queries - q0, 4);
+	ask_mx(r, &m2, "mx.test");
+	run();
+	CHECK(!m2.mx.cached);
+	CHECK_INT(rs->queries - q0, 5);
+	CHECK_INT(m2.mx.n, 5);
+	/* [mx, nullmx]: host went this time. */
+	ask_addr(r, &h2, "host.test", AF_UNSPEC);
+	run();
+	CHECK(!h2.addr.cached);
+	CHECK_INT(rs->queries - q0, 7);
+	ask_mx(r, &m3, "mx.test");
+	run();
+	CHECK(m3.mx.cached);
+	resolver_free(r);
+}
+
 int
 main(void)
 {
@@ -887,6 +956,7 @@ main(void)
 	test_timeout(r);
 	resolver_free(r);
 	test_refused_port();
+	test_cache(&rs);
 	test_cancel(rs.port);
 	CHECK_INT(sync_calls, 0);
 	CHECK(rs.queries > 0);
