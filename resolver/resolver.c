@@ -85,14 +85,23 @@ struct resolver_part {
 
 TAILQ_HEAD(resolver_query_list, resolver_query);
 
+/* A query's callback and result, of the query's kind. */
+union resolver_cb {
+	resolver_mx_cb		mx;
+	resolver_addr_cb	addr;
+	resolver_ptr_cb		ptr;
+};
+
+union resolver_any_result {
+	struct resolver_mx_result	mx;
+	struct resolver_addr_result	addr;
+	struct resolver_ptr_result	ptr;
+};
+
 struct resolver_query {
 	struct resolver		*r;
 	enum resolver_kind	 kind;
-	union {
-		resolver_mx_cb		mx;
-		resolver_addr_cb	addr;
-		resolver_ptr_cb		ptr;
-	} cb;
+	union resolver_cb	 cb;
 	void			*arg;
 	char			 name[RESOLVER_NAME_MAX];
 	struct timespec		 t0;
@@ -102,11 +111,7 @@ struct resolver_query {
 	int			 ptr_addrlen;
 	int			 ptr_family;
 	struct resolver_part	 part[2];
-	union {
-		struct resolver_mx_result	mx;
-		struct resolver_addr_result	addr;
-		struct resolver_ptr_result	ptr;
-	} res;
+	union resolver_any_result res;
 	/* on the done list, or on its leader's followers */
 	TAILQ_ENTRY(resolver_query) entry;
 	/* cache: a query sent to c-ares is a leader; equal queries made
@@ -115,12 +120,6 @@ struct resolver_query {
 	bool			 leader;
 	LIST_ENTRY(resolver_query) inflight_entry;	/* when leader */
 	struct resolver_query_list followers;	/* the latest first */
-};
-
-union resolver_any_result {
-	struct resolver_mx_result	mx;
-	struct resolver_addr_result	addr;
-	struct resolver_ptr_result	ptr;
 };
 
 struct resolver_cache_entry {
@@ -693,15 +692,80 @@ resolver_cache_leader_done(struct resolver_query *q)
  * → resolver_query_done (onto the done list) → resolver_drain → user
  * callback → free.
  */
+/* Set a failure of kind in res: status (for addresses, of both
+ * families) and detail. */
+static void
+resolver_result_fail(enum resolver_kind kind, union resolver_any_result *res,
+    enum resolver_status st, const char *detail)
+{
+	char *d;
+	size_t dlen;
+
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		res->mx.status = st;
+		d = res->mx.detail;
+		dlen = sizeof(res->mx.detail);
+		break;
+	case RESOLVER_KIND_ADDR:
+		res->addr.status = res->addr.status_a = res->addr.status_aaaa =
+		    st;
+		d = res->addr.detail;
+		dlen = sizeof(res->addr.detail);
+		break;
+	default:
+		res->ptr.status = st;
+		d = res->ptr.detail;
+		dlen = sizeof(res->ptr.detail);
+		break;
+	}
+	snprintf(d, dlen, "%s", detail);
+}
+
+static void
+resolver_call(enum resolver_kind kind, union resolver_cb cb, void *arg,
+    const union resolver_any_result *res)
+{
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		cb.mx(arg, &res->mx);
+		break;
+	case RESOLVER_KIND_ADDR:
+		cb.addr(arg, &res->addr);
+		break;
+	case RESOLVER_KIND_PTR:
+		cb.ptr(arg, &res->ptr);
+		break;
+	}
+}
+
+/* The one exception to "never from inside": without memory there is
+ * nothing to defer the callback with. */
+static void
+resolver_out_of_memory(enum resolver_kind kind, union resolver_cb cb,
+    void *arg)
+{
+	union resolver_any_result res;
+
+	memset(&res, 0, sizeof(res));
+	resolver_result_fail(kind, &res, RESOLVER_ERROR, "out of memory");
+	resolver_call(kind, cb, arg, &res);
+}
+
+/* A new query; NULL when out of memory, after cb was called with that. */
 static struct resolver_query *
-resolver_query_new(struct resolver *r, enum resolver_kind kind, void *arg)
+resolver_query_new(struct resolver *r, enum resolver_kind kind,
+    union resolver_cb cb, void *arg)
 {
 	struct resolver_query *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		resolver_out_of_memory(kind, cb, arg);
 		return NULL;
+	}
 	q->r = r;
 	q->kind = kind;
+	q->cb = cb;
 	q->arg = arg;
 	TAILQ_INIT(&q->followers);
 	clock_gettime(CLOCK_MONOTONIC, &q->t0);
@@ -734,17 +798,7 @@ resolver_query_done(struct resolver_query *q)
 static void
 resolver_query_deliver(struct resolver_query *q)
 {
-	switch (q->kind) {
-	case RESOLVER_KIND_MX:
-		q->cb.mx(q->arg, &q->res.mx);
-		break;
-	case RESOLVER_KIND_ADDR:
-		q->cb.addr(q->arg, &q->res.addr);
-		break;
-	case RESOLVER_KIND_PTR:
-		q->cb.ptr(q->arg, &q->res.ptr);
-		break;
-	}
+	resolver_call(q->kind, q->cb, q->arg, &q->res);
 	free(q);
 }
 
@@ -787,28 +841,7 @@ static void
 resolver_query_fail(struct resolver_query *q, enum resolver_status st,
     const char *detail)
 {
-	char *d;
-	size_t dlen;
-
-	switch (q->kind) {
-	case RESOLVER_KIND_MX:
-		q->res.mx.status = st;
-		d = q->res.mx.detail;
-		dlen = sizeof(q->res.mx.detail);
-		break;
-	case RESOLVER_KIND_ADDR:
-		q->res.addr.status = q->res.addr.status_a =
-		    q->res.addr.status_aaaa = st;
-		d = q->res.addr.detail;
-		dlen = sizeof(q->res.addr.detail);
-		break;
-	default:
-		q->res.ptr.status = st;
-		d = q->res.ptr.detail;
-		dlen = sizeof(q->res.ptr.detail);
-		break;
-	}
-	snprintf(d, dlen, "%s", detail);
+	resolver_result_fail(q->kind, &q->res, st, detail);
 	resolver_query_done(q);
 }
 
@@ -827,6 +860,21 @@ resolver_query_start(struct resolver_query *q, const char *name)
 	}
 	memcpy(q->name, name, strlen(name) + 1);
 	return true;
+}
+
+/* Send a query of one record type for name, unless it was failed or the
+ * cache takes care of it. */
+static void
+resolver_query_send(struct resolver_query *q, const char *name, int type,
+    ares_callback cb)
+{
+	if (!resolver_query_start(q, name) || resolver_cache_join(q))
+		return;
+	q->outstanding = 1;
+	/* ares_query, not ares_search: the name is final, no search list
+	 * (RFC 1536 §6 on the dangers of partial names). */
+	ares_query(q->r->channel, q->name, ns_c_in, type, cb, q);
+	resolver_rearm(q->r);
 }
 
 /*
@@ -884,26 +932,10 @@ resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_MX, arg)) == NULL) {
-		/* The one exception to "never from inside": without memory
-		 * there is nothing to defer the callback with. */
-		struct resolver_mx_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_MX,
+	    (union resolver_cb){ .mx = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.mx = cb;
-	if (!resolver_query_start(q, domain) || resolver_cache_join(q))
-		return;
-	q->outstanding = 1;
-	/* ares_query, not ares_search: the name is final, no search list
-	 * (RFC 1536 §6 on the dangers of partial names). */
-	ares_query(r->channel, q->name, ns_c_in, ns_t_mx, resolver_mx_ares_cb,
-	    q);
-	resolver_rearm(r);
+	resolver_query_send(q, domain, ns_t_mx, resolver_mx_ares_cb);
 }
 
 /*
@@ -1026,16 +1058,9 @@ resolver_query_addrs(struct resolver *r, const char *host, int family,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_ADDR, arg)) == NULL) {
-		struct resolver_addr_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = res.status_a = res.status_aaaa = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_ADDR,
+	    (union resolver_cb){ .addr = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.addr = cb;
 	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC) {
 		resolver_query_fail(q, RESOLVER_ERROR, "bad address family");
 		return;
@@ -1136,16 +1161,9 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_PTR, arg)) == NULL) {
-		struct resolver_ptr_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_PTR,
+	    (union resolver_cb){ .ptr = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.ptr = cb;
 	if (resolver_ptr_name(sa, name, sizeof(name)) != 0) {
 		resolver_query_fail(q, RESOLVER_ERROR, "not an IP address");
 		return;
@@ -1167,12 +1185,7 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 			memcpy(q->ptr_addr, a6->s6_addr, 16);
 		}
 	}
-	if (!resolver_query_start(q, name) || resolver_cache_join(q))
-		return;
-	q->outstanding = 1;
-	ares_query(r->channel, q->name, ns_c_in, ns_t_ptr, resolver_ptr_ares_cb,
-	    q);
-	resolver_rearm(r);
+	resolver_query_send(q, name, ns_t_ptr, resolver_ptr_ares_cb);
 }
 
 /*
