@@ -816,8 +816,9 @@ free_in_cb(void *arg, const struct resolver_mx_result *res)
 	CHECK_INT(c_second.mx.status, RESOLVER_CANCELLED);
 }
 
+/* A resolver asking 127.0.0.1:port, one try; cache_entries 0: no cache. */
 static struct resolver *
-new_resolver(int port, int timeout_ms)
+new_resolver(int port, int timeout_ms, size_t cache_entries)
 {
 	struct resolver_config cfg;
 	struct resolver *r;
@@ -829,6 +830,7 @@ new_resolver(int port, int timeout_ms)
 	cfg.nservers = 1;
 	cfg.timeout_ms = timeout_ms;
 	cfg.tries = 1;
+	cfg.cache_entries = cache_entries;
 	r = resolver_new(base, &cfg, err, sizeof(err));
 	if (r == NULL)
 		fprintf(stderr, "resolver_new: %s\n", err);
@@ -841,7 +843,7 @@ test_cancel(int port)
 	struct resolver *r;
 
 	/* Freed before the loop ever ran. */
-	r = new_resolver(port, 1000);
+	r = new_resolver(port, 1000, 0);
 	CHECK(r != NULL);
 	ask_mx(r, &c_pending, "silent.test");
 	ask_addr(r, &c_late, "host.test", AF_UNSPEC);
@@ -855,7 +857,7 @@ test_cancel(int port)
 	pending = 0;
 
 	/* Freed from a callback while another query waits. */
-	free_me = new_resolver(port, 1000);
+	free_me = new_resolver(port, 1000, 0);
 	CHECK(free_me != NULL);
 	memset(&c_first, 0, sizeof(c_first));
 	pending++;
@@ -876,19 +878,10 @@ static void
 test_cache(struct responder *rs)
 {
 	static struct slot lead, f1, f2, hit, m1, m2, n1, h2, m3;
-	struct resolver_config cfg;
 	struct resolver *r;
-	char srv[32], err[160];
 	int q0;
 
-	memset(&cfg, 0, sizeof(cfg));
-	snprintf(srv, sizeof(srv), "127.0.0.1:%d", rs->port);
-	cfg.servers[0] = srv;
-	cfg.nservers = 1;
-	cfg.timeout_ms = 1000;
-	cfg.tries = 1;
-	cfg.cache_entries = 2;
-	r = resolver_new(base, &cfg, err, sizeof(err));
+	r = new_resolver(rs->port, 1000, 2);
 	CHECK(r != NULL);
 	if (r == NULL)
 		return;
@@ -945,7 +938,7 @@ main(void)
 		fprintf(stderr, "cannot bind a loopback UDP socket\n");
 		return 1;
 	}
-	r = new_resolver(rs.port, 200);
+	r = new_resolver(rs.port, 200, 0);
 	CHECK(r != NULL);
 	if (r == NULL)
 		return check_report("test_resolver_live");
