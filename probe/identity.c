@@ -927,12 +927,11 @@ ip_in_helo(const struct ident_client *c, const char *ip)
 	return false;
 }
 
+/* The reverse DNS of this host's address (rd NULL: none was looked up). */
 static void
-client_findings(struct probe_result *res)
+client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 {
-	struct ident_client *c = &res->ident.client;
-	const struct ident_rdns *rd = identity_client_rdns(&res->ident);
-	const char *ip = identity_client_ip(&res->ident);
+	const struct ident_client *c = &res->ident.client;
 	char names[4 * RESOLVER_NAME_MAX];
 	size_t i;
 
@@ -981,6 +980,15 @@ client_findings(struct probe_result *res)
 		    "private: servers see the public address of the network's "
 		    "NAT instead, and none of them stated it, so its reverse "
 		    "DNS was not checked", c->local_ip);
+}
+
+/* The HELO name against DNS, this host's address ip (NULL: unknown) and
+ * its PTR names. */
+static void
+client_helo_findings(struct probe_result *res, const struct ident_rdns *rd,
+    const char *ip)
+{
+	struct ident_client *c = &res->ident.client;
 
 	if (c->helo[0] == '\0')
 		return;
@@ -1031,6 +1039,15 @@ client_findings(struct probe_result *res)
 			    "%s differs from the PTR name of this host's "
 			    "address (%s)", c->helo, first_ptr(rd));
 	}
+}
+
+static void
+client_findings(struct probe_result *res)
+{
+	const struct ident_rdns *rd = identity_client_rdns(&res->ident);
+
+	client_rdns_findings(res, rd);
+	client_helo_findings(res, rd, identity_client_ip(&res->ident));
 }
 
 void
