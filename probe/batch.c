@@ -519,8 +519,8 @@ emit_invalid_line(struct batch *b, const struct batch_line *l)
 	    ADDRESS_TOO_LONG : ADDRESS_CONTROL;
 	snprintf(res->addr_why, sizeof(res->addr_why), "%s", l->why);
 	result_finding(res, res->addr_error == ADDRESS_CONTROL ?
-	    "address.control_character" : "address.invalid", SEV_ERROR,
-	    STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s", l->why);
+	    FINDING_ADDRESS_CONTROL_CHARACTER : FINDING_ADDRESS_INVALID,
+	    STAGE_ADDRESS, NULL, "%s", l->why);
 	res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
 	diag_finish(res, 0);
 	b->st->invalid_lines++;
@@ -801,10 +801,10 @@ finish_item(struct batch *b, struct item *it)
 	if (grey_park(b, it))
 		return;
 	if (it->grey_retried) {
-		result_finding(it->res, "batch.greylist_retried", SEV_INFO,
-		    STAGE_RCPT, "RFC 6647 §2.1", it->grey_first, "the first "
-		    "try was greylisted; this is the answer to the second "
-		    "try, %.0f s later", b->opt->greylist_ms / 1000.0);
+		result_finding(it->res, FINDING_BATCH_GREYLIST_RETRIED,
+		    STAGE_RCPT, it->grey_first, "the first try was greylisted; "
+		    "this is the answer to the second try, %.0f s later",
+		    b->opt->greylist_ms / 1000.0);
 		if ((unsigned)it->res->verdict < 4)
 			b->st->grey_verdicts[it->res->verdict]++;
 	}
@@ -1108,7 +1108,7 @@ probe_done(void *arg, struct probe_result *res)
 		}
 		diag_rate_limited(res, it->tries);
 	}
-	if (result_has_finding(res, "batch.server_stalled") &&
+	if (result_has_finding(res, FINDING_BATCH_SERVER_STALLED) &&
 	    strcmp(res->reason, "timeout") == 0)
 		b->st->stalled++;
 	finish_item(b, it);

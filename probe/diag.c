@@ -289,7 +289,7 @@ explain_stages(struct probe_result *r)
 		}
 		switch (st) {
 		case STAGE_STARTTLS:
-			if (result_has_finding(r, "starttls.not_offered"))
+			if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
 				expl_set(&s->expl, "starttls_not_offered",
 				    "server", "success", "The server does not "
 				    "offer STARTTLS: mail to it crosses the "
@@ -300,7 +300,7 @@ explain_stages(struct probe_result *r)
 				    "on the server (in Postfix: "
 				    "smtpd_tls_security_level = may).");
 			else if (result_has_finding(r,
-			    "starttls.pipelined_data"))
+			    FINDING_STARTTLS_PIPELINED_DATA))
 				expl_set(&s->expl, "starttls_injection",
 				    "server", "success", "The server sent data "
 				    "after its 220 to STARTTLS, before the "
@@ -361,7 +361,8 @@ explain_stages(struct probe_result *r)
 				explain_doubtful_accept(s, &s->replies[0]);
 				continue;
 			}
-			if (result_has_finding(r, "rcpt.smtputf8_unsupported")) {
+			if (result_has_finding(r,
+			    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
 				expl_set(&s->expl, "smtputf8_required",
 				    "recipient_address", "permanent", "The "
 				    "address has a non-ASCII local part, and "
@@ -393,7 +394,7 @@ explain_stages(struct probe_result *r)
 			}
 			break;
 		case STAGE_AUTH:
-			if (result_has_finding(r, "auth.not_encrypted"))
+			if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
 				expl_set(&s->expl, "auth_not_encrypted",
 				    "client_auth_tls", "permanent", "smtpprobe "
 				    "did not send AUTH: the connection is not "
@@ -405,7 +406,8 @@ explain_stages(struct probe_result *r)
 				    "on the server (the submission port 587 "
 				    "should offer it); only on a network you "
 				    "trust, pass --auth-plaintext.");
-			else if (result_has_finding(r, "auth.not_offered"))
+			else if (result_has_finding(r,
+			    FINDING_AUTH_NOT_OFFERED))
 				expl_set(&s->expl, "auth_not_offered",
 				    "client_auth_tls", "permanent", "The "
 				    "server does not announce AUTH in its "
@@ -419,7 +421,8 @@ explain_stages(struct probe_result *r)
 				    "check the server's SASL settings (Postfix: "
 				    "smtpd_sasl_auth_enable, "
 				    "smtpd_tls_auth_only).");
-			else if (result_has_finding(r, "auth.no_mechanism"))
+			else if (result_has_finding(r,
+			    FINDING_AUTH_NO_MECHANISM))
 				expl_set(&s->expl, "auth_no_mechanism",
 				    "client_auth_tls", "permanent", "The "
 				    "server offers no AUTH mechanism smtpprobe "
@@ -813,7 +816,7 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		struct explanation *e = &r->stages[STAGE_DNS].expl;
 		char m[512];
 
-		if (result_has_finding(r, "dns.nxdomain")) {
+		if (result_has_finding(r, FINDING_DNS_NXDOMAIN)) {
 			snprintf(m, sizeof(m), "The domain %s does not exist "
 			    "in DNS (NXDOMAIN).", dom);
 			expl_set(e, "domain_not_found", "recipient_address",
@@ -833,7 +836,7 @@ diag_finish(struct probe_result *r, int catch_all_code)
 			    "address for this recipient.");
 			verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
 			    "%s accepts no email (null MX).", dom);
-		} else if (result_has_finding(r, "dns.no_mail_host")) {
+		} else if (result_has_finding(r, FINDING_DNS_NO_MAIL_HOST)) {
 			snprintf(m, sizeof(m), "No mail server for %s can be "
 			    "found: no usable MX host and no address.", dom);
 			expl_set(e, "no_mail_host", "recipient_address",
@@ -861,13 +864,13 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		return;
 	}
 
-	if (result_has_finding(r, "connect.no_address_in_family")) {
+	if (result_has_finding(r, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY)) {
 		const struct finding *f = NULL;
 		size_t i;
 
 		for (i = 0; i < r->nfindings; i++)
-			if (strcmp(r->findings[i].id,
-			    "connect.no_address_in_family") == 0)
+			if (r->findings[i].id ==
+			    FINDING_CONNECT_NO_ADDRESS_IN_FAMILY)
 				f = &r->findings[i];
 		expl_set(&r->stages[STAGE_CONNECT].expl,
 		    "no_address_in_family", "server", "permanent",
@@ -889,7 +892,8 @@ diag_finish(struct probe_result *r, int catch_all_code)
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
 			verdict_from_envelope(r, STAGE_MAIL, 0);
-		else if (result_has_finding(r, "rcpt.smtputf8_unsupported"))
+		else if (result_has_finding(r,
+		    FINDING_RCPT_SMTPUTF8_UNSUPPORTED))
 			verdict(r, VERDICT_UNDELIVERABLE, "smtputf8_required",
 			    "The address has a non-ASCII local part and the "
 			    "server for %s does not support SMTPUTF8.", dom);
@@ -1001,11 +1005,10 @@ diag_rate_limited(struct probe_result *r, int tries)
 	const char *dom = r->addr.domain_ascii[0] != '\0' ?
 	    r->addr.domain_ascii : r->input;
 
-	result_finding(r, "batch.rate_limited", SEV_WARNING,
-	    r->outcome_stage, "RFC 5321 §4.2.3", NULL, "the server %s kept "
-	    "answering with a temporary refusal (such as 421 \"too many "
-	    "connections\") over %d tr%s with growing pauses between them",
-	    r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
+	result_finding(r, FINDING_BATCH_RATE_LIMITED, r->outcome_stage, NULL,
+	    "the server %s kept answering with a temporary refusal (such as "
+	    "421 \"too many connections\") over %d tr%s with growing pauses "
+	    "between them", r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
 	    tries == 1 ? "y" : "ies");
 	verdict(r, VERDICT_UNKNOWN, "rate_limited", "The mail server for %s "
 	    "turned the probe away for now on each of %d tries (a rate "
@@ -1019,11 +1022,11 @@ diag_server_stalled(struct probe_result *r, size_t skipped, bool decide)
 	const char *dom = r->addr.domain_ascii[0] != '\0' ?
 	    r->addr.domain_ascii : r->input;
 
-	result_finding(r, "batch.server_stalled", SEV_WARNING, STAGE_CONNECT,
-	    "RFC 5321 §4.5.3.2", NULL, "%zu server address%s of %s %s not "
-	    "tried: %s did not answer an earlier address of this run in "
-	    "time", skipped, skipped == 1 ? "" : "es", dom, skipped == 1 ?
-	    "was" : "were", skipped == 1 ? "it" : "they");
+	result_finding(r, FINDING_BATCH_SERVER_STALLED, STAGE_CONNECT, NULL,
+	    "%zu server address%s of %s %s not tried: %s did not answer an "
+	    "earlier address of this run in time", skipped, skipped == 1 ? "" :
+	    "es", dom, skipped == 1 ? "was" : "were", skipped == 1 ? "it" :
+	    "they");
 	if (!decide)
 		return;
 	r->stages[STAGE_CONNECT].status = STATUS_FAIL;

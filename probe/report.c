@@ -163,7 +163,8 @@ report_json_cstr_nonempty(FILE *out, const char *s)
 void
 report_finding_line(FILE *out, const struct finding *f)
 {
-	fprintf(out, "    %-7s %s: ", severity_name(f->severity), f->id);
+	fprintf(out, "    %-7s %s: ", severity_name(f->severity),
+	    finding_name(f->id));
 	report_put_text(out, f->message, strlen(f->message));
 	if (f->ref != NULL)
 		fprintf(out, " [%s]", f->ref);
@@ -434,7 +435,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	for (i = 0; i < r->nfindings; i++) {
 		const struct finding *f = &r->findings[i];
 		fputs(i ? ",{\"id\":" : "{\"id\":", out);
-		js(out, f->id);
+		js(out, finding_name(f->id));
 		fputs(",\"severity\":", out);
 		js(out, severity_name(f->severity));
 		fputs(",\"stage\":", out);

@@ -13,6 +13,16 @@
 
 #include "result.h"
 
+/* A row of findings.tsv. */
+struct finding_row {
+	const char	*id;
+	enum severity	 severity;
+	unsigned	 stages;
+	const char	*ref;
+};
+
+#include "probe_tables.c"
+
 static const char *const stage_names[STAGE_COUNT] = {
 	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
 	"auth", "mail", "rcpt", "quit",
@@ -70,6 +80,31 @@ session_outcome_name(enum session_outcome o)
 	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
 	return names[o];
+}
+
+const char *
+finding_name(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].id : "unknown";
+}
+
+enum severity
+finding_severity(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].severity :
+	    SEV_INFO;
+}
+
+unsigned
+finding_stages(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].stages : 0;
+}
+
+const char *
+finding_ref(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].ref : NULL;
 }
 
 double
@@ -134,12 +169,12 @@ result_clear(struct probe_result *r)
 	r->ntranscript = r->transcript_cap = 0;
 }
 
-void
-result_finding(struct probe_result *r, const char *id, enum severity sev,
-    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
+static void
+vfinding(struct probe_result *r, enum finding_id id, enum severity sev,
+    enum stage st, const char *ref, const char *evidence, const char *fmt,
+    va_list ap)
 {
 	struct finding *f;
-	va_list ap;
 
 	if (r->nfindings >= LIMIT_FINDINGS) {
 		r->findings_dropped++;
@@ -147,24 +182,46 @@ result_finding(struct probe_result *r, const char *id, enum severity sev,
 	}
 	f = &r->findings[r->nfindings++];
 	memset(f, 0, sizeof(*f));
-	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->id = id;
 	f->severity = sev;
 	f->stage = st;
 	f->ref = ref;
 	if (evidence != NULL)
 		snprintf(f->evidence, sizeof(f->evidence), "%s", evidence);
-	va_start(ap, fmt);
 	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+}
+
+void
+result_finding(struct probe_result *r, enum finding_id id, enum stage st,
+    const char *evidence, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfinding(r, id, finding_severity(id), st, finding_ref(id), evidence,
+	    fmt, ap);
+	va_end(ap);
+}
+
+void
+result_finding_sev(struct probe_result *r, enum finding_id id,
+    enum severity sev, enum stage st, const char *ref, const char *evidence,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfinding(r, id, sev, st, ref, evidence, fmt, ap);
 	va_end(ap);
 }
 
 bool
-result_has_finding(const struct probe_result *r, const char *id)
+result_has_finding(const struct probe_result *r, enum finding_id id)
 {
 	size_t i;
 
 	for (i = 0; i < r->nfindings; i++)
-		if (strcmp(r->findings[i].id, id) == 0)
+		if (r->findings[i].id == id)
 			return true;
 	return false;
 }
@@ -240,48 +297,42 @@ check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
 	snprintf(ev, sizeof(ev), "%d %s", rp->code, first);
 
 	if (rr->legality == CODES_ILLEGAL)
-		result_finding(r, "reply.illegal_code", SEV_ERROR, st,
-		    "RFC 5321 §4.3.2", ev, "%d is not a valid reply to %s",
-		    rp->code, what);
+		result_finding(r, FINDING_REPLY_ILLEGAL_CODE, st, ev,
+		    "%d is not a valid reply to %s", rp->code, what);
 	else if (rr->legality == CODES_COMMON)
-		result_finding(r, "reply.nonstandard_code", SEV_INFO, st,
-		    "RFC 5321 §4.3.2", ev, "%d is not a standard reply to %s, "
-		    "though servers often use it", rp->code, what);
+		result_finding(r, FINDING_REPLY_NONSTANDARD_CODE, st, ev,
+		    "%d is not a standard reply to %s, though servers often "
+		    "use it", rp->code, what);
 	if (rp->deviations & REPLY_DEV_CLASS_MISMATCH)
-		result_finding(r, "reply.enhanced_class_mismatch", SEV_WARNING,
-		    st, "RFC 2034 §4 / RFC 3463 §2", ev, "the enhanced status "
-		    "code %d.%d.%d does not agree with the reply code %d (its "
-		    "first digit must be %d)", rp->esc_class, rp->esc_subject,
-		    rp->esc_detail, rp->code, rp->code / 100);
+		result_finding(r, FINDING_REPLY_ENHANCED_CLASS_MISMATCH, st, ev,
+		    "the enhanced status code %d.%d.%d does not agree with the "
+		    "reply code %d (its first digit must be %d)", rp->esc_class,
+		    rp->esc_subject, rp->esc_detail, rp->code, rp->code / 100);
 	if (rp->deviations & REPLY_DEV_MIXED_CODES)
-		result_finding(r, "reply.mixed_codes", SEV_WARNING, st,
-		    "RFC 5321 §4.2.1", ev, "the lines of one reply to %s carry "
-		    "different reply codes", what);
+		result_finding(r, FINDING_REPLY_MIXED_CODES, st, ev,
+		    "the lines of one reply to %s carry different reply codes",
+		    what);
 	if (rp->deviations & REPLY_DEV_BAD_SEPARATOR)
-		result_finding(r, "reply.bad_separator", SEV_WARNING, st,
-		    "RFC 5321 §4.2", ev, "a reply line to %s has neither a "
-		    "space nor a hyphen after its code", what);
+		result_finding(r, FINDING_REPLY_BAD_SEPARATOR, st, ev,
+		    "a reply line to %s has neither a space nor a hyphen after "
+		    "its code", what);
 	if (rp->deviations & REPLY_DEV_LINE_TOO_LONG)
-		result_finding(r, "reply.line_too_long", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.1.5", ev, "a reply line to %s is longer "
-		    "than 512 octets", what);
+		result_finding(r, FINDING_REPLY_LINE_TOO_LONG, st, ev,
+		    "a reply line to %s is longer than 512 octets", what);
 	if (rp->deviations & REPLY_DEV_BARE_LF)
-		result_finding(r, "reply.bare_lf", SEV_WARNING, st,
-		    "RFC 5321 §2.3.8", ev, "the reply to %s ends lines with "
-		    "a bare LF instead of CRLF", what);
+		result_finding(r, FINDING_REPLY_BARE_LF, st, ev, "the reply to "
+		    "%s ends lines with a bare LF instead of CRLF", what);
 	if (rp->deviations & REPLY_DEV_CONTROL_CHARS)
-		result_finding(r, "reply.control_characters", SEV_WARNING, st,
-		    "RFC 5321 §4.2", ev, "the reply to %s contains control "
-		    "characters", what);
+		result_finding(r, FINDING_REPLY_CONTROL_CHARACTERS, st, ev,
+		    "the reply to %s contains control characters", what);
 	if (rp->deviations & (REPLY_DEV_MALFORMED | REPLY_DEV_CODE_RANGE))
-		result_finding(r, "reply.malformed", SEV_ERROR, st,
-		    "RFC 5321 §4.2", ev, "the reply to %s is not a valid SMTP "
-		    "reply", what);
+		result_finding(r, FINDING_REPLY_MALFORMED, st, ev,
+		    "the reply to %s is not a valid SMTP reply", what);
 	if (rp->deviations & REPLY_DEV_TRUNCATED)
-		result_finding(r, "reply.too_long", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.1", ev, "the reply to %s had more lines "
-		    "or bytes than smtpprobe keeps (%d lines, %d bytes)", what,
-		    LIMIT_REPLY_LINES, LIMIT_REPLY_BYTES);
+		result_finding(r, FINDING_REPLY_TOO_LONG, st, ev,
+		    "the reply to %s had more lines or bytes than smtpprobe "
+		    "keeps (%d lines, %d bytes)", what, LIMIT_REPLY_LINES,
+		    LIMIT_REPLY_BYTES);
 }
 
 static void

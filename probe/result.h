@@ -16,6 +16,7 @@
 #include "codes.h"
 #include "identity.h"
 #include "limits.h"
+#include "probe_ids.h"
 #include "reply.h"
 #include "resolver.h"
 #include "tlsconn.h"
@@ -86,8 +87,18 @@ enum severity {
 
 const char *severity_name(enum severity s);
 
+/* The finding table (probe/findings.tsv): the id as reports print it, the
+ * usual severity, the stages a finding may be filed under (a mask of
+ * FINDING_STAGE_BIT(stage)) and the reference, NULL for none. */
+#define FINDING_STAGE_BIT(st)	(1u << (st))
+#define FINDING_ANY_STAGE	((1u << STAGE_COUNT) - 1)
+const char *finding_name(enum finding_id id);
+enum severity finding_severity(enum finding_id id);
+unsigned finding_stages(enum finding_id id);
+const char *finding_ref(enum finding_id id);
+
 struct finding {
-	char		 id[48];
+	enum finding_id	 id;
 	enum severity	 severity;
 	enum stage	 stage;
 	char		 message[512];
@@ -212,12 +223,18 @@ void result_clear(struct probe_result *r);
  * session; findings, attempts and transcript stay. */
 void result_reset_session(struct probe_result *r);
 
-/* Add a finding (printf-style message); beyond LIMIT_FINDINGS they are
- * counted.  evidence may be NULL. */
-void result_finding(struct probe_result *r, const char *id, enum severity sev,
-    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-bool result_has_finding(const struct probe_result *r, const char *id);
+/* Add a finding (printf-style message) with the severity and reference of
+ * its row in findings.tsv; beyond LIMIT_FINDINGS they are counted.
+ * evidence may be NULL. */
+void result_finding(struct probe_result *r, enum finding_id id,
+    enum stage st, const char *evidence, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The same with the severity and reference chosen by the caller, for the
+ * findings whose weight depends on the run (--tls required, a 521). */
+void result_finding_sev(struct probe_result *r, enum finding_id id,
+    enum severity sev, enum stage st, const char *ref, const char *evidence,
+    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+bool result_has_finding(const struct probe_result *r, enum finding_id id);
 
 /* Append to the transcript (bounded by LIMIT_TRANSCRIPT_BYTES). */
 void result_transcript(struct probe_result *r, char dir, const char *text,
