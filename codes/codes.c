@@ -28,7 +28,7 @@ struct codes_cmd_rule {
 };
 
 /* Default words for a category, used when no pattern gave better ones. */
-struct codes_category {
+struct codes_category_row {
 	const char		*name;
 	enum codes_blame	 blame;
 	const char		*meaning;
@@ -40,7 +40,7 @@ struct codes_category {
  * (category -1: none, decide from the class). */
 struct codes_basic_row {
 	struct codes_basic	 b;
-	int			 category;
+	int			 category;	/* enum codes_category or -1 */
 	enum codes_blame	 blame;
 };
 
@@ -48,7 +48,7 @@ struct codes_basic_row {
 struct codes_enhanced_row {
 	struct codes_enhanced	 e;
 	int			 hi;
-	int			 category;	/* -1: no specific diagnosis */
+	int			 category;	/* enum codes_category; -1: no specific diagnosis */
 	enum codes_blame	 blame;
 };
 
@@ -62,7 +62,7 @@ struct codes_pattern {
 		int	detail;
 	}			 enh[4];	/* required enhanced code, any of */
 	int			 nenh;
-	int			 category;
+	enum codes_category	 category;
 	enum codes_blame	 blame;
 	const char		*match;
 	const char		*meaning;
@@ -468,6 +468,14 @@ codes_category_at(size_t i, enum codes_blame *blame)
 	return codes_categories[i].name;
 }
 
+const char *
+codes_category_name(enum codes_category c)
+{
+	if ((unsigned)c >= CODES_CAT_COUNT)
+		return "unknown";
+	return codes_categories[c].name;
+}
+
 size_t
 codes_pattern_count(void)
 {
@@ -480,17 +488,6 @@ codes_pattern_id(size_t i)
 	if (i >= CODES_NELEM(codes_patterns))
 		return NULL;
 	return codes_patterns[i].id;
-}
-
-static int
-codes_category_index(const char *name)
-{
-	size_t	 i;
-
-	for (i = 0; i < CODES_NELEM(codes_categories); i++)
-		if (strcmp(codes_categories[i].name, name) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* ---- text patterns --------------------------------------------------- */
@@ -632,9 +629,10 @@ codes_pattern_find(int strong, int cmd, int code, int subject, int detail,
  * same code means different things at different stages: 550 to RCPT is
  * about the recipient, to MAIL about the sender, to EHLO about the client's
  * name; 552 to MAIL is the SIZE limit (RFC 1870), to RCPT the mailbox.
- * Returns the category name, or NULL to use the basic table's default.
+ * Returns the category, or CODES_CAT_COUNT to use the basic table's
+ * default.
  */
-static const char *
+static enum codes_category
 codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 {
 	switch (code) {
@@ -642,7 +640,7 @@ codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 	case 451:
 		if (cmd == CODES_CMD_GREETING) {
 			*blame = CODES_BLAME_SERVER;
-			return "service_unavailable";
+			return CODES_CAT_SERVICE_UNAVAILABLE;
 		}
 		break;
 	case 452:
@@ -651,45 +649,45 @@ codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 			 * recipients, but also for lack of storage; without
 			 * text we cannot tell, storage is the RFC wording. */
 			*blame = CODES_BLAME_SERVER;
-			return "insufficient_storage";
+			return CODES_CAT_INSUFFICIENT_STORAGE;
 		}
 		break;
 	case 454:
 		if (cmd == CODES_CMD_STARTTLS) {
 			*blame = CODES_BLAME_SERVER;	/* RFC 3207 §4 */
-			return "tls_unavailable";
+			return CODES_CAT_TLS_UNAVAILABLE;
 		}
 		if (cmd == CODES_CMD_AUTH) {
 			*blame = CODES_BLAME_SERVER;	/* RFC 4954 §6 */
-			return "temporary_failure";
+			return CODES_CAT_TEMPORARY_FAILURE;
 		}
 		break;
 	case 501:
 		if (cmd == CODES_CMD_EHLO || cmd == CODES_CMD_HELO) {
 			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
+			return CODES_CAT_HELO_REJECTED;
 		}
 		if (cmd == CODES_CMD_RCPT) {
 			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "syntax_error";
+			return CODES_CAT_SYNTAX_ERROR;
 		}
 		if (cmd == CODES_CMD_MAIL) {
 			*blame = CODES_BLAME_SENDER_ADDRESS;
-			return "syntax_error";
+			return CODES_CAT_SYNTAX_ERROR;
 		}
 		if (cmd == CODES_CMD_AUTH) {
 			*blame = CODES_BLAME_CLIENT_AUTH_TLS;
-			return "syntax_error";
+			return CODES_CAT_SYNTAX_ERROR;
 		}
 		break;
 	case 504:
 		if (cmd == CODES_CMD_EHLO || cmd == CODES_CMD_HELO) {
 			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
+			return CODES_CAT_HELO_REJECTED;
 		}
 		if (cmd == CODES_CMD_AUTH) {
 			*blame = CODES_BLAME_CLIENT_AUTH_TLS;	/* RFC 4954 §4 */
-			return "command_not_implemented";
+			return CODES_CAT_COMMAND_NOT_IMPLEMENTED;
 		}
 		break;
 	case 530:
@@ -697,47 +695,47 @@ codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 		 * required"; a 530 to AUTH is the RFC 3207 §4 TLS demand. */
 		*blame = CODES_BLAME_CLIENT_AUTH_TLS;
 		if (cmd == CODES_CMD_AUTH || cmd == CODES_CMD_HELO)
-			return "starttls_required";
-		return "auth_required";
+			return CODES_CAT_STARTTLS_REQUIRED;
+		return CODES_CAT_AUTH_REQUIRED;
 	case 550:
 	case 553:
 		switch (cmd) {
 		case CODES_CMD_GREETING:
 			*blame = CODES_BLAME_CLIENT_IP_REPUTATION;
-			return "service_unavailable";
+			return CODES_CAT_SERVICE_UNAVAILABLE;
 		case CODES_CMD_EHLO:
 		case CODES_CMD_HELO:
 			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
+			return CODES_CAT_HELO_REJECTED;
 		case CODES_CMD_MAIL:
 			*blame = CODES_BLAME_SENDER_ADDRESS;
-			return "sender_rejected";
+			return CODES_CAT_SENDER_REJECTED;
 		case CODES_CMD_RCPT:
 		case CODES_CMD_VRFY:
 		case CODES_CMD_EXPN:
 			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "recipient_rejected";
+			return CODES_CAT_RECIPIENT_REJECTED;
 		case CODES_CMD_DATA:
 		case CODES_CMD_BDAT:
 			*blame = CODES_BLAME_CONTENT;
-			return "content_rejected";
+			return CODES_CAT_CONTENT_REJECTED;
 		}
 		break;
 	case 551:
 		if (cmd == CODES_CMD_RCPT || cmd == CODES_CMD_VRFY) {
 			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "recipient_rejected";
+			return CODES_CAT_RECIPIENT_REJECTED;
 		}
 		break;
 	case 552:
 		if (cmd == CODES_CMD_RCPT) {
 			*blame = CODES_BLAME_RECIPIENT_MAILBOX;
-			return "mailbox_full";
+			return CODES_CAT_MAILBOX_FULL;
 		}
 		if (cmd == CODES_CMD_MAIL || cmd == CODES_CMD_DATA ||
 		    cmd == CODES_CMD_BDAT) {
 			*blame = CODES_BLAME_CONTENT;	/* RFC 1870 SIZE */
-			return "message_too_big";
+			return CODES_CAT_MESSAGE_TOO_BIG;
 		}
 		break;
 	case 554:
@@ -746,39 +744,40 @@ codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 			/* "No SMTP service here": nearly always aimed at the
 			 * connecting address (§3.1, §4.3.2). */
 			*blame = CODES_BLAME_CLIENT_IP_REPUTATION;
-			return "service_unavailable";
+			return CODES_CAT_SERVICE_UNAVAILABLE;
 		case CODES_CMD_EHLO:
 		case CODES_CMD_HELO:
 			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
+			return CODES_CAT_HELO_REJECTED;
 		case CODES_CMD_MAIL:
 		case CODES_CMD_RCPT:
 			*blame = CODES_BLAME_RELAY_POLICY;
-			return "policy_rejected";
+			return CODES_CAT_POLICY_REJECTED;
 		case CODES_CMD_DATA:
 		case CODES_CMD_BDAT:
 			*blame = CODES_BLAME_CONTENT;
-			return "content_rejected";
+			return CODES_CAT_CONTENT_REJECTED;
 		}
 		break;
 	}
-	return NULL;
+	return CODES_CAT_COUNT;
 }
 
 /* At MAIL the address in question is the sender's, whatever the enhanced
  * code says (RFC 3463 subject 1 details are written for recipients). */
 static void
-codes_adjust_for_mail(int cmd, const char **cat, enum codes_blame *blame)
+codes_adjust_for_mail(int cmd, enum codes_category *cat,
+    enum codes_blame *blame)
 {
 	if (cmd != CODES_CMD_MAIL)
 		return;
 	if (*blame == CODES_BLAME_RECIPIENT_ADDRESS ||
 	    *blame == CODES_BLAME_RECIPIENT_MAILBOX)
 		*blame = CODES_BLAME_SENDER_ADDRESS;
-	if (strcmp(*cat, "user_unknown") == 0 ||
-	    strcmp(*cat, "recipient_rejected") == 0 ||
-	    strcmp(*cat, "mailbox_disabled") == 0)
-		*cat = "sender_rejected";
+	if (*cat == CODES_CAT_USER_UNKNOWN ||
+	    *cat == CODES_CAT_RECIPIENT_REJECTED ||
+	    *cat == CODES_CAT_MAILBOX_DISABLED)
+		*cat = CODES_CAT_SENDER_REJECTED;
 }
 
 /* X.7.0 and X.7.1 say only "refused by policy": servers use them for
@@ -791,11 +790,11 @@ codes_enhanced_is_generic(const struct codes_enhanced_row *er)
 }
 
 static void
-codes_fill_category(struct codes_diagnosis *out, int idx)
+codes_fill_category(struct codes_diagnosis *out, enum codes_category idx)
 {
-	const struct codes_category *c = &codes_categories[idx];
+	const struct codes_category_row *c = &codes_categories[idx];
 
-	out->category = c->name;
+	out->category = idx;
 	out->blame = c->blame;
 	out->meaning = c->meaning;
 	out->cause = c->cause;
@@ -809,9 +808,8 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	const struct codes_basic_row	*br;
 	const struct codes_enhanced_row	*er = NULL;
 	const struct codes_pattern	*p;
-	const char			*cat;
+	enum codes_category		 cat;
 	enum codes_blame		 blame = CODES_BLAME_NONE;
-	int				 idx;
 
 	if (out == NULL)
 		return;
@@ -822,7 +820,7 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	br = codes_basic_row(code);
 	out->permanence = codes_permanence_of(code);
 	out->rule = "";
-	codes_fill_category(out, codes_category_index("unknown"));
+	codes_fill_category(out, CODES_CAT_UNKNOWN);
 	out->meaning = br != NULL ? br->b.meaning : codes_basic_generic(code);
 
 	if (out->permanence == CODES_NOT_A_REPLY) {
@@ -838,7 +836,7 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	 * digit decides), whatever its text says. */
 	if (out->permanence == CODES_SUCCESS ||
 	    out->permanence == CODES_INTERMEDIATE) {
-		codes_fill_category(out, codes_category_index("accepted"));
+		codes_fill_category(out, CODES_CAT_ACCEPTED);
 		if (br != NULL) {
 			out->meaning = br->b.meaning;
 			out->advice = br->b.advice;
@@ -875,9 +873,10 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 		out->blame = er->blame;
 		out->meaning = er->e.meaning;
 		out->advice = er->e.advice;
-	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) != NULL) {
+	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) !=
+	    CODES_CAT_COUNT) {
 		/* 4. The basic code read in the light of the command. */
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		out->blame = blame;
 		if (br != NULL)
 			out->meaning = br->b.meaning;
@@ -891,16 +890,15 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	} else {
 		/* 6. Only the class is known (§4.2.1: interpret the first
 		 * digit when the code is unrecognised). */
-		idx = codes_category_index(out->permanence == CODES_TRANSIENT ?
-		    "temporary_failure" : "unknown");
-		codes_fill_category(out, idx);
+		codes_fill_category(out, out->permanence == CODES_TRANSIENT ?
+		    CODES_CAT_TEMPORARY_FAILURE : CODES_CAT_UNKNOWN);
 		out->meaning = codes_basic_generic(code);
 	}
 	cat = out->category;
 	blame = out->blame;
 	codes_adjust_for_mail(cmd, &cat, &blame);
 	if (cat != out->category) {
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		if (p != NULL) {
 			out->meaning = p->meaning;
 			out->rule = p->id;

@@ -1178,10 +1178,10 @@ explain_stage(struct probe_result *res, struct explanation *e)
 	const char *ip = identity_client_ip(id);
 	const char *helo = suggested_helo(id);
 	char facts[512], more[256], action[512];
-	bool rdns = strcmp(e->category, "rdns_missing") == 0;
-	bool heloc = strcmp(e->category, "helo_rejected") == 0;
-	bool client = strcmp(e->blame, "client_identity") == 0 ||
-	    strcmp(e->blame, "client_ip_reputation") == 0;
+	bool rdns = e->category == CODES_CAT_RDNS_MISSING;
+	bool heloc = e->category == CODES_CAT_HELO_REJECTED;
+	bool client = e->blame == CODES_BLAME_CLIENT_IDENTITY ||
+	    e->blame == CODES_BLAME_CLIENT_IP_REPUTATION;
 
 	if (!rdns && !heloc && !client)
 		return;
@@ -1244,7 +1244,7 @@ identity_explain(struct probe_result *res)
 		explain_stage(res, &s->expl);
 		explained = true;
 	}
-	if (explained && strcmp(res->reason, "client_rejected") == 0) {
+	if (explained && res->reason == REASON_CLIENT_REJECTED) {
 		char facts[512];
 		size_t n = strlen(res->summary);
 

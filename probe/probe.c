@@ -181,7 +181,7 @@ self_check_verdict(struct probe_result *res, bool offline)
 	else {
 		st = identity_client_status(res);
 		res->verdict = VERDICT_UNKNOWN;
-		snprintf(res->reason, sizeof(res->reason), "self_check");
+		res->reason = REASON_SELF_CHECK;
 		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
 		    "Self-check: nothing wrong found with this host's address, "
 		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "

@@ -252,8 +252,7 @@ run_pass(struct probe_ctx *ctx, const char *address,
 		/* The probe's verdict is about one recipient; here there is
 		 * none, the envelopes carry the answers. */
 		p->res->verdict = VERDICT_UNKNOWN;
-		snprintf(p->res->reason, sizeof(p->res->reason),
-		    "relay_test");
+		p->res->reason = REASON_RELAY_TEST;
 		snprintf(p->res->summary, sizeof(p->res->summary), "The "
 		    "envelopes of the relay test were asked; see relay_test.");
 	}

@@ -107,6 +107,36 @@ finding_ref(enum finding_id id)
 	return (unsigned)id < FINDING_COUNT ? finding_rows[id].ref : NULL;
 }
 
+const char *
+reason_name(enum reason r)
+{
+	return (unsigned)r < REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+const char *
+expl_category_name(int category)
+{
+	if (category >= 0 && category < CODES_CAT_COUNT)
+		return codes_category_name((enum codes_category)category);
+	if (category >= CODES_CAT_COUNT && category < DIAG_CAT_END)
+		return diag_category_names[category - CODES_CAT_COUNT];
+	return "unknown";
+}
+
+void
+expl_set(struct explanation *e, int category, enum codes_blame blame,
+    enum codes_permanence permanence, const char *meaning, const char *cause,
+    const char *action)
+{
+	e->present = true;
+	e->category = category;
+	e->blame = blame;
+	e->permanence = permanence;
+	snprintf(e->meaning, sizeof(e->meaning), "%s", meaning);
+	snprintf(e->cause, sizeof(e->cause), "%s", cause);
+	snprintf(e->action, sizeof(e->action), "%s", action);
+}
+
 double
 monotonic_ms(void)
 {
@@ -436,7 +466,8 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	free(keep);
 
 	dst->verdict = VERDICT_UNKNOWN;
-	dst->reason[0] = dst->summary[0] = '\0';
+	dst->reason = REASON_NONE;
+	dst->summary[0] = '\0';
 	dst->exit_code = 0;
 	for (st = 0; st < STAGE_COUNT; st++) {
 		struct stage_rec *s = &dst->stages[st];

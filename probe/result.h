@@ -57,16 +57,25 @@ struct rec_reply {
 	const char		*legality_ref;
 };
 
-/* Why a stage is not ok, in words for people and a word for programs. */
+/* Why a stage is not ok, in words for people and a word for programs.
+ * The category is an enum codes_category (a reply's diagnosis) or an enum
+ * diag_category (diag.c's own, from stage_categories.tsv). */
 struct explanation {
-	bool	present;
-	char	meaning[512];
-	char	cause[512];
-	char	action[512];
-	char	category[48];
-	char	blame[48];
-	char	permanence[16];
+	bool			 present;
+	int			 category;
+	enum codes_blame	 blame;
+	enum codes_permanence	 permanence;
+	char			 meaning[512];
+	char			 cause[512];
+	char			 action[512];
 };
+
+/* "user_unknown", "connect_timeout", ...; "unknown" out of range. */
+const char *expl_category_name(int category);
+/* Fill e (present from now on); the texts are copied. */
+void expl_set(struct explanation *e, int category, enum codes_blame blame,
+    enum codes_permanence permanence, const char *meaning, const char *cause,
+    const char *action);
 
 struct stage_rec {
 	enum stage_status	status;
@@ -159,6 +168,8 @@ enum verdict {
 };
 
 const char *verdict_name(enum verdict v);
+/* A reason's word (reasons.tsv); "" for REASON_NONE. */
+const char *reason_name(enum reason r);
 
 struct probe_result {
 	char			 input[LIMIT_ADDRESS * 4 + 8];	/* as given, cut */
@@ -210,7 +221,7 @@ struct probe_result {
 	double			 t0;		/* monotonic ms at start */
 
 	enum verdict		 verdict;
-	char			 reason[32];
+	enum reason		 reason;
 	char			 summary[512];
 	int			 exit_code;
 	bool			 local_error;

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""convert_finding_ids.py — turn finding ids written as strings into enums.
+"""convert_finding_ids.py — turn finding ids (and reasons, categories,
+blames) written as strings into enums.
 
     scripts/dev/convert_finding_ids.py [--check] [FILE.c ...]
 
@@ -18,6 +19,24 @@ ids written as string literals into the enum names of probe/findings.tsv:
   * result_has_finding(r, "x.y") takes FINDING_X_Y;
   * strcmp(E.id, "x.y") == 0 (or != 0), E.id being a finding's id, becomes
     E.id == FINDING_X_Y (or !=).
+
+It does the same for the other words that became enums: categories
+(codes/categories.tsv: CODES_CAT_*, probe/stage_categories.tsv:
+DIAG_CAT_*), blames (CODES_BLAME_*), permanences (CODES_SUCCESS, ...) and
+reasons (probe/reasons.tsv: REASON_*):
+
+  * strcmp(E.category, "word") == 0 and the same for E.blame and E.reason;
+  * the word arguments of expl_set(), verdict() and emit_unfinished(),
+    and codes_blame_name(X) / codes_permanence_name(X) given to
+    expl_set() as X;
+  * snprintf(E.reason, sizeof(E.reason), "word") as E.reason =
+    REASON_WORD, and snprintf(E.reason, sizeof(E.reason), "%s", X) as
+    E.reason = X;
+  * E.category = "" as CODES_CAT_UNKNOWN;
+  * a few edits that follow no pattern (HUNKS below: diag.c's expl_set()
+    now in result.c, verdict() taking enum reason, batch.c counting
+    reasons by enum), applied where their old text is found and reported
+    where neither the old nor the new text is.
 
 A call that is rewritten is laid out again in the house style: 80
 columns, tabs 8 wide, continuation lines 4 spaces deeper, string
@@ -40,6 +59,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 COLUMNS = 80
 MIN_PIECE = 12
 ID_RE = r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+"
+# enum codes_blame and enum codes_permanence (codes/codes.h).
+BLAMES = ["none", "recipient_address", "recipient_mailbox", "sender_address",
+          "sender_authentication", "client_ip_reputation", "client_identity",
+          "client_auth_tls", "relay_policy", "content", "rate_limit",
+          "server", "protocol"]
+PERMANENCES = ["success", "intermediate", "transient", "permanent",
+               "not_a_reply"]
 
 
 class ConvertError(Exception):
@@ -69,11 +95,27 @@ class Tables:
                 os.path.join(root, "probe", "findings.tsv"), 6):
             self.findings[fid] = (enum, "SEV_" + sev.upper(),
                                   None if ref == "-" else ref)
+        self.reasons = {r[0]: r[1] for r in read_rows(
+            os.path.join(root, "probe", "reasons.tsv"), 4)}
+        self.categories = {r[0]: "CODES_CAT_" + r[0].upper()
+                           for r in read_rows(os.path.join(
+                               root, "codes", "categories.tsv"), 5)}
+        self.categories.update({r[0]: r[1] for r in read_rows(
+            os.path.join(root, "probe", "stage_categories.tsv"), 3)})
+        self.blames = {b: "CODES_BLAME_" + b.upper() for b in BLAMES}
+        self.permanences = {p: "CODES_" + p.upper() for p in PERMANENCES}
+
+    def word(self, kind, word, where):
+        table = {"reason": self.reasons, "category": self.categories,
+                 "blame": self.blames, "permanence": self.permanences}[kind]
+        if word not in table:
+            raise ConvertError("%s: %s %r is in no table" % (where, kind, word))
+        return table[word]
 
     def finding(self, fid, where):
         if fid not in self.findings:
-            raise ConvertError("%s: finding id %r is not in probe/findings.tsv"
-                               % (where, fid))
+            raise ConvertError("%s: finding id %r is in no table: add it "
+                               "to probe/findings.tsv" % (where, fid))
         return self.findings[fid]
 
 
@@ -237,41 +279,63 @@ BINARY_OPS = {"==", "!=", "<", ">", "<=", ">=", "&&", "||", "?", ":", "+",
               "-", "*", "/", "%", "&", "|", "^", "<<", ">>", "="}
 
 
-def items_of(args, close):
-    """Layout items for a list of argument texts; close follows the last."""
+def items_of(text):
+    """Layout items for C text: words, and ('str', content, end) for
+    string literals; punctuation and binary operators stick to the item
+    before them."""
     items = []
-    for k, arg in enumerate(args):
-        ps = pieces(arg)
-        for j, p in enumerate(ps):
-            end = "" if j < len(ps) - 1 else ("," if k < len(args) - 1
-                                              else close)
-            lit = literal(p)
-            if p in BINARY_OPS and items:
-                # A line never starts with a binary operator (KNF).
-                prev = items[-1]
-                items[-1] = (prev[0], prev[1], prev[2] + " " + p + end) \
-                    if isinstance(prev, tuple) else prev + " " + p + end
-            elif lit is not None:
-                items.append(("str", lit, end))
-            else:
-                items.append(p + end)
+    for p in pieces(text):
+        lit = literal(p)
+        glue = None
+        if items and p in BINARY_OPS:
+            glue = " " + p        # a line never starts with one (KNF)
+        elif items and p[0] in ",);":
+            glue = p
+        if glue is not None:
+            prev = items[-1]
+            items[-1] = (prev[0], prev[1], prev[2] + glue) \
+                if isinstance(prev, tuple) else prev + glue
+        elif lit is not None:
+            items.append(("str", lit, ""))
+        else:
+            items.append(p)
     return items
 
 
-def replace_laid_out(src, start, end, head, args, close):
-    """Replace src[start:end] by head + args laid out; the lines around
-    keep their text."""
+def relay(src, start, end, text):
+    """Replace src[start:end] by text laid out in place; the rest of the
+    last line follows it."""
     ls = src.rfind("\n", 0, start) + 1
     le = src.find("\n", end)
     if le < 0:
         le = len(src)
-    items = items_of(args, close)
-    prefix = src[ls:start] + head
-    lines = layout(prefix, items, src[end:le])
+    lines = layout(src[ls:start], items_of(text), src[end:le])
     return src[:ls] + "\n".join(lines) + src[le:]
 
 
-# ---- the conversions -----------------------------------------------------
+def relay_call(src, m, args, close, new, name=None):
+    """The call at m (arguments args, its ')' at close) with the arguments
+    new, and the name name when given.  When only some arguments changed
+    in place, the lines after the last of them keep their layout."""
+    head = (name or m.group(1)) + "("
+    changed = [i for i, (a, b) in enumerate(zip(args, new)) if a != b]
+    if name is not None or len(new) != len(args) or \
+            max(changed) == len(args) - 1:
+        return relay(src, m.start(), close + 1,
+                     head + ", ".join(new) + ")")
+    last = max(changed)
+    end = m.end() + sum(len(a) + 1 for a in args[:last + 1]) - 1
+    le = src.find("\n", end)
+    ls = src.rfind("\n", 0, m.start()) + 1
+    items = items_of(head + ", ".join(new[:last + 1]) + ",")
+    # The rest of the line moves as it is, to a line of its own when it
+    # no longer fits: its strings go on on the next line.
+    rest = src[end + 1:le].strip()
+    if rest:
+        items.append(rest)
+    lines = layout(src[ls:m.start()], items, "")
+    return src[:ls] + "\n".join(lines) + src[le:]
+
 
 def convert_finding_call(src, m, tables, where):
     """The result_finding call at m, converted; None when it has no id
@@ -289,8 +353,7 @@ def convert_finding_call(src, m, tables, where):
             new = [args[0], "%s ? %s : %s" % (
                 norm(tern.group(1)), tables.finding(tern.group(2), where)[0],
                 tables.finding(tern.group(3), where)[0])]
-        return replace_laid_out(src, m.start(), close + 1, name + "(", new,
-                                ")")
+        return relay_call(src, m, args, close, new)
     ids = [lit] if lit else [tern.group(2), tern.group(3)]
     rows = [tables.finding(i, where) for i in ids]
     enum = rows[0][0] if lit else "%s ? %s : %s" % (
@@ -298,8 +361,7 @@ def convert_finding_call(src, m, tables, where):
     if name == "result_finding_sev" or len(args) < 7:
         # Already in the new argument order: only the id changes.
         new = [args[0], enum] + args[2:]
-        return replace_laid_out(src, m.start(), close + 1, name + "(", new,
-                                ")")
+        return relay_call(src, m, args, close, new)
     sev, ref = norm(args[2]), args[4].strip()
     if lit:
         sev_ok = sev == rows[0][1]
@@ -317,7 +379,7 @@ def convert_finding_call(src, m, tables, where):
     else:
         new = [args[0], enum] + args[2:]
         fname = "result_finding_sev"
-    return replace_laid_out(src, m.start(), close + 1, fname + "(", new, ")")
+    return relay_call(src, m, args, close, new, fname)
 
 
 FINDING_CALL_RE = re.compile(
@@ -325,29 +387,217 @@ FINDING_CALL_RE = re.compile(
 STRCMP_RE = re.compile(r"\bstrcmp\s*\(")
 
 
+def strcmp_enum(lhs, lit, tables, where):
+    """The enum a string field compared with strcmp() stands for, or None
+    when lhs is no such field."""
+    field = re.search(r"(?:\.|->)(id|category|blame|reason)$", lhs)
+    if field is None:
+        return None
+    if field.group(1) == "id":
+        if not re.fullmatch(ID_RE, lit):
+            return None
+        return tables.finding(lit, where)[0]
+    return tables.word(field.group(1), lit, where)
+
+
 def convert_strcmp(src, m, tables, where):
-    """strcmp(E.id, "x.y") ==/!= 0 at m, converted; None when it is not
-    such a comparison."""
+    """strcmp(E.f, "word") ==/!= 0 at m, f a finding's id, a category, a
+    blame or a reason, converted; None when it is not such a comparison."""
     args, close = split_args(src, m.end())
     if len(args) != 2:
         return None
     lhs, lit = norm(args[0]), literal(args[1])
-    rest = re.match(r"\s*(==|!=)\s*0\b", src[close + 1:])
-    if lit is None or rest is None or not re.search(r"(\.|->)id$", lhs) \
-            or not re.fullmatch(ID_RE, lit):
+    rest = re.match(r"\s*(==|!=)\s*0\b", src[close + 1:close + 40])
+    if lit is None or rest is None:
         return None
-    enum = tables.finding(lit, where)[0]
+    enum = strcmp_enum(lhs, lit, tables, where)
+    if enum is None:
+        return None
     end = close + 1 + rest.end()
-    ls = src.rfind("\n", 0, m.start()) + 1
-    le = src.find("\n", end)
-    lines = layout(src[ls:m.start()], pieces(lhs) + [rest.group(1), enum],
-                   src[end:le])
-    return src[:ls] + "\n".join(lines) + src[le:]
+    return relay(src, m.start(), end, "%s %s %s" % (lhs, rest.group(1), enum))
+
+
+def word_arg(kind, arg, tables, where):
+    """A "word" argument (or cond ? "a" : "b") as its enum; an enum
+    argument written as codes_KIND_name(X) as X; None when neither."""
+    lit = literal(arg)
+    if lit is not None:
+        return tables.word(kind, lit, where)
+    tern = re.match(r'^(.*?)\s*\?\s*"(\w+)"\s*:\s*"(\w+)"$', arg.strip(),
+                    re.S)
+    if tern is not None:
+        return "%s ? %s : %s" % (norm(tern.group(1)),
+                                 tables.word(kind, tern.group(2), where),
+                                 tables.word(kind, tern.group(3), where))
+    name = re.match(r"^codes_%s_name\s*\((.*)\)$" % kind, arg.strip(), re.S)
+    if name is not None and kind in ("blame", "permanence"):
+        return norm(name.group(1))
+    return None
+
+
+# Calls whose arguments name a reason, a category, a blame or a
+# permanence: function -> {argument index: kind}.
+WORD_CALLS = {
+    "expl_set": {1: "category", 2: "blame", 3: "permanence"},
+    "verdict": {2: "reason"},
+    "emit_unfinished": {2: "reason"},
+}
+WORD_CALL_RE = re.compile(r"\b(%s)\s*\(" % "|".join(WORD_CALLS))
+
+
+def convert_word_call(src, m, tables, where):
+    """A call of WORD_CALLS with its word arguments as enums; None when
+    none is a word."""
+    if re.match(r"\s*(static|void|const|enum|struct)\b",
+                src[src.rfind("\n", 0, m.start()) + 1:m.start()] or " x"):
+        return None
+    args, close = split_args(src, m.end())
+    new, changed = list(args), False
+    for i, kind in WORD_CALLS[m.group(1)].items():
+        if i < len(args):
+            conv = word_arg(kind, args[i], tables, where)
+            if conv is not None:
+                new[i], changed = conv, True
+    if not changed:
+        return None
+    return relay_call(src, m, args, close, new)
+
+
+SNPRINTF_RE = re.compile(r"\bsnprintf\s*\(")
+
+
+def convert_reason_snprintf(src, m, tables, where):
+    """snprintf(E.reason, sizeof(E.reason), "word") as E.reason =
+    REASON_WORD, and with "%s", X as E.reason = X."""
+    args, close = split_args(src, m.end())
+    lhs = norm(args[0])
+    if not re.search(r"(\.|->)reason$", lhs) or len(args) not in (3, 4) or \
+            norm(args[1]) not in ("sizeof(%s)" % lhs, "sizeof %s" % lhs):
+        return None
+    fmt = literal(args[2])
+    if len(args) == 3 and fmt is not None:
+        value = tables.word("reason", fmt, where)
+    elif len(args) == 4 and fmt == "%s":
+        value = norm(args[3])
+    else:
+        return None
+    return relay(src, m.start(), close + 1, "%s = %s" % (lhs, value))
+
+
+EMPTY_CATEGORY_RE = re.compile(r'\b([\w.>\[\]-]+(?:\.|->)category)\s*=\s*""')
+
+
+def convert_empty_category(src, m, tables, where):
+    """E.category = "" (a placeholder) as CODES_CAT_UNKNOWN."""
+    return src[:m.start()] + m.group(1) + " = CODES_CAT_UNKNOWN" + \
+        src[m.end():]
+
+
+# Edits that follow no pattern: (file name, old text, new text).  Applied
+# where the old text is found, skipped where the new one already is, and
+# reported otherwise (the integrator makes that edit by hand).
+HUNKS = [
+    # expl_set() moved to result.c, taking enums.
+    ("diag.c", """static void
+expl_set(struct explanation *e, const char *category, const char *blame,
+    const char *permanence, const char *meaning, const char *cause,
+    const char *action)
+{
+	e->present = true;
+	snprintf(e->category, sizeof(e->category), "%s", category);
+	snprintf(e->blame, sizeof(e->blame), "%s", blame);
+	snprintf(e->permanence, sizeof(e->permanence), "%s", permanence);
+	snprintf(e->meaning, sizeof(e->meaning), "%s", meaning);
+	snprintf(e->cause, sizeof(e->cause), "%s", cause);
+	snprintf(e->action, sizeof(e->action), "%s", action);
+}
+
+""", ""),
+    ("diag.c", "verdict(struct probe_result *r, enum verdict v, "
+     "const char *reason,\n", "verdict(struct probe_result *r, enum verdict v, "
+     "enum reason reason,\n"),
+    # batch.c counts reasons by enum, in the order first seen.
+    ("batch.c", """/* The reason's number in the statistics (added when new); 255 when the
+ * table is full. */
+static uint8_t
+reason_code(struct batch_stats *st, const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < st->nreasons; i++)
+		if (strcmp(st->reason[i], reason) == 0)
+			return (uint8_t)i;
+	if (st->nreasons >= BATCH_REASONS_MAX)
+		return 255;
+	snprintf(st->reason[st->nreasons], sizeof(st->reason[0]), "%s",
+	    reason);
+	return (uint8_t)st->nreasons++;
+}
+
+static void
+count(struct batch *b, const struct probe_result *res)
+{
+	struct batch_stats *st = b->st;
+	uint8_t rc = reason_code(st, res->reason);
+
+	st->total++;
+	if ((unsigned)res->verdict < 4)
+		st->verdicts[res->verdict]++;
+	if (rc != 255)
+		st->reason_count[rc]++;
+""", """static void
+count(struct batch *b, const struct probe_result *res)
+{
+	struct batch_stats *st = b->st;
+
+	st->total++;
+	if ((unsigned)res->verdict < 4)
+		st->verdicts[res->verdict]++;
+	if ((unsigned)res->reason < REASON_COUNT &&
+	    st->reason_count[res->reason]++ == 0)
+		st->reason_order[st->nreasons++] = (unsigned char)res->reason;
+"""),
+    ("batch.c", """	const char *reason = e->reason < b->st->nreasons ?
+	    b->st->reason[e->reason] : "duplicate";
+""", """	enum reason reason = (enum reason)e->reason;
+"""),
+    ("batch.c", "verdict_name(res->verdict), reason);\n",
+     "verdict_name(res->verdict), reason_name(reason));\n"),
+    ("batch.c", "\t\te->reason = reason_code(b->st, it->res->reason);\n",
+     "\t\te->reason = (uint8_t)it->res->reason;\n"),
+    ("batch.c", "emit_unfinished(struct batch *b, struct item *it, "
+     "const char *reason,\n", "emit_unfinished(struct batch *b, struct item "
+     "*it, enum reason reason,\n"),
+]
+
+
+def apply_hunks(src, path):
+    base = os.path.basename(path)
+    for name, old, new in HUNKS:
+        if name != base:
+            continue
+        if old in src:
+            src = src.replace(old, new)
+        elif new == "" or new not in src:
+            if new == "" and not re.search(r"\bexpl_set\s*\(struct", src):
+                continue
+            sys.stderr.write("%s: edit not applied, make it by hand:\n%s\n"
+                             % (path, old))
+    return src
+
+
+CONVERSIONS = (
+    (FINDING_CALL_RE, convert_finding_call),
+    (STRCMP_RE, convert_strcmp),
+    (WORD_CALL_RE, convert_word_call),
+    (SNPRINTF_RE, convert_reason_snprintf),
+    (EMPTY_CATEGORY_RE, convert_empty_category),
+)
 
 
 def convert_source(src, tables, path):
-    for regex, fn in ((FINDING_CALL_RE, convert_finding_call),
-                      (STRCMP_RE, convert_strcmp)):
+    src = apply_hunks(src, path)
+    for regex, fn in CONVERSIONS:
         pos = 0
         while True:
             m = regex.search(src, pos)
@@ -357,7 +607,7 @@ def convert_source(src, tables, path):
             try:
                 new = fn(src, m, tables, where)
             except ConvertError as e:
-                if "finding id" in str(e):
+                if "in no table" in str(e):
                     raise
                 sys.stderr.write("%s: left alone: %s\n" % (where, e))
                 new = None

@@ -3,6 +3,7 @@
 
     check_docs.py [--root DIR] categories   # codes/categories.tsv <-> docs/CATEGORIES.md
     check_docs.py [--root DIR] findings     # probe/findings.tsv <-> docs/FINDINGS.md, code
+    check_docs.py [--root DIR] reasons      # probe/reasons.tsv <-> docs/REPORT-FORMAT.md
 
 categories: every category of codes/categories.tsv has a row in the
 "Categories" table of docs/CATEGORIES.md and every row there is a
@@ -14,6 +15,10 @@ with the same severity (the first of "a / b"), stage and meaning, and
 every id listed there is in the table; every id's enum name (FINDING_...)
 is used by some code in probe/*.c, so the table holds no id that is
 never emitted.
+
+reasons: every row of probe/reasons.tsv has a row in the "Reasons" table
+of docs/REPORT-FORMAT.md with the same verdict and meaning, and every row
+there is in the table.
 
 Prints what is missing on each side; exit status 0 when both sides agree,
 1 otherwise, 2 when a file cannot be read.  Standard library only.
@@ -67,12 +72,17 @@ def read_tsv(path, nfields):
     return rows
 
 
-def table_rows(markdown):
-    """{key: [cells after the key]} for every table row of the document,
-    and the keys listed more than once."""
+def table_rows(markdown, heading=None):
+    """{key: [cells after the key]} for every table row of the document
+    (under HEADING only, when given), and the keys listed more than
+    once."""
     rows, twice = {}, set()
+    inside = heading is None
     for line in markdown.splitlines():
-        match = ROW_RE.match(line)
+        if heading is not None and line.startswith("#"):
+            inside = line.lstrip("#").strip() == heading
+            continue
+        match = ROW_RE.match(line) if inside else None
         if not match:
             continue
         cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
@@ -179,14 +189,42 @@ def check_findings(root):
     return ok
 
 
+def check_reasons(root):
+    table = {r[0]: (r[2], r[3]) for r in read_tsv(
+        os.path.join(root, "probe", "reasons.tsv"), 4)}
+    with open(os.path.join(root, "docs", "REPORT-FORMAT.md"),
+              encoding="utf-8") as handle:
+        markdown = handle.read()
+    listed = table_keys(markdown, "Reasons")
+    rows, _ = table_rows(markdown, "Reasons")
+    ok = True
+    for key in sorted({k for k in listed if listed.count(k) > 1}):
+        print("reasons: %s is listed twice in docs/REPORT-FORMAT.md" % key)
+        ok = False
+    ok = report("reasons", set(table) - set(listed), set(listed) - set(table),
+                "docs/REPORT-FORMAT.md", "probe/reasons.tsv") and ok
+    for key in sorted(set(table) & set(listed)):
+        if tuple(rows[key]) != table[key]:
+            print("reasons: %s is %r in probe/reasons.tsv but %r in "
+                  "docs/REPORT-FORMAT.md" % (key, table[key],
+                                             tuple(rows[key])))
+            ok = False
+    if ok:
+        print("reasons: %d reasons, all documented" % len(table))
+    return ok
+
+
+CHECKS = {"categories": check_categories, "findings": check_findings,
+          "reasons": check_reasons}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default=ROOT, help="the source tree")
-    parser.add_argument("check", choices=("categories", "findings"))
+    parser.add_argument("check", choices=sorted(CHECKS))
     opts = parser.parse_args(argv)
     try:
-        ok = (check_categories if opts.check == "categories"
-              else check_findings)(opts.root)
+        ok = CHECKS[opts.check](opts.root)
     except OSError as exc:
         print("check_docs: %s" % exc)
         return 2
