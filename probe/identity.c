@@ -542,8 +542,12 @@ identity_server_start(struct identity_run *ir, const char *host,
 	for (i = 0; i < id->nservers; i++)
 		if (strcmp(id->servers[i].rdns.ip, ip) == 0)
 			return (int)i;
-	if (id->nservers >= IDENT_MAX_SERVERS)
+	if (!result_grow(&id->servers, &id->servers_cap, id->nservers,
+	    IDENT_MAX_SERVERS, sizeof(*id->servers))) {
+		if (id->nservers < IDENT_MAX_SERVERS)
+			ir->res->nomem_dropped++;
 		return -1;
+	}
 	sv = &id->servers[id->nservers++];
 	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->host, sizeof(sv->host), "%s", host);
@@ -1160,14 +1164,17 @@ rdns_is_problem(const struct identity *id)
 	    rd->ptr_status == RESOLVER_NODATA || rd->fcrdns == IDENT_NO);
 }
 
-/* Put facts in front of text (bounded). */
+/* Put facts in front of e's cause and make action (NULL: keep it) its
+ * action; bounded as every explanation text. */
 static void
-prepend(char *dst, size_t len, const char *facts)
+prepend_cause(struct explanation *e, const char *facts, const char *action)
 {
-	char old[512];
+	char cause[EXPL_TEXT_MAX];
 
-	snprintf(old, sizeof(old), "%s", dst);
-	snprintf(dst, len, "%s%s%s", facts, old[0] ? " " : "", old);
+	snprintf(cause, sizeof(cause), "%s%s%s", facts, e->cause[0] ? " " : "",
+	    e->cause);
+	expl_set(e, e->category, e->blame, e->permanence, e->meaning, cause,
+	    action != NULL ? action : e->action);
 }
 
 static void
@@ -1208,7 +1215,7 @@ explain_stage(struct probe_result *res, struct explanation *e)
 			helo_facts(id, more, sizeof(more));
 			snprintf(facts + strlen(facts), sizeof(facts) -
 			    strlen(facts), " %s", more);
-			prepend(e->cause, sizeof(e->cause), facts);
+			prepend_cause(e, facts, NULL);
 			return;
 		}
 		snprintf(action, sizeof(action), "Ask whoever runs the address "
@@ -1225,8 +1232,7 @@ explain_stage(struct probe_result *res, struct explanation *e)
 			    "are right, ask the server's administrator.", ip,
 			    ip, helo != NULL ? helo : "NAME");
 	}
-	prepend(e->cause, sizeof(e->cause), facts);
-	snprintf(e->action, sizeof(e->action), "%s", action);
+	prepend_cause(e, facts, action);
 }
 
 void

@@ -417,6 +417,10 @@ resolve_hosts(struct run *run)
 	size_t i;
 
 	run->pending = (int)run->res->nmx;
+	if (run->pending == 0) {
+		hosts_resolved(run);
+		return;
+	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
 		unsigned char ab[16];
@@ -465,6 +469,7 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	const char *d = res->addr.domain_ascii;
+	struct mx_info *m;
 	size_t i;
 
 	res->dns_status = mr->status;
@@ -491,9 +496,8 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 		/* RFC 5321 §5.1: no MX records at all -> the domain itself
 		 * is the mail host, with preference 0. */
 		res->implicit_mx = true;
-		res->nmx = 1;
-		res->mx[0].pref = 0;
-		snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s", d);
+		if ((m = result_add_mx(res)) != NULL)
+			snprintf(m->host, sizeof(m->host), "%s", d);
 		result_finding(res, FINDING_DNS_IMPLICIT_MX, STAGE_DNS, NULL,
 		    "%s has no MX records; mail goes to the domain's own "
 		    "address (implicit MX)", d);
@@ -522,10 +526,10 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	for (i = 0; i < mr->n && res->nmx < RESOLVER_MAX_MX; i++) {
 		if (mr->mx[i].host[0] == '\0')
 			continue;	/* a stray "." among real MX records */
-		res->mx[res->nmx].pref = mr->mx[i].pref;
-		snprintf(res->mx[res->nmx].host, sizeof(res->mx[0].host), "%s",
-		    mr->mx[i].host);
-		res->nmx++;
+		if ((m = result_add_mx(res)) == NULL)
+			break;
+		m->pref = mr->mx[i].pref;
+		snprintf(m->host, sizeof(m->host), "%s", mr->mx[i].host);
 	}
 	if (mr->null_mx_mixed)
 		result_finding(res, FINDING_DNS_NULL_MX_MIXED, STAGE_DNS, NULL,
@@ -547,17 +551,18 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct run *run = arg;
 	struct probe_result *res = run->res;
+	struct mx_info *m;
 	size_t i;
 
 	res->dns_status = ar->status;
-	res->nmx = 1;
-	snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s",
-	    run->ctx->cfg->server_host);
-	res->mx[0].status = ar->status;
-	for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++) {
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    res->mx[0].addrs[i], sizeof(res->mx[0].addrs[0]));
-		res->mx[0].naddrs++;
+	if ((m = result_add_mx(res)) != NULL) {
+		snprintf(m->host, sizeof(m->host), "%s",
+		    run->ctx->cfg->server_host);
+		m->status = ar->status;
+		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
+			resolver_addr_str((const struct sockaddr *)
+			    &ar->addrs[i], m->addrs[m->naddrs++],
+			    sizeof(m->addrs[0]));
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
 		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
@@ -646,8 +651,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		session_free(s);
 		run->session = NULL;
 	}
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", res->server_host);
 		snprintf(a->ip, sizeof(a->ip), "%s", res->server_ip);
 		a->port = res->server_port;
@@ -775,9 +779,7 @@ target_stalled(struct run *run, size_t i)
 		return false;
 	run->nstalled++;
 	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
-		memset(a, 0, sizeof(*a));
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
 		a->port = ntohs(t->addr.ss_family == AF_INET ?

@@ -4,7 +4,11 @@
  * The engine (probe.c, session.c) records facts here; diag.c turns them
  * into stage explanations, findings and the verdict; report.c prints them.
  * One struct probe_result per address owns every reply and transcript
- * entry in it; result_clear() frees them.
+ * entry in it; result_clear() frees them.  A result holds what it
+ * recorded: replies, findings, MX hosts, attempts, explanations and
+ * server identities are arrays (a pointer and a count, read as
+ * r->findings[i]) allocated on first use and grown up to the limits of
+ * limits.h, so an idle result costs a few KiB.
  */
 #ifndef SMTPPROBE_RESULT_H
 #define SMTPPROBE_RESULT_H
@@ -65,14 +69,20 @@ struct explanation {
 	int			 category;
 	enum codes_blame	 blame;
 	enum codes_permanence	 permanence;
-	char			 meaning[512];
-	char			 cause[512];
-	char			 action[512];
+	const char		*meaning;	/* never NULL when present */
+	const char		*cause;
+	const char		*action;
+	char			*text;		/* owned: the three above */
 };
+
+/* Bytes kept of each text of an explanation, with the NUL. */
+#define EXPL_TEXT_MAX	512
 
 /* "user_unknown", "connect_timeout", ...; "unknown" out of range. */
 const char *expl_category_name(int category);
-/* Fill e (present from now on); the texts are copied. */
+/* Fill e (present from now on); the texts are copied (at most
+ * EXPL_TEXT_MAX - 1 bytes each) and may be e's own.  Without memory they
+ * are left empty. */
 void expl_set(struct explanation *e, int category, enum codes_blame blame,
     enum codes_permanence permanence, const char *meaning, const char *cause,
     const char *action);
@@ -80,7 +90,8 @@ void expl_set(struct explanation *e, int category, enum codes_blame blame,
 struct stage_rec {
 	enum stage_status	status;
 	size_t			nreplies;
-	struct rec_reply	replies[LIMIT_STAGE_REPLIES];
+	struct rec_reply	*replies;	/* nreplies, at most LIMIT_STAGE_REPLIES */
+	size_t			replies_cap;
 	size_t			replies_dropped;
 	double			elapsed_ms;
 	bool			timed_out;
@@ -186,11 +197,13 @@ struct probe_result {
 	bool			 null_mx;
 	char			 dns_cname[RESOLVER_NAME_MAX];	/* the domain is an alias of this */
 	size_t			 nmx;
-	struct mx_info		 mx[RESOLVER_MAX_MX];
+	struct mx_info		*mx;		/* nmx, at most RESOLVER_MAX_MX */
+	size_t			 mx_cap;
 
 	/* connections */
 	size_t			 nattempts;
-	struct attempt		 attempts[LIMIT_ATTEMPT_RECORDS];
+	struct attempt		*attempts;	/* at most LIMIT_ATTEMPT_RECORDS */
+	size_t			 attempts_cap;
 	bool			 has_server;
 	char			 server_host[RESOLVER_NAME_MAX];
 	char			 server_ip[64];
@@ -211,7 +224,9 @@ struct probe_result {
 
 	size_t			 nfindings;
 	size_t			 findings_dropped;
-	struct finding		 findings[LIMIT_FINDINGS];
+	struct finding		*findings;	/* nfindings, at most LIMIT_FINDINGS */
+	size_t			 findings_cap;
+	size_t			 nomem_dropped;	/* MX hosts, attempts, servers not kept: no memory */
 
 	size_t			 ntranscript;
 	size_t			 transcript_cap;
@@ -246,6 +261,17 @@ void result_finding_sev(struct probe_result *r, enum finding_id id,
     enum severity sev, enum stage st, const char *ref, const char *evidence,
     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 bool result_has_finding(const struct probe_result *r, enum finding_id id);
+
+/* A new, zeroed MX host entry (nmx counts it), or NULL when RESOLVER_MAX_MX
+ * are kept or memory is short; the latter is a local error. */
+struct mx_info *result_add_mx(struct probe_result *r);
+/* A new, zeroed attempt entry, or NULL when LIMIT_ATTEMPT_RECORDS are
+ * kept or memory is short (counted in nomem_dropped). */
+struct attempt *result_add_attempt(struct probe_result *r);
+/* Room for element n of the array *arrp of elem-byte elements, *cap of
+ * them allocated, at most max: grows it (1, 2, 4, ...) when needed.  False
+ * when n >= max or without memory; the array is then unchanged. */
+bool result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem);
 
 /* Append to the transcript (bounded by LIMIT_TRANSCRIPT_BYTES). */
 void result_transcript(struct probe_result *r, char dir, const char *text,

@@ -35,8 +35,10 @@ reasons (probe/reasons.tsv: REASON_*):
   * E.category = "" as CODES_CAT_UNKNOWN;
   * a few edits that follow no pattern (HUNKS below: diag.c's expl_set()
     now in result.c, verdict() taking enum reason, batch.c counting
-    reasons by enum), applied where their old text is found and reported
-    where neither the old nor the new text is.
+    reasons by enum, probe.c adding MX hosts and attempts through
+    result_add_mx() and result_add_attempt()), applied where their old
+    text is found and reported where neither the old nor the new text
+    is.
 
 A call that is rewritten is laid out again in the house style: 80
 columns, tabs 8 wide, continuation lines 4 spaces deeper, string
@@ -568,6 +570,87 @@ count(struct batch *b, const struct probe_result *res)
     ("batch.c", "emit_unfinished(struct batch *b, struct item *it, "
      "const char *reason,\n", "emit_unfinished(struct batch *b, struct item "
      "*it, enum reason reason,\n"),
+    # probe.c: MX hosts and attempts are arrays that grow
+    # (result_add_mx(), result_add_attempt()).
+    ("probe.c", """		res->implicit_mx = true;
+		res->nmx = 1;
+		res->mx[0].pref = 0;
+		snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s", d);
+""", """		res->implicit_mx = true;
+		if ((m = result_add_mx(res)) != NULL)
+			snprintf(m->host, sizeof(m->host), "%s", d);
+"""),
+    ("probe.c", """		res->mx[res->nmx].pref = mr->mx[i].pref;
+		snprintf(res->mx[res->nmx].host, sizeof(res->mx[0].host), "%s",
+		    mr->mx[i].host);
+		res->nmx++;
+""", """		if ((m = result_add_mx(res)) == NULL)
+			break;
+		m->pref = mr->mx[i].pref;
+		snprintf(m->host, sizeof(m->host), "%s", mr->mx[i].host);
+"""),
+    ("probe.c", """	const char *d = res->addr.domain_ascii;
+	size_t i;
+
+	res->dns_status = mr->status;
+""", """	const char *d = res->addr.domain_ascii;
+	struct mx_info *m;
+	size_t i;
+
+	res->dns_status = mr->status;
+"""),
+    ("probe.c", """	res->dns_status = ar->status;
+	res->nmx = 1;
+	snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s",
+	    run->ctx->cfg->server_host);
+	res->mx[0].status = ar->status;
+	for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++) {
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
+		    res->mx[0].addrs[i], sizeof(res->mx[0].addrs[0]));
+		res->mx[0].naddrs++;
+	}
+""", """	res->dns_status = ar->status;
+	if ((m = result_add_mx(res)) != NULL) {
+		snprintf(m->host, sizeof(m->host), "%s",
+		    run->ctx->cfg->server_host);
+		m->status = ar->status;
+		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
+			resolver_addr_str((const struct sockaddr *)
+			    &ar->addrs[i], m->addrs[m->naddrs++],
+			    sizeof(m->addrs[0]));
+	}
+"""),
+    ("probe.c", """	struct run *run = arg;
+	struct probe_result *res = run->res;
+	size_t i;
+
+	res->dns_status = ar->status;
+""", """	struct run *run = arg;
+	struct probe_result *res = run->res;
+	struct mx_info *m;
+	size_t i;
+
+	res->dns_status = ar->status;
+"""),
+    # Without memory for one MX host there is none: not a wait for ever.
+    ("probe.c", """	run->pending = (int)run->res->nmx;
+	for (i = 0; i < run->res->nmx; i++) {
+""", """	run->pending = (int)run->res->nmx;
+	if (run->pending == 0) {
+		hosts_resolved(run);
+		return;
+	}
+	for (i = 0; i < run->res->nmx; i++) {
+"""),
+    ("probe.c", """	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
+		a = &res->attempts[res->nattempts++];
+		snprintf(a->host""", """	if ((a = result_add_attempt(res)) != NULL) {
+		snprintf(a->host"""),
+    ("probe.c", """	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
+		a = &res->attempts[res->nattempts++];
+		memset(a, 0, sizeof(*a));
+""", """	if ((a = result_add_attempt(res)) != NULL) {
+"""),
 ]
 
 
