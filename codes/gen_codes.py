@@ -481,15 +481,23 @@ def main(argv):
     except DataError as e:
         errors.append(str(e))
     if errors:
-        for e in errors:
-            sys.stderr.write("gen_codes.py: %s\n" % e)
-        sys.stderr.write("gen_codes.py: %d error(s); %s not written\n"
-                         % (len(errors), output))
-        return 1
+        return finish("gen_codes.py", errors, [])
     out, hdr = [], []
     emit(out, cmds, basic, categories, exact, ranges, patterns)
     emit_header(hdr, categories)
-    for path, lines in ((output, out), (header, hdr)):
+    return finish("gen_codes.py", errors, [(output, out), (header, hdr)])
+
+
+def finish(prog, errors, outputs):
+    """Report errors (nothing is written then) or write every (path,
+    lines) of outputs, each through a temporary file; the exit status."""
+    if errors:
+        for e in errors:
+            sys.stderr.write("%s: %s\n" % (prog, e))
+        sys.stderr.write("%s: %d error(s); nothing written\n"
+                         % (prog, len(errors)))
+        return 1
+    for path, lines in outputs:
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
