@@ -48,7 +48,7 @@ struct codes_basic_row {
 struct codes_enhanced_row {
 	struct codes_enhanced	 e;
 	int			 hi;
-	int			 category;	/* enum codes_category; -1: no specific diagnosis */
+	int			 category;	/* enum codes_category; -1: none */
 	enum codes_blame	 blame;
 };
 

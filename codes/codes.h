@@ -145,7 +145,8 @@ const char *codes_blame_name(enum codes_blame b);	/* "none", "recipient_address"
 struct codes_diagnosis {
 	enum codes_permanence	 permanence;
 	enum codes_blame	 blame;
-	enum codes_category	 category;	/* CODES_CAT_USER_UNKNOWN, ...; CODES_CAT_ACCEPTED for success */
+	/* CODES_CAT_USER_UNKNOWN, ...; CODES_CAT_ACCEPTED for success */
+	enum codes_category	 category;
 	const char		*meaning;	/* what the reply means, one or two sentences */
 	const char		*cause;		/* the likely cause */
 	const char		*advice;	/* what to do */

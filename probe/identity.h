@@ -103,7 +103,8 @@ struct ident_client {
 
 struct identity {
 	size_t			 nservers;
-	struct ident_server	*servers;	/* at most IDENT_MAX_SERVERS; result_clear() frees */
+	/* At most IDENT_MAX_SERVERS; result_clear() frees them. */
+	struct ident_server	*servers;
 	size_t			 servers_cap;
 	struct ident_client	 client;
 	bool			 self_check;	/* the full client audit was asked for */

@@ -226,7 +226,9 @@ struct probe_result {
 	size_t			 findings_dropped;
 	struct finding		*findings;	/* nfindings, at most LIMIT_FINDINGS */
 	size_t			 findings_cap;
-	size_t			 nomem_dropped;	/* MX hosts, attempts, servers not kept: no memory */
+	/* MX hosts, attempts and server identities not kept for want of
+	 * memory. */
+	size_t			 nomem_dropped;
 
 	size_t			 ntranscript;
 	size_t			 transcript_cap;

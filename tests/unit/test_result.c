@@ -75,8 +75,8 @@ typical(struct probe_result *r)
 			return;
 		m->pref = (unsigned)(10 * (i + 1));
 		snprintf(m->host, sizeof(m->host), "mx%d.example.test", i + 1);
-		snprintf(m->addrs[m->naddrs++], sizeof(m->addrs[0]), "192.0.2.%d",
-		    i + 1);
+		snprintf(m->addrs[m->naddrs++], sizeof(m->addrs[0]),
+		    "192.0.2.%d", i + 1);
 		snprintf(m->addrs[m->naddrs++], sizeof(m->addrs[0]),
 		    "2001:db8::%d", i + 1);
 	}
