@@ -182,30 +182,6 @@ ident_idle(void *arg)
 	finish_run(run);
 }
 
-/* The verdict of a self-check: the client audit decides. */
-static void
-self_check_verdict(struct probe_result *res, bool offline)
-{
-	int st;
-
-	if (res->local_error)
-		return;
-	if (!offline && res->outcome != OUTCOME_ANSWERED)
-		st = 2;		/* no server answered: keep diag's reason */
-	else {
-		st = identity_client_status(res);
-		res->verdict = VERDICT_UNKNOWN;
-		res->reason = REASON_SELF_CHECK;
-		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
-		    "Self-check: nothing wrong found with this host's address, "
-		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
-		    "host's identity has problems that make servers refuse "
-		    "or distrust it (see the findings)." : "Self-check: this "
-		    "host's address or its reverse DNS could not be checked.");
-	}
-	res->exit_code = st;
-}
-
 static void
 finish_run(struct run *run)
 {
@@ -227,16 +203,8 @@ finish_run(struct run *run)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
+	run->res->skipped_stalled = run->nstalled;
 	diag_finish(run->res, run->catch_all_code);
-	if (run->nstalled > 0)
-		diag_server_stalled(run->res, run->nstalled,
-		    run->res->outcome == OUTCOME_NONE &&
-		    !run->res->local_error &&
-		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	if (!run->req.no_identity)
-		identity_explain(run->res);
-	if (run->res->kind == RESULT_SELF_CHECK)
-		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
@@ -1100,9 +1068,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity)
+	if (!req->no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
+		res->identity_checked = true;
+	}
 	if (run->req.plan == NULL)
 		own_plan(run);
 
@@ -1191,8 +1161,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+	out->identity_checked = first->identity_checked;
 	diag_finish(out, catch_all_code);
-	identity_explain(out);
 }
 
 struct sync_wait {
@@ -1349,7 +1319,9 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	identity_findings(res);
 	res->dns_done = false;
-	self_check_verdict(res, true);
+	res->kind = RESULT_SELF_CHECK_LOCAL;
+	res->identity_checked = true;
+	diag_finish(res, 0);
 	identity_run_release(ir);
 }
 
