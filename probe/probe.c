@@ -37,8 +37,9 @@ struct target {
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
-	struct target		 targets[LIMIT_TARGETS];
+	struct target		*targets;	/* grown up to LIMIT_TARGETS */
 	size_t			 ntargets;
+	size_t			 targets_cap;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -234,6 +235,11 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 			    "%s%s%s%s", n > 0 ? ", " : "", host, host[0] ?
 			    " " : "", ip);
 		}
+		return;
+	}
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
 		return;
 	}
 	t = &run->targets[run->ntargets++];
@@ -1001,6 +1007,7 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
+	free(run->targets);
 	free(run);
 }
 
