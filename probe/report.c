@@ -9,62 +9,12 @@
 #include "batch.h"
 #include "helotest.h"
 #include "report.h"
+#include "utf8.h"
 
 /* An IPv6 address is shown in brackets ("[::1] port 25"), so that its
  * colons do not run into what follows. */
 #define V6L(ip)	(strchr((ip), ':') != NULL ? "[" : "")
 #define V6R(ip)	(strchr((ip), ':') != NULL ? "]" : "")
-
-/* Length of a valid UTF-8 sequence at s (n bytes available), or 0; the
- * code point goes to *cpp. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n, unsigned *cpp)
-{
-	size_t len, i;
-	unsigned cp;
-
-	*cpp = s[0];
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1fu;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0fu;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07u;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	*cpp = cp;
-	return len;
-}
-
-/*
- * Characters that are valid UTF-8 but must not reach a terminal or a log
- * as they are: C1 controls (U+0080-U+009F; U+009B is CSI to some
- * terminals), zero-width characters, and the bidirectional overrides that
- * can make server text read differently from what it is.  Shown escaped.
- */
-static bool
-invisible(unsigned cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
-	    (cp >= 0xfff9 && cp <= 0xfffb);
-}
 
 void
 report_put_text(FILE *out, const char *s, size_t len)
@@ -84,13 +34,13 @@ report_put_text(FILE *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		l = utf8_seq(u + i, len - i, &cp);
+		l = utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			fprintf(out, "\\x%02x", u[i]);
 			i++;
 			continue;
 		}
-		if (invisible(cp)) {
+		if (utf8_invisible(cp)) {
 			fprintf(out, "\\u{%04X}", cp);
 			i += l;
 			continue;
@@ -123,14 +73,14 @@ report_put_json_string(FILE *out, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		l = utf8_seq(u + i, len - i, &cp);
+		l = utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			/* Not UTF-8: keep the byte's value visible. */
 			fprintf(out, "\\u%04x", c);
 			i++;
 			continue;
 		}
-		if (invisible(cp)) {
+		if (utf8_invisible(cp)) {
 			fprintf(out, "\\u%04x", cp);
 			i += l;
 			continue;
