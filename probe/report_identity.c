@@ -210,41 +210,39 @@ text_helo(FILE *out, const struct ident_client *c)
 		fputs("; it is not the PTR name", out);
 }
 
-void
-report_identity_text(FILE *out, const struct probe_result *r)
+/* The client in one line; --self-check gives the whole audit. */
+static void
+text_client_line(FILE *out, const struct ident_client *c,
+    const struct ident_rdns *rd)
 {
-	const struct identity *id = &r->ident;
+	if (rd == NULL && c->helo[0] == '\0')
+		return;
+	fputs("  client:  ", out);
+	if (rd != NULL) {
+		report_put_cstr(out, rd->ip);
+		fputs(": ", out);
+		text_rdns(out, rd);
+	} else if (c->local_ip[0] != '\0') {
+		report_put_cstr(out, c->local_ip);
+		if (c->local_private)
+			fputs(" (private)", out);
+	}
+	if (c->helo[0] != '\0') {
+		fputs(rd != NULL || c->local_ip[0] ? "; HELO " : "HELO ", out);
+		text_helo(out, c);
+	}
+	fputc('\n', out);
+}
+
+/* --self-check: the client's addresses as each server saw them, its
+ * reverse DNS and its HELO name. */
+static void
+text_self_check(FILE *out, const struct identity *id,
+    const struct ident_rdns *rd)
+{
 	const struct ident_client *c = &id->client;
-	const struct ident_rdns *rd = identity_client_rdns(id);
 	size_t i;
 
-	if (id->nservers > 0) {
-		fputs("  identity:\n", out);
-		for (i = 0; i < id->nservers; i++)
-			text_server(out, &id->servers[i]);
-	}
-	if (!id->self_check) {
-		/* One line; --self-check gives the whole audit. */
-		if (rd == NULL && c->helo[0] == '\0')
-			return;
-		fputs("  client:  ", out);
-		if (rd != NULL) {
-			report_put_cstr(out, rd->ip);
-			fputs(": ", out);
-			text_rdns(out, rd);
-		} else if (c->local_ip[0] != '\0') {
-			report_put_cstr(out, c->local_ip);
-			if (c->local_private)
-				fputs(" (private)", out);
-		}
-		if (c->helo[0] != '\0') {
-			fputs(rd != NULL || c->local_ip[0] ? "; HELO " :
-			    "HELO ", out);
-			text_helo(out, c);
-		}
-		fputc('\n', out);
-		return;
-	}
 	fputs("  client self-check:\n", out);
 	if (c->source_ip[0] != '\0') {
 		fputs("    source address:  ", out);
@@ -296,4 +294,22 @@ report_identity_text(FILE *out, const struct probe_result *r)
 		fputc(')', out);
 	}
 	fputc('\n', out);
+}
+
+void
+report_identity_text(FILE *out, const struct probe_result *r)
+{
+	const struct identity *id = &r->ident;
+	const struct ident_rdns *rd = identity_client_rdns(id);
+	size_t i;
+
+	if (id->nservers > 0) {
+		fputs("  identity:\n", out);
+		for (i = 0; i < id->nservers; i++)
+			text_server(out, &id->servers[i]);
+	}
+	if (id->self_check)
+		text_self_check(out, id, rd);
+	else
+		text_client_line(out, &id->client, rd);
 }
