@@ -53,6 +53,12 @@ report_put_text(FILE *out, const char *s, size_t len)
 }
 
 void
+report_put_cstr(FILE *out, const char *s)
+{
+	report_put_text(out, s, strlen(s));
+}
+
+void
 report_finding_line(FILE *out, const struct finding *f)
 {
 	fprintf(out, "    %-7s %s: ", severity_name(f->severity),
@@ -467,12 +473,6 @@ wrap(FILE *out, const char *label, const char *text)
 	fprintf(out, "      %-8s ", label);
 	report_put_cstr(out, text);
 	fputc('\n', out);
-}
-
-void
-report_put_cstr(FILE *out, const char *s)
-{
-	report_put_text(out, s, strlen(s));
 }
 
 void
