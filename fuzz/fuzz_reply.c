@@ -12,6 +12,7 @@
 
 #include "codes.h"
 #include "fuzz.h"
+#include "json.h"
 #include "reply.h"
 #include "report.h"
 #include "result.h"
@@ -53,8 +54,7 @@ check_reply(const struct reply *r)
 		FUZZ_ASSERT(r->lines[i].text[r->lines[i].len] == '\0');
 		kept += r->lines[i].len;
 		report_put_text(devnull, r->lines[i].text, r->lines[i].len);
-		report_put_json_string(devnull, r->lines[i].text,
-		    r->lines[i].len);
+		json_put_string(devnull, r->lines[i].text, r->lines[i].len);
 	}
 	FUZZ_ASSERT(kept <= LIMIT_REPLY_BYTES);
 	for (i = 0; i < REPLY_DEV_COUNT + 1; i++)
@@ -72,8 +72,9 @@ check_reply(const struct reply *r)
 	reply_text_join_noesc(r, text, sizeof(text));
 	codes_classify(CODES_CMD_RCPT, r->code, r->esc_class, r->esc_subject,
 	    r->esc_detail, text, &d);
-	FUZZ_ASSERT(d.category != NULL && d.meaning != NULL &&
-	    d.cause != NULL && d.advice != NULL && d.rule != NULL);
+	FUZZ_ASSERT((unsigned)d.category < CODES_CAT_COUNT &&
+	    d.meaning != NULL && d.cause != NULL && d.advice != NULL &&
+	    d.rule != NULL);
 }
 
 int

@@ -15,6 +15,7 @@
 #include <idn2.h>
 
 #include "address.h"
+#include "utf8.h"
 
 static const char *const error_names[] = {
 	[ADDRESS_OK] = "ok",
@@ -53,40 +54,6 @@ control_name(unsigned char c)
 	case 0x7f: return "DEL";
 	default: return NULL;
 	}
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
 }
 
 /* RFC 5322 atext, which RFC 5321 §4.1.2 uses for Atom. */
@@ -289,17 +256,12 @@ parse_domain(const char *d, size_t n, struct address *a, char *why,
 	return ADDRESS_OK;
 }
 
-enum address_error
-address_parse(const char *s, struct address *a, char *why, size_t whylen)
+/* No control character, and valid UTF-8, in the n bytes of s. */
+static enum address_error
+check_bytes(const char *s, size_t n, char *why, size_t whylen)
 {
-	size_t n, i, local_len;
-	const char *at;
-	enum address_error e;
+	size_t i;
 
-	memset(a, 0, sizeof(*a));
-	if (whylen > 0)
-		why[0] = '\0';
-	n = strlen(s);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f) {
@@ -319,7 +281,8 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 		}
 	}
 	for (i = 0; i < n;) {
-		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+		size_t l = utf8_decode((const unsigned char *)s + i, n - i,
+		    NULL);
 		if (l == 0) {
 			snprintf(why, whylen, "the address is not valid UTF-8 "
 			    "(byte 0x%02x at position %zu)",
@@ -328,20 +291,17 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 		}
 		i += l;
 	}
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
-	if (n == 0) {
-		snprintf(why, whylen, "the address is empty");
-		return ADDRESS_EMPTY;
-	}
-	/* Rough bound first, so the copies below always fit. */
-	if (n > LIMIT_ADDRESS * 4) {
-		snprintf(why, whylen, "the address is %zu octets long; the "
-		    "limit is %d", n, LIMIT_ADDRESS);
-		return ADDRESS_TOO_LONG;
-	}
+	return ADDRESS_OK;
+}
+
+/* The local part at the start of the n bytes of s (quoted, or a
+ * dot-string) into a->local; *at is set to the '@' after it. */
+static enum address_error
+parse_local(const char *s, size_t n, struct address *a, const char **at,
+    char *why, size_t whylen)
+{
+	size_t i, local_len;
+	enum address_error e;
 
 	if (s[0] == '"') {
 		local_len = quoted_len(s, n);
@@ -356,14 +316,14 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 			return local_len >= n ? ADDRESS_NO_AT :
 			    ADDRESS_LOCAL_SYNTAX;
 		}
-		at = s + local_len;
+		*at = s + local_len;
 	} else {
-		if ((at = memchr(s, '@', n)) == NULL) {
+		if ((*at = memchr(s, '@', n)) == NULL) {
 			snprintf(why, whylen, "the address has no '@'; give a "
 			    "full address such as user@example.com");
 			return ADDRESS_NO_AT;
 		}
-		local_len = (size_t)(at - s);
+		local_len = (size_t)(*at - s);
 		if (local_len == 0) {
 			snprintf(why, whylen, "there is nothing before the '@'");
 			return ADDRESS_LOCAL_EMPTY;
@@ -383,9 +343,40 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 	for (i = 0; i < local_len; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			a->local_utf8 = true;
+	return ADDRESS_OK;
+}
 
-	if ((e = parse_domain(at + 1, n - local_len - 1, a, why, whylen)) !=
-	    ADDRESS_OK)
+enum address_error
+address_parse(const char *s, struct address *a, char *why, size_t whylen)
+{
+	const char *at;
+	enum address_error e;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (whylen > 0)
+		why[0] = '\0';
+	n = strlen(s);
+	if ((e = check_bytes(s, n, why, whylen)) != ADDRESS_OK)
+		return e;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0) {
+		snprintf(why, whylen, "the address is empty");
+		return ADDRESS_EMPTY;
+	}
+	/* Rough bound first, so the copies below always fit. */
+	if (n > LIMIT_ADDRESS * 4) {
+		snprintf(why, whylen, "the address is %zu octets long; the "
+		    "limit is %d", n, LIMIT_ADDRESS);
+		return ADDRESS_TOO_LONG;
+	}
+	if ((e = parse_local(s, n, a, &at, why, whylen)) != ADDRESS_OK)
+		return e;
+	if ((e = parse_domain(at + 1, n - (size_t)(at - s) - 1, a, why,
+	    whylen)) != ADDRESS_OK)
 		return e;
 
 	if (a->literal)

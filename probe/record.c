@@ -27,10 +27,10 @@ out_of_step(struct probe_result *res, enum stage st,
 	if (!rr->untrusted)
 		return false;
 	worse(&res->stages[st], STATUS_WARN);
-	result_finding(res, "reply.out_of_step", SEV_ERROR, st,
-	    "RFC 5321 §4.3.1", NULL, "the reply %d to %s came when the "
-	    "server's replies were out of step with the commands: it may be "
-	    "the answer to another command", rr->reply->code, what);
+	result_finding(res, FINDING_REPLY_OUT_OF_STEP, st, NULL, "the reply %d "
+	    "to %s came when the server's replies were out of step with the "
+	    "commands: it may be the answer to another command",
+	    rr->reply->code, what);
 	return true;
 }
 
@@ -43,10 +43,10 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 	int code;
 
 	if (t->state == PLAN_TXN_NO_SMTPUTF8) {
-		result_finding(res, "rcpt.smtputf8_unsupported", SEV_ERROR,
-		    STAGE_RCPT, "RFC 6531 §3.2", NULL, "the address has a "
-		    "non-ASCII local part, and this server does not offer "
-		    "SMTPUTF8, so it cannot accept mail for it");
+		result_finding(res, FINDING_RCPT_SMTPUTF8_UNSUPPORTED,
+		    STAGE_RCPT, NULL, "the address has a non-ASCII local part, "
+		    "and this server does not offer SMTPUTF8, so it cannot "
+		    "accept mail for it");
 		worse(&res->stages[STAGE_RCPT], STATUS_FAIL);
 		return;
 	}
@@ -62,10 +62,9 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 	}
 	worse(sr, STATUS_FAIL);
 	if (rr->legality != CODES_ILLEGAL)
-		result_finding(res, code / 100 == 4 ? "mail.temporary" :
-		    "mail.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-		    STAGE_MAIL, "RFC 5321 §4.1.1.2", NULL, "the server %s the "
-		    "sender <%s> with %d", code / 100 == 4 ? "deferred" :
+		result_finding(res, code / 100 == 4 ? FINDING_MAIL_TEMPORARY :
+		    FINDING_MAIL_REJECTED, STAGE_MAIL, NULL, "the server %s "
+		    "the sender <%s> with %d", code / 100 == 4 ? "deferred" :
 		    "refused", t->from, code);
 }
 
@@ -89,10 +88,9 @@ record_rcpt(struct probe_result *res, struct plan_rcpt *r)
 		worse(sr, STATUS_OK);
 	else {
 		worse(sr, STATUS_FAIL);
-		result_finding(res, code / 100 == 4 ? "rcpt.temporary" :
-		    "rcpt.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-		    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL, "the server %s the "
-		    "recipient with %d", code / 100 == 4 ? "deferred" :
+		result_finding(res, code / 100 == 4 ? FINDING_RCPT_TEMPORARY :
+		    FINDING_RCPT_REJECTED, STAGE_RCPT, NULL, "the server %s "
+		    "the recipient with %d", code / 100 == 4 ? "deferred" :
 		    "refused", code);
 	}
 	return rr;

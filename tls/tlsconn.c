@@ -16,6 +16,16 @@
 
 #include "tlsconn.h"
 
+/* The reason of the oldest OpenSSL error queued; never NULL (OpenSSL has
+ * no text for some codes, and printf's "%s" must not get NULL). */
+static const char *
+ssl_reason(void)
+{
+	const char *reason = ERR_reason_error_string(ERR_get_error());
+
+	return reason != NULL ? reason : "unknown error";
+}
+
 SSL_CTX *
 tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 {
@@ -23,7 +33,7 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, errlen, "cannot create the TLS context: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		return NULL;
 	}
 	/* RFC 8996 retired TLS 1.0 and 1.1. */
@@ -34,14 +44,13 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 	if (cafile != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
 			snprintf(err, errlen, "cannot load trust anchors from "
-			    "%s: %s", cafile,
-			    ERR_reason_error_string(ERR_get_error()));
+			    "%s: %s", cafile, ssl_reason());
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		snprintf(err, errlen, "cannot load the system's trust "
-		    "anchors: %s", ERR_reason_error_string(ERR_get_error()));
+		    "anchors: %s", ssl_reason());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -54,13 +63,15 @@ tlsconn_ctx_free(SSL_CTX *ctx)
 	SSL_CTX_free(ctx);
 }
 
+/* A host name to send as SNI and check the certificate against: not
+ * empty, not an IP address (RFC 6066 §3: SNI carries host names only). */
 static bool
-is_ip(const char *s)
+is_host_name(const char *s)
 {
 	unsigned char buf[16];
 
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
+	return s != NULL && *s != '\0' && inet_pton(AF_INET, s, buf) != 1 &&
+	    inet_pton(AF_INET6, s, buf) != 1;
 }
 
 struct bufferevent *
@@ -72,11 +83,10 @@ tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
 
 	if ((ssl = SSL_new(ctx)) == NULL) {
 		snprintf(err, errlen, "cannot create a TLS session: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		return NULL;
 	}
-	if (servername != NULL && *servername != '\0' && !is_ip(servername)) {
-		/* RFC 6066 §3: SNI carries host names only. */
+	if (is_host_name(servername)) {
 		SSL_set_tlsext_host_name(ssl, servername);
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		SSL_set1_host(ssl, servername);
@@ -180,7 +190,7 @@ tlsconn_inspect(struct bufferevent *bev, const char *servername,
 	 * error it meets, so a name mismatch hides nothing else only when
 	 * it is the error given. */
 	info->chain_ok = vr == X509_V_OK || vr == X509_V_ERR_HOSTNAME_MISMATCH;
-	if (servername != NULL && *servername != '\0' && !is_ip(servername)) {
+	if (is_host_name(servername)) {
 		info->name_checked = true;
 		info->name_match = X509_check_host(cert, servername, 0,
 		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
