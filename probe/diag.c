@@ -1010,22 +1010,39 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* The finding that says a reply went past one of smtpprobe's own limits
+ * (its evidence names the limit), or NULL. */
+static const struct finding *
+limit_finding(const struct probe_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++)
+		if ((r->findings[i].id == FINDING_REPLY_OVER_LIMIT ||
+		    r->findings[i].id == FINDING_REPLY_LINE_TOO_LONG) &&
+		    r->findings[i].severity == SEV_ERROR)
+			return &r->findings[i];
+	return NULL;
+}
+
 /* The session gave up on the server's dialogue: say how. */
 static void
 verdict_protocol_error(struct probe_result *r, const char *dom)
 {
 	const char *st = stage_name(r->outcome_stage);
+	const struct finding *lim;
 
 	if (result_has_finding(r, FINDING_SESSION_UNEXPECTED_INTERMEDIATE))
 		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
 		    "server for %s answered with a reply that asks for message "
 		    "text (%s stage); smtpprobe closed the connection at once, "
 		    "and the address was not checked.", dom, st);
-	else if (result_has_finding(r, FINDING_REPLY_OVER_LIMIT))
+	else if ((lim = limit_finding(r)) != NULL)
+		/* Our limit, not a fault of the reply's form: say which. */
 		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "A reply of "
-		    "the mail server for %s went on past smtpprobe's limit (%s "
-		    "stage) and was cut there, so the address was not "
-		    "checked.", dom, st);
+		    "the mail server for %s went on past smtpprobe's limit of "
+		    "%s (%s stage) and was cut there, so the address was not "
+		    "checked.", dom, lim->evidence, st);
 	else if (result_has_finding(r, FINDING_SESSION_UNSOLICITED_REPLY))
 		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
 		    "server for %s sent a reply nobody asked for (%s stage): "

@@ -534,6 +534,13 @@ classify(struct helotest_candidate *c)
 		    "(the server's replies were out of step)");
 		return;
 	}
+	if ((c->rcpt != NULL && c->rcpt->reply->incomplete) ||
+	    (c->mail != NULL && c->mail->reply->incomplete)) {
+		/* A reply that never ended answers nothing. */
+		snprintf(c->note, sizeof(c->note), "no answer about the name "
+		    "(a reply was cut off or was not an SMTP reply)");
+		return;
+	}
 	if (c->rcpt != NULL && c->rcpt->reply->code / 100 == 2) {
 		c->status = HT_ACCEPTED;
 		c->answered = true;
@@ -591,7 +598,7 @@ other_passed(const struct helotest_result *ht, size_t self, enum stage st)
 		    o->mail;
 
 		if (i != self && o->tested && rr != NULL && !rr->untrusted &&
-		    rr->reply->code / 100 == 2)
+		    !rr->reply->incomplete && rr->reply->code / 100 == 2)
 			return true;
 	}
 	return false;

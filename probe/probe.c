@@ -679,8 +679,12 @@ file_records(struct run *run)
 	}
 	record_address(res, p);
 	if (ctl != NULL && ctl->reply.reply != NULL) {
-		/* A control answer out of step says nothing of the domain. */
-		if (!ctl->reply.untrusted)
+		/* A control answer out of step, or cut off, says nothing of
+		 * the domain; one cut off fails the stage (the session gave
+		 * up there). */
+		if (ctl->reply.reply->incomplete)
+			res->stages[STAGE_RCPT].status = STATUS_FAIL;
+		else if (!ctl->reply.untrusted)
 			res->catch_all_code = ctl->reply.reply->code;
 		(void)result_file_reply(res, STAGE_RCPT, &ctl->reply);
 	}
@@ -1194,7 +1198,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ||
-		    rr->untrusted ? OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+		    rr->untrusted || rr->reply->incomplete ?
+		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
 	out->identity_checked = first->identity_checked;
 	diag_finish(out, catch_all_code);
 }

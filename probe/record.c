@@ -17,13 +17,22 @@ worse(struct stage_rec *sr, enum stage_status st)
 		sr->status = st;
 }
 
-/* A reply taken after the server had sent one nobody asked for (the
- * session's session.unsolicited_reply): it may answer another command,
- * so the stage cannot be ok and the verdict cannot rest on it. */
+/*
+ * A reply that cannot be taken as the answer to its command, so the stage
+ * cannot be ok and the verdict cannot rest on it: one that never ended
+ * (cut at smtpprobe's limits, or a line that is no reply; the reply
+ * checker has said which) answers nothing, and one taken after the
+ * server had sent a reply nobody asked for (the session's
+ * session.unsolicited_reply) may answer another command.
+ */
 static bool
-out_of_step(struct probe_result *res, enum stage st,
+not_an_answer(struct probe_result *res, enum stage st,
     const struct rec_reply *rr, const char *what)
 {
+	if (rr->reply->incomplete) {
+		worse(&res->stages[st], STATUS_FAIL);
+		return true;
+	}
 	if (!rr->untrusted)
 		return false;
 	worse(&res->stages[st], STATUS_WARN);
@@ -54,7 +63,7 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 		return;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
-	if (out_of_step(res, STAGE_MAIL, rr, "MAIL FROM"))
+	if (not_an_answer(res, STAGE_MAIL, rr, "MAIL FROM"))
 		return;
 	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
 		worse(sr, STATUS_OK);
@@ -80,7 +89,7 @@ record_rcpt(struct probe_result *res, struct plan_rcpt *r)
 		return NULL;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
-	if (out_of_step(res, STAGE_RCPT, rr, "RCPT TO"))
+	if (not_an_answer(res, STAGE_RCPT, rr, "RCPT TO"))
 		return rr;
 	if (rr->legality == CODES_ILLEGAL)
 		worse(sr, STATUS_FAIL);
@@ -110,7 +119,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 		if (t->mail.reply == NULL)
 			continue;
 		result_note_reply(res, STAGE_MAIL, &t->mail);
-		(void)out_of_step(res, STAGE_MAIL, &t->mail, "MAIL FROM");
+		(void)not_an_answer(res, STAGE_MAIL, &t->mail, "MAIL FROM");
 		worse(&res->stages[STAGE_MAIL], t->mail.legality ==
 		    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		for (j = 0; j < t->nrcpts; j++) {
@@ -119,7 +128,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 			if (rr->reply == NULL)
 				continue;
 			result_note_reply(res, STAGE_RCPT, rr);
-			(void)out_of_step(res, STAGE_RCPT, rr, "RCPT TO");
+			(void)not_an_answer(res, STAGE_RCPT, rr, "RCPT TO");
 			worse(&res->stages[STAGE_RCPT], rr->legality ==
 			    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		}

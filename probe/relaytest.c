@@ -97,6 +97,12 @@ classify(struct relaytest_pass *p, size_t i)
 		    "server's replies were out of step with the commands");
 		return;
 	}
+	if (m->incomplete || (r != NULL && r->incomplete)) {
+		/* A reply that never ended answers nothing. */
+		snprintf(p->note[i], sizeof(p->note[i]), "no answer: the "
+		    "reply was cut off or was not an SMTP reply");
+		return;
+	}
 	if (m->code / 100 != 2) {
 		snprintf(p->note[i], sizeof(p->note[i]), "MAIL FROM was "
 		    "refused (%d), so the recipient was not asked", m->code);

@@ -206,6 +206,8 @@ hand_out(struct reply_parser *p, struct reply **out, enum reply_status st)
 {
 	*out = p->cur;
 	p->cur = NULL;
+	if (st == REPLY_FATAL && *out != NULL)
+		(*out)->incomplete = true;
 	return st;
 }
 

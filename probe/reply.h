@@ -56,6 +56,8 @@ struct reply {
 	size_t		 lines_seen;	/* lines received, kept or not */
 	size_t		 bytes;		/* bytes received for this reply */
 	enum reply_cut	 cut;		/* cut at our limits, not malformed */
+	bool		 incomplete;	/* handed out with REPLY_FATAL: it never
+					 * ended, so it answers nothing */
 	struct reply_line lines[LIMIT_REPLY_LINES];
 };
 

@@ -482,7 +482,16 @@ check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
 	if (rp->deviations & (REPLY_DEV_MALFORMED | REPLY_DEV_CODE_RANGE))
 		result_finding(r, FINDING_REPLY_MALFORMED, st, ev,
 		    "the reply to %s is not a valid SMTP reply", what);
-	if (rp->deviations & REPLY_DEV_TRUNCATED)
+	if (rp->cut != REPLY_CUT_NONE) {
+		/* Our limit cut it, not a fault of its form: the evidence
+		 * names the limit (diag.c quotes it in the verdict). */
+		snprintf(ev, sizeof(ev), "%d %s", rp->cut == REPLY_CUT_LINES ?
+		    LIMIT_REPLY_LINES_HARD : LIMIT_REPLY_BYTES_HARD,
+		    rp->cut == REPLY_CUT_LINES ? "lines" : "bytes");
+		result_finding(r, FINDING_REPLY_OVER_LIMIT, st, ev, "the reply "
+		    "to %s went on past smtpprobe's limit of %s and was cut "
+		    "there; smtpprobe gave up the connection", what, ev);
+	} else if (rp->deviations & REPLY_DEV_TRUNCATED)
 		result_finding(r, FINDING_REPLY_TOO_LONG, st, ev,
 		    "the reply to %s had more lines or bytes than smtpprobe "
 		    "keeps (%d lines, %d bytes)", what, LIMIT_REPLY_LINES,

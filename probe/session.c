@@ -1411,22 +1411,19 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 /*
  * A reply still going on past LIMIT_REPLY_LINES_HARD lines or
  * LIMIT_REPLY_BYTES_HARD bytes: every line may have been a valid reply
- * line, so the words say that it was our limit that cut it, and which.
+ * line, so the words say that it was our limit that cut it, and which
+ * (the reply checker files reply.over_limit when the cut reply is
+ * recorded).
  */
 static void
 reply_over_limit(struct session *s, struct reply *rp)
 {
-	bool lines = rp->cut == REPLY_CUT_LINES;
 	char why[128];
 
-	result_finding(s->res, FINDING_REPLY_OVER_LIMIT, states[s->state].stage,
-	    NULL, "the reply %s went on past smtpprobe's limit of %d %s and "
-	    "was cut there; smtpprobe gave up the connection",
-	    states[s->state].during, lines ? LIMIT_REPLY_LINES_HARD :
-	    LIMIT_REPLY_BYTES_HARD, lines ? "lines" : "bytes");
-	snprintf(why, sizeof(why), "the reply exceeded smtpprobe's limit of "
-	    "%d %s and was cut", lines ? LIMIT_REPLY_LINES_HARD :
-	    LIMIT_REPLY_BYTES_HARD, lines ? "lines" : "bytes");
+	snprintf(why, sizeof(why), "the reply went on past smtpprobe's limit "
+	    "of %d %s and was cut", rp->cut == REPLY_CUT_LINES ?
+	    LIMIT_REPLY_LINES_HARD : LIMIT_REPLY_BYTES_HARD,
+	    rp->cut == REPLY_CUT_LINES ? "lines" : "bytes");
 	protocol_abort(s, rp, why);
 }
 
@@ -1473,15 +1470,17 @@ static void
 on_line_too_long(void *arg)
 {
 	struct session *s = arg;
-	char why[128];
+	char limit[32], why[128];
 
+	snprintf(limit, sizeof(limit), "%d bytes in one line",
+	    LIMIT_REPLY_LINE_HARD);
 	result_finding_sev(s->res, FINDING_REPLY_LINE_TOO_LONG, SEV_ERROR,
-	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL,
-	    "the server sent a line of more than %d bytes, smtpprobe's limit "
-	    "for one line (RFC 5321 allows 512); smtpprobe stopped reading "
-	    "there and gave up the connection", LIMIT_REPLY_LINE_HARD);
+	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", limit, "the server "
+	    "sent a line of more than %d bytes, smtpprobe's limit for one "
+	    "line (RFC 5321 allows 512); smtpprobe stopped reading there and "
+	    "gave up the connection", LIMIT_REPLY_LINE_HARD);
 	snprintf(why, sizeof(why), "a reply line went past smtpprobe's limit "
-	    "of %d bytes", LIMIT_REPLY_LINE_HARD);
+	    "of %s", limit);
 	protocol_abort(s, NULL, why);
 }
 

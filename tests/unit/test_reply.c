@@ -574,6 +574,7 @@ test_truncated(void)
 		CHECK_INT(f.r[0]->nlines, LIMIT_REPLY_LINES);
 		CHECK_INT(f.r[0]->deviations, REPLY_DEV_TRUNCATED);
 		CHECK_INT(f.r[0]->cut, REPLY_CUT_LINES);
+		CHECK(f.r[0]->incomplete);
 	}
 	fed_free(&f);
 	free(s);
@@ -587,6 +588,7 @@ test_truncated(void)
 		CHECK_INT(f.r[0]->lines_seen,
 		    LIMIT_REPLY_BYTES_HARD / 4006 + 1);
 		CHECK_INT(f.r[0]->cut, REPLY_CUT_BYTES);
+		CHECK(f.r[0]->incomplete);
 		CHECK(f.r[0]->deviations & REPLY_DEV_TRUNCATED);
 		CHECK(!(f.r[0]->deviations & REPLY_DEV_MALFORMED));
 	}
@@ -597,6 +599,7 @@ test_truncated(void)
 	s = many_lines(3, 4000, true);
 	r = one(s, &f);
 	CHECK_INT(r->cut, REPLY_CUT_NONE);
+	CHECK(!r->incomplete);
 	fed_free(&f);
 	free(s);
 }
@@ -640,6 +643,8 @@ test_malformed(void)
 			CHECK_STR(f.r[0]->lines[f.r[0]->nlines - 1].text,
 			    c->last);
 			CHECK_INT(f.r[0]->deviations, c->dev);
+			/* A reply that never ended answers nothing. */
+			CHECK(f.r[0]->incomplete);
 		}
 		fed_free(&f);
 	}
