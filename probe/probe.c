@@ -1374,7 +1374,7 @@ probe_self_check(struct probe_ctx *ctx, const char *target,
 
 	probe_request_sync(ctx, address, res, &req);
 	res->self_check_only = true;
-	snprintf(res->input, sizeof(res->input), "%s", shown);
+	result_set_input(res, shown, strlen(shown));
 	/* The mailbox was made up to carry the domain: no address was
 	 * checked. */
 	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)

@@ -327,7 +327,7 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 	size_t i;
 
 	json_object(w);
-	json_kv_str(w, "address", r->input);
+	json_kv_strn(w, "address", r->input, r->input_len);
 	if (info != NULL)
 		json_batch_info(w, info);
 	json_kv_str_nonempty(w, "domain", r->addr.domain);
@@ -514,7 +514,7 @@ report_text_line(FILE *out, const struct probe_result *r,
 	verdict_colors(r, color, &vcol, &reset);
 	fprintf(out, "%s%-13s%s %-18s ", vcol, verdict_name(r->verdict), reset,
 	    reason_name(r->reason));
-	report_put_cstr(out, r->input);
+	report_put_text(out, r->input, r->input_len);
 	if (r->input_cut)
 		fputs("...", out);
 	if (info != NULL && info->line > 0)
@@ -537,7 +537,7 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 	    out);
 	if (!r->self_check_only || r->input[0] != '\0') {
 		fputs(": ", out);
-		report_put_cstr(out, r->input);
+		report_put_text(out, r->input, r->input_len);
 	}
 	fputc('\n', out);
 	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,

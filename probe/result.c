@@ -236,17 +236,22 @@ monotonic_ms(void)
 void
 result_init(struct probe_result *r, const char *input)
 {
-	size_t n = strlen(input);
-
 	memset(r, 0, sizeof(*r));
-	if (n >= sizeof(r->input)) {
-		n = sizeof(r->input) - 1;
-		r->input_cut = true;
-	}
-	memcpy(r->input, input, n);
-	r->input[n] = '\0';
+	result_set_input(r, input, strlen(input));
 	r->t0 = monotonic_ms();
 	r->verdict = VERDICT_UNKNOWN;
+}
+
+void
+result_set_input(struct probe_result *r, const char *input, size_t len)
+{
+	if (len >= sizeof(r->input)) {
+		len = sizeof(r->input) - 1;
+		r->input_cut = true;
+	}
+	memcpy(r->input, input, len);
+	r->input[len] = '\0';
+	r->input_len = len;
 }
 
 static void
@@ -734,6 +739,7 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	result_clear(dst);
 	memcpy(dst, src, sizeof(*dst));
 	memcpy(dst->input, keep->input, sizeof(dst->input));
+	dst->input_len = keep->input_len;
 	dst->input_cut = keep->input_cut;
 	dst->addr = keep->addr;
 	dst->addr_error = keep->addr_error;

@@ -199,6 +199,8 @@ enum result_kind {
 
 struct probe_result {
 	char			 input[LIMIT_ADDRESS * 4 + 8];	/* as given, cut */
+	size_t			 input_len;	/* bytes in input: a --batch
+						 * line may hold NUL bytes */
 	bool			 input_cut;
 	struct address		 addr;
 	enum address_error	 addr_error;
@@ -271,6 +273,9 @@ struct probe_result {
 };
 
 void result_init(struct probe_result *r, const char *input);
+/* The input as given: len bytes, NUL bytes included (cut to fit). */
+void result_set_input(struct probe_result *r, const char *input,
+    size_t len);
 void result_clear(struct probe_result *r);
 /* Forget the per-connection stages (connect .. quit) before a new
  * session; findings, attempts and transcript stay. */
