@@ -1554,6 +1554,33 @@ deliver_start_failure(evutil_socket_t fd, short what, void *arg)
 	transport_failure(s, false, why);
 }
 
+/*
+ * The forms of the credentials known before anything is sent: the user
+ * name and the password with their base64, and the PLAIN response, which
+ * they alone make.  Server text may carry them from the greeting on (a
+ * server that knows them, or a proxy that saw an earlier session), not
+ * only once AUTH has gone out.  -1 without memory.
+ */
+static int
+redact_credentials(struct session *s)
+{
+	const char *pw = s->p.auth_password != NULL ? s->p.auth_password : "";
+	char blob[AUTH_LINE_MAX];
+	int n, rc;
+
+	if ((s->redact = redact_new()) == NULL ||
+	    redact_add_secret(s->redact, s->p.auth_user,
+	    strlen(s->p.auth_user)) != 0 ||
+	    redact_add_secret(s->redact, pw, strlen(pw)) != 0)
+		return -1;
+	if ((n = auth_plain_response(s->p.auth_user, pw, blob,
+	    sizeof(blob))) < 0)
+		return 0;	/* too long to send as PLAIN either */
+	rc = redact_add_response(s->redact, blob, (size_t)n);
+	auth_wipe(blob, sizeof(blob));
+	return rc;
+}
+
 struct session *
 session_start(const struct session_params *params, struct probe_result *res,
     session_done_cb done, void *arg)
@@ -1579,12 +1606,7 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
 	if (params->auth_user != NULL && params->auth_user[0] != '\0' &&
-	    ((s->redact = redact_new()) == NULL ||
-	    redact_add_secret(s->redact, params->auth_user,
-	    strlen(params->auth_user)) != 0 ||
-	    (params->auth_password != NULL &&
-	    redact_add_secret(s->redact, params->auth_password,
-	    strlen(params->auth_password)) != 0))) {
+	    redact_credentials(s) != 0) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "out of memory");
 		session_free(s);
