@@ -7,6 +7,8 @@
  * without a line end is ever copied.  Secrets leave by reference from a
  * copy that is wiped when libevent lets go of it.
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +33,42 @@ struct conn {
 	bool			 handshaking;
 	bool			 tls;
 	bool			 stopped;	/* line_too_long or closed: no more reads */
+	evutil_socket_t		 fd;		/* the TCP socket, once connected */
 	struct sockaddr_storage	 local;
 	socklen_t		 locallen;
 };
 
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
+
+/*
+ * Acknowledge what the server sent at once.  A command that leaves
+ * together with the last handshake message (the client's Finished)
+ * reaches the server while its TLS 1.3 session tickets are still
+ * unacknowledged; its Nagle algorithm then holds the reply until our
+ * delayed ACK goes out, 40 ms later on Linux.  TCP_QUICKACK is not
+ * sticky (the kernel returns to delayed ACKs once the exchange looks
+ * interactive) but setting it sends an ACK that is pending, so it is set
+ * whenever bytes have been read from the socket: a callback on the plain
+ * bufferevent's input sees the TLS records too, session tickets
+ * included, which reach nobody above OpenSSL.
+ */
+static void
+on_bytes_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn *c = arg;
+	int on = 1;
+
+	(void)buf;
+	if (info->n_added == 0 || c->fd < 0)
+		return;
+#ifdef TCP_QUICKACK
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+#else
+	(void)on;
+#endif
+}
 
 struct conn *
 conn_new(struct event_base *base, const struct sockaddr_storage *source,
@@ -51,6 +83,7 @@ conn_new(struct event_base *base, const struct sockaddr_storage *source,
 		return NULL;
 	}
 	c->base = base;
+	c->fd = -1;
 	c->cbs = *cbs;
 	c->arg = arg;
 	if (source != NULL) {
@@ -80,6 +113,7 @@ conn_new(struct event_base *base, const struct sockaddr_storage *source,
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evbuffer_add_cb(bufferevent_get_input(c->bev), on_bytes_in, c);
 	return c;
 }
 
@@ -196,6 +230,7 @@ conn_close(struct conn *c)
 	if (c == NULL)
 		return;
 	c->stopped = true;
+	c->fd = -1;
 	if (c->bev != NULL) {
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_free(c->bev);
@@ -251,11 +286,18 @@ on_connected(struct conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	socklen_t ll = sizeof(c->local);
+	int on = 1;
 
 	c->connecting = false;
+	c->fd = fd;
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&c->local,
 	    &ll) == 0)
 		c->locallen = ll;
+	/* Every command is one small write that waits for its reply:
+	 * nothing is gained by holding it back (Nagle). */
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
 	c->cbs.connected(c->arg);
 }
 
