@@ -5,8 +5,12 @@
  * SSL object to the filter bufferevent (BEV_OPT_CLOSE_ON_FREE frees it).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <event2/bufferevent.h>
@@ -15,6 +19,73 @@
 #include <openssl/x509v3.h>
 
 #include "tlsconn.h"
+
+/* A file name made by c_rehash / update-ca-certificates: 8 hex digits,
+ * a dot, a number ("3513523f.0"). */
+static bool
+is_hash_link(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		if (!isxdigit((unsigned char)name[i]))
+			return false;
+	if (name[8] != '.' || name[9] == '\0')
+		return false;
+	for (i = 9; name[i] != '\0'; i++)
+		if (!isdigit((unsigned char)name[i]))
+			return false;
+	return true;
+}
+
+/* True when dir holds hashed certificate links. */
+static bool
+hashed_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	bool found = false;
+
+	if (dir == NULL || (d = opendir(dir)) == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL)
+		found = is_hash_link(de->d_name);
+	closedir(d);
+	return found;
+}
+
+/* a and b name the same file (after symbolic links). */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * The system's trust anchors.  SSL_CTX_set_default_verify_paths() parses
+ * the whole bundle file (about 140 certificates on Debian, 15-20 ms of
+ * CPU) at start-up, whether or not a chain is ever checked.  The hashed
+ * directory holds the same anchors (update-ca-certificates writes both),
+ * looked up by issuer name when a chain is verified and costing nothing
+ * before: it is used alone when it is there.  SSL_CERT_FILE naming any
+ * other file than the system bundle is the user's choice and is loaded.
+ */
+static int
+load_system_anchors(SSL_CTX *ctx)
+{
+	const char *file = getenv(X509_get_default_cert_file_env());
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+
+	if (dir == NULL)
+		dir = X509_get_default_cert_dir();
+	if ((file == NULL || same_file(file, X509_get_default_cert_file())) &&
+	    hashed_dir(dir))
+		return SSL_CTX_load_verify_dir(ctx, dir);
+	return SSL_CTX_set_default_verify_paths(ctx);
+}
 
 SSL_CTX *
 tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
@@ -39,7 +110,7 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
-	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+	} else if (load_system_anchors(ctx) != 1) {
 		snprintf(err, errlen, "cannot load the system's trust "
 		    "anchors: %s", ERR_reason_error_string(ERR_get_error()));
 		SSL_CTX_free(ctx);
