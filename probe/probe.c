@@ -722,8 +722,6 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (session_local_addr(s, &local, &ll) == 0) {
 			res->local_addr = local;
 			res->local_addrlen = ll;
-			identity_connected(run->ident, run->ident_idx,
-			    (struct sockaddr *)&local);
 		}
 		identity_session_done(run->ident, run->ident_idx);
 		session_free(s);
@@ -794,6 +792,16 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish_run(run);
 }
 
+/* The session's connection is made: the client's address checks (its
+ * reverse DNS) start now, beside the dialogue, not after it. */
+static void
+session_connected(void *arg, const struct sockaddr *local)
+{
+	struct run *run = arg;
+
+	identity_connected(run->ident, run->ident_idx, local);
+}
+
 /* Open the session to the current target (after the permit, if any). */
 static void
 connect_target(struct run *run)
@@ -822,6 +830,8 @@ connect_target(struct run *run)
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
+	sp.connected = session_connected;
+	sp.connected_arg = run;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {

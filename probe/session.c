@@ -1114,8 +1114,12 @@ on_connected(void *arg)
 	char ip[64] = "?";
 
 	evtimer_del(s->timer);
-	if (conn_local_addr(s->conn, &local, &ll) == 0)
+	if (conn_local_addr(s->conn, &local, &ll) == 0) {
 		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
+		if (s->p.connected != NULL)
+			s->p.connected(s->p.connected_arg,
+			    (struct sockaddr *)&local);
+	}
 	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, STAGE_CONNECT, STATUS_OK);
 	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "

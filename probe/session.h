@@ -49,6 +49,11 @@ struct session_params {
 	const char		*auth_password;
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* Called when the TCP connection is made, with our end of it, so
+	 * that look-ups about it run beside the dialogue; may be NULL. */
+	void			(*connected)(void *arg,
+				    const struct sockaddr *local);
+	void			*connected_arg;
 };
 
 typedef void (*session_done_cb)(void *arg, struct session *s,
