@@ -34,6 +34,7 @@ struct conn {
 	bool			 tls;
 	bool			 stopped;	/* line_too_long or closed: no more reads */
 	evutil_socket_t		 fd;		/* the TCP socket, once connected */
+	struct tlsconn_peek	 peek;		/* first bytes of the handshake */
 	struct sockaddr_storage	 local;
 	socklen_t		 locallen;
 };
@@ -191,13 +192,26 @@ conn_drop_pending(struct conn *c, char *buf, size_t len)
 	return extra;
 }
 
+size_t
+conn_peek_pending(struct conn *c, unsigned char *buf, size_t len)
+{
+	ev_ssize_t n;
+
+	if (c->bev == NULL)
+		return 0;
+	n = evbuffer_copyout(bufferevent_get_input(c->bev), buf, len);
+	return n > 0 ? (size_t)n : 0;
+}
+
 int
-conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
+conn_starttls(struct conn *c, SSL_CTX *ctx, const struct tlsconn_params *tp,
     char *err, size_t errlen)
 {
+	struct tlsconn_params p = *tp;
 	struct bufferevent *bev;
 
-	bev = tlsconn_wrap(c->base, ctx, c->bev, servername, err, errlen);
+	p.peek = &c->peek;
+	bev = tlsconn_wrap(c->base, ctx, c->bev, &p, err, errlen);
 	if (bev == NULL)
 		return -1;
 	c->bev = bev;
@@ -205,6 +219,12 @@ conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
 	bufferevent_setcb(bev, on_read, NULL, on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return 0;
+}
+
+const struct tlsconn_peek *
+conn_tls_peek(const struct conn *c)
+{
+	return &c->peek;
 }
 
 struct bufferevent *

@@ -116,6 +116,7 @@ result_reset_session(struct probe_result *r)
 		clear_stage(&r->stages[st]);
 	r->has_caps = false;
 	r->tls_done = false;
+	r->tls_implicit = false;
 	memset(&r->tls, 0, sizeof(r->tls));
 }
 

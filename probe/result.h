@@ -193,6 +193,7 @@ struct probe_result {
 	int			 catch_all_code;	/* --catch-all: the made-up
 						 * recipient's answer; 0: not asked */
 	bool			 tls_done;
+	bool			 tls_implicit;	/* TLS from the connect (RFC 8314) */
 	struct tlsconn_info	 tls;
 
 	/* reverse DNS, banner names, client self-audit (identity.c) */

@@ -24,10 +24,15 @@
 struct event_base;
 struct session;
 
+/* How the certificate is judged (the transport is implicit_tls). */
 enum tls_mode {
-	TLS_OPPORTUNISTIC,
-	TLS_REQUIRED,
-	TLS_NEVER
+	TLS_OPPORTUNISTIC,	/* STARTTLS when offered; checks reported */
+	TLS_REQUIRED,		/* TLS with a verified certificate, or stop */
+	TLS_NEVER,
+	TLS_DANE		/* RFC 7672: authenticated usable TLSA records
+				 * make TLS mandatory and a mismatch fatal (as
+				 * Postfix's smtp_tls_security_level = dane);
+				 * opportunistic otherwise */
 };
 
 struct session_params {
@@ -39,7 +44,12 @@ struct session_params {
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314), no STARTTLS */
 	bool			 no_starttls;	/* retry after a failed handshake */
+	/* DANE: records of an authenticated TLSA answer for this server
+	 * (host), matched in the handshake; ntlsa 0 for none. */
+	const struct tlsconn_tlsa *tlsa;
+	size_t			 ntlsa;
 	int			 timeout_ms[STAGE_COUNT];
 	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
 	socklen_t		 source_len;
