@@ -28,7 +28,7 @@ struct codes_cmd_rule {
 };
 
 /* Default words for a category, used when no pattern gave better ones. */
-struct codes_category {
+struct codes_category_row {
 	const char		*name;
 	enum codes_blame	 blame;
 	const char		*meaning;
@@ -48,7 +48,7 @@ struct codes_basic_row {
 struct codes_enhanced_row {
 	struct codes_enhanced	 e;
 	int			 hi;
-	int			 category;	/* -1: no specific diagnosis */
+	int			 category;	/* enum codes_category; -1: none */
 	enum codes_blame	 blame;
 };
 
@@ -482,15 +482,12 @@ codes_pattern_id(size_t i)
 	return codes_patterns[i].id;
 }
 
-static int
-codes_category_index(const char *name)
+const char *
+codes_category_name(enum codes_category c)
 {
-	size_t	 i;
-
-	for (i = 0; i < CODES_NELEM(codes_categories); i++)
-		if (strcmp(codes_categories[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	if ((unsigned)c >= CODES_CAT_COUNT)
+		return "unknown";
+	return codes_categories[c].name;
 }
 
 /* ---- text patterns --------------------------------------------------- */
@@ -632,153 +629,108 @@ codes_pattern_find(int strong, int cmd, int code, int subject, int detail,
  * same code means different things at different stages: 550 to RCPT is
  * about the recipient, to MAIL about the sender, to EHLO about the client's
  * name; 552 to MAIL is the SIZE limit (RFC 1870), to RCPT the mailbox.
- * Returns the category name, or NULL to use the basic table's default.
+ * The first row whose code and command fit wins; cmds 0 fits any command.
  */
-static const char *
+#define CTX(c)		CODES_CMDBIT(CODES_CMD_##c)
+#define CTX_HELO	(CTX(EHLO) | CTX(HELO))
+#define CTX_ANY		0u
+#define BLAME(b)	CODES_BLAME_##b
+#define CAT(c)		CODES_CAT_##c
+
+static const struct codes_context_row {
+	int			 code[2];	/* one or two codes; 0: none */
+	unsigned		 cmds;
+	enum codes_category	 category;
+	enum codes_blame	 blame;
+} codes_context[] = {
+	{ { 450, 451 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE), BLAME(SERVER) },
+	/* §4.5.3.1.10: 452 is the code for too many recipients, but also
+	 * for lack of storage; without text we cannot tell, storage is the
+	 * RFC wording. */
+	{ { 452, 0 }, CTX(RCPT), CAT(INSUFFICIENT_STORAGE), BLAME(SERVER) },
+	/* RFC 3207 §4; RFC 4954 §6 */
+	{ { 454, 0 }, CTX(STARTTLS), CAT(TLS_UNAVAILABLE), BLAME(SERVER) },
+	{ { 454, 0 }, CTX(AUTH), CAT(TEMPORARY_FAILURE), BLAME(SERVER) },
+	{ { 501, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 501, 0 }, CTX(RCPT), CAT(SYNTAX_ERROR), BLAME(RECIPIENT_ADDRESS) },
+	{ { 501, 0 }, CTX(MAIL), CAT(SYNTAX_ERROR), BLAME(SENDER_ADDRESS) },
+	{ { 501, 0 }, CTX(AUTH), CAT(SYNTAX_ERROR), BLAME(CLIENT_AUTH_TLS) },
+	{ { 504, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	/* RFC 4954 §4 */
+	{ { 504, 0 }, CTX(AUTH), CAT(COMMAND_NOT_IMPLEMENTED),
+	    BLAME(CLIENT_AUTH_TLS) },
+	/* RFC 4954: AUTH itself is never answered "authentication
+	 * required"; a 530 to AUTH is the RFC 3207 §4 TLS demand. */
+	{ { 530, 0 }, CTX(AUTH) | CTX(HELO), CAT(STARTTLS_REQUIRED),
+	    BLAME(CLIENT_AUTH_TLS) },
+	{ { 530, 0 }, CTX_ANY, CAT(AUTH_REQUIRED), BLAME(CLIENT_AUTH_TLS) },
+	{ { 550, 553 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
+	    BLAME(CLIENT_IP_REPUTATION) },
+	{ { 550, 553 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 550, 553 }, CTX(MAIL), CAT(SENDER_REJECTED), BLAME(SENDER_ADDRESS) },
+	{ { 550, 553 }, CTX(RCPT) | CTX(VRFY) | CTX(EXPN), CAT(RECIPIENT_REJECTED),
+	    BLAME(RECIPIENT_ADDRESS) },
+	{ { 550, 553 }, CTX(DATA) | CTX(BDAT), CAT(CONTENT_REJECTED),
+	    BLAME(CONTENT) },
+	{ { 551, 0 }, CTX(RCPT) | CTX(VRFY), CAT(RECIPIENT_REJECTED),
+	    BLAME(RECIPIENT_ADDRESS) },
+	{ { 552, 0 }, CTX(RCPT), CAT(MAILBOX_FULL), BLAME(RECIPIENT_MAILBOX) },
+	/* RFC 1870 SIZE */
+	{ { 552, 0 }, CTX(MAIL) | CTX(DATA) | CTX(BDAT), CAT(MESSAGE_TOO_BIG),
+	    BLAME(CONTENT) },
+	/* "No SMTP service here": nearly always aimed at the connecting
+	 * address (§3.1, §4.3.2). */
+	{ { 554, 0 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
+	    BLAME(CLIENT_IP_REPUTATION) },
+	{ { 554, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 554, 0 }, CTX(MAIL) | CTX(RCPT), CAT(POLICY_REJECTED),
+	    BLAME(RELAY_POLICY) },
+	{ { 554, 0 }, CTX(DATA) | CTX(BDAT), CAT(CONTENT_REJECTED),
+	    BLAME(CONTENT) },
+};
+
+#undef CTX
+#undef CTX_HELO
+#undef CTX_ANY
+#undef BLAME
+#undef CAT
+
+/* The category of the row of codes_context[] that fits, or
+ * CODES_CAT_COUNT to use the basic table's default. */
+static enum codes_category
 codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 {
-	switch (code) {
-	case 450:
-	case 451:
-		if (cmd == CODES_CMD_GREETING) {
-			*blame = CODES_BLAME_SERVER;
-			return "service_unavailable";
-		}
-		break;
-	case 452:
-		if (cmd == CODES_CMD_RCPT) {
-			/* §4.5.3.1.10: 452 is the code for too many
-			 * recipients, but also for lack of storage; without
-			 * text we cannot tell, storage is the RFC wording. */
-			*blame = CODES_BLAME_SERVER;
-			return "insufficient_storage";
-		}
-		break;
-	case 454:
-		if (cmd == CODES_CMD_STARTTLS) {
-			*blame = CODES_BLAME_SERVER;	/* RFC 3207 §4 */
-			return "tls_unavailable";
-		}
-		if (cmd == CODES_CMD_AUTH) {
-			*blame = CODES_BLAME_SERVER;	/* RFC 4954 §6 */
-			return "temporary_failure";
-		}
-		break;
-	case 501:
-		if (cmd == CODES_CMD_EHLO || cmd == CODES_CMD_HELO) {
-			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
-		}
-		if (cmd == CODES_CMD_RCPT) {
-			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "syntax_error";
-		}
-		if (cmd == CODES_CMD_MAIL) {
-			*blame = CODES_BLAME_SENDER_ADDRESS;
-			return "syntax_error";
-		}
-		if (cmd == CODES_CMD_AUTH) {
-			*blame = CODES_BLAME_CLIENT_AUTH_TLS;
-			return "syntax_error";
-		}
-		break;
-	case 504:
-		if (cmd == CODES_CMD_EHLO || cmd == CODES_CMD_HELO) {
-			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
-		}
-		if (cmd == CODES_CMD_AUTH) {
-			*blame = CODES_BLAME_CLIENT_AUTH_TLS;	/* RFC 4954 §4 */
-			return "command_not_implemented";
-		}
-		break;
-	case 530:
-		/* RFC 4954: AUTH itself is never answered "authentication
-		 * required"; a 530 to AUTH is the RFC 3207 §4 TLS demand. */
-		*blame = CODES_BLAME_CLIENT_AUTH_TLS;
-		if (cmd == CODES_CMD_AUTH || cmd == CODES_CMD_HELO)
-			return "starttls_required";
-		return "auth_required";
-	case 550:
-	case 553:
-		switch (cmd) {
-		case CODES_CMD_GREETING:
-			*blame = CODES_BLAME_CLIENT_IP_REPUTATION;
-			return "service_unavailable";
-		case CODES_CMD_EHLO:
-		case CODES_CMD_HELO:
-			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
-		case CODES_CMD_MAIL:
-			*blame = CODES_BLAME_SENDER_ADDRESS;
-			return "sender_rejected";
-		case CODES_CMD_RCPT:
-		case CODES_CMD_VRFY:
-		case CODES_CMD_EXPN:
-			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "recipient_rejected";
-		case CODES_CMD_DATA:
-		case CODES_CMD_BDAT:
-			*blame = CODES_BLAME_CONTENT;
-			return "content_rejected";
-		}
-		break;
-	case 551:
-		if (cmd == CODES_CMD_RCPT || cmd == CODES_CMD_VRFY) {
-			*blame = CODES_BLAME_RECIPIENT_ADDRESS;
-			return "recipient_rejected";
-		}
-		break;
-	case 552:
-		if (cmd == CODES_CMD_RCPT) {
-			*blame = CODES_BLAME_RECIPIENT_MAILBOX;
-			return "mailbox_full";
-		}
-		if (cmd == CODES_CMD_MAIL || cmd == CODES_CMD_DATA ||
-		    cmd == CODES_CMD_BDAT) {
-			*blame = CODES_BLAME_CONTENT;	/* RFC 1870 SIZE */
-			return "message_too_big";
-		}
-		break;
-	case 554:
-		switch (cmd) {
-		case CODES_CMD_GREETING:
-			/* "No SMTP service here": nearly always aimed at the
-			 * connecting address (§3.1, §4.3.2). */
-			*blame = CODES_BLAME_CLIENT_IP_REPUTATION;
-			return "service_unavailable";
-		case CODES_CMD_EHLO:
-		case CODES_CMD_HELO:
-			*blame = CODES_BLAME_CLIENT_IDENTITY;
-			return "helo_rejected";
-		case CODES_CMD_MAIL:
-		case CODES_CMD_RCPT:
-			*blame = CODES_BLAME_RELAY_POLICY;
-			return "policy_rejected";
-		case CODES_CMD_DATA:
-		case CODES_CMD_BDAT:
-			*blame = CODES_BLAME_CONTENT;
-			return "content_rejected";
-		}
-		break;
+	const struct codes_context_row *r;
+	size_t i;
+
+	for (i = 0; i < CODES_NELEM(codes_context); i++) {
+		r = &codes_context[i];
+		if (code == 0 || (r->code[0] != code && r->code[1] != code))
+			continue;
+		if (r->cmds != 0 && (cmd < 0 || cmd >= CODES_CMD_COUNT ||
+		    (r->cmds & CODES_CMDBIT(cmd)) == 0))
+			continue;
+		*blame = r->blame;
+		return r->category;
 	}
-	return NULL;
+	return CODES_CAT_COUNT;
 }
 
 /* At MAIL the address in question is the sender's, whatever the enhanced
  * code says (RFC 3463 subject 1 details are written for recipients). */
 static void
-codes_adjust_for_mail(int cmd, const char **cat, enum codes_blame *blame)
+codes_adjust_for_mail(int cmd, enum codes_category *cat,
+    enum codes_blame *blame)
 {
 	if (cmd != CODES_CMD_MAIL)
 		return;
 	if (*blame == CODES_BLAME_RECIPIENT_ADDRESS ||
 	    *blame == CODES_BLAME_RECIPIENT_MAILBOX)
 		*blame = CODES_BLAME_SENDER_ADDRESS;
-	if (strcmp(*cat, "user_unknown") == 0 ||
-	    strcmp(*cat, "recipient_rejected") == 0 ||
-	    strcmp(*cat, "mailbox_disabled") == 0)
-		*cat = "sender_rejected";
+	if (*cat == CODES_CAT_USER_UNKNOWN ||
+	    *cat == CODES_CAT_RECIPIENT_REJECTED ||
+	    *cat == CODES_CAT_MAILBOX_DISABLED)
+		*cat = CODES_CAT_SENDER_REJECTED;
 }
 
 /* X.7.0 and X.7.1 say only "refused by policy": servers use them for
@@ -791,40 +743,24 @@ codes_enhanced_is_generic(const struct codes_enhanced_row *er)
 }
 
 static void
-codes_fill_category(struct codes_diagnosis *out, int idx)
+codes_fill_category(struct codes_diagnosis *out, enum codes_category idx)
 {
-	const struct codes_category *c = &codes_categories[idx];
+	const struct codes_category_row *c = &codes_categories[idx];
 
-	out->category = c->name;
+	out->category = idx;
 	out->blame = c->blame;
 	out->meaning = c->meaning;
 	out->cause = c->cause;
 	out->advice = c->advice;
 }
 
-void
-codes_classify(int cmd, int code, int cls, int subject, int detail,
-    const char *text, struct codes_diagnosis *out)
+/* A reply that is not a failure: a code out of range, or a positive
+ * reply, which needs no diagnosis (RFC 5321 §4.2.1: the first digit
+ * decides) whatever its text says.  False for a failure. */
+static bool
+codes_classify_no_failure(const struct codes_basic_row *br,
+    struct codes_diagnosis *out)
 {
-	const struct codes_basic_row	*br;
-	const struct codes_enhanced_row	*er = NULL;
-	const struct codes_pattern	*p;
-	const char			*cat;
-	enum codes_blame		 blame = CODES_BLAME_NONE;
-	int				 idx;
-
-	if (out == NULL)
-		return;
-	if (cmd < 0 || cmd >= CODES_CMD_COUNT)
-		cmd = -1;
-	if (text == NULL)
-		text = "";
-	br = codes_basic_row(code);
-	out->permanence = codes_permanence_of(code);
-	out->rule = "";
-	codes_fill_category(out, codes_category_index("unknown"));
-	out->meaning = br != NULL ? br->b.meaning : codes_basic_generic(code);
-
 	if (out->permanence == CODES_NOT_A_REPLY) {
 		if (br != NULL && br->category >= 0) {
 			codes_fill_category(out, br->category);
@@ -832,20 +768,33 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 			out->cause = br->b.causes;
 			out->advice = br->b.advice;
 		}
-		return;
+		return true;
 	}
-	/* A positive reply needs no diagnosis (RFC 5321 §4.2.1: the first
-	 * digit decides), whatever its text says. */
 	if (out->permanence == CODES_SUCCESS ||
 	    out->permanence == CODES_INTERMEDIATE) {
-		codes_fill_category(out, codes_category_index("accepted"));
+		codes_fill_category(out, CODES_CAT_ACCEPTED);
 		if (br != NULL) {
 			out->meaning = br->b.meaning;
 			out->advice = br->b.advice;
 		}
 		out->blame = CODES_BLAME_NONE;
-		return;
+		return true;
 	}
+	return false;
+}
+
+/* A failure: the diagnosis from the best evidence there is, in the order
+ * below.  Returns the text pattern used, or NULL. */
+static const struct codes_pattern *
+codes_classify_failure(int cmd, int code, int cls, int subject, int detail,
+    const char *text, const struct codes_basic_row *br,
+    struct codes_diagnosis *out)
+{
+	const struct codes_enhanced_row	*er = NULL;
+	const struct codes_pattern	*p;
+	enum codes_category		 cat;
+	enum codes_blame		 blame = CODES_BLAME_NONE;
+
 	if (cls != 0) {
 		er = codes_enhanced_row(subject, detail);
 		/* An unregistered detail still has a subject (RFC 3463 §3:
@@ -875,9 +824,10 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 		out->blame = er->blame;
 		out->meaning = er->e.meaning;
 		out->advice = er->e.advice;
-	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) != NULL) {
+	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) !=
+	    CODES_CAT_COUNT) {
 		/* 4. The basic code read in the light of the command. */
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		out->blame = blame;
 		if (br != NULL)
 			out->meaning = br->b.meaning;
@@ -891,16 +841,42 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	} else {
 		/* 6. Only the class is known (§4.2.1: interpret the first
 		 * digit when the code is unrecognised). */
-		idx = codes_category_index(out->permanence == CODES_TRANSIENT ?
-		    "temporary_failure" : "unknown");
-		codes_fill_category(out, idx);
+		codes_fill_category(out, out->permanence == CODES_TRANSIENT ?
+		    CODES_CAT_TEMPORARY_FAILURE : CODES_CAT_UNKNOWN);
 		out->meaning = codes_basic_generic(code);
 	}
+	return p;
+}
+
+void
+codes_classify(int cmd, int code, int cls, int subject, int detail,
+    const char *text, struct codes_diagnosis *out)
+{
+	const struct codes_basic_row	*br;
+	const struct codes_pattern	*p;
+	enum codes_category		 cat;
+	enum codes_blame		 blame;
+
+	if (out == NULL)
+		return;
+	if (cmd < 0 || cmd >= CODES_CMD_COUNT)
+		cmd = -1;
+	if (text == NULL)
+		text = "";
+	br = codes_basic_row(code);
+	out->permanence = codes_permanence_of(code);
+	out->rule = "";
+	codes_fill_category(out, CODES_CAT_UNKNOWN);
+	out->meaning = br != NULL ? br->b.meaning : codes_basic_generic(code);
+	if (codes_classify_no_failure(br, out))
+		return;
+	p = codes_classify_failure(cmd, code, cls, subject, detail, text, br,
+	    out);
 	cat = out->category;
 	blame = out->blame;
 	codes_adjust_for_mail(cmd, &cat, &blame);
 	if (cat != out->category) {
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		if (p != NULL) {
 			out->meaning = p->meaning;
 			out->rule = p->id;

@@ -289,17 +289,12 @@ parse_domain(const char *d, size_t n, struct address *a, char *why,
 	return ADDRESS_OK;
 }
 
-enum address_error
-address_parse(const char *s, struct address *a, char *why, size_t whylen)
+/* No control character, and valid UTF-8, in the n bytes of s. */
+static enum address_error
+check_bytes(const char *s, size_t n, char *why, size_t whylen)
 {
-	size_t n, i, local_len;
-	const char *at;
-	enum address_error e;
+	size_t i;
 
-	memset(a, 0, sizeof(*a));
-	if (whylen > 0)
-		why[0] = '\0';
-	n = strlen(s);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f) {
@@ -328,20 +323,17 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 		}
 		i += l;
 	}
-	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
-		s++;
-		n -= 2;
-	}
-	if (n == 0) {
-		snprintf(why, whylen, "the address is empty");
-		return ADDRESS_EMPTY;
-	}
-	/* Rough bound first, so the copies below always fit. */
-	if (n > LIMIT_ADDRESS * 4) {
-		snprintf(why, whylen, "the address is %zu octets long; the "
-		    "limit is %d", n, LIMIT_ADDRESS);
-		return ADDRESS_TOO_LONG;
-	}
+	return ADDRESS_OK;
+}
+
+/* The local part at the start of the n bytes of s (quoted, or a
+ * dot-string) into a->local; *at is set to the '@' after it. */
+static enum address_error
+parse_local(const char *s, size_t n, struct address *a, const char **at,
+    char *why, size_t whylen)
+{
+	size_t i, local_len;
+	enum address_error e;
 
 	if (s[0] == '"') {
 		local_len = quoted_len(s, n);
@@ -356,14 +348,14 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 			return local_len >= n ? ADDRESS_NO_AT :
 			    ADDRESS_LOCAL_SYNTAX;
 		}
-		at = s + local_len;
+		*at = s + local_len;
 	} else {
-		if ((at = memchr(s, '@', n)) == NULL) {
+		if ((*at = memchr(s, '@', n)) == NULL) {
 			snprintf(why, whylen, "the address has no '@'; give a "
 			    "full address such as user@example.com");
 			return ADDRESS_NO_AT;
 		}
-		local_len = (size_t)(at - s);
+		local_len = (size_t)(*at - s);
 		if (local_len == 0) {
 			snprintf(why, whylen, "there is nothing before the '@'");
 			return ADDRESS_LOCAL_EMPTY;
@@ -383,9 +375,40 @@ address_parse(const char *s, struct address *a, char *why, size_t whylen)
 	for (i = 0; i < local_len; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			a->local_utf8 = true;
+	return ADDRESS_OK;
+}
 
-	if ((e = parse_domain(at + 1, n - local_len - 1, a, why, whylen)) !=
-	    ADDRESS_OK)
+enum address_error
+address_parse(const char *s, struct address *a, char *why, size_t whylen)
+{
+	const char *at;
+	enum address_error e;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	if (whylen > 0)
+		why[0] = '\0';
+	n = strlen(s);
+	if ((e = check_bytes(s, n, why, whylen)) != ADDRESS_OK)
+		return e;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0) {
+		snprintf(why, whylen, "the address is empty");
+		return ADDRESS_EMPTY;
+	}
+	/* Rough bound first, so the copies below always fit. */
+	if (n > LIMIT_ADDRESS * 4) {
+		snprintf(why, whylen, "the address is %zu octets long; the "
+		    "limit is %d", n, LIMIT_ADDRESS);
+		return ADDRESS_TOO_LONG;
+	}
+	if ((e = parse_local(s, n, a, &at, why, whylen)) != ADDRESS_OK)
+		return e;
+	if ((e = parse_domain(at + 1, n - (size_t)(at - s) - 1, a, why,
+	    whylen)) != ADDRESS_OK)
 		return e;
 
 	if (a->literal)

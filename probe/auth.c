@@ -60,7 +60,9 @@ auth_choose(enum auth_mech want, const char *offered, bool encrypted)
 	static const enum auth_mech tls_order[] = {
 		AUTH_MECH_PLAIN, AUTH_MECH_LOGIN, AUTH_MECH_CRAM_MD5,
 	};
-	static const enum auth_mech plain_order[] = {
+	/* Without TLS, CRAM-MD5 first: it keeps the password off the wire. */
+	static const enum auth_mech plain_order[sizeof(tls_order) /
+	    sizeof(tls_order[0])] = {
 		AUTH_MECH_CRAM_MD5, AUTH_MECH_PLAIN, AUTH_MECH_LOGIN,
 	};
 	const enum auth_mech *order = encrypted ? tls_order : plain_order;
@@ -70,7 +72,7 @@ auth_choose(enum auth_mech want, const char *offered, bool encrypted)
 	if (want != AUTH_MECH_AUTO)
 		return offers(offered, auth_mech_name(want)) ? want :
 		    AUTH_MECH_AUTO;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < sizeof(tls_order) / sizeof(tls_order[0]); i++)
 		if (offers(offered, auth_mech_name(order[i])))
 			return order[i];
 	return AUTH_MECH_AUTO;

@@ -3,13 +3,17 @@
  *
  * Every value is checked here, so that the engine only ever sees sane
  * ones: ports in range, timeouts positive and bounded, names without
- * control characters, at most RESOLVER_MAX_SERVERS DNS servers.
+ * control characters, at most RESOLVER_MAX_SERVERS DNS servers.  One
+ * table (options[]) names every option, says whether it takes a value and
+ * which handler checks and stores it; getopt_long()'s tables are built
+ * from it.  The rules between options come after all of them are read.
  */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,76 +21,8 @@
 
 #include "cli.h"
 
-enum {
-	OPT_FROM = 256,
-	OPT_HELO,
-	OPT_SERVER,
-	OPT_PORT,
-	OPT_DNS,
-	OPT_TIMEOUT,
-	OPT_TLS,
-	OPT_CAFILE,
-	OPT_JSON,
-	OPT_CATCH_ALL,
-	OPT_SELF_CHECK,
-	OPT_SOURCE_IP,
-	OPT_HELO_TEST,
-	OPT_BATCH,
-	OPT_PARALLEL,
-	OPT_DELAY,
-	OPT_RETRIES,
-	OPT_BACKOFF,
-	OPT_PROGRESS,
-	OPT_RCPT_PER_CONN,
-	OPT_GREYLIST_RETRY,
-	OPT_AUTH_USER,
-	OPT_AUTH_PASSWORD_FILE,
-	OPT_AUTH_MECH,
-	OPT_AUTH_PLAINTEXT,
-	OPT_RELAY_TEST,
-	OPT_RELAY_RCPT,
-	OPT_VERSION
-};
-
-static const struct option long_options[] = {
-	{ "from", required_argument, NULL, OPT_FROM },
-	{ "helo", required_argument, NULL, OPT_HELO },
-	{ "server", required_argument, NULL, OPT_SERVER },
-	{ "port", required_argument, NULL, OPT_PORT },
-	{ "dns-server", required_argument, NULL, OPT_DNS },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "tls", required_argument, NULL, OPT_TLS },
-	{ "ca-file", required_argument, NULL, OPT_CAFILE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "catch-all", no_argument, NULL, OPT_CATCH_ALL },
-	{ "self-check", no_argument, NULL, OPT_SELF_CHECK },
-	{ "source-ip", required_argument, NULL, OPT_SOURCE_IP },
-	{ "helo-test", no_argument, NULL, OPT_HELO_TEST },
-	{ "batch", required_argument, NULL, OPT_BATCH },
-	{ "parallel", required_argument, NULL, OPT_PARALLEL },
-	{ "delay", required_argument, NULL, OPT_DELAY },
-	{ "retries", required_argument, NULL, OPT_RETRIES },
-	{ "backoff", required_argument, NULL, OPT_BACKOFF },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "rcpt-per-connection", required_argument, NULL, OPT_RCPT_PER_CONN },
-	{ "greylist-retry", required_argument, NULL, OPT_GREYLIST_RETRY },
-	{ "auth-user", required_argument, NULL, OPT_AUTH_USER },
-	{ "auth-password-file", required_argument, NULL,
-	    OPT_AUTH_PASSWORD_FILE },
-	{ "auth-mech", required_argument, NULL, OPT_AUTH_MECH },
-	{ "auth-plaintext", no_argument, NULL, OPT_AUTH_PLAINTEXT },
-	{ "relay-test", no_argument, NULL, OPT_RELAY_TEST },
-	{ "relay-rcpt", required_argument, NULL, OPT_RELAY_RCPT },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 }
-};
-
-void
-cli_usage(FILE *out)
-{
-	fputs(
+/* The help text, in pieces of a screen or less. */
+static const char usage_synopsis[] =
 "usage: smtpprobe [OPTIONS] ADDRESS...\n"
 "       smtpprobe --batch FILE [OPTIONS] [ADDRESS...]\n"
 "       smtpprobe explain [--after COMMAND] [--json] [REPLY...]\n"
@@ -95,7 +31,9 @@ cli_usage(FILE *out)
 "it, without sending any: DNS (MX), connection, greeting, EHLO, STARTTLS,\n"
 "MAIL FROM, RCPT TO, then RSET and QUIT.  Never DATA.  Explains every\n"
 "stage that fails.\n"
-"\n"
+"\n";
+
+static const char usage_options[] =
 "options:\n"
 "  --from ADDR          envelope sender (default postmaster@HELO-NAME;\n"
 "                       '' for the null sender <>)\n"
@@ -108,7 +46,9 @@ cli_usage(FILE *out)
 "  --tls MODE           opportunistic (default), required, or never\n"
 "  --ca-file FILE       trust anchors for the certificate check\n"
 "  --catch-all          also ask for a made-up address at the same\n"
-"                       domain; if it is accepted too, say 'risky'\n"
+"                       domain; if it is accepted too, say 'risky'\n";
+
+static const char usage_modes[] =
 "  --helo-test          instead of probing addresses: which HELO names does\n"
 "                       one server accept?  One connection per name (the\n"
 "                       configured name, the FQDN, an address literal,\n"
@@ -126,7 +66,9 @@ cli_usage(FILE *out)
 "                       ADDRESS: locally (or greet --server); with a bare\n"
 "                       domain: greet its MX (EHLO, no MAIL); with an\n"
 "                       address: probe it and show the full audit.\n"
-"                       Exit 0 nothing wrong, 1 a problem, 2 not checked\n"
+"                       Exit 0 nothing wrong, 1 a problem, 2 not checked\n";
+
+static const char usage_batch[] =
 "  --batch FILE         probe every address of FILE ('-': standard input),\n"
 "                       one per line ('#' comments, blank lines skipped),\n"
 "                       and any ADDRESS given, concurrently and politely:\n"
@@ -149,7 +91,9 @@ cli_usage(FILE *out)
 "                       100; 1 for a connection per address)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
-"                       SECONDS (e.g. 300; default: no second try)\n"
+"                       SECONDS (e.g. 300; default: no second try)\n";
+
+static const char usage_auth[] =
 "  --auth-user USER     authenticate (SMTP AUTH) after EHLO, inside TLS;\n"
 "                       the auth stage reports the result\n"
 "  --auth-password-file FILE\n"
@@ -160,7 +104,9 @@ cli_usage(FILE *out)
 "  --auth-mech MECH     PLAIN, LOGIN or CRAM-MD5 (default: the best the\n"
 "                       server offers)\n"
 "  --auth-plaintext     allow AUTH on a connection without TLS (a warning);\n"
-"                       without it AUTH is never sent unencrypted\n"
+"                       without it AUTH is never sent unencrypted\n";
+
+static const char usage_relay[] =
 "  --relay-test         instead of probing addresses: does the server\n"
 "                       (--server, or the MX of DOMAIN) relay mail to\n"
 "                       outside domains?  MAIL FROM --from and RCPT TO an\n"
@@ -176,7 +122,9 @@ cli_usage(FILE *out)
 "  -v, --verbose        add the SMTP transcript to the text report\n"
 "  -h, --help           this help\n"
 "  --version            the version\n"
-"\n"
+"\n";
+
+static const char usage_explain[] =
 "explain: explains SMTP replies offline (a raw reply, a line from a\n"
 "bounce, or an enhanced code such as 5.7.1; stdin when no REPLY is given):\n"
 "meaning, permanence, who must act, what to do, and with --after whether\n"
@@ -192,8 +140,19 @@ cli_usage(FILE *out)
 "  64  usage error\n"
 "  65  an address is not valid; nothing was sent for it\n"
 "  70  local error\n"
-"  With several addresses the worst status wins (70, 65, 2, 1, 3, 0).\n",
-	    out);
+"  With several addresses the worst status wins (70, 65, 2, 1, 3, 0).\n";
+
+void
+cli_usage(FILE *out)
+{
+	static const char *const parts[] = {
+		usage_synopsis, usage_options, usage_modes, usage_batch,
+		usage_auth, usage_relay, usage_explain
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		fputs(parts[i], out);
 }
 
 static bool
@@ -205,13 +164,48 @@ has_control(const char *s)
 	return false;
 }
 
+/*
+ * The checked number parsers of every option.  A whole number from min
+ * to max (strtol: leading blanks and a sign allowed, nothing after), or
+ * a decimal number of seconds (strtod) from 0, or above 0 with positive,
+ * to max_ms milliseconds, as milliseconds: a positive one is at least 1.
+ */
+static bool
+number_in_range(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long l;
+
+	errno = 0;
+	l = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || l < min || l > max)
+		return false;
+	*out = l;
+	return true;
+}
+
+static bool
+seconds_in_range(const char *s, bool positive, long max_ms, int *ms)
+{
+	char *end;
+	double secs;
+
+	secs = strtod(s, &end);
+	if (end == s || *end != '\0' || !(positive ? secs > 0 : secs >= 0) ||
+	    secs * 1000 > max_ms)
+		return false;
+	*ms = (int)(secs * 1000);
+	if (positive && *ms < 1)
+		*ms = 1;
+	return true;
+}
+
 int
 cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
 	const char *colon;
 	unsigned char buf[16];
 	size_t n;
-	char *end;
 	long p;
 
 	*port = 0;
@@ -247,10 +241,7 @@ cli_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 		host[n] = '\0';
 	}
 	if (colon != NULL) {
-		errno = 0;
-		p = strtol(colon + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || end == colon + 1 || p < 1 ||
-		    p > 65535)
+		if (!number_in_range(colon + 1, 1, 65535, &p))
 			return -1;
 		*port = (int)p;
 	}
@@ -347,369 +338,512 @@ read_password(const char *file, char *pw, size_t pwlen, char *err,
 	return 0;
 }
 
+
+/* The state of one cli_parse() call, shared by the option handlers. */
+struct parse {
+	struct cli	*cli;
+	const char	*pwfile;	/* --auth-password-file */
+	bool		 auth_opt;	/* an option that needs --auth-user */
+	bool		 batch_opt;	/* an option that needs --batch */
+	bool		 from_set;
+	char		*err;
+	size_t		 errlen;
+};
+
+struct cli_option;
+typedef int (*option_handler)(struct parse *, const struct cli_option *,
+    const char *);
+
+/*
+ * One command-line option: its names, whether it takes a value, what it
+ * needs, and the handler that checks the value and stores it.  off, min
+ * and max are the handler's: the field of struct cli it writes (a bool
+ * for opt_flag, an int for opt_number and opt_seconds), and the range
+ * (opt_seconds: max in milliseconds).
+ */
+struct cli_option {
+	const char	*name;		/* without "--"; NULL: short only */
+	char		 short_name;	/* 0: long only */
+	int		 has_arg;	/* no_argument or required_argument */
+	unsigned	 flags;
+	option_handler	 handle;
+	size_t		 off;
+	long		 min, max;
+};
+
+#define NEEDS_BATCH	0x1u	/* meaningless without --batch */
+#define NEEDS_AUTH	0x2u	/* meaningless without --auth-user */
+#define POSITIVE	0x4u	/* opt_seconds: 0 is refused; 1 ms at least */
+
+#define CLI_FIELD(f)	offsetof(struct cli, f)
+
+/* The value as it may appear in a message: never a control character. */
+static const char *
+shown(const char *arg)
+{
+	return has_control(arg) ? "" : arg;
+}
+
+static int
+opt_flag(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)arg;
+	*(bool *)(void *)((char *)p->cli + o->off) = true;
+	return 0;
+}
+
+static int
+opt_family(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)arg;
+	p->cli->cfg.family = o->short_name == '4' ? AF_INET : AF_INET6;
+	return 0;
+}
+
+/* --parallel, --retries, --rcpt-per-connection. */
+static int
+opt_number(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	long l;
+
+	if (!number_in_range(arg, o->min, o->max, &l))
+		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
+		    "from %ld to %ld", o->name, shown(arg), o->min, o->max);
+	*(int *)(void *)((char *)p->cli + o->off) = (int)l;
+	return 0;
+}
+
+/* --delay, --backoff, --greylist-retry. */
+static int
+opt_seconds(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int ms;
+
+	if (!seconds_in_range(arg, (o->flags & POSITIVE) != 0, o->max, &ms))
+		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
+		    "of seconds (0-%ld)", o->name, shown(arg), o->max / 1000);
+	*(int *)(void *)((char *)p->cli + o->off) = ms;
+	return 0;
+}
+
+static int
+opt_timeout(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int i, ms;
+
+	if (!seconds_in_range(arg, true, o->max, &ms))
+		return fail(p->err, p->errlen, "--timeout: \"%s\" is not a "
+		    "number of seconds (0-%ld)", arg, o->max / 1000);
+	for (i = 0; i < STAGE_COUNT; i++)
+		p->cli->cfg.timeout_ms[i] = ms;
+	return 0;
+}
+
+static int
+opt_port(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	long l;
+
+	if (!number_in_range(arg, o->min, o->max, &l))
+		return fail(p->err, p->errlen, "--port: \"%s\" is not a port "
+		    "number (%ld-%ld)", arg, o->min, o->max);
+	p->cli->cfg.port = (int)l;
+	return 0;
+}
+
+static int
+opt_source_ip(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&cfg->source;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cfg->source;
+
+	(void)o;
+	memset(&cfg->source, 0, sizeof(cfg->source));
+	if (strlen(arg) < sizeof(cfg->source_ip) &&
+	    inet_pton(AF_INET, arg, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		cfg->source_len = sizeof(*sin);
+	} else if (strlen(arg) < sizeof(cfg->source_ip) &&
+	    inet_pton(AF_INET6, arg, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		cfg->source_len = sizeof(*sin6);
+	} else
+		return fail(p->err, p->errlen, "--source-ip: \"%s\" is not an "
+		    "IPv4 or IPv6 address", shown(arg));
+	snprintf(cfg->source_ip, sizeof(cfg->source_ip), "%s", arg);
+	return 0;
+}
+
+static int
+opt_batch(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (p->cli->batch)
+		return fail(p->err, p->errlen, "--batch: give one list (the "
+		    "command line may add addresses)");
+	if (arg[0] == '\0')
+		return fail(p->err, p->errlen, "--batch: give a file name, or "
+		    "- for standard input");
+	p->cli->batch = true;
+	p->cli->batch_file = arg;
+	return 0;
+}
+
+static int
+opt_auth_user(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0' || has_control(arg) || strlen(arg) > AUTH_USER_MAX)
+		return fail(p->err, p->errlen, "--auth-user: give a user name "
+		    "of 1-%d bytes without control characters", AUTH_USER_MAX);
+	snprintf(p->cli->cfg.auth_user, sizeof(p->cli->cfg.auth_user), "%s",
+	    arg);
+	return 0;
+}
+
+static int
+opt_auth_password_file(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	(void)o;
+	p->pwfile = arg;
+	return 0;
+}
+
+static int
+opt_auth_mech(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int m = auth_mech_parse(arg);
+
+	(void)o;
+	if (m <= AUTH_MECH_AUTO)
+		return fail(p->err, p->errlen, "--auth-mech: \"%s\" is not "
+		    "PLAIN, LOGIN or CRAM-MD5", shown(arg));
+	p->cli->cfg.auth_mech = (enum auth_mech)m;
+	return 0;
+}
+
+static int
+opt_relay_rcpt(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct address a;
+	char why[256];
+
+	(void)o;
+	if (address_parse(arg, &a, why, sizeof(why)) != ADDRESS_OK ||
+	    a.literal || a.local_utf8)
+		return fail(p->err, p->errlen, "--relay-rcpt: %s", why[0] ?
+		    why : "give an ASCII mailbox at a domain name, such as "
+		    "relay-test@example.net");
+	snprintf(p->cli->relay_rcpt, sizeof(p->cli->relay_rcpt), "%s",
+	    a.mailbox);
+	return 0;
+}
+
+static int
+opt_from(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+	struct address a;
+	char why[256];
+
+	(void)o;
+	if (arg[0] != '\0' && (address_parse(arg, &a, why, sizeof(why)) !=
+	    ADDRESS_OK || a.literal))
+		return fail(p->err, p->errlen, "--from: %s", why[0] ? why :
+		    "give a mailbox such as postmaster@example.com");
+	snprintf(cfg->from, sizeof(cfg->from), "%s", arg[0] != '\0' ?
+	    a.mailbox : "");
+	p->from_set = true;
+	return 0;
+}
+
+static int
+opt_helo(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (has_control(arg) || arg[0] == '\0' ||
+	    strlen(arg) > LIMIT_HELO_NAME || strchr(arg, ' ') != NULL)
+		return fail(p->err, p->errlen, "--helo: \"%s\" is not a host "
+		    "name or address literal", "");
+	snprintf(p->cli->cfg.helo, sizeof(p->cli->cfg.helo), "%s", arg);
+	return 0;
+}
+
+static int
+opt_server(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+
+	(void)o;
+	if (has_control(arg) || cli_parse_hostport(arg, cfg->server_host,
+	    sizeof(cfg->server_host), &cfg->server_port) != 0)
+		return fail(p->err, p->errlen, "--server: cannot parse "
+		    "\"%s\"; use HOST, HOST:PORT or [IPv6]:PORT", shown(arg));
+	cfg->use_server = true;
+	return 0;
+}
+
+static int
+opt_dns_server(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct resolver_config *dns = &p->cli->cfg.dns;
+	unsigned char buf[16];
+	char host[64];
+	int port;
+
+	(void)o;
+	if (dns->nservers >= RESOLVER_MAX_SERVERS)
+		return fail(p->err, p->errlen, "--dns-server: at most %d "
+		    "servers", RESOLVER_MAX_SERVERS);
+	if (cli_parse_hostport(arg, host, sizeof(host), &port) != 0 ||
+	    (inet_pton(AF_INET, host, buf) != 1 &&
+	    inet_pton(AF_INET6, host, buf) != 1))
+		return fail(p->err, p->errlen, "--dns-server: \"%s\" is not "
+		    "IP, IP:PORT or [IPv6]:PORT", shown(arg));
+	dns->servers[dns->nservers++] = arg;
+	return 0;
+}
+
+static int
+opt_tls(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+
+	(void)o;
+	if (strcmp(arg, "opportunistic") == 0 || strcmp(arg, "may") == 0)
+		cfg->tls_mode = TLS_OPPORTUNISTIC;
+	else if (strcmp(arg, "required") == 0 || strcmp(arg, "require") == 0)
+		cfg->tls_mode = TLS_REQUIRED;
+	else if (strcmp(arg, "never") == 0 || strcmp(arg, "none") == 0)
+		cfg->tls_mode = TLS_NEVER;
+	else
+		return fail(p->err, p->errlen, "--tls: \"%s\" is not "
+		    "opportunistic, required or never", arg);
+	return 0;
+}
+
+static int
+opt_ca_file(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (access(arg, R_OK) != 0)
+		return fail(p->err, p->errlen, "--ca-file: cannot read %s",
+		    arg);
+	p->cli->cfg.ca_file = arg;
+	return 0;
+}
+
+/* In the order of the usage text; getopt_long() takes unambiguous
+ * abbreviations of the long names. */
+static const struct cli_option options[] = {
+	{ "from", 0, required_argument, 0, opt_from, 0, 0, 0 },
+	{ "helo", 0, required_argument, 0, opt_helo, 0, 0, 0 },
+	{ "server", 0, required_argument, 0, opt_server, 0, 0, 0 },
+	{ "port", 0, required_argument, 0, opt_port, 0, 1, 65535 },
+	{ "dns-server", 0, required_argument, 0, opt_dns_server, 0, 0, 0 },
+	{ "timeout", 0, required_argument, 0, opt_timeout, 0, 0, 3600000 },
+	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
+	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
+	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
+	{ "catch-all", 0, no_argument, 0, opt_flag,
+	    CLI_FIELD(cfg.catch_all), 0, 0 },
+	{ "self-check", 0, no_argument, 0, opt_flag,
+	    CLI_FIELD(cfg.self_check), 0, 0 },
+	{ "source-ip", 0, required_argument, 0, opt_source_ip, 0, 0, 0 },
+	{ "helo-test", 0, no_argument, 0, opt_flag, CLI_FIELD(helo_test), 0,
+	    0 },
+	{ "batch", 0, required_argument, 0, opt_batch, 0, 0, 0 },
+	{ "parallel", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.parallel), 1, BATCH_PARALLEL_MAX },
+	{ "delay", 0, required_argument, NEEDS_BATCH, opt_seconds,
+	    CLI_FIELD(bopt.delay_ms), 0, BATCH_DELAY_MAX_MS },
+	{ "retries", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.retries), 0, BATCH_RETRIES_MAX },
+	{ "backoff", 0, required_argument, NEEDS_BATCH | POSITIVE,
+	    opt_seconds, CLI_FIELD(bopt.backoff_ms), 0,
+	    BATCH_BACKOFF_MAX_MS },
+	{ "progress", 0, no_argument, NEEDS_BATCH, opt_flag,
+	    CLI_FIELD(bopt.progress), 0, 0 },
+	{ "rcpt-per-connection", 0, required_argument, NEEDS_BATCH,
+	    opt_number, CLI_FIELD(bopt.rcpt_per_conn), 1, BATCH_RCPT_MAX },
+	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
+	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
+	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
+	{ "auth-password-file", 0, required_argument, NEEDS_AUTH,
+	    opt_auth_password_file, 0, 0, 0 },
+	{ "auth-mech", 0, required_argument, NEEDS_AUTH, opt_auth_mech, 0, 0,
+	    0 },
+	{ "auth-plaintext", 0, no_argument, NEEDS_AUTH, opt_flag,
+	    CLI_FIELD(cfg.auth_plaintext), 0, 0 },
+	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
+	    0 },
+	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
+	{ "verbose", 'v', no_argument, 0, opt_flag, CLI_FIELD(verbose), 0, 0 },
+	{ "help", 'h', no_argument, 0, opt_flag, CLI_FIELD(help), 0, 0 },
+	{ "version", 0, no_argument, 0, opt_flag, CLI_FIELD(version), 0, 0 },
+	{ NULL, '4', no_argument, 0, opt_family, 0, 0, 0 },
+	{ NULL, '6', no_argument, 0, opt_family, 0, 0, 0 },
+};
+
+#define NOPTIONS	(sizeof(options) / sizeof(options[0]))
+#define LONG_VAL	256	/* getopt_long's value for options[i]: LONG_VAL + i */
+
+/* getopt_long()'s tables, built from options[]. */
+static void
+getopt_tables(struct option *longopts, char *shortopts)
+{
+	size_t i, n = 0;
+
+	*shortopts++ = ':';	/* ':' for a missing value, not '?' */
+	for (i = 0; i < NOPTIONS; i++) {
+		if (options[i].short_name != 0) {
+			*shortopts++ = options[i].short_name;
+			if (options[i].has_arg == required_argument)
+				*shortopts++ = ':';
+		}
+		if (options[i].name == NULL)
+			continue;
+		longopts[n].name = options[i].name;
+		longopts[n].has_arg = options[i].has_arg;
+		longopts[n].flag = NULL;
+		longopts[n].val = options[i].short_name != 0 ?
+		    options[i].short_name : LONG_VAL + (int)i;
+		n++;
+	}
+	*shortopts = '\0';
+	memset(&longopts[n], 0, sizeof(longopts[n]));
+}
+
+/* The entry for getopt_long()'s return value c; NULL for none. */
+static const struct cli_option *
+option_for(int c)
+{
+	size_t i;
+
+	if (c >= LONG_VAL && (size_t)(c - LONG_VAL) < NOPTIONS)
+		return &options[c - LONG_VAL];
+	for (i = 0; i < NOPTIONS; i++)
+		if (c != 0 && options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
+/* Every option in turn; 0, or -1 with the message in p->err. */
+static int
+parse_options(struct parse *p, int argc, char **argv)
+{
+	struct option longopts[NOPTIONS + 1];
+	char shortopts[2 * NOPTIONS + 2];
+	const struct cli_option *o;
+	int c;
+
+	getopt_tables(longopts, shortopts);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) !=
+	    -1) {
+		if (c == ':')
+			return fail(p->err, p->errlen, "option %s needs a value",
+			    argv[optind - 1]);
+		if ((o = option_for(c)) == NULL)
+			return fail(p->err, p->errlen, "unknown option %s",
+			    argv[optind - 1]);
+		if (o->handle(p, o, optarg) != 0)
+			return -1;
+		if (o->flags & NEEDS_BATCH)
+			p->batch_opt = true;
+		if (o->flags & NEEDS_AUTH)
+			p->auth_opt = true;
+	}
+	return 0;
+}
+
+/* The options that exclude or need each other, and the count of
+ * addresses each mode takes; nargs is the number of operands. */
+static int
+check_combinations(struct parse *p, int nargs)
+{
+	const struct cli *cli = p->cli;
+	const struct probe_config *cfg = &cli->cfg;
+
+	if (p->auth_opt && cfg->auth_user[0] == '\0')
+		return fail(p->err, p->errlen, "--auth-password-file, "
+		    "--auth-mech and --auth-plaintext need --auth-user");
+	if (cfg->auth_user[0] != '\0' && cli->helo_test)
+		return fail(p->err, p->errlen, "--auth-user cannot be "
+		    "combined with --helo-test");
+	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test)
+		return fail(p->err, p->errlen, "--relay-rcpt needs "
+		    "--relay-test");
+	if (cli->relay_test && (cli->batch || cli->helo_test ||
+	    cfg->self_check || cfg->catch_all))
+		return fail(p->err, p->errlen, "--relay-test cannot be "
+		    "combined with %s", cli->batch ? "--batch" :
+		    cli->helo_test ? "--helo-test" : cfg->self_check ?
+		    "--self-check" : "--catch-all");
+	if (cli->relay_test && (nargs > 1 || (nargs == 0 &&
+	    !cfg->use_server)))
+		return fail(p->err, p->errlen, "--relay-test takes one domain "
+		    "(or address) whose MX is tested, or --server");
+	if (p->batch_opt && !cli->batch)
+		return fail(p->err, p->errlen, "--parallel, --delay, "
+		    "--retries, --backoff, --progress, --rcpt-per-connection "
+		    "and --greylist-retry need --batch");
+	if (cli->batch && (cli->helo_test || cfg->self_check))
+		return fail(p->err, p->errlen, "--batch cannot be combined "
+		    "with %s", cli->helo_test ? "--helo-test" :
+		    "--self-check");
+	if (nargs == 0 && !cli->batch &&
+	    !(cli->helo_test && cfg->use_server) &&
+	    !(cli->relay_test && cfg->use_server) &&
+	    !(cfg->self_check && !cli->helo_test))
+		return fail(p->err, p->errlen, "%s", cli->helo_test ?
+		    "--helo-test needs an address, a domain or --server" :
+		    "no address given");
+	if (cli->helo_test && cfg->self_check)
+		return fail(p->err, p->errlen, "--helo-test and --self-check "
+		    "cannot be combined");
+	if (cli->helo_test && nargs > 1)
+		return fail(p->err, p->errlen, "--helo-test takes at most one "
+		    "address or domain");
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
-	const char *pwfile = NULL;
-	bool auth_opt = false;
 	struct probe_config *cfg = &cli->cfg;
-	bool from_set = false, batch_opt = false;
-	int c, i;
-	char *end;
-	double secs;
-	long l;
+	struct parse p;
 
 	memset(cli, 0, sizeof(*cli));
 	probe_config_defaults(cfg);
 	batch_options_defaults(&cli->bopt);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hv46", long_options, NULL)) !=
-	    -1) {
-		switch (c) {
-		case 'h':
-			cli->help = true;
-			break;
-		case OPT_VERSION:
-			cli->version = true;
-			break;
-		case 'v':
-			cli->verbose = true;
-			break;
-		case '4':
-			cfg->family = AF_INET;
-			break;
-		case '6':
-			cfg->family = AF_INET6;
-			break;
-		case OPT_JSON:
-			cli->json = true;
-			break;
-		case OPT_CATCH_ALL:
-			cfg->catch_all = true;
-			break;
-		case OPT_SELF_CHECK:
-			cfg->self_check = true;
-			break;
-		case OPT_SOURCE_IP: {
-			struct sockaddr_in *sin =
-			    (struct sockaddr_in *)&cfg->source;
-			struct sockaddr_in6 *sin6 =
-			    (struct sockaddr_in6 *)&cfg->source;
-
-			memset(&cfg->source, 0, sizeof(cfg->source));
-			if (strlen(optarg) < sizeof(cfg->source_ip) &&
-			    inet_pton(AF_INET, optarg, &sin->sin_addr) == 1) {
-				sin->sin_family = AF_INET;
-				cfg->source_len = sizeof(*sin);
-			} else if (strlen(optarg) < sizeof(cfg->source_ip) &&
-			    inet_pton(AF_INET6, optarg, &sin6->sin6_addr) ==
-			    1) {
-				sin6->sin6_family = AF_INET6;
-				cfg->source_len = sizeof(*sin6);
-			} else
-				return fail(err, errlen, "--source-ip: \"%s\" "
-				    "is not an IPv4 or IPv6 address",
-				    has_control(optarg) ? "" : optarg);
-			snprintf(cfg->source_ip, sizeof(cfg->source_ip), "%s",
-			    optarg);
-			break;
-		}
-		case OPT_HELO_TEST:
-			cli->helo_test = true;
-			break;
-		case OPT_BATCH:
-			if (cli->batch)
-				return fail(err, errlen, "--batch: give one list "
-				    "(the command line may add addresses)");
-			if (optarg[0] == '\0')
-				return fail(err, errlen, "--batch: give a file "
-				    "name, or - for standard input");
-			cli->batch = true;
-			cli->batch_file = optarg;
-			break;
-		case OPT_PARALLEL:
-			l = strtol(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || l < 1 ||
-			    l > BATCH_PARALLEL_MAX)
-				return fail(err, errlen, "--parallel: \"%s\" is "
-				    "not a number from 1 to %d", has_control(
-				    optarg) ? "" : optarg, BATCH_PARALLEL_MAX);
-			cli->bopt.parallel = (int)l;
-			batch_opt = true;
-			break;
-		case OPT_DELAY:
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(secs >= 0) ||
-			    secs * 1000 > BATCH_DELAY_MAX_MS)
-				return fail(err, errlen, "--delay: \"%s\" is not "
-				    "a number of seconds (0-%d)", has_control(
-				    optarg) ? "" : optarg,
-				    BATCH_DELAY_MAX_MS / 1000);
-			cli->bopt.delay_ms = (int)(secs * 1000);
-			batch_opt = true;
-			break;
-		case OPT_RETRIES:
-			l = strtol(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || l < 0 ||
-			    l > BATCH_RETRIES_MAX)
-				return fail(err, errlen, "--retries: \"%s\" is "
-				    "not a number from 0 to %d", has_control(
-				    optarg) ? "" : optarg, BATCH_RETRIES_MAX);
-			cli->bopt.retries = (int)l;
-			batch_opt = true;
-			break;
-		case OPT_BACKOFF:
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(secs > 0) ||
-			    secs * 1000 > BATCH_BACKOFF_MAX_MS)
-				return fail(err, errlen, "--backoff: \"%s\" is "
-				    "not a number of seconds (0-%d)", has_control(
-				    optarg) ? "" : optarg,
-				    BATCH_BACKOFF_MAX_MS / 1000);
-			cli->bopt.backoff_ms = (int)(secs * 1000) > 0 ?
-			    (int)(secs * 1000) : 1;
-			batch_opt = true;
-			break;
-		case OPT_PROGRESS:
-			cli->bopt.progress = true;
-			batch_opt = true;
-			break;
-		case OPT_RCPT_PER_CONN:
-			l = strtol(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || l < 1 ||
-			    l > BATCH_RCPT_MAX)
-				return fail(err, errlen, "--rcpt-per-connection: "
-				    "\"%s\" is not a number from 1 to %d",
-				    has_control(optarg) ? "" : optarg,
-				    BATCH_RCPT_MAX);
-			cli->bopt.rcpt_per_conn = (int)l;
-			batch_opt = true;
-			break;
-		case OPT_GREYLIST_RETRY:
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(secs >= 0) ||
-			    secs * 1000 > BATCH_GREYLIST_MAX_MS)
-				return fail(err, errlen, "--greylist-retry: \"%s\" "
-				    "is not a number of seconds (0-%d)",
-				    has_control(optarg) ? "" : optarg,
-				    BATCH_GREYLIST_MAX_MS / 1000);
-			cli->bopt.greylist_ms = (int)(secs * 1000);
-			batch_opt = true;
-			break;
-		case OPT_AUTH_USER:
-			if (optarg[0] == '\0' || has_control(optarg) ||
-			    strlen(optarg) > AUTH_USER_MAX)
-				return fail(err, errlen, "--auth-user: give a "
-				    "user name of 1-%d bytes without control "
-				    "characters", AUTH_USER_MAX);
-			snprintf(cfg->auth_user, sizeof(cfg->auth_user), "%s",
-			    optarg);
-			break;
-		case OPT_AUTH_PASSWORD_FILE:
-			pwfile = optarg;
-			auth_opt = true;
-			break;
-		case OPT_AUTH_MECH: {
-			int m = auth_mech_parse(optarg);
-
-			if (m <= AUTH_MECH_AUTO)
-				return fail(err, errlen, "--auth-mech: \"%s\" is "
-				    "not PLAIN, LOGIN or CRAM-MD5",
-				    has_control(optarg) ? "" : optarg);
-			cfg->auth_mech = (enum auth_mech)m;
-			auth_opt = true;
-			break;
-		}
-		case OPT_AUTH_PLAINTEXT:
-			cfg->auth_plaintext = true;
-			auth_opt = true;
-			break;
-		case OPT_RELAY_TEST:
-			cli->relay_test = true;
-			break;
-		case OPT_RELAY_RCPT: {
-			struct address a;
-			char why[256];
-
-			if (address_parse(optarg, &a, why, sizeof(why)) !=
-			    ADDRESS_OK || a.literal || a.local_utf8)
-				return fail(err, errlen, "--relay-rcpt: %s",
-				    why[0] ? why : "give an ASCII mailbox at a "
-				    "domain name, such as relay-test@example.net");
-			snprintf(cli->relay_rcpt, sizeof(cli->relay_rcpt),
-			    "%s", a.mailbox);
-			break;
-		}
-		case OPT_FROM: {
-			struct address a;
-			char why[256];
-
-			if (optarg[0] != '\0' && (address_parse(optarg, &a,
-			    why, sizeof(why)) != ADDRESS_OK || a.literal))
-				return fail(err, errlen, "--from: %s", why[0] ?
-				    why : "give a mailbox such as "
-				    "postmaster@example.com");
-			snprintf(cfg->from, sizeof(cfg->from), "%s",
-			    optarg[0] != '\0' ? a.mailbox : "");
-			from_set = true;
-			break;
-		}
-		case OPT_HELO:
-			if (has_control(optarg) || optarg[0] == '\0' ||
-			    strlen(optarg) > LIMIT_HELO_NAME ||
-			    strchr(optarg, ' ') != NULL)
-				return fail(err, errlen, "--helo: \"%s\" is not "
-				    "a host name or address literal", "");
-			snprintf(cfg->helo, sizeof(cfg->helo), "%s", optarg);
-			break;
-		case OPT_SERVER:
-			if (has_control(optarg) ||
-			    cli_parse_hostport(optarg, cfg->server_host,
-			    sizeof(cfg->server_host), &cfg->server_port) != 0)
-				return fail(err, errlen, "--server: cannot "
-				    "parse \"%s\"; use HOST, HOST:PORT or "
-				    "[IPv6]:PORT", has_control(optarg) ? "" :
-				    optarg);
-			cfg->use_server = true;
-			break;
-		case OPT_PORT:
-			l = strtol(optarg, &end, 10);
-			if (*end != '\0' || end == optarg || l < 1 || l > 65535)
-				return fail(err, errlen, "--port: \"%s\" is not "
-				    "a port number (1-65535)", optarg);
-			cfg->port = (int)l;
-			break;
-		case OPT_DNS: {
-			char host[64];
-			int port;
-
-			if (cfg->dns.nservers >= RESOLVER_MAX_SERVERS)
-				return fail(err, errlen, "--dns-server: at most "
-				    "%s servers", "8");
-			if (cli_parse_hostport(optarg, host, sizeof(host),
-			    &port) != 0 || (inet_pton(AF_INET, host,
-			    (unsigned char[16]){0}) != 1 &&
-			    inet_pton(AF_INET6, host,
-			    (unsigned char[16]){0}) != 1))
-				return fail(err, errlen, "--dns-server: \"%s\" "
-				    "is not IP, IP:PORT or [IPv6]:PORT",
-				    has_control(optarg) ? "" : optarg);
-			cfg->dns.servers[cfg->dns.nservers++] = optarg;
-			break;
-		}
-		case OPT_TIMEOUT:
-			secs = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(secs > 0) ||
-			    secs > 3600)
-				return fail(err, errlen, "--timeout: \"%s\" is "
-				    "not a number of seconds (0-3600)", optarg);
-			for (i = 0; i < STAGE_COUNT; i++)
-				cfg->timeout_ms[i] = (int)(secs * 1000) > 0 ?
-				    (int)(secs * 1000) : 1;
-			break;
-		case OPT_TLS:
-			if (strcmp(optarg, "opportunistic") == 0 ||
-			    strcmp(optarg, "may") == 0)
-				cfg->tls_mode = TLS_OPPORTUNISTIC;
-			else if (strcmp(optarg, "required") == 0 ||
-			    strcmp(optarg, "require") == 0)
-				cfg->tls_mode = TLS_REQUIRED;
-			else if (strcmp(optarg, "never") == 0 ||
-			    strcmp(optarg, "none") == 0)
-				cfg->tls_mode = TLS_NEVER;
-			else
-				return fail(err, errlen, "--tls: \"%s\" is not "
-				    "opportunistic, required or never", optarg);
-			break;
-		case OPT_CAFILE:
-			if (access(optarg, R_OK) != 0)
-				return fail(err, errlen, "--ca-file: cannot "
-				    "read %s", optarg);
-			cfg->ca_file = optarg;
-			break;
-		case ':':
-			snprintf(err, errlen, "option %s needs a value",
-			    argv[optind - 1]);
-			return -1;
-		default:
-			snprintf(err, errlen, "unknown option %s",
-			    argv[optind - 1]);
-			return -1;
-		}
-	}
+	memset(&p, 0, sizeof(p));
+	p.cli = cli;
+	p.err = err;
+	p.errlen = errlen;
+	if (parse_options(&p, argc, argv) != 0)
+		return -1;
 	if (cli->help || cli->version)
 		return 0;
-	if (auth_opt && cfg->auth_user[0] == '\0') {
-		snprintf(err, errlen, "--auth-password-file, --auth-mech and "
-		    "--auth-plaintext need --auth-user");
+	if (check_combinations(&p, argc - optind) != 0)
 		return -1;
-	}
-	if (cfg->auth_user[0] != '\0' && cli->helo_test) {
-		snprintf(err, errlen, "--auth-user cannot be combined with "
-		    "--helo-test");
-		return -1;
-	}
-	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test) {
-		snprintf(err, errlen, "--relay-rcpt needs --relay-test");
-		return -1;
-	}
-	if (cli->relay_test && (cli->batch || cli->helo_test ||
-	    cfg->self_check || cfg->catch_all)) {
-		snprintf(err, errlen, "--relay-test cannot be combined with %s",
-		    cli->batch ? "--batch" : cli->helo_test ? "--helo-test" :
-		    cfg->self_check ? "--self-check" : "--catch-all");
-		return -1;
-	}
-	if (cli->relay_test && (argc - optind > 1 || (argc - optind == 0 &&
-	    !cfg->use_server))) {
-		snprintf(err, errlen, "--relay-test takes one domain (or "
-		    "address) whose MX is tested, or --server");
-		return -1;
-	}
-	if (batch_opt && !cli->batch) {
-		snprintf(err, errlen, "--parallel, --delay, --retries, "
-		    "--backoff, --progress, --rcpt-per-connection and "
-		    "--greylist-retry need --batch");
-		return -1;
-	}
-	if (cli->batch && (cli->helo_test || cfg->self_check)) {
-		snprintf(err, errlen, "--batch cannot be combined with %s",
-		    cli->helo_test ? "--helo-test" : "--self-check");
-		return -1;
-	}
 	if (cli->batch)
 		/* One MX and address look-up per domain for the whole run. */
 		cfg->dns.cache_entries = BATCH_DNS_CACHE;
-	if (optind >= argc && !cli->batch &&
-	    !(cli->helo_test && cfg->use_server) &&
-	    !(cli->relay_test && cfg->use_server) &&
-	    !(cfg->self_check && !cli->helo_test)) {
-		snprintf(err, errlen, cli->helo_test ? "--helo-test needs an "
-		    "address, a domain or --server" : "no address given");
-		return -1;
-	}
-	if (cli->helo_test && cfg->self_check) {
-		snprintf(err, errlen, "--helo-test and --self-check cannot be "
-		    "combined");
-		return -1;
-	}
-	if (cli->helo_test && argc - optind > 1) {
-		snprintf(err, errlen, "--helo-test takes at most one address "
-		    "or domain");
-		return -1;
-	}
 	cli->addresses = argv + optind;
 	cli->naddresses = argc - optind;
 	if (cfg->helo[0] == '\0')
 		default_helo(cfg->helo, sizeof(cfg->helo));
 	if (cli->helo_test)
 		default_helo(cli->machine_fqdn, sizeof(cli->machine_fqdn));
-	if (!from_set)
+	if (!p.from_set)
 		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
 		    cfg->helo);
 	/* Last, so that no usage error leaves the password in memory. */
-	if (cfg->auth_user[0] != '\0' && read_password(pwfile,
+	if (cfg->auth_user[0] != '\0' && read_password(p.pwfile,
 	    cfg->auth_password, sizeof(cfg->auth_password), err, errlen) != 0)
 		return -1;
 	return 0;

@@ -123,9 +123,9 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	if (st->nreasons > 0) {
 		fputs("  by reason:", out);
 		for (i = 0; i < st->nreasons; i++)
-			if (st->reason_count[i] > 0)
-				fprintf(out, "%s %s %lu", i > 0 ? "," : "",
-				    st->reason[i], st->reason_count[i]);
+			fprintf(out, "%s %s %lu", i > 0 ? "," : "",
+			    reason_name(st->reason_order[i]),
+			    st->reason_count[st->reason_order[i]]);
 		fputc('\n', out);
 	}
 	fprintf(out, "  %lu duplicate%s, %lu invalid line%s, %lu retr%s after "
@@ -222,15 +222,92 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	return status;
 }
 
+/* The addresses of the command line (or --self-check without one), one
+ * after the other. */
+static int
+probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
+{
+	struct probe_result *res;
+	int i, status = EXIT_DELIVERABLE;
+	bool color;
+
+	if ((res = malloc(sizeof(*res))) == NULL) {
+		fprintf(stderr, "smtpprobe: out of memory\n");
+		return EXIT_LOCAL_ERROR;
+	}
+	color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
+	    NULL;
+	for (i = 0; i < cli->naddresses || (i == 0 && cli->cfg.self_check);
+	    i++) {
+		const char *a = i < cli->naddresses ? cli->addresses[i] : NULL;
+
+		/* --self-check with no mailbox: no MAIL, no RCPT. */
+		if (cli->cfg.self_check && (a == NULL ||
+		    strchr(a, '@') == NULL))
+			probe_self_check(ctx, a, res);
+		else
+			probe_address(ctx, a, res);
+		if (res->addr_error != ADDRESS_OK)
+			fprintf(stderr, "smtpprobe: invalid address: %s\n",
+			    res->addr_why);
+		if (cli->json)
+			report_json(stdout, res);
+		else {
+			if (i > 0)
+				fputc('\n', stdout);
+			report_text(stdout, res, cli->verbose, color);
+		}
+		fflush(stdout);
+		status = diag_exit_combine(status, res->exit_code);
+		result_clear(res);
+	}
+	free(res);
+	return status;
+}
+
+/* Everything after the "explain" check: the exit status.  The caller
+ * wipes the configuration's secrets, whatever happened. */
+static int
+run(struct cli *cli, int argc, char **argv)
+{
+	struct probe_ctx ctx;
+	char err[512];
+	int status;
+
+	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpprobe: %s\n", err);
+		fprintf(stderr, "Try 'smtpprobe --help'.\n");
+		return EXIT_USAGE;
+	}
+	if (cli->help) {
+		cli_usage(stdout);
+		return 0;
+	}
+	if (cli->version) {
+		printf("smtpprobe %s\n", SMTPPROBE_VERSION);
+		return 0;
+	}
+	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpprobe: %s\n", err);
+		return EXIT_LOCAL_ERROR;
+	}
+	if (cli->relay_test)
+		status = relay_test(&ctx, cli);
+	else if (cli->helo_test)
+		status = helo_test(&ctx, cli);
+	else if (cli->batch)
+		status = batch(&ctx, cli);
+	else
+		status = probe_addresses(&ctx, cli);
+	probe_ctx_free(&ctx);
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct cli cli;
-	struct probe_ctx ctx;
-	struct probe_result *res;
-	char err[512];
-	int i, status = EXIT_DELIVERABLE;
-	bool color;
+	int status;
 
 	/* A peer that resets the connection must not kill us on write. */
 	signal(SIGPIPE, SIG_IGN);
@@ -239,79 +316,8 @@ main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "explain") == 0)
 		return explain_main(argc - 1, argv + 1, stdin, stdout, stderr);
 
-	if (cli_parse(argc, argv, &cli, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
-		fprintf(stderr, "Try 'smtpprobe --help'.\n");
-		return EXIT_USAGE;
-	}
-	if (cli.help) {
-		probe_config_wipe(&cli.cfg);
-		cli_usage(stdout);
-		return 0;
-	}
-	if (cli.version) {
-		probe_config_wipe(&cli.cfg);
-		printf("smtpprobe %s\n", SMTPPROBE_VERSION);
-		return 0;
-	}
-	if (probe_ctx_init(&ctx, &cli.cfg, err, sizeof(err)) != 0) {
-		probe_config_wipe(&cli.cfg);
-		fprintf(stderr, "smtpprobe: %s\n", err);
-		return EXIT_LOCAL_ERROR;
-	}
-	if ((res = malloc(sizeof(*res))) == NULL) {
-		fprintf(stderr, "smtpprobe: out of memory\n");
-		probe_ctx_free(&ctx);
-		probe_config_wipe(&cli.cfg);
-		return EXIT_LOCAL_ERROR;
-	}
-	if (cli.relay_test) {
-		status = relay_test(&ctx, &cli);
-		free(res);
-		probe_ctx_free(&ctx);
-		probe_config_wipe(&cli.cfg);
-		return status;
-	}
-	if (cli.helo_test) {
-		status = helo_test(&ctx, &cli);
-		free(res);
-		probe_ctx_free(&ctx);
-		return status;
-	}
-	if (cli.batch) {
-		status = batch(&ctx, &cli);
-		free(res);
-		probe_ctx_free(&ctx);
-		probe_config_wipe(&cli.cfg);
-		return status;
-	}
-	color = !cli.json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
-	for (i = 0; i < cli.naddresses || (i == 0 && cli.cfg.self_check);
-	    i++) {
-		const char *a = i < cli.naddresses ? cli.addresses[i] : NULL;
-
-		/* --self-check with no mailbox: no MAIL, no RCPT. */
-		if (cli.cfg.self_check && (a == NULL || strchr(a, '@') == NULL))
-			probe_self_check(&ctx, a, res);
-		else
-			probe_address(&ctx, a, res);
-		if (res->addr_error != ADDRESS_OK)
-			fprintf(stderr, "smtpprobe: invalid address: %s\n",
-			    res->addr_why);
-		if (cli.json)
-			report_json(stdout, res);
-		else {
-			if (i > 0)
-				fputc('\n', stdout);
-			report_text(stdout, res, cli.verbose, color);
-		}
-		fflush(stdout);
-		status = diag_exit_combine(status, res->exit_code);
-		result_clear(res);
-	}
-	free(res);
-	probe_ctx_free(&ctx);
+	status = run(&cli, argc, argv);
+	/* The one way out (but batch mode's _exit with probes in flight). */
 	probe_config_wipe(&cli.cfg);
 	return status;
 }

@@ -37,8 +37,9 @@ struct target {
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
-	struct target		 targets[LIMIT_TARGETS];
+	struct target		*targets;	/* grown up to LIMIT_TARGETS */
 	size_t			 ntargets;
+	size_t			 targets_cap;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -182,30 +183,6 @@ ident_idle(void *arg)
 	finish_run(run);
 }
 
-/* The verdict of a self-check: the client audit decides. */
-static void
-self_check_verdict(struct probe_result *res, bool offline)
-{
-	int st;
-
-	if (res->local_error)
-		return;
-	if (!offline && res->outcome != OUTCOME_ANSWERED)
-		st = 2;		/* no server answered: keep diag's reason */
-	else {
-		st = identity_client_status(res);
-		res->verdict = VERDICT_UNKNOWN;
-		snprintf(res->reason, sizeof(res->reason), "self_check");
-		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
-		    "Self-check: nothing wrong found with this host's address, "
-		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
-		    "host's identity has problems that make servers refuse "
-		    "or distrust it (see the findings)." : "Self-check: this "
-		    "host's address or its reverse DNS could not be checked.");
-	}
-	res->exit_code = st;
-}
-
 static void
 finish_run(struct run *run)
 {
@@ -227,16 +204,8 @@ finish_run(struct run *run)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
+	run->res->skipped_stalled = run->nstalled;
 	diag_finish(run->res, run->catch_all_code);
-	if (run->nstalled > 0)
-		diag_server_stalled(run->res, run->nstalled,
-		    run->res->outcome == OUTCOME_NONE &&
-		    !run->res->local_error &&
-		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	if (!run->req.no_identity)
-		identity_explain(run->res);
-	if (run->res->kind == RESULT_SELF_CHECK)
-		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
@@ -266,6 +235,11 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 			    "%s%s%s%s", n > 0 ? ", " : "", host, host[0] ?
 			    " " : "", ip);
 		}
+		return;
+	}
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
 		return;
 	}
 	t = &run->targets[run->ntargets++];
@@ -301,12 +275,12 @@ no_target_in_family(struct run *run)
 	else
 		snprintf(why, sizeof(why), "%s asks for %s only",
 		    fam == AF_INET6 ? "-6" : "-4", want);
-	result_finding(res, "connect.no_address_in_family", SEV_ERROR,
-	    STAGE_CONNECT, NULL, run->excluded, "no server address to "
-	    "connect to: %s, and the %s only %s address%s (%s%s)", why,
-	    res->addr.literal || cfg->use_server ? "server has" :
-	    "mail hosts have", other, run->nexcluded == 1 ? "" : "es", run->excluded,
-	    run->nexcluded > 3 ? ", ..." : "");
+	result_finding(res, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY, STAGE_CONNECT,
+	    run->excluded, "no server address to connect to: %s, and the %s "
+	    "only %s address%s (%s%s)", why, res->addr.literal ||
+	    cfg->use_server ? "server has" : "mail hosts have", other,
+	    run->nexcluded == 1 ? "" : "es", run->excluded, run->nexcluded > 3 ?
+	    ", ..." : "");
 	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
 	snprintf(res->stages[STAGE_CONNECT].error,
 	    sizeof(res->stages[STAGE_CONNECT].error), "no %s address to "
@@ -332,24 +306,23 @@ hosts_resolved(struct run *run)
 		struct mx_info *m = &res->mx[i];
 		/* RFC 5321 §5.1 lets an implicit MX be an alias. */
 		if (m->cname[0] != '\0' && !res->implicit_mx)
-			result_finding(res, "dns.mx_is_cname", SEV_WARNING,
-			    STAGE_DNS, "RFC 2181 §10.3", m->cname, "the MX host "
-			    "%s is an alias (CNAME) of %s; an MX must name the "
-			    "host itself, and some senders refuse aliases", m->host,
-			    m->cname);
+			result_finding(res, FINDING_DNS_MX_IS_CNAME, STAGE_DNS,
+			    m->cname, "the MX host %s is an alias (CNAME) of "
+			    "%s; an MX must name the host itself, and some "
+			    "senders refuse aliases", m->host, m->cname);
 		if (m->status == RESOLVER_OK || m->is_ip)
 			continue;
 		if (resolver_status_temporary(m->status)) {
 			temp = true;
-			result_finding(res, "dns.temporary", SEV_WARNING,
-			    STAGE_DNS, NULL, NULL, "could not look up the "
-			    "addresses of %s (%s); it was skipped", m->host,
+			result_finding_sev(res, FINDING_DNS_TEMPORARY,
+			    SEV_WARNING, STAGE_DNS, NULL, NULL,
+			    "could not look up the addresses of %s (%s); it "
+			    "was skipped", m->host,
 			    resolver_status_name(m->status));
 		} else
-			result_finding(res, "dns.mx_no_address", SEV_WARNING,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the mail host "
-			    "%s has no address (%s)", m->host,
-			    resolver_status_name(m->status));
+			result_finding(res, FINDING_DNS_MX_NO_ADDRESS,
+			    STAGE_DNS, NULL, "the mail host %s has no address "
+			    "(%s)", m->host, resolver_status_name(m->status));
 	}
 	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
 	 * then its IPv4 ones, each family in the order given. */
@@ -379,10 +352,9 @@ hosts_resolved(struct run *run)
 			res->dns_status = RESOLVER_SERVFAIL;
 			dns_stage(res, STATUS_FAIL, 0);
 		} else {
-			result_finding(res, "dns.no_mail_host", SEV_ERROR,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "none of the "
-			    "mail hosts of %s has a usable address",
-			    res->addr.domain_ascii);
+			result_finding(res, FINDING_DNS_NO_MAIL_HOST, STAGE_DNS,
+			    NULL, "none of the mail hosts of %s has a usable "
+			    "address", res->addr.domain_ascii);
 			res->dns_status = RESOLVER_NODATA;
 			dns_stage(res, STATUS_FAIL, 0);
 		}
@@ -430,6 +402,10 @@ resolve_hosts(struct run *run)
 	size_t i;
 
 	run->pending = (int)run->res->nmx;
+	if (run->pending == 0) {
+		hosts_resolved(run);
+		return;
+	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
 		unsigned char ab[16];
@@ -444,10 +420,10 @@ resolve_hosts(struct run *run)
 			 * probe. */
 			m->is_ip = true;
 			m->status = RESOLVER_NODATA;
-			result_finding(run->res, "dns.mx_is_ip", SEV_ERROR,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the MX record "
-			    "of %s points to the IP address %s instead of a "
-			    "host name; mail servers do not use it",
+			result_finding(run->res, FINDING_DNS_MX_IS_IP,
+			    STAGE_DNS, NULL, "the MX record of %s points to "
+			    "the IP address %s instead of a host name; mail "
+			    "servers do not use it",
 			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
@@ -478,6 +454,7 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	const char *d = res->addr.domain_ascii;
+	struct mx_info *m;
 	size_t i;
 
 	res->dns_status = mr->status;
@@ -494,9 +471,8 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	case RESOLVER_OK:
 		break;
 	case RESOLVER_NXDOMAIN:
-		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "the domain %s does not exist "
-		    "(NXDOMAIN)", d);
+		result_finding(res, FINDING_DNS_NXDOMAIN, STAGE_DNS, NULL,
+		    "the domain %s does not exist (NXDOMAIN)", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -505,18 +481,17 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 		/* RFC 5321 §5.1: no MX records at all -> the domain itself
 		 * is the mail host, with preference 0. */
 		res->implicit_mx = true;
-		res->nmx = 1;
-		res->mx[0].pref = 0;
-		snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s", d);
-		result_finding(res, "dns.implicit_mx", SEV_INFO, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "%s has no MX records; mail goes "
-		    "to the domain's own address (implicit MX)", d);
+		if ((m = result_add_mx(res)) != NULL)
+			snprintf(m->host, sizeof(m->host), "%s", d);
+		result_finding(res, FINDING_DNS_IMPLICIT_MX, STAGE_DNS, NULL,
+		    "%s has no MX records; mail goes to the domain's own "
+		    "address (implicit MX)", d);
 		resolve_hosts(run);
 		return;
 	default:
-		result_finding(res, "dns.temporary", SEV_ERROR, STAGE_DNS, NULL,
-		    mr->detail, "the MX look-up for %s failed for now (%s)",
-		    d, resolver_status_name(mr->status));
+		result_finding(res, FINDING_DNS_TEMPORARY, STAGE_DNS,
+		    mr->detail, "the MX look-up for %s failed for now (%s)", d,
+		    resolver_status_name(mr->status));
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -525,9 +500,9 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 
 	if (mr->null_mx) {
 		res->null_mx = true;
-		result_finding(res, "dns.null_mx", SEV_ERROR, STAGE_DNS,
-		    "RFC 7505", NULL, "%s publishes a null MX (\"0 .\"): it "
-		    "accepts no mail at all", d);
+		result_finding(res, FINDING_DNS_NULL_MX, STAGE_DNS, NULL,
+		    "%s publishes a null MX (\"0 .\"): it accepts no mail at "
+		    "all", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -536,19 +511,18 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	for (i = 0; i < mr->n && res->nmx < RESOLVER_MAX_MX; i++) {
 		if (mr->mx[i].host[0] == '\0')
 			continue;	/* a stray "." among real MX records */
-		res->mx[res->nmx].pref = mr->mx[i].pref;
-		snprintf(res->mx[res->nmx].host, sizeof(res->mx[0].host), "%s",
-		    mr->mx[i].host);
-		res->nmx++;
+		if ((m = result_add_mx(res)) == NULL)
+			break;
+		m->pref = mr->mx[i].pref;
+		snprintf(m->host, sizeof(m->host), "%s", mr->mx[i].host);
 	}
 	if (mr->null_mx_mixed)
-		result_finding(res, "dns.null_mx_mixed", SEV_WARNING,
-		    STAGE_DNS, "RFC 7505 §3", NULL, "%s publishes a null MX "
-		    "beside other MX records; the null MX is ignored", d);
+		result_finding(res, FINDING_DNS_NULL_MX_MIXED, STAGE_DNS, NULL,
+		    "%s publishes a null MX beside other MX records; the null "
+		    "MX is ignored", d);
 	if (res->nmx == 0) {
-		result_finding(res, "dns.no_mail_host", SEV_ERROR, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "%s has MX records but none names "
-		    "a host", d);
+		result_finding(res, FINDING_DNS_NO_MAIL_HOST, STAGE_DNS, NULL,
+		    "%s has MX records but none names a host", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -562,21 +536,22 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct run *run = arg;
 	struct probe_result *res = run->res;
+	struct mx_info *m;
 	size_t i;
 
 	res->dns_status = ar->status;
-	res->nmx = 1;
-	snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s",
-	    run->ctx->cfg->server_host);
-	res->mx[0].status = ar->status;
-	for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++) {
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    res->mx[0].addrs[i], sizeof(res->mx[0].addrs[0]));
-		res->mx[0].naddrs++;
+	if ((m = result_add_mx(res)) != NULL) {
+		snprintf(m->host, sizeof(m->host), "%s",
+		    run->ctx->cfg->server_host);
+		m->status = ar->status;
+		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
+			resolver_addr_str((const struct sockaddr *)
+			    &ar->addrs[i], m->addrs[m->naddrs++],
+			    sizeof(m->addrs[0]));
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
-		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS, NULL,
-		    NULL, "the server name %s does not exist",
+		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
+		    STAGE_DNS, NULL, NULL, "the server name %s does not exist",
 		    run->ctx->cfg->server_host);
 	hosts_resolved(run);
 }
@@ -598,11 +573,11 @@ ipv6_failed(struct run *run, int cerr)
 	for (i = run->next; i < run->ntargets; i++)
 		if (run->targets[i].addr.ss_family == AF_INET6)
 			left++;
-	result_finding(run->res, "connect.ipv6_unreachable", SEV_INFO,
-	    STAGE_CONNECT, NULL, strerror(cerr), "IPv6 is not usable from "
-	    "this host (%s connecting to %s): %zu more IPv6 address%s not "
-	    "tried; IPv4 addresses still are", strerror(cerr),
-	    run->res->server_ip, left, left == 1 ? "" : "es");
+	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
+	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from this host "
+	    "(%s connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
+	    "addresses still are", strerror(cerr), run->res->server_ip, left,
+	    left == 1 ? "" : "es");
 	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
 	    "%zu more IPv6 address%s", strerror(cerr), left,
 	    left == 1 ? "" : "es");
@@ -727,8 +702,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		session_free(s);
 		run->session = NULL;
 	}
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", res->server_host);
 		snprintf(a->ip, sizeof(a->ip), "%s", res->server_ip);
 		a->port = res->server_port;
@@ -859,9 +833,7 @@ target_stalled(struct run *run, size_t i)
 		return false;
 	run->nstalled++;
 	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
-		memset(a, 0, sizeof(*a));
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
 		a->port = ntohs(t->addr.ss_family == AF_INET ?
@@ -1045,6 +1017,7 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
+	free(run->targets);
 	free(run);
 }
 
@@ -1099,9 +1072,8 @@ run_start(struct probe_ctx *ctx, const char *address,
 	    sizeof(res->addr_why));
 	if (res->addr_error != ADDRESS_OK) {
 		result_finding(res, res->addr_error == ADDRESS_CONTROL ?
-		    "address.control_character" : "address.invalid",
-		    SEV_ERROR, STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s",
-		    res->addr_why);
+		    FINDING_ADDRESS_CONTROL_CHARACTER : FINDING_ADDRESS_INVALID,
+		    STAGE_ADDRESS, NULL, "%s", res->addr_why);
 		res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
 		diag_finish(res, 0);
 		run->done = true;
@@ -1113,9 +1085,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity)
+	if (!req->no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
+		res->identity_checked = true;
+	}
 	if (run->req.plan == NULL)
 		own_plan(run);
 
@@ -1189,10 +1163,10 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 		diag_finish(out, 0);
 		return;
 	}
-	result_finding(out, "batch.shared_connection", SEV_INFO, STAGE_RCPT,
-	    "RFC 5321 §3.3", first->addr.mailbox, "asked in the same SMTP "
-	    "transaction as %s (recipient %zu of it); the stages before RCPT "
-	    "are that connection's", first->addr.mailbox, position);
+	result_finding(out, FINDING_BATCH_SHARED_CONNECTION, STAGE_RCPT,
+	    first->addr.mailbox, "asked in the same SMTP transaction as %s "
+	    "(recipient %zu of it); the stages before RCPT are that "
+	    "connection's", first->addr.mailbox, position);
 	out->outcome_stage = STAGE_RCPT;
 	if ((rr = record_rcpt(out, r)) == NULL) {
 		/* Sent and never answered, or never sent. */
@@ -1204,8 +1178,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+	out->identity_checked = first->identity_checked;
 	diag_finish(out, catch_all_code);
-	identity_explain(out);
 }
 
 struct sync_wait {
@@ -1362,7 +1336,9 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	identity_findings(res);
 	res->dns_done = false;
-	self_check_verdict(res, true);
+	res->kind = RESULT_SELF_CHECK_LOCAL;
+	res->identity_checked = true;
+	diag_finish(res, 0);
 	identity_run_release(ir);
 }
 

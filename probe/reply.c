@@ -7,6 +7,7 @@
  * never passes more than LIMIT_REPLY_LINE_HARD bytes.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +35,22 @@ reply_parser_init(struct reply_parser *p)
 	memset(p, 0, sizeof(*p));
 }
 
-void
-reply_free(struct reply *r)
+static void
+free_lines(struct reply *r)
 {
 	size_t i;
 
-	if (r == NULL)
-		return;
 	for (i = 0; i < r->nlines; i++)
 		free(r->lines[i].text);
+	r->nlines = 0;
+}
+
+void
+reply_free(struct reply *r)
+{
+	if (r == NULL)
+		return;
+	free_lines(r);
 	free(r);
 }
 
@@ -109,20 +117,16 @@ keep_line(struct reply_parser *p, const char *text, size_t len)
 	return REPLY_MORE;
 }
 
-enum reply_status
-reply_parser_line(struct reply_parser *p, const char *line, size_t len,
-    bool crlf, struct reply **out)
+/* The reply the line belongs to (a new one after the last ended), with
+ * the line counted and its deviations recorded; NULL without memory. */
+static struct reply *
+line_reply(struct reply_parser *p, const char *line, size_t len, bool crlf)
 {
 	struct reply *r;
-	enum reply_status st;
-	int code;
-	bool last;
-	size_t skip;
 
-	*out = NULL;
 	if (p->cur == NULL) {
 		if ((p->cur = calloc(1, sizeof(*p->cur))) == NULL)
-			return REPLY_NOMEM;
+			return NULL;
 		p->kept_bytes = 0;
 	}
 	r = p->cur;
@@ -134,14 +138,95 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		r->deviations |= REPLY_DEV_LINE_TOO_LONG;
 	if (has_control(line, len))
 		r->deviations |= REPLY_DEV_CONTROL_CHARS;
+	return r;
+}
 
+/*
+ * RFC 5321 §4.2.1: "NNN-" goes on, "NNN SP" or a bare "NNN" ends (clients
+ * must accept the SP being left out).  Anything else after the code is a
+ * bad separator; we take such a line as the last.  True for the last
+ * line; *skip is the length of the code and separator.
+ */
+static bool
+line_is_last(struct reply *r, const char *line, size_t len, size_t *skip)
+{
+	if (len == 3) {
+		*skip = 3;
+		return true;
+	}
+	if (line[3] == '-') {
+		*skip = 4;
+		return false;
+	}
+	if (line[3] == ' ') {
+		*skip = 4;
+		return true;
+	}
+	r->deviations |= REPLY_DEV_BAD_SEPARATOR;
+	*skip = 3;
+	return true;
+}
+
+/*
+ * Mixed codes, already recorded: the last line ends the reply and its
+ * code stands.  Postfix postscreen sends a "220-" teaser and, when it
+ * then drops the client, a final "521" line: that refusal, not the
+ * teaser, is the answer.  The earlier lines stay in the transcript only.
+ */
+static void
+restart_at_last_line(struct reply_parser *p, struct reply *r, int code)
+{
+	free_lines(r);
+	p->kept_bytes = 0;
+	r->code = code;
+	r->esc_class = r->esc_subject = r->esc_detail = 0;
+	r->deviations &= ~REPLY_DEV_CLASS_MISMATCH;
+	if (!code_in_range(code))
+		r->deviations |= REPLY_DEV_CODE_RANGE;
+}
+
+/* The enhanced status code at the start of text, if there is one. */
+static void
+take_enhanced(struct reply *r, const char *text, size_t len)
+{
+	int cls, subj, det;
+
+	if (codes_enhanced_parse(text, len, &cls, &subj, &det) == 0)
+		return;
+	r->esc_class = cls;
+	r->esc_subject = subj;
+	r->esc_detail = det;
+	if (cls != r->code / 100)
+		r->deviations |= REPLY_DEV_CLASS_MISMATCH;
+}
+
+/* Hand the reply out, ending it with st. */
+static enum reply_status
+hand_out(struct reply_parser *p, struct reply **out, enum reply_status st)
+{
+	*out = p->cur;
+	p->cur = NULL;
+	return st;
+}
+
+enum reply_status
+reply_parser_line(struct reply_parser *p, const char *line, size_t len,
+    bool crlf, struct reply **out)
+{
+	struct reply *r;
+	enum reply_status st;
+	int code;
+	bool last;
+	size_t skip;
+
+	*out = NULL;
+	if ((r = line_reply(p, line, len, crlf)) == NULL)
+		return REPLY_NOMEM;
 	code = line_code(line, len);
 	if (code < 0) {
 		r->deviations |= REPLY_DEV_MALFORMED;
 		(void)keep_line(p, line, len);
-		*out = r;
-		p->cur = NULL;
-		return REPLY_FATAL;
+		return hand_out(p, out, REPLY_FATAL);
 	}
 	if (r->lines_seen == 1) {
 		r->code = code;
@@ -150,55 +235,13 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 	} else if (code != r->code)
 		r->deviations |= REPLY_DEV_MIXED_CODES;
 
-	/* RFC 5321 §4.2.1: "NNN-" goes on, "NNN SP" or a bare "NNN" ends
-	 * (clients must accept the SP being left out).  Anything else after
-	 * the code is a bad separator; we take such a line as the last. */
-	if (len == 3) {
-		last = true;
-		skip = 3;
-	} else if (line[3] == '-') {
-		last = false;
-		skip = 4;
-	} else if (line[3] == ' ') {
-		last = true;
-		skip = 4;
-	} else {
-		r->deviations |= REPLY_DEV_BAD_SEPARATOR;
-		last = true;
-		skip = 3;
-	}
-
-	if (last && r->lines_seen > 1 && code != r->code) {
-		/* Mixed codes, already recorded: the last line ends the reply
-		 * and its code stands.  Postfix postscreen sends a "220-"
-		 * teaser and, when it then drops the client, a final "521"
-		 * line: that refusal, not the teaser, is the answer.  The
-		 * earlier lines stay in the transcript only. */
-		size_t i;
-
-		for (i = 0; i < r->nlines; i++)
-			free(r->lines[i].text);
-		r->nlines = 0;
-		p->kept_bytes = 0;
-		r->code = code;
-		r->esc_class = r->esc_subject = r->esc_detail = 0;
-		r->deviations &= ~REPLY_DEV_CLASS_MISMATCH;
-		if (!code_in_range(code))
-			r->deviations |= REPLY_DEV_CODE_RANGE;
-	}
+	last = line_is_last(r, line, len, &skip);
+	if (last && r->lines_seen > 1 && code != r->code)
+		restart_at_last_line(p, r, code);
 	if ((r->lines_seen == 1 || (last && r->esc_class == 0 &&
 	    code == r->code && (r->deviations & REPLY_DEV_MIXED_CODES))) &&
-	    r->code / 100 != 3) {
-		int cls, subj, det;
-		if (codes_enhanced_parse(line + skip, len - skip, &cls, &subj,
-		    &det) > 0) {
-			r->esc_class = cls;
-			r->esc_subject = subj;
-			r->esc_detail = det;
-			if (cls != r->code / 100)
-				r->deviations |= REPLY_DEV_CLASS_MISMATCH;
-		}
-	}
+	    r->code / 100 != 3)
+		take_enhanced(r, line + skip, len - skip);
 
 	if ((st = keep_line(p, line + skip, len - skip)) != REPLY_MORE)
 		return st;
@@ -207,15 +250,11 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		 * this bounds the work done for it in the meantime. */
 		if (r->lines_seen > 10 * LIMIT_REPLY_LINES) {
 			r->deviations |= REPLY_DEV_TRUNCATED;
-			*out = r;
-			p->cur = NULL;
-			return REPLY_FATAL;
+			return hand_out(p, out, REPLY_FATAL);
 		}
 		return REPLY_MORE;
 	}
-	*out = r;
-	p->cur = NULL;
-	return REPLY_DONE;
+	return hand_out(p, out, REPLY_DONE);
 }
 
 const char *
@@ -361,6 +400,37 @@ size_value(const char *num)
 	return v;
 }
 
+/* The keywords that only say "supported". */
+static const struct {
+	const char	*keyword;
+	size_t		 flag;		/* offset of its bool in ehlo_caps */
+} ehlo_flags[] = {
+	{ "STARTTLS", offsetof(struct ehlo_caps, starttls) },
+	{ "PIPELINING", offsetof(struct ehlo_caps, pipelining) },
+	{ "8BITMIME", offsetof(struct ehlo_caps, eightbitmime) },
+	{ "SMTPUTF8", offsetof(struct ehlo_caps, smtputf8) },
+	{ "ENHANCEDSTATUSCODES", offsetof(struct ehlo_caps,
+	    enhancedstatuscodes) },
+	{ "CHUNKING", offsetof(struct ehlo_caps, chunking) },
+	{ "DSN", offsetof(struct ehlo_caps, dsn) },
+	{ "REQUIRETLS", offsetof(struct ehlo_caps, requiretls) },
+};
+
+/* Set the flag of keyword kw (upper case); false when it has none. */
+static bool
+ehlo_flag(struct ehlo_caps *caps, const char *kw)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ehlo_flags) / sizeof(ehlo_flags[0]); i++)
+		if (strcmp(kw, ehlo_flags[i].keyword) == 0) {
+			*(bool *)(void *)((char *)caps + ehlo_flags[i].flag) =
+			    true;
+			return true;
+		}
+	return false;
+}
+
 void
 ehlo_parse(const struct reply *r, struct ehlo_caps *caps)
 {
@@ -390,23 +460,9 @@ ehlo_parse(const struct reply *r, struct ehlo_caps *caps)
 		} else
 			caps->keywords_dropped++;
 
-		if (strcmp(kw, "STARTTLS") == 0)
-			caps->starttls = true;
-		else if (strcmp(kw, "PIPELINING") == 0)
-			caps->pipelining = true;
-		else if (strcmp(kw, "8BITMIME") == 0)
-			caps->eightbitmime = true;
-		else if (strcmp(kw, "SMTPUTF8") == 0)
-			caps->smtputf8 = true;
-		else if (strcmp(kw, "ENHANCEDSTATUSCODES") == 0)
-			caps->enhancedstatuscodes = true;
-		else if (strcmp(kw, "CHUNKING") == 0)
-			caps->chunking = true;
-		else if (strcmp(kw, "DSN") == 0)
-			caps->dsn = true;
-		else if (strcmp(kw, "REQUIRETLS") == 0)
-			caps->requiretls = true;
-		else if (strcmp(kw, "SIZE") == 0) {
+		if (ehlo_flag(caps, kw))
+			continue;
+		if (strcmp(kw, "SIZE") == 0) {
 			char num[32];
 			caps->has_size = true;
 			(void)word(t + used, n - used, num, sizeof(num));

@@ -286,31 +286,28 @@ cert_findings(struct session *s, const char *ev)
 	bool strict = s->p.tls_mode == TLS_REQUIRED || s->dane_usable;
 
 	if (ti->expired)
-		result_finding(s->res, "tls.cert_expired", SEV_WARNING,
-		    STAGE_TLS, "RFC 5280 §4.1.2.5", ev, "the server's "
-		    "certificate expired on %s", ti->not_after);
+		result_finding(s->res, FINDING_TLS_CERT_EXPIRED, STAGE_TLS, ev,
+		    "the server's certificate expired on %s", ti->not_after);
 	if (ti->name_checked && !ti->name_match)
-		result_finding(s->res, "tls.cert_name_mismatch", SEV_WARNING,
-		    STAGE_TLS, "RFC 6125 §6", ev, "the server's certificate "
-		    "is not valid for %s (it names %s)", s->p.host,
-		    ti->names[0] ? ti->names : ti->subject);
+		result_finding(s->res, FINDING_TLS_CERT_NAME_MISMATCH,
+		    STAGE_TLS, ev, "the server's certificate is not valid for "
+		    "%s (it names %s)", s->p.host, ti->names[0] ? ti->names :
+		    ti->subject);
 	if (ti->wildcard_miss[0] != '\0')
-		result_finding(s->res, "tls.cert_wildcard_mismatch", SEV_INFO,
-		    STAGE_TLS, "RFC 6125 §6.4.3", ti->wildcard_miss, "the "
-		    "certificate's wildcard name %s stands for exactly one "
-		    "label, so it does not cover %s, which has more labels "
-		    "before the wildcard's domain", ti->wildcard_miss,
-		    s->p.host);
+		result_finding(s->res, FINDING_TLS_CERT_WILDCARD_MISMATCH,
+		    STAGE_TLS, ti->wildcard_miss, "the certificate's wildcard "
+		    "name %s stands for exactly one label, so it does not "
+		    "cover %s, which has more labels before the wildcard's "
+		    "domain", ti->wildcard_miss, s->p.host);
 	if (!ti->chain_ok && !ti->expired)
-		result_finding(s->res, "tls.cert_untrusted", SEV_WARNING,
-		    STAGE_TLS, "RFC 5280 §6", ev, "the server's certificate "
-		    "does not chain to a trusted authority: %s",
-		    ti->verify_error);
+		result_finding(s->res, FINDING_TLS_CERT_UNTRUSTED, STAGE_TLS,
+		    ev, "the server's certificate does not chain to a trusted "
+		    "authority: %s", ti->verify_error);
 	if (ti->version_num != 0 && ti->version_num < TLS1_2_VERSION)
-		result_finding(s->res, "tls.old_version", strict ? SEV_ERROR :
-		    SEV_WARNING, STAGE_TLS, "RFC 8996", ti->version, "the "
-		    "server negotiated %s; TLS 1.0 and 1.1 are deprecated and "
-		    "many senders refuse them (TLS 1.2 is the minimum, RFC "
+		result_finding_sev(s->res, FINDING_TLS_OLD_VERSION, strict ?
+		    SEV_ERROR : SEV_WARNING, STAGE_TLS, "RFC 8996", ti->version,
+		    "the server negotiated %s; TLS 1.0 and 1.1 are deprecated "
+		    "and many senders refuse them (TLS 1.2 is the minimum, RFC "
 		    "9325 §3.1.1)", ti->version);
 	chain_findings(s);
 }
@@ -329,53 +326,53 @@ chain_findings(struct session *s)
 
 		if ((strcmp(c->key_type, "RSA") == 0 ||
 		    strcmp(c->key_type, "DSA") == 0) && c->key_bits < 2048)
-			result_finding(s->res, "tls.weak_key", SEV_WARNING,
-			    STAGE_TLS, "RFC 9325 §4.5", c->subject, "certificate "
-			    "%zu of the chain (%s) has a %d-bit %s key; 2048 "
-			    "bits is the minimum", i, c->subject, c->key_bits,
-			    c->key_type);
+			result_finding(s->res, FINDING_TLS_WEAK_KEY, STAGE_TLS,
+			    c->subject, "certificate %zu of the chain (%s) has "
+			    "a %d-bit %s key; 2048 bits is the minimum", i,
+			    c->subject, c->key_bits, c->key_type);
 		/* A self-signed anchor's own signature is never checked. */
 		if (c->sig_sha1 && !c->self_signed)
-			result_finding(s->res, "tls.sha1_signature", SEV_WARNING,
-			    STAGE_TLS, "RFC 9155", c->sig_alg, "certificate %zu "
-			    "of the chain (%s) is signed with %s, which can be "
-			    "forged and which current software refuses", i,
-			    c->subject, c->sig_alg);
+			result_finding(s->res, FINDING_TLS_SHA1_SIGNATURE,
+			    STAGE_TLS, c->sig_alg, "certificate %zu of the "
+			    "chain (%s) is signed with %s, which can be forged "
+			    "and which current software refuses", i, c->subject,
+			    c->sig_alg);
 		if (c->days_left >= 0 && c->days_left <= LIMIT_CERT_EXPIRY_INFO &&
 		    (soon == NULL || c->days_left < soon->days_left))
 			soon = c;
 	}
 	if (soon != NULL)
 		result_finding(s->res, soon->days_left <=
-		    LIMIT_CERT_EXPIRY_WARN ? "tls.cert_expiring_soon" :
-		    "tls.cert_expiring", soon->days_left <=
-		    LIMIT_CERT_EXPIRY_WARN ? SEV_WARNING : SEV_INFO, STAGE_TLS,
-		    "RFC 5280 §4.1.2.5", soon->not_after, "the certificate %s "
-		    "expires in %ld day%s (%s)", soon->subject, soon->days_left,
-		    soon->days_left == 1 ? "" : "s", soon->not_after);
+		    LIMIT_CERT_EXPIRY_WARN ? FINDING_TLS_CERT_EXPIRING_SOON :
+		    FINDING_TLS_CERT_EXPIRING, STAGE_TLS, soon->not_after,
+		    "the certificate %s expires in %ld day%s (%s)",
+		    soon->subject, soon->days_left, soon->days_left == 1 ? "" :
+		    "s", soon->not_after);
 }
 
 /* DANE (RFC 7672): the match, or what the server presented instead. */
 static void
 dane_findings(struct session *s)
 {
+	static const struct tlsconn_cert none = { .subject = "(not kept)" };
 	const struct tlsconn_info *ti = &s->res->tls;
-	const struct tlsconn_cert *leaf = &ti->chain[0];
+	const struct tlsconn_cert *leaf = ti->nchain > 0 ? &ti->chain[0] :
+	    &none;
 
 	if (ti->dane == TLSCONN_DANE_MATCH)
 		result_transcriptf(s->res, 'i', "DANE: TLSA %u %u %u matched at "
 		    "depth %d", ti->dane_usage, ti->dane_selector,
 		    ti->dane_mtype, ti->dane_depth);
 	else if (ti->dane == TLSCONN_DANE_MISMATCH)
-		result_finding(s->res, "dane.mismatch", s->p.tls_mode ==
-		    TLS_DANE ? SEV_ERROR : SEV_WARNING, STAGE_TLS,
-		    "RFC 7672 §3", leaf->spki_sha256, "none of the %zu usable "
-		    "TLSA record%s of %s matches the certificates the server "
-		    "presented (leaf %s: certificate SHA-256 %s, public key "
-		    "SHA-256 %s)%s", ti->tlsa_usable, ti->tlsa_usable == 1 ?
-		    "" : "s", s->p.host, leaf->subject, leaf->sha256,
-		    leaf->spki_sha256, s->p.tls_mode == TLS_DANE ? "; with "
-		    "--tls dane the server is not used" : "");
+		result_finding_sev(s->res, FINDING_DANE_MISMATCH,
+		    s->p.tls_mode == TLS_DANE ? SEV_ERROR : SEV_WARNING,
+		    STAGE_TLS, "RFC 7672 §3", leaf->spki_sha256, "none of the "
+		    "%zu usable TLSA record%s of %s matches the certificates "
+		    "the server presented (leaf %s: certificate SHA-256 %s, "
+		    "public key SHA-256 %s)%s", ti->tlsa_usable,
+		    ti->tlsa_usable == 1 ? "" : "s", s->p.host, leaf->subject,
+		    leaf->sha256, leaf->spki_sha256, s->p.tls_mode == TLS_DANE ?
+		    "; with --tls dane the server is not used" : "");
 }
 
 /* Whether the handshake's outcome ends the session (true: done). */
@@ -468,20 +465,20 @@ tls_failed(struct session *s, const char *why)
 
 	snprintf(st->error, sizeof(st->error), "%s", why);
 	set_status(s, STAGE_TLS, STATUS_FAIL);
-	result_finding(s->res, "tls.handshake_failed", SEV_ERROR, STAGE_TLS,
-	    s->p.implicit_tls ? "RFC 8314 §3.3" : "RFC 3207 §4.1", why,
-	    "the TLS handshake with %s failed", s->res->server_ip);
+	result_finding_sev(s->res, FINDING_TLS_HANDSHAKE_FAILED, SEV_ERROR,
+	    STAGE_TLS, s->p.implicit_tls ? "RFC 8314 §3.3" : "RFC 3207 §4.1",
+	    why, "the TLS handshake with %s failed", s->res->server_ip);
 	if (s->p.implicit_tls && plaintext_reply(pk)) {
 		for (i = 0; i < pk->n; i++)
 			seen[i] = pk->bytes[i] >= 0x20 && pk->bytes[i] < 0x7f ?
 			    (char)pk->bytes[i] : ' ';
 		seen[i] = '\0';
-		result_finding(s->res, "tls.implicit_plaintext", SEV_ERROR,
-		    STAGE_TLS, "RFC 8314 §3.3", seen, "implicit TLS was "
-		    "expected on port %d, but the server answered in clear "
-		    "text (\"%s...\"): it greets first and offers TLS, if at "
-		    "all, through STARTTLS; probe it with --tls opportunistic",
-		    s->res->server_port, seen);
+		result_finding(s->res, FINDING_TLS_IMPLICIT_PLAINTEXT,
+		    STAGE_TLS, seen, "implicit TLS was expected on port %d, "
+		    "but the server answered in clear text (\"%s...\"): it "
+		    "greets first and offers TLS, if at all, through STARTTLS; "
+		    "probe it with --tls opportunistic", s->res->server_port,
+		    seen);
 	}
 	result_transcriptf(s->res, 'i', "TLS handshake failed: %s", why);
 	decide(s, tls_mandatory(s) ? OUTCOME_TLS_REQUIRED_FAILED :
@@ -502,11 +499,10 @@ greeting_is_tls(struct session *s, const unsigned char *p, size_t n)
 	if (!tlsconn_looks_like_record(p, n))
 		return false;
 	tlsconn_hex(p, n < 8 ? n : 8, hex, sizeof(hex));
-	result_finding(s->res, "greeting.tls_record", SEV_ERROR,
-	    STAGE_GREETING, "RFC 8314 §3.3", hex, "the server sent a TLS "
-	    "record (%s...) instead of a greeting: port %d expects TLS "
-	    "from the first byte (implicit TLS, as on port 465); probe it "
-	    "with --tls implicit", hex, s->res->server_port);
+	result_finding(s->res, FINDING_GREETING_TLS_RECORD, STAGE_GREETING, hex,
+	    "the server sent a TLS record (%s...) instead of a greeting: port "
+	    "%d expects TLS from the first byte (implicit TLS, as on port "
+	    "465); probe it with --tls implicit", hex, s->res->server_port);
 	return true;
 }
 
@@ -561,11 +557,10 @@ start_auth(struct session *s)
 	if (!s->in_tls && !s->p.auth_plaintext) {
 		/* RFC 4954 §4 and §14: a password must not cross the
 		 * network in the clear; the user did not allow it. */
-		result_finding(s->res, "auth.not_encrypted", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH was not sent: the "
-		    "connection to %s is not encrypted (%s), and smtpprobe "
-		    "sends credentials in the clear only with "
-		    "--auth-plaintext", s->res->server_ip,
+		result_finding(s->res, FINDING_AUTH_NOT_ENCRYPTED, STAGE_AUTH,
+		    NULL, "AUTH was not sent: the connection to %s is not "
+		    "encrypted (%s), and smtpprobe sends credentials in the "
+		    "clear only with --auth-plaintext", s->res->server_ip,
 		    s->p.tls_mode == TLS_NEVER ? "--tls never" :
 		    s->p.no_starttls ? "the TLS handshake failed" :
 		    "the server did not offer STARTTLS");
@@ -573,46 +568,45 @@ start_auth(struct session *s)
 		return;
 	}
 	if (offered[0] == '\0') {
-		result_finding(s->res, "auth.not_offered", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §3", NULL, "the server does not "
-		    "offer AUTH in its EHLO reply%s", s->in_tls ? "" :
-		    " (many servers offer it only after STARTTLS)");
+		result_finding(s->res, FINDING_AUTH_NOT_OFFERED, STAGE_AUTH,
+		    NULL, "the server does not offer AUTH in its EHLO reply%s",
+		    s->in_tls ? "" : " (many servers offer it only after "
+		    "STARTTLS)");
 		auth_failed(s, "not sent: the server does not offer AUTH");
 		return;
 	}
 	s->mech = auth_choose(s->p.auth_mech, offered, s->in_tls);
 	if (s->mech == AUTH_MECH_AUTO) {
-		result_finding(s->res, "auth.no_mechanism", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §4", offered, "the server offers "
-		    "AUTH %s; none of them is %s", offered,
-		    s->p.auth_mech == AUTH_MECH_AUTO ? "PLAIN, LOGIN or "
-		    "CRAM-MD5" : auth_mech_name(s->p.auth_mech));
+		result_finding(s->res, FINDING_AUTH_NO_MECHANISM, STAGE_AUTH,
+		    offered, "the server offers AUTH %s; none of them is %s",
+		    offered, s->p.auth_mech == AUTH_MECH_AUTO ? "PLAIN, LOGIN "
+		    "or CRAM-MD5" : auth_mech_name(s->p.auth_mech));
 		auth_failed(s, "not sent: no usable mechanism");
 		return;
 	}
 	if (s->in_tls && !s->res->tls.verified)
 		/* RFC 4954 §14: TLS protects the password only from those
 		 * who cannot present the certificate the client accepted. */
-		result_finding(s->res, "auth.tls_unverified", SEV_WARNING,
-		    STAGE_AUTH, "RFC 4954 §14", s->res->tls.subject, "AUTH %s "
-		    "was sent over TLS to a server whose certificate was not "
-		    "verified (%s): whoever presents that certificate, anyone "
-		    "able to intercept the connection, can read the %s; "
-		    "--tls required sends credentials only to a verified "
-		    "server", auth_mech_name(s->mech),
-		    s->res->tls.verify_error[0] ? s->res->tls.verify_error :
-		    s->res->tls.dane == TLSCONN_DANE_MISMATCH ? "no TLSA "
-		    "record matches" : "the name does not match",
-		    s->mech == AUTH_MECH_CRAM_MD5 ? "user name and a response "
-		    "that can be attacked offline" : "user name and password");
+		result_finding(s->res, FINDING_AUTH_TLS_UNVERIFIED, STAGE_AUTH,
+		    s->res->tls.subject, "AUTH %s was sent over TLS to a "
+		    "server whose certificate was not verified (%s): whoever "
+		    "presents that certificate, anyone able to intercept the "
+		    "connection, can read the %s; --tls required sends "
+		    "credentials only to a verified server",
+		    auth_mech_name(s->mech), s->res->tls.verify_error[0] ?
+		    s->res->tls.verify_error : s->res->tls.dane ==
+		    TLSCONN_DANE_MISMATCH ? "no TLSA record matches" :
+		    "the name does not match", s->mech == AUTH_MECH_CRAM_MD5 ?
+		    "user name and a response that can be attacked offline" :
+		    "user name and password");
 	if (!s->in_tls)
-		result_finding(s->res, "auth.plaintext", SEV_WARNING,
-		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH %s was sent over "
-		    "an unencrypted connection (--auth-plaintext): %s",
-		    auth_mech_name(s->mech), s->mech == AUTH_MECH_CRAM_MD5 ?
-		    "anyone on the path sees the user name and a response "
-		    "that can be attacked offline" : "anyone on the path can "
-		    "read the user name and password");
+		result_finding(s->res, FINDING_AUTH_PLAINTEXT, STAGE_AUTH, NULL,
+		    "AUTH %s was sent over an unencrypted connection "
+		    "(--auth-plaintext): %s", auth_mech_name(s->mech),
+		    s->mech == AUTH_MECH_CRAM_MD5 ? "anyone on the path sees "
+		    "the user name and a response that can be attacked "
+		    "offline" : "anyone on the path can read the user name and "
+		    "password");
 	s->auth_step = 0;
 	if (s->mech != AUTH_MECH_PLAIN) {
 		send_line(s, S_AUTH, "AUTH %s", auth_mech_name(s->mech));
@@ -657,10 +651,10 @@ auth_continue(struct session *s, const struct reply *rp)
 		/* A prompt the mechanism has no answer for (or a challenge
 		 * that is not base64): RFC 4954 §4, cancel with "*". */
 		auth_wipe(line, sizeof(line));
-		result_finding(s->res, "auth.unexpected_challenge", SEV_WARNING,
-		    STAGE_AUTH, "RFC 4954 §4", NULL, "the server sent a 334 "
-		    "prompt that AUTH %s does not expect; smtpprobe cancelled "
-		    "the exchange", auth_mech_name(s->mech));
+		result_finding(s->res, FINDING_AUTH_UNEXPECTED_CHALLENGE,
+		    STAGE_AUTH, NULL, "the server sent a 334 prompt that AUTH "
+		    "%s does not expect; smtpprobe cancelled the exchange",
+		    auth_mech_name(s->mech));
 		send_line(s, S_AUTH, "*");
 		return;
 	}
@@ -690,11 +684,10 @@ on_auth_reply(struct session *s, const struct rec_reply *rr)
 		auth_continue(s, rp);
 		return;
 	}
-	result_finding(s->res, code / 100 == 4 ? "auth.temporary" :
-	    "auth.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-	    STAGE_AUTH, "RFC 4954 §6", NULL, "the server %s AUTH %s with %d",
-	    code / 100 == 4 ? "deferred" : "refused", auth_mech_name(s->mech),
-	    code);
+	result_finding(s->res, code / 100 == 4 ? FINDING_AUTH_TEMPORARY :
+	    FINDING_AUTH_REJECTED, STAGE_AUTH, NULL, "the server %s AUTH %s "
+	    "with %d", code / 100 == 4 ? "deferred" : "refused",
+	    auth_mech_name(s->mech), code);
 	if (code == 421) {
 		set_status(s, STAGE_AUTH, STATUS_FAIL);
 		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_AUTH);
@@ -948,10 +941,10 @@ after_hello(struct session *s)
 		return;
 	}
 	if (!offered) {
-		result_finding(s->res, "starttls.not_offered",
-		    tls_mandatory(s) ? SEV_ERROR : SEV_WARNING,
-		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server does not "
-		    "offer STARTTLS, so mail to it travels unencrypted");
+		result_finding_sev(s->res, FINDING_STARTTLS_NOT_OFFERED,
+		    tls_mandatory(s) ? SEV_ERROR : SEV_WARNING, STAGE_STARTTLS,
+		    "RFC 3207 §4", NULL, "the server does not offer STARTTLS, "
+		    "so mail to it travels unencrypted");
 		if (tls_mandatory(s)) {
 			set_status(s, STAGE_STARTTLS, STATUS_FAIL);
 			decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
@@ -984,10 +977,9 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	if (rp->code == 421 || rp->code / 100 == 4) {
 		/* The server is closing or busy: another MX may do. */
 		set_status(s, st, STATUS_FAIL);
-		result_finding(s->res, "ehlo.temporary", SEV_WARNING, st,
-		    "RFC 5321 §4.2.1", NULL, "the server answered %s with a "
-		    "temporary failure (%d)", ehlo ? "EHLO" : "HELO",
-		    rp->code);
+		result_finding(s->res, FINDING_EHLO_TEMPORARY, st, NULL,
+		    "the server answered %s with a temporary failure (%d)",
+		    ehlo ? "EHLO" : "HELO", rp->code);
 		decide(s, OUTCOME_GREETING_TEMPORARY, st);
 		send_line(s, S_QUIT, "QUIT");
 		return;
@@ -995,18 +987,18 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	if (ehlo) {
 		/* RFC 5321 §3.2: a client that gets an error to EHLO may
 		 * fall back to HELO. */
-		result_finding(s->res, "ehlo.rejected", SEV_WARNING, st,
-		    "RFC 5321 §3.2", NULL, "the server refused EHLO with %d; "
-		    "falling back to HELO, so no extensions (STARTTLS, SIZE, "
-		    "SMTPUTF8) can be used", rp->code);
+		result_finding(s->res, FINDING_EHLO_REJECTED, st, NULL,
+		    "the server refused EHLO with %d; falling back to HELO, so "
+		    "no extensions (STARTTLS, SIZE, SMTPUTF8) can be used",
+		    rp->code);
 		set_status(s, st, STATUS_WARN);
 		send_line(s, s->state == S_EHLO ? S_HELO : S_HELO_TLS,
 		    "HELO %s", s->p.helo);
 		return;
 	}
-	result_finding(s->res, "helo.rejected", SEV_ERROR, st,
-	    "RFC 5321 §4.1.1.1", NULL, "the server refused both EHLO and "
-	    "HELO %s with %d", s->p.helo, rp->code);
+	result_finding(s->res, FINDING_HELO_REJECTED, st, NULL,
+	    "the server refused both EHLO and HELO %s with %d", s->p.helo,
+	    rp->code);
 	set_status(s, st, STATUS_FAIL);
 	decide(s, OUTCOME_HELO_REJECTED, st);
 	send_line(s, S_QUIT, "QUIT");
@@ -1024,16 +1016,15 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 	}
 	set_status(s, STAGE_GREETING, STATUS_FAIL);
 	if (code / 100 == 5) {
-		result_finding(s->res, "greeting.rejected", SEV_ERROR,
-		    STAGE_GREETING, code == 521 ? "RFC 7504" :
-		    "RFC 5321 §3.1", NULL, "the server refused the "
-		    "session at the greeting with %d", code);
+		result_finding_sev(s->res, FINDING_GREETING_REJECTED, SEV_ERROR,
+		    STAGE_GREETING, code == 521 ? "RFC 7504" : "RFC 5321 §3.1",
+		    NULL, "the server refused the session at the greeting with "
+		    "%d", code);
 		decide(s, OUTCOME_GREETING_REJECTED, STAGE_GREETING);
 	} else if (code / 100 == 4) {
-		result_finding(s->res, "greeting.temporary",
-		    SEV_WARNING, STAGE_GREETING, "RFC 5321 §3.1", NULL,
-		    "the server is not taking mail right now (%d at "
-		    "the greeting)", code);
+		result_finding(s->res, FINDING_GREETING_TEMPORARY,
+		    STAGE_GREETING, NULL, "the server is not taking mail right "
+		    "now (%d at the greeting)", code);
 		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_GREETING);
 	} else {
 		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_GREETING);
@@ -1058,10 +1049,9 @@ drop_pretls_bytes(struct session *s)
 	for (size_t i = 0; ev[i] != '\0'; i++)
 		if ((unsigned char)ev[i] < 0x20)
 			ev[i] = ' ';
-	result_finding(s->res, "starttls.pipelined_data", SEV_ERROR,
-	    STAGE_STARTTLS, "RFC 3207 §4.2", ev, "the server sent %zu bytes "
-	    "after its 220 to STARTTLS, before the TLS handshake; they were "
-	    "discarded", extra);
+	result_finding(s->res, FINDING_STARTTLS_PIPELINED_DATA, STAGE_STARTTLS,
+	    ev, "the server sent %zu bytes after its 220 to STARTTLS, before "
+	    "the TLS handshake; they were discarded", extra);
 	set_status(s, STAGE_STARTTLS, STATUS_WARN);
 }
 
@@ -1077,10 +1067,9 @@ on_starttls_reply(struct session *s, const struct rec_reply *rr)
 		return;
 	}
 	set_status(s, STAGE_STARTTLS, STATUS_FAIL);
-	result_finding(s->res, "starttls.rejected",
-	    tls_mandatory(s) ? SEV_ERROR : SEV_WARNING,
-	    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server offered "
-	    "STARTTLS but refused it with %d", code);
+	result_finding_sev(s->res, FINDING_STARTTLS_REJECTED, tls_mandatory(s) ?
+	    SEV_ERROR : SEV_WARNING, STAGE_STARTTLS, "RFC 3207 §4", NULL,
+	    "the server offered STARTTLS but refused it with %d", code);
 	if (tls_mandatory(s) || code == 421) {
 		decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
 		    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
@@ -1206,8 +1195,8 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
 	if (state == S_CONNECTING) {
-		result_finding(s->res, timeout ? "connect.timeout" :
-		    "connect.failed", SEV_WARNING, STAGE_CONNECT, NULL, why,
+		result_finding(s->res, timeout ? FINDING_CONNECT_TIMEOUT :
+		    FINDING_CONNECT_FAILED, STAGE_CONNECT, why,
 		    "could not connect to %s port %d: %s", s->res->server_ip,
 		    s->res->server_port, why);
 		decide(s, timeout ? OUTCOME_CONNECT_TIMEOUT :
@@ -1219,20 +1208,19 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		decide(s, timeout ? OUTCOME_TIMEOUT : OUTCOME_PROTOCOL_ERROR,
 		    STAGE_GREETING);
 	} else if (state == S_GREETING && timeout) {
-		result_finding(s->res, "greeting.timeout", SEV_WARNING,
-		    STAGE_GREETING, "RFC 5321 §4.5.3.2", NULL, "the server "
-		    "sent no complete greeting within %.1f s",
+		result_finding(s->res, FINDING_GREETING_TIMEOUT, STAGE_GREETING,
+		    NULL, "the server sent no complete greeting within %.1f s",
 		    s->p.timeout_ms[STAGE_GREETING] / 1000.0);
 		decide(s, OUTCOME_TIMEOUT, STAGE_GREETING);
 	} else if (timeout) {
-		result_finding(s->res, "session.timeout", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.2", NULL, "no answer within %.1f s %s",
-		    s->p.timeout_ms[st] / 1000.0, states[state].during);
+		result_finding(s->res, FINDING_SESSION_TIMEOUT, st, NULL,
+		    "no answer within %.1f s %s", s->p.timeout_ms[st] / 1000.0,
+		    states[state].during);
 		decide(s, OUTCOME_TIMEOUT, st);
 	} else {
-		result_finding(s->res, "session.connection_lost", SEV_WARNING,
-		    st, NULL, why, "the connection was lost %s: %s",
-		    states[state].during, why);
+		result_finding(s->res, FINDING_SESSION_CONNECTION_LOST, st, why,
+		    "the connection was lost %s: %s", states[state].during,
+		    why);
 		decide(s, OUTCOME_LOST, st);
 	}
 	finish(s);
@@ -1311,10 +1299,10 @@ on_line_too_long(void *arg)
 {
 	struct session *s = arg;
 
-	result_finding(s->res, "reply.line_too_long", SEV_ERROR,
-	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL, "the server "
-	    "sent a line of more than %d bytes; smtpprobe stops reading "
-	    "there", LIMIT_REPLY_LINE_HARD);
+	result_finding_sev(s->res, FINDING_REPLY_LINE_TOO_LONG, SEV_ERROR,
+	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL,
+	    "the server sent a line of more than %d bytes; smtpprobe stops "
+	    "reading there", LIMIT_REPLY_LINE_HARD);
 	protocol_abort(s, NULL, "reply line over the hard limit");
 }
 

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -44,11 +45,19 @@
 #define RESOLVER_MAX_TIMEOUT_MS		60000
 #define RESOLVER_MAX_TRIES		10
 
+/* glibc's <sys/queue.h> has no _SAFE iterators (the BSDs' have). */
+#ifndef TAILQ_FOREACH_SAFE
+#define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
+	for ((var) = TAILQ_FIRST(head);					\
+	    (var) != NULL && ((tvar) = TAILQ_NEXT(var, field), 1);	\
+	    (var) = (tvar))
+#endif
+
 struct resolver_sock {
 	struct resolver		*r;
 	ares_socket_t		 fd;
 	struct event		*ev;
-	struct resolver_sock	*next;
+	LIST_ENTRY(resolver_sock) entry;
 };
 
 enum resolver_kind {
@@ -74,14 +83,25 @@ struct resolver_part {
 	char			 cname[RESOLVER_NAME_MAX];
 };
 
+TAILQ_HEAD(resolver_query_list, resolver_query);
+
+/* A query's callback and result, of the query's kind. */
+union resolver_cb {
+	resolver_mx_cb		mx;
+	resolver_addr_cb	addr;
+	resolver_ptr_cb		ptr;
+};
+
+union resolver_any_result {
+	struct resolver_mx_result	mx;
+	struct resolver_addr_result	addr;
+	struct resolver_ptr_result	ptr;
+};
+
 struct resolver_query {
 	struct resolver		*r;
 	enum resolver_kind	 kind;
-	union {
-		resolver_mx_cb		mx;
-		resolver_addr_cb	addr;
-		resolver_ptr_cb		ptr;
-	} cb;
+	union resolver_cb	 cb;
 	void			*arg;
 	char			 name[RESOLVER_NAME_MAX];
 	struct timespec		 t0;
@@ -91,28 +111,19 @@ struct resolver_query {
 	int			 ptr_addrlen;
 	int			 ptr_family;
 	struct resolver_part	 part[2];
-	union {
-		struct resolver_mx_result	mx;
-		struct resolver_addr_result	addr;
-		struct resolver_ptr_result	ptr;
-	} res;
-	struct resolver_query	*next;		/* on the done list */
+	union resolver_any_result *res;	/* sized for kind */
+	/* on the done list, or on its leader's followers */
+	TAILQ_ENTRY(resolver_query) entry;
 	/* cache: a query sent to c-ares is a leader; equal queries made
 	 * meanwhile are its followers and get a copy of its answer */
 	int			 family;	/* ADDR: AF_INET, AF_INET6, AF_UNSPEC */
 	bool			 leader;
-	struct resolver_query	*inflight_next;
-	struct resolver_query	*followers;	/* linked through next */
-};
-
-union resolver_any_result {
-	struct resolver_mx_result	mx;
-	struct resolver_addr_result	addr;
-	struct resolver_ptr_result	ptr;
+	LIST_ENTRY(resolver_query) inflight_entry;	/* when leader */
+	struct resolver_query_list followers;	/* the latest first */
 };
 
 struct resolver_cache_entry {
-	struct resolver_cache_entry	*prev, *next;	/* most recent first */
+	TAILQ_ENTRY(resolver_cache_entry) entry;	/* most recent first */
 	enum resolver_kind		 kind;
 	int				 family;
 	char				 name[RESOLVER_NAME_MAX];
@@ -125,9 +136,8 @@ struct resolver {
 	ares_channel		 channel;
 	struct event		*timer;
 	struct event		*deliver;
-	struct resolver_sock	*socks;
-	struct resolver_query	*done_head;
-	struct resolver_query	*done_tail;
+	LIST_HEAD(, resolver_sock) socks;
+	struct resolver_query_list done;	/* to deliver, in order */
 	int			 timeout_ms;
 	int			 tries;
 	uint64_t		 rng;
@@ -136,8 +146,8 @@ struct resolver {
 	bool			 free_pending;	/* freed from a callback */
 	size_t			 cache_max;	/* 0: no cache */
 	size_t			 cache_n;
-	struct resolver_cache_entry *cache_head, *cache_tail;
-	struct resolver_query	*inflight;	/* leaders, when caching */
+	TAILQ_HEAD(resolver_cache, resolver_cache_entry) cache;
+	LIST_HEAD(, resolver_query) inflight;	/* leaders, when caching */
 };
 
 static void	resolver_rearm(struct resolver *);
@@ -453,25 +463,30 @@ resolver_rearm(struct resolver *r)
 		evtimer_add(r->timer, tvp);
 }
 
+static void
+resolver_sock_free(struct resolver_sock *s)
+{
+	LIST_REMOVE(s, entry);
+	if (s->ev != NULL)
+		event_free(s->ev);
+	free(s);
+}
+
 /* ARES_OPT_SOCK_STATE_CB: c-ares says which sockets to watch, and how. */
 static void
 resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
     int writable)
 {
 	struct resolver *r = data;
-	struct resolver_sock **sp, *s;
+	struct resolver_sock *s;
 	short what;
 
-	for (sp = &r->socks; (s = *sp) != NULL; sp = &s->next)
+	LIST_FOREACH(s, &r->socks, entry)
 		if (s->fd == fd)
 			break;
 	if (!readable && !writable) {
-		if (s != NULL) {
-			*sp = s->next;
-			if (s->ev != NULL)
-				event_free(s->ev);
-			free(s);
-		}
+		if (s != NULL)
+			resolver_sock_free(s);
 		return;
 	}
 	what = EV_PERSIST | (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
@@ -480,8 +495,7 @@ resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
 			return;	/* its queries will time out via the timer */
 		s->r = r;
 		s->fd = fd;
-		s->next = r->socks;
-		r->socks = s;
+		LIST_INSERT_HEAD(&r->socks, s, entry);
 	} else if (s->ev != NULL) {
 		if (event_get_events(s->ev) == what)
 			return;
@@ -527,11 +541,11 @@ resolver_result_status(const struct resolver_query *q)
 {
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		return q->res.mx.status;
+		return q->res->mx.status;
 	case RESOLVER_KIND_ADDR:
-		return q->res.addr.status;
+		return q->res->addr.status;
 	default:
-		return q->res.ptr.status;
+		return q->res->ptr.status;
 	}
 }
 
@@ -540,13 +554,13 @@ resolver_result_mark_cached(struct resolver_query *q)
 {
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		q->res.mx.cached = true;
+		q->res->mx.cached = true;
 		break;
 	case RESOLVER_KIND_ADDR:
-		q->res.addr.cached = true;
+		q->res->addr.cached = true;
 		break;
 	default:
-		q->res.ptr.cached = true;
+		q->res->ptr.cached = true;
 		break;
 	}
 }
@@ -560,38 +574,12 @@ resolver_same_key(enum resolver_kind kind, int family, const char *name,
 }
 
 static void
-resolver_cache_unlink(struct resolver *r, struct resolver_cache_entry *e)
-{
-	if (e->prev != NULL)
-		e->prev->next = e->next;
-	else
-		r->cache_head = e->next;
-	if (e->next != NULL)
-		e->next->prev = e->prev;
-	else
-		r->cache_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void
 resolver_cache_drop(struct resolver *r, struct resolver_cache_entry *e)
 {
-	resolver_cache_unlink(r, e);
+	TAILQ_REMOVE(&r->cache, e, entry);
 	r->cache_n--;
 	free(e->res);
 	free(e);
-}
-
-static void
-resolver_cache_push(struct resolver *r, struct resolver_cache_entry *e)
-{
-	e->prev = NULL;
-	e->next = r->cache_head;
-	if (r->cache_head != NULL)
-		r->cache_head->prev = e;
-	else
-		r->cache_tail = e;
-	r->cache_head = e;
 }
 
 /* Store a leader's answer (a cancelled or failed-locally query is not
@@ -608,34 +596,34 @@ resolver_cache_store(struct resolver_query *q)
 		return;
 	age = resolver_status_temporary(st) ? RESOLVER_CACHE_FAIL_AGE_MS :
 	    RESOLVER_CACHE_MAX_AGE_MS;
-	for (e = r->cache_head; e != NULL; e = next) {
-		next = e->next;
+	TAILQ_FOREACH_SAFE(e, &r->cache, entry, next)
 		if (resolver_same_key(e->kind, e->family, e->name, q->kind,
 		    q->family, q->name))
 			resolver_cache_drop(r, e);
-	}
-	while (r->cache_n >= r->cache_max && r->cache_tail != NULL)
-		resolver_cache_drop(r, r->cache_tail);
+	while (r->cache_n >= r->cache_max && !TAILQ_EMPTY(&r->cache))
+		resolver_cache_drop(r, TAILQ_LAST(&r->cache, resolver_cache));
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;
 	if ((e->res = malloc(resolver_result_size(q->kind))) == NULL) {
 		free(e);
 		return;
 	}
-	memcpy(e->res, &q->res, resolver_result_size(q->kind));
+	memcpy(e->res, q->res, resolver_result_size(q->kind));
 	e->kind = q->kind;
 	e->family = q->family;
 	memcpy(e->name, q->name, sizeof(e->name));
 	e->expires = resolver_now_ms() + age;
-	resolver_cache_push(r, e);
+	TAILQ_INSERT_HEAD(&r->cache, e, entry);
 	r->cache_n++;
 }
 
 static void
 resolver_cache_free(struct resolver *r)
 {
-	while (r->cache_head != NULL)
-		resolver_cache_drop(r, r->cache_head);
+	struct resolver_cache_entry *e;
+
+	while ((e = TAILQ_FIRST(&r->cache)) != NULL)
+		resolver_cache_drop(r, e);
 }
 
 static void resolver_query_done(struct resolver_query *q);
@@ -656,8 +644,7 @@ resolver_cache_join(struct resolver_query *q)
 	if (r->cache_max == 0)
 		return false;
 	now = resolver_now_ms();
-	for (e = r->cache_head; e != NULL; e = next) {
-		next = e->next;
+	TAILQ_FOREACH_SAFE(e, &r->cache, entry, next) {
 		if (!resolver_same_key(e->kind, e->family, e->name, q->kind,
 		    q->family, q->name))
 			continue;
@@ -665,23 +652,21 @@ resolver_cache_join(struct resolver_query *q)
 			resolver_cache_drop(r, e);
 			break;
 		}
-		memcpy(&q->res, e->res, resolver_result_size(q->kind));
+		memcpy(q->res, e->res, resolver_result_size(q->kind));
 		resolver_result_mark_cached(q);
-		resolver_cache_unlink(r, e);
-		resolver_cache_push(r, e);
+		TAILQ_REMOVE(&r->cache, e, entry);
+		TAILQ_INSERT_HEAD(&r->cache, e, entry);
 		resolver_query_done(q);
 		return true;
 	}
-	for (l = r->inflight; l != NULL; l = l->inflight_next)
+	LIST_FOREACH(l, &r->inflight, inflight_entry)
 		if (resolver_same_key(l->kind, l->family, l->name, q->kind,
 		    q->family, q->name)) {
-			q->next = l->followers;
-			l->followers = q;
+			TAILQ_INSERT_HEAD(&l->followers, q, entry);
 			return true;
 		}
 	q->leader = true;
-	q->inflight_next = r->inflight;
-	r->inflight = q;
+	LIST_INSERT_HEAD(&r->inflight, q, inflight_entry);
 	return false;
 }
 
@@ -689,19 +674,14 @@ resolver_cache_join(struct resolver_query *q)
 static void
 resolver_cache_leader_done(struct resolver_query *q)
 {
-	struct resolver *r = q->r;
-	struct resolver_query **pp, *f;
+	struct resolver_query *f;
 
-	for (pp = &r->inflight; *pp != NULL; pp = &(*pp)->inflight_next)
-		if (*pp == q) {
-			*pp = q->inflight_next;
-			break;
-		}
+	LIST_REMOVE(q, inflight_entry);
 	q->leader = false;
 	resolver_cache_store(q);
-	while ((f = q->followers) != NULL) {
-		q->followers = f->next;
-		memcpy(&f->res, &q->res, resolver_result_size(q->kind));
+	while ((f = TAILQ_FIRST(&q->followers)) != NULL) {
+		TAILQ_REMOVE(&q->followers, f, entry);
+		memcpy(f->res, q->res, resolver_result_size(q->kind));
 		resolver_result_mark_cached(f);
 		resolver_query_done(f);
 	}
@@ -712,16 +692,86 @@ resolver_cache_leader_done(struct resolver_query *q)
  * → resolver_query_done (onto the done list) → resolver_drain → user
  * callback → free.
  */
+/* Set a failure of kind in res: status (for addresses, of both
+ * families) and detail. */
+static void
+resolver_result_fail(enum resolver_kind kind, union resolver_any_result *res,
+    enum resolver_status st, const char *detail)
+{
+	char *d;
+	size_t dlen;
+
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		res->mx.status = st;
+		d = res->mx.detail;
+		dlen = sizeof(res->mx.detail);
+		break;
+	case RESOLVER_KIND_ADDR:
+		res->addr.status = res->addr.status_a = res->addr.status_aaaa =
+		    st;
+		d = res->addr.detail;
+		dlen = sizeof(res->addr.detail);
+		break;
+	default:
+		res->ptr.status = st;
+		d = res->ptr.detail;
+		dlen = sizeof(res->ptr.detail);
+		break;
+	}
+	snprintf(d, dlen, "%s", detail);
+}
+
+static void
+resolver_call(enum resolver_kind kind, union resolver_cb cb, void *arg,
+    const union resolver_any_result *res)
+{
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		cb.mx(arg, &res->mx);
+		break;
+	case RESOLVER_KIND_ADDR:
+		cb.addr(arg, &res->addr);
+		break;
+	case RESOLVER_KIND_PTR:
+		cb.ptr(arg, &res->ptr);
+		break;
+	}
+}
+
+/* The one exception to "never from inside": without memory there is
+ * nothing to defer the callback with. */
+static void
+resolver_out_of_memory(enum resolver_kind kind, union resolver_cb cb,
+    void *arg)
+{
+	union resolver_any_result res;
+
+	memset(&res, 0, sizeof(res));
+	resolver_result_fail(kind, &res, RESOLVER_ERROR, "out of memory");
+	resolver_call(kind, cb, arg, &res);
+}
+
+/* A new query; NULL when out of memory, after cb was called with that. */
 static struct resolver_query *
-resolver_query_new(struct resolver *r, enum resolver_kind kind, void *arg)
+resolver_query_new(struct resolver *r, enum resolver_kind kind,
+    union resolver_cb cb, void *arg)
 {
 	struct resolver_query *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	/* The answer is sized for its kind: an MX answer is ten times an
+	 * address answer, and a batch has many queries out at once. */
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->res = calloc(1, resolver_result_size(kind))) == NULL) {
+		free(q);
+		resolver_out_of_memory(kind, cb, arg);
 		return NULL;
+	}
 	q->r = r;
 	q->kind = kind;
+	q->cb = cb;
 	q->arg = arg;
+	TAILQ_INIT(&q->followers);
 	clock_gettime(CLOCK_MONOTONIC, &q->t0);
 	return q;
 }
@@ -736,38 +786,24 @@ resolver_query_done(struct resolver_query *q)
 		resolver_cache_leader_done(q);
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		q->res.mx.elapsed_ms = ms;
+		q->res->mx.elapsed_ms = ms;
 		break;
 	case RESOLVER_KIND_ADDR:
-		q->res.addr.elapsed_ms = ms;
+		q->res->addr.elapsed_ms = ms;
 		break;
 	case RESOLVER_KIND_PTR:
-		q->res.ptr.elapsed_ms = ms;
+		q->res->ptr.elapsed_ms = ms;
 		break;
 	}
-	q->next = NULL;
-	if (r->done_tail != NULL)
-		r->done_tail->next = q;
-	else
-		r->done_head = q;
-	r->done_tail = q;
+	TAILQ_INSERT_TAIL(&r->done, q, entry);
 	event_active(r->deliver, EV_TIMEOUT, 0);
 }
 
 static void
 resolver_query_deliver(struct resolver_query *q)
 {
-	switch (q->kind) {
-	case RESOLVER_KIND_MX:
-		q->cb.mx(q->arg, &q->res.mx);
-		break;
-	case RESOLVER_KIND_ADDR:
-		q->cb.addr(q->arg, &q->res.addr);
-		break;
-	case RESOLVER_KIND_PTR:
-		q->cb.ptr(q->arg, &q->res.ptr);
-		break;
-	}
+	resolver_call(q->kind, q->cb, q->arg, q->res);
+	free(q->res);
 	free(q);
 }
 
@@ -776,12 +812,8 @@ resolver_destroy(struct resolver *r)
 {
 	struct resolver_sock *s;
 
-	while ((s = r->socks) != NULL) {
-		r->socks = s->next;
-		if (s->ev != NULL)
-			event_free(s->ev);
-		free(s);
-	}
+	while ((s = LIST_FIRST(&r->socks)) != NULL)
+		resolver_sock_free(s);
 	if (r->timer != NULL)
 		event_free(r->timer);
 	if (r->deliver != NULL)
@@ -800,10 +832,8 @@ resolver_drain(struct resolver *r)
 	struct resolver_query *q;
 
 	r->delivering++;
-	while ((q = r->done_head) != NULL) {
-		r->done_head = q->next;
-		if (r->done_head == NULL)
-			r->done_tail = NULL;
+	while ((q = TAILQ_FIRST(&r->done)) != NULL) {
+		TAILQ_REMOVE(&r->done, q, entry);
 		resolver_query_deliver(q);
 	}
 	r->delivering--;
@@ -816,28 +846,7 @@ static void
 resolver_query_fail(struct resolver_query *q, enum resolver_status st,
     const char *detail)
 {
-	char *d;
-	size_t dlen;
-
-	switch (q->kind) {
-	case RESOLVER_KIND_MX:
-		q->res.mx.status = st;
-		d = q->res.mx.detail;
-		dlen = sizeof(q->res.mx.detail);
-		break;
-	case RESOLVER_KIND_ADDR:
-		q->res.addr.status = q->res.addr.status_a =
-		    q->res.addr.status_aaaa = st;
-		d = q->res.addr.detail;
-		dlen = sizeof(q->res.addr.detail);
-		break;
-	default:
-		q->res.ptr.status = st;
-		d = q->res.ptr.detail;
-		dlen = sizeof(q->res.ptr.detail);
-		break;
-	}
-	snprintf(d, dlen, "%s", detail);
+	resolver_result_fail(q->kind, q->res, st, detail);
 	resolver_query_done(q);
 }
 
@@ -858,6 +867,21 @@ resolver_query_start(struct resolver_query *q, const char *name)
 	return true;
 }
 
+/* Send a query of one record type for name, unless it was failed or the
+ * cache takes care of it. */
+static void
+resolver_query_send(struct resolver_query *q, const char *name, int type,
+    ares_callback cb)
+{
+	if (!resolver_query_start(q, name) || resolver_cache_join(q))
+		return;
+	q->outstanding = 1;
+	/* ares_query, not ares_search: the name is final, no search list
+	 * (RFC 1536 §6 on the dangers of partial names). */
+	ares_query(q->r->channel, q->name, ns_c_in, type, cb, q);
+	resolver_rearm(q->r);
+}
+
 /*
  * MX.
  */
@@ -866,7 +890,7 @@ resolver_mx_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
 {
 	struct resolver_query *q = arg;
-	struct resolver_mx_result *res = &q->res.mx;
+	struct resolver_mx_result *res = &q->res->mx;
 	struct ares_mx_reply *mx = NULL, *m;
 	struct resolver_mx_in *in;
 	size_t n, i;
@@ -913,26 +937,10 @@ resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_MX, arg)) == NULL) {
-		/* The one exception to "never from inside": without memory
-		 * there is nothing to defer the callback with. */
-		struct resolver_mx_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_MX,
+	    (union resolver_cb){ .mx = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.mx = cb;
-	if (!resolver_query_start(q, domain) || resolver_cache_join(q))
-		return;
-	q->outstanding = 1;
-	/* ares_query, not ares_search: the name is final, no search list
-	 * (RFC 1536 §6 on the dangers of partial names). */
-	ares_query(r->channel, q->name, ns_c_in, ns_t_mx, resolver_mx_ares_cb,
-	    q);
-	resolver_rearm(r);
+	resolver_query_send(q, domain, ns_t_mx, resolver_mx_ares_cb);
 }
 
 /*
@@ -941,7 +949,7 @@ resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 static void
 resolver_addr_finish(struct resolver_query *q)
 {
-	struct resolver_addr_result *res = &q->res.addr;
+	struct resolver_addr_result *res = &q->res->addr;
 	struct resolver_part *p;
 	size_t i, k, dl;
 
@@ -1055,16 +1063,9 @@ resolver_query_addrs(struct resolver *r, const char *host, int family,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_ADDR, arg)) == NULL) {
-		struct resolver_addr_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = res.status_a = res.status_aaaa = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_ADDR,
+	    (union resolver_cb){ .addr = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.addr = cb;
 	if (family != AF_INET && family != AF_INET6 && family != AF_UNSPEC) {
 		resolver_query_fail(q, RESOLVER_ERROR, "bad address family");
 		return;
@@ -1101,7 +1102,7 @@ resolver_ptr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
 {
 	struct resolver_query *q = arg;
-	struct resolver_ptr_result *res = &q->res.ptr;
+	struct resolver_ptr_result *res = &q->res->ptr;
 	struct hostent *he = NULL;
 	char name[RESOLVER_NAME_MAX];
 	const char *cand;
@@ -1165,16 +1166,9 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 
 	if (r == NULL || cb == NULL)
 		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_PTR, arg)) == NULL) {
-		struct resolver_ptr_result res;
-
-		memset(&res, 0, sizeof(res));
-		res.status = RESOLVER_ERROR;
-		snprintf(res.detail, sizeof(res.detail), "out of memory");
-		cb(arg, &res);
+	if ((q = resolver_query_new(r, RESOLVER_KIND_PTR,
+	    (union resolver_cb){ .ptr = cb }, arg)) == NULL)
 		return;
-	}
-	q->cb.ptr = cb;
 	if (resolver_ptr_name(sa, name, sizeof(name)) != 0) {
 		resolver_query_fail(q, RESOLVER_ERROR, "not an IP address");
 		return;
@@ -1196,27 +1190,122 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 			memcpy(q->ptr_addr, a6->s6_addr, 16);
 		}
 	}
-	if (!resolver_query_start(q, name) || resolver_cache_join(q))
-		return;
-	q->outstanding = 1;
-	ares_query(r->channel, q->name, ns_c_in, ns_t_ptr, resolver_ptr_ares_cb,
-	    q);
-	resolver_rearm(r);
+	resolver_query_send(q, name, ns_t_ptr, resolver_ptr_ares_cb);
 }
 
 /*
  * Creation and destruction.
  */
+/* The configuration checked: timeout and tries (0: the default) and the
+ * server list parsed into srv.  0, or -1 with a message in err. */
+static int
+resolver_check_config(const struct resolver_config *cfg, int *timeout_ms,
+    int *tries, struct resolver_server *srv, size_t *nsrv, char *err,
+    size_t errlen)
+{
+	size_t i;
+
+	*timeout_ms = cfg != NULL ? cfg->timeout_ms : 0;
+	*tries = cfg != NULL ? cfg->tries : 0;
+	*nsrv = 0;
+	if (*timeout_ms == 0)
+		*timeout_ms = RESOLVER_DEFAULT_TIMEOUT_MS;
+	if (*tries == 0)
+		*tries = RESOLVER_DEFAULT_TRIES;
+	if (*timeout_ms < 0 || *timeout_ms > RESOLVER_MAX_TIMEOUT_MS) {
+		snprintf(err, errlen, "DNS timeout must be 1-%d ms",
+		    RESOLVER_MAX_TIMEOUT_MS);
+		return -1;
+	}
+	if (*tries < 0 || *tries > RESOLVER_MAX_TRIES) {
+		snprintf(err, errlen, "DNS tries must be 1-%d",
+		    RESOLVER_MAX_TRIES);
+		return -1;
+	}
+	if (cfg == NULL)
+		return 0;
+	if (cfg->nservers > RESOLVER_MAX_SERVERS) {
+		snprintf(err, errlen, "at most %d DNS servers",
+		    RESOLVER_MAX_SERVERS);
+		return -1;
+	}
+	for (i = 0; i < cfg->nservers; i++)
+		if (resolver_parse_server(cfg->servers[i], &srv[i], err,
+		    errlen) != 0)
+			return -1;
+	*nsrv = cfg->nservers;
+	return 0;
+}
+
+/* The c-ares channel of r, driven by r's events.  0, or -1 with a
+ * message in err. */
+static int
+resolver_open_channel(struct resolver *r, char *err, size_t errlen)
+{
+	struct ares_options opts;
+	int rc;
+
+	memset(&opts, 0, sizeof(opts));
+	/*
+	 * NOCHECKRESP: c-ares 1.18 otherwise swallows SERVFAIL / REFUSED /
+	 * NOTIMP answers, moves to the next server and, when none is left,
+	 * ends the query with the ARES_ECONNREFUSED it started with — a
+	 * diagnostic tool must say "SERVFAIL", not "connection refused".
+	 * The price: no fail-over to a second server on those rcodes.
+	 * NOSEARCH: belt and braces; ares_query never searches anyway.
+	 * No EDNS: 1.18 does not retry without it when an old server or
+	 * middlebox answers FORMERR; truncation falls back to TCP instead.
+	 */
+	opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
+	opts.timeout = r->timeout_ms;
+	opts.tries = r->tries;
+	opts.sock_state_cb = resolver_sock_state_cb;
+	opts.sock_state_cb_data = r;
+	rc = ares_init_options(&r->channel, &opts, ARES_OPT_FLAGS |
+	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
+	if (rc != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares channel: %s", ares_strerror(rc));
+		r->channel = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The --dns-server list instead of resolv.conf's.  0, or -1 with a
+ * message in err. */
+static int
+resolver_set_servers(struct resolver *r, const struct resolver_server *srv,
+    size_t nsrv, char *err, size_t errlen)
+{
+	struct ares_addr_port_node nodes[RESOLVER_MAX_SERVERS];
+	size_t i;
+	int rc;
+
+	memset(nodes, 0, sizeof(nodes));
+	for (i = 0; i < nsrv; i++) {
+		nodes[i].next = i + 1 < nsrv ? &nodes[i + 1] : NULL;
+		nodes[i].family = srv[i].family;
+		if (srv[i].family == AF_INET)
+			memcpy(&nodes[i].addr.addr4, srv[i].addr, 4);
+		else
+			memcpy(&nodes[i].addr.addr6, srv[i].addr, 16);
+		nodes[i].udp_port = nodes[i].tcp_port = srv[i].port;
+	}
+	if ((rc = ares_set_servers_ports(r->channel, nodes)) != ARES_SUCCESS) {
+		snprintf(err, errlen, "c-ares servers: %s", ares_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 struct resolver *
 resolver_new(struct event_base *base, const struct resolver_config *cfg,
     char *err, size_t errlen)
 {
 	struct resolver_server srv[RESOLVER_MAX_SERVERS];
-	struct ares_addr_port_node nodes[RESOLVER_MAX_SERVERS];
-	struct ares_options opts;
 	struct resolver *r;
 	uint64_t seed = 0;
-	size_t i, nsrv = 0;
+	size_t nsrv;
 	int rc, timeout_ms, tries;
 	char dummy[1];
 
@@ -1229,35 +1318,9 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 		snprintf(err, errlen, "resolver: no event base");
 		return NULL;
 	}
-	timeout_ms = cfg != NULL ? cfg->timeout_ms : 0;
-	tries = cfg != NULL ? cfg->tries : 0;
-	if (timeout_ms == 0)
-		timeout_ms = RESOLVER_DEFAULT_TIMEOUT_MS;
-	if (tries == 0)
-		tries = RESOLVER_DEFAULT_TRIES;
-	if (timeout_ms < 0 || timeout_ms > RESOLVER_MAX_TIMEOUT_MS) {
-		snprintf(err, errlen, "DNS timeout must be 1-%d ms",
-		    RESOLVER_MAX_TIMEOUT_MS);
+	if (resolver_check_config(cfg, &timeout_ms, &tries, srv, &nsrv, err,
+	    errlen) != 0)
 		return NULL;
-	}
-	if (tries < 0 || tries > RESOLVER_MAX_TRIES) {
-		snprintf(err, errlen, "DNS tries must be 1-%d",
-		    RESOLVER_MAX_TRIES);
-		return NULL;
-	}
-	if (cfg != NULL) {
-		if (cfg->nservers > RESOLVER_MAX_SERVERS) {
-			snprintf(err, errlen, "at most %d DNS servers",
-			    RESOLVER_MAX_SERVERS);
-			return NULL;
-		}
-		for (i = 0; i < cfg->nservers; i++)
-			if (resolver_parse_server(cfg->servers[i], &srv[i], err,
-			    errlen) != 0)
-				return NULL;
-		nsrv = cfg->nservers;
-	}
-
 	if ((rc = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares init: %s", ares_strerror(rc));
 		return NULL;
@@ -1268,6 +1331,10 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 		return NULL;
 	}
 	r->base = base;
+	LIST_INIT(&r->socks);
+	TAILQ_INIT(&r->done);
+	TAILQ_INIT(&r->cache);
+	LIST_INIT(&r->inflight);
 	r->cache_max = cfg != NULL ? cfg->cache_entries : 0;
 	if (r->cache_max > RESOLVER_CACHE_MAX)
 		r->cache_max = RESOLVER_CACHE_MAX;
@@ -1284,51 +1351,15 @@ resolver_new(struct event_base *base, const struct resolver_config *cfg,
 		resolver_destroy(r);
 		return NULL;
 	}
-
-	memset(&opts, 0, sizeof(opts));
-	/*
-	 * NOCHECKRESP: c-ares 1.18 otherwise swallows SERVFAIL / REFUSED /
-	 * NOTIMP answers, moves to the next server and, when none is left,
-	 * ends the query with the ARES_ECONNREFUSED it started with — a
-	 * diagnostic tool must say "SERVFAIL", not "connection refused".
-	 * The price: no fail-over to a second server on those rcodes.
-	 * NOSEARCH: belt and braces; ares_query never searches anyway.
-	 * No EDNS: 1.18 does not retry without it when an old server or
-	 * middlebox answers FORMERR; truncation falls back to TCP instead.
-	 */
-	opts.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_NOSEARCH;
-	opts.timeout = timeout_ms;
-	opts.tries = tries;
-	opts.sock_state_cb = resolver_sock_state_cb;
-	opts.sock_state_cb_data = r;
-	rc = ares_init_options(&r->channel, &opts, ARES_OPT_FLAGS |
-	    ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
-	if (rc != ARES_SUCCESS) {
-		snprintf(err, errlen, "c-ares channel: %s", ares_strerror(rc));
-		r->channel = NULL;
+	if (resolver_open_channel(r, err, errlen) != 0) {
 		resolver_destroy(r);
 		return NULL;
 	}
-	if (nsrv > 0) {
-		memset(nodes, 0, sizeof(nodes));
-		for (i = 0; i < nsrv; i++) {
-			nodes[i].next = i + 1 < nsrv ? &nodes[i + 1] : NULL;
-			nodes[i].family = srv[i].family;
-			if (srv[i].family == AF_INET)
-				memcpy(&nodes[i].addr.addr4, srv[i].addr, 4);
-			else
-				memcpy(&nodes[i].addr.addr6, srv[i].addr, 16);
-			nodes[i].udp_port = nodes[i].tcp_port = srv[i].port;
-		}
-		if ((rc = ares_set_servers_ports(r->channel, nodes)) !=
-		    ARES_SUCCESS) {
-			snprintf(err, errlen, "c-ares servers: %s",
-			    ares_strerror(rc));
-			ares_destroy(r->channel);
-			r->channel = NULL;
-			resolver_destroy(r);
-			return NULL;
-		}
+	if (nsrv > 0 && resolver_set_servers(r, srv, nsrv, err, errlen) != 0) {
+		ares_destroy(r->channel);
+		r->channel = NULL;
+		resolver_destroy(r);
+		return NULL;
 	}
 	return r;
 }

@@ -26,6 +26,16 @@
 
 #include "tlsconn.h"
 
+/* The reason of the oldest OpenSSL error queued; never NULL (OpenSSL has
+ * no text for some codes, and printf's "%s" must not get NULL). */
+static const char *
+ssl_reason(void)
+{
+	const char *reason = ERR_reason_error_string(ERR_get_error());
+
+	return reason != NULL ? reason : "unknown error";
+}
+
 /* A file name made by c_rehash / update-ca-certificates: 8 hex digits,
  * a dot, a number ("3513523f.0"). */
 static bool
@@ -100,7 +110,7 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
 		snprintf(err, errlen, "cannot create the TLS context: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		return NULL;
 	}
 	/*
@@ -116,7 +126,7 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_dane_enable(ctx) <= 0) {
 		snprintf(err, errlen, "cannot enable DANE: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -124,13 +134,13 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
 			snprintf(err, errlen, "cannot load trust anchors from "
 			    "%s: %s", cafile,
-			    ERR_reason_error_string(ERR_get_error()));
+			    ssl_reason());
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
 	} else if (load_system_anchors(ctx) != 1) {
 		snprintf(err, errlen, "cannot load the system's trust "
-		    "anchors: %s", ERR_reason_error_string(ERR_get_error()));
+		    "anchors: %s", ssl_reason());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -143,20 +153,15 @@ tlsconn_ctx_free(SSL_CTX *ctx)
 	SSL_CTX_free(ctx);
 }
 
+/* A host name to send as SNI and check the certificate against: not
+ * empty, not an IP address (RFC 6066 §3: SNI carries host names only). */
 static bool
-is_ip(const char *s)
+is_host_name(const char *s)
 {
 	unsigned char buf[16];
 
-	return inet_pton(AF_INET, s, buf) == 1 ||
-	    inet_pton(AF_INET6, s, buf) == 1;
-}
-
-static bool
-has_name(const struct tlsconn_params *tp)
-{
-	return tp->servername != NULL && tp->servername[0] != '\0' &&
-	    !is_ip(tp->servername);
+	return s != NULL && *s != '\0' && inet_pton(AF_INET, s, buf) != 1 &&
+	    inet_pton(AF_INET6, s, buf) != 1;
 }
 
 bool
@@ -200,7 +205,7 @@ dane_setup(SSL *ssl, const struct tlsconn_params *tp)
 	size_t i;
 	int added = 0;
 
-	if (tp->ntlsa == 0 || !has_name(tp))
+	if (tp->ntlsa == 0 || !is_host_name(tp->servername))
 		return 0;
 	for (i = 0; i < tp->ntlsa; i++)
 		if (tlsconn_tlsa_usable(&tp->tlsa[i]))
@@ -230,17 +235,16 @@ tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
 
 	if ((ssl = SSL_new(ctx)) == NULL) {
 		snprintf(err, errlen, "cannot create a TLS session: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		return NULL;
 	}
 	if (dane_setup(ssl, tp) < 0) {
 		snprintf(err, errlen, "cannot set up DANE: %s",
-		    ERR_reason_error_string(ERR_get_error()));
+		    ssl_reason());
 		SSL_free(ssl);
 		return NULL;
 	}
-	if (has_name(tp)) {
-		/* RFC 6066 §3: SNI carries host names only. */
+	if (is_host_name(tp->servername)) {
 		SSL_set_tlsext_host_name(ssl, tp->servername);
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		SSL_set1_host(ssl, tp->servername);
@@ -477,26 +481,51 @@ pkix_verify(SSL *ssl, X509 *leaf, const char *name)
 	return r;
 }
 
-/* The chain as presented (the leaf first). */
-static void
+/* The chain as presented (the leaf first); true when at least the
+ * leaf is described. */
+static bool
 describe_chain(SSL *ssl, X509 *leaf, struct tlsconn_info *info)
 {
 	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
-	int i, n = sk != NULL ? sk_X509_num(sk) : 0;
+	size_t i, n = sk != NULL ? (size_t)sk_X509_num(sk) : 0;
+	size_t keep = n == 0 ? 1 : n < TLSCONN_MAX_CHAIN ? n :
+	    TLSCONN_MAX_CHAIN;
 
-	if (n == 0) {
+	if ((info->chain = calloc(keep, sizeof(*info->chain))) == NULL) {
+		info->chain_more = n > 0 ? n : 1;
+		return false;
+	}
+	info->nchain = keep;
+	info->chain_more = n > keep ? n - keep : 0;
+	if (n == 0)
 		describe_cert(leaf, &info->chain[0]);
-		info->nchain = 1;
-		return;
+	for (i = 0; i < n && i < keep; i++)
+		describe_cert(sk_X509_value(sk, (int)i), &info->chain[i]);
+	return true;
+}
+
+void
+tlsconn_info_clear(struct tlsconn_info *info)
+{
+	free(info->chain);
+	memset(info, 0, sizeof(*info));
+}
+
+bool
+tlsconn_info_copy(struct tlsconn_info *dst, const struct tlsconn_info *src)
+{
+	memcpy(dst, src, sizeof(*dst));
+	dst->chain = NULL;
+	dst->nchain = 0;
+	if (src->nchain == 0)
+		return true;
+	if ((dst->chain = malloc(src->nchain * sizeof(*dst->chain))) == NULL) {
+		dst->chain_more += src->nchain;
+		return false;
 	}
-	for (i = 0; i < n; i++) {
-		if (info->nchain == TLSCONN_MAX_CHAIN) {
-			info->chain_more++;
-			continue;
-		}
-		describe_cert(sk_X509_value(sk, i),
-		    &info->chain[info->nchain++]);
-	}
+	memcpy(dst->chain, src->chain, src->nchain * sizeof(*dst->chain));
+	dst->nchain = src->nchain;
+	return true;
 }
 
 static void
@@ -531,11 +560,11 @@ tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(bev);
 	const unsigned char *ocsp = NULL;
-	const char *name = has_name(tp) ? tp->servername : NULL;
+	const char *name = is_host_name(tp->servername) ? tp->servername : NULL;
 	X509 *cert;
 	long vr, pkix;
 
-	memset(info, 0, sizeof(*info));
+	tlsconn_info_clear(info);
 	if (ssl == NULL)
 		return;
 	snprintf(info->version, sizeof(info->version), "%s",
@@ -554,18 +583,20 @@ tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
 		info->verify_code = (int)vr;
 		return;
 	}
-	describe_chain(ssl, cert, info);
-	memcpy(info->subject, info->chain[0].subject, sizeof(info->subject));
-	memcpy(info->issuer, info->chain[0].issuer, sizeof(info->issuer));
-	memcpy(info->not_before, info->chain[0].not_before,
-	    sizeof(info->not_before));
-	memcpy(info->not_after, info->chain[0].not_after,
-	    sizeof(info->not_after));
-	memcpy(info->names, info->chain[0].names, sizeof(info->names));
+	if (describe_chain(ssl, cert, info)) {
+		const struct tlsconn_cert *c = &info->chain[0];
+
+		memcpy(info->subject, c->subject, sizeof(info->subject));
+		memcpy(info->issuer, c->issuer, sizeof(info->issuer));
+		memcpy(info->not_before, c->not_before,
+		    sizeof(info->not_before));
+		memcpy(info->not_after, c->not_after, sizeof(info->not_after));
+		memcpy(info->names, c->names, sizeof(info->names));
+		info->self_signed = c->self_signed;
+	}
 	info->expired = X509_cmp_current_time(X509_get0_notAfter(cert)) < 0;
 	info->not_yet_valid =
 	    X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
-	info->self_signed = info->chain[0].self_signed;
 
 	/* With DANE in use the handshake's verdict is DANE's; the PKIX
 	 * one is computed apart, for the report. */

@@ -120,9 +120,12 @@ struct tlsconn_info {
 	char	not_after[32];
 	char	names[512];
 	bool	ocsp_stapled;		/* a stapled OCSP response came (RFC 6066 §8) */
+	/* The chain as presented, the leaf first: nchain entries allocated
+	 * here (tlsconn_info_clear() frees them); certificates past
+	 * TLSCONN_MAX_CHAIN, or without memory, are counted in chain_more. */
+	struct tlsconn_cert *chain;
 	size_t	nchain;
-	size_t	chain_more;		/* certificates past TLSCONN_MAX_CHAIN */
-	struct tlsconn_cert chain[TLSCONN_MAX_CHAIN];
+	size_t	chain_more;
 	/* DANE */
 	size_t	tlsa_usable;		/* records OpenSSL took */
 	enum tlsconn_dane dane;
@@ -132,9 +135,18 @@ struct tlsconn_info {
 };
 
 /* Describe the finished handshake of the TLS bufferevent bev; tp as
- * given to tlsconn_wrap(). */
+ * given to tlsconn_wrap().  info is overwritten (cleared first when it
+ * held a chain, tlsconn_info_clear()). */
 void tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
     struct tlsconn_info *info);
+
+/* Free info's chain and zero it all. */
+void tlsconn_info_clear(struct tlsconn_info *info);
+
+/* Make dst a copy of src with a chain of its own; false (dst without a
+ * chain, counted in chain_more) when memory is short. */
+bool tlsconn_info_copy(struct tlsconn_info *dst,
+    const struct tlsconn_info *src);
 
 /* The latest OpenSSL error of the TLS bufferevent bev (or of the thread's
  * queue) as text, for a failed handshake. */

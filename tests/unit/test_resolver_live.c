@@ -5,8 +5,8 @@
  * replies by query name.  Checks c-ares 1.18's status conversions as seen
  * through the resolver (NXDOMAIN, SERVFAIL, REFUSED, NODATA, timeout,
  * connection refused), MX ordering and null MX, CNAME reporting, A+AAAA
- * combination and ordering, PTR, caps, deferred callbacks and
- * cancellation.  Loopback traffic only; no external process.
+ * combination and ordering, PTR, caps, deferred callbacks,
+ * cancellation and the cache.  Loopback traffic only; no external process.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -443,6 +443,7 @@ struct slot {
 	const char			*what;
 	bool				 done;
 	int				 calls;
+	int				 seq;	/* 1 for the first callback run */
 	struct resolver_mx_result	 mx;
 	struct resolver_addr_result	 addr;
 	struct resolver_ptr_result	 ptr;
@@ -452,6 +453,7 @@ static struct event_base *base;
 static int pending;
 static bool in_submit;		/* set around resolver_query_* */
 static int sync_calls;		/* callbacks run from inside a query call */
+static int delivered;		/* callbacks run so far */
 
 static void
 slot_done(struct slot *s)
@@ -461,6 +463,7 @@ slot_done(struct slot *s)
 	s->calls++;
 	if (!s->done) {
 		s->done = true;
+		s->seq = ++delivered;
 		if (--pending == 0)
 			event_base_loopbreak(base);
 	}
@@ -813,8 +816,9 @@ free_in_cb(void *arg, const struct resolver_mx_result *res)
 	CHECK_INT(c_second.mx.status, RESOLVER_CANCELLED);
 }
 
+/* A resolver asking 127.0.0.1:port, one try; cache_entries 0: no cache. */
 static struct resolver *
-new_resolver(int port, int timeout_ms)
+new_resolver(int port, int timeout_ms, size_t cache_entries)
 {
 	struct resolver_config cfg;
 	struct resolver *r;
@@ -826,6 +830,7 @@ new_resolver(int port, int timeout_ms)
 	cfg.nservers = 1;
 	cfg.timeout_ms = timeout_ms;
 	cfg.tries = 1;
+	cfg.cache_entries = cache_entries;
 	r = resolver_new(base, &cfg, err, sizeof(err));
 	if (r == NULL)
 		fprintf(stderr, "resolver_new: %s\n", err);
@@ -838,7 +843,7 @@ test_cancel(int port)
 	struct resolver *r;
 
 	/* Freed before the loop ever ran. */
-	r = new_resolver(port, 1000);
+	r = new_resolver(port, 1000, 0);
 	CHECK(r != NULL);
 	ask_mx(r, &c_pending, "silent.test");
 	ask_addr(r, &c_late, "host.test", AF_UNSPEC);
@@ -852,7 +857,7 @@ test_cancel(int port)
 	pending = 0;
 
 	/* Freed from a callback while another query waits. */
-	free_me = new_resolver(port, 1000);
+	free_me = new_resolver(port, 1000, 0);
 	CHECK(free_me != NULL);
 	memset(&c_first, 0, sizeof(c_first));
 	pending++;
@@ -862,6 +867,63 @@ test_cancel(int port)
 	CHECK(c_first.done);
 	CHECK_INT(c_first.mx.status, RESOLVER_OK);
 	CHECK_INT(c_second.calls, 1);
+}
+
+/*
+ * The cache: equal queries made while one is out wait for it and get a
+ * copy (the latest first, then the one sent); a later one is answered
+ * from the cache; the least recently used entry goes first.
+ */
+static void
+test_cache(struct responder *rs)
+{
+	static struct slot lead, f1, f2, hit, m1, m2, n1, h2, m3;
+	struct resolver *r;
+	int q0;
+
+	r = new_resolver(rs->port, 1000, 2);
+	CHECK(r != NULL);
+	if (r == NULL)
+		return;
+	q0 = rs->queries;
+	ask_addr(r, &lead, "host.test", AF_UNSPEC);
+	ask_addr(r, &f1, "HOST.test", AF_UNSPEC);
+	ask_addr(r, &f2, "host.test", AF_UNSPEC);
+	run();
+	CHECK_INT(rs->queries - q0, 2);		/* AAAA and A, once */
+	CHECK_INT(lead.addr.n, 3);
+	CHECK_INT(f1.addr.n, 3);
+	CHECK(!lead.addr.cached && f1.addr.cached && f2.addr.cached);
+	CHECK(f2.seq < f1.seq && f1.seq < lead.seq);
+	ask_addr(r, &hit, "host.test", AF_UNSPEC);
+	run();
+	CHECK_INT(rs->queries - q0, 2);
+	CHECK(hit.addr.cached);
+	CHECK_INT(hit.addr.n, 3);
+
+	/* [mx, host], then host used: [host, mx]; nullmx evicts mx. */
+	ask_mx(r, &m1, "mx.test");
+	run();
+	ask_addr(r, &h2, "host.test", AF_UNSPEC);
+	run();
+	CHECK(h2.addr.cached);
+	ask_mx(r, &n1, "nullmx.test");
+	run();
+	CHECK_INT(rs->queries - q0, 4);
+	ask_mx(r, &m2, "mx.test");
+	run();
+	CHECK(!m2.mx.cached);
+	CHECK_INT(rs->queries - q0, 5);
+	CHECK_INT(m2.mx.n, 5);
+	/* [mx, nullmx]: host went this time. */
+	ask_addr(r, &h2, "host.test", AF_UNSPEC);
+	run();
+	CHECK(!h2.addr.cached);
+	CHECK_INT(rs->queries - q0, 7);
+	ask_mx(r, &m3, "mx.test");
+	run();
+	CHECK(m3.mx.cached);
+	resolver_free(r);
 }
 
 int
@@ -876,7 +938,7 @@ main(void)
 		fprintf(stderr, "cannot bind a loopback UDP socket\n");
 		return 1;
 	}
-	r = new_resolver(rs.port, 200);
+	r = new_resolver(rs.port, 200, 0);
 	CHECK(r != NULL);
 	if (r == NULL)
 		return check_report("test_resolver_live");
@@ -887,6 +949,7 @@ main(void)
 	test_timeout(r);
 	resolver_free(r);
 	test_refused_port();
+	test_cache(&rs);
 	test_cancel(rs.port);
 	CHECK_INT(sync_calls, 0);
 	CHECK(rs.queries > 0);
