@@ -84,7 +84,7 @@ _smtpprobe()
 		;;
 	--tls)
 		mapfile -t COMPREPLY < <(compgen -W \
-		    'opportunistic required never' -- "$cur")
+		    'opportunistic required dane implicit never' -- "$cur")
 		return
 		;;
 	--auth-mech)

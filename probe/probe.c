@@ -23,6 +23,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "dane.h"
 #include "diag.h"
 #include "identity.h"
 #include "probe.h"
@@ -54,6 +55,8 @@ struct run {
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
 	struct identity_run	*ident;		/* reverse DNS, client audit */
+	struct dane_run		*dane;		/* TLSA look-ups; NULL: no DANE */
+	bool			 dane_waiting;	/* a connection waits for one */
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
@@ -200,6 +203,7 @@ finish_run(struct run *run)
 		return;
 	}
 	run->done = true;
+	dane_fill(run->dane);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
@@ -429,6 +433,8 @@ resolve_hosts(struct run *run)
 				hosts_resolved(run);
 			continue;
 		}
+		/* DANE: the TLSA records come beside the addresses. */
+		dane_lookup(run->dane, m->host);
 		hq = malloc(sizeof(*hq));
 		if (hq == NULL) {
 			run->res->local_error = true;
@@ -699,6 +705,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 			res->local_addrlen = ll;
 		}
 		identity_session_done(run->ident, run->ident_idx);
+		dane_session_done(run->dane, res->server_host);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -794,7 +801,9 @@ connect_target(struct run *run)
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
+	sp.tlsa = dane_records(run->dane, t->host, &sp.ntlsa, &sp.dane_failed);
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;
@@ -920,12 +929,28 @@ start_next(struct run *run)
 	open_target(run);
 }
 
-/* Ask the politeness layer (if any) for leave, then connect. */
+static void
+dane_go(void *arg)
+{
+	struct run *run = arg;
+
+	run->dane_waiting = false;
+	if (!run->done)
+		open_target(run);
+}
+
+/* Ask the politeness layer (if any) for leave, then connect; first the
+ * target host's TLSA answer, when it is still out (the handshake needs
+ * it, RFC 7672 §2.2). */
 static void
 open_target(struct run *run)
 {
 	struct target *t = &run->targets[run->current];
 
+	if (!dane_ready(run->dane, t->host, dane_go, run)) {
+		run->dane_waiting = true;
+		return;
+	}
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
@@ -1013,6 +1038,8 @@ run_release(struct run *run)
 	run->session = NULL;
 	identity_run_release(run->ident);
 	run->ident = NULL;
+	dane_run_release(run->dane);
+	run->dane = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
@@ -1034,6 +1061,20 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 	/* Nothing may write into res once the caller has it. */
 	run_release(run);
 	cb(cb_arg, res);
+}
+
+/* The port every connection of the run goes to. */
+static int
+target_port(const struct probe_config *cfg, const struct probe_request *req)
+{
+	const struct sockaddr_storage *ss = req->server;
+
+	if (ss != NULL)
+		return ntohs(ss->ss_family == AF_INET ?
+		    ((const struct sockaddr_in *)ss)->sin_port :
+		    ((const struct sockaddr_in6 *)ss)->sin6_port);
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
 }
 
 static struct run *
@@ -1092,8 +1133,15 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->req.plan == NULL)
 		own_plan(run);
+	/* DANE whenever TLS may be used, unless the mode asks about
+	 * something else (the relay and HELO tests). */
+	if (ctx->ssl_ctx != NULL && !req->no_tls_policy)
+		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
+		    target_port(cfg, req));
 
 	if (req->server != NULL) {
+		if (req->server_host != NULL)
+			dane_lookup(run->dane, req->server_host);
 		add_target(run, req->server_host != NULL ? req->server_host :
 		    "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1115,9 +1163,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 			res->dns_done = true;
 			start_next(run);
-		} else
+		} else {
+			dane_lookup(run->dane, cfg->server_host);
 			resolver_query_addrs(ctx->resolver, cfg->server_host,
 			    AF_UNSPEC, on_server_addrs, run);
+		}
 	} else if (res->addr.literal) {
 		/* RFC 5321 §5.1: an address literal names the host; no
 		 * DNS is involved. */

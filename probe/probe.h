@@ -28,6 +28,8 @@ struct probe_config {
 	struct resolver_config	 dns;
 	int			 timeout_ms[STAGE_COUNT];
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314) */
+	bool			 no_mta_sts;	/* --no-mta-sts: no policy fetch */
 	const char		*ca_file;
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
@@ -139,6 +141,7 @@ struct probe_request {
 	bool		 stay_after_greeting;	/* move on to the next server only
 					 * when this one never greeted */
 	bool		 no_identity;	/* no reverse-DNS or HELO-name checks */
+	bool		 no_tls_policy;	/* no DANE or MTA-STS look-ups */
 	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
 };

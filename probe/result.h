@@ -134,6 +134,23 @@ struct attempt {
 	char	detail[256];
 };
 
+/* DANE (RFC 7672) for one MX host: its TLSA answer, then what the
+ * handshake with it found (dane.c). */
+enum dane_state {
+	DANE_NOT_LOOKED_UP,	/* no TLS, an IP address, or not asked */
+	DANE_LOOKUP_FAILED,	/* SERVFAIL, timeout, ...: could not tell */
+	DANE_NO_TLSA,		/* NXDOMAIN or NODATA */
+	DANE_UNAUTHENTICATED,	/* records without the AD bit: not used */
+	DANE_UNUSABLE,		/* authenticated, none of usage 2 or 3 */
+	DANE_USABLE,		/* authenticated usable records, not matched yet */
+	DANE_MATCH,
+	DANE_MISMATCH
+};
+
+/* "not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
+ * "unusable", "usable", "match", "mismatch". */
+const char *dane_state_name(enum dane_state d);
+
 struct mx_info {
 	unsigned		pref;
 	char			host[RESOLVER_NAME_MAX];
@@ -142,6 +159,12 @@ struct mx_info {
 	char			addrs[RESOLVER_MAX_ADDRS][64];
 	char			cname[RESOLVER_NAME_MAX];	/* the host is an alias of this; "" if not */
 	bool			is_ip;		/* the MX target is an IP address, not a name */
+	enum dane_state		dane;
+	unsigned		ntlsa;		/* TLSA records in the answer */
+	/* The records ("3 1 1 0a1b2c3d...", data cut), then after a
+	 * handshake the one that matched or what the server presented. */
+	char			tlsa[192];
+	char			dane_detail[192];
 };
 
 struct transcript_entry {

@@ -247,14 +247,16 @@ send_quit(struct session *s)
 		send_line(s, S_QUIT, "QUIT");
 }
 
-/* TLS cannot be left out or done without: --tls required, DANE with
- * usable records, implicit TLS (there is no clear text to fall back
- * to). */
+/* TLS cannot be left out or done without: --tls required, implicit TLS
+ * (there is no clear text to fall back to), and with --tls dane any
+ * authenticated TLSA record, usable or not, or a failed look-up (RFC
+ * 7672 §2.2, as Postfix's dane level). */
 static bool
 tls_mandatory(const struct session *s)
 {
 	return s->p.tls_mode == TLS_REQUIRED || s->p.implicit_tls ||
-	    (s->p.tls_mode == TLS_DANE && s->dane_usable);
+	    (s->p.tls_mode == TLS_DANE && (s->p.ntlsa > 0 ||
+	    s->p.dane_failed));
 }
 
 static void
@@ -381,8 +383,8 @@ tls_fatal(struct session *s)
 {
 	const struct tlsconn_info *ti = &s->res->tls;
 	bool fail = (s->p.tls_mode == TLS_REQUIRED && !ti->verified) ||
-	    (s->p.tls_mode == TLS_DANE && s->dane_usable &&
-	    ti->dane != TLSCONN_DANE_MATCH);
+	    (s->p.tls_mode == TLS_DANE && ((s->dane_usable &&
+	    ti->dane != TLSCONN_DANE_MATCH) || s->p.dane_failed));
 
 	if (!fail)
 		return false;

@@ -50,6 +50,7 @@ struct session_params {
 	 * (host), matched in the handshake; ntlsa 0 for none. */
 	const struct tlsconn_tlsa *tlsa;
 	size_t			 ntlsa;
+	bool			 dane_failed;	/* the TLSA look-up failed */
 	int			 timeout_ms[STAGE_COUNT];
 	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
 	socklen_t		 source_len;
