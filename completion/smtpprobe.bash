@@ -12,7 +12,8 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --catch-all --helo-test --source-ip --self-check
+	--tls --ca-file --no-mta-sts --catch-all --helo-test --source-ip
+	--self-check
 	--batch --parallel --delay --retries --backoff --progress
 	--rcpt-per-connection --greylist-retry --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test

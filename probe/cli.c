@@ -51,7 +51,10 @@ static const char usage_options[] =
 "                       (RFC 7672; the DNS server must validate DNSSEC)\n"
 "                       must match; implicit: TLS from the first byte\n"
 "                       (RFC 8314), the default on port 465\n"
-"  --ca-file FILE       trust anchors for the certificate check\n"
+"  --ca-file FILE       trust anchors for the certificate checks (the\n"
+"                       servers' and the MTA-STS policy host's)\n"
+"  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
+"                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
 "                       domain; if it is accepted too, say 'risky'\n";
 
@@ -663,6 +666,8 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, required_argument, 0, opt_timeout, 0, 0, 3600000 },
 	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
 	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
+	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
+	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },

@@ -26,6 +26,7 @@
 #include "dane.h"
 #include "diag.h"
 #include "identity.h"
+#include "mtasts.h"
 #include "probe.h"
 #include "record.h"
 
@@ -57,6 +58,8 @@ struct run {
 	struct identity_run	*ident;		/* reverse DNS, client audit */
 	struct dane_run		*dane;		/* TLSA look-ups; NULL: no DANE */
 	bool			 dane_waiting;	/* a connection waits for one */
+	struct mtasts_run	*mtasts;	/* the domain's MTA-STS, TLS-RPT */
+	bool			 mtasts_waiting;
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
@@ -148,6 +151,9 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->ssl_ctx != NULL)
 		tlsconn_ctx_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
+	if (ctx->https_ctx != NULL)
+		tlsconn_ctx_free(ctx->https_ctx);
+	ctx->https_ctx = NULL;
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
 	ctx->base = NULL;
@@ -187,10 +193,28 @@ ident_idle(void *arg)
 }
 
 static void
+mtasts_idle(void *arg)
+{
+	struct run *run = arg;
+
+	run->mtasts_waiting = false;
+	finish_run(run);
+}
+
+static void
 finish_run(struct run *run)
 {
 	if (run->done)
 		return;
+	/* The MTA-STS look-ups and fetch: at most TIMEOUT_MTASTS_MS in
+	 * all, begun with the MX look-up. */
+	if (mtasts_pending(run->mtasts) || run->mtasts_waiting) {
+		if (!run->mtasts_waiting) {
+			run->mtasts_waiting = true;
+			mtasts_when_idle(run->mtasts, mtasts_idle, run);
+		}
+		return;
+	}
 	/* Reverse DNS and HELO look-ups still out: wait for them, at most
 	 * one DNS timeout more. */
 	if (run->ident != NULL && !run->ident_idle) {
@@ -204,6 +228,7 @@ finish_run(struct run *run)
 	}
 	run->done = true;
 	dane_fill(run->dane);
+	mtasts_findings(run->res);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
@@ -1040,6 +1065,8 @@ run_release(struct run *run)
 	run->ident = NULL;
 	dane_run_release(run->dane);
 	run->dane = NULL;
+	mtasts_run_release(run->mtasts);
+	run->mtasts = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
@@ -1138,6 +1165,12 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (ctx->ssl_ctx != NULL && !req->no_tls_policy)
 		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
 		    target_port(cfg, req));
+	/* MTA-STS and TLS-RPT are the domain's, beside the MX look-up. */
+	if (!req->no_tls_policy && !res->addr.literal &&
+	    res->addr.domain_ascii[0] != '\0')
+		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
+		    &ctx->https_ctx, cfg->ca_file, res, res->addr.domain_ascii,
+		    !cfg->no_mta_sts, cfg->family);
 
 	if (req->server != NULL) {
 		if (req->server_host != NULL)

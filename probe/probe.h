@@ -83,6 +83,8 @@ struct probe_ctx {
 	struct event_base		*base;
 	struct resolver			*resolver;
 	SSL_CTX				*ssl_ctx;
+	SSL_CTX				*https_ctx;	/* the MTA-STS fetch's,
+							 * made on first use */
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
 };

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mtasts.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -300,6 +301,8 @@ result_clear(struct probe_result *r)
 	r->ident.servers = NULL;
 	r->ident.nservers = r->ident.servers_cap = 0;
 	tlsconn_info_clear(&r->tls);
+	free(r->mtasts);
+	r->mtasts = NULL;
 }
 
 static void
@@ -722,5 +725,8 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	copy_lists(dst, src);
 	copy_transcript(dst, src);
 	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+		dst->nomem_dropped++;
+	if (src->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(src->mtasts)) == NULL)
 		dst->nomem_dropped++;
 }

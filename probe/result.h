@@ -25,6 +25,8 @@
 #include "resolver.h"
 #include "tlsconn.h"
 
+struct mtasts_info;
+
 enum stage {
 	STAGE_ADDRESS,
 	STAGE_DNS,
@@ -165,6 +167,10 @@ struct mx_info {
 	 * handshake the one that matched or what the server presented. */
 	char			tlsa[192];
 	char			dane_detail[192];
+	/* MTA-STS (mtasts.c): the host fits the policy's mx patterns; the
+	 * handshake with it met the policy's TLS requirements. */
+	enum ident_check	sts_match;
+	enum ident_check	sts_cert;
 };
 
 struct transcript_entry {
@@ -255,6 +261,8 @@ struct probe_result {
 	bool			 tls_done;
 	bool			 tls_implicit;	/* TLS from the connect (RFC 8314) */
 	struct tlsconn_info	 tls;
+	struct mtasts_info	*mtasts;	/* MTA-STS and TLS-RPT of the
+						 * domain; NULL when not asked */
 
 	/* reverse DNS, banner names, client self-audit (identity.c) */
 	struct identity		 ident;

@@ -103,6 +103,24 @@ load_system_anchors(SSL_CTX *ctx)
 	return SSL_CTX_set_default_verify_paths(ctx);
 }
 
+/* The trust anchors: cafile, or the system's. */
+static int
+load_anchors(SSL_CTX *ctx, const char *cafile, char *err, size_t errlen)
+{
+	if (cafile != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
+			snprintf(err, errlen, "cannot load trust anchors from "
+			    "%s: %s", cafile, ssl_reason());
+			return -1;
+		}
+	} else if (load_system_anchors(ctx) != 1) {
+		snprintf(err, errlen, "cannot load the system's trust "
+		    "anchors: %s", ssl_reason());
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 {
@@ -125,22 +143,30 @@ tlsconn_ctx_new(const char *cafile, char *err, size_t errlen)
 	 * afterwards with SSL_get_verify_result() and reported. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (SSL_CTX_dane_enable(ctx) <= 0) {
-		snprintf(err, errlen, "cannot enable DANE: %s",
-		    ssl_reason());
+		snprintf(err, errlen, "cannot enable DANE: %s", ssl_reason());
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
-	if (cafile != NULL) {
-		if (SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1) {
-			snprintf(err, errlen, "cannot load trust anchors from "
-			    "%s: %s", cafile,
-			    ssl_reason());
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-	} else if (load_system_anchors(ctx) != 1) {
-		snprintf(err, errlen, "cannot load the system's trust "
-		    "anchors: %s", ssl_reason());
+	if (load_anchors(ctx, cafile, err, errlen) != 0) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *
+tlsconn_ctx_new_verified(const char *cafile, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+		snprintf(err, errlen, "cannot create the TLS context: %s",
+		    ssl_reason());
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (load_anchors(ctx, cafile, err, errlen) != 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -162,6 +188,22 @@ is_host_name(const char *s)
 
 	return s != NULL && *s != '\0' && inet_pton(AF_INET, s, buf) != 1 &&
 	    inet_pton(AF_INET6, s, buf) != 1;
+}
+
+SSL *
+tlsconn_ssl_verified(SSL_CTX *ctx, const char *host)
+{
+	SSL *ssl;
+
+	if (!is_host_name(host) || (ssl = SSL_new(ctx)) == NULL)
+		return NULL;
+	SSL_set_tlsext_host_name(ssl, host);
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if (SSL_set1_host(ssl, host) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
 }
 
 bool

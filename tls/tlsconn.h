@@ -35,6 +35,17 @@ struct event_base;
 SSL_CTX *tlsconn_ctx_new(const char *cafile, char *err, size_t errlen);
 void tlsconn_ctx_free(SSL_CTX *ctx);
 
+/* A context for HTTPS with full verification (the MTA-STS policy, RFC
+ * 8461 §3.3): TLS 1.2 or later at the default security level, the chain
+ * and the name checked during the handshake, which fails without them.
+ * Same trust anchors as tlsconn_ctx_new(). */
+SSL_CTX *tlsconn_ctx_new_verified(const char *cafile, char *err,
+    size_t errlen);
+
+/* A client session for host on a verified context: SNI and the name to
+ * check set.  NULL on failure. */
+SSL *tlsconn_ssl_verified(SSL_CTX *ctx, const char *host);
+
 /* One TLSA record (RFC 6698 §2.1). */
 struct tlsconn_tlsa {
 	uint8_t		usage;		/* 2 DANE-TA, 3 DANE-EE (RFC 7218) */
