@@ -12,7 +12,6 @@
  * set, gives leave for each connection); probe_address() is the
  * synchronous wrapper.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -39,6 +38,11 @@ struct target {
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
+	/* The MX hosts' addresses as DNS gave them, binary, until the
+	 * target list is built from them. */
+	struct host_addr	*haddrs;
+	size_t			 nhaddrs;
+	size_t			 haddrs_cap;
 	struct target		*targets;	/* grown up to LIMIT_TARGETS */
 	size_t			 ntargets;
 	size_t			 targets_cap;
@@ -76,6 +80,11 @@ struct run {
 	size_t			 nexcluded;
 	char			 excluded[192];	/* the first few, for the finding */
 	size_t			 nstalled;	/* targets skipped: timed out before */
+};
+
+struct host_addr {
+	size_t			mx_index;
+	struct sockaddr_storage	addr;
 };
 
 struct host_query {
@@ -274,17 +283,9 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 	t = &run->targets[run->ntargets++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
-		memcpy(sin, sa, sizeof(*sin));
-		sin->sin_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
-		memcpy(sin6, sa, sizeof(*sin6));
-		sin6->sin6_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin6);
-	}
+	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	t->addrlen = resolver_addr_set_port(&t->addr, port);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -323,6 +324,29 @@ dns_stage(struct probe_result *res, enum stage_status st, double ms)
 	res->stages[STAGE_DNS].elapsed_ms = ms;
 }
 
+/* Keep the addresses of MX host i (as the report shows them, and binary
+ * for the target list). */
+static void
+keep_host_addrs(struct run *run, size_t i,
+    const struct resolver_addr_result *ar)
+{
+	struct mx_info *m = &run->res->mx[i];
+	size_t k;
+
+	for (k = 0; k < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; k++) {
+		if (!result_grow(&run->haddrs, &run->haddrs_cap, run->nhaddrs,
+		    RESOLVER_MAX_MX * RESOLVER_MAX_ADDRS,
+		    sizeof(*run->haddrs))) {
+			run->res->nomem_dropped++;
+			return;
+		}
+		run->haddrs[run->nhaddrs].mx_index = i;
+		run->haddrs[run->nhaddrs++].addr = ar->addrs[k];
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[k],
+		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	}
+}
+
 /* All address look-ups of the MX hosts are in: build the target list. */
 static void
 hosts_resolved(struct run *run)
@@ -355,26 +379,15 @@ hosts_resolved(struct run *run)
 	}
 	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
 	 * then its IPv4 ones, each family in the order given. */
-	for (i = 0; i < res->nmx * 2; i++) {
-		for (j = 0; j < res->mx[i / 2].naddrs; j++) {
-			struct sockaddr_storage ss;
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			const char *ip = res->mx[i / 2].addrs[j];
+	for (i = 0; i < res->nmx * 2; i++)
+		for (j = 0; j < run->nhaddrs; j++) {
+			const struct host_addr *h = &run->haddrs[j];
 
-			memset(&ss, 0, sizeof(ss));
-			if (i % 2 == 1 &&
-			    inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-				sin->sin_family = AF_INET;
-			else if (i % 2 == 0 &&
-			    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-				sin6->sin6_family = AF_INET6;
-			else
-				continue;
-			add_target(run, res->mx[i / 2].host,
-			    (struct sockaddr *)&ss);
+			if (h->mx_index == i / 2 &&
+			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
+				add_target(run, res->mx[i / 2].host,
+				    (const struct sockaddr *)&h->addr);
 		}
-	}
 	/* Addresses only of the family ruled out: start_next() says so. */
 	if (run->ntargets == 0 && run->nexcluded == 0) {
 		if (temp) {
@@ -407,8 +420,8 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct host_query *hq = arg;
 	struct run *run = hq->run;
-	struct mx_info *m = &run->res->mx[hq->mx_index];
-	size_t i;
+	size_t hq_index = hq->mx_index;
+	struct mx_info *m = &run->res->mx[hq_index];
 
 	free(hq);
 	m->status = ar->status;
@@ -416,9 +429,7 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
-	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	keep_host_addrs(run, hq_index, ar);
 	result_transcriptf(run->res, 'i', "DNS: %s has %zu address(es) (%s)",
 	    m->host, ar->n, resolver_status_name(ar->status));
 	if (--run->pending == 0 && !run->done)
@@ -437,12 +448,12 @@ resolve_hosts(struct run *run)
 	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
-		unsigned char ab[16];
+		struct sockaddr_storage ss;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
-		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
-		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
+		    !run->res->implicit_mx &&
+		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
 			 * host, never an address; MTAs (Postfix, Exim) do
 			 * not use such a target, so neither does the
@@ -568,17 +579,13 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	struct mx_info *m;
-	size_t i;
 
 	res->dns_status = ar->status;
 	if ((m = result_add_mx(res)) != NULL) {
 		snprintf(m->host, sizeof(m->host), "%s",
 		    run->ctx->cfg->server_host);
 		m->status = ar->status;
-		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
-			resolver_addr_str((const struct sockaddr *)
-			    &ar->addrs[i], m->addrs[m->naddrs++],
-			    sizeof(m->addrs[0]));
+		keep_host_addrs(run, res->nmx - 1, ar);
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
 		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
@@ -870,9 +877,7 @@ target_stalled(struct run *run, size_t i)
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = ntohs(t->addr.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&t->addr)->sin_port :
-		    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+		a->port = resolver_addr_port(&t->addr);
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
@@ -932,9 +937,7 @@ start_next(struct run *run)
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
 	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
 	    sizeof(res->server_ip));
-	res->server_port = ntohs(t->addr.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&t->addr)->sin_port :
-	    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+	res->server_port = resolver_addr_port(&t->addr);
 	res->outcome = OUTCOME_NONE;
 
 	/* The server's reverse DNS is looked up while the session runs. */
@@ -993,11 +996,11 @@ open_target(struct run *run)
 void
 probe_carrier_address(const char *host, char *buf, size_t len)
 {
-	unsigned char ab[16];
+	struct sockaddr_storage ss;
 
-	if (inet_pton(AF_INET6, host, ab) == 1)
+	if (resolver_addr_parse(host, &ss) && ss.ss_family == AF_INET6)
 		snprintf(buf, len, "postmaster@[IPv6:%s]", host);
-	else if (inet_pton(AF_INET, host, ab) == 1)
+	else if (ss.ss_family == AF_INET)
 		snprintf(buf, len, "postmaster@[%s]", host);
 	else
 		snprintf(buf, len, "postmaster@%s", host);
@@ -1072,6 +1075,7 @@ run_release(struct run *run)
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
 	free(run->targets);
+	free(run->haddrs);
 	free(run);
 }
 
@@ -1094,12 +1098,8 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 static int
 target_port(const struct probe_config *cfg, const struct probe_request *req)
 {
-	const struct sockaddr_storage *ss = req->server;
-
-	if (ss != NULL)
-		return ntohs(ss->ss_family == AF_INET ?
-		    ((const struct sockaddr_in *)ss)->sin_port :
-		    ((const struct sockaddr_in6 *)ss)->sin6_port);
+	if (req->server != NULL)
+		return resolver_addr_port(req->server);
 	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
 	    cfg->port;
 }
@@ -1182,15 +1182,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 		start_next(run);
 	} else if (cfg->use_server) {
 		struct sockaddr_storage ss;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
-		memset(&ss, 0, sizeof(ss));
-		if (inet_pton(AF_INET, cfg->server_host, &sin->sin_addr) == 1)
-			sin->sin_family = AF_INET;
-		else if (inet_pton(AF_INET6, cfg->server_host,
-		    &sin6->sin6_addr) == 1)
-			sin6->sin6_family = AF_INET6;
+		if (!resolver_addr_parse(cfg->server_host, &ss))
+			ss.ss_family = 0;
 		if (ss.ss_family != 0) {
 			add_target(run, "", (struct sockaddr *)&ss);
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1318,23 +1312,13 @@ static bool
 route_source(const char *ip, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	int fd;
 	bool ok;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(53);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(53);
-		len = sizeof(*sin6);
-	} else
+	if (!resolver_addr_parse(ip, &ss))
 		return false;
+	len = resolver_addr_set_port(&ss, 53);
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) < 0)
 		return false;
 	ok = connect(fd, (struct sockaddr *)&ss, len) == 0;

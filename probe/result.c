@@ -273,6 +273,7 @@ result_reset_session(struct probe_result *r)
 	r->tls_done = false;
 	r->tls_implicit = false;
 	tlsconn_info_clear(&r->tls);
+	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
 void
