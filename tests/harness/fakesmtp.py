@@ -325,24 +325,29 @@ def _digest_hex(data):
 def fingerprints(group):
     """{name: {"cert": hex, "spki": hex}} for every certificate GROUP (a
     FakeSMTPGroup) made, and "ca" for the CA: the SHA-256 of the DER
-    certificate and of its DER SubjectPublicKeyInfo (what TLSA records
-    with selector 0 and 1 hash, RFC 6698 §2.1.2), with the openssl
-    command."""
+    certificate as `openssl x509 -fingerprint -sha256` prints it, and of
+    its DER SubjectPublicKeyInfo (what TLSA records with selector 0 and
+    1 hash, RFC 6698 §2.1.2), with the openssl command."""
     files = {name: cert for name, (cert, _key) in group.leaves.items()}
     if group.ca_file is not None:
         files["ca"] = group.ca_file
     out = {}
     for name, path in files.items():
-        der = subprocess.run(["openssl", "x509", "-in", path, "-outform",
-                              "DER"], check=True, capture_output=True,
-                             timeout=30).stdout
+        # The certificate's digest as `openssl x509 -fingerprint -sha256`
+        # prints it ("sha256 Fingerprint=AB:CD:..."; OpenSSL 1.1 says
+        # "SHA256 Fingerprint=").
+        printed = subprocess.run(["openssl", "x509", "-in", path, "-noout",
+                                  "-fingerprint", "-sha256"], check=True,
+                                 capture_output=True, text=True,
+                                 timeout=30).stdout
+        cert = printed.strip().split("=", 1)[1].replace(":", "").lower()
         pub = subprocess.run(["openssl", "x509", "-in", path, "-noout",
                               "-pubkey"], check=True, capture_output=True,
                              timeout=30).stdout
         spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform",
                                "DER"], input=pub, check=True,
                               capture_output=True, timeout=30).stdout
-        out[name] = {"cert": _digest_hex(der), "spki": _digest_hex(spki)}
+        out[name] = {"cert": cert, "spki": _digest_hex(spki)}
     return out
 
 
