@@ -1314,11 +1314,16 @@ resolver_send_raw(struct resolver_query *q, const char *name, int type,
     bool dnssec, ares_callback cb)
 {
 	unsigned char *qbuf = NULL;
+	unsigned short id;
 	int qlen = 0;
 
 	if (!resolver_query_start(q, name) || resolver_cache_join(q))
 		return;
-	if (ares_create_query(q->name, ns_c_in, type, 0, 1, &qbuf, &qlen,
+	/* c-ares 1.18's ares_send keeps the query's ID as given: it must
+	 * be unpredictable (RFC 5452 §9.2), as ares_query's own are. */
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = (unsigned short)resolver_rand(q->r);
+	if (ares_create_query(q->name, ns_c_in, type, id, 1, &qbuf, &qlen,
 	    dnssec ? EDNS_UDP_SIZE : 0) != ARES_SUCCESS || qlen < 12 + 11) {
 		if (qbuf != NULL)
 			ares_free_string(qbuf);
