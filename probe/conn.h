@@ -4,7 +4,8 @@
  * reference, wiped once sent), the STARTTLS wrap, and events in plain
  * words: connected, TLS ready, a line, a line over the hard limit, closed
  * or failed.  TLS comes after STARTTLS, or right after the connect for
- * implicit TLS (RFC 8314); sockets get TCP_NODELAY and quick ACKs.  Knows nothing of SMTP replies, stages or modes.
+ * implicit TLS (RFC 8314); sockets get TCP_NODELAY and quick ACKs.
+ * Knows nothing of SMTP replies, stages or modes.
  *
  * The connection owns its bufferevent (after STARTTLS the TLS filter,
  * which owns the plain one).  Callbacks run from libevent; the owner may

@@ -70,6 +70,11 @@ void report_tls_json_domain(struct json_writer *w,
     const struct probe_result *r);
 void report_tls_text(FILE *out, const struct probe_result *r);
 
+/* key: true, false, or null when it could not be checked or was not
+ * asked (report_identity.c). */
+void report_json_check(struct json_writer *w, const char *key,
+    enum ident_check c);
+
 /* The identity part of the text report (report_identity.c). */
 void report_identity_text(FILE *out, const struct probe_result *r);
 

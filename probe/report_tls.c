@@ -13,13 +13,6 @@
 #include "mtasts.h"
 #include "report.h"
 
-/* true, false, or null when it could not be checked or was not asked. */
-static void
-jcheck(struct json_writer *w, const char *key, enum ident_check c)
-{
-	json_kv_tri(w, key, c == IDENT_YES ? 1 : c == IDENT_NO ? 0 : -1);
-}
-
 static void
 json_cert(struct json_writer *w, const struct tlsconn_cert *c)
 {
@@ -110,8 +103,8 @@ report_tls_json_mx(struct json_writer *w, const struct mx_info *m)
 	json_kv_str_nonempty(w, "detail", m->dane_detail);
 	json_object_end(w);
 	json_kv_object(w, "mta_sts");
-	jcheck(w, "in_policy", m->sts_match);
-	jcheck(w, "tls_ok", m->sts_cert);
+	report_json_check(w, "in_policy", m->sts_match);
+	report_json_check(w, "tls_ok", m->sts_cert);
 	json_object_end(w);
 }
 

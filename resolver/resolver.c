@@ -1359,6 +1359,32 @@ resolver_raw_answer(struct resolver_query *q, int status,
 	return resolver_rcode_status(rcode, n);
 }
 
+/* The status of a raw query's result: OK, or the failure described. */
+static void
+resolver_raw_status(struct resolver_query *q, int status, int timeouts,
+    enum resolver_status *st, char *detail, size_t len)
+{
+	if (status != ARES_SUCCESS)
+		resolver_describe(q->r, status, timeouts, st, detail, len);
+	else
+		*st = RESOLVER_OK;
+}
+
+/* A raw query of type for name, answered through acb. */
+static void
+resolver_start_raw(struct resolver *r, enum resolver_kind kind,
+    union resolver_cb cb, void *arg, const char *name, int type,
+    bool dnssec, ares_callback acb)
+{
+	struct resolver_query *q;
+
+	if (r == NULL)
+		return;
+	if ((q = resolver_query_new(r, kind, cb, arg)) == NULL)
+		return;
+	resolver_send_raw(q, name, type, dnssec, acb);
+}
+
 /* RFC 6698 §2.1: usage, selector, matching type, data. */
 static void
 resolver_tlsa_rr(const unsigned char *rd, size_t len, void *arg)
@@ -1393,11 +1419,8 @@ resolver_tlsa_ares_cb(void *arg, int status, int timeouts,
 	    resolver_tlsa_rr, res, &res->authenticated);
 	if (status == ARES_SUCCESS && res->n == 0)
 		status = ARES_ENODATA;	/* only malformed or oversized */
-	if (status != ARES_SUCCESS)
-		resolver_describe(q->r, status, timeouts, &res->status,
-		    res->detail, sizeof(res->detail));
-	else
-		res->status = RESOLVER_OK;
+	resolver_raw_status(q, status, timeouts, &res->status, res->detail,
+	    sizeof(res->detail));
 	resolver_query_done(q);
 }
 
@@ -1405,14 +1428,10 @@ void
 resolver_query_tlsa(struct resolver *r, const char *name,
     resolver_tlsa_cb cb, void *arg)
 {
-	struct resolver_query *q;
-
-	if (r == NULL || cb == NULL)
-		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_TLSA,
-	    (union resolver_cb){ .tlsa = cb }, arg)) == NULL)
-		return;
-	resolver_send_raw(q, name, DNS_T_TLSA, true, resolver_tlsa_ares_cb);
+	if (cb != NULL)
+		resolver_start_raw(r, RESOLVER_KIND_TLSA,
+		    (union resolver_cb){ .tlsa = cb }, arg, name, DNS_T_TLSA,
+		    true, resolver_tlsa_ares_cb);
 }
 
 /* RFC 1035 §3.3.14: one or more character-strings, joined. */
@@ -1458,11 +1477,8 @@ resolver_txt_ares_cb(void *arg, int status, int timeouts,
 
 	status = resolver_raw_answer(q, status, abuf, alen, ns_t_txt,
 	    resolver_txt_rr, res, &ad);
-	if (status != ARES_SUCCESS)
-		resolver_describe(q->r, status, timeouts, &res->status,
-		    res->detail, sizeof(res->detail));
-	else
-		res->status = RESOLVER_OK;
+	resolver_raw_status(q, status, timeouts, &res->status, res->detail,
+	    sizeof(res->detail));
 	resolver_query_done(q);
 }
 
@@ -1470,14 +1486,10 @@ void
 resolver_query_txt(struct resolver *r, const char *name, resolver_txt_cb cb,
     void *arg)
 {
-	struct resolver_query *q;
-
-	if (r == NULL || cb == NULL)
-		return;
-	if ((q = resolver_query_new(r, RESOLVER_KIND_TXT,
-	    (union resolver_cb){ .txt = cb }, arg)) == NULL)
-		return;
-	resolver_send_raw(q, name, ns_t_txt, false, resolver_txt_ares_cb);
+	if (cb != NULL)
+		resolver_start_raw(r, RESOLVER_KIND_TXT,
+		    (union resolver_cb){ .txt = cb }, arg, name, ns_t_txt,
+		    false, resolver_txt_ares_cb);
 }
 
 /*
