@@ -944,3 +944,79 @@ mtasts_findings(struct probe_result *res)
 		    "(_smtp._tls.%s): nobody hears of senders' TLS failures",
 		    res->addr.domain_ascii, res->addr.domain_ascii);
 }
+
+/* ---- what earlier probes of the run learnt ----------------------------- */
+
+struct mtasts_cache_entry {
+	char			 domain[RESOLVER_NAME_MAX];
+	double			 expires;	/* monotonic ms */
+	struct mtasts_info	*mi;
+};
+
+struct mtasts_cache {
+	size_t				 n;
+	struct mtasts_cache_entry	 e[MTASTS_CACHE_MAX];
+};
+
+struct mtasts_cache *
+mtasts_cache_new(void)
+{
+	return calloc(1, sizeof(struct mtasts_cache));
+}
+
+void
+mtasts_cache_free(struct mtasts_cache *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n; i++)
+		free(c->e[i].mi);
+	free(c);
+}
+
+struct mtasts_info *
+mtasts_cache_get(struct mtasts_cache *c, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->n; i++)
+		if (strcasecmp(c->e[i].domain, domain) == 0 &&
+		    c->e[i].expires > monotonic_ms())
+			return mtasts_info_dup(c->e[i].mi);
+	return NULL;
+}
+
+void
+mtasts_cache_put(struct mtasts_cache *c, const char *domain,
+    const struct mtasts_info *mi)
+{
+	struct mtasts_cache_entry *e = NULL;
+	struct mtasts_info *copy;
+	size_t i;
+
+	/* Only an answer: a failed look-up may succeed for the next. */
+	if (c == NULL || mi == NULL || mi->state == MTASTS_NOT_LOOKED_UP ||
+	    mi->state == MTASTS_LOOKUP_FAILED ||
+	    strlen(domain) >= sizeof(e->domain) ||
+	    (copy = mtasts_info_dup(mi)) == NULL)
+		return;
+	for (i = 0; i < c->n && e == NULL; i++)
+		if (strcasecmp(c->e[i].domain, domain) == 0)
+			e = &c->e[i];
+	if (e == NULL && c->n < MTASTS_CACHE_MAX)
+		e = &c->e[c->n++];
+	if (e == NULL) {
+		/* Full: the entry that ends first goes. */
+		e = &c->e[0];
+		for (i = 1; i < c->n; i++)
+			if (c->e[i].expires < e->expires)
+				e = &c->e[i];
+	}
+	free(e->mi);
+	snprintf(e->domain, sizeof(e->domain), "%s", domain);
+	e->mi = copy;
+	e->expires = monotonic_ms() + (mi->state == MTASTS_FETCH_FAILED ?
+	    MTASTS_CACHE_FAIL_MS : MTASTS_CACHE_MS);
+}

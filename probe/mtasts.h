@@ -137,4 +137,24 @@ void mtasts_run_release(struct mtasts_run *mr);
 /* A copy of src for another result; NULL without memory. */
 struct mtasts_info *mtasts_info_dup(const struct mtasts_info *src);
 
+/*
+ * What earlier probes of one run (a batch, several addresses) learnt of
+ * a domain, so that its policy is fetched once: at most MTASTS_CACHE_MAX
+ * domains, each for MTASTS_CACHE_MS (a failed fetch MTASTS_CACHE_FAIL_MS;
+ * a failed look-up is not kept).  For runs of minutes, like the DNS
+ * cache: the policy's max_age (days, usually) is not waited out.
+ */
+#define MTASTS_CACHE_MAX	64
+#define MTASTS_CACHE_MS		300000
+#define MTASTS_CACHE_FAIL_MS	30000
+
+struct mtasts_cache;
+struct mtasts_cache *mtasts_cache_new(void);
+void mtasts_cache_free(struct mtasts_cache *c);
+/* A copy of what is kept for domain (to be freed), or NULL. */
+struct mtasts_info *mtasts_cache_get(struct mtasts_cache *c,
+    const char *domain);
+void mtasts_cache_put(struct mtasts_cache *c, const char *domain,
+    const struct mtasts_info *mi);
+
 #endif

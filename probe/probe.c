@@ -149,6 +149,8 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		probe_ctx_free(ctx);
 		return -1;
 	}
+	/* Without memory there is no cache: every probe asks again. */
+	ctx->mtasts_cache = mtasts_cache_new();
 	return 0;
 }
 
@@ -163,6 +165,8 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->https_ctx != NULL)
 		tlsconn_ctx_free(ctx->https_ctx);
 	ctx->https_ctx = NULL;
+	mtasts_cache_free(ctx->mtasts_cache);
+	ctx->mtasts_cache = NULL;
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
 	ctx->base = NULL;
@@ -237,6 +241,9 @@ finish_run(struct run *run)
 	}
 	run->done = true;
 	dane_fill(run->dane);
+	if (run->mtasts != NULL)
+		mtasts_cache_put(run->ctx->mtasts_cache,
+		    run->res->addr.domain_ascii, run->res->mtasts);
 	mtasts_findings(run->res);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
@@ -1165,8 +1172,17 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (ctx->ssl_ctx != NULL && !req->no_tls_policy)
 		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
 		    target_port(cfg, req));
-	/* MTA-STS and TLS-RPT are the domain's, beside the MX look-up. */
+	/* MTA-STS and TLS-RPT are the domain's, beside the MX look-up;
+	 * once per domain in a run. */
 	if (!req->no_tls_policy && !res->addr.literal &&
+	    res->addr.domain_ascii[0] != '\0' && (res->mtasts =
+	    mtasts_cache_get(ctx->mtasts_cache, res->addr.domain_ascii)) !=
+	    NULL)
+		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
+		    "earlier probe of this run found it",
+		    mtasts_state_name(res->mtasts->state),
+		    res->addr.domain_ascii);
+	else if (!req->no_tls_policy && !res->addr.literal &&
 	    res->addr.domain_ascii[0] != '\0')
 		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
 		    &ctx->https_ctx, cfg->ca_file, res, res->addr.domain_ascii,

@@ -17,6 +17,7 @@
 #include "session.h"
 
 struct event_base;
+struct mtasts_cache;
 
 struct probe_config {
 	char			 from[LIMIT_ADDRESS * 4 + 8];	/* "" = null sender */
@@ -85,6 +86,7 @@ struct probe_ctx {
 	SSL_CTX				*ssl_ctx;
 	SSL_CTX				*https_ctx;	/* the MTA-STS fetch's,
 							 * made on first use */
+	struct mtasts_cache		*mtasts_cache;	/* policies already had */
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
 };
