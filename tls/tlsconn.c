@@ -494,8 +494,13 @@ wildcard_miss(const char *names, const char *host, char *out, size_t len)
 	}
 }
 
-/* PKIX apart from DANE: the chain against the trust anchors, and the
- * name.  X509_V_OK or the error. */
+/*
+ * PKIX apart from DANE and from the handshake's security level 0: the
+ * chain against the trust anchors, and the name, at security level 1, as
+ * OpenSSL's clients (Postfix among them) check by default, so that a
+ * SHA-1 signature or a key under 80 bits of strength does not verify.
+ * X509_V_OK or the error.
+ */
 static long
 pkix_verify(SSL *ssl, X509 *leaf, const char *name)
 {
@@ -509,7 +514,7 @@ pkix_verify(SSL *ssl, X509 *leaf, const char *name)
 		X509_VERIFY_PARAM *vp = X509_STORE_CTX_get0_param(sc);
 
 		X509_STORE_CTX_set_default(sc, "ssl_server");
-		X509_VERIFY_PARAM_set_auth_level(vp, 0);
+		X509_VERIFY_PARAM_set_auth_level(vp, 1);
 		if (name != NULL) {
 			X509_VERIFY_PARAM_set_hostflags(vp,
 			    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -640,10 +645,9 @@ tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
 	info->not_yet_valid =
 	    X509_cmp_current_time(X509_get0_notBefore(cert)) > 0;
 
-	/* With DANE in use the handshake's verdict is DANE's; the PKIX
-	 * one is computed apart, for the report. */
-	pkix = info->dane != TLSCONN_DANE_NONE ? pkix_verify(ssl, cert, name) :
-	    vr;
+	/* The handshake's verdict is DANE's when DANE is in use, and at
+	 * security level 0 in any case; the PKIX one is computed apart. */
+	pkix = pkix_verify(ssl, cert, name);
 	info->verify_code = (int)pkix;
 	if (pkix != X509_V_OK)
 		snprintf(info->verify_error, sizeof(info->verify_error), "%s",
