@@ -35,6 +35,58 @@ void diag_rate_limited(struct probe_result *r, int tries);
 void diag_server_stalled(struct probe_result *r, size_t skipped,
     bool decide);
 
+/*
+ * Outbound port 25 blocked.  diag_connect_all_failed(): r's facts say it
+ * may be: DNS worked, and every server address tried failed to connect
+ * (refused, unreachable, timed out, or skipped after timing out earlier;
+ * through a proxy, the proxy could not reach it), none refused by a
+ * proxy's rules.  *nservers: the addresses tried.
+ * diag_port_blocked(): the finding network.port_blocked and a sentence
+ * in the summary, for nservers of ndomains domains (1: this one alone).
+ * diag_port_blocked_text(): the statement with what to do, for the
+ * finding, a batch's summary and its stop message.  After diag_finish().
+ */
+bool diag_connect_all_failed(const struct probe_result *r, size_t *nservers);
+void diag_port_blocked(struct probe_result *r, size_t nservers,
+    size_t ndomains);
+void diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
+    size_t nservers, size_t ndomains);
+
+/*
+ * Interception: a network that answers every connection to port 25
+ * itself greets with one name for every destination.  A greeter is one
+ * server that greeted, as that judgement needs it; diag_greeters() lists
+ * those of r (at most max).  diag_intercepted_pair() is true when a and
+ * b are unrelated servers (other addresses; MX, PTR and greeting names
+ * under different parent domains) that greeted with the same name,
+ * which is neither's PTR name (both PTRs known): what one interceptor
+ * does and independent servers do not.  diag_intercepted() adds the
+ * finding network.intercepted to r; diag_intercepted_text() is the
+ * statement for it and for a batch's summary.
+ */
+struct greeter {
+	char	domain[LIMIT_DOMAIN + 1];	/* the mail domain */
+	char	mx[RESOLVER_NAME_MAX];		/* the MX host name */
+	char	ip[64];
+	char	banner[RESOLVER_NAME_MAX];	/* first word of the 220 */
+	char	ptr[RESOLVER_NAME_MAX];		/* first PTR name; "" unknown */
+	bool	banner_is_ptr;			/* among its PTR names */
+	char	cert[256];			/* certificate subject, "" none */
+};
+size_t diag_greeters(const struct probe_result *r, struct greeter *out,
+    size_t max);
+bool diag_intercepted_pair(const struct greeter *a, const struct greeter *b);
+void diag_intercepted(struct probe_result *r, const struct greeter *a,
+    const struct greeter *b, bool across_domains);
+void diag_intercepted_text(char *buf, size_t len, const struct greeter *a,
+    const struct greeter *b);
+/* A single probe: the finding when two of its own servers show it. */
+void diag_check_interception(struct probe_result *r);
+
+/* --self-check: the reachability line (r->reach) from what the probe's
+ * connections did.  After diag_finish(). */
+void diag_reachability(struct probe_result *r);
+
 /* Combine exit statuses of several addresses: the worst wins, in the order
  * 70, 65, 2, 1, 3, 0. */
 int diag_exit_combine(int a, int b);

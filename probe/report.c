@@ -348,7 +348,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 		fputs("{\"host\":", out);
 		jsn(out, r->server_host);
 		fputs(",\"ip\":", out);
-		js(out, r->server_ip);
+		jsn(out, r->server_ip);
 		fprintf(out, ",\"port\":%d}", r->server_port);
 	} else
 		fputs("null", out);
@@ -390,7 +390,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 		fputs(i ? ",{\"host\":" : "{\"host\":", out);
 		jsn(out, a->host);
 		fputs(",\"ip\":", out);
-		js(out, a->ip);
+		jsn(out, a->ip);
 		fprintf(out, ",\"port\":%d,\"outcome\":", a->port);
 		js(out, a->outcome);
 		fputs(",\"detail\":", out);
@@ -402,6 +402,9 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	fputs(",\"stages\":[", out);
 	for (st = 0; st < STAGE_COUNT; st++) {
 		const struct stage_rec *s = &r->stages[st];
+
+		if (!stage_reported(r, (enum stage)st))
+			continue;
 		fputs(st ? ",{\"name\":" : "{\"name\":", out);
 		js(out, stage_name((enum stage)st));
 		fputs(",\"status\":", out);
@@ -675,7 +678,8 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 		/* A self-check lists only the stages it went through: it has
 		 * no address of its own (the one it uses to greet a server
 		 * is made up), and often no server at all. */
-		if (r->self_check_only && s->status == STATUS_SKIPPED)
+		if ((r->self_check_only && s->status == STATUS_SKIPPED) ||
+		    !stage_reported(r, (enum stage)st))
 			continue;
 		/* AUTH is only tried on request; an unused auth stage is
 		 * noise for people (JSON keeps every stage). */

@@ -14,7 +14,8 @@
 #include "result.h"
 
 static const char *const stage_names[STAGE_COUNT] = {
-	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
+	"address", "dns", "connect", "proxy", "greeting", "ehlo", "starttls",
+	"tls",
 	"auth", "mail", "rcpt", "quit",
 };
 _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
@@ -24,6 +25,12 @@ const char *
 stage_name(enum stage s)
 {
 	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+}
+
+bool
+stage_reported(const struct probe_result *r, enum stage s)
+{
+	return s != STAGE_PROXY || r->proxy.used;
 }
 
 const char *
@@ -66,6 +73,7 @@ session_outcome_name(enum session_outcome o)
 		"greeting_rejected", "greeting_temporary", "tls_retry_plain",
 		"tls_required_failed", "helo_rejected", "answered", "timeout",
 		"lost", "protocol_error", "local_error", "auth_failed",
+		"proxy_failed",
 	};
 	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -95,6 +103,7 @@ result_init(struct probe_result *r, const char *input)
 	r->input[n] = '\0';
 	r->t0 = monotonic_ms();
 	r->verdict = VERDICT_UNKNOWN;
+	r->proxy.method = r->proxy.auth_status = r->proxy.reply = -1;
 }
 
 static void
@@ -117,6 +126,14 @@ result_reset_session(struct probe_result *r)
 	r->has_caps = false;
 	r->tls_done = false;
 	memset(&r->tls, 0, sizeof(r->tls));
+	/* The proxy's facts are the connection's; that one is used stays. */
+	r->proxy.step[0] = '\0';
+	r->proxy.method = r->proxy.auth_status = r->proxy.reply = -1;
+	r->proxy.not_socks = r->proxy.timed_out = false;
+	r->proxy.bound[0] = '\0';
+	r->proxy.bound_port = 0;
+	r->first_bytes_len = 0;
+	r->first_bytes[0] = '\0';
 }
 
 void

@@ -11,7 +11,7 @@ scenario file (docs/TESTING.md lists every key)::
         "replies": {"RCPT": "550 5.1.1 No such user"},
         "delay": {"RCPT": 0.5},
         "bare_lf": False,
-        "refuse": False,                  # True, or "close"
+        "refuse": False,                  # True, "close" or "timeout"
         "tls": {"cert": "valid"},
         "starttls_inject": "250 injected",
         "by_helo": [{"match": "localhost",
@@ -312,9 +312,9 @@ class FakeSMTPServer:
                        for verb, value in (spec.get("delay") or {}).items()}
         self.bare_lf = bool(spec.get("bare_lf", False))
         refuse = spec.get("refuse", False)
-        if refuse not in (False, True, "close"):
-            raise SpecError("server %s: refuse must be true, false or "
-                            "\"close\"" % self.name)
+        if refuse not in (False, True, "close", "timeout"):
+            raise SpecError("server %s: refuse must be true, false, "
+                            "\"close\" or \"timeout\"" % self.name)
         self.refuse = refuse
         self.tls = spec.get("tls")
         if self.tls is not None and self.tls.get("cert") not in CERT_KINDS:
@@ -363,6 +363,7 @@ class FakeSMTPServer:
         self.errors = []
         self.sock = None
         self.port = None
+        self._fillers = []        # refuse = "timeout": the full queue
         self._stop = threading.Event()
         self._threads = []
         self._server_counts = {}
@@ -383,7 +384,11 @@ class FakeSMTPServer:
         """Bind (and listen unless refusing) on self.ip:PORT; return port.
 
         A refusing server binds without listening: the port stays reserved
-        and the kernel answers connections with a reset.
+        and the kernel answers connections with a reset.  With refuse =
+        "timeout" it listens with the smallest backlog and fills it with
+        connections of its own that it never accepts: the kernel then
+        drops further SYNs without a word, and a client's connect times
+        out, as when a firewall drops port 25.
         """
         sock = socket.socket(self.family, socket.SOCK_STREAM)
         try:
@@ -391,17 +396,33 @@ class FakeSMTPServer:
             if self.family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((self.ip, port))
-            if self.refuse is not True:
+            if self.refuse == "timeout":
+                sock.listen(0)
+            elif self.refuse is not True:
                 sock.listen(16)
         except OSError:
             sock.close()
             raise
         self.sock = sock
         self.port = sock.getsockname()[1]
+        if self.refuse == "timeout":
+            self._fill_queue()
         return self.port
 
+    def _fill_queue(self):
+        """Complete connections until the accept queue is full."""
+        for _ in range(3):
+            filler = socket.socket(self.family, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect((self.ip, self.port))
+            except (BlockingIOError, InterruptedError):
+                pass
+            self._fillers.append(filler)
+        time.sleep(0.05)
+
     def start(self):
-        if self.refuse is not True:
+        if self.refuse not in (True, "timeout"):
             thread = threading.Thread(target=self._accept_loop, daemon=True,
                                       name="fakesmtp-%s" % self.ip)
             thread.start()
@@ -412,6 +433,8 @@ class FakeSMTPServer:
         self._stop.set()
         for thread in list(self._threads):
             thread.join(timeout=2)
+        for filler in self._fillers:
+            filler.close()
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -952,6 +975,9 @@ class FakeSMTPGroup:
                 for server in bound:
                     server.sock.close()
                     server.sock = None
+                    for filler in server._fillers:
+                        filler.close()
+                    server._fillers = []
                 if port:
                     break
         raise OSError("cannot bind the SMTP servers: %s" % last)
