@@ -28,7 +28,7 @@ struct codes_cmd_rule {
 };
 
 /* Default words for a category, used when no pattern gave better ones. */
-struct codes_category {
+struct codes_category_row {
 	const char		*name;
 	enum codes_blame	 blame;
 	const char		*meaning;
@@ -48,7 +48,7 @@ struct codes_basic_row {
 struct codes_enhanced_row {
 	struct codes_enhanced	 e;
 	int			 hi;
-	int			 category;	/* -1: no specific diagnosis */
+	int			 category;	/* enum codes_category; -1: none */
 	enum codes_blame	 blame;
 };
 
@@ -81,7 +81,7 @@ static const char *const codes_blame_names[CODES_BLAME_COUNT] = {
 	"none", "recipient_address", "recipient_mailbox", "sender_address",
 	"sender_authentication", "client_ip_reputation", "client_identity",
 	"client_auth_tls", "relay_policy", "content", "rate_limit", "server",
-	"protocol"
+	"protocol", "proxy"
 };
 
 /* RFC 3463 §3.1-3.9 subject names. */
@@ -482,15 +482,12 @@ codes_pattern_id(size_t i)
 	return codes_patterns[i].id;
 }
 
-static int
-codes_category_index(const char *name)
+const char *
+codes_category_name(enum codes_category c)
 {
-	size_t	 i;
-
-	for (i = 0; i < CODES_NELEM(codes_categories); i++)
-		if (strcmp(codes_categories[i].name, name) == 0)
-			return (int)i;
-	return -1;
+	if ((unsigned)c >= CODES_CAT_COUNT)
+		return "unknown";
+	return codes_categories[c].name;
 }
 
 /* ---- text patterns --------------------------------------------------- */
@@ -638,56 +635,57 @@ codes_pattern_find(int strong, int cmd, int code, int subject, int detail,
 #define CTX_HELO	(CTX(EHLO) | CTX(HELO))
 #define CTX_ANY		0u
 #define BLAME(b)	CODES_BLAME_##b
+#define CAT(c)		CODES_CAT_##c
 
 static const struct codes_context_row {
 	int			 code[2];	/* one or two codes; 0: none */
 	unsigned		 cmds;
-	const char		*category;
+	enum codes_category	 category;
 	enum codes_blame	 blame;
 } codes_context[] = {
-	{ { 450, 451 }, CTX(GREETING), "service_unavailable", BLAME(SERVER) },
+	{ { 450, 451 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE), BLAME(SERVER) },
 	/* §4.5.3.1.10: 452 is the code for too many recipients, but also
 	 * for lack of storage; without text we cannot tell, storage is the
 	 * RFC wording. */
-	{ { 452, 0 }, CTX(RCPT), "insufficient_storage", BLAME(SERVER) },
+	{ { 452, 0 }, CTX(RCPT), CAT(INSUFFICIENT_STORAGE), BLAME(SERVER) },
 	/* RFC 3207 §4; RFC 4954 §6 */
-	{ { 454, 0 }, CTX(STARTTLS), "tls_unavailable", BLAME(SERVER) },
-	{ { 454, 0 }, CTX(AUTH), "temporary_failure", BLAME(SERVER) },
-	{ { 501, 0 }, CTX_HELO, "helo_rejected", BLAME(CLIENT_IDENTITY) },
-	{ { 501, 0 }, CTX(RCPT), "syntax_error", BLAME(RECIPIENT_ADDRESS) },
-	{ { 501, 0 }, CTX(MAIL), "syntax_error", BLAME(SENDER_ADDRESS) },
-	{ { 501, 0 }, CTX(AUTH), "syntax_error", BLAME(CLIENT_AUTH_TLS) },
-	{ { 504, 0 }, CTX_HELO, "helo_rejected", BLAME(CLIENT_IDENTITY) },
+	{ { 454, 0 }, CTX(STARTTLS), CAT(TLS_UNAVAILABLE), BLAME(SERVER) },
+	{ { 454, 0 }, CTX(AUTH), CAT(TEMPORARY_FAILURE), BLAME(SERVER) },
+	{ { 501, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 501, 0 }, CTX(RCPT), CAT(SYNTAX_ERROR), BLAME(RECIPIENT_ADDRESS) },
+	{ { 501, 0 }, CTX(MAIL), CAT(SYNTAX_ERROR), BLAME(SENDER_ADDRESS) },
+	{ { 501, 0 }, CTX(AUTH), CAT(SYNTAX_ERROR), BLAME(CLIENT_AUTH_TLS) },
+	{ { 504, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
 	/* RFC 4954 §4 */
-	{ { 504, 0 }, CTX(AUTH), "command_not_implemented",
+	{ { 504, 0 }, CTX(AUTH), CAT(COMMAND_NOT_IMPLEMENTED),
 	    BLAME(CLIENT_AUTH_TLS) },
 	/* RFC 4954: AUTH itself is never answered "authentication
 	 * required"; a 530 to AUTH is the RFC 3207 §4 TLS demand. */
-	{ { 530, 0 }, CTX(AUTH) | CTX(HELO), "starttls_required",
+	{ { 530, 0 }, CTX(AUTH) | CTX(HELO), CAT(STARTTLS_REQUIRED),
 	    BLAME(CLIENT_AUTH_TLS) },
-	{ { 530, 0 }, CTX_ANY, "auth_required", BLAME(CLIENT_AUTH_TLS) },
-	{ { 550, 553 }, CTX(GREETING), "service_unavailable",
+	{ { 530, 0 }, CTX_ANY, CAT(AUTH_REQUIRED), BLAME(CLIENT_AUTH_TLS) },
+	{ { 550, 553 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
 	    BLAME(CLIENT_IP_REPUTATION) },
-	{ { 550, 553 }, CTX_HELO, "helo_rejected", BLAME(CLIENT_IDENTITY) },
-	{ { 550, 553 }, CTX(MAIL), "sender_rejected", BLAME(SENDER_ADDRESS) },
-	{ { 550, 553 }, CTX(RCPT) | CTX(VRFY) | CTX(EXPN), "recipient_rejected",
+	{ { 550, 553 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 550, 553 }, CTX(MAIL), CAT(SENDER_REJECTED), BLAME(SENDER_ADDRESS) },
+	{ { 550, 553 }, CTX(RCPT) | CTX(VRFY) | CTX(EXPN), CAT(RECIPIENT_REJECTED),
 	    BLAME(RECIPIENT_ADDRESS) },
-	{ { 550, 553 }, CTX(DATA) | CTX(BDAT), "content_rejected",
+	{ { 550, 553 }, CTX(DATA) | CTX(BDAT), CAT(CONTENT_REJECTED),
 	    BLAME(CONTENT) },
-	{ { 551, 0 }, CTX(RCPT) | CTX(VRFY), "recipient_rejected",
+	{ { 551, 0 }, CTX(RCPT) | CTX(VRFY), CAT(RECIPIENT_REJECTED),
 	    BLAME(RECIPIENT_ADDRESS) },
-	{ { 552, 0 }, CTX(RCPT), "mailbox_full", BLAME(RECIPIENT_MAILBOX) },
+	{ { 552, 0 }, CTX(RCPT), CAT(MAILBOX_FULL), BLAME(RECIPIENT_MAILBOX) },
 	/* RFC 1870 SIZE */
-	{ { 552, 0 }, CTX(MAIL) | CTX(DATA) | CTX(BDAT), "message_too_big",
+	{ { 552, 0 }, CTX(MAIL) | CTX(DATA) | CTX(BDAT), CAT(MESSAGE_TOO_BIG),
 	    BLAME(CONTENT) },
 	/* "No SMTP service here": nearly always aimed at the connecting
 	 * address (§3.1, §4.3.2). */
-	{ { 554, 0 }, CTX(GREETING), "service_unavailable",
+	{ { 554, 0 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
 	    BLAME(CLIENT_IP_REPUTATION) },
-	{ { 554, 0 }, CTX_HELO, "helo_rejected", BLAME(CLIENT_IDENTITY) },
-	{ { 554, 0 }, CTX(MAIL) | CTX(RCPT), "policy_rejected",
+	{ { 554, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
+	{ { 554, 0 }, CTX(MAIL) | CTX(RCPT), CAT(POLICY_REJECTED),
 	    BLAME(RELAY_POLICY) },
-	{ { 554, 0 }, CTX(DATA) | CTX(BDAT), "content_rejected",
+	{ { 554, 0 }, CTX(DATA) | CTX(BDAT), CAT(CONTENT_REJECTED),
 	    BLAME(CONTENT) },
 };
 
@@ -695,10 +693,11 @@ static const struct codes_context_row {
 #undef CTX_HELO
 #undef CTX_ANY
 #undef BLAME
+#undef CAT
 
-/* The category name of the row of codes_context[] that fits, or NULL to
- * use the basic table's default. */
-static const char *
+/* The category of the row of codes_context[] that fits, or
+ * CODES_CAT_COUNT to use the basic table's default. */
+static enum codes_category
 codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 {
 	const struct codes_context_row *r;
@@ -714,23 +713,24 @@ codes_basic_in_context(int cmd, int code, enum codes_blame *blame)
 		*blame = r->blame;
 		return r->category;
 	}
-	return NULL;
+	return CODES_CAT_COUNT;
 }
 
 /* At MAIL the address in question is the sender's, whatever the enhanced
  * code says (RFC 3463 subject 1 details are written for recipients). */
 static void
-codes_adjust_for_mail(int cmd, const char **cat, enum codes_blame *blame)
+codes_adjust_for_mail(int cmd, enum codes_category *cat,
+    enum codes_blame *blame)
 {
 	if (cmd != CODES_CMD_MAIL)
 		return;
 	if (*blame == CODES_BLAME_RECIPIENT_ADDRESS ||
 	    *blame == CODES_BLAME_RECIPIENT_MAILBOX)
 		*blame = CODES_BLAME_SENDER_ADDRESS;
-	if (strcmp(*cat, "user_unknown") == 0 ||
-	    strcmp(*cat, "recipient_rejected") == 0 ||
-	    strcmp(*cat, "mailbox_disabled") == 0)
-		*cat = "sender_rejected";
+	if (*cat == CODES_CAT_USER_UNKNOWN ||
+	    *cat == CODES_CAT_RECIPIENT_REJECTED ||
+	    *cat == CODES_CAT_MAILBOX_DISABLED)
+		*cat = CODES_CAT_SENDER_REJECTED;
 }
 
 /* X.7.0 and X.7.1 say only "refused by policy": servers use them for
@@ -743,11 +743,11 @@ codes_enhanced_is_generic(const struct codes_enhanced_row *er)
 }
 
 static void
-codes_fill_category(struct codes_diagnosis *out, int idx)
+codes_fill_category(struct codes_diagnosis *out, enum codes_category idx)
 {
-	const struct codes_category *c = &codes_categories[idx];
+	const struct codes_category_row *c = &codes_categories[idx];
 
-	out->category = c->name;
+	out->category = idx;
 	out->blame = c->blame;
 	out->meaning = c->meaning;
 	out->cause = c->cause;
@@ -772,7 +772,7 @@ codes_classify_no_failure(const struct codes_basic_row *br,
 	}
 	if (out->permanence == CODES_SUCCESS ||
 	    out->permanence == CODES_INTERMEDIATE) {
-		codes_fill_category(out, codes_category_index("accepted"));
+		codes_fill_category(out, CODES_CAT_ACCEPTED);
 		if (br != NULL) {
 			out->meaning = br->b.meaning;
 			out->advice = br->b.advice;
@@ -792,7 +792,7 @@ codes_classify_failure(int cmd, int code, int cls, int subject, int detail,
 {
 	const struct codes_enhanced_row	*er = NULL;
 	const struct codes_pattern	*p;
-	const char			*cat;
+	enum codes_category		 cat;
 	enum codes_blame		 blame = CODES_BLAME_NONE;
 
 	if (cls != 0) {
@@ -824,9 +824,10 @@ codes_classify_failure(int cmd, int code, int cls, int subject, int detail,
 		out->blame = er->blame;
 		out->meaning = er->e.meaning;
 		out->advice = er->e.advice;
-	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) != NULL) {
+	} else if ((cat = codes_basic_in_context(cmd, code, &blame)) !=
+	    CODES_CAT_COUNT) {
 		/* 4. The basic code read in the light of the command. */
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		out->blame = blame;
 		if (br != NULL)
 			out->meaning = br->b.meaning;
@@ -840,9 +841,8 @@ codes_classify_failure(int cmd, int code, int cls, int subject, int detail,
 	} else {
 		/* 6. Only the class is known (§4.2.1: interpret the first
 		 * digit when the code is unrecognised). */
-		codes_fill_category(out, codes_category_index(
-		    out->permanence == CODES_TRANSIENT ? "temporary_failure" :
-		    "unknown"));
+		codes_fill_category(out, out->permanence == CODES_TRANSIENT ?
+		    CODES_CAT_TEMPORARY_FAILURE : CODES_CAT_UNKNOWN);
 		out->meaning = codes_basic_generic(code);
 	}
 	return p;
@@ -854,7 +854,7 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 {
 	const struct codes_basic_row	*br;
 	const struct codes_pattern	*p;
-	const char			*cat;
+	enum codes_category		 cat;
 	enum codes_blame		 blame;
 
 	if (out == NULL)
@@ -866,7 +866,7 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	br = codes_basic_row(code);
 	out->permanence = codes_permanence_of(code);
 	out->rule = "";
-	codes_fill_category(out, codes_category_index("unknown"));
+	codes_fill_category(out, CODES_CAT_UNKNOWN);
 	out->meaning = br != NULL ? br->b.meaning : codes_basic_generic(code);
 	if (codes_classify_no_failure(br, out))
 		return;
@@ -876,7 +876,7 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	blame = out->blame;
 	codes_adjust_for_mail(cmd, &cat, &blame);
 	if (cat != out->category) {
-		codes_fill_category(out, codes_category_index(cat));
+		codes_fill_category(out, cat);
 		if (p != NULL) {
 			out->meaning = p->meaning;
 			out->rule = p->id;

@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "codes_category.h"	/* enum codes_category, from categories.tsv */
+
 /* The commands (and pseudo-commands) a reply can answer. */
 enum codes_cmd {
 	CODES_CMD_GREETING,	/* the connection-opening reply */
@@ -129,6 +131,8 @@ enum codes_blame {
 	CODES_BLAME_RATE_LIMIT,
 	CODES_BLAME_SERVER,
 	CODES_BLAME_PROTOCOL,
+	CODES_BLAME_PROXY,			/* a SOCKS proxy (--proxy); never
+						 * from a reply, only diag.c's */
 	CODES_BLAME_COUNT
 };
 
@@ -137,12 +141,14 @@ const char *codes_blame_name(enum codes_blame b);	/* "none", "recipient_address"
 /*
  * The diagnosis of one reply: what it means, who must act, what to do.
  * Filled by codes_classify(); every pointer is a static string, never NULL
- * (empty string when there is nothing to say).
+ * (empty string when there is nothing to say).  codes_category_name()
+ * gives the category's name.
  */
 struct codes_diagnosis {
 	enum codes_permanence	 permanence;
 	enum codes_blame	 blame;
-	const char		*category;	/* "user_unknown", "greylisted", ...; "accepted" for success */
+	/* CODES_CAT_USER_UNKNOWN, ...; CODES_CAT_ACCEPTED for success */
+	enum codes_category	 category;
 	const char		*meaning;	/* what the reply means, one or two sentences */
 	const char		*cause;		/* the likely cause */
 	const char		*advice;	/* what to do */
@@ -174,9 +180,12 @@ bool codes_cmd_rule_at(size_t i, int *cmd, int *code, enum codes_legality *l,
  * codes_enhanced_lookup() falls back on them after the exact entries. */
 size_t codes_enhanced_range_count(void);
 const struct codes_enhanced *codes_enhanced_range_at(size_t i, int *detail_hi);
-/* The categories codes_classify() can return, with their default blame. */
+/* The categories codes_classify() can return, with their default blame;
+ * codes_category_at(i) is the name of category i. */
 size_t codes_category_count(void);
 const char *codes_category_at(size_t i, enum codes_blame *blame);
+/* "user_unknown", ... as in categories.tsv; "unknown" out of range. */
+const char *codes_category_name(enum codes_category c);
 /* Ids of the text patterns, in matching order. */
 size_t codes_pattern_count(void);
 const char *codes_pattern_id(size_t i);

@@ -58,8 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		codes_classify(r->cmd, r->code != 0 ? r->code :
 		    r->esc_class * 100, r->esc_class, r->esc_subject,
 		    r->esc_detail, r->text, &d);
-		FUZZ_ASSERT(d.category != NULL && d.meaning != NULL &&
-		    d.cause != NULL && d.advice != NULL);
+		FUZZ_ASSERT((unsigned)d.category < CODES_CAT_COUNT &&
+		    d.meaning != NULL && d.cause != NULL && d.advice != NULL);
 	}
 
 	/* On standard input with text output; as an argument (a C string

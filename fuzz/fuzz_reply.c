@@ -72,8 +72,9 @@ check_reply(const struct reply *r)
 	reply_text_join_noesc(r, text, sizeof(text));
 	codes_classify(CODES_CMD_RCPT, r->code, r->esc_class, r->esc_subject,
 	    r->esc_detail, text, &d);
-	FUZZ_ASSERT(d.category != NULL && d.meaning != NULL &&
-	    d.cause != NULL && d.advice != NULL && d.rule != NULL);
+	FUZZ_ASSERT((unsigned)d.category < CODES_CAT_COUNT &&
+	    d.meaning != NULL && d.cause != NULL && d.advice != NULL &&
+	    d.rule != NULL);
 }
 
 int

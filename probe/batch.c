@@ -209,34 +209,17 @@ hash64(const char *s)
 
 /* ---- statistics ------------------------------------------------------- */
 
-/* The reason's number in the statistics (added when new); 255 when the
- * table is full. */
-static uint8_t
-reason_code(struct batch_stats *st, const char *reason)
-{
-	size_t i;
-
-	for (i = 0; i < st->nreasons; i++)
-		if (strcmp(st->reason[i], reason) == 0)
-			return (uint8_t)i;
-	if (st->nreasons >= BATCH_REASONS_MAX)
-		return 255;
-	snprintf(st->reason[st->nreasons], sizeof(st->reason[0]), "%s",
-	    reason);
-	return (uint8_t)st->nreasons++;
-}
-
 static void
 count(struct batch *b, const struct probe_result *res)
 {
 	struct batch_stats *st = b->st;
-	uint8_t rc = reason_code(st, res->reason);
 
 	st->total++;
 	if ((unsigned)res->verdict < 4)
 		st->verdicts[res->verdict]++;
-	if (rc != 255)
-		st->reason_count[rc]++;
+	if ((unsigned)res->reason < REASON_COUNT &&
+	    st->reason_count[res->reason]++ == 0)
+		st->reason_order[st->nreasons++] = (unsigned char)res->reason;
 	st->exit_code = diag_exit_combine(st->exit_code, res->exit_code);
 }
 
@@ -524,8 +507,8 @@ emit_invalid_line(struct batch *b, const struct batch_line *l)
 	    ADDRESS_TOO_LONG : ADDRESS_CONTROL;
 	snprintf(res->addr_why, sizeof(res->addr_why), "%s", l->why);
 	result_finding(res, res->addr_error == ADDRESS_CONTROL ?
-	    "address.control_character" : "address.invalid", SEV_ERROR,
-	    STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s", l->why);
+	    FINDING_ADDRESS_CONTROL_CHARACTER : FINDING_ADDRESS_INVALID,
+	    STAGE_ADDRESS, NULL, "%s", l->why);
 	res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
 	diag_finish(res, 0);
 	b->st->invalid_lines++;
@@ -540,8 +523,7 @@ emit_duplicate(struct batch *b, struct item *it,
 {
 	struct probe_result *res = b->scratch;
 	struct batch_item_info info;
-	const char *reason = e->reason < b->st->nreasons ?
-	    b->st->reason[e->reason] : "duplicate";
+	enum reason reason = (enum reason)e->reason;
 
 	memset(&info, 0, sizeof(info));
 	info.index = it->index;
@@ -554,16 +536,16 @@ emit_duplicate(struct batch *b, struct item *it,
 	    res->addr_why, sizeof(res->addr_why));
 	res->stages[STAGE_ADDRESS].status = STATUS_OK;
 	res->verdict = (enum verdict)e->verdict;
-	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+	res->reason = reason;
 	res->exit_code = e->exit_code;
 	if (it->dup_line > 0)
 		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
 		    "line %lu, which was probed once: %s (%s).", it->dup_line,
-		    verdict_name(res->verdict), reason);
+		    verdict_name(res->verdict), reason_name(reason));
 	else
 		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
 		    "entry %lu, which was probed once: %s (%s).", it->dup_index,
-		    verdict_name(res->verdict), reason);
+		    verdict_name(res->verdict), reason_name(reason));
 	b->st->duplicates++;
 	emit(b, &info, res);
 	result_clear(res);
@@ -739,7 +721,7 @@ static bool
 grey_park(struct batch *b, struct item *it)
 {
 	if (b->opt->greylist_ms <= 0 || it->grey_retried || b->stopping ||
-	    strcmp(it->res->reason, "greylisted") != 0)
+	    it->res->reason != REASON_GREYLISTED)
 		return false;
 	if (b->grey.n >= BATCH_GREYLIST_WAITING) {
 		b->st->grey_not_retried++;
@@ -759,7 +741,7 @@ grey_park(struct batch *b, struct item *it)
 
 /* The result of an address that was not (or not fully) probed. */
 static void
-emit_unfinished(struct batch *b, struct item *it, const char *reason,
+emit_unfinished(struct batch *b, struct item *it, enum reason reason,
     const char *summary)
 {
 	struct probe_result *res = b->scratch;
@@ -775,7 +757,7 @@ emit_unfinished(struct batch *b, struct item *it, const char *reason,
 	res->stages[STAGE_ADDRESS].status = res->addr_error == ADDRESS_OK ?
 	    STATUS_OK : STATUS_FAIL;
 	res->verdict = VERDICT_UNKNOWN;
-	snprintf(res->reason, sizeof(res->reason), "%s", reason);
+	res->reason = reason;
 	snprintf(res->summary, sizeof(res->summary), "%s", summary);
 	res->exit_code = EXIT_UNKNOWN;
 	emit(b, &info, res);
@@ -791,7 +773,7 @@ emit_grey_cancelled(struct batch *b, struct item *it)
 	snprintf(sum, sizeof(sum), "%s The second try after greylisting "
 	    "was cancelled by the interruption.", it->grey_first != NULL ?
 	    it->grey_first : "The server greylisted the probe.");
-	emit_unfinished(b, it, "greylisted", sum);
+	emit_unfinished(b, it, REASON_GREYLISTED, sum);
 }
 
 /* A finished address: remember its verdict for its duplicates, report
@@ -806,10 +788,10 @@ finish_item(struct batch *b, struct item *it)
 	if (grey_park(b, it))
 		return;
 	if (it->grey_retried) {
-		result_finding(it->res, "batch.greylist_retried", SEV_INFO,
-		    STAGE_RCPT, "RFC 6647 §2.1", it->grey_first, "the first "
-		    "try was greylisted; this is the answer to the second "
-		    "try, %.0f s later", b->opt->greylist_ms / 1000.0);
+		result_finding(it->res, FINDING_BATCH_GREYLIST_RETRIED,
+		    STAGE_RCPT, it->grey_first, "the first try was greylisted; "
+		    "this is the answer to the second try, %.0f s later",
+		    b->opt->greylist_ms / 1000.0);
 		if ((unsigned)it->res->verdict < 4)
 			b->st->grey_verdicts[it->res->verdict]++;
 	}
@@ -824,7 +806,7 @@ finish_item(struct batch *b, struct item *it)
 		e->state = 1;
 		e->verdict = (uint8_t)it->res->verdict;
 		e->exit_code = (uint8_t)it->res->exit_code;
-		e->reason = reason_code(b->st, it->res->reason);
+		e->reason = (uint8_t)it->res->reason;
 	} else
 		e = NULL;
 	emit(b, &info, it->res);
@@ -1272,8 +1254,8 @@ probe_done(void *arg, struct probe_result *res)
 		}
 		diag_rate_limited(res, it->tries);
 	}
-	if (result_has_finding(res, "batch.server_stalled") &&
-	    strcmp(res->reason, "timeout") == 0)
+	if (result_has_finding(res, FINDING_BATCH_SERVER_STALLED) &&
+	    res->reason == REASON_TIMEOUT)
 		b->st->stalled++;
 	finish_item(b, it);
 	pump(b);
@@ -1293,11 +1275,13 @@ on_grace(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	for (it = b->inflight.head; it != NULL; it = it->next) {
-		emit_unfinished(b, it, "interrupted", "The probe was stopped by "
+		emit_unfinished(b, it, REASON_INTERRUPTED,
+		    "The probe was stopped by "
 		    "an interruption (SIGINT or SIGTERM) before it finished.");
 		b->st->abandoned_n++;
 		for (i = 0; i < it->nfol; i++) {
-			emit_unfinished(b, it->fol[i], "interrupted", "The "
+			emit_unfinished(b, it->fol[i], REASON_INTERRUPTED,
+			    "The "
 			    "probe was stopped by an interruption (SIGINT or "
 			    "SIGTERM) before it finished.");
 			b->st->abandoned_n++;

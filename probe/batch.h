@@ -115,8 +115,6 @@ struct batch_item_info {
 typedef bool (*batch_result_cb)(void *arg, const struct batch_item_info *info,
     struct probe_result *res);
 
-#define BATCH_REASONS_MAX	64
-
 struct batch_stats {
 	unsigned long	 total;		/* results reported */
 	unsigned long	 verdicts[4];	/* enum verdict */
@@ -124,9 +122,9 @@ struct batch_stats {
 	unsigned long	 invalid_lines;
 	unsigned long	 retries;	/* probes repeated after a back-off */
 	unsigned long	 lines;		/* lines read from the list */
-	size_t		 nreasons;
-	char		 reason[BATCH_REASONS_MAX][32];
-	unsigned long	 reason_count[BATCH_REASONS_MAX];
+	size_t		 nreasons;	/* reasons seen, in reason_order */
+	unsigned char	 reason_order[REASON_COUNT];	/* enum reason, first seen first */
+	unsigned long	 reason_count[REASON_COUNT];	/* by enum reason */
 	double		 elapsed_ms;
 	int		 exit_code;	/* the worst, diag_exit_combine */
 	int		 read_error;	/* errno of a read error of the list */

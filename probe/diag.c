@@ -14,33 +14,20 @@
 #include <string.h>
 
 #include "diag.h"
+#include "identity.h"
 
 static void
-expl_set(struct explanation *e, const char *category, const char *blame,
-    const char *permanence, const char *meaning, const char *cause,
-    const char *action)
-{
-	e->present = true;
-	snprintf(e->category, sizeof(e->category), "%s", category);
-	snprintf(e->blame, sizeof(e->blame), "%s", blame);
-	snprintf(e->permanence, sizeof(e->permanence), "%s", permanence);
-	snprintf(e->meaning, sizeof(e->meaning), "%s", meaning);
-	snprintf(e->cause, sizeof(e->cause), "%s", cause);
-	snprintf(e->action, sizeof(e->action), "%s", action);
-}
-
-static void
-verdict(struct probe_result *r, enum verdict v, const char *reason,
+verdict(struct probe_result *r, enum verdict v, enum reason reason,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-verdict(struct probe_result *r, enum verdict v, const char *reason,
+verdict(struct probe_result *r, enum verdict v, enum reason reason,
     const char *fmt, ...)
 {
 	va_list ap;
 
 	r->verdict = v;
-	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	r->reason = reason;
 	va_start(ap, fmt);
 	vsnprintf(r->summary, sizeof(r->summary), fmt, ap);
 	va_end(ap);
@@ -115,8 +102,8 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 		    "trusted. %s", rr->reply->code, rr->cmd ==
 		    CODES_CMD_GREETING ? "the greeting" :
 		    codes_cmd_name((enum codes_cmd)rr->cmd), d.meaning);
-		expl_set(&s->expl, "protocol_error", "protocol",
-		    codes_permanence_name(d.permanence), meaning,
+		expl_set(&s->expl, CODES_CAT_PROTOCOL_ERROR,
+		    CODES_BLAME_PROTOCOL, d.permanence, meaning,
 		    "The server's SMTP implementation (or a filter in front "
 		    "of it) does not follow the protocol.",
 		    "Report the reply to the server's administrator; "
@@ -124,15 +111,16 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 		return;
 	}
 	if (rr->reply->deviations & REPLY_DEV_MALFORMED) {
-		expl_set(&s->expl, "protocol_error", "protocol",
-		    "not_a_reply", "The server sent text that is not an SMTP "
+		expl_set(&s->expl, CODES_CAT_PROTOCOL_ERROR,
+		    CODES_BLAME_PROTOCOL, CODES_NOT_A_REPLY,
+		    "The server sent text that is not an SMTP "
 		    "reply.", "Something other than a mail server answers "
 		    "on this port, or a proxy or filter garbles the dialogue.",
 		    "Check which service listens on the port.");
 		return;
 	}
-	expl_set(&s->expl, d.category, codes_blame_name(d.blame),
-	    codes_permanence_name(d.permanence), d.meaning, d.cause, d.advice);
+	expl_set(&s->expl, d.category, d.blame, d.permanence,
+	    d.meaning, d.cause, d.advice);
 }
 
 /* ---- the SOCKS proxy (--proxy) ---------------------------------------------- */
@@ -149,13 +137,13 @@ explain_proxy_handshake(struct probe_result *r, struct stage_rec *s)
 	    "proxy %s failed: %s. No mail server was contacted.", p->url,
 	    s->error);
 	if (p->not_socks)
-		expl_set(&s->expl, "proxy_not_socks", "proxy", "permanent",
+		expl_set(&s->expl, DIAG_CAT_PROXY_NOT_SOCKS, CODES_BLAME_PROXY, CODES_PERMANENT,
 		    meaning, "What answers at that address is not a SOCKS 5 "
 		    "proxy: an HTTP proxy, a SOCKS 4 proxy, or another "
 		    "service.", "Point --proxy at a SOCKS 5 proxy (ssh -D, "
 		    "Dante, 3proxy and Tor speak SOCKS 5).");
 	else if (p->method == SOCKS_METHOD_REFUSED)
-		expl_set(&s->expl, "proxy_auth_required", "proxy", "permanent",
+		expl_set(&s->expl, DIAG_CAT_PROXY_AUTH_REQUIRED, CODES_BLAME_PROXY, CODES_PERMANENT,
 		    meaning, "The proxy accepts none of the methods offered: "
 		    "it wants a user name and password, or (when they were "
 		    "offered) a method smtpprobe does not speak, such as "
@@ -163,18 +151,18 @@ explain_proxy_handshake(struct probe_result *r, struct stage_rec *s)
 		    "socks5://USER@HOST:PORT and the password with "
 		    "--proxy-password-file or SMTPPROBE_PROXY_PASSWORD.");
 	else if (p->auth_status > 0)
-		expl_set(&s->expl, "proxy_auth_failed", "proxy", "permanent",
+		expl_set(&s->expl, DIAG_CAT_PROXY_AUTH_FAILED, CODES_BLAME_PROXY, CODES_PERMANENT,
 		    meaning, "The user name or password is wrong, or the "
 		    "account is not allowed to use the proxy (RFC 1929).",
 		    "Check the user in --proxy and the password in "
 		    "--proxy-password-file or SMTPPROBE_PROXY_PASSWORD.");
 	else if (p->timed_out)
-		expl_set(&s->expl, "proxy_timeout", "proxy", "transient",
+		expl_set(&s->expl, DIAG_CAT_PROXY_TIMEOUT, CODES_BLAME_PROXY, CODES_TRANSIENT,
 		    meaning, "The proxy is overloaded, or a service that is not "
 		    "a SOCKS proxy took the connection and stays silent.",
 		    "Check the proxy; try again with a longer --timeout.");
 	else
-		expl_set(&s->expl, "proxy_failed", "proxy", "transient",
+		expl_set(&s->expl, DIAG_CAT_PROXY_FAILED, CODES_BLAME_PROXY, CODES_TRANSIENT,
 		    meaning, "The proxy closed the connection or failed in "
 		    "the middle of the handshake.", "Look at the proxy's "
 		    "log.");
@@ -193,19 +181,19 @@ server_named(const struct probe_result *r)
  * mail server said nothing.
  */
 static const struct {
-	const char	*category;
+	int		 category;	/* enum diag_category */
 	const char	*what;		/* the rest of the meaning */
 	const char	*cause;
 	const char	*action;
 } proxy_reps[] = {
-	[SOCKS_REP_GENERAL_FAILURE] = { "proxy_general_failure",
+	[SOCKS_REP_GENERAL_FAILURE] = { DIAG_CAT_PROXY_GENERAL_FAILURE,
 	    "the proxy gives no reason.",
 	    "Many proxies (Dante among them) answer this when their own "
 	    "connection to the server failed or timed out, or when a rule of "
 	    "theirs refused it.",
 	    "Look at the proxy's log; try another proxy, or probe from a "
 	    "host that may connect to port 25 itself." },
-	[SOCKS_REP_NOT_ALLOWED] = { "proxy_not_allowed",
+	[SOCKS_REP_NOT_ALLOWED] = { DIAG_CAT_PROXY_NOT_ALLOWED,
 	    "the proxy's rules forbid this connection, and the mail server "
 	    "was not contacted at all.",
 	    "Most proxies, VPN services and anonymity networks (Tor exits "
@@ -214,13 +202,13 @@ static const struct {
 	    "Use a proxy that may connect to port 25 (one you run yourself "
 	    "on a host that may send mail, e.g. ssh -D), or ask the proxy's "
 	    "operator to allow it; the mail server has nothing to fix." },
-	[SOCKS_REP_NET_UNREACHABLE] = { "proxy_network_unreachable",
+	[SOCKS_REP_NET_UNREACHABLE] = { DIAG_CAT_PROXY_NETWORK_UNREACHABLE,
 	    "the proxy has no route to the server's network.",
 	    "The network behind the proxy does not reach that address; "
 	    "often an IPv6 address asked of a proxy without IPv6.",
 	    "Try the server's IPv4 address (-4), let the proxy resolve the "
 	    "names (socks5h://), or use another proxy." },
-	[SOCKS_REP_HOST_UNREACHABLE] = { "proxy_host_unreachable",
+	[SOCKS_REP_HOST_UNREACHABLE] = { DIAG_CAT_PROXY_HOST_UNREACHABLE,
 	    "the proxy could not reach the server.",
 	    "The server is down, or the network behind the proxy drops the "
 	    "connection; many proxies answer this when their connection to "
@@ -229,22 +217,22 @@ static const struct {
 	    "If other mail servers fail the same way through this proxy, "
 	    "its network blocks port 25: use another proxy; otherwise the "
 	    "server's administrator must look." },
-	[SOCKS_REP_REFUSED] = { "proxy_connection_refused",
+	[SOCKS_REP_REFUSED] = { DIAG_CAT_PROXY_CONNECTION_REFUSED,
 	    "the server (or a firewall on the way) refused the proxy's "
 	    "connection; the proxy only passed the refusal on.",
 	    "Nothing listens on that port, or a firewall actively refuses "
 	    "connections from the proxy's network to port 25.",
 	    "Check whether other servers answer through this proxy; if they "
 	    "do, the server's administrator must look at the service." },
-	[SOCKS_REP_TTL_EXPIRED] = { "proxy_ttl_expired",
+	[SOCKS_REP_TTL_EXPIRED] = { DIAG_CAT_PROXY_TTL_EXPIRED,
 	    "the proxy's packets to the server expired on the way.",
 	    "A routing loop, or a path too long, behind the proxy.",
 	    "Try again later or through another proxy." },
-	[SOCKS_REP_CMD_UNSUPPORTED] = { "proxy_command_not_supported",
+	[SOCKS_REP_CMD_UNSUPPORTED] = { DIAG_CAT_PROXY_COMMAND_NOT_SUPPORTED,
 	    "the proxy does not make outgoing TCP connections (CONNECT).",
 	    "A proxy set up for other commands only (BIND, UDP ASSOCIATE).",
 	    "Use a proxy that allows CONNECT." },
-	[SOCKS_REP_ATYP_UNSUPPORTED] = { "proxy_address_type_not_supported",
+	[SOCKS_REP_ATYP_UNSUPPORTED] = { DIAG_CAT_PROXY_ADDRESS_TYPE_NOT_SUPPORTED,
 	    "the proxy cannot connect to this kind of address.",
 	    "It takes no IPv6 addresses, or (with socks5h://) no host names.",
 	    "With socks5:// the probe sends addresses, with socks5h:// "
@@ -261,7 +249,7 @@ explain_proxy_connect(struct probe_result *r)
 	snprintf(meaning, sizeof(meaning), "No TCP connection could be made "
 	    "to the SOCKS proxy %s: %s. No mail server was contacted.",
 	    r->proxy.url, s->error);
-	expl_set(&s->expl, "proxy_unreachable", "proxy", "transient",
+	expl_set(&s->expl, DIAG_CAT_PROXY_UNREACHABLE, CODES_BLAME_PROXY, CODES_TRANSIENT,
 	    meaning, "The proxy is down, its host or port is wrong, or a "
 	    "firewall between this host and the proxy is in the way.",
 	    "Check the host and port of --proxy (or SMTPPROBE_PROXY), and "
@@ -284,8 +272,9 @@ explain_proxy(struct probe_result *r)
 		    "server.", server_named(r), r->server_port,
 		    socks_rep_text(p->reply), p->reply,
 		    proxy_reps[p->reply].what);
-		expl_set(&s->expl, proxy_reps[p->reply].category, "proxy",
-		    "transient", meaning, proxy_reps[p->reply].cause,
+		expl_set(&s->expl, proxy_reps[p->reply].category,
+		    CODES_BLAME_PROXY, CODES_TRANSIENT, meaning,
+		    proxy_reps[p->reply].cause,
 		    proxy_reps[p->reply].action);
 	} else if (p->reply > 0) {
 		snprintf(meaning, sizeof(meaning), "The proxy answered the "
@@ -293,7 +282,7 @@ explain_proxy(struct probe_result *r)
 		    "which RFC 1928 does not assign. This came from the proxy, "
 		    "not from the mail server.", server_named(r),
 		    r->server_port, p->reply);
-		expl_set(&s->expl, "proxy_failed", "proxy", "transient",
+		expl_set(&s->expl, DIAG_CAT_PROXY_FAILED, CODES_BLAME_PROXY, CODES_TRANSIENT,
 		    meaning, "A proxy with codes of its own.",
 		    "Look at the proxy's documentation or log.");
 	} else if (p->timed_out && strcmp(p->step, "request") == 0) {
@@ -302,8 +291,7 @@ explain_proxy(struct probe_result *r)
 		    "%s. It could not reach the mail server in that time; the "
 		    "server itself said nothing.", server_named(r),
 		    r->server_port, s->error);
-		expl_set(&s->expl, "proxy_connect_timeout", "proxy",
-		    "transient", meaning, "The network behind the proxy drops "
+		expl_set(&s->expl, DIAG_CAT_PROXY_CONNECT_TIMEOUT, CODES_BLAME_PROXY, CODES_TRANSIENT, meaning, "The network behind the proxy drops "
 		    "outgoing connections to port 25 (common at cloud, VPN and "
 		    "proxy providers), or the server is down.", "If other "
 		    "servers time out the same way through this proxy, use a "
@@ -331,8 +319,9 @@ explain_transport(struct probe_result *r, enum stage st)
 		snprintf(meaning, sizeof(meaning), "No TCP connection could be "
 		    "made to %s port %d: %s.", r->server_ip, r->server_port,
 		    s->error);
-		expl_set(&s->expl, s->timed_out ? "connect_timeout" :
-		    "connect_failed", "server", "transient", meaning,
+		expl_set(&s->expl, s->timed_out ? DIAG_CAT_CONNECT_TIMEOUT :
+		    DIAG_CAT_CONNECT_FAILED, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, meaning,
 		    s->timed_out ? "Packets are dropped on the way: a "
 		    "firewall at the server, or the local network blocking "
 		    "outgoing port 25 (many home, office and cloud networks "
@@ -350,7 +339,8 @@ explain_transport(struct probe_result *r, enum stage st)
 			snprintf(meaning, sizeof(meaning), "The server took "
 			    "the connection but sent no complete greeting: %s.",
 			    s->error);
-			expl_set(&s->expl, "timeout", "server", "transient",
+			expl_set(&s->expl, DIAG_CAT_TIMEOUT, CODES_BLAME_SERVER,
+			    CODES_TRANSIENT,
 			    meaning, "Some servers delay the greeting on "
 			    "purpose to catch impatient spam software "
 			    "(postscreen, greet_pause, Exim's delays run to "
@@ -364,7 +354,8 @@ explain_transport(struct probe_result *r, enum stage st)
 	case STAGE_TLS:
 		snprintf(meaning, sizeof(meaning), "The TLS handshake failed: "
 		    "%s.", s->error);
-		expl_set(&s->expl, "tls_failed", "server", "transient",
+		expl_set(&s->expl, DIAG_CAT_TLS_FAILED, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT,
 		    meaning, "The server and smtpprobe share no protocol "
 		    "version or cipher (smtpprobe needs TLS 1.2 or later), "
 		    "or the server's certificate or key is misconfigured.",
@@ -377,14 +368,16 @@ explain_transport(struct probe_result *r, enum stage st)
 	if (s->timed_out) {
 		snprintf(meaning, sizeof(meaning), "The server stopped "
 		    "answering: %s.", s->error);
-		expl_set(&s->expl, "timeout", "server", "transient", meaning,
+		expl_set(&s->expl, DIAG_CAT_TIMEOUT, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, meaning,
 		    "The server is overloaded, or deliberately slows down "
 		    "clients it distrusts (tarpitting).",
 		    "Try again later, or with a longer --timeout.");
 	} else {
 		snprintf(meaning, sizeof(meaning), "The connection ended "
 		    "early: %s.", s->error[0] ? s->error : "closed");
-		expl_set(&s->expl, "connection_lost", "server", "transient",
+		expl_set(&s->expl, DIAG_CAT_CONNECTION_LOST, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT,
 		    meaning, "Servers drop sessions they do not like without "
 		    "a word (too many connections, a blocklisted client, a "
 		    "policy service failing), or the server crashed.",
@@ -420,7 +413,8 @@ explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
 	char meaning[512];
 
 	if (rp->code == 252) {
-		expl_set(&s->expl, "accepted_unverified", "none", "success",
+		expl_set(&s->expl, DIAG_CAT_ACCEPTED_UNVERIFIED,
+		    CODES_BLAME_NONE, CODES_SUCCESS,
 		    "The server takes mail for the address (252) but says it "
 		    "cannot confirm that such a mailbox exists.", "A gateway "
 		    "or filter that cannot see the list of mailboxes behind "
@@ -437,7 +431,8 @@ explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
 	    rp->esc_class == 5 ? "permanent failure" : "temporary failure",
 	    e != NULL ? " (" : "", e != NULL ? e->title : "",
 	    e != NULL ? ")" : "");
-	expl_set(&s->expl, "accepted_conflicting", "server", "success",
+	expl_set(&s->expl, DIAG_CAT_ACCEPTED_CONFLICTING, CODES_BLAME_SERVER,
+	    CODES_SUCCESS,
 	    meaning, "A filter or proxy in front of the mail server rewrites "
 	    "its replies, or the server's reply templates are wrong. The "
 	    "reply code decides what happens now (RFC 5321 §4.2), so the "
@@ -474,9 +469,11 @@ explain_stages(struct probe_result *r)
 		}
 		switch (st) {
 		case STAGE_STARTTLS:
-			if (result_has_finding(r, "starttls.not_offered"))
-				expl_set(&s->expl, "starttls_not_offered",
-				    "server", "success", "The server does not "
+			if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
+				expl_set(&s->expl,
+				    DIAG_CAT_STARTTLS_NOT_OFFERED,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    "The server does not "
 				    "offer STARTTLS: mail to it crosses the "
 				    "network unencrypted.", "TLS is not "
 				    "configured on the server, or a middlebox "
@@ -485,9 +482,10 @@ explain_stages(struct probe_result *r)
 				    "on the server (in Postfix: "
 				    "smtpd_tls_security_level = may).");
 			else if (result_has_finding(r,
-			    "starttls.pipelined_data"))
-				expl_set(&s->expl, "starttls_injection",
-				    "server", "success", "The server sent data "
+			    FINDING_STARTTLS_PIPELINED_DATA))
+				expl_set(&s->expl, DIAG_CAT_STARTTLS_INJECTION,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    "The server sent data "
 				    "after its 220 to STARTTLS, before the "
 				    "handshake; smtpprobe discarded it.",
 				    "A buggy server or a man-in-the-middle "
@@ -496,8 +494,9 @@ explain_stages(struct probe_result *r)
 				    "checked; a correct server sends nothing "
 				    "after 220 until the handshake.");
 			else
-				expl_set(&s->expl, "starttls_skipped",
-				    "server", "success", "STARTTLS was not "
+				expl_set(&s->expl, DIAG_CAT_STARTTLS_SKIPPED,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    "STARTTLS was not "
 				    "used on this connection after a failed "
 				    "handshake on the previous one.",
 				    "See the tls stage of the previous attempt.",
@@ -516,8 +515,9 @@ explain_stages(struct probe_result *r)
 				    !t->name_match ? "; " : "",
 				    t->name_checked && !t->name_match ?
 				    "the name does not match" : "");
-				expl_set(&s->expl, "tls_certificate", "server",
-				    "success", meaning, "A self-signed or "
+				expl_set(&s->expl, DIAG_CAT_TLS_CERTIFICATE,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    meaning, "A self-signed or "
 				    "expired certificate, a missing "
 				    "intermediate certificate, or one issued "
 				    "for another host name than the MX name.",
@@ -529,8 +529,9 @@ explain_stages(struct probe_result *r)
 			break;
 		case STAGE_EHLO:
 			if (s->status == STATUS_WARN) {
-				expl_set(&s->expl, "ehlo_rejected", "server",
-				    "success", "The server refused EHLO and "
+				expl_set(&s->expl, DIAG_CAT_EHLO_REJECTED,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    "The server refused EHLO and "
 				    "accepted HELO, so no SMTP extension "
 				    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
 				    "used.", "A very old or minimal server, "
@@ -546,9 +547,11 @@ explain_stages(struct probe_result *r)
 				explain_doubtful_accept(s, &s->replies[0]);
 				continue;
 			}
-			if (result_has_finding(r, "rcpt.smtputf8_unsupported")) {
-				expl_set(&s->expl, "smtputf8_required",
-				    "recipient_address", "permanent", "The "
+			if (result_has_finding(r,
+			    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
+				expl_set(&s->expl, DIAG_CAT_SMTPUTF8_REQUIRED,
+				    CODES_BLAME_RECIPIENT_ADDRESS,
+				    CODES_PERMANENT, "The "
 				    "address has a non-ASCII local part, and "
 				    "the server does not offer SMTPUTF8 (RFC "
 				    "6531), so it cannot be given to it.",
@@ -563,8 +566,9 @@ explain_stages(struct probe_result *r)
 			if (s->status == STATUS_WARN) {
 				/* Mail still has a way in; the findings name
 				 * what is wrong. */
-				expl_set(&s->expl, "dns_misconfigured",
-				    "server", "success", "Part of "
+				expl_set(&s->expl, DIAG_CAT_DNS_MISCONFIGURED,
+				    CODES_BLAME_SERVER, CODES_SUCCESS,
+				    "Part of "
 				    "the domain's mail DNS is not right (see "
 				    "the findings), but a usable mail server "
 				    "was found.", "An MX record that names an "
@@ -578,9 +582,10 @@ explain_stages(struct probe_result *r)
 			}
 			break;
 		case STAGE_AUTH:
-			if (result_has_finding(r, "auth.not_encrypted"))
-				expl_set(&s->expl, "auth_not_encrypted",
-				    "client_auth_tls", "permanent", "smtpprobe "
+			if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
+				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_ENCRYPTED,
+				    CODES_BLAME_CLIENT_AUTH_TLS,
+				    CODES_PERMANENT, "smtpprobe "
 				    "did not send AUTH: the connection is not "
 				    "encrypted, and the password would have "
 				    "crossed the network in the clear.",
@@ -590,9 +595,11 @@ explain_stages(struct probe_result *r)
 				    "on the server (the submission port 587 "
 				    "should offer it); only on a network you "
 				    "trust, pass --auth-plaintext.");
-			else if (result_has_finding(r, "auth.not_offered"))
-				expl_set(&s->expl, "auth_not_offered",
-				    "client_auth_tls", "permanent", "The "
+			else if (result_has_finding(r,
+			    FINDING_AUTH_NOT_OFFERED))
+				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_OFFERED,
+				    CODES_BLAME_CLIENT_AUTH_TLS,
+				    CODES_PERMANENT, "The "
 				    "server does not announce AUTH in its "
 				    "EHLO reply, so nobody can log in on this "
 				    "connection.", "AUTH is switched off on "
@@ -604,9 +611,11 @@ explain_stages(struct probe_result *r)
 				    "check the server's SASL settings (Postfix: "
 				    "smtpd_sasl_auth_enable, "
 				    "smtpd_tls_auth_only).");
-			else if (result_has_finding(r, "auth.no_mechanism"))
-				expl_set(&s->expl, "auth_no_mechanism",
-				    "client_auth_tls", "permanent", "The "
+			else if (result_has_finding(r,
+			    FINDING_AUTH_NO_MECHANISM))
+				expl_set(&s->expl, DIAG_CAT_AUTH_NO_MECHANISM,
+				    CODES_BLAME_CLIENT_AUTH_TLS,
+				    CODES_PERMANENT, "The "
 				    "server offers no AUTH mechanism smtpprobe "
 				    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
 				    "the one chosen with --auth-mech.", "The "
@@ -619,7 +628,8 @@ explain_stages(struct probe_result *r)
 				break;
 			continue;
 		case STAGE_QUIT:
-			expl_set(&s->expl, "quit_unclean", "server", "success",
+			expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
+			    CODES_BLAME_SERVER, CODES_SUCCESS,
 			    "The server did not end the session cleanly.",
 			    s->error[0] ? s->error : "An unexpected reply to "
 			    "RSET or QUIT.", "Nothing to do for delivery; "
@@ -646,10 +656,11 @@ explain_starttls_demand(struct probe_result *r, enum stage st)
 	bool offered = r->has_caps && r->caps.starttls;
 
 	if (s->status != STATUS_FAIL || !s->expl.present ||
-	    strcmp(s->expl.category, "starttls_required") != 0 || r->tls_done)
+	    s->expl.category != CODES_CAT_STARTTLS_REQUIRED || r->tls_done)
 		return;
 	if (!offered)
-		expl_set(&s->expl, "starttls_required", "server", "permanent",
+		expl_set(&s->expl, CODES_CAT_STARTTLS_REQUIRED,
+		    CODES_BLAME_SERVER, CODES_PERMANENT,
 		    "The server demands STARTTLS before this command, but its "
 		    "EHLO reply does not offer STARTTLS, so no client can do "
 		    "what it asks.", "A misconfigured server: encryption is "
@@ -660,14 +671,16 @@ explain_starttls_demand(struct probe_result *r, enum stage st)
 		    "or stop requiring it; mail from other senders fails the "
 		    "same way.");
 	else if (r->stages[STAGE_STARTTLS].status == STATUS_SKIPPED)
-		expl_set(&s->expl, "starttls_required", "client_auth_tls",
-		    "permanent", "The server demands STARTTLS before this "
+		expl_set(&s->expl, CODES_CAT_STARTTLS_REQUIRED,
+		    CODES_BLAME_CLIENT_AUTH_TLS, CODES_PERMANENT,
+		    "The server demands STARTTLS before this "
 		    "command; it offers STARTTLS, but this probe did not use "
 		    "it.", "The probe was run with --tls never.", "Probe again "
 		    "without --tls never (the default uses STARTTLS when it "
 		    "is offered).");
 	else
-		expl_set(&s->expl, "starttls_required", "server", "permanent",
+		expl_set(&s->expl, CODES_CAT_STARTTLS_REQUIRED,
+		    CODES_BLAME_SERVER, CODES_PERMANENT,
 		    "The server demands STARTTLS before this command, and TLS "
 		    "could not be set up on this connection (see the starttls "
 		    "and tls stages, and the earlier attempt).", "The TLS "
@@ -704,8 +717,9 @@ explain_greeting_521(struct probe_result *r)
 {
 	if (!greeting_is_no_mail(r))
 		return;
-	expl_set(&r->stages[STAGE_GREETING].expl, "no_mail_service",
-	    "recipient_address", "permanent", "The server answered the "
+	expl_set(&r->stages[STAGE_GREETING].expl, DIAG_CAT_NO_MAIL_SERVICE,
+	    CODES_BLAME_RECIPIENT_ADDRESS, CODES_PERMANENT,
+	    "The server answered the "
 	    "connection with 521: by RFC 7504 this host does not accept "
 	    "mail at all.", "The domain's MX record points at a host that "
 	    "takes no mail, on purpose (a domain that only sends) or by "
@@ -732,8 +746,9 @@ explain_quit_after_421(struct probe_result *r)
 
 		if (rr != NULL && st == STAGE_GREETING &&
 		    rr->reply->code / 100 == 5) {
-			expl_set(&q->expl, "closed_after_refusal", "none",
-			    "success", "The server closed the connection "
+			expl_set(&q->expl, DIAG_CAT_CLOSED_AFTER_REFUSAL,
+			    CODES_BLAME_NONE, CODES_SUCCESS,
+			    "The server closed the connection "
 			    "after refusing the session at the greeting, "
 			    "without waiting for QUIT.", "RFC 5321 §3.1 asks "
 			    "the server to wait for QUIT, but hosts that "
@@ -742,8 +757,9 @@ explain_quit_after_421(struct probe_result *r)
 			return;
 		}
 		if (rr != NULL && rr->reply->code == 421) {
-			expl_set(&q->expl, "closed_after_421", "none",
-			    "success", "The server had announced with 421 "
+			expl_set(&q->expl, DIAG_CAT_CLOSED_AFTER_421,
+			    CODES_BLAME_NONE, CODES_SUCCESS,
+			    "The server had announced with 421 "
 			    "that it was closing the connection, so the "
 			    "goodbye (RSET, QUIT) went unanswered.", "That "
 			    "is what 421 means (RFC 5321 §3.8); nothing is "
@@ -765,9 +781,10 @@ explain_spam_verdict(struct probe_result *r, enum stage st)
 	struct stage_rec *s = &r->stages[st];
 
 	if (s->status != STATUS_FAIL || !s->expl.present ||
-	    strcmp(s->expl.category, "content_rejected") != 0)
+	    s->expl.category != CODES_CAT_CONTENT_REJECTED)
 		return;
-	expl_set(&s->expl, "content_rejected", "client_ip_reputation",
+	expl_set(&s->expl, CODES_CAT_CONTENT_REJECTED,
+	    CODES_BLAME_CLIENT_IP_REPUTATION,
 	    s->expl.permanence, st == STAGE_MAIL ? "The server's spam filter "
 	    "refused the probe at MAIL FROM, before any message was sent: it "
 	    "judged the sending host or the sender, not a message." :
@@ -797,7 +814,7 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 	int code;
 
 	if (rr == NULL) {
-		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
 		    "gave no usable answer at %s.", stage_name(st));
 		return;
 	}
@@ -805,16 +822,17 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 	classify(rr, &d);
 	if (rr->legality == CODES_ILLEGAL || (code / 100 != 2 &&
 	    code / 100 != 4 && code / 100 != 5)) {
-		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
 		    "answered %s with %d, which is not a valid reply; the "
 		    "result cannot be trusted.", st == STAGE_MAIL ? "MAIL" :
 		    "RCPT", code);
 		return;
 	}
-	if (code / 100 != 2 && strcmp(d.category, "starttls_required") == 0) {
+	if (code / 100 != 2 && d.category == CODES_CAT_STARTTLS_REQUIRED) {
 		/* 530 "Must issue a STARTTLS command first": the session
 		 * lacked TLS; explain_starttls_demand() says why. */
-		verdict(r, VERDICT_UNKNOWN, "tls_failed", "The server for %s "
+		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED,
+		    "The server for %s "
 		    "demands STARTTLS before %s (%d), and this session was not "
 		    "encrypted%s, so the address could not be checked.", dom,
 		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
@@ -826,29 +844,34 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		if (blame_is_client(d.blame) ||
 		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
 		    (code / 100 == 5 && d.blame == CODES_BLAME_CONTENT))
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
+			    "The "
 			    "server for %s refused this probing host at MAIL "
 			    "FROM (%d), so the recipient was never asked.",
 			    dom, code);
-		else if (strcmp(d.category, "greylisted") == 0)
-			verdict(r, VERDICT_UNKNOWN, "greylisted", "The server "
+		else if (d.category == CODES_CAT_GREYLISTED)
+			verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
+			    "The server "
 			    "for %s greylisted the sender (%d); the recipient "
 			    "was not asked.", dom, code);
 		else if (code / 100 == 4 &&
 		    d.blame != CODES_BLAME_SENDER_ADDRESS &&
 		    d.blame != CODES_BLAME_SENDER_AUTHENTICATION)
-			verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
+			    "The "
 			    "server for %s deferred the probe at MAIL FROM "
 			    "(%d), before the recipient was asked; try again "
 			    "later.", dom, code);
 		else if (code / 100 == 5 && (d.blame == CODES_BLAME_RATE_LIMIT ||
 		    d.blame == CODES_BLAME_SERVER))
-			verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
+			    "The "
 			    "server for %s refused the probe at MAIL FROM (%d) "
 			    "for a reason that is not the sender address: %s",
 			    dom, code, d.meaning);
 		else
-			verdict(r, VERDICT_UNKNOWN, "sender_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
+			    "The "
 			    "server for %s refused the sender address at MAIL "
 			    "FROM (%d), so the recipient was never asked.",
 			    dom, code);
@@ -857,23 +880,26 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 
 	if (code / 100 == 2) {
 		if (catch_all_code / 100 == 2)
-			verdict(r, VERDICT_RISKY, "accept_all", "The server "
+			verdict(r, VERDICT_RISKY, REASON_ACCEPT_ALL,
+			    "The server "
 			    "for %s accepts the address, but it also accepts "
 			    "a made-up address: it takes everything, so "
 			    "acceptance proves nothing.", dom);
 		else if (code == 252)
-			verdict(r, VERDICT_RISKY, "accepted_unverified", "The "
+			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED,
+			    "The "
 			    "server for %s takes mail for this address but "
 			    "says it cannot verify the mailbox (252).", dom);
 		else if (doubtful_accept(rr))
-			verdict(r, VERDICT_RISKY, "accepted_conflicting", "The "
+			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_CONFLICTING,
+			    "The "
 			    "server for %s accepted the address with %d, but "
 			    "with the enhanced code %d.%d.%d of a failure: the "
 			    "reply contradicts itself, and a bounce is likely.",
 			    dom, code, rr->reply->esc_class,
 			    rr->reply->esc_subject, rr->reply->esc_detail);
 		else
-			verdict(r, VERDICT_DELIVERABLE, "accepted", "The "
+			verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The "
 			    "server for %s accepts mail for this address.",
 			    dom);
 		return;
@@ -881,40 +907,45 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 	if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
 	    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
 	    d.blame == CODES_BLAME_CLIENT_AUTH_TLS) {
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The server "
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
+		    "The server "
 		    "for %s refused this probing host (%d), not the address: "
 		    "%s", dom, code, d.meaning);
 		return;
 	}
 	if (d.blame == CODES_BLAME_SENDER_ADDRESS ||
 	    d.blame == CODES_BLAME_SENDER_AUTHENTICATION) {
-		verdict(r, VERDICT_UNKNOWN, "sender_rejected", "The server "
+		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
+		    "The server "
 		    "for %s refused the probe because of the sender (%d), "
 		    "not the recipient.", dom, code);
 		return;
 	}
-	if (strcmp(d.category, "greylisted") == 0) {
-		verdict(r, VERDICT_UNKNOWN, "greylisted", "The server for %s "
+	if (d.category == CODES_CAT_GREYLISTED) {
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
+		    "The server for %s "
 		    "greylisted the probe (%d): it asks senders to come back "
 		    "later, so the address could not be checked now.", dom,
 		    code);
 		return;
 	}
-	if (strcmp(d.category, "mailbox_full") == 0) {
-		verdict(r, VERDICT_UNKNOWN, "mailbox_full", "The mailbox at "
+	if (d.category == CODES_CAT_MAILBOX_FULL) {
+		verdict(r, VERDICT_UNKNOWN, REASON_MAILBOX_FULL,
+		    "The mailbox at "
 		    "%s exists but is full (%d).", dom, code);
 		return;
 	}
-	if (strcmp(d.category, "bad_sequence") == 0 ||
-	    strcmp(d.category, "command_not_implemented") == 0 ||
-	    strcmp(d.category, "protocol_error") == 0) {
-		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The server "
+	if (d.category == CODES_CAT_BAD_SEQUENCE ||
+	    d.category == CODES_CAT_COMMAND_NOT_IMPLEMENTED ||
+	    d.category == CODES_CAT_PROTOCOL_ERROR) {
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
 		    "for %s did not take the probe's RCPT command (%d).", dom,
 		    code);
 		return;
 	}
 	if (code / 100 == 4) {
-		verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The server "
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
+		    "The server "
 		    "for %s deferred the address (%d); try again later.",
 		    dom, code);
 		return;
@@ -925,36 +956,43 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		 * answer RCPT too, but they judge the traffic, not the
 		 * mailbox: a permanent refusal that says nothing about the
 		 * address. */
-		if (strcmp(d.category, "content_rejected") == 0)
-			verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		if (d.category == CODES_CAT_CONTENT_REJECTED)
+			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
+			    "The "
 			    "server for %s refused the probe (%d) with a spam "
 			    "verdict on the sending host or sender, before any "
 			    "message was sent; the address was not judged.",
 			    dom, code);
 		else
-			verdict(r, VERDICT_UNKNOWN, "policy_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
+			    "The "
 			    "server for %s refused the probe (%d) for a reason "
 			    "that is not about the address: %s", dom, code,
 			    d.meaning);
 		return;
 	}
-	if (strcmp(d.category, "user_unknown") == 0)
-		verdict(r, VERDICT_UNDELIVERABLE, "user_unknown", "The server "
+	if (d.category == CODES_CAT_USER_UNKNOWN)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_USER_UNKNOWN,
+		    "The server "
 		    "for %s says this mailbox does not exist (%d).", dom,
 		    code);
-	else if (strcmp(d.category, "mailbox_disabled") == 0)
-		verdict(r, VERDICT_UNDELIVERABLE, "mailbox_disabled", "The "
+	else if (d.category == CODES_CAT_MAILBOX_DISABLED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_DISABLED,
+		    "The "
 		    "mailbox at %s exists but is disabled (%d).", dom, code);
-	else if (strcmp(d.category, "relay_denied") == 0)
-		verdict(r, VERDICT_UNDELIVERABLE, "relay_denied", "The server "
+	else if (d.category == CODES_CAT_RELAY_DENIED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_RELAY_DENIED,
+		    "The server "
 		    "does not take mail for %s (relay denied, %d): it is "
 		    "not the domain's mail server, or it does not know the "
 		    "domain.", dom, code);
-	else if (strcmp(d.category, "null_mx") == 0)
-		verdict(r, VERDICT_UNDELIVERABLE, "null_mx", "The server says "
+	else if (d.category == CODES_CAT_NULL_MX)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX,
+		    "The server says "
 		    "%s takes no mail (%d).", dom, code);
 	else
-		verdict(r, VERDICT_UNDELIVERABLE, "rejected", "The server for "
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_REJECTED,
+		    "The server for "
 		    "%s refused the address (%d): %s", dom, code, d.meaning);
 }
 
@@ -968,27 +1006,27 @@ verdict_helo_rejected(struct probe_result *r, const char *dom)
 	struct codes_diagnosis d;
 
 	memset(&d, 0, sizeof(d));
-	d.category = "";
+	d.category = CODES_CAT_UNKNOWN;
 	if (rr != NULL)
 		classify(rr, &d);
 	if (rr != NULL && d.blame == CODES_BLAME_CLIENT_IP_REPUTATION)
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
 		    "mail server for %s refused EHLO and HELO because "
 		    "of this probing host's IP address (a blocklist or "
 		    "its reputation), not because of the address.",
 		    dom);
-	else if (rr != NULL && strcmp(d.category, "rdns_missing") == 0)
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+	else if (rr != NULL && d.category == CODES_CAT_RDNS_MISSING)
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
 		    "mail server for %s refused EHLO and HELO because "
 		    "of this probing host's reverse DNS.", dom);
-	else if (rr == NULL || strcmp(d.category, "helo_rejected") == 0
+	else if (rr == NULL || d.category == CODES_CAT_HELO_REJECTED
 	    || d.blame == CODES_BLAME_CLIENT_IDENTITY ||
 	    d.blame == CODES_BLAME_PROTOCOL)
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
 		    "mail server for %s refused the HELO name of this "
 		    "probing host.", dom);
 	else
-		verdict(r, VERDICT_UNKNOWN, "client_rejected", "The "
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
 		    "mail server for %s refused both EHLO and HELO "
 		    "(%d), so the address was not asked.", dom,
 		    rr->reply->code);
@@ -1001,48 +1039,52 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	struct explanation *e = &r->stages[STAGE_DNS].expl;
 	char m[512];
 
-	if (result_has_finding(r, "dns.nxdomain")) {
+	if (result_has_finding(r, FINDING_DNS_NXDOMAIN)) {
 		snprintf(m, sizeof(m), "The domain %s does not exist "
 		    "in DNS (NXDOMAIN).", dom);
-		expl_set(e, "domain_not_found", "recipient_address",
-		    "permanent", m, "A typo in the domain, or a domain "
+		expl_set(e, DIAG_CAT_DOMAIN_NOT_FOUND,
+		    CODES_BLAME_RECIPIENT_ADDRESS, CODES_PERMANENT,
+		    m, "A typo in the domain, or a domain "
 		    "that has expired or was never registered.",
 		    "Check the spelling of the domain; ask the "
 		    "recipient for a working address.");
-		verdict(r, VERDICT_UNDELIVERABLE, "domain_not_found",
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_DOMAIN_NOT_FOUND,
 		    "The domain %s does not exist.", dom);
 	} else if (r->null_mx) {
 		snprintf(m, sizeof(m), "%s publishes a null MX record "
 		    "(RFC 7505): it states that it accepts no email "
 		    "at all.", dom);
-		expl_set(e, "null_mx", "recipient_address", "permanent",
+		expl_set(e, CODES_CAT_NULL_MX, CODES_BLAME_RECIPIENT_ADDRESS,
+		    CODES_PERMANENT,
 		    m, "The domain is used for a web site or other "
 		    "services only, or is parked.", "Use another "
 		    "address for this recipient.");
-		verdict(r, VERDICT_UNDELIVERABLE, "null_mx",
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX,
 		    "%s accepts no email (null MX).", dom);
-	} else if (result_has_finding(r, "dns.no_mail_host")) {
+	} else if (result_has_finding(r, FINDING_DNS_NO_MAIL_HOST)) {
 		snprintf(m, sizeof(m), "No mail server for %s can be "
 		    "found: no usable MX host and no address.", dom);
-		expl_set(e, "no_mail_host", "recipient_address",
-		    "permanent", m, "The domain's DNS has no mail "
+		expl_set(e, DIAG_CAT_NO_MAIL_HOST,
+		    CODES_BLAME_RECIPIENT_ADDRESS, CODES_PERMANENT,
+		    m, "The domain's DNS has no mail "
 		    "setup, or its MX records name hosts that do not "
 		    "exist.", "The domain's owner must publish MX "
 		    "records naming hosts with A/AAAA records.");
-		verdict(r, VERDICT_UNDELIVERABLE, "no_mail_host",
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_NO_MAIL_HOST,
 		    "%s has no mail server.", dom);
 	} else {
 		snprintf(m, sizeof(m), "The DNS look-up for %s did not "
 		    "complete (%s%s%s).", dom,
 		    resolver_status_name(r->dns_status),
 		    r->dns_detail[0] ? ": " : "", r->dns_detail);
-		expl_set(e, "dns_temporary", "server", "transient", m,
+		expl_set(e, DIAG_CAT_DNS_TEMPORARY, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, m,
 		    "The domain's name servers are down, unreachable "
 		    "or misconfigured (a DNSSEC error looks like "
 		    "this too), or the local resolver failed.",
 		    "Try again later; compare with `dig MX DOMAIN` "
 		    "against another resolver (--dns-server).");
-		verdict(r, VERDICT_UNKNOWN, "dns_temporary", "The DNS "
+		verdict(r, VERDICT_UNKNOWN, REASON_DNS_TEMPORARY, "The DNS "
 		    "look-up for %s failed for now; the address could "
 		    "not be checked.", dom);
 	}
@@ -1054,14 +1096,14 @@ static void
 verdict_through_proxy(struct probe_result *r, const char *dom)
 {
 	if (r->proxy.reply == SOCKS_REP_NOT_ALLOWED)
-		verdict(r, VERDICT_UNKNOWN, "proxy_refused", "The proxy %s "
+		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_REFUSED, "The proxy %s "
 		    "refuses connections to port %d (connection not allowed by "
 		    "ruleset), so no mail server for %s was asked; the refusal "
 		    "came from the proxy, not from the mail server.",
 		    r->proxy.url, r->server_port, dom);
 	else
-		verdict(r, VERDICT_UNKNOWN, "connect_failed", "No mail server "
-		    "for %s could be reached through the proxy %s (%zu "
+		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED, "No mail "
+		    "server for %s could be reached through the proxy %s (%zu "
 		    "attempt%s); the failures were reported by the proxy, not "
 		    "by the mail servers.", dom, r->proxy.url, r->nattempts,
 		    r->nattempts == 1 ? "" : "s");
@@ -1075,8 +1117,10 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
 			verdict_from_envelope(r, STAGE_MAIL, 0);
-		else if (result_has_finding(r, "rcpt.smtputf8_unsupported"))
-			verdict(r, VERDICT_UNDELIVERABLE, "smtputf8_required",
+		else if (result_has_finding(r,
+		    FINDING_RCPT_SMTPUTF8_UNSUPPORTED))
+			verdict(r, VERDICT_UNDELIVERABLE,
+			    REASON_SMTPUTF8_REQUIRED,
 			    "The address has a non-ASCII local part and the "
 			    "server for %s does not support SMTPUTF8.", dom);
 		else
@@ -1088,48 +1132,54 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 			verdict_through_proxy(r, dom);
 			return;
 		}
-		verdict(r, VERDICT_UNKNOWN, "connect_failed", "No mail server "
+		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED,
+		    "No mail server "
 		    "for %s could be reached (%zu attempt%s).", dom,
 		    r->nattempts, r->nattempts == 1 ? "" : "s");
 		return;
 	case OUTCOME_PROXY_FAILED:
-		verdict(r, VERDICT_UNKNOWN, "proxy_failed", "The SOCKS proxy "
-		    "%s could not be used (%s stage: %s), so no mail server for "
-		    "%s was contacted.", r->proxy.url,
+		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_FAILED, "The SOCKS "
+		    "proxy %s could not be used (%s stage: %s), so no mail "
+		    "server for %s was contacted.", r->proxy.url,
 		    stage_name(r->outcome_stage),
 		    r->stages[r->outcome_stage].error, dom);
 		return;
 	case OUTCOME_GREETING_REJECTED:
 		if (greeting_is_no_mail(r))
-			verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
+			    "The "
 			    "mail server for %s answered 521: it says it does "
 			    "not accept mail at all (RFC 7504). The address "
 			    "was not asked; if every mail server of the domain "
 			    "says so, the domain takes no mail.", dom);
 		else
-			verdict(r, VERDICT_UNKNOWN, "greeting_rejected", "The "
+			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
+			    "The "
 			    "mail server%s for %s refused to talk to this "
 			    "probing host at the greeting.", r->nattempts > 1 ?
 			    "s" : "", dom);
 		return;
 	case OUTCOME_GREETING_TEMPORARY:
-		verdict(r, VERDICT_UNKNOWN, "temporary_failure", "The mail "
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
+		    "The mail "
 		    "server%s for %s are not taking mail right now.",
 		    r->nattempts > 1 ? "s" : "", dom);
 		return;
 	case OUTCOME_TIMEOUT:
-		verdict(r, VERDICT_UNKNOWN, "timeout", "The mail server for "
+		verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT,
+		    "The mail server for "
 		    "%s stopped answering (%s stage).", dom,
 		    stage_name(r->outcome_stage));
 		return;
 	case OUTCOME_LOST:
-		verdict(r, VERDICT_UNKNOWN, "connection_lost", "The mail "
+		verdict(r, VERDICT_UNKNOWN, REASON_CONNECTION_LOST, "The mail "
 		    "server for %s closed the connection during the %s "
 		    "stage.", dom, stage_name(r->outcome_stage));
 		return;
 	case OUTCOME_TLS_RETRY_PLAIN:
 	case OUTCOME_TLS_REQUIRED_FAILED:
-		verdict(r, VERDICT_UNKNOWN, "tls_failed", "TLS with the mail "
+		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED,
+		    "TLS with the mail "
 		    "server for %s could not be established as required.",
 		    dom);
 		return;
@@ -1137,24 +1187,27 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		verdict_helo_rejected(r, dom);
 		return;
 	case OUTCOME_PROTOCOL_ERROR:
-		verdict(r, VERDICT_UNKNOWN, "protocol_error", "The mail "
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
 		    "server for %s broke the SMTP protocol (%s stage).", dom,
 		    stage_name(r->outcome_stage));
 		return;
 	case OUTCOME_LOCAL_ERROR:
-		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
+		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,
+		    "smtpprobe could "
 		    "not finish: %s.", r->local_error_msg);
 		r->exit_code = EXIT_LOCAL_ERROR;
 		return;
 	case OUTCOME_AUTH_FAILED:
-		verdict(r, VERDICT_UNKNOWN, "auth_failed", "Authentication "
+		verdict(r, VERDICT_UNKNOWN, REASON_AUTH_FAILED,
+		    "Authentication "
 		    "with the mail server for %s failed or could not be "
 		    "tried (see the auth stage), so the address was not "
 		    "asked.", dom);
 		return;
 	case OUTCOME_NONE:
 	default:
-		verdict(r, VERDICT_UNKNOWN, "connect_failed", "No mail server "
+		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED,
+		    "No mail server "
 		    "for %s was tried.", dom);
 		return;
 	}
@@ -1179,17 +1232,19 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 	explain_greeting_521(r);
 
 	if (r->local_error) {
-		verdict(r, VERDICT_UNKNOWN, "local_error", "smtpprobe could "
+		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,
+		    "smtpprobe could "
 		    "not finish: %s.", r->local_error_msg);
 		r->exit_code = EXIT_LOCAL_ERROR;
 		return;
 	}
 	if (r->addr_error != ADDRESS_OK) {
-		expl_set(&r->stages[STAGE_ADDRESS].expl, "invalid_address",
-		    "recipient_address", "permanent", r->addr_why,
+		expl_set(&r->stages[STAGE_ADDRESS].expl,
+		    DIAG_CAT_INVALID_ADDRESS, CODES_BLAME_RECIPIENT_ADDRESS,
+		    CODES_PERMANENT, r->addr_why,
 		    "The address is mistyped, or is not an email address.",
 		    "Correct the address; nothing was sent to any server.");
-		verdict(r, VERDICT_UNDELIVERABLE, "invalid_address",
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_INVALID_ADDRESS,
 		    "The address is not valid: %s.", r->addr_why);
 		r->exit_code = EXIT_BAD_ADDRESS;
 		return;
@@ -1199,16 +1254,17 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 		verdict_dns_failed(r, dom);
 		return;
 	}
-	if (result_has_finding(r, "connect.no_address_in_family")) {
+	if (result_has_finding(r, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY)) {
 		const struct finding *f = NULL;
 		size_t i;
 
 		for (i = 0; i < r->nfindings; i++)
-			if (strcmp(r->findings[i].id,
-			    "connect.no_address_in_family") == 0)
+			if (r->findings[i].id ==
+			    FINDING_CONNECT_NO_ADDRESS_IN_FAMILY)
 				f = &r->findings[i];
 		expl_set(&r->stages[STAGE_CONNECT].expl,
-		    "no_address_in_family", "server", "permanent",
+		    DIAG_CAT_NO_ADDRESS_IN_FAMILY, CODES_BLAME_SERVER,
+		    CODES_PERMANENT,
 		    f != NULL ? f->message : "No address of the chosen family.",
 		    "The probe was limited to one address family (-4, -6, "
 		    "or the family of --source-ip), and the mail servers "
@@ -1217,13 +1273,41 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 		    "reach the servers' family; if senders that have only "
 		    "this family must reach the domain, its owner must give "
 		    "the mail hosts addresses of this family too.");
-		verdict(r, VERDICT_UNKNOWN, "no_address_in_family", "No mail "
+		verdict(r, VERDICT_UNKNOWN, REASON_NO_ADDRESS_IN_FAMILY,
+		    "No mail "
 		    "server for %s has an address of the chosen family; "
 		    "nothing was tried.", dom);
 		return;
 	}
 
 	verdict_outcome(r, dom, catch_all_code);
+}
+
+static void server_stalled(struct probe_result *r, size_t skipped,
+    bool decide);
+
+/* The verdict of a self-check: the client audit decides; offline, no
+ * server was asked at all. */
+static void
+self_check_verdict(struct probe_result *r, bool offline)
+{
+	int st;
+
+	if (r->local_error)
+		return;
+	if (!offline && r->outcome != OUTCOME_ANSWERED) {
+		r->exit_code = EXIT_UNKNOWN;	/* no server answered: keep the
+						 * reason that says why */
+		return;
+	}
+	st = identity_client_status(r);
+	verdict(r, VERDICT_UNKNOWN, REASON_SELF_CHECK, "%s", st == 0 ?
+	    "Self-check: nothing wrong found with this host's address, "
+	    "reverse DNS or HELO name." : st == 1 ? "Self-check: this host's "
+	    "identity has problems that make servers refuse or distrust it "
+	    "(see the findings)." : "Self-check: this host's address or its "
+	    "reverse DNS could not be checked.");
+	r->exit_code = st;
 }
 
 /* The answers came from whatever intercepts the connections (finding
@@ -1234,31 +1318,70 @@ verdict_intercepted(struct probe_result *r)
 {
 	char was[64];
 
-	if (!result_has_finding(r, "network.intercepted") ||
-	    r->local_error || r->addr_error != ADDRESS_OK)
+	if (!result_has_finding(r, FINDING_NETWORK_INTERCEPTED) ||
+	    r->local_error || r->addr_error != ADDRESS_OK ||
+	    r->reason == REASON_INTERCEPTED)
 		return;
 	snprintf(was, sizeof(was), "%s, %s", verdict_name(r->verdict),
-	    r->reason);
-	verdict(r, VERDICT_UNKNOWN, "intercepted", "The connection to the "
+	    reason_name(r->reason));
+	verdict(r, VERDICT_UNKNOWN, REASON_INTERCEPTED, "The connection to the "
 	    "mail server for %s appears to be intercepted by the local network "
 	    "(finding network.intercepted): the answer (%s) is probably not "
 	    "the destination server's.", r->addr.domain[0] ? r->addr.domain :
 	    "the domain", was);
 }
 
+static void port_blocked(struct probe_result *r, size_t nservers);
+static void check_interception(struct probe_result *r);
+static void reachability(struct probe_result *r);
+
 void
 diag_finish(struct probe_result *r, int catch_all_code)
 {
-	diag_finish_address(r, catch_all_code);
-	if (r->kind == RESULT_RELAY_PASS && r->outcome == OUTCOME_ANSWERED)
+	size_t nservers;
+
+	if (r->kind != RESULT_SELF_CHECK_LOCAL)
+		diag_finish_address(r, catch_all_code);
+	if (r->skipped_stalled > 0)
+		server_stalled(r, r->skipped_stalled,
+		    r->outcome == OUTCOME_NONE && !r->local_error &&
+		    r->stages[STAGE_DNS].status != STATUS_FAIL);
+	/* Every connection failed while DNS worked: port 25 may be blocked
+	 * on the way out. */
+	if (r->kind != RESULT_SELF_CHECK_LOCAL &&
+	    diag_connect_all_failed(r, &nservers))
+		port_blocked(r, nservers);
+	/* What the client's own identity adds to the explanations (its
+	 * reverse DNS and HELO name, when a refusal is about them), and
+	 * what the servers' names say about the network. */
+	if (r->identity_checked) {
+		identity_explain(r);
+		check_interception(r);
+	}
+	verdict_intercepted(r);
+	switch (r->kind) {
+	case RESULT_RELAY_PASS:
 		/* The relay test's forms carry the answers (relaytest.c);
 		 * this connection asked no recipient of its own. */
-		verdict(r, VERDICT_UNKNOWN, "relay_test", "The envelopes of "
-		    "the relay test were asked; see relay_test.");
-	verdict_intercepted(r);
+		if (r->outcome == OUTCOME_ANSWERED)
+			verdict(r, VERDICT_UNKNOWN, REASON_RELAY_TEST, "The "
+			    "envelopes of the relay test were asked; see "
+			    "relay_test.");
+		break;
+	case RESULT_SELF_CHECK:
+		self_check_verdict(r, false);
+		reachability(r);
+		break;
+	case RESULT_SELF_CHECK_LOCAL:
+		self_check_verdict(r, true);
+		reachability(r);
+		break;
+	default:
+		break;
+	}
 }
 
-/* ---- the network between this host and the servers ------------------------ */
+/* ---- the network between this host and the servers ---------------------- */
 
 bool
 diag_connect_all_failed(const struct probe_result *r, size_t *nservers)
@@ -1299,16 +1422,20 @@ diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
 	    "from servers that are down: probe another, unrelated one)" : "");
 }
 
-void
-diag_port_blocked(struct probe_result *r, size_t nservers, size_t ndomains)
+/* This domain's servers alone: the finding, and a sentence in the
+ * summary. */
+static void
+port_blocked(struct probe_result *r, size_t nservers)
 {
 	char text[512];
 	size_t n = strlen(r->summary);
 
-	diag_port_blocked_text(text, sizeof(text), r->server_port,
-	    r->proxy.used, nservers, ndomains);
-	result_finding(r, "network.port_blocked", SEV_WARNING, STAGE_CONNECT,
-	    NULL, NULL, "%s", text);
+	if (!result_has_finding(r, FINDING_NETWORK_PORT_BLOCKED)) {
+		diag_port_blocked_text(text, sizeof(text), r->server_port,
+		    r->proxy.used, nservers, 1);
+		result_finding(r, FINDING_NETWORK_PORT_BLOCKED, STAGE_CONNECT,
+		    NULL, "%s", text);
+	}
 	snprintf(r->summary + n, sizeof(r->summary) - n, " Outbound port %d "
 	    "appears to be blocked from %s, as is usual on %s (see "
 	    "network.port_blocked for what to do).", r->server_port,
@@ -1419,17 +1546,19 @@ diag_intercepted(struct probe_result *r, const struct greeter *a,
 {
 	char text[512];
 
-	if (result_has_finding(r, "network.intercepted"))
+	if (result_has_finding(r, FINDING_NETWORK_INTERCEPTED))
 		return;
 	diag_intercepted_text(text, sizeof(text), a, b);
-	result_finding(r, "network.intercepted", SEV_WARNING, STAGE_GREETING,
-	    NULL, a->banner, "%s (seen %s)", text, across_domains ?
+	result_finding(r, FINDING_NETWORK_INTERCEPTED, STAGE_GREETING,
+	    a->banner, "%s (seen %s)", text, across_domains ?
 	    "across domains" : "across the MX hosts of one domain");
 	verdict_intercepted(r);
 }
 
-void
-diag_check_interception(struct probe_result *r)
+/* A single probe: two of its own servers that show it (it seldom greets
+ * two: it stops at the first that answers). */
+static void
+check_interception(struct probe_result *r)
 {
 	struct greeter g[4];
 	size_t n = diag_greeters(r, g, 4), i, j;
@@ -1460,8 +1589,9 @@ first_bytes_kind(const struct probe_result *r, bool *smtp)
 	return "not SMTP: something else answers on this port";
 }
 
-void
-diag_reachability(struct probe_result *r)
+/* --self-check: could port 25 be opened, and what came first. */
+static void
+reachability(struct probe_result *r)
 {
 	struct reachability *re = &r->reach;
 	const char *via = r->proxy.used ? "through the proxy" :
@@ -1512,29 +1642,29 @@ diag_rate_limited(struct probe_result *r, int tries)
 	const char *dom = r->addr.domain_ascii[0] != '\0' ?
 	    r->addr.domain_ascii : r->input;
 
-	result_finding(r, "batch.rate_limited", SEV_WARNING,
-	    r->outcome_stage, "RFC 5321 §4.2.3", NULL, "the server %s kept "
-	    "answering with a temporary refusal (such as 421 \"too many "
-	    "connections\") over %d tr%s with growing pauses between them",
-	    r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
+	result_finding(r, FINDING_BATCH_RATE_LIMITED, r->outcome_stage, NULL,
+	    "the server %s kept answering with a temporary refusal (such as "
+	    "421 \"too many connections\") over %d tr%s with growing pauses "
+	    "between them", r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
 	    tries == 1 ? "y" : "ies");
-	verdict(r, VERDICT_UNKNOWN, "rate_limited", "The mail server for %s "
+	verdict(r, VERDICT_UNKNOWN, REASON_RATE_LIMITED,
+	    "The mail server for %s "
 	    "turned the probe away for now on each of %d tries (a rate "
 	    "limit or too many connections); try again later, or with a "
 	    "longer --delay.", dom, tries);
 }
 
-void
-diag_server_stalled(struct probe_result *r, size_t skipped, bool decide)
+static void
+server_stalled(struct probe_result *r, size_t skipped, bool decide)
 {
 	const char *dom = r->addr.domain_ascii[0] != '\0' ?
 	    r->addr.domain_ascii : r->input;
 
-	result_finding(r, "batch.server_stalled", SEV_WARNING, STAGE_CONNECT,
-	    "RFC 5321 §4.5.3.2", NULL, "%zu server address%s of %s %s not "
-	    "tried: %s did not answer an earlier address of this run in "
-	    "time", skipped, skipped == 1 ? "" : "es", dom, skipped == 1 ?
-	    "was" : "were", skipped == 1 ? "it" : "they");
+	result_finding(r, FINDING_BATCH_SERVER_STALLED, STAGE_CONNECT, NULL,
+	    "%zu server address%s of %s %s not tried: %s did not answer an "
+	    "earlier address of this run in time", skipped, skipped == 1 ? "" :
+	    "es", dom, skipped == 1 ? "was" : "were", skipped == 1 ? "it" :
+	    "they");
 	if (!decide)
 		return;
 	r->stages[STAGE_CONNECT].status = STATUS_FAIL;
@@ -1543,13 +1673,14 @@ diag_server_stalled(struct probe_result *r, size_t skipped, bool decide)
 	    "timed out earlier in this run");
 	r->stages[STAGE_CONNECT].timed_out = true;
 	r->stages[STAGE_CONNECT].expl.present = false;
-	expl_set(&r->stages[STAGE_CONNECT].expl, "timeout", "server",
-	    "transient", "Every mail server of the domain timed out for an "
+	expl_set(&r->stages[STAGE_CONNECT].expl, DIAG_CAT_TIMEOUT,
+	    CODES_BLAME_SERVER, CODES_TRANSIENT,
+	    "Every mail server of the domain timed out for an "
 	    "earlier address of this batch, so this one was not sent to "
 	    "them again.", "The servers are overloaded, drop packets from "
 	    "this host, or deliberately slow clients down (tarpitting).",
 	    "Probe this address again later, or with a longer --timeout.");
-	verdict(r, VERDICT_UNKNOWN, "timeout", "The mail server%s for %s "
+	verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT, "The mail server%s for %s "
 	    "did not answer earlier addresses of this run in time, so this "
 	    "one was not tried.", skipped == 1 ? "" : "s", dom);
 }

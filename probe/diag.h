@@ -20,7 +20,10 @@
 #define EXIT_BAD_ADDRESS	65
 #define EXIT_LOCAL_ERROR	70
 
-/* Fill verdict, reason, summary, exit_code and the explanations. */
+/* Fill verdict, reason, summary, exit_code and the explanations, from
+ * the facts in r (its kind says what the verdict is about); with them
+ * the findings about the network (port 25 blocked, interception among
+ * r's own servers) and, for a self-check, r->reach. */
 void diag_finish(struct probe_result *r, int catch_all_code);
 
 /* Batch mode: the servers kept refusing with 421 / 4xx at the greeting
@@ -28,27 +31,18 @@ void diag_finish(struct probe_result *r, int catch_all_code);
  * "rate_limited", finding batch.rate_limited.  After diag_finish(). */
 void diag_rate_limited(struct probe_result *r, int tries);
 
-/* Batch mode: `skipped` server addresses were not tried because they
- * timed out earlier in the run (finding batch.server_stalled).  With
- * decide (no server was tried at all): verdict unknown, reason
- * "timeout".  After diag_finish(). */
-void diag_server_stalled(struct probe_result *r, size_t skipped,
-    bool decide);
-
 /*
  * Outbound port 25 blocked.  diag_connect_all_failed(): r's facts say it
  * may be: DNS worked, and every server address tried failed to connect
  * (refused, unreachable, timed out, or skipped after timing out earlier;
  * through a proxy, the proxy could not reach it), none refused by a
- * proxy's rules.  *nservers: the addresses tried.
- * diag_port_blocked(): the finding network.port_blocked and a sentence
- * in the summary, for nservers of ndomains domains (1: this one alone).
- * diag_port_blocked_text(): the statement with what to do, for the
- * finding, a batch's summary and its stop message.  After diag_finish().
+ * proxy's rules; *nservers: the addresses tried.  diag_finish() then
+ * files the finding network.port_blocked for this domain.
+ * diag_port_blocked_text() is the statement with what to do, for
+ * nservers of ndomains domains: the finding's, and a batch's summary and
+ * stop message across domains.
  */
 bool diag_connect_all_failed(const struct probe_result *r, size_t *nservers);
-void diag_port_blocked(struct probe_result *r, size_t nservers,
-    size_t ndomains);
 void diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
     size_t nservers, size_t ndomains);
 
@@ -58,11 +52,13 @@ void diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
  * server that greeted, as that judgement needs it; diag_greeters() lists
  * those of r (at most max).  diag_intercepted_pair() is true when a and
  * b are unrelated servers (other addresses; MX, PTR and greeting names
- * under different parent domains) that greeted with the same name,
+ * under different parent domains) that greeted with the same host name,
  * which is neither's PTR name (both PTRs known): what one interceptor
  * does and independent servers do not.  diag_intercepted() adds the
- * finding network.intercepted to r; diag_intercepted_text() is the
- * statement for it and for a batch's summary.
+ * finding network.intercepted to r and makes its verdict say so (a
+ * single probe's own servers are compared in diag_finish(); batch mode
+ * compares across domains); diag_intercepted_text() is the statement,
+ * for the finding and a batch's summary.
  */
 struct greeter {
 	char	domain[LIMIT_DOMAIN + 1];	/* the mail domain */
@@ -80,12 +76,6 @@ void diag_intercepted(struct probe_result *r, const struct greeter *a,
     const struct greeter *b, bool across_domains);
 void diag_intercepted_text(char *buf, size_t len, const struct greeter *a,
     const struct greeter *b);
-/* A single probe: the finding when two of its own servers show it. */
-void diag_check_interception(struct probe_result *r);
-
-/* --self-check: the reachability line (r->reach) from what the probe's
- * connections did.  After diag_finish(). */
-void diag_reachability(struct probe_result *r);
 
 /* Combine exit statuses of several addresses: the worst wins, in the order
  * 70, 65, 2, 1, 3, 0. */

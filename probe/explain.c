@@ -964,7 +964,7 @@ print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
 	put_label(out, "permanence:");
 	fprintf(out, "%s\n", codes_permanence_name(x->d.permanence));
 	put_label(out, "category:");
-	fprintf(out, "%s\n", x->d.category);
+	fprintf(out, "%s\n", codes_category_name(x->d.category));
 	put_label(out, "blame:");
 	fprintf(out, "%s\n", codes_blame_name(x->d.blame));
 	put_label(out, "meaning:");
@@ -1082,7 +1082,7 @@ print_json(FILE *out, const struct explained *x, size_t input,
 	jkey(out, "permanence");
 	jstr(out, codes_permanence_name(x->d.permanence));
 	jkey(out, "category");
-	jstr(out, x->d.category);
+	jstr(out, codes_category_name(x->d.category));
 	jkey(out, "blame");
 	jstr(out, codes_blame_name(x->d.blame));
 	jkey(out, "meaning");

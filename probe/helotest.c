@@ -476,7 +476,7 @@ is_about_helo(const struct rec_reply *rr, const char *name)
 	reply_text_join_noesc(rp, text, sizeof(text));
 	codes_classify(rr->cmd, rp->code, rp->esc_class, rp->esc_subject,
 	    rp->esc_detail, text, &d);
-	if (strcmp(d.category, "helo_rejected") == 0)
+	if (d.category == CODES_CAT_HELO_REJECTED)
 		return true;
 	/* Postfix names the HELO argument in angle brackets when a HELO
 	 * restriction refuses it: "<localhost>: Helo command rejected". */

@@ -436,23 +436,6 @@ start_rdns(struct identity_run *ir, int target, unsigned gen,
 	resolver_query_ptr(ir->resolver, sa, on_ptr, q);
 }
 
-static bool
-sockaddr_from_ip(const char *ip, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
 
 static void
 on_helo(void *arg, const struct resolver_addr_result *ar)
@@ -545,8 +528,12 @@ identity_server_start(struct identity_run *ir, const char *host,
 		if (strcmp(id->servers[i].rdns.ip, ip) == 0 &&
 		    (addr != NULL || strcmp(id->servers[i].host, host) == 0))
 			return (int)i;
-	if (id->nservers >= IDENT_MAX_SERVERS)
+	if (!result_grow(&id->servers, &id->servers_cap, id->nservers,
+	    IDENT_MAX_SERVERS, sizeof(*id->servers))) {
+		if (id->nservers < IDENT_MAX_SERVERS)
+			ir->res->nomem_dropped++;
 		return -1;
+	}
 	sv = &id->servers[id->nservers++];
 	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->host, sizeof(sv->host), "%s", host);
@@ -688,7 +675,7 @@ identity_session_done(struct identity_run *ir, int idx)
 	if (strcmp(seen, c->local_ip) != 0) {
 		struct sockaddr_storage ss;
 
-		if (sockaddr_from_ip(seen, &ss)) {
+		if (resolver_addr_parse(seen, &ss)) {
 			ir->gen_public++;
 			start_rdns(ir, TARGET_PUBLIC, ir->gen_public,
 			    (struct sockaddr *)&ss);
@@ -698,7 +685,7 @@ identity_session_done(struct identity_run *ir, int idx)
 		 * audit it after all. */
 		struct sockaddr_storage ss;
 
-		if (sockaddr_from_ip(seen, &ss)) {
+		if (resolver_addr_parse(seen, &ss)) {
 			ir->gen_local++;
 			start_rdns(ir, TARGET_LOCAL, ir->gen_local,
 			    (struct sockaddr *)&ss);
@@ -837,36 +824,35 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		ptr_list(rd, names, sizeof(names));
 		if (rd->ptr_status == RESOLVER_NXDOMAIN ||
 		    rd->ptr_status == RESOLVER_NODATA)
-			result_finding(res, "identity.no_ptr", SEV_WARNING,
-			    STAGE_CONNECT, "RFC 1912 §2.1", NULL, "the server "
-			    "address %s has no reverse DNS (PTR) record; if "
-			    "this host also sends mail, many receivers will "
-			    "refuse it", rd->ip);
+			result_finding(res, FINDING_IDENTITY_NO_PTR,
+			    STAGE_CONNECT, NULL, "the server address %s has no "
+			    "reverse DNS (PTR) record; if this host also sends "
+			    "mail, many receivers will refuse it", rd->ip);
 		else if (rd->ptr_status != RESOLVER_OK)
-			result_finding(res, "identity.unchecked", SEV_INFO,
-			    STAGE_CONNECT, NULL, NULL, "could not check the "
-			    "reverse DNS of %s (%s)", rd->ip,
+			result_finding(res, FINDING_IDENTITY_UNCHECKED,
+			    STAGE_CONNECT, NULL, "could not check the reverse "
+			    "DNS of %s (%s)", rd->ip,
 			    resolver_status_name(rd->ptr_status));
 		for (i = 0; i < rd->nptr; i++)
 			if (!rd->ptr_valid[i])
-				result_finding(res, "identity.ptr_invalid_name",
-				    SEV_WARNING, STAGE_CONNECT,
-				    "RFC 1123 §2.1", NULL, "the PTR record of "
-				    "%s names \"%s\", which is not a valid "
-				    "host name", rd->ip, rd->ptr[i]);
+				result_finding(res,
+				    FINDING_IDENTITY_PTR_INVALID_NAME,
+				    STAGE_CONNECT, NULL, "the PTR record of %s "
+				    "names \"%s\", which is not a valid host "
+				    "name", rd->ip, rd->ptr[i]);
 		if (rd->ptr_status == RESOLVER_OK) {
 			if (rd->fcrdns == IDENT_NO)
 				result_finding(res,
-				    "identity.ptr_not_confirmed", SEV_WARNING,
-				    STAGE_CONNECT, "RFC 8601 §3", names,
-				    "the PTR name of %s (%s) does not resolve "
-				    "back to %s: the reverse DNS is not "
-				    "forward-confirmed", rd->ip, names, rd->ip);
+				    FINDING_IDENTITY_PTR_NOT_CONFIRMED,
+				    STAGE_CONNECT, names, "the PTR name of %s "
+				    "(%s) does not resolve back to %s: the "
+				    "reverse DNS is not forward-confirmed",
+				    rd->ip, names, rd->ip);
 			else if (rd->fcrdns == IDENT_UNKNOWN)
-				result_finding(res, "identity.unchecked",
-				    SEV_INFO, STAGE_CONNECT, NULL, names,
-				    "could not check whether the PTR name of "
-				    "%s resolves back to it (%s)", rd->ip,
+				result_finding(res, FINDING_IDENTITY_UNCHECKED,
+				    STAGE_CONNECT, names, "could not check "
+				    "whether the PTR name of %s resolves back "
+				    "to it (%s)", rd->ip,
 				    resolver_status_name(rd->fwd_status));
 		}
 	}
@@ -875,9 +861,9 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		/* RFC 5321 §4.3.1: the greeting names the server ("220 "
 		 * alone, or a bare "220", names nothing). */
 		sv->banner_valid = IDENT_NO;
-		result_finding(res, "identity.banner_invalid_name", SEV_INFO,
-		    STAGE_GREETING, "RFC 5321 §4.3.1", NULL, "the greeting "
-		    "gives no host name at all");
+		result_finding(res, FINDING_IDENTITY_BANNER_INVALID_NAME,
+		    STAGE_GREETING, NULL, "the greeting gives no host name at "
+		    "all");
 	}
 	if (sv->banner_name[0] != '\0') {
 		const char *b = sv->banner_name;
@@ -886,10 +872,10 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		sv->banner_valid = identity_hostname_valid(b) || literal ?
 		    IDENT_YES : IDENT_NO;
 		if (sv->banner_valid == IDENT_NO)
-			result_finding(res, "identity.banner_invalid_name",
-			    SEV_INFO, STAGE_GREETING, "RFC 5321 §4.3.1", b,
-			    "the greeting does not start with the server's "
-			    "host name (it says \"%s\")", b);
+			result_finding(res,
+			    FINDING_IDENTITY_BANNER_INVALID_NAME,
+			    STAGE_GREETING, b, "the greeting does not start "
+			    "with the server's host name (it says \"%s\")", b);
 		if (sv->host[0] != '\0')
 			sv->banner_matches_mx = identity_name_eq(b, sv->host) ?
 			    IDENT_YES : IDENT_NO;
@@ -898,9 +884,9 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 			    IDENT_YES : IDENT_NO;
 			if (sv->banner_matches_ptr == IDENT_NO &&
 			    sv->banner_valid == IDENT_YES)
-				result_finding(res, "identity.banner_mismatch",
-				    SEV_INFO, STAGE_GREETING,
-				    "RFC 5321 §4.3.1", names, "the greeting "
+				result_finding(res,
+				    FINDING_IDENTITY_BANNER_MISMATCH,
+				    STAGE_GREETING, names, "the greeting "
 				    "announces %s, but the PTR name of %s is "
 				    "%s", b, rd->ip, first_ptr(rd));
 		} else if (rd->asked && resolver_status_temporary(
@@ -915,10 +901,10 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		sv->ehlo_matches_banner = identity_name_eq(sv->banner_name,
 		    sv->ehlo_name) ? IDENT_YES : IDENT_NO;
 		if (sv->ehlo_matches_banner == IDENT_NO)
-			result_finding(res, "identity.ehlo_name_mismatch",
-			    SEV_INFO, STAGE_EHLO, "RFC 5321 §4.1.1.1", NULL,
-			    "the greeting announces %s but the EHLO reply "
-			    "says %s", sv->banner_name, sv->ehlo_name);
+			result_finding(res, FINDING_IDENTITY_EHLO_NAME_MISMATCH,
+			    STAGE_EHLO, NULL, "the greeting announces %s but "
+			    "the EHLO reply says %s", sv->banner_name,
+			    sv->ehlo_name);
 	}
 }
 
@@ -945,47 +931,44 @@ client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 		ptr_list(rd, names, sizeof(names));
 		if (rd->ptr_status == RESOLVER_NXDOMAIN ||
 		    rd->ptr_status == RESOLVER_NODATA)
-			result_finding(res, "client.no_ptr", SEV_WARNING,
-			    STAGE_EHLO, "RFC 1912 §2.1", NULL, "this host's "
-			    "address %s has no PTR record; many servers "
-			    "refuse or defer clients without reverse DNS",
-			    rd->ip);
+			result_finding(res, FINDING_CLIENT_NO_PTR, STAGE_EHLO,
+			    NULL, "this host's address %s has no PTR record; "
+			    "many servers refuse or defer clients without "
+			    "reverse DNS", rd->ip);
 		else if (rd->ptr_status != RESOLVER_OK)
-			result_finding(res, "client.unchecked", SEV_INFO,
-			    STAGE_EHLO, NULL, NULL, "could not check the "
-			    "reverse DNS of this host's address %s (%s)",
-			    rd->ip, resolver_status_name(rd->ptr_status));
+			result_finding(res, FINDING_CLIENT_UNCHECKED,
+			    STAGE_EHLO, NULL, "could not check the reverse DNS "
+			    "of this host's address %s (%s)", rd->ip,
+			    resolver_status_name(rd->ptr_status));
 		else {
 			for (i = 0; i < rd->nptr; i++)
 				if (!rd->ptr_valid[i])
 					result_finding(res,
-					    "client.ptr_invalid_name",
-					    SEV_WARNING, STAGE_EHLO,
-					    "RFC 1123 §2.1", NULL, "the PTR "
-					    "name of this host's address %s "
-					    "(\"%s\") is not a valid host name",
-					    rd->ip, rd->ptr[i]);
+					    FINDING_CLIENT_PTR_INVALID_NAME,
+					    STAGE_EHLO, NULL, "the PTR name of "
+					    "this host's address %s (\"%s\") "
+					    "is not a valid host name", rd->ip,
+					    rd->ptr[i]);
 			if (rd->fcrdns == IDENT_NO)
-				result_finding(res, "client.ptr_not_confirmed",
-				    SEV_WARNING, STAGE_EHLO, "RFC 8601 §3",
-				    names, "the PTR name of this host's "
-				    "address %s (%s) does not resolve back to "
-				    "it; servers that check forward-confirmed "
-				    "reverse DNS treat it as having none",
-				    rd->ip, names);
+				result_finding(res,
+				    FINDING_CLIENT_PTR_NOT_CONFIRMED,
+				    STAGE_EHLO, names, "the PTR name of this "
+				    "host's address %s (%s) does not resolve "
+				    "back to it; servers that check "
+				    "forward-confirmed reverse DNS treat it as "
+				    "having none", rd->ip, names);
 			else if (rd->fcrdns == IDENT_UNKNOWN)
-				result_finding(res, "client.unchecked",
-				    SEV_INFO, STAGE_EHLO, NULL, names,
-				    "could not check whether the PTR name of "
-				    "this host's address %s resolves back to "
-				    "it", rd->ip);
+				result_finding(res, FINDING_CLIENT_UNCHECKED,
+				    STAGE_EHLO, names, "could not check "
+				    "whether the PTR name of this host's "
+				    "address %s resolves back to it", rd->ip);
 		}
 	} else if (c->local_private && c->public_ip[0] == '\0')
-		result_finding(res, "client.address_private", SEV_INFO,
-		    STAGE_EHLO, "RFC 1918", NULL, "this host's address %s is "
-		    "private: servers see the public address of the network's "
-		    "NAT instead, and none of them stated it, so its reverse "
-		    "DNS was not checked", c->local_ip);
+		result_finding(res, FINDING_CLIENT_ADDRESS_PRIVATE, STAGE_EHLO,
+		    NULL, "this host's address %s is private: servers see the "
+		    "public address of the network's NAT instead, and none of "
+		    "them stated it, so its reverse DNS was not checked",
+		    c->local_ip);
 }
 
 /* The HELO name against DNS, this host's address ip (NULL: unknown) and
@@ -1003,47 +986,45 @@ client_helo_findings(struct probe_result *res, const struct ident_rdns *rd,
 			c->helo_matches_ip = ip_in_helo(c, ip) ? IDENT_YES :
 			    IDENT_NO;
 		if (c->helo_matches_ip == IDENT_NO)
-			result_finding(res, "client.helo_literal_mismatch",
-			    SEV_WARNING, STAGE_EHLO, "RFC 5321 §4.1.4", NULL,
-			    "the HELO address literal %s is not this host's "
-			    "address %s", c->helo, ip);
+			result_finding(res,
+			    FINDING_CLIENT_HELO_LITERAL_MISMATCH, STAGE_EHLO,
+			    NULL, "the HELO address literal %s is not this "
+			    "host's address %s", c->helo, ip);
 		return;
 	}
 	if (!c->helo_fqdn) {
-		result_finding(res, "client.helo_not_fqdn", SEV_WARNING,
-		    STAGE_EHLO, "RFC 5321 §4.1.1.1", NULL, "the HELO name "
-		    "\"%s\" is not a fully qualified host name; servers that "
-		    "check it (Postfix reject_non_fqdn_helo_hostname) refuse "
-		    "it", c->helo);
+		result_finding(res, FINDING_CLIENT_HELO_NOT_FQDN, STAGE_EHLO,
+		    NULL, "the HELO name \"%s\" is not a fully qualified host "
+		    "name; servers that check it (Postfix "
+		    "reject_non_fqdn_helo_hostname) refuse it", c->helo);
 	} else if (c->helo_resolves == IDENT_NO) {
-		result_finding(res, "client.helo_no_address", SEV_WARNING,
-		    STAGE_EHLO, "RFC 5321 §4.1.1.1", NULL, "the HELO name %s "
-		    "has no address in DNS (%s); servers that check it "
-		    "(Postfix reject_unknown_helo_hostname) refuse it",
-		    c->helo, resolver_status_name(c->helo_status));
-	} else if (c->helo_resolves == IDENT_UNKNOWN) {
-		result_finding(res, "client.unchecked", SEV_INFO, STAGE_EHLO,
-		    NULL, NULL, "could not check whether the HELO name %s "
-		    "resolves (%s)", c->helo,
+		result_finding(res, FINDING_CLIENT_HELO_NO_ADDRESS, STAGE_EHLO,
+		    NULL, "the HELO name %s has no address in DNS (%s); "
+		    "servers that check it (Postfix "
+		    "reject_unknown_helo_hostname) refuse it", c->helo,
 		    resolver_status_name(c->helo_status));
+	} else if (c->helo_resolves == IDENT_UNKNOWN) {
+		result_finding(res, FINDING_CLIENT_UNCHECKED, STAGE_EHLO, NULL,
+		    "could not check whether the HELO name %s resolves (%s)",
+		    c->helo, resolver_status_name(c->helo_status));
 	}
 	if (c->helo_resolves == IDENT_YES && ip != NULL) {
 		c->helo_matches_ip = ip_in_helo(c, ip) ? IDENT_YES : IDENT_NO;
 		if (c->helo_matches_ip == IDENT_NO)
-			result_finding(res, "client.helo_mismatch", SEV_INFO,
-			    STAGE_EHLO, "RFC 5321 §4.1.4", NULL, "the HELO name "
-			    "%s resolves to %s%s, not to this host's address "
-			    "%s", c->helo, c->helo_addrs[0],
-			    c->nhelo_addrs > 1 ? " (and others)" : "", ip);
+			result_finding(res, FINDING_CLIENT_HELO_MISMATCH,
+			    STAGE_EHLO, NULL, "the HELO name %s resolves to "
+			    "%s%s, not to this host's address %s", c->helo,
+			    c->helo_addrs[0], c->nhelo_addrs > 1 ?
+			    " (and others)" : "", ip);
 	}
 	if (rd != NULL && rd->ptr_status == RESOLVER_OK && rd->nptr > 0) {
 		c->helo_matches_ptr = name_in_ptr(rd, c->helo) ? IDENT_YES :
 		    IDENT_NO;
 		if (c->helo_matches_ptr == IDENT_NO)
-			result_finding(res, "client.helo_ptr_mismatch",
-			    SEV_INFO, STAGE_EHLO, NULL, NULL, "the HELO name "
-			    "%s differs from the PTR name of this host's "
-			    "address (%s)", c->helo, first_ptr(rd));
+			result_finding(res, FINDING_CLIENT_HELO_PTR_MISMATCH,
+			    STAGE_EHLO, NULL, "the HELO name %s differs from "
+			    "the PTR name of this host's address (%s)", c->helo,
+			    first_ptr(rd));
 	}
 }
 
@@ -1069,10 +1050,11 @@ identity_findings(struct probe_result *res)
 int
 identity_client_status(const struct probe_result *res)
 {
-	static const char *const bad[] = {
-		"client.no_ptr", "client.ptr_not_confirmed",
-		"client.ptr_invalid_name", "client.helo_not_fqdn",
-		"client.helo_no_address", "client.helo_literal_mismatch",
+	static const enum finding_id bad[] = {
+		FINDING_CLIENT_NO_PTR, FINDING_CLIENT_PTR_NOT_CONFIRMED,
+		FINDING_CLIENT_PTR_INVALID_NAME, FINDING_CLIENT_HELO_NOT_FQDN,
+		FINDING_CLIENT_HELO_NO_ADDRESS,
+		FINDING_CLIENT_HELO_LITERAL_MISMATCH,
 	};
 	size_t i;
 
@@ -1080,7 +1062,7 @@ identity_client_status(const struct probe_result *res)
 		if (result_has_finding(res, bad[i]))
 			return 1;
 	if (identity_client_rdns(&res->ident) == NULL ||
-	    result_has_finding(res, "client.unchecked"))
+	    result_has_finding(res, FINDING_CLIENT_UNCHECKED))
 		return 2;
 	return 0;
 }
@@ -1188,14 +1170,17 @@ rdns_is_problem(const struct identity *id)
 	    rd->ptr_status == RESOLVER_NODATA || rd->fcrdns == IDENT_NO);
 }
 
-/* Put facts in front of text (bounded). */
+/* Put facts in front of e's cause and make action (NULL: keep it) its
+ * action; bounded as every explanation text. */
 static void
-prepend(char *dst, size_t len, const char *facts)
+prepend_cause(struct explanation *e, const char *facts, const char *action)
 {
-	char old[512];
+	char cause[EXPL_TEXT_MAX];
 
-	snprintf(old, sizeof(old), "%s", dst);
-	snprintf(dst, len, "%s%s%s", facts, old[0] ? " " : "", old);
+	snprintf(cause, sizeof(cause), "%s%s%s", facts, e->cause[0] ? " " : "",
+	    e->cause);
+	expl_set(e, e->category, e->blame, e->permanence, e->meaning, cause,
+	    action != NULL ? action : e->action);
 }
 
 static void
@@ -1206,10 +1191,10 @@ explain_stage(struct probe_result *res, struct explanation *e)
 	const char *ip = identity_client_ip(id);
 	const char *helo = suggested_helo(id);
 	char facts[512], more[256], action[512];
-	bool rdns = strcmp(e->category, "rdns_missing") == 0;
-	bool heloc = strcmp(e->category, "helo_rejected") == 0;
-	bool client = strcmp(e->blame, "client_identity") == 0 ||
-	    strcmp(e->blame, "client_ip_reputation") == 0;
+	bool rdns = e->category == CODES_CAT_RDNS_MISSING;
+	bool heloc = e->category == CODES_CAT_HELO_REJECTED;
+	bool client = e->blame == CODES_BLAME_CLIENT_IDENTITY ||
+	    e->blame == CODES_BLAME_CLIENT_IP_REPUTATION;
 
 	if (!rdns && !heloc && !client)
 		return;
@@ -1236,7 +1221,7 @@ explain_stage(struct probe_result *res, struct explanation *e)
 			helo_facts(id, more, sizeof(more));
 			snprintf(facts + strlen(facts), sizeof(facts) -
 			    strlen(facts), " %s", more);
-			prepend(e->cause, sizeof(e->cause), facts);
+			prepend_cause(e, facts, NULL);
 			return;
 		}
 		snprintf(action, sizeof(action), "Ask whoever runs the address "
@@ -1253,8 +1238,7 @@ explain_stage(struct probe_result *res, struct explanation *e)
 			    "are right, ask the server's administrator.", ip,
 			    ip, helo != NULL ? helo : "NAME");
 	}
-	prepend(e->cause, sizeof(e->cause), facts);
-	snprintf(e->action, sizeof(e->action), "%s", action);
+	prepend_cause(e, facts, action);
 }
 
 void
@@ -1272,7 +1256,7 @@ identity_explain(struct probe_result *res)
 		explain_stage(res, &s->expl);
 		explained = true;
 	}
-	if (explained && strcmp(res->reason, "client_rejected") == 0) {
+	if (explained && res->reason == REASON_CLIENT_REJECTED) {
 		char facts[512];
 		size_t n = strlen(res->summary);
 

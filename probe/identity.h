@@ -103,7 +103,9 @@ struct ident_client {
 
 struct identity {
 	size_t			 nservers;
-	struct ident_server	 servers[IDENT_MAX_SERVERS];
+	/* At most IDENT_MAX_SERVERS; result_clear() frees them. */
+	struct ident_server	*servers;
+	size_t			 servers_cap;
 	struct ident_client	 client;
 	bool			 self_check;	/* the full client audit was asked for */
 };

@@ -123,9 +123,9 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	if (st->nreasons > 0) {
 		fputs("  by reason:", out);
 		for (i = 0; i < st->nreasons; i++)
-			if (st->reason_count[i] > 0)
-				fprintf(out, "%s %s %lu", i > 0 ? "," : "",
-				    st->reason[i], st->reason_count[i]);
+			fprintf(out, "%s %s %lu", i > 0 ? "," : "",
+			    reason_name(st->reason_order[i]),
+			    st->reason_count[st->reason_order[i]]);
 		fputc('\n', out);
 	}
 	fprintf(out, "  %lu duplicate%s, %lu invalid line%s, %lu retr%s after "

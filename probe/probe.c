@@ -12,7 +12,6 @@
  * set, gives leave for each connection); probe_address() is the
  * synchronous wrapper.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -41,8 +40,14 @@ struct target {
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
-	struct target		 targets[LIMIT_TARGETS];
+	/* The MX hosts' addresses as DNS gave them, binary, until the
+	 * target list is built from them. */
+	struct host_addr	*haddrs;
+	size_t			 nhaddrs;
+	size_t			 haddrs_cap;
+	struct target		*targets;	/* grown up to LIMIT_TARGETS */
 	size_t			 ntargets;
+	size_t			 targets_cap;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -73,6 +78,11 @@ struct run {
 	size_t			 nexcluded;
 	char			 excluded[192];	/* the first few, for the finding */
 	size_t			 nstalled;	/* targets skipped: timed out before */
+};
+
+struct host_addr {
+	size_t			mx_index;
+	struct sockaddr_storage	addr;
 };
 
 struct host_query {
@@ -226,35 +236,9 @@ ident_idle(void *arg)
 	finish_run(run);
 }
 
-/* The verdict of a self-check: the client audit decides. */
-static void
-self_check_verdict(struct probe_result *res, bool offline)
-{
-	int st;
-
-	if (res->local_error)
-		return;
-	if (!offline && res->outcome != OUTCOME_ANSWERED)
-		st = 2;		/* no server answered: keep diag's reason */
-	else {
-		st = identity_client_status(res);
-		res->verdict = VERDICT_UNKNOWN;
-		snprintf(res->reason, sizeof(res->reason), "self_check");
-		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
-		    "Self-check: nothing wrong found with this host's address, "
-		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
-		    "host's identity has problems that make servers refuse "
-		    "or distrust it (see the findings)." : "Self-check: this "
-		    "host's address or its reverse DNS could not be checked.");
-	}
-	res->exit_code = st;
-}
-
 static void
 finish_run(struct run *run)
 {
-	size_t nservers;
-
 	if (run->done)
 		return;
 	/* Reverse DNS and HELO look-ups still out: wait for them, at most
@@ -273,22 +257,8 @@ finish_run(struct run *run)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
+	run->res->skipped_stalled = run->nstalled;
 	diag_finish(run->res, run->catch_all_code);
-	if (run->nstalled > 0)
-		diag_server_stalled(run->res, run->nstalled,
-		    run->res->outcome == OUTCOME_NONE &&
-		    !run->res->local_error &&
-		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	if (diag_connect_all_failed(run->res, &nservers))
-		diag_port_blocked(run->res, nservers, 1);
-	if (!run->req.no_identity) {
-		identity_explain(run->res);
-		diag_check_interception(run->res);
-	}
-	if (run->res->kind == RESULT_SELF_CHECK) {
-		self_check_verdict(run->res, false);
-		diag_reachability(run->res);
-	}
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
@@ -302,25 +272,38 @@ server_port(const struct probe_config *cfg)
 	    cfg->port;
 }
 
-/* A server the proxy resolves (socks5h): its name only. */
-static void
-add_name_target(struct run *run, const char *host)
+/* A new target for host, its port set; NULL at the limit or without
+ * memory. */
+static struct target *
+new_target(struct run *run, const char *host)
 {
 	struct target *t;
 
 	if (run->ntargets >= LIMIT_TARGETS)
-		return;
+		return NULL;
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
+		return NULL;
+	}
 	t = &run->targets[run->ntargets++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	t->port = server_port(run->ctx->cfg);
+	return t;
+}
+
+/* A server the proxy resolves (socks5h): its name only. */
+static void
+add_name_target(struct run *run, const char *host)
+{
+	(void)new_target(run, host);
 }
 
 static void
 add_target(struct run *run, const char *host, const struct sockaddr *sa)
 {
 	struct target *t;
-	int port = server_port(run->ctx->cfg);
 
 	if (run->ntargets >= LIMIT_TARGETS)
 		return;
@@ -341,21 +324,11 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		}
 		return;
 	}
-	t = &run->targets[run->ntargets++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->host, sizeof(t->host), "%s", host);
-	t->port = port;
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
-		memcpy(sin, sa, sizeof(*sin));
-		sin->sin_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
-		memcpy(sin6, sa, sizeof(*sin6));
-		sin6->sin6_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin6);
-	}
+	if ((t = new_target(run, host)) == NULL)
+		return;
+	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	t->addrlen = resolver_addr_set_port(&t->addr, t->port);
 }
 
 /* The target's address in text, "" for a name the proxy resolves. */
@@ -395,12 +368,12 @@ no_target_in_family(struct run *run)
 	else
 		snprintf(why, sizeof(why), "%s asks for %s only",
 		    fam == AF_INET6 ? "-6" : "-4", want);
-	result_finding(res, "connect.no_address_in_family", SEV_ERROR,
-	    STAGE_CONNECT, NULL, run->excluded, "no server address to "
-	    "connect to: %s, and the %s only %s address%s (%s%s)", why,
-	    res->addr.literal || cfg->use_server ? "server has" :
-	    "mail hosts have", other, run->nexcluded == 1 ? "" : "es", run->excluded,
-	    run->nexcluded > 3 ? ", ..." : "");
+	result_finding(res, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY, STAGE_CONNECT,
+	    run->excluded, "no server address to connect to: %s, and the %s "
+	    "only %s address%s (%s%s)", why, res->addr.literal ||
+	    cfg->use_server ? "server has" : "mail hosts have", other,
+	    run->nexcluded == 1 ? "" : "es", run->excluded, run->nexcluded > 3 ?
+	    ", ..." : "");
 	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
 	snprintf(res->stages[STAGE_CONNECT].error,
 	    sizeof(res->stages[STAGE_CONNECT].error), "no %s address to "
@@ -412,6 +385,29 @@ dns_stage(struct probe_result *res, enum stage_status st, double ms)
 {
 	res->stages[STAGE_DNS].status = st;
 	res->stages[STAGE_DNS].elapsed_ms = ms;
+}
+
+/* Keep the addresses of MX host i (as the report shows them, and binary
+ * for the target list). */
+static void
+keep_host_addrs(struct run *run, size_t i,
+    const struct resolver_addr_result *ar)
+{
+	struct mx_info *m = &run->res->mx[i];
+	size_t k;
+
+	for (k = 0; k < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; k++) {
+		if (!result_grow(&run->haddrs, &run->haddrs_cap, run->nhaddrs,
+		    RESOLVER_MAX_MX * RESOLVER_MAX_ADDRS,
+		    sizeof(*run->haddrs))) {
+			run->res->nomem_dropped++;
+			return;
+		}
+		run->haddrs[run->nhaddrs].mx_index = i;
+		run->haddrs[run->nhaddrs++].addr = ar->addrs[k];
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[k],
+		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	}
 }
 
 /* All address look-ups of the MX hosts are in: build the target list. */
@@ -426,57 +422,44 @@ hosts_resolved(struct run *run)
 		struct mx_info *m = &res->mx[i];
 		/* RFC 5321 §5.1 lets an implicit MX be an alias. */
 		if (m->cname[0] != '\0' && !res->implicit_mx)
-			result_finding(res, "dns.mx_is_cname", SEV_WARNING,
-			    STAGE_DNS, "RFC 2181 §10.3", m->cname, "the MX host "
-			    "%s is an alias (CNAME) of %s; an MX must name the "
-			    "host itself, and some senders refuse aliases", m->host,
-			    m->cname);
+			result_finding(res, FINDING_DNS_MX_IS_CNAME, STAGE_DNS,
+			    m->cname, "the MX host %s is an alias (CNAME) of "
+			    "%s; an MX must name the host itself, and some "
+			    "senders refuse aliases", m->host, m->cname);
 		if (m->status == RESOLVER_OK || m->is_ip)
 			continue;
 		if (resolver_status_temporary(m->status)) {
 			temp = true;
-			result_finding(res, "dns.temporary", SEV_WARNING,
-			    STAGE_DNS, NULL, NULL, "could not look up the "
-			    "addresses of %s (%s); it was skipped", m->host,
+			result_finding_sev(res, FINDING_DNS_TEMPORARY,
+			    SEV_WARNING, STAGE_DNS, NULL, NULL,
+			    "could not look up the addresses of %s (%s); it "
+			    "was skipped", m->host,
 			    resolver_status_name(m->status));
 		} else
-			result_finding(res, "dns.mx_no_address", SEV_WARNING,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the mail host "
-			    "%s has no address (%s)", m->host,
-			    resolver_status_name(m->status));
+			result_finding(res, FINDING_DNS_MX_NO_ADDRESS,
+			    STAGE_DNS, NULL, "the mail host %s has no address "
+			    "(%s)", m->host, resolver_status_name(m->status));
 	}
 	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
 	 * then its IPv4 ones, each family in the order given. */
-	for (i = 0; i < res->nmx * 2; i++) {
-		for (j = 0; j < res->mx[i / 2].naddrs; j++) {
-			struct sockaddr_storage ss;
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			const char *ip = res->mx[i / 2].addrs[j];
+	for (i = 0; i < res->nmx * 2; i++)
+		for (j = 0; j < run->nhaddrs; j++) {
+			const struct host_addr *h = &run->haddrs[j];
 
-			memset(&ss, 0, sizeof(ss));
-			if (i % 2 == 1 &&
-			    inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-				sin->sin_family = AF_INET;
-			else if (i % 2 == 0 &&
-			    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-				sin6->sin6_family = AF_INET6;
-			else
-				continue;
-			add_target(run, res->mx[i / 2].host,
-			    (struct sockaddr *)&ss);
+			if (h->mx_index == i / 2 &&
+			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
+				add_target(run, res->mx[i / 2].host,
+				    (const struct sockaddr *)&h->addr);
 		}
-	}
 	/* Addresses only of the family ruled out: start_next() says so. */
 	if (run->ntargets == 0 && run->nexcluded == 0) {
 		if (temp) {
 			res->dns_status = RESOLVER_SERVFAIL;
 			dns_stage(res, STATUS_FAIL, 0);
 		} else {
-			result_finding(res, "dns.no_mail_host", SEV_ERROR,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "none of the "
-			    "mail hosts of %s has a usable address",
-			    res->addr.domain_ascii);
+			result_finding(res, FINDING_DNS_NO_MAIL_HOST, STAGE_DNS,
+			    NULL, "none of the mail hosts of %s has a usable "
+			    "address", res->addr.domain_ascii);
 			res->dns_status = RESOLVER_NODATA;
 			dns_stage(res, STATUS_FAIL, 0);
 		}
@@ -500,8 +483,8 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct host_query *hq = arg;
 	struct run *run = hq->run;
-	struct mx_info *m = &run->res->mx[hq->mx_index];
-	size_t i;
+	size_t hq_index = hq->mx_index;
+	struct mx_info *m = &run->res->mx[hq_index];
 
 	free(hq);
 	m->status = ar->status;
@@ -509,9 +492,7 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
-	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	keep_host_addrs(run, hq_index, ar);
 	result_transcriptf(run->res, 'i', "DNS: %s has %zu address(es) (%s)",
 	    m->host, ar->n, resolver_status_name(ar->status));
 	if (--run->pending == 0 && !run->done)
@@ -531,24 +512,28 @@ resolve_hosts(struct run *run)
 	size_t i;
 
 	run->pending = (int)run->res->nmx;
+	if (run->pending == 0) {
+		hosts_resolved(run);
+		return;
+	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
-		unsigned char ab[16];
+		struct sockaddr_storage ss;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
-		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
-		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
+		    !run->res->implicit_mx &&
+		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
 			 * host, never an address; MTAs (Postfix, Exim) do
 			 * not use such a target, so neither does the
 			 * probe. */
 			m->is_ip = true;
 			m->status = RESOLVER_NODATA;
-			result_finding(run->res, "dns.mx_is_ip", SEV_ERROR,
-			    STAGE_DNS, "RFC 5321 §5.1", NULL, "the MX record "
-			    "of %s points to the IP address %s instead of a "
-			    "host name; mail servers do not use it",
+			result_finding(run->res, FINDING_DNS_MX_IS_IP,
+			    STAGE_DNS, NULL, "the MX record of %s points to "
+			    "the IP address %s instead of a host name; mail "
+			    "servers do not use it",
 			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
@@ -588,6 +573,7 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	const char *d = res->addr.domain_ascii;
+	struct mx_info *m;
 	size_t i;
 
 	res->dns_status = mr->status;
@@ -604,9 +590,8 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	case RESOLVER_OK:
 		break;
 	case RESOLVER_NXDOMAIN:
-		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "the domain %s does not exist "
-		    "(NXDOMAIN)", d);
+		result_finding(res, FINDING_DNS_NXDOMAIN, STAGE_DNS, NULL,
+		    "the domain %s does not exist (NXDOMAIN)", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -615,18 +600,17 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 		/* RFC 5321 §5.1: no MX records at all -> the domain itself
 		 * is the mail host, with preference 0. */
 		res->implicit_mx = true;
-		res->nmx = 1;
-		res->mx[0].pref = 0;
-		snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s", d);
-		result_finding(res, "dns.implicit_mx", SEV_INFO, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "%s has no MX records; mail goes "
-		    "to the domain's own address (implicit MX)", d);
+		if ((m = result_add_mx(res)) != NULL)
+			snprintf(m->host, sizeof(m->host), "%s", d);
+		result_finding(res, FINDING_DNS_IMPLICIT_MX, STAGE_DNS, NULL,
+		    "%s has no MX records; mail goes to the domain's own "
+		    "address (implicit MX)", d);
 		resolve_hosts(run);
 		return;
 	default:
-		result_finding(res, "dns.temporary", SEV_ERROR, STAGE_DNS, NULL,
-		    mr->detail, "the MX look-up for %s failed for now (%s)",
-		    d, resolver_status_name(mr->status));
+		result_finding(res, FINDING_DNS_TEMPORARY, STAGE_DNS,
+		    mr->detail, "the MX look-up for %s failed for now (%s)", d,
+		    resolver_status_name(mr->status));
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -635,9 +619,9 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 
 	if (mr->null_mx) {
 		res->null_mx = true;
-		result_finding(res, "dns.null_mx", SEV_ERROR, STAGE_DNS,
-		    "RFC 7505", NULL, "%s publishes a null MX (\"0 .\"): it "
-		    "accepts no mail at all", d);
+		result_finding(res, FINDING_DNS_NULL_MX, STAGE_DNS, NULL,
+		    "%s publishes a null MX (\"0 .\"): it accepts no mail at "
+		    "all", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -646,19 +630,18 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 	for (i = 0; i < mr->n && res->nmx < RESOLVER_MAX_MX; i++) {
 		if (mr->mx[i].host[0] == '\0')
 			continue;	/* a stray "." among real MX records */
-		res->mx[res->nmx].pref = mr->mx[i].pref;
-		snprintf(res->mx[res->nmx].host, sizeof(res->mx[0].host), "%s",
-		    mr->mx[i].host);
-		res->nmx++;
+		if ((m = result_add_mx(res)) == NULL)
+			break;
+		m->pref = mr->mx[i].pref;
+		snprintf(m->host, sizeof(m->host), "%s", mr->mx[i].host);
 	}
 	if (mr->null_mx_mixed)
-		result_finding(res, "dns.null_mx_mixed", SEV_WARNING,
-		    STAGE_DNS, "RFC 7505 §3", NULL, "%s publishes a null MX "
-		    "beside other MX records; the null MX is ignored", d);
+		result_finding(res, FINDING_DNS_NULL_MX_MIXED, STAGE_DNS, NULL,
+		    "%s publishes a null MX beside other MX records; the null "
+		    "MX is ignored", d);
 	if (res->nmx == 0) {
-		result_finding(res, "dns.no_mail_host", SEV_ERROR, STAGE_DNS,
-		    "RFC 5321 §5.1", NULL, "%s has MX records but none names "
-		    "a host", d);
+		result_finding(res, FINDING_DNS_NO_MAIL_HOST, STAGE_DNS, NULL,
+		    "%s has MX records but none names a host", d);
 		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
 		res->dns_done = true;
 		finish_run(run);
@@ -672,21 +655,18 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct run *run = arg;
 	struct probe_result *res = run->res;
-	size_t i;
+	struct mx_info *m;
 
 	res->dns_status = ar->status;
-	res->nmx = 1;
-	snprintf(res->mx[0].host, sizeof(res->mx[0].host), "%s",
-	    run->ctx->cfg->server_host);
-	res->mx[0].status = ar->status;
-	for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++) {
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    res->mx[0].addrs[i], sizeof(res->mx[0].addrs[0]));
-		res->mx[0].naddrs++;
+	if ((m = result_add_mx(res)) != NULL) {
+		snprintf(m->host, sizeof(m->host), "%s",
+		    run->ctx->cfg->server_host);
+		m->status = ar->status;
+		keep_host_addrs(run, res->nmx - 1, ar);
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
-		result_finding(res, "dns.nxdomain", SEV_ERROR, STAGE_DNS, NULL,
-		    NULL, "the server name %s does not exist",
+		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
+		    STAGE_DNS, NULL, NULL, "the server name %s does not exist",
 		    run->ctx->cfg->server_host);
 	hosts_resolved(run);
 }
@@ -708,12 +688,12 @@ ipv6_failed(struct run *run, int cerr)
 	for (i = run->next; i < run->ntargets; i++)
 		if (run->targets[i].addr.ss_family == AF_INET6)
 			left++;
-	result_finding(run->res, "connect.ipv6_unreachable", SEV_INFO,
-	    STAGE_CONNECT, NULL, strerror(cerr), "IPv6 is not usable from "
-	    "%s (%s connecting to %s): %zu more IPv6 address%s not "
-	    "tried; IPv4 addresses still are", run->ctx->proxy != NULL ?
-	    "the proxy" : "this host", strerror(cerr),
-	    run->res->server_ip, left, left == 1 ? "" : "es");
+	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
+	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from %s (%s "
+	    "connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
+	    "addresses still are", run->ctx->proxy != NULL ? "the proxy" :
+	    "this host", strerror(cerr), run->res->server_ip, left,
+	    left == 1 ? "" : "es");
 	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
 	    "%zu more IPv6 address%s", strerror(cerr), left,
 	    left == 1 ? "" : "es");
@@ -840,8 +820,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		session_free(s);
 		run->session = NULL;
 	}
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", res->server_host);
 		snprintf(a->ip, sizeof(a->ip), "%s", res->server_ip);
 		a->port = res->server_port;
@@ -964,9 +943,7 @@ target_stalled(struct run *run, size_t i)
 		return false;
 	run->nstalled++;
 	target_ip(t, ip, sizeof(ip));
-	if (res->nattempts < sizeof(res->attempts) / sizeof(res->attempts[0])) {
-		a = &res->attempts[res->nattempts++];
-		memset(a, 0, sizeof(*a));
+	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
 		a->port = t->port;
@@ -1074,11 +1051,11 @@ open_target(struct run *run)
 void
 probe_carrier_address(const char *host, char *buf, size_t len)
 {
-	unsigned char ab[16];
+	struct sockaddr_storage ss;
 
-	if (inet_pton(AF_INET6, host, ab) == 1)
+	if (resolver_addr_parse(host, &ss) && ss.ss_family == AF_INET6)
 		snprintf(buf, len, "postmaster@[IPv6:%s]", host);
-	else if (inet_pton(AF_INET, host, ab) == 1)
+	else if (ss.ss_family == AF_INET)
 		snprintf(buf, len, "postmaster@[%s]", host);
 	else
 		snprintf(buf, len, "postmaster@%s", host);
@@ -1148,6 +1125,8 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
+	free(run->targets);
+	free(run->haddrs);
 	free(run);
 }
 
@@ -1208,9 +1187,8 @@ run_start(struct probe_ctx *ctx, const char *address,
 	    sizeof(res->addr_why));
 	if (res->addr_error != ADDRESS_OK) {
 		result_finding(res, res->addr_error == ADDRESS_CONTROL ?
-		    "address.control_character" : "address.invalid",
-		    SEV_ERROR, STAGE_ADDRESS, "RFC 5321 §4.1.2", NULL, "%s",
-		    res->addr_why);
+		    FINDING_ADDRESS_CONTROL_CHARACTER : FINDING_ADDRESS_INVALID,
+		    STAGE_ADDRESS, NULL, "%s", res->addr_why);
 		res->stages[STAGE_ADDRESS].status = STATUS_FAIL;
 		diag_finish(res, 0);
 		run->done = true;
@@ -1222,9 +1200,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity)
+	if (!req->no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
+		res->identity_checked = true;
+	}
 	if (run->req.plan == NULL)
 		own_plan(run);
 
@@ -1236,15 +1216,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 		start_next(run);
 	} else if (cfg->use_server) {
 		struct sockaddr_storage ss;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
-		memset(&ss, 0, sizeof(ss));
-		if (inet_pton(AF_INET, cfg->server_host, &sin->sin_addr) == 1)
-			sin->sin_family = AF_INET;
-		else if (inet_pton(AF_INET6, cfg->server_host,
-		    &sin6->sin6_addr) == 1)
-			sin6->sin6_family = AF_INET6;
+		if (!resolver_addr_parse(cfg->server_host, &ss))
+			ss.ss_family = 0;
 		if (ss.ss_family != 0 || proxy_resolves(run)) {
 			if (ss.ss_family != 0)
 				add_target(run, "", (struct sockaddr *)&ss);
@@ -1301,10 +1275,10 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 		diag_finish(out, 0);
 		return;
 	}
-	result_finding(out, "batch.shared_connection", SEV_INFO, STAGE_RCPT,
-	    "RFC 5321 §3.3", first->addr.mailbox, "asked in the same SMTP "
-	    "transaction as %s (recipient %zu of it); the stages before RCPT "
-	    "are that connection's", first->addr.mailbox, position);
+	result_finding(out, FINDING_BATCH_SHARED_CONNECTION, STAGE_RCPT,
+	    first->addr.mailbox, "asked in the same SMTP transaction as %s "
+	    "(recipient %zu of it); the stages before RCPT are that "
+	    "connection's", first->addr.mailbox, position);
 	out->outcome_stage = STAGE_RCPT;
 	if ((rr = record_rcpt(out, r)) == NULL) {
 		/* Sent and never answered, or never sent. */
@@ -1316,8 +1290,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+	out->identity_checked = first->identity_checked;
 	diag_finish(out, catch_all_code);
-	identity_explain(out);
 }
 
 struct sync_wait {
@@ -1373,23 +1347,13 @@ static bool
 route_source(const char *ip, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	int fd;
 	bool ok;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(53);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(53);
-		len = sizeof(*sin6);
-	} else
+	if (!resolver_addr_parse(ip, &ss))
 		return false;
+	len = resolver_addr_set_port(&ss, 53);
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) < 0)
 		return false;
 	ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
@@ -1484,8 +1448,9 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	identity_findings(res);
 	res->dns_done = false;
-	self_check_verdict(res, true);
-	diag_reachability(res);
+	res->kind = RESULT_SELF_CHECK_LOCAL;
+	res->identity_checked = true;
+	diag_finish(res, 0);
 	identity_run_release(ir);
 }
 

@@ -26,10 +26,10 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 	int code;
 
 	if (t->state == PLAN_TXN_NO_SMTPUTF8) {
-		result_finding(res, "rcpt.smtputf8_unsupported", SEV_ERROR,
-		    STAGE_RCPT, "RFC 6531 §3.2", NULL, "the address has a "
-		    "non-ASCII local part, and this server does not offer "
-		    "SMTPUTF8, so it cannot accept mail for it");
+		result_finding(res, FINDING_RCPT_SMTPUTF8_UNSUPPORTED,
+		    STAGE_RCPT, NULL, "the address has a non-ASCII local part, "
+		    "and this server does not offer SMTPUTF8, so it cannot "
+		    "accept mail for it");
 		worse(&res->stages[STAGE_RCPT], STATUS_FAIL);
 		return;
 	}
@@ -43,10 +43,9 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 	}
 	worse(sr, STATUS_FAIL);
 	if (rr->legality != CODES_ILLEGAL)
-		result_finding(res, code / 100 == 4 ? "mail.temporary" :
-		    "mail.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-		    STAGE_MAIL, "RFC 5321 §4.1.1.2", NULL, "the server %s the "
-		    "sender <%s> with %d", code / 100 == 4 ? "deferred" :
+		result_finding(res, code / 100 == 4 ? FINDING_MAIL_TEMPORARY :
+		    FINDING_MAIL_REJECTED, STAGE_MAIL, NULL, "the server %s "
+		    "the sender <%s> with %d", code / 100 == 4 ? "deferred" :
 		    "refused", t->from, code);
 }
 
@@ -68,10 +67,9 @@ record_rcpt(struct probe_result *res, struct plan_rcpt *r)
 		worse(sr, STATUS_OK);
 	else {
 		worse(sr, STATUS_FAIL);
-		result_finding(res, code / 100 == 4 ? "rcpt.temporary" :
-		    "rcpt.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-		    STAGE_RCPT, "RFC 5321 §4.1.1.3", NULL, "the server %s the "
-		    "recipient with %d", code / 100 == 4 ? "deferred" :
+		result_finding(res, code / 100 == 4 ? FINDING_RCPT_TEMPORARY :
+		    FINDING_RCPT_REJECTED, STAGE_RCPT, NULL, "the server %s "
+		    "the recipient with %d", code / 100 == 4 ? "deferred" :
 		    "refused", code);
 	}
 	return rr;

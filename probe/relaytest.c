@@ -155,10 +155,10 @@ summarise(struct relaytest_result *rt)
 				    u->txns[i].rcpt_reply.reply->code);
 				break;
 			}
-		result_finding(u->res, "relay.open", SEV_ERROR, STAGE_RCPT,
-		    "RFC 5321 §7.1", ev, "the server accepts a recipient in "
-		    "an outside domain without authentication (%s): anyone "
-		    "can send mail through it", acc);
+		result_finding(u->res, FINDING_RELAY_OPEN, STAGE_RCPT, ev,
+		    "the server accepts a recipient in an outside domain "
+		    "without authentication (%s): anyone can send mail through "
+		    "it", acc);
 		snprintf(rt->conclusion, sizeof(rt->conclusion), "open relay: "
 		    "yes; accepted without authentication: %s%s", acc,
 		    u->status[RV_PLAIN] == RELAY_ACCEPTED ? "" : " (only "
@@ -193,10 +193,9 @@ summarise(struct relaytest_result *rt)
 	if (a->naccepted > 0) {
 		rt->auth_relay = 1;
 		list_variants(a, RELAY_ACCEPTED, acc, sizeof(acc));
-		result_finding(a->res, "relay.authenticated", SEV_INFO,
-		    STAGE_RCPT, "RFC 6409 §4.3", NULL, "after AUTH the server "
-		    "accepts recipients in outside domains (%s), as a "
-		    "submission server should", acc);
+		result_finding(a->res, FINDING_RELAY_AUTHENTICATED, STAGE_RCPT,
+		    NULL, "after AUTH the server accepts recipients in outside "
+		    "domains (%s), as a submission server should", acc);
 		snprintf(rt->conclusion + n, sizeof(rt->conclusion) - n,
 		    "; authenticated: relays (%s)", acc);
 	} else if (a->nrefused == RV_COUNT) {

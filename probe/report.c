@@ -163,7 +163,8 @@ report_json_cstr_nonempty(FILE *out, const char *s)
 void
 report_finding_line(FILE *out, const struct finding *f)
 {
-	fprintf(out, "    %-7s %s: ", severity_name(f->severity), f->id);
+	fprintf(out, "    %-7s %s: ", severity_name(f->severity),
+	    finding_name(f->id));
 	report_put_text(out, f->message, strlen(f->message));
 	if (f->ref != NULL)
 		fprintf(out, " [%s]", f->ref);
@@ -218,11 +219,11 @@ json_explanation(FILE *out, const struct explanation *e)
 	fputs(",\"action\":", out);
 	js(out, e->action);
 	fputs(",\"category\":", out);
-	js(out, e->category);
+	js(out, expl_category_name(e->category));
 	fputs(",\"blame\":", out);
-	js(out, e->blame);
+	js(out, codes_blame_name(e->blame));
 	fputs(",\"permanence\":", out);
-	js(out, e->permanence);
+	js(out, codes_permanence_name(e->permanence));
 	fputc('}', out);
 }
 
@@ -338,7 +339,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	fputs(",\"verdict\":", out);
 	js(out, verdict_name(r->verdict));
 	fputs(",\"reason\":", out);
-	js(out, r->reason);
+	js(out, reason_name(r->reason));
 	fputs(",\"summary\":", out);
 	js(out, r->summary);
 	fprintf(out, ",\"exit_code\":%d", r->exit_code);
@@ -437,7 +438,7 @@ report_json_impl(FILE *out, const struct probe_result *r,
 	for (i = 0; i < r->nfindings; i++) {
 		const struct finding *f = &r->findings[i];
 		fputs(i ? ",{\"id\":" : "{\"id\":", out);
-		js(out, f->id);
+		js(out, finding_name(f->id));
 		fputs(",\"severity\":", out);
 		js(out, severity_name(f->severity));
 		fputs(",\"stage\":", out);
@@ -568,7 +569,7 @@ report_text_line(FILE *out, const struct probe_result *r,
 		}
 	}
 	fprintf(out, "%s%-13s%s %-18s ", vcol, verdict_name(r->verdict), reset,
-	    r->reason);
+	    reason_name(r->reason));
 	report_put_text(out, r->input, strlen(r->input));
 	if (r->input_cut)
 		fputs("...", out);
@@ -605,7 +606,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 	}
 	fputc('\n', out);
 	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
-	    verdict_name(r->verdict), reset, r->reason);
+	    verdict_name(r->verdict), reset, reason_name(r->reason));
 	fputs("  ", out);
 	report_put_text(out, r->summary, strlen(r->summary));
 	fputc('\n', out);

@@ -105,7 +105,7 @@ report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 
 			fputs(first ? "{\"id\":" : ",{\"id\":", out);
 			first = false;
-			js(out, f->id);
+			js(out, finding_name(f->id));
 			fputs(",\"severity\":", out);
 			js(out, severity_name(f->severity));
 			fputs(",\"stage\":", out);

@@ -2,8 +2,12 @@
  * result.c — the per-address record, and the reply checker that compares
  * every (command, reply) pair with the command table in codes/.
  *
- * Owns the replies and transcript entries stored in a probe_result.
- * Limits: LIMIT_FINDINGS, LIMIT_STAGE_REPLIES, LIMIT_TRANSCRIPT_BYTES.
+ * Owns the arrays of a probe_result (replies, findings, MX hosts,
+ * attempts, explanation texts, server identities, transcript): each is
+ * allocated on first use and grown by doubling up to its limit.  Without
+ * memory a fact is dropped and counted, never written out of bounds.
+ * Limits: LIMIT_FINDINGS, LIMIT_STAGE_REPLIES, RESOLVER_MAX_MX,
+ * LIMIT_ATTEMPT_RECORDS, IDENT_MAX_SERVERS, LIMIT_TRANSCRIPT_BYTES.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +16,16 @@
 #include <time.h>
 
 #include "result.h"
+
+/* A row of findings.tsv. */
+struct finding_row {
+	const char	*id;
+	enum severity	 severity;
+	unsigned	 stages;
+	const char	*ref;
+};
+
+#include "probe_tables.c"
 
 static const char *const stage_names[STAGE_COUNT] = {
 	"address", "dns", "connect", "proxy", "greeting", "ehlo", "starttls",
@@ -80,6 +94,144 @@ session_outcome_name(enum session_outcome o)
 	return names[o];
 }
 
+const char *
+finding_name(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].id : "unknown";
+}
+
+enum severity
+finding_severity(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].severity :
+	    SEV_INFO;
+}
+
+unsigned
+finding_stages(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].stages : 0;
+}
+
+const char *
+finding_ref(enum finding_id id)
+{
+	return (unsigned)id < FINDING_COUNT ? finding_rows[id].ref : NULL;
+}
+
+const char *
+reason_name(enum reason r)
+{
+	return (unsigned)r < REASON_COUNT ? reason_names[r] : "unknown";
+}
+
+const char *
+expl_category_name(int category)
+{
+	if (category >= 0 && category < CODES_CAT_COUNT)
+		return codes_category_name((enum codes_category)category);
+	if (category >= CODES_CAT_COUNT && category < DIAG_CAT_END)
+		return diag_category_names[category - CODES_CAT_COUNT];
+	return "unknown";
+}
+
+void
+expl_set(struct explanation *e, int category, enum codes_blame blame,
+    enum codes_permanence permanence, const char *meaning, const char *cause,
+    const char *action)
+{
+	const char *in[3] = { meaning, cause, action };
+	size_t len[3], i, off = 0;
+	char *text;
+
+	/* The new block is made before the old one is freed: the texts
+	 * may be e's own. */
+	for (i = 0; i < 3; i++)
+		len[i] = strnlen(in[i], EXPL_TEXT_MAX - 1);
+	text = malloc(len[0] + len[1] + len[2] + 3);
+	e->present = true;
+	e->category = category;
+	e->blame = blame;
+	e->permanence = permanence;
+	if (text != NULL)
+		for (i = 0; i < 3; i++) {
+			memcpy(text + off, in[i], len[i]);
+			text[off + len[i]] = '\0';
+			off += len[i] + 1;
+		}
+	free(e->text);
+	e->text = text;
+	e->meaning = text != NULL ? text : "";
+	e->cause = text != NULL ? text + len[0] + 1 : "";
+	e->action = text != NULL ? text + len[0] + len[1] + 2 : "";
+}
+
+bool
+result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem)
+{
+	void *arr, *p;
+	size_t ncap;
+
+	if (n >= max)
+		return false;
+	if (n < *cap)
+		return true;
+	ncap = *cap > 0 ? *cap * 2 : 1;
+	if (ncap > max)
+		ncap = max;
+	memcpy(&arr, arrp, sizeof(arr));
+	if ((p = realloc(arr, ncap * elem)) == NULL)
+		return false;
+	memcpy(arrp, &p, sizeof(p));
+	*cap = ncap;
+	return true;
+}
+
+/* The out-of-memory note diag.c turns into reason local_error. */
+static void
+result_nomem(struct probe_result *r)
+{
+	r->local_error = true;
+	snprintf(r->local_error_msg, sizeof(r->local_error_msg),
+	    "out of memory");
+}
+
+struct mx_info *
+result_add_mx(struct probe_result *r)
+{
+	struct mx_info *m;
+
+	if (r->nmx >= RESOLVER_MAX_MX)
+		return NULL;
+	if (!result_grow(&r->mx, &r->mx_cap, r->nmx, RESOLVER_MAX_MX,
+	    sizeof(*r->mx))) {
+		/* Losing an MX host would turn into a false verdict. */
+		r->nomem_dropped++;
+		result_nomem(r);
+		return NULL;
+	}
+	m = &r->mx[r->nmx++];
+	memset(m, 0, sizeof(*m));
+	return m;
+}
+
+struct attempt *
+result_add_attempt(struct probe_result *r)
+{
+	struct attempt *a;
+
+	if (r->nattempts >= LIMIT_ATTEMPT_RECORDS)
+		return NULL;
+	if (!result_grow(&r->attempts, &r->attempts_cap, r->nattempts,
+	    LIMIT_ATTEMPT_RECORDS, sizeof(*r->attempts))) {
+		r->nomem_dropped++;
+		return NULL;
+	}
+	a = &r->attempts[r->nattempts++];
+	memset(a, 0, sizeof(*a));
+	return a;
+}
+
 double
 monotonic_ms(void)
 {
@@ -113,6 +265,8 @@ clear_stage(struct stage_rec *s)
 
 	for (i = 0; i < s->nreplies; i++)
 		reply_free(s->replies[i].reply);
+	free(s->replies);
+	free(s->expl.text);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -149,39 +303,74 @@ result_clear(struct probe_result *r)
 	free(r->transcript);
 	r->transcript = NULL;
 	r->ntranscript = r->transcript_cap = 0;
+	free(r->findings);
+	r->findings = NULL;
+	r->nfindings = r->findings_cap = 0;
+	free(r->mx);
+	r->mx = NULL;
+	r->nmx = r->mx_cap = 0;
+	free(r->attempts);
+	r->attempts = NULL;
+	r->nattempts = r->attempts_cap = 0;
+	free(r->ident.servers);
+	r->ident.servers = NULL;
+	r->ident.nservers = r->ident.servers_cap = 0;
 }
 
-void
-result_finding(struct probe_result *r, const char *id, enum severity sev,
-    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
+static void
+vfinding(struct probe_result *r, enum finding_id id, enum severity sev,
+    enum stage st, const char *ref, const char *evidence, const char *fmt,
+    va_list ap)
 {
 	struct finding *f;
-	va_list ap;
 
-	if (r->nfindings >= LIMIT_FINDINGS) {
+	if (!result_grow(&r->findings, &r->findings_cap, r->nfindings,
+	    LIMIT_FINDINGS, sizeof(*r->findings))) {
 		r->findings_dropped++;
 		return;
 	}
 	f = &r->findings[r->nfindings++];
 	memset(f, 0, sizeof(*f));
-	snprintf(f->id, sizeof(f->id), "%s", id);
+	f->id = id;
 	f->severity = sev;
 	f->stage = st;
 	f->ref = ref;
 	if (evidence != NULL)
 		snprintf(f->evidence, sizeof(f->evidence), "%s", evidence);
-	va_start(ap, fmt);
 	vsnprintf(f->message, sizeof(f->message), fmt, ap);
+}
+
+void
+result_finding(struct probe_result *r, enum finding_id id, enum stage st,
+    const char *evidence, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfinding(r, id, finding_severity(id), st, finding_ref(id), evidence,
+	    fmt, ap);
+	va_end(ap);
+}
+
+void
+result_finding_sev(struct probe_result *r, enum finding_id id,
+    enum severity sev, enum stage st, const char *ref, const char *evidence,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfinding(r, id, sev, st, ref, evidence, fmt, ap);
 	va_end(ap);
 }
 
 bool
-result_has_finding(const struct probe_result *r, const char *id)
+result_has_finding(const struct probe_result *r, enum finding_id id)
 {
 	size_t i;
 
 	for (i = 0; i < r->nfindings; i++)
-		if (strcmp(r->findings[i].id, id) == 0)
+		if (r->findings[i].id == id)
 			return true;
 	return false;
 }
@@ -257,48 +446,42 @@ check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
 	snprintf(ev, sizeof(ev), "%d %s", rp->code, first);
 
 	if (rr->legality == CODES_ILLEGAL)
-		result_finding(r, "reply.illegal_code", SEV_ERROR, st,
-		    "RFC 5321 §4.3.2", ev, "%d is not a valid reply to %s",
-		    rp->code, what);
+		result_finding(r, FINDING_REPLY_ILLEGAL_CODE, st, ev,
+		    "%d is not a valid reply to %s", rp->code, what);
 	else if (rr->legality == CODES_COMMON)
-		result_finding(r, "reply.nonstandard_code", SEV_INFO, st,
-		    "RFC 5321 §4.3.2", ev, "%d is not a standard reply to %s, "
-		    "though servers often use it", rp->code, what);
+		result_finding(r, FINDING_REPLY_NONSTANDARD_CODE, st, ev,
+		    "%d is not a standard reply to %s, though servers often "
+		    "use it", rp->code, what);
 	if (rp->deviations & REPLY_DEV_CLASS_MISMATCH)
-		result_finding(r, "reply.enhanced_class_mismatch", SEV_WARNING,
-		    st, "RFC 2034 §4 / RFC 3463 §2", ev, "the enhanced status "
-		    "code %d.%d.%d does not agree with the reply code %d (its "
-		    "first digit must be %d)", rp->esc_class, rp->esc_subject,
-		    rp->esc_detail, rp->code, rp->code / 100);
+		result_finding(r, FINDING_REPLY_ENHANCED_CLASS_MISMATCH, st, ev,
+		    "the enhanced status code %d.%d.%d does not agree with the "
+		    "reply code %d (its first digit must be %d)", rp->esc_class,
+		    rp->esc_subject, rp->esc_detail, rp->code, rp->code / 100);
 	if (rp->deviations & REPLY_DEV_MIXED_CODES)
-		result_finding(r, "reply.mixed_codes", SEV_WARNING, st,
-		    "RFC 5321 §4.2.1", ev, "the lines of one reply to %s carry "
-		    "different reply codes", what);
+		result_finding(r, FINDING_REPLY_MIXED_CODES, st, ev,
+		    "the lines of one reply to %s carry different reply codes",
+		    what);
 	if (rp->deviations & REPLY_DEV_BAD_SEPARATOR)
-		result_finding(r, "reply.bad_separator", SEV_WARNING, st,
-		    "RFC 5321 §4.2", ev, "a reply line to %s has neither a "
-		    "space nor a hyphen after its code", what);
+		result_finding(r, FINDING_REPLY_BAD_SEPARATOR, st, ev,
+		    "a reply line to %s has neither a space nor a hyphen after "
+		    "its code", what);
 	if (rp->deviations & REPLY_DEV_LINE_TOO_LONG)
-		result_finding(r, "reply.line_too_long", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.1.5", ev, "a reply line to %s is longer "
-		    "than 512 octets", what);
+		result_finding(r, FINDING_REPLY_LINE_TOO_LONG, st, ev,
+		    "a reply line to %s is longer than 512 octets", what);
 	if (rp->deviations & REPLY_DEV_BARE_LF)
-		result_finding(r, "reply.bare_lf", SEV_WARNING, st,
-		    "RFC 5321 §2.3.8", ev, "the reply to %s ends lines with "
-		    "a bare LF instead of CRLF", what);
+		result_finding(r, FINDING_REPLY_BARE_LF, st, ev, "the reply to "
+		    "%s ends lines with a bare LF instead of CRLF", what);
 	if (rp->deviations & REPLY_DEV_CONTROL_CHARS)
-		result_finding(r, "reply.control_characters", SEV_WARNING, st,
-		    "RFC 5321 §4.2", ev, "the reply to %s contains control "
-		    "characters", what);
+		result_finding(r, FINDING_REPLY_CONTROL_CHARACTERS, st, ev,
+		    "the reply to %s contains control characters", what);
 	if (rp->deviations & (REPLY_DEV_MALFORMED | REPLY_DEV_CODE_RANGE))
-		result_finding(r, "reply.malformed", SEV_ERROR, st,
-		    "RFC 5321 §4.2", ev, "the reply to %s is not a valid SMTP "
-		    "reply", what);
+		result_finding(r, FINDING_REPLY_MALFORMED, st, ev,
+		    "the reply to %s is not a valid SMTP reply", what);
 	if (rp->deviations & REPLY_DEV_TRUNCATED)
-		result_finding(r, "reply.too_long", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.1", ev, "the reply to %s had more lines "
-		    "or bytes than smtpprobe keeps (%d lines, %d bytes)", what,
-		    LIMIT_REPLY_LINES, LIMIT_REPLY_BYTES);
+		result_finding(r, FINDING_REPLY_TOO_LONG, st, ev,
+		    "the reply to %s had more lines or bytes than smtpprobe "
+		    "keeps (%d lines, %d bytes)", what, LIMIT_REPLY_LINES,
+		    LIMIT_REPLY_BYTES);
 }
 
 void
@@ -354,13 +537,17 @@ result_add_reply(struct probe_result *r, enum stage st, int cmd,
 	struct stage_rec *s = &r->stages[st];
 	struct rec_reply *rr;
 
-	if (s->nreplies >= LIMIT_STAGE_REPLIES) {
-		/* Still checked, so deviations are reported, but not kept. */
+	if (!result_grow(&s->replies, &s->replies_cap, s->nreplies,
+	    LIMIT_STAGE_REPLIES, sizeof(*s->replies))) {
+		/* Still checked, so deviations are reported, but not kept.
+		 * Short of memory the dialogue cannot go on either. */
 		struct rec_reply tmp;
 
 		memset(&tmp, 0, sizeof(tmp));
 		fill_reply(r, st, &tmp, cmd, command, rp, elapsed_ms);
 		s->replies_dropped++;
+		if (s->nreplies < LIMIT_STAGE_REPLIES)
+			result_nomem(r);
 		reply_free(rp);
 		return NULL;
 	}
@@ -394,20 +581,135 @@ reply_dup(const struct reply *rp)
 	return c;
 }
 
+/* A copy of the n elements of elem bytes at p; NULL when n is 0 or
+ * without memory. */
+static void *
+dup_array(const void *p, size_t n, size_t elem)
+{
+	void *c;
+
+	if (n == 0 || (c = malloc(n * elem)) == NULL)
+		return NULL;
+	memcpy(c, p, n * elem);
+	return c;
+}
+
+/* d becomes a deep copy of stage s (d's own contents are gone). */
+static void
+copy_stage(struct stage_rec *d, const struct stage_rec *s)
+{
+	size_t i;
+
+	*d = *s;
+	d->replies = NULL;
+	d->nreplies = d->replies_cap = 0;
+	d->expl.text = NULL;
+	if (s->expl.present)
+		expl_set(&d->expl, s->expl.category, s->expl.blame,
+		    s->expl.permanence, s->expl.meaning, s->expl.cause,
+		    s->expl.action);
+	if (s->nreplies == 0)
+		return;
+	if ((d->replies = malloc(s->nreplies * sizeof(*d->replies))) ==
+	    NULL) {
+		d->replies_dropped += s->nreplies;
+		return;
+	}
+	d->replies_cap = s->nreplies;
+	for (i = 0; i < s->nreplies; i++) {
+		d->replies[d->nreplies] = s->replies[i];
+		d->replies[d->nreplies].reply = reply_dup(s->replies[i].reply);
+		if (d->replies[d->nreplies].reply != NULL)
+			d->nreplies++;
+		else
+			d->replies_dropped++;
+	}
+}
+
+/* dst's findings become src's, but those about src's own RCPT. */
+static void
+copy_findings(struct probe_result *dst, const struct probe_result *src)
+{
+	size_t i;
+
+	dst->findings = NULL;
+	dst->nfindings = dst->findings_cap = 0;
+	if (src->nfindings == 0)
+		return;
+	if ((dst->findings = malloc(src->nfindings *
+	    sizeof(*dst->findings))) == NULL) {
+		dst->findings_dropped += src->nfindings;
+		return;
+	}
+	dst->findings_cap = src->nfindings;
+	for (i = 0; i < src->nfindings; i++)
+		if (src->findings[i].stage != STAGE_RCPT)
+			dst->findings[dst->nfindings++] = src->findings[i];
+}
+
+static void
+copy_transcript(struct probe_result *dst, const struct probe_result *src)
+{
+	size_t i;
+
+	dst->transcript = NULL;
+	dst->ntranscript = dst->transcript_cap = dst->transcript_bytes = 0;
+	if (src->ntranscript == 0)
+		return;
+	if ((dst->transcript = malloc(src->ntranscript *
+	    sizeof(*dst->transcript))) == NULL) {
+		dst->transcript_dropped += src->ntranscript;
+		return;
+	}
+	dst->transcript_cap = src->ntranscript;
+	for (i = 0; i < src->ntranscript; i++) {
+		const struct transcript_entry *e = &src->transcript[i];
+		struct transcript_entry *d = &dst->transcript[dst->ntranscript];
+
+		if ((d->text = malloc(e->len + 1)) == NULL) {
+			dst->transcript_dropped++;
+			continue;
+		}
+		memcpy(d->text, e->text, e->len + 1);
+		d->len = e->len;
+		d->dir = e->dir;
+		d->t_ms = e->t_ms;
+		dst->ntranscript++;
+		dst->transcript_bytes += e->len;
+	}
+}
+
+/* The MX hosts, attempts and server identities of src, copied. */
+static void
+copy_lists(struct probe_result *dst, const struct probe_result *src)
+{
+	dst->mx = dup_array(src->mx, src->nmx, sizeof(*src->mx));
+	dst->mx_cap = dst->nmx = dst->mx != NULL ? src->nmx : 0;
+	dst->attempts = dup_array(src->attempts, src->nattempts,
+	    sizeof(*src->attempts));
+	dst->attempts_cap = dst->nattempts = dst->attempts != NULL ?
+	    src->nattempts : 0;
+	dst->ident.servers = dup_array(src->ident.servers,
+	    src->ident.nservers, sizeof(*src->ident.servers));
+	dst->ident.servers_cap = dst->ident.nservers =
+	    dst->ident.servers != NULL ? src->ident.nservers : 0;
+	dst->nomem_dropped += (src->nmx - dst->nmx) +
+	    (src->nattempts - dst->nattempts) +
+	    (src->ident.nservers - dst->ident.nservers);
+	if (dst->nmx < src->nmx)
+		result_nomem(dst);
+}
+
 void
 result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 {
 	struct probe_result *keep;
-	size_t i, j, n;
 	int st;
 
 	/* The address fields of dst are its own; everything else is the
-	 * session's.  The only pointers in a result are the stage replies
-	 * and the transcript: both are copied deeply below. */
+	 * session's, copied deeply: no pointer of src is shared. */
 	if ((keep = malloc(sizeof(*keep))) == NULL) {
-		dst->local_error = true;
-		snprintf(dst->local_error_msg, sizeof(dst->local_error_msg),
-		    "out of memory");
+		result_nomem(dst);
 		return;
 	}
 	memcpy(keep, dst, sizeof(*keep));
@@ -422,52 +724,16 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	free(keep);
 
 	dst->verdict = VERDICT_UNKNOWN;
-	dst->reason[0] = dst->summary[0] = '\0';
+	dst->reason = REASON_NONE;
+	dst->summary[0] = '\0';
 	dst->exit_code = 0;
 	for (st = 0; st < STAGE_COUNT; st++) {
-		struct stage_rec *s = &dst->stages[st];
-
-		if (st == STAGE_RCPT) {
-			memset(s, 0, sizeof(*s));
-			continue;
-		}
-		for (i = 0, n = 0; i < s->nreplies; i++) {
-			s->replies[n] = s->replies[i];
-			s->replies[n].reply = reply_dup(s->replies[i].reply);
-			if (s->replies[n].reply != NULL)
-				n++;
-			else
-				s->replies_dropped++;
-		}
-		s->nreplies = n;
+		if (st == STAGE_RCPT)
+			memset(&dst->stages[st], 0, sizeof(dst->stages[st]));
+		else
+			copy_stage(&dst->stages[st], &src->stages[st]);
 	}
-	/* The findings about the first address's own RCPT are not ours. */
-	for (i = 0, j = 0; i < dst->nfindings; i++)
-		if (dst->findings[i].stage != STAGE_RCPT)
-			dst->findings[j++] = dst->findings[i];
-	dst->nfindings = j;
-	dst->transcript = NULL;
-	dst->ntranscript = dst->transcript_cap = dst->transcript_bytes = 0;
-	if (src->ntranscript > 0 &&
-	    (dst->transcript = malloc(src->ntranscript *
-	    sizeof(*dst->transcript))) != NULL) {
-		dst->transcript_cap = src->ntranscript;
-		for (i = 0; i < src->ntranscript; i++) {
-			const struct transcript_entry *e = &src->transcript[i];
-			struct transcript_entry *d =
-			    &dst->transcript[dst->ntranscript];
-
-			if ((d->text = malloc(e->len + 1)) == NULL) {
-				dst->transcript_dropped++;
-				continue;
-			}
-			memcpy(d->text, e->text, e->len + 1);
-			d->len = e->len;
-			d->dir = e->dir;
-			d->t_ms = e->t_ms;
-			dst->ntranscript++;
-			dst->transcript_bytes += e->len;
-		}
-	} else if (src->ntranscript > 0)
-		dst->transcript_dropped += src->ntranscript;
+	copy_findings(dst, src);
+	copy_lists(dst, src);
+	copy_transcript(dst, src);
 }

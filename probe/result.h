@@ -4,7 +4,11 @@
  * The engine (probe.c, session.c) records facts here; diag.c turns them
  * into stage explanations, findings and the verdict; report.c prints them.
  * One struct probe_result per address owns every reply and transcript
- * entry in it; result_clear() frees them.
+ * entry in it; result_clear() frees them.  A result holds what it
+ * recorded: replies, findings, MX hosts, attempts, explanations and
+ * server identities are arrays (a pointer and a count, read as
+ * r->findings[i]) allocated on first use and grown up to the limits of
+ * limits.h, so an idle result costs a few KiB.
  */
 #ifndef SMTPPROBE_RESULT_H
 #define SMTPPROBE_RESULT_H
@@ -16,6 +20,7 @@
 #include "codes.h"
 #include "identity.h"
 #include "limits.h"
+#include "probe_ids.h"
 #include "reply.h"
 #include "resolver.h"
 #include "socks.h"
@@ -63,21 +68,37 @@ struct rec_reply {
 	const char		*legality_ref;
 };
 
-/* Why a stage is not ok, in words for people and a word for programs. */
+/* Why a stage is not ok, in words for people and a word for programs.
+ * The category is an enum codes_category (a reply's diagnosis) or an enum
+ * diag_category (diag.c's own, from stage_categories.tsv). */
 struct explanation {
-	bool	present;
-	char	meaning[512];
-	char	cause[512];
-	char	action[512];
-	char	category[48];
-	char	blame[48];
-	char	permanence[16];
+	bool			 present;
+	int			 category;
+	enum codes_blame	 blame;
+	enum codes_permanence	 permanence;
+	const char		*meaning;	/* never NULL when present */
+	const char		*cause;
+	const char		*action;
+	char			*text;		/* owned: the three above */
 };
+
+/* Bytes kept of each text of an explanation, with the NUL. */
+#define EXPL_TEXT_MAX	512
+
+/* "user_unknown", "connect_timeout", ...; "unknown" out of range. */
+const char *expl_category_name(int category);
+/* Fill e (present from now on); the texts are copied (at most
+ * EXPL_TEXT_MAX - 1 bytes each) and may be e's own.  Without memory they
+ * are left empty. */
+void expl_set(struct explanation *e, int category, enum codes_blame blame,
+    enum codes_permanence permanence, const char *meaning, const char *cause,
+    const char *action);
 
 struct stage_rec {
 	enum stage_status	status;
 	size_t			nreplies;
-	struct rec_reply	replies[LIMIT_STAGE_REPLIES];
+	struct rec_reply	*replies;	/* nreplies, at most LIMIT_STAGE_REPLIES */
+	size_t			replies_cap;
 	size_t			replies_dropped;
 	double			elapsed_ms;
 	bool			timed_out;
@@ -93,8 +114,18 @@ enum severity {
 
 const char *severity_name(enum severity s);
 
+/* The finding table (probe/findings.tsv): the id as reports print it, the
+ * usual severity, the stages a finding may be filed under (a mask of
+ * FINDING_STAGE_BIT(stage)) and the reference, NULL for none. */
+#define FINDING_STAGE_BIT(st)	(1u << (st))
+#define FINDING_ANY_STAGE	((1u << STAGE_COUNT) - 1)
+const char *finding_name(enum finding_id id);
+enum severity finding_severity(enum finding_id id);
+unsigned finding_stages(enum finding_id id);
+const char *finding_ref(enum finding_id id);
+
 struct finding {
-	char		 id[48];
+	enum finding_id	 id;
 	enum severity	 severity;
 	enum stage	 stage;
 	char		 message[512];
@@ -157,6 +188,8 @@ enum verdict {
 };
 
 const char *verdict_name(enum verdict v);
+/* A reason's word (reasons.tsv); "" for REASON_NONE. */
+const char *reason_name(enum reason r);
 
 /* The SOCKS 5 proxy (--proxy), as the last connection's handshake left
  * it; the password is never kept here. */
@@ -189,6 +222,8 @@ struct reachability {
 enum result_kind {
 	RESULT_ADDRESS,		/* the address: deliverable or not */
 	RESULT_SELF_CHECK,	/* no mailbox: the client audit decides */
+	RESULT_SELF_CHECK_LOCAL,	/* no server at all: the local address,
+					 * its reverse DNS, the HELO name */
 	RESULT_RELAY_PASS	/* the relay test's forms: no recipient of its own */
 };
 
@@ -207,11 +242,13 @@ struct probe_result {
 	bool			 null_mx;
 	char			 dns_cname[RESOLVER_NAME_MAX];	/* the domain is an alias of this */
 	size_t			 nmx;
-	struct mx_info		 mx[RESOLVER_MAX_MX];
+	struct mx_info		*mx;		/* nmx, at most RESOLVER_MAX_MX */
+	size_t			 mx_cap;
 
 	/* connections */
 	size_t			 nattempts;
-	struct attempt		 attempts[LIMIT_ATTEMPT_RECORDS];
+	struct attempt		*attempts;	/* at most LIMIT_ATTEMPT_RECORDS */
+	size_t			 attempts_cap;
 	bool			 has_server;
 	char			 server_host[RESOLVER_NAME_MAX];
 	char			 server_ip[64];
@@ -240,12 +277,19 @@ struct probe_result {
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
 	enum result_kind	 kind;
+	bool			 identity_checked;	/* identity.c looked things up */
+	size_t			 skipped_stalled;	/* server addresses not tried:
+							 * they timed out earlier */
 
 	struct stage_rec	 stages[STAGE_COUNT];
 
 	size_t			 nfindings;
 	size_t			 findings_dropped;
-	struct finding		 findings[LIMIT_FINDINGS];
+	struct finding		*findings;	/* nfindings, at most LIMIT_FINDINGS */
+	size_t			 findings_cap;
+	/* MX hosts, attempts and server identities not kept for want of
+	 * memory. */
+	size_t			 nomem_dropped;
 
 	size_t			 ntranscript;
 	size_t			 transcript_cap;
@@ -255,7 +299,7 @@ struct probe_result {
 	double			 t0;		/* monotonic ms at start */
 
 	enum verdict		 verdict;
-	char			 reason[32];
+	enum reason		 reason;
 	char			 summary[512];
 	int			 exit_code;
 	bool			 local_error;
@@ -268,12 +312,29 @@ void result_clear(struct probe_result *r);
  * session; findings, attempts and transcript stay. */
 void result_reset_session(struct probe_result *r);
 
-/* Add a finding (printf-style message); beyond LIMIT_FINDINGS they are
- * counted.  evidence may be NULL. */
-void result_finding(struct probe_result *r, const char *id, enum severity sev,
-    enum stage st, const char *ref, const char *evidence, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-bool result_has_finding(const struct probe_result *r, const char *id);
+/* Add a finding (printf-style message) with the severity and reference of
+ * its row in findings.tsv; beyond LIMIT_FINDINGS they are counted.
+ * evidence may be NULL. */
+void result_finding(struct probe_result *r, enum finding_id id,
+    enum stage st, const char *evidence, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* The same with the severity and reference chosen by the caller, for the
+ * findings whose weight depends on the run (--tls required, a 521). */
+void result_finding_sev(struct probe_result *r, enum finding_id id,
+    enum severity sev, enum stage st, const char *ref, const char *evidence,
+    const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+bool result_has_finding(const struct probe_result *r, enum finding_id id);
+
+/* A new, zeroed MX host entry (nmx counts it), or NULL when RESOLVER_MAX_MX
+ * are kept or memory is short; the latter is a local error. */
+struct mx_info *result_add_mx(struct probe_result *r);
+/* A new, zeroed attempt entry, or NULL when LIMIT_ATTEMPT_RECORDS are
+ * kept or memory is short (counted in nomem_dropped). */
+struct attempt *result_add_attempt(struct probe_result *r);
+/* Room for element n of the array *arrp of elem-byte elements, *cap of
+ * them allocated, at most max: grows it (1, 2, 4, ...) when needed.  False
+ * when n >= max or without memory; the array is then unchanged. */
+bool result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem);
 
 /* Append to the transcript (bounded by LIMIT_TRANSCRIPT_BYTES). */
 void result_transcript(struct probe_result *r, char dir, const char *text,

@@ -289,23 +289,21 @@ tls_done(struct session *s)
 
 	set_status(s, STAGE_TLS, STATUS_OK);
 	if (ti->expired) {
-		result_finding(s->res, "tls.cert_expired", SEV_WARNING,
-		    STAGE_TLS, "RFC 5280 §4.1.2.5", ev, "the server's "
-		    "certificate expired on %s", ti->not_after);
+		result_finding(s->res, FINDING_TLS_CERT_EXPIRED, STAGE_TLS, ev,
+		    "the server's certificate expired on %s", ti->not_after);
 		set_status(s, STAGE_TLS, STATUS_WARN);
 	}
 	if (ti->name_checked && !ti->name_match) {
-		result_finding(s->res, "tls.cert_name_mismatch", SEV_WARNING,
-		    STAGE_TLS, "RFC 6125 §6", ev, "the server's certificate "
-		    "is not valid for %s (it names %s)", s->p.host,
-		    ti->names[0] ? ti->names : ti->subject);
+		result_finding(s->res, FINDING_TLS_CERT_NAME_MISMATCH,
+		    STAGE_TLS, ev, "the server's certificate is not valid for "
+		    "%s (it names %s)", s->p.host, ti->names[0] ? ti->names :
+		    ti->subject);
 		set_status(s, STAGE_TLS, STATUS_WARN);
 	}
 	if (!ti->chain_ok && !ti->expired) {
-		result_finding(s->res, "tls.cert_untrusted", SEV_WARNING,
-		    STAGE_TLS, "RFC 5280 §6", ev, "the server's certificate "
-		    "does not chain to a trusted authority: %s",
-		    ti->verify_error);
+		result_finding(s->res, FINDING_TLS_CERT_UNTRUSTED, STAGE_TLS,
+		    ev, "the server's certificate does not chain to a trusted "
+		    "authority: %s", ti->verify_error);
 		set_status(s, STAGE_TLS, STATUS_WARN);
 	}
 	if (s->p.tls_mode == TLS_REQUIRED && !ti->verified) {
@@ -327,9 +325,8 @@ tls_failed(struct session *s, const char *why)
 
 	snprintf(st->error, sizeof(st->error), "%s", why);
 	set_status(s, STAGE_TLS, STATUS_FAIL);
-	result_finding(s->res, "tls.handshake_failed", SEV_ERROR, STAGE_TLS,
-	    "RFC 3207 §4.1", why, "the TLS handshake with %s failed",
-	    s->res->server_ip);
+	result_finding(s->res, FINDING_TLS_HANDSHAKE_FAILED, STAGE_TLS, why,
+	    "the TLS handshake with %s failed", s->res->server_ip);
 	result_transcriptf(s->res, 'i', "TLS handshake failed: %s", why);
 	decide(s, s->p.tls_mode == TLS_REQUIRED ?
 	    OUTCOME_TLS_REQUIRED_FAILED : OUTCOME_TLS_RETRY_PLAIN, STAGE_TLS);
@@ -387,11 +384,10 @@ start_auth(struct session *s)
 	if (!s->in_tls && !s->p.auth_plaintext) {
 		/* RFC 4954 §4 and §14: a password must not cross the
 		 * network in the clear; the user did not allow it. */
-		result_finding(s->res, "auth.not_encrypted", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH was not sent: the "
-		    "connection to %s is not encrypted (%s), and smtpprobe "
-		    "sends credentials in the clear only with "
-		    "--auth-plaintext", s->res->server_ip,
+		result_finding(s->res, FINDING_AUTH_NOT_ENCRYPTED, STAGE_AUTH,
+		    NULL, "AUTH was not sent: the connection to %s is not "
+		    "encrypted (%s), and smtpprobe sends credentials in the "
+		    "clear only with --auth-plaintext", s->res->server_ip,
 		    s->p.tls_mode == TLS_NEVER ? "--tls never" :
 		    s->p.no_starttls ? "the TLS handshake failed" :
 		    "the server did not offer STARTTLS");
@@ -399,31 +395,30 @@ start_auth(struct session *s)
 		return;
 	}
 	if (offered[0] == '\0') {
-		result_finding(s->res, "auth.not_offered", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §3", NULL, "the server does not "
-		    "offer AUTH in its EHLO reply%s", s->in_tls ? "" :
-		    " (many servers offer it only after STARTTLS)");
+		result_finding(s->res, FINDING_AUTH_NOT_OFFERED, STAGE_AUTH,
+		    NULL, "the server does not offer AUTH in its EHLO reply%s",
+		    s->in_tls ? "" : " (many servers offer it only after "
+		    "STARTTLS)");
 		auth_failed(s, "not sent: the server does not offer AUTH");
 		return;
 	}
 	s->mech = auth_choose(s->p.auth_mech, offered, s->in_tls);
 	if (s->mech == AUTH_MECH_AUTO) {
-		result_finding(s->res, "auth.no_mechanism", SEV_ERROR,
-		    STAGE_AUTH, "RFC 4954 §4", offered, "the server offers "
-		    "AUTH %s; none of them is %s", offered,
-		    s->p.auth_mech == AUTH_MECH_AUTO ? "PLAIN, LOGIN or "
-		    "CRAM-MD5" : auth_mech_name(s->p.auth_mech));
+		result_finding(s->res, FINDING_AUTH_NO_MECHANISM, STAGE_AUTH,
+		    offered, "the server offers AUTH %s; none of them is %s",
+		    offered, s->p.auth_mech == AUTH_MECH_AUTO ? "PLAIN, LOGIN "
+		    "or CRAM-MD5" : auth_mech_name(s->p.auth_mech));
 		auth_failed(s, "not sent: no usable mechanism");
 		return;
 	}
 	if (!s->in_tls)
-		result_finding(s->res, "auth.plaintext", SEV_WARNING,
-		    STAGE_AUTH, "RFC 4954 §14", NULL, "AUTH %s was sent over "
-		    "an unencrypted connection (--auth-plaintext): %s",
-		    auth_mech_name(s->mech), s->mech == AUTH_MECH_CRAM_MD5 ?
-		    "anyone on the path sees the user name and a response "
-		    "that can be attacked offline" : "anyone on the path can "
-		    "read the user name and password");
+		result_finding(s->res, FINDING_AUTH_PLAINTEXT, STAGE_AUTH, NULL,
+		    "AUTH %s was sent over an unencrypted connection "
+		    "(--auth-plaintext): %s", auth_mech_name(s->mech),
+		    s->mech == AUTH_MECH_CRAM_MD5 ? "anyone on the path sees "
+		    "the user name and a response that can be attacked "
+		    "offline" : "anyone on the path can read the user name and "
+		    "password");
 	s->auth_step = 0;
 	if (s->mech != AUTH_MECH_PLAIN) {
 		send_line(s, S_AUTH, "AUTH %s", auth_mech_name(s->mech));
@@ -468,10 +463,10 @@ auth_continue(struct session *s, const struct reply *rp)
 		/* A prompt the mechanism has no answer for (or a challenge
 		 * that is not base64): RFC 4954 §4, cancel with "*". */
 		auth_wipe(line, sizeof(line));
-		result_finding(s->res, "auth.unexpected_challenge", SEV_WARNING,
-		    STAGE_AUTH, "RFC 4954 §4", NULL, "the server sent a 334 "
-		    "prompt that AUTH %s does not expect; smtpprobe cancelled "
-		    "the exchange", auth_mech_name(s->mech));
+		result_finding(s->res, FINDING_AUTH_UNEXPECTED_CHALLENGE,
+		    STAGE_AUTH, NULL, "the server sent a 334 prompt that AUTH "
+		    "%s does not expect; smtpprobe cancelled the exchange",
+		    auth_mech_name(s->mech));
 		send_line(s, S_AUTH, "*");
 		return;
 	}
@@ -501,11 +496,10 @@ on_auth_reply(struct session *s, const struct rec_reply *rr)
 		auth_continue(s, rp);
 		return;
 	}
-	result_finding(s->res, code / 100 == 4 ? "auth.temporary" :
-	    "auth.rejected", code / 100 == 4 ? SEV_WARNING : SEV_ERROR,
-	    STAGE_AUTH, "RFC 4954 §6", NULL, "the server %s AUTH %s with %d",
-	    code / 100 == 4 ? "deferred" : "refused", auth_mech_name(s->mech),
-	    code);
+	result_finding(s->res, code / 100 == 4 ? FINDING_AUTH_TEMPORARY :
+	    FINDING_AUTH_REJECTED, STAGE_AUTH, NULL, "the server %s AUTH %s "
+	    "with %d", code / 100 == 4 ? "deferred" : "refused",
+	    auth_mech_name(s->mech), code);
 	if (code == 421) {
 		set_status(s, STAGE_AUTH, STATUS_FAIL);
 		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_AUTH);
@@ -759,7 +753,7 @@ after_hello(struct session *s)
 		return;
 	}
 	if (!offered) {
-		result_finding(s->res, "starttls.not_offered",
+		result_finding_sev(s->res, FINDING_STARTTLS_NOT_OFFERED,
 		    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
 		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server does not "
 		    "offer STARTTLS, so mail to it travels unencrypted");
@@ -795,10 +789,9 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	if (rp->code == 421 || rp->code / 100 == 4) {
 		/* The server is closing or busy: another MX may do. */
 		set_status(s, st, STATUS_FAIL);
-		result_finding(s->res, "ehlo.temporary", SEV_WARNING, st,
-		    "RFC 5321 §4.2.1", NULL, "the server answered %s with a "
-		    "temporary failure (%d)", ehlo ? "EHLO" : "HELO",
-		    rp->code);
+		result_finding(s->res, FINDING_EHLO_TEMPORARY, st, NULL,
+		    "the server answered %s with a temporary failure (%d)",
+		    ehlo ? "EHLO" : "HELO", rp->code);
 		decide(s, OUTCOME_GREETING_TEMPORARY, st);
 		send_line(s, S_QUIT, "QUIT");
 		return;
@@ -806,18 +799,18 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 	if (ehlo) {
 		/* RFC 5321 §3.2: a client that gets an error to EHLO may
 		 * fall back to HELO. */
-		result_finding(s->res, "ehlo.rejected", SEV_WARNING, st,
-		    "RFC 5321 §3.2", NULL, "the server refused EHLO with %d; "
-		    "falling back to HELO, so no extensions (STARTTLS, SIZE, "
-		    "SMTPUTF8) can be used", rp->code);
+		result_finding(s->res, FINDING_EHLO_REJECTED, st, NULL,
+		    "the server refused EHLO with %d; falling back to HELO, so "
+		    "no extensions (STARTTLS, SIZE, SMTPUTF8) can be used",
+		    rp->code);
 		set_status(s, st, STATUS_WARN);
 		send_line(s, s->state == S_EHLO ? S_HELO : S_HELO_TLS,
 		    "HELO %s", s->p.helo);
 		return;
 	}
-	result_finding(s->res, "helo.rejected", SEV_ERROR, st,
-	    "RFC 5321 §4.1.1.1", NULL, "the server refused both EHLO and "
-	    "HELO %s with %d", s->p.helo, rp->code);
+	result_finding(s->res, FINDING_HELO_REJECTED, st, NULL,
+	    "the server refused both EHLO and HELO %s with %d", s->p.helo,
+	    rp->code);
 	set_status(s, st, STATUS_FAIL);
 	decide(s, OUTCOME_HELO_REJECTED, st);
 	send_line(s, S_QUIT, "QUIT");
@@ -835,16 +828,15 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 	}
 	set_status(s, STAGE_GREETING, STATUS_FAIL);
 	if (code / 100 == 5) {
-		result_finding(s->res, "greeting.rejected", SEV_ERROR,
-		    STAGE_GREETING, code == 521 ? "RFC 7504" :
-		    "RFC 5321 §3.1", NULL, "the server refused the "
-		    "session at the greeting with %d", code);
+		result_finding_sev(s->res, FINDING_GREETING_REJECTED, SEV_ERROR,
+		    STAGE_GREETING, code == 521 ? "RFC 7504" : "RFC 5321 §3.1",
+		    NULL, "the server refused the session at the greeting with "
+		    "%d", code);
 		decide(s, OUTCOME_GREETING_REJECTED, STAGE_GREETING);
 	} else if (code / 100 == 4) {
-		result_finding(s->res, "greeting.temporary",
-		    SEV_WARNING, STAGE_GREETING, "RFC 5321 §3.1", NULL,
-		    "the server is not taking mail right now (%d at "
-		    "the greeting)", code);
+		result_finding(s->res, FINDING_GREETING_TEMPORARY,
+		    STAGE_GREETING, NULL, "the server is not taking mail right "
+		    "now (%d at the greeting)", code);
 		decide(s, OUTCOME_GREETING_TEMPORARY, STAGE_GREETING);
 	} else {
 		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_GREETING);
@@ -869,10 +861,9 @@ drop_pretls_bytes(struct session *s)
 	for (size_t i = 0; ev[i] != '\0'; i++)
 		if ((unsigned char)ev[i] < 0x20)
 			ev[i] = ' ';
-	result_finding(s->res, "starttls.pipelined_data", SEV_ERROR,
-	    STAGE_STARTTLS, "RFC 3207 §4.2", ev, "the server sent %zu bytes "
-	    "after its 220 to STARTTLS, before the TLS handshake; they were "
-	    "discarded", extra);
+	result_finding(s->res, FINDING_STARTTLS_PIPELINED_DATA, STAGE_STARTTLS,
+	    ev, "the server sent %zu bytes after its 220 to STARTTLS, before "
+	    "the TLS handshake; they were discarded", extra);
 	set_status(s, STAGE_STARTTLS, STATUS_WARN);
 }
 
@@ -888,10 +879,10 @@ on_starttls_reply(struct session *s, const struct rec_reply *rr)
 		return;
 	}
 	set_status(s, STAGE_STARTTLS, STATUS_FAIL);
-	result_finding(s->res, "starttls.rejected",
-	    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
-	    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server offered "
-	    "STARTTLS but refused it with %d", code);
+	result_finding_sev(s->res, FINDING_STARTTLS_REJECTED, s->p.tls_mode ==
+	    TLS_REQUIRED ? SEV_ERROR : SEV_WARNING, STAGE_STARTTLS,
+	    "RFC 3207 §4", NULL, "the server offered STARTTLS but refused it "
+	    "with %d", code);
 	if (s->p.tls_mode == TLS_REQUIRED || code == 421) {
 		decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
 		    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
@@ -1046,36 +1037,33 @@ proxy_failed(struct session *s, bool timeout, const char *why)
 	proxy_facts(s);
 	pi->timed_out = timeout;
 	if (s->state == S_CONNECTING || ps == NULL) {
-		result_finding(s->res, "proxy.unreachable", SEV_ERROR,
-		    STAGE_CONNECT, NULL, why, "could not connect to the proxy "
-		    "%s: %s", pi->url, why);
+		result_finding(s->res, FINDING_PROXY_UNREACHABLE, STAGE_CONNECT,
+		    why, "could not connect to the proxy %s: %s", pi->url, why);
 		decide(s, OUTCOME_PROXY_FAILED, STAGE_CONNECT);
 	} else if (ps->rep > 0) {
 		s->connect_errno = rep_errno(ps->rep, s->p.addrlen > 0 ?
 		    s->p.addr.ss_family : AF_UNSPEC);
-		result_finding(s->res, "proxy.connect_refused", SEV_WARNING,
-		    STAGE_PROXY, "RFC 1928 §6", socks_rep_name(ps->rep), "the "
-		    "proxy could not connect to %s port %d: it answered \"%s\" "
-		    "(SOCKS reply %d); this comes from the proxy, not from the "
-		    "mail server", server_shown(s), s->res->server_port,
+		result_finding(s->res, FINDING_PROXY_CONNECT_REFUSED,
+		    STAGE_PROXY, socks_rep_name(ps->rep), "the proxy could not "
+		    "connect to %s port %d: it answered \"%s\" (SOCKS reply "
+		    "%d); this comes from the proxy, not from the mail server",
+		    server_shown(s), s->res->server_port,
 		    socks_rep_text(ps->rep), ps->rep);
 		decide(s, OUTCOME_CONNECT_FAILED, STAGE_PROXY);
 	} else if (timeout && ps->step == CONN_PROXY_REQUEST) {
-		result_finding(s->res, "proxy.connect_timeout", SEV_WARNING,
-		    STAGE_PROXY, "RFC 1928 §6", NULL, "the proxy did not answer "
-		    "the request to connect to %s port %d within %.1f s: it "
-		    "could not reach the server in that time",
-		    server_shown(s), s->res->server_port,
-		    s->p.timeout_ms[STAGE_PROXY] / 1000.0);
+		result_finding(s->res, FINDING_PROXY_CONNECT_TIMEOUT,
+		    STAGE_PROXY, NULL, "the proxy did not answer the request to "
+		    "connect to %s port %d within %.1f s: it could not reach the "
+		    "server in that time", server_shown(s),
+		    s->res->server_port, s->p.timeout_ms[STAGE_PROXY] / 1000.0);
 		decide(s, OUTCOME_CONNECT_TIMEOUT, STAGE_PROXY);
 	} else {
-		result_finding(s->res, timeout ? "proxy.timeout" :
-		    ps->not_socks ? "proxy.not_socks" :
+		result_finding(s->res, timeout ? FINDING_PROXY_TIMEOUT :
+		    ps->not_socks ? FINDING_PROXY_NOT_SOCKS :
 		    ps->method == SOCKS_METHOD_REFUSED ?
-		    "proxy.no_acceptable_method" : ps->auth_status > 0 ?
-		    "proxy.auth_failed" : "proxy.handshake_failed", SEV_ERROR,
-		    STAGE_PROXY, ps->auth_status > 0 ? "RFC 1929 §2" :
-		    "RFC 1928 §3", NULL, "the SOCKS handshake with the proxy %s "
+		    FINDING_PROXY_NO_ACCEPTABLE_METHOD : ps->auth_status > 0 ?
+		    FINDING_PROXY_AUTH_FAILED : FINDING_PROXY_HANDSHAKE_FAILED,
+		    STAGE_PROXY, NULL, "the SOCKS handshake with the proxy %s "
 		    "failed: %s", pi->url, why);
 		decide(s, OUTCOME_PROXY_FAILED, STAGE_PROXY);
 	}
@@ -1115,9 +1103,10 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	    state == S_PROXY) {
 		proxy_failed(s, timeout, why);
 		return;
-	} else if (state == S_CONNECTING) {
-		result_finding(s->res, timeout ? "connect.timeout" :
-		    "connect.failed", SEV_WARNING, STAGE_CONNECT, NULL, why,
+	}
+	if (state == S_CONNECTING) {
+		result_finding(s->res, timeout ? FINDING_CONNECT_TIMEOUT :
+		    FINDING_CONNECT_FAILED, STAGE_CONNECT, why,
 		    "could not connect to %s port %d: %s", s->res->server_ip,
 		    s->res->server_port, why);
 		decide(s, timeout ? OUTCOME_CONNECT_TIMEOUT :
@@ -1126,20 +1115,19 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		tls_failed(s, why);
 		return;
 	} else if (state == S_GREETING && timeout) {
-		result_finding(s->res, "greeting.timeout", SEV_WARNING,
-		    STAGE_GREETING, "RFC 5321 §4.5.3.2", NULL, "the server "
-		    "sent no complete greeting within %.1f s",
+		result_finding(s->res, FINDING_GREETING_TIMEOUT, STAGE_GREETING,
+		    NULL, "the server sent no complete greeting within %.1f s",
 		    s->p.timeout_ms[STAGE_GREETING] / 1000.0);
 		decide(s, OUTCOME_TIMEOUT, STAGE_GREETING);
 	} else if (timeout) {
-		result_finding(s->res, "session.timeout", SEV_WARNING, st,
-		    "RFC 5321 §4.5.3.2", NULL, "no answer within %.1f s %s",
-		    s->p.timeout_ms[st] / 1000.0, states[state].during);
+		result_finding(s->res, FINDING_SESSION_TIMEOUT, st, NULL,
+		    "no answer within %.1f s %s", s->p.timeout_ms[st] / 1000.0,
+		    states[state].during);
 		decide(s, OUTCOME_TIMEOUT, st);
 	} else {
-		result_finding(s->res, "session.connection_lost", SEV_WARNING,
-		    st, NULL, why, "the connection was lost %s: %s",
-		    states[state].during, why);
+		result_finding(s->res, FINDING_SESSION_CONNECTION_LOST, st, why,
+		    "the connection was lost %s: %s", states[state].during,
+		    why);
 		decide(s, OUTCOME_LOST, st);
 	}
 	finish(s);
@@ -1222,10 +1210,10 @@ on_line_too_long(void *arg)
 {
 	struct session *s = arg;
 
-	result_finding(s->res, "reply.line_too_long", SEV_ERROR,
-	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL, "the server "
-	    "sent a line of more than %d bytes; smtpprobe stops reading "
-	    "there", LIMIT_REPLY_LINE_HARD);
+	result_finding_sev(s->res, FINDING_REPLY_LINE_TOO_LONG, SEV_ERROR,
+	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL,
+	    "the server sent a line of more than %d bytes; smtpprobe stops "
+	    "reading there", LIMIT_REPLY_LINE_HARD);
 	protocol_abort(s, NULL, "reply line over the hard limit");
 }
 
