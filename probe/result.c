@@ -288,6 +288,7 @@ result_reset_session(struct probe_result *r)
 	r->proxy.bound_port = 0;
 	r->first_bytes_len = 0;
 	r->first_bytes[0] = '\0';
+	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
 void
