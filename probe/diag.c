@@ -1389,9 +1389,13 @@ diag_connect_all_failed(const struct probe_result *r, size_t *nservers)
 	size_t i;
 
 	*nservers = 0;
+	/* A proxy that refuses by its rules, or cannot make such a
+	 * connection at all, says nothing about the network. */
 	if (r->local_error || r->addr_error != ADDRESS_OK ||
 	    r->stages[STAGE_DNS].status == STATUS_FAIL ||
-	    r->proxy.reply == SOCKS_REP_NOT_ALLOWED)
+	    r->proxy.reply == SOCKS_REP_NOT_ALLOWED ||
+	    r->proxy.reply == SOCKS_REP_CMD_UNSUPPORTED ||
+	    r->proxy.reply == SOCKS_REP_ATYP_UNSUPPORTED)
 		return false;
 	for (i = 0; i < r->nattempts; i++) {
 		const char *o = r->attempts[i].outcome;
@@ -1630,10 +1634,11 @@ reachability(struct probe_result *r)
 		return;
 	}
 	snprintf(re->text, sizeof(re->text), "port %d could not be opened %s "
-	    "to any of the %zu server address%s tried%s", r->server_port, via,
-	    r->nattempts, r->nattempts == 1 ? "" : "es",
-	    diag_connect_all_failed(r, &n) ? ": the port appears to be "
-	    "blocked (see network.port_blocked)" : "");
+	    "to %s%zu server address%s tried%s", r->server_port, via,
+	    r->nattempts == 1 ? "the " : "any of the ", r->nattempts,
+	    r->nattempts == 1 ? "" : "es", diag_connect_all_failed(r, &n) ?
+	    ": the port appears to be blocked (see network.port_blocked)" :
+	    "");
 }
 
 void

@@ -985,6 +985,8 @@ proxy_facts(struct session *s)
 	};
 	const struct conn_proxy_state *ps = conn_proxy_state(s->conn);
 	struct proxy_info *pi = &s->res->proxy;
+	struct sockaddr_storage bound;
+	socklen_t len = sizeof(bound);
 
 	if (ps == NULL)
 		return;
@@ -994,8 +996,11 @@ proxy_facts(struct session *s)
 	pi->auth_status = ps->auth_status;
 	pi->reply = ps->rep;
 	pi->not_socks = ps->not_socks;
-	if (ps->step == CONN_PROXY_DONE) {
-		snprintf(pi->bound, sizeof(pi->bound), "%s", ps->reply.bound);
+	/* Its address towards the server, when it names one (not 0.0.0.0,
+	 * not a name). */
+	if (conn_local_addr(s->conn, &bound, &len) == 0) {
+		resolver_addr_str((struct sockaddr *)&bound, pi->bound,
+		    sizeof(pi->bound));
 		pi->bound_port = ps->reply.port;
 	}
 }

@@ -340,7 +340,7 @@ class Case:
     # -- running -------------------------------------------------------------
 
     def build_command(self, ca_file, tmpdir):
-        subst = {"{port}": str(self.smtp.port),
+        self.subst = subst = {"{port}": str(self.smtp.port),
                  "{socks}": "127.0.0.1:%d" % (self.socks.port if self.socks
                                               else 0),
                  "{dns}": "127.0.0.1:%d" % self.dns.port,
@@ -394,7 +394,12 @@ class Case:
     def execute(self):
         limit = float(self.data.get("wall_timeout", DEFAULT_WALL_TIMEOUT))
         env = dict(os.environ)
-        env.update({k: str(v) for k, v in self.data.get("env", {}).items()})
+        for key, value in self.data.get("env", {}).items():
+            # The placeholders of args, e.g. SMTPPROBE_PROXY with {socks}.
+            value = str(value)
+            for name, real in self.subst.items():
+                value = value.replace(name, real)
+            env[key] = value
         try:
             if "stdin" in self.data:
                 feed = {"input": file_bytes(self.data["stdin"], "stdin")}
