@@ -282,7 +282,40 @@ class _Closed(Exception):
     """The connection is over (client gone, stop requested, drop)."""
 
 
-class FakeSMTPServer:
+class ThreadedServer:
+    """What the harness's TCP servers share (fakesmtp, fakesocks): a
+    listening socket (self.sock) served by an accept thread, a thread per
+    client, and a stop flag (self._stop) their loops poll."""
+
+    def spawn(self, target, name, args=()):
+        thread = threading.Thread(target=target, args=args, daemon=True,
+                                  name=name)
+        thread.start()
+        self._threads.append(thread)
+
+    def join_threads(self):
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout=2)
+
+    def accept_loop(self, handle):
+        """Call handle(client, peer) for each connection until stopped
+        or the socket is closed."""
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            try:
+                client, peer = self.sock.accept()
+            except OSError:
+                continue
+            handle(client, peer)
+
+
+class FakeSMTPServer(ThreadedServer):
     """One scripted SMTP server on one loopback address."""
 
     def __init__(self, spec, index=0):
@@ -423,16 +456,12 @@ class FakeSMTPServer:
 
     def start(self):
         if self.refuse not in (True, "timeout"):
-            thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                      name="fakesmtp-%s" % self.ip)
-            thread.start()
-            self._threads.append(thread)
+            self.spawn(lambda: self.accept_loop(self._accepted_one),
+                       "fakesmtp-%s" % self.ip)
         return self
 
     def stop(self):
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(timeout=2)
+        self.join_threads()
         for filler in self._fillers:
             filler.close()
         if self.sock is not None:
@@ -452,41 +481,25 @@ class FakeSMTPServer:
 
     # -- serving ------------------------------------------------------------
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
-            except (OSError, ValueError):
-                return
-            if not ready:
-                continue
-            try:
-                client, peer = self.sock.accept()
-            except OSError:
-                continue
-            if self.family == socket.AF_INET6:
-                conn = Connection("[%s]:%d" % peer[:2], self._accepted,
-                                  peer[0])
-            else:
-                conn = Connection("%s:%d" % peer[:2], self._accepted,
-                                  peer[0])
-            self._accepted += 1
-            if len(self.connections) < MAX_CONNECTIONS_LOGGED:
-                self.connections.append(conn)
-            with self._lock:
-                self.active += 1
-                self.max_active = max(self.max_active, self.active)
-            if self.refuse == "close":
-                conn.event("closed at once (refuse = close)")
-                client.close()
-                self._closed()
-                conn.done.set()
-                continue
-            thread = threading.Thread(target=self._session,
-                                      args=(client, conn), daemon=True,
-                                      name="fakesmtp-session-%s" % self.ip)
-            thread.start()
-            self._threads.append(thread)
+    def _accepted_one(self, client, peer):
+        if self.family == socket.AF_INET6:
+            conn = Connection("[%s]:%d" % peer[:2], self._accepted, peer[0])
+        else:
+            conn = Connection("%s:%d" % peer[:2], self._accepted, peer[0])
+        self._accepted += 1
+        if len(self.connections) < MAX_CONNECTIONS_LOGGED:
+            self.connections.append(conn)
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        if self.refuse == "close":
+            conn.event("closed at once (refuse = close)")
+            client.close()
+            self._closed()
+            conn.done.set()
+            return
+        self.spawn(self._session, "fakesmtp-session-%s" % self.ip,
+                   (client, conn))
 
     def _session(self, client, conn):
         session = _Session(self, client, conn)

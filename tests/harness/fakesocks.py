@@ -43,8 +43,8 @@ import threading
 import time
 
 import fakedns
+from fakesmtp import POLL_SECONDS, ThreadedServer
 
-POLL_SECONDS = 0.1
 IDLE_SECONDS = 30.0
 CONNECT_SECONDS = 5.0
 
@@ -61,7 +61,7 @@ class _Closed(Exception):
     """The client went away, or the proxy is stopping."""
 
 
-class FakeSOCKS:
+class FakeSOCKS(ThreadedServer):
     """One scripted SOCKS 5 proxy on 127.0.0.1."""
 
     def __init__(self, spec, zone=None, smtp_port=None):
@@ -114,16 +114,11 @@ class FakeSOCKS:
     # -- running ----------------------------------------------------------
 
     def start(self):
-        thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                  name="fakesocks")
-        thread.start()
-        self._threads.append(thread)
+        self.spawn(lambda: self.accept_loop(self._accepted_one), "fakesocks")
         return self
 
     def stop(self):
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(timeout=2)
+        self.join_threads()
         try:
             self.sock.close()
         except OSError:
@@ -133,21 +128,10 @@ class FakeSOCKS:
         with self._lock:
             self.log.append(text)
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
-                if not ready:
-                    continue
-                client, _peer = self.sock.accept()
-            except (OSError, ValueError):
-                return
-            with self._lock:
-                self.connections += 1
-            thread = threading.Thread(target=self._serve, args=(client,),
-                                      daemon=True, name="fakesocks-client")
-            thread.start()
-            self._threads.append(thread)
+    def _accepted_one(self, client, _peer):
+        with self._lock:
+            self.connections += 1
+        self.spawn(self._serve, "fakesocks-client", (client,))
 
     def _serve(self, client):
         upstream = None
