@@ -1182,7 +1182,7 @@ note_blocked(struct batch *b, const struct probe_result *res)
 	st->blocked_domains++;
 	st->blocked_servers += n;
 	st->blocked_port = res->attempts[0].port;
-	st->blocked_proxy = res->proxy.used;
+	st->blocked_proxy = res->proxy != NULL;
 	if (st->blocked_domains != BATCH_BLOCKED_DOMAINS || st->connected ||
 	    b->opt->keep_going || b->stopping)
 		return;

@@ -11,6 +11,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
@@ -130,9 +131,11 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 static void
 explain_proxy_handshake(struct probe_result *r, struct stage_rec *s)
 {
-	const struct proxy_info *p = &r->proxy;
+	const struct proxy_info *p = r->proxy;
 	char meaning[512];
 
+	if (p == NULL)
+		return;
 	snprintf(meaning, sizeof(meaning), "The SOCKS handshake with the "
 	    "proxy %s failed: %s. No mail server was contacted.", p->url,
 	    s->error);
@@ -248,7 +251,7 @@ explain_proxy_connect(struct probe_result *r)
 
 	snprintf(meaning, sizeof(meaning), "No TCP connection could be made "
 	    "to the SOCKS proxy %s: %s. No mail server was contacted.",
-	    r->proxy.url, s->error);
+	    r->proxy->url, s->error);
 	expl_set(&s->expl, DIAG_CAT_PROXY_UNREACHABLE, CODES_BLAME_PROXY, CODES_TRANSIENT,
 	    meaning, "The proxy is down, its host or port is wrong, or a "
 	    "firewall between this host and the proxy is in the way.",
@@ -261,9 +264,11 @@ static void
 explain_proxy(struct probe_result *r)
 {
 	struct stage_rec *s = &r->stages[STAGE_PROXY];
-	const struct proxy_info *p = &r->proxy;
+	const struct proxy_info *p = r->proxy;
 	char meaning[512];
 
+	if (p == NULL)
+		return;
 	if (p->reply > 0 && (size_t)p->reply < sizeof(proxy_reps) /
 	    sizeof(proxy_reps[0])) {
 		snprintf(meaning, sizeof(meaning), "The proxy answered the "
@@ -312,7 +317,7 @@ explain_transport(struct probe_result *r, enum stage st)
 		explain_proxy(r);
 		return;
 	case STAGE_CONNECT:
-		if (r->proxy.used) {
+		if (r->proxy != NULL) {
 			explain_proxy_connect(r);
 			return;
 		}
@@ -1095,17 +1100,17 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 static void
 verdict_through_proxy(struct probe_result *r, const char *dom)
 {
-	if (r->proxy.reply == SOCKS_REP_NOT_ALLOWED)
+	if (r->proxy->reply == SOCKS_REP_NOT_ALLOWED)
 		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_REFUSED, "The proxy %s "
 		    "refuses connections to port %d (connection not allowed by "
 		    "ruleset), so no mail server for %s was asked; the refusal "
 		    "came from the proxy, not from the mail server.",
-		    r->proxy.url, r->server_port, dom);
+		    r->proxy->url, r->server_port, dom);
 	else
 		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED, "No mail "
 		    "server for %s could be reached through the proxy %s (%zu "
 		    "attempt%s); the failures were reported by the proxy, not "
-		    "by the mail servers.", dom, r->proxy.url, r->nattempts,
+		    "by the mail servers.", dom, r->proxy->url, r->nattempts,
 		    r->nattempts == 1 ? "" : "s");
 }
 
@@ -1140,7 +1145,8 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 	case OUTCOME_PROXY_FAILED:
 		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_FAILED, "The SOCKS "
 		    "proxy %s could not be used (%s stage: %s), so no mail "
-		    "server for %s was contacted.", r->proxy.url,
+		    "server for %s was contacted.", r->proxy != NULL ?
+		    r->proxy->url : "",
 		    stage_name(r->outcome_stage),
 		    r->stages[r->outcome_stage].error, dom);
 		return;
@@ -1393,9 +1399,9 @@ diag_connect_all_failed(const struct probe_result *r, size_t *nservers)
 	 * connection at all, says nothing about the network. */
 	if (r->local_error || r->addr_error != ADDRESS_OK ||
 	    r->stages[STAGE_DNS].status == STATUS_FAIL ||
-	    r->proxy.reply == SOCKS_REP_NOT_ALLOWED ||
-	    r->proxy.reply == SOCKS_REP_CMD_UNSUPPORTED ||
-	    r->proxy.reply == SOCKS_REP_ATYP_UNSUPPORTED)
+	    (r->proxy != NULL && (r->proxy->reply == SOCKS_REP_NOT_ALLOWED ||
+	    r->proxy->reply == SOCKS_REP_CMD_UNSUPPORTED ||
+	    r->proxy->reply == SOCKS_REP_ATYP_UNSUPPORTED)))
 		return false;
 	for (i = 0; i < r->nattempts; i++) {
 		const char *o = r->attempts[i].outcome;
@@ -1436,14 +1442,14 @@ port_blocked(struct probe_result *r, size_t nservers)
 
 	if (!result_has_finding(r, FINDING_NETWORK_PORT_BLOCKED)) {
 		diag_port_blocked_text(text, sizeof(text), r->server_port,
-		    r->proxy.used, nservers, 1);
+		    r->proxy != NULL, nservers, 1);
 		result_finding(r, FINDING_NETWORK_PORT_BLOCKED, STAGE_CONNECT,
 		    NULL, "%s", text);
 	}
 	snprintf(r->summary + n, sizeof(r->summary) - n, " Outbound port %d "
 	    "appears to be blocked from %s, as is usual on %s (see "
 	    "network.port_blocked for what to do).", r->server_port,
-	    r->proxy.used ? "the proxy" : "this host", r->proxy.used ?
+	    r->proxy != NULL ? "the proxy" : "this host", r->proxy != NULL ?
 	    "proxy and VPN networks" : "cloud and home networks");
 }
 
@@ -1597,11 +1603,16 @@ first_bytes_kind(const struct probe_result *r, bool *smtp)
 static void
 reachability(struct probe_result *r)
 {
-	struct reachability *re = &r->reach;
-	const char *via = r->proxy.used ? "through the proxy" :
+	struct reachability *re;
+	const char *via = r->proxy != NULL ? "through the proxy" :
 	    "directly from this host";
 	size_t n;
 
+	/* Without memory for it the report has no such line. */
+	if (r->reach == NULL && (r->reach = calloc(1, sizeof(*r->reach))) ==
+	    NULL)
+		return;
+	re = r->reach;
 	memset(re, 0, sizeof(*re));
 	if (!r->has_server) {
 		snprintf(re->text, sizeof(re->text), "not checked: %s",
@@ -1613,7 +1624,7 @@ reachability(struct probe_result *r)
 	}
 	re->checked = true;
 	re->reachable = r->stages[STAGE_CONNECT].status == STATUS_OK &&
-	    (!r->proxy.used || r->stages[STAGE_PROXY].status == STATUS_OK);
+	    (r->proxy == NULL || r->stages[STAGE_PROXY].status == STATUS_OK);
 	if (re->reachable) {
 		const char *kind = first_bytes_kind(r, &re->smtp);
 
@@ -1629,7 +1640,8 @@ reachability(struct probe_result *r)
 	if (r->outcome == OUTCOME_PROXY_FAILED) {
 		re->checked = false;
 		snprintf(re->text, sizeof(re->text), "not checked: the proxy "
-		    "%s could not be used (see the %s stage)", r->proxy.url,
+		    "%s could not be used (see the %s stage)", r->proxy != NULL ?
+		    r->proxy->url : "",
 		    stage_name(r->outcome_stage));
 		return;
 	}

@@ -1151,22 +1151,18 @@ run_start(struct probe_ctx *ctx, const char *address,
     probe_done_cb done, void *done_arg)
 {
 	static const struct probe_request plain;
-	struct run *run;
+	struct run *run = NULL;
 	const struct probe_config *cfg = ctx->cfg;
 
 	if (req == NULL)
 		req = &plain;
 	result_init(res, address);
 	res->kind = req->kind;
-	if (ctx->proxy != NULL) {
-		res->proxy.used = true;
-		res->proxy.remote_dns = cfg->proxy.remote_dns;
-		snprintf(res->proxy.url, sizeof(res->proxy.url), "%s",
-		    ctx->proxy_url);
-	}
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
-	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
+	    cfg->proxy.remote_dns)) ||
+	    (run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
 	    run)) == NULL) {
 		free(run);
@@ -1414,10 +1410,8 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	if (ctx->proxy != NULL) {
 		/* Servers see the proxy's address, which only a connection
 		 * through it can tell. */
-		res->proxy.used = true;
-		res->proxy.remote_dns = cfg->proxy.remote_dns;
-		snprintf(res->proxy.url, sizeof(res->proxy.url), "%s",
-		    ctx->proxy_url);
+		(void)result_use_proxy(res, ctx->proxy_url,
+		    cfg->proxy.remote_dns);
 		result_transcriptf(res, 'i', "through the proxy %s servers see "
 		    "its address, not this host's: give a domain to learn it",
 		    ctx->proxy_url);

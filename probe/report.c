@@ -328,9 +328,9 @@ json_stages(struct json_writer *w, const struct probe_result *r)
 static void
 json_proxy(struct json_writer *w, const struct probe_result *r)
 {
-	const struct proxy_info *p = &r->proxy;
+	const struct proxy_info *p = r->proxy;
 
-	if (!p->used)
+	if (p == NULL)
 		return;
 	json_kv_object(w, "proxy");
 	json_kv_str(w, "url", p->url);
@@ -365,9 +365,9 @@ json_proxy(struct json_writer *w, const struct probe_result *r)
 static void
 json_reach(struct json_writer *w, const struct probe_result *r)
 {
-	const struct reachability *re = &r->reach;
+	const struct reachability *re = r->reach;
 
-	if (r->kind != RESULT_SELF_CHECK && r->kind != RESULT_SELF_CHECK_LOCAL)
+	if (re == NULL)
 		return;
 	json_kv_object(w, "reachability");
 	json_kv_bool(w, "checked", re->checked);
@@ -507,7 +507,7 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 			    r->dns_status));
 		break;
 	case STAGE_CONNECT:
-		if (s->status == STATUS_OK && r->proxy.used)
+		if (s->status == STATUS_OK && r->proxy != NULL)
 			snprintf(buf, len, "the proxy in %.1f ms",
 			    s->elapsed_ms);
 		else if (s->status == STATUS_OK && r->has_server)
@@ -657,7 +657,8 @@ text_mx(FILE *out, const struct probe_result *r)
 		fprintf(out, "%s\n", m->naddrs ? "]" : m->is_ip ?
 		    "  (an IP address, not a host name: not used)" :
 		    m->status != RESOLVER_OK ? "  (no address)" :
-		    r->proxy.remote_dns ? "  (resolved by the proxy)" : "");
+		    r->proxy != NULL && r->proxy->remote_dns ?
+		    "  (resolved by the proxy)" : "");
 		if (m->cname[0] != '\0')
 			text_alias(out, "        ", m->host, m->cname);
 	}
@@ -677,18 +678,18 @@ text_route(FILE *out, const struct probe_result *r)
 		    r->server_host[0] && r->server_ip[0] ? " " : "",
 		    V6L(r->server_ip), r->server_ip, V6R(r->server_ip),
 		    r->server_port);
-	if (r->proxy.used) {
-		fprintf(out, "  proxy:   %s", r->proxy.url);
-		if (r->proxy.bound[0] != '\0') {
+	if (r->proxy != NULL) {
+		fprintf(out, "  proxy:   %s", r->proxy->url);
+		if (r->proxy->bound[0] != '\0') {
 			fputs(" (its address: ", out);
-			report_put_cstr(out, r->proxy.bound);
+			report_put_cstr(out, r->proxy->bound);
 			fputc(')', out);
 		}
 		fputc('\n', out);
 	}
-	if (r->kind == RESULT_SELF_CHECK || r->kind == RESULT_SELF_CHECK_LOCAL) {
+	if (r->reach != NULL) {
 		fputs("  reach:   ", out);
-		report_put_cstr(out, r->reach.text);
+		report_put_cstr(out, r->reach->text);
 		fputc('\n', out);
 	}
 	if (r->nattempts <= 1)

@@ -194,7 +194,6 @@ const char *reason_name(enum reason r);
 /* The SOCKS 5 proxy (--proxy), as the last connection's handshake left
  * it; the password is never kept here. */
 struct proxy_info {
-	bool	used;
 	char	url[SOCKS_NAME_MAX + SOCKS_USER_MAX + 32];	/* no password */
 	bool	remote_dns;		/* socks5h: the proxy resolves names */
 	char	step[16];		/* where it stopped: "connect", "method",
@@ -204,7 +203,7 @@ struct proxy_info {
 	int	reply;			/* CONNECT reply code; -1 none */
 	bool	not_socks;		/* it did not answer in SOCKS 5 */
 	bool	timed_out;
-	char	bound[SOCKS_NAME_MAX + 1];	/* its address towards the server */
+	char	bound[64];		/* its address towards the server; "" none */
 	int	bound_port;
 };
 
@@ -259,12 +258,12 @@ struct probe_result {
 	socklen_t		 local_addrlen;	/* 0 until then */
 	enum session_outcome	 outcome;
 	enum stage		 outcome_stage;	/* where the last session stopped */
-	struct proxy_info	 proxy;
+	struct proxy_info	*proxy;		/* owned; NULL without --proxy */
 	/* The first bytes the last server sent (up to the first line end),
 	 * raw; escaped on output. */
 	char			 first_bytes[128];
 	size_t			 first_bytes_len;
-	struct reachability	 reach;
+	struct reachability	*reach;		/* owned; NULL but for --self-check */
 
 	bool			 has_caps;
 	struct ehlo_caps	 caps;
@@ -307,6 +306,10 @@ struct probe_result {
 };
 
 void result_init(struct probe_result *r, const char *input);
+/* Every connection of r goes through the proxy url (shown, no password):
+ * r->proxy is set up.  False without memory (a local error). */
+bool result_use_proxy(struct probe_result *r, const char *url,
+    bool remote_dns);
 void result_clear(struct probe_result *r);
 /* Forget the per-connection stages (connect .. quit) before a new
  * session; findings, attempts and transcript stay. */

@@ -984,11 +984,11 @@ proxy_facts(struct session *s)
 		"connect", "method", "auth", "request", "done"
 	};
 	const struct conn_proxy_state *ps = conn_proxy_state(s->conn);
-	struct proxy_info *pi = &s->res->proxy;
+	struct proxy_info *pi = s->res->proxy;
 	struct sockaddr_storage bound;
 	socklen_t len = sizeof(bound);
 
-	if (ps == NULL)
+	if (ps == NULL || pi == NULL)
 		return;
 	snprintf(pi->step, sizeof(pi->step), "%s", (size_t)ps->step <
 	    sizeof(steps) / sizeof(steps[0]) ? steps[ps->step] : "");
@@ -1037,13 +1037,15 @@ static void
 proxy_failed(struct session *s, bool timeout, const char *why)
 {
 	const struct conn_proxy_state *ps = conn_proxy_state(s->conn);
-	struct proxy_info *pi = &s->res->proxy;
+	struct proxy_info *pi = s->res->proxy;
+	const char *url = pi != NULL ? pi->url : "";
 
 	proxy_facts(s);
-	pi->timed_out = timeout;
+	if (pi != NULL)
+		pi->timed_out = timeout;
 	if (s->state == S_CONNECTING || ps == NULL) {
 		result_finding(s->res, FINDING_PROXY_UNREACHABLE, STAGE_CONNECT,
-		    why, "could not connect to the proxy %s: %s", pi->url, why);
+		    why, "could not connect to the proxy %s: %s", url, why);
 		decide(s, OUTCOME_PROXY_FAILED, STAGE_CONNECT);
 	} else if (ps->rep > 0) {
 		s->connect_errno = rep_errno(ps->rep, s->p.addrlen > 0 ?
@@ -1069,7 +1071,7 @@ proxy_failed(struct session *s, bool timeout, const char *why)
 		    FINDING_PROXY_NO_ACCEPTABLE_METHOD : ps->auth_status > 0 ?
 		    FINDING_PROXY_AUTH_FAILED : FINDING_PROXY_HANDSHAKE_FAILED,
 		    STAGE_PROXY, NULL, "the SOCKS handshake with the proxy %s "
-		    "failed: %s", pi->url, why);
+		    "failed: %s", url, why);
 		decide(s, OUTCOME_PROXY_FAILED, STAGE_PROXY);
 	}
 	finish(s);
@@ -1232,7 +1234,9 @@ on_proxy_open(void *arg)
 	evtimer_del(s->timer);
 	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, STAGE_CONNECT, STATUS_OK);
-	snprintf(s->res->proxy.step, sizeof(s->res->proxy.step), "method");
+	if (s->res->proxy != NULL)
+		snprintf(s->res->proxy->step, sizeof(s->res->proxy->step),
+		    "method");
 	result_transcriptf(s->res, 'i', "connected to the proxy in %.1f ms; "
 	    "SOCKS 5 handshake", s->res->stages[STAGE_CONNECT].elapsed_ms);
 	enter(s, S_PROXY);
@@ -1259,7 +1263,8 @@ on_connected(void *arg)
 		    "port %d in %.1f ms (from %s)", server_shown(s),
 		    s->res->server_port,
 		    s->res->stages[STAGE_PROXY].elapsed_ms,
-		    s->res->proxy.bound[0] ? s->res->proxy.bound : "?");
+		    s->res->proxy != NULL && s->res->proxy->bound[0] ?
+		    s->res->proxy->bound : "?");
 	} else {
 		s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() -
 		    s->stage_start;
@@ -1360,7 +1365,8 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->stage_start = now_ms();
 	if (params->proxy != NULL) {
 		result_transcriptf(res, 'i', "connecting to the proxy %s for "
-		    "%s port %d%s%s%s", res->proxy.url, server_shown(s),
+		    "%s port %d%s%s%s", res->proxy != NULL ? res->proxy->url : "",
+		    server_shown(s),
 		    params->port, params->host[0] && res->server_ip[0] ? " (" :
 		    "", res->server_ip[0] ? params->host : "",
 		    params->host[0] && res->server_ip[0] ? ")" : "");

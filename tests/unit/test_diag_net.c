@@ -55,10 +55,10 @@ test_connect_all_failed(void)
 	CHECK(diag_connect_all_failed(r, &n));
 	CHECK_INT(n, 3);
 	/* A proxy's rules refusing port 25 are not the network. */
-	r->proxy.used = true;
-	r->proxy.reply = 2;
+	CHECK(result_use_proxy(r, "socks5://proxy.example.test:1080", false));
+	r->proxy->reply = 2;
 	CHECK(!diag_connect_all_failed(r, &n));
-	r->proxy.reply = 4;
+	r->proxy->reply = 4;
 	CHECK(diag_connect_all_failed(r, &n));
 	/* DNS did not work: nothing is known about port 25. */
 	r->stages[STAGE_DNS].status = STATUS_FAIL;
