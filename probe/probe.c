@@ -1226,6 +1226,37 @@ target_port(const struct probe_config *cfg, const struct probe_request *req)
 	    cfg->port;
 }
 
+/*
+ * DANE whenever TLS may be used, MTA-STS and TLS-RPT for the domain
+ * (once per domain in a run), beside the MX look-up; neither when the
+ * mode asks about something else (the relay and HELO tests).
+ */
+static void
+tls_policy_start(struct run *run)
+{
+	struct probe_ctx *ctx = run->ctx;
+	const struct probe_config *cfg = ctx->cfg;
+	struct probe_result *res = run->res;
+	const char *domain = res->addr.domain_ascii;
+
+	if (run->req.no_tls_policy)
+		return;
+	if (ctx->ssl_ctx != NULL)
+		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
+		    target_port(cfg, &run->req));
+	if (res->addr.literal || domain[0] == '\0')
+		return;
+	if ((res->mtasts = mtasts_cache_get(ctx->mtasts_cache, domain)) !=
+	    NULL)
+		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
+		    "earlier probe of this run found it",
+		    mtasts_state_name(res->mtasts->state), domain);
+	else
+		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
+		    &ctx->https_ctx, cfg->ca_file, res, domain,
+		    !cfg->no_mta_sts, cfg->family);
+}
+
 static struct run *
 run_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, const struct probe_request *req,
@@ -1284,26 +1315,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->req.plan == NULL)
 		own_plan(run);
-	/* DANE whenever TLS may be used, unless the mode asks about
-	 * something else (the relay and HELO tests). */
-	if (ctx->ssl_ctx != NULL && !req->no_tls_policy)
-		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
-		    target_port(cfg, req));
-	/* MTA-STS and TLS-RPT are the domain's, beside the MX look-up;
-	 * once per domain in a run. */
-	if (!req->no_tls_policy && !res->addr.literal &&
-	    res->addr.domain_ascii[0] != '\0' && (res->mtasts =
-	    mtasts_cache_get(ctx->mtasts_cache, res->addr.domain_ascii)) !=
-	    NULL)
-		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
-		    "earlier probe of this run found it",
-		    mtasts_state_name(res->mtasts->state),
-		    res->addr.domain_ascii);
-	else if (!req->no_tls_policy && !res->addr.literal &&
-	    res->addr.domain_ascii[0] != '\0')
-		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
-		    &ctx->https_ctx, cfg->ca_file, res, res->addr.domain_ascii,
-		    !cfg->no_mta_sts, cfg->family);
+	tls_policy_start(run);
 
 	if (req->server != NULL) {
 		if (req->server_host != NULL)
