@@ -43,8 +43,18 @@ static const char usage_options[] =
 "  --dns-server IP[:PORT]  DNS server to use (repeatable; [IPv6]:PORT)\n"
 "  --timeout SECONDS    timeout of every stage (default: DNS 10, connect\n"
 "                       15, greeting 60, EHLO 60, TLS 30, MAIL/RCPT 120)\n"
-"  --tls MODE           opportunistic (default), required, or never\n"
-"  --ca-file FILE       trust anchors for the certificate check\n"
+"  --tls MODE           opportunistic (default), required, dane, implicit, never\n"
+"                       opportunistic: STARTTLS when offered, the\n"
+"                       certificate checked and reported; required: TLS\n"
+"                       with a verified certificate, or stop; dane: as\n"
+"                       Postfix's dane level, authenticated TLSA records\n"
+"                       (RFC 7672; the DNS server must validate DNSSEC)\n"
+"                       must match; implicit: TLS from the first byte\n"
+"                       (RFC 8314), the default on port 465\n"
+"  --ca-file FILE       trust anchors for the certificate checks (the\n"
+"                       servers' and the MTA-STS policy host's)\n"
+"  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
+"                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
 "                       domain; if it is accepted too, say 'risky'\n";
 
@@ -91,7 +101,10 @@ static const char usage_batch[] =
 "                       100; 1 for a connection per address)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
-"                       SECONDS (e.g. 300; default: no second try)\n";
+"                       SECONDS (e.g. 300; default: no second try)\n"
+"  --keep-going         batch: probe the whole list even when outbound\n"
+"                       port 25 looks blocked (by default the batch stops\n"
+"                       once the first few unrelated domains show it)\n";
 
 static const char usage_auth[] =
 "  --auth-user USER     authenticate (SMTP AUTH) after EHLO, inside TLS;\n"
@@ -105,6 +118,17 @@ static const char usage_auth[] =
 "                       server offers)\n"
 "  --auth-plaintext     allow AUTH on a connection without TLS (a warning);\n"
 "                       without it AUTH is never sent unencrypted\n";
+
+static const char usage_proxy[] =
+"  --proxy URL          connect through this SOCKS 5 proxy:\n"
+"                       socks5://[USER@]HOST:PORT (the probe resolves the\n"
+"                       servers and asks for an address) or\n"
+"                       socks5h://[USER@]HOST:PORT (the proxy resolves\n"
+"                       the server names); default $SMTPPROBE_PROXY\n"
+"  --proxy-password-file FILE\n"
+"                       the proxy password for USER: the first line of\n"
+"                       FILE; else $SMTPPROBE_PROXY_PASSWORD.  Never in\n"
+"                       the URL: others could read it (ps)\n";
 
 static const char usage_relay[] =
 "  --relay-test         instead of probing addresses: does the server\n"
@@ -147,7 +171,7 @@ cli_usage(FILE *out)
 {
 	static const char *const parts[] = {
 		usage_synopsis, usage_options, usage_modes, usage_batch,
-		usage_auth, usage_relay, usage_explain
+		usage_auth, usage_proxy, usage_relay, usage_explain
 	};
 	size_t i;
 
@@ -287,36 +311,47 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Where a password comes from: the option naming its file, the
+ * environment variable, the option that needs it. */
+struct secret_source {
+	const char	*file_opt;	/* "--auth-password-file" */
+	const char	*env;		/* "SMTPPROBE_PASSWORD" */
+	const char	*needed_by;	/* "--auth-user" */
+};
+
 /*
- * The password: the first line of file (without its CR LF), else the
- * environment variable SMTPPROBE_PASSWORD.  0, or -1 with a message that
- * never quotes the password.  The read buffer is wiped.
+ * A password: the first line of file (without its CR LF), else the
+ * environment variable src->env.  At most pwlen - 1 bytes.  0, or -1
+ * with a message that never quotes the password.  The read buffer is
+ * wiped.
  */
 static int
-read_password(const char *file, char *pw, size_t pwlen, char *err,
-    size_t errlen)
+read_password(const struct secret_source *src, const char *file, char *pw,
+    size_t pwlen, char *err, size_t errlen)
 {
-	char buf[AUTH_PASSWORD_MAX + 3];
+	char buf[(AUTH_PASSWORD_MAX > SOCKS_PASSWORD_MAX ? AUTH_PASSWORD_MAX :
+	    SOCKS_PASSWORD_MAX) + 3];
 	const char *env;
 	size_t n;
 	FILE *f;
 
+	if (pwlen > sizeof(buf) - 2)
+		pwlen = sizeof(buf) - 2;
 	if (file == NULL) {
-		if ((env = getenv("SMTPPROBE_PASSWORD")) == NULL)
-			return fail(err, errlen, "--auth-user needs a password: "
-			    "--auth-password-file FILE or the environment "
-			    "variable SMTPPROBE_PASSWORD");
+		if ((env = getenv(src->env)) == NULL)
+			return fail(err, errlen, "%s needs a password: %s FILE "
+			    "or the environment variable %s", src->needed_by,
+			    src->file_opt, src->env);
 		if (strlen(env) >= pwlen || env[0] == '\0' || strpbrk(env,
 		    "\r\n") != NULL)
-			return fail(err, errlen, "SMTPPROBE_PASSWORD: empty, "
-			    "longer than %d bytes, or with a line break",
-			    AUTH_PASSWORD_MAX);
+			return fail(err, errlen, "%s: empty, longer than %zu "
+			    "bytes, or with a line break", src->env, pwlen - 1);
 		snprintf(pw, pwlen, "%s", env);
 		return 0;
 	}
 	if ((f = fopen(file, "r")) == NULL)
-		return fail(err, errlen, "--auth-password-file: cannot open "
-		    "%s: %s", has_control(file) ? "the file" : file,
+		return fail(err, errlen, "%s: cannot open %s: %s",
+		    src->file_opt, has_control(file) ? "the file" : file,
 		    strerror(errno));
 	memset(buf, 0, sizeof(buf));
 	if (fgets(buf, sizeof(buf), f) == NULL)
@@ -329,9 +364,8 @@ read_password(const char *file, char *pw, size_t pwlen, char *err,
 		buf[--n] = '\0';
 	if (n == 0 || n >= pwlen || strpbrk(buf, "\r\n") != NULL) {
 		auth_wipe(buf, sizeof(buf));
-		return fail(err, errlen, "--auth-password-file: the first "
-		    "line must hold the password (1-%d bytes)",
-		    AUTH_PASSWORD_MAX);
+		return fail(err, errlen, "%s: the first line must hold the "
+		    "password (1-%zu bytes)", src->file_opt, pwlen - 1);
 	}
 	memcpy(pw, buf, n + 1);
 	auth_wipe(buf, sizeof(buf));
@@ -343,9 +377,12 @@ read_password(const char *file, char *pw, size_t pwlen, char *err,
 struct parse {
 	struct cli	*cli;
 	const char	*pwfile;	/* --auth-password-file */
+	const char	*proxy_pwfile;	/* --proxy-password-file */
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
 	bool		 from_set;
+	bool		 tls_set;	/* --tls given */
+	bool		 tls_implicit;	/* --tls implicit */
 	char		*err;
 	size_t		 errlen;
 };
@@ -511,6 +548,33 @@ opt_auth_password_file(struct parse *p, const struct cli_option *o,
 	return 0;
 }
 
+/* --proxy, or SMTPPROBE_PROXY when the option is not given. */
+static int
+opt_proxy(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+
+	(void)o;
+	if (has_control(arg) || socks_url_parse(arg, &cfg->proxy, p->err,
+	    p->errlen) != 0) {
+		if (has_control(arg))
+			fail(p->err, p->errlen, "--proxy: control characters "
+			    "in the URL");
+		return -1;
+	}
+	cfg->use_proxy = true;
+	return 0;
+}
+
+static int
+opt_proxy_password_file(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	(void)o;
+	p->proxy_pwfile = arg;
+	return 0;
+}
+
 static int
 opt_auth_mech(struct parse *p, const struct cli_option *o, const char *arg)
 {
@@ -612,15 +676,23 @@ opt_tls(struct parse *p, const struct cli_option *o, const char *arg)
 	struct probe_config *cfg = &p->cli->cfg;
 
 	(void)o;
+	p->tls_set = true;
+	p->tls_implicit = false;
 	if (strcmp(arg, "opportunistic") == 0 || strcmp(arg, "may") == 0)
 		cfg->tls_mode = TLS_OPPORTUNISTIC;
 	else if (strcmp(arg, "required") == 0 || strcmp(arg, "require") == 0)
 		cfg->tls_mode = TLS_REQUIRED;
 	else if (strcmp(arg, "never") == 0 || strcmp(arg, "none") == 0)
 		cfg->tls_mode = TLS_NEVER;
-	else
+	else if (strcmp(arg, "dane") == 0)
+		cfg->tls_mode = TLS_DANE;
+	else if (strcmp(arg, "implicit") == 0) {
+		cfg->tls_mode = TLS_OPPORTUNISTIC;
+		p->tls_implicit = true;
+	} else
 		return fail(p->err, p->errlen, "--tls: \"%s\" is not "
-		    "opportunistic, required or never", arg);
+		    "opportunistic, required, dane, implicit or never",
+		    shown(arg));
 	return 0;
 }
 
@@ -646,6 +718,8 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, required_argument, 0, opt_timeout, 0, 0, 3600000 },
 	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
 	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
+	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
+	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
@@ -670,6 +744,8 @@ static const struct cli_option options[] = {
 	    opt_number, CLI_FIELD(bopt.rcpt_per_conn), 1, BATCH_RCPT_MAX },
 	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
+	{ "keep-going", 0, no_argument, NEEDS_BATCH, opt_flag,
+	    CLI_FIELD(bopt.keep_going), 0, 0 },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
 	{ "auth-password-file", 0, required_argument, NEEDS_AUTH,
 	    opt_auth_password_file, 0, 0, 0 },
@@ -677,6 +753,9 @@ static const struct cli_option options[] = {
 	    0 },
 	{ "auth-plaintext", 0, no_argument, NEEDS_AUTH, opt_flag,
 	    CLI_FIELD(cfg.auth_plaintext), 0, 0 },
+	{ "proxy", 0, required_argument, 0, opt_proxy, 0, 0, 0 },
+	{ "proxy-password-file", 0, required_argument, 0,
+	    opt_proxy_password_file, 0, 0, 0 },
 	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
 	    0 },
 	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
@@ -789,8 +868,8 @@ check_combinations(struct parse *p, int nargs)
 		    "(or address) whose MX is tested, or --server");
 	if (p->batch_opt && !cli->batch)
 		return fail(p->err, p->errlen, "--parallel, --delay, "
-		    "--retries, --backoff, --progress, --rcpt-per-connection "
-		    "and --greylist-retry need --batch");
+		    "--retries, --backoff, --progress, --rcpt-per-connection, "
+		    "--greylist-retry and --keep-going need --batch");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
@@ -811,9 +890,45 @@ check_combinations(struct parse *p, int nargs)
 	return 0;
 }
 
+/* The proxy: SMTPPROBE_PROXY when --proxy was not given, and the rules
+ * between it and the other options.  0, or -1 with the message in
+ * p->err. */
+static int
+proxy_settings(struct parse *p)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+	const char *env = getenv("SMTPPROBE_PROXY");
+
+	if (!cfg->use_proxy && env != NULL && env[0] != '\0') {
+		if (opt_proxy(p, NULL, env) != 0) {
+			char why[400];
+
+			snprintf(why, sizeof(why), "%s", p->err);
+			return fail(p->err, p->errlen, "SMTPPROBE_PROXY: %s",
+			    why);
+		}
+	}
+	if (p->proxy_pwfile != NULL && (!cfg->use_proxy ||
+	    cfg->proxy.user[0] == '\0'))
+		return fail(p->err, p->errlen, "--proxy-password-file needs "
+		    "--proxy socks5://USER@HOST:PORT (a user name)");
+	if (cfg->use_proxy && cfg->proxy.remote_dns &&
+	    cfg->family != AF_UNSPEC)
+		return fail(p->err, p->errlen, "-4 and -6 cannot be combined "
+		    "with socks5h://: the proxy resolves the server names and "
+		    "picks the address; use socks5:// to choose the family");
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
+	static const struct secret_source auth_src = {
+		"--auth-password-file", "SMTPPROBE_PASSWORD", "--auth-user"
+	}, proxy_src = {
+		"--proxy-password-file", "SMTPPROBE_PROXY_PASSWORD",
+		"--proxy with a user name"
+	};
 	struct probe_config *cfg = &cli->cfg;
 	struct parse p;
 
@@ -828,11 +943,19 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		return -1;
 	if (cli->help || cli->version)
 		return 0;
-	if (check_combinations(&p, argc - optind) != 0)
+	if (check_combinations(&p, argc - optind) != 0 ||
+	    proxy_settings(&p) != 0)
 		return -1;
 	if (cli->batch)
 		/* One MX and address look-up per domain for the whole run. */
 		cfg->dns.cache_entries = BATCH_DNS_CACHE;
+	/* RFC 8314 §3.3: port 465 speaks TLS from the first byte; --tls
+	 * opportunistic or never given there means STARTTLS or clear
+	 * text, required and dane their checks inside implicit TLS. */
+	cfg->implicit_tls = p.tls_implicit || ((cfg->use_server &&
+	    cfg->server_port > 0 ? cfg->server_port : cfg->port) == 465 &&
+	    (!p.tls_set || cfg->tls_mode == TLS_REQUIRED ||
+	    cfg->tls_mode == TLS_DANE));
 	cli->addresses = argv + optind;
 	cli->naddresses = argc - optind;
 	if (cfg->helo[0] == '\0')
@@ -842,9 +965,13 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	if (!p.from_set)
 		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
 		    cfg->helo);
-	/* Last, so that no usage error leaves the password in memory. */
-	if (cfg->auth_user[0] != '\0' && read_password(p.pwfile,
+	/* Last, so that no usage error leaves a password in memory. */
+	if (cfg->auth_user[0] != '\0' && read_password(&auth_src, p.pwfile,
 	    cfg->auth_password, sizeof(cfg->auth_password), err, errlen) != 0)
+		return -1;
+	if (cfg->use_proxy && cfg->proxy.user[0] != '\0' &&
+	    read_password(&proxy_src, p.proxy_pwfile, cfg->proxy_password,
+	    sizeof(cfg->proxy_password), err, errlen) != 0)
 		return -1;
 	return 0;
 }

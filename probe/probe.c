@@ -13,6 +13,7 @@
  * synchronous wrapper.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,15 +23,20 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "dane.h"
 #include "diag.h"
 #include "identity.h"
+#include "mtasts.h"
 #include "probe.h"
 #include "record.h"
 
+/* A server to try: an address (with the port), or, when the proxy
+ * resolves names (socks5h), a host name alone (addrlen 0). */
 struct target {
 	char			host[RESOLVER_NAME_MAX];
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
+	int			port;
 };
 
 struct run {
@@ -58,6 +64,10 @@ struct run {
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
 	struct identity_run	*ident;		/* reverse DNS, client audit */
+	struct dane_run		*dane;		/* TLSA look-ups; NULL: no DANE */
+	bool			 dane_waiting;	/* a connection waits for one */
+	struct mtasts_run	*mtasts;	/* the domain's MTA-STS, TLS-RPT */
+	bool			 mtasts_waiting;
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
@@ -96,6 +106,7 @@ probe_config_defaults(struct probe_config *cfg)
 	cfg->timeout_ms[STAGE_ADDRESS] = 1000;
 	cfg->timeout_ms[STAGE_DNS] = TIMEOUT_DNS_MS;
 	cfg->timeout_ms[STAGE_CONNECT] = TIMEOUT_CONNECT_MS;
+	cfg->timeout_ms[STAGE_PROXY] = TIMEOUT_PROXY_MS;
 	cfg->timeout_ms[STAGE_GREETING] = TIMEOUT_GREETING_MS;
 	cfg->timeout_ms[STAGE_EHLO] = TIMEOUT_EHLO_MS;
 	cfg->timeout_ms[STAGE_STARTTLS] = TIMEOUT_STARTTLS_MS;
@@ -110,6 +121,41 @@ void
 probe_config_wipe(struct probe_config *cfg)
 {
 	auth_wipe(cfg->auth_password, sizeof(cfg->auth_password));
+	auth_wipe(cfg->proxy_password, sizeof(cfg->proxy_password));
+}
+
+/* The proxy's address (the first the system's resolver gives for a
+ * name); 0, or -1 with a message. */
+static int
+proxy_address(struct probe_ctx *ctx, char *err, size_t errlen)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct conn_proxy *p = &ctx->proxy_conn;
+	struct addrinfo hints, *ai = NULL;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", cfg->proxy.port);
+	if ((rc = getaddrinfo(cfg->proxy.host, port, &hints, &ai)) != 0 ||
+	    ai == NULL || ai->ai_addrlen > sizeof(p->addr)) {
+		snprintf(err, errlen, "--proxy: cannot find the address of %s: "
+		    "%s", cfg->proxy.host, rc != 0 ? gai_strerror(rc) :
+		    "no address");
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+	p->addrlen = (socklen_t)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	p->user = cfg->proxy.user;
+	p->password = cfg->proxy_password;
+	socks_url_str(&cfg->proxy, ctx->proxy_url, sizeof(ctx->proxy_url));
+	ctx->proxy = p;
+	return 0;
 }
 
 int
@@ -132,6 +178,10 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		rc.timeout_ms = cfg->timeout_ms[STAGE_DNS] / (2 * rc.tries);
 	if (rc.timeout_ms < 100)
 		rc.timeout_ms = 100;
+	if (cfg->use_proxy && proxy_address(ctx, err, errlen) != 0) {
+		probe_ctx_free(ctx);
+		return -1;
+	}
 	if ((ctx->resolver = resolver_new(ctx->base, &rc, err, errlen)) ==
 	    NULL) {
 		probe_ctx_free(ctx);
@@ -143,6 +193,8 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		probe_ctx_free(ctx);
 		return -1;
 	}
+	/* Without memory there is no cache: every probe asks again. */
+	ctx->mtasts_cache = mtasts_cache_new();
 	return 0;
 }
 
@@ -154,6 +206,11 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->ssl_ctx != NULL)
 		tlsconn_ctx_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
+	if (ctx->https_ctx != NULL)
+		tlsconn_ctx_free(ctx->https_ctx);
+	ctx->https_ctx = NULL;
+	mtasts_cache_free(ctx->mtasts_cache);
+	ctx->mtasts_cache = NULL;
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
 	ctx->base = NULL;
@@ -193,10 +250,28 @@ ident_idle(void *arg)
 }
 
 static void
+mtasts_idle(void *arg)
+{
+	struct run *run = arg;
+
+	run->mtasts_waiting = false;
+	finish_run(run);
+}
+
+static void
 finish_run(struct run *run)
 {
 	if (run->done)
 		return;
+	/* The MTA-STS look-ups and fetch: at most TIMEOUT_MTASTS_MS in
+	 * all, begun with the MX look-up. */
+	if (mtasts_pending(run->mtasts) || run->mtasts_waiting) {
+		if (!run->mtasts_waiting) {
+			run->mtasts_waiting = true;
+			mtasts_when_idle(run->mtasts, mtasts_idle, run);
+		}
+		return;
+	}
 	/* Reverse DNS and HELO look-ups still out: wait for them, at most
 	 * one DNS timeout more. */
 	if (run->ident != NULL && !run->ident_idle) {
@@ -209,6 +284,11 @@ finish_run(struct run *run)
 		return;
 	}
 	run->done = true;
+	dane_fill(run->dane);
+	if (run->mtasts != NULL)
+		mtasts_cache_put(run->ctx->mtasts_cache,
+		    run->res->addr.domain_ascii, run->res->mtasts);
+	mtasts_findings(run->res);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
@@ -220,20 +300,54 @@ finish_run(struct run *run)
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
 }
 
+/* The port servers are asked on: --server's, else --port. */
+static int
+server_port(const struct probe_config *cfg)
+{
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/* A new target for host, its port set; NULL at the limit or without
+ * memory. */
+static struct target *
+new_target(struct run *run, const char *host)
+{
+	struct target *t;
+
+	if (run->ntargets >= LIMIT_TARGETS)
+		return NULL;
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
+		return NULL;
+	}
+	t = &run->targets[run->ntargets++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	t->port = server_port(run->ctx->cfg);
+	return t;
+}
+
+/* A server the proxy resolves (socks5h): its name only. */
+static void
+add_name_target(struct run *run, const char *host)
+{
+	(void)new_target(run, host);
+}
+
 static void
 add_target(struct run *run, const char *host, const struct sockaddr *sa)
 {
 	struct target *t;
-	int port = run->ctx->cfg->port;
 
-	if (run->ctx->cfg->use_server && run->ctx->cfg->server_port > 0)
-		port = run->ctx->cfg->server_port;
 	if (run->ntargets >= LIMIT_TARGETS)
 		return;
-	/* -4/-6, and --source-ip, which binds one family. */
+	/* -4/-6, and --source-ip, which binds one family (the family of
+	 * the connection to the proxy, when there is one). */
 	if ((run->ctx->cfg->family != AF_UNSPEC &&
 	    sa->sa_family != run->ctx->cfg->family) ||
-	    (run->ctx->cfg->source_len > 0 &&
+	    (run->ctx->cfg->source_len > 0 && run->ctx->proxy == NULL &&
 	    sa->sa_family != run->ctx->cfg->source.ss_family)) {
 		char ip[64];
 		size_t n = strlen(run->excluded);
@@ -246,17 +360,31 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		}
 		return;
 	}
-	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
-	    LIMIT_TARGETS, sizeof(*run->targets))) {
-		run->res->nomem_dropped++;
+	if ((t = new_target(run, host)) == NULL)
 		return;
-	}
-	t = &run->targets[run->ntargets++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->host, sizeof(t->host), "%s", host);
 	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	t->addrlen = resolver_addr_set_port(&t->addr, port);
+	t->addrlen = resolver_addr_set_port(&t->addr, t->port);
+}
+
+/* The target's address in text, "" for a name the proxy resolves. */
+static void
+target_ip(const struct target *t, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (t->addrlen > 0)
+		resolver_addr_str((const struct sockaddr *)&t->addr, buf, len);
+}
+
+/* How the politeness hooks name the target: its address, else its
+ * name. */
+static void
+target_key(const struct target *t, char *buf, size_t len)
+{
+	if (t->addrlen > 0)
+		target_ip(t, buf, len);
+	else
+		snprintf(buf, len, "%s", t->host);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -418,6 +546,13 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 		hosts_resolved(run);
 }
 
+/* socks5h: the proxy looks up the servers' names, the probe does not. */
+static bool
+proxy_resolves(const struct run *run)
+{
+	return run->ctx->proxy != NULL && run->ctx->cfg->proxy.remote_dns;
+}
+
 static void
 resolve_hosts(struct run *run)
 {
@@ -447,6 +582,17 @@ resolve_hosts(struct run *run)
 			    "the IP address %s instead of a host name; mail "
 			    "servers do not use it",
 			    run->res->addr.domain_ascii, m->host);
+			if (--run->pending == 0)
+				hosts_resolved(run);
+			continue;
+		}
+		/* DANE: the TLSA records come beside the addresses. */
+		dane_lookup(run->dane, m->host);
+		if (proxy_resolves(run)) {
+			/* In MX order (RFC 5321 §5.1), each host once. */
+			add_name_target(run, m->host);
+			result_transcriptf(run->res, 'i', "DNS: %s is left to "
+			    "the proxy to resolve", m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;
@@ -608,9 +754,10 @@ ipv6_failed(struct run *run, int cerr)
 		if (run->targets[i].addr.ss_family == AF_INET6)
 			left++;
 	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
-	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from this host "
-	    "(%s connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
-	    "addresses still are", strerror(cerr), run->res->server_ip, left,
+	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from %s (%s "
+	    "connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
+	    "addresses still are", run->ctx->proxy != NULL ? "the proxy" :
+	    "this host", strerror(cerr), run->res->server_ip, left,
 	    left == 1 ? "" : "es");
 	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
 	    "%zu more IPv6 address%s", strerror(cerr), left,
@@ -737,10 +884,9 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (session_local_addr(s, &local, &ll) == 0) {
 			res->local_addr = local;
 			res->local_addrlen = ll;
-			identity_connected(run->ident, run->ident_idx,
-			    (struct sockaddr *)&local);
 		}
 		identity_session_done(run->ident, run->ident_idx);
+		dane_session_done(run->dane, res->server_host);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -779,6 +925,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		break;
 	case OUTCOME_LOCAL_ERROR:
 	case OUTCOME_AUTH_FAILED:	/* the same credentials would fail again */
+	case OUTCOME_PROXY_FAILED:	/* the same proxy would fail again */
 		move_on = false;
 		break;
 	default:
@@ -808,6 +955,16 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish_run(run);
 }
 
+/* The session's connection is made: the client's address checks (its
+ * reverse DNS) start now, beside the dialogue, not after it. */
+static void
+session_connected(void *arg, const struct sockaddr *local)
+{
+	struct run *run = arg;
+
+	identity_connected(run->ident, run->ident_idx, local);
+}
+
 /* Open the session to the current target (after the permit, if any). */
 static void
 connect_target(struct run *run)
@@ -823,10 +980,14 @@ connect_target(struct run *run)
 	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
 	sp.addr = t->addr;
 	sp.addrlen = t->addrlen;
+	sp.port = t->port;
+	sp.proxy = run->ctx->proxy;
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
+	sp.tlsa = dane_records(run->dane, t->host, &sp.ntlsa, &sp.dane_failed);
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;
@@ -836,6 +997,8 @@ connect_target(struct run *run)
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
+	sp.connected = session_connected;
+	sp.connected_arg = run;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
@@ -856,23 +1019,24 @@ target_stalled(struct run *run, size_t i)
 	struct probe_result *res = run->res;
 	struct target *t = &run->targets[i];
 	struct attempt *a;
-	char ip[64];
+	char ip[64], key[RESOLVER_NAME_MAX];
 
+	target_key(t, key, sizeof(key));
 	if (run->ctx->hooks.conn_skip == NULL || !run->ctx->hooks.conn_skip(
-	    run->ctx->hooks.arg, (struct sockaddr *)&t->addr))
+	    run->ctx->hooks.arg, key))
 		return false;
 	run->nstalled++;
-	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
+	target_ip(t, ip, sizeof(ip));
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = resolver_addr_port(&t->addr);
+		a->port = t->port;
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
 	}
 	result_transcriptf(res, 'i', "skipping %s: it timed out earlier in "
-	    "this run", ip);
+	    "this run", key);
 	return true;
 }
 
@@ -924,14 +1088,14 @@ start_next(struct run *run)
 	res->server_addr = t->addr;
 	res->server_addrlen = t->addrlen;
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
-	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
-	    sizeof(res->server_ip));
-	res->server_port = resolver_addr_port(&t->addr);
+	target_ip(t, res->server_ip, sizeof(res->server_ip));
+	res->server_port = t->port;
 	res->outcome = OUTCOME_NONE;
 
-	/* The server's reverse DNS is looked up while the session runs. */
+	/* The server's reverse DNS is looked up while the session runs
+	 * (not when only the proxy knows its address). */
 	run->ident_idx = identity_server_start(run->ident, t->host,
-	    (struct sockaddr *)&t->addr);
+	    t->addrlen > 0 ? (struct sockaddr *)&t->addr : NULL);
 	if (run->req.delay_ms > 0 && run->delay_ev == NULL) {
 		/* The caller's pause before the first connection (the relay
 		 * test's second pass), on the loop like everything else. */
@@ -946,19 +1110,37 @@ start_next(struct run *run)
 	open_target(run);
 }
 
-/* Ask the politeness layer (if any) for leave, then connect. */
+static void
+dane_go(void *arg)
+{
+	struct run *run = arg;
+
+	run->dane_waiting = false;
+	if (!run->done)
+		open_target(run);
+}
+
+/* Ask the politeness layer (if any) for leave, then connect; first the
+ * target host's TLSA answer, when it is still out (the handshake needs
+ * it, RFC 7672 §2.2). */
 static void
 open_target(struct run *run)
 {
 	struct target *t = &run->targets[run->current];
 
+	if (!dane_ready(run->dane, t->host, dane_go, run)) {
+		run->dane_waiting = true;
+		return;
+	}
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
+		char key[RESOLVER_NAME_MAX];
+
+		target_key(t, key, sizeof(key));
 		run->gate_waiting = true;
 		run->gate_token = run->ctx->hooks.conn_acquire(
-		    run->ctx->hooks.arg, (struct sockaddr *)&t->addr, gate_go,
-		    run);
+		    run->ctx->hooks.arg, key, gate_go, run);
 		if (run->gate_token != NULL)
 			return;
 		run->gate_waiting = false;
@@ -1039,6 +1221,10 @@ run_release(struct run *run)
 	run->session = NULL;
 	identity_run_release(run->ident);
 	run->ident = NULL;
+	dane_run_release(run->dane);
+	run->dane = NULL;
+	mtasts_run_release(run->mtasts);
+	run->mtasts = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
@@ -1063,13 +1249,54 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 	cb(cb_arg, res);
 }
 
+/* The port every connection of the run goes to. */
+static int
+target_port(const struct probe_config *cfg, const struct probe_request *req)
+{
+	if (req->server != NULL)
+		return resolver_addr_port(req->server);
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/*
+ * DANE whenever TLS may be used, MTA-STS and TLS-RPT for the domain
+ * (once per domain in a run), beside the MX look-up; neither when the
+ * mode asks about something else (the relay and HELO tests).
+ */
+static void
+tls_policy_start(struct run *run)
+{
+	struct probe_ctx *ctx = run->ctx;
+	const struct probe_config *cfg = ctx->cfg;
+	struct probe_result *res = run->res;
+	const char *domain = res->addr.domain_ascii;
+
+	if (run->req.no_tls_policy)
+		return;
+	if (ctx->ssl_ctx != NULL)
+		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
+		    target_port(cfg, &run->req));
+	if (res->addr.literal || domain[0] == '\0')
+		return;
+	if ((res->mtasts = mtasts_cache_get(ctx->mtasts_cache, domain)) !=
+	    NULL)
+		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
+		    "earlier probe of this run found it",
+		    mtasts_state_name(res->mtasts->state), domain);
+	else
+		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
+		    &ctx->https_ctx, cfg->ca_file, res, domain,
+		    !cfg->no_mta_sts, cfg->family);
+}
+
 static struct run *
 run_start(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, const struct probe_request *req,
     probe_done_cb done, void *done_arg)
 {
 	static const struct probe_request plain;
-	struct run *run;
+	struct run *run = NULL;
 	const struct probe_config *cfg = ctx->cfg;
 
 	if (req == NULL)
@@ -1078,7 +1305,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 	res->kind = req->kind;
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
-	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
+	    cfg->proxy.remote_dns)) ||
+	    (run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
 	    run)) == NULL) {
 		free(run);
@@ -1119,8 +1348,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->req.plan == NULL)
 		own_plan(run);
+	tls_policy_start(run);
 
 	if (req->server != NULL) {
+		if (req->server_host != NULL)
+			dane_lookup(run->dane, req->server_host);
 		add_target(run, req->server_host != NULL ? req->server_host :
 		    "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1131,14 +1363,19 @@ run_start(struct probe_ctx *ctx, const char *address,
 
 		if (!resolver_addr_parse(cfg->server_host, &ss))
 			ss.ss_family = 0;
-		if (ss.ss_family != 0) {
-			add_target(run, "", (struct sockaddr *)&ss);
+		if (ss.ss_family != 0 || proxy_resolves(run)) {
+			if (ss.ss_family != 0)
+				add_target(run, "", (struct sockaddr *)&ss);
+			else
+				add_name_target(run, cfg->server_host);
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 			res->dns_done = true;
 			start_next(run);
-		} else
+		} else {
+			dane_lookup(run->dane, cfg->server_host);
 			resolver_query_addrs(ctx->resolver, cfg->server_host,
 			    AF_UNSPEC, on_server_addrs, run);
+		}
 	} else if (res->addr.literal) {
 		/* RFC 5321 §5.1: an address literal names the host; no
 		 * DNS is involved. */
@@ -1321,7 +1558,15 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	ir = identity_run_new(ctx->base, ctx->resolver, res, cfg->helo,
 	    cfg->source_ip, cfg->family);
 	memset(&local, 0, sizeof(local));
-	if (cfg->source_len > 0) {
+	if (ctx->proxy != NULL) {
+		/* Servers see the proxy's address, which only a connection
+		 * through it can tell. */
+		(void)result_use_proxy(res, ctx->proxy_url,
+		    cfg->proxy.remote_dns);
+		result_transcriptf(res, 'i', "through the proxy %s servers see "
+		    "its address, not this host's: give a domain to learn it",
+		    ctx->proxy_url);
+	} else if (cfg->source_len > 0) {
 		memcpy(&local, &cfg->source, sizeof(local));
 		have = true;
 	} else {
@@ -1338,7 +1583,7 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	if (have)
 		identity_connected(ir, -1, (struct sockaddr *)&local);
-	else
+	else if (ctx->proxy == NULL)
 		result_transcriptf(res, 'i', "no route: the local address "
 		    "could not be found");
 	if (ir != NULL && identity_pending(ir)) {

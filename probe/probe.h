@@ -17,6 +17,7 @@
 #include "session.h"
 
 struct event_base;
+struct mtasts_cache;
 
 struct probe_config {
 	char			 from[LIMIT_ADDRESS * 4 + 8];	/* "" = null sender */
@@ -28,6 +29,8 @@ struct probe_config {
 	struct resolver_config	 dns;
 	int			 timeout_ms[STAGE_COUNT];
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314) */
+	bool			 no_mta_sts;	/* --no-mta-sts: no policy fetch */
 	const char		*ca_file;
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
@@ -42,6 +45,12 @@ struct probe_config {
 	char			 auth_password[AUTH_PASSWORD_MAX + 1];
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* --proxy (or SMTPPROBE_PROXY): every connection goes through this
+	 * SOCKS 5 proxy; the password from --proxy-password-file or
+	 * SMTPPROBE_PROXY_PASSWORD (wiped by probe_config_wipe()). */
+	bool			 use_proxy;
+	struct socks_url	 proxy;
+	char			 proxy_password[SOCKS_PASSWORD_MAX + 1];
 };
 
 /* Wipe the secrets of cfg (OPENSSL_cleanse). */
@@ -53,8 +62,10 @@ void probe_config_defaults(struct probe_config *cfg);
 
 /*
  * Optional hooks around every connection (batch mode's politeness, see
- * probe/batch.c); all NULL for a plain run.  conn_acquire asks leave to
- * connect to addr: it returns a token and later calls go(go_arg) from the
+ * probe/batch.c); all NULL for a plain run.  A server is named by its
+ * address in text, or by its host name when a proxy resolves it
+ * (socks5h).  conn_acquire asks leave to
+ * connect to server: it returns a token and later calls go(go_arg) from the
  * event loop (never from inside conn_acquire), or returns NULL to let the
  * connection go ahead at once.  Every token is handed back exactly once:
  * with conn_release when the session ended (outcome and the result as the
@@ -67,13 +78,13 @@ void probe_config_defaults(struct probe_config *cfg);
 #define PROBE_CONN_CLOSING	0x2u	/* 421 to a further recipient */
 
 struct probe_hooks {
-	void	*(*conn_acquire)(void *arg, const struct sockaddr *addr,
+	void	*(*conn_acquire)(void *arg, const char *server,
 		    void (*go)(void *), void *go_arg);
 	void	 (*conn_release)(void *arg, void *token,
 		    enum session_outcome outcome,
 		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
-	bool	 (*conn_skip)(void *arg, const struct sockaddr *addr);
+	bool	 (*conn_skip)(void *arg, const char *server);
 	void	*arg;
 };
 
@@ -81,11 +92,20 @@ struct probe_ctx {
 	struct event_base		*base;
 	struct resolver			*resolver;
 	SSL_CTX				*ssl_ctx;
+	SSL_CTX				*https_ctx;	/* the MTA-STS fetch's,
+							 * made on first use */
+	struct mtasts_cache		*mtasts_cache;	/* policies already had */
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
+	/* cfg->proxy with its address; NULL without a proxy. */
+	const struct conn_proxy		*proxy;
+	struct conn_proxy		 proxy_conn;
+	char				 proxy_url[SOCKS_NAME_MAX +
+					    SOCKS_USER_MAX + 32];
 };
 
-/* 0, or -1 with a message in err. */
+/* 0, or -1 with a message in err.  A proxy given by name is looked up
+ * here, once (the system's resolver, as for any configured host). */
 int probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
     char *err, size_t errlen);
 void probe_ctx_free(struct probe_ctx *ctx);
@@ -139,6 +159,7 @@ struct probe_request {
 	bool		 stay_after_greeting;	/* move on to the next server only
 					 * when this one never greeted */
 	bool		 no_identity;	/* no reverse-DNS or HELO-name checks */
+	bool		 no_tls_policy;	/* no DANE or MTA-STS look-ups */
 	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
 };

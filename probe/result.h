@@ -23,12 +23,16 @@
 #include "probe_ids.h"
 #include "reply.h"
 #include "resolver.h"
+#include "socks.h"
 #include "tlsconn.h"
+
+struct mtasts_info;
 
 enum stage {
 	STAGE_ADDRESS,
 	STAGE_DNS,
 	STAGE_CONNECT,
+	STAGE_PROXY,		/* the SOCKS handshake, only with --proxy */
 	STAGE_GREETING,
 	STAGE_EHLO,
 	STAGE_STARTTLS,
@@ -41,6 +45,11 @@ enum stage {
 };
 
 const char *stage_name(enum stage s);
+
+struct probe_result;
+/* Whether a report shows stage s of r: the proxy stage only when a
+ * proxy was used, every other stage always. */
+bool stage_reported(const struct probe_result *r, enum stage s);
 
 enum stage_status {
 	STATUS_SKIPPED,
@@ -137,6 +146,23 @@ struct attempt {
 	char	detail[256];
 };
 
+/* DANE (RFC 7672) for one MX host: its TLSA answer, then what the
+ * handshake with it found (dane.c). */
+enum dane_state {
+	DANE_NOT_LOOKED_UP,	/* no TLS, an IP address, or not asked */
+	DANE_LOOKUP_FAILED,	/* SERVFAIL, timeout, ...: could not tell */
+	DANE_NO_TLSA,		/* NXDOMAIN or NODATA */
+	DANE_UNAUTHENTICATED,	/* records without the AD bit: not used */
+	DANE_UNUSABLE,		/* authenticated, none of usage 2 or 3 */
+	DANE_USABLE,		/* authenticated usable records, not matched yet */
+	DANE_MATCH,
+	DANE_MISMATCH
+};
+
+/* "not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
+ * "unusable", "usable", "match", "mismatch". */
+const char *dane_state_name(enum dane_state d);
+
 struct mx_info {
 	unsigned		pref;
 	char			host[RESOLVER_NAME_MAX];
@@ -145,6 +171,16 @@ struct mx_info {
 	char			addrs[RESOLVER_MAX_ADDRS][64];
 	char			cname[RESOLVER_NAME_MAX];	/* the host is an alias of this; "" if not */
 	bool			is_ip;		/* the MX target is an IP address, not a name */
+	enum dane_state		dane;
+	unsigned		ntlsa;		/* TLSA records in the answer */
+	/* The records ("3 1 1 0a1b2c3d...", data cut), then after a
+	 * handshake the one that matched or what the server presented. */
+	char			tlsa[192];
+	char			dane_detail[192];
+	/* MTA-STS (mtasts.c): the host fits the policy's mx patterns; the
+	 * handshake with it met the policy's TLS requirements. */
+	enum ident_check	sts_match;
+	enum ident_check	sts_cert;
 };
 
 struct transcript_entry {
@@ -171,7 +207,9 @@ enum session_outcome {
 	OUTCOME_LOST,
 	OUTCOME_PROTOCOL_ERROR,
 	OUTCOME_LOCAL_ERROR,
-	OUTCOME_AUTH_FAILED		/* AUTH refused or not possible: nothing more asked */
+	OUTCOME_AUTH_FAILED,		/* AUTH refused or not possible: nothing more asked */
+	OUTCOME_PROXY_FAILED		/* the SOCKS proxy itself failed: unreachable,
+					 * authentication, not SOCKS 5, handshake */
 };
 
 const char *session_outcome_name(enum session_outcome o);
@@ -186,6 +224,31 @@ enum verdict {
 const char *verdict_name(enum verdict v);
 /* A reason's word (reasons.tsv); "" for REASON_NONE. */
 const char *reason_name(enum reason r);
+
+/* The SOCKS 5 proxy (--proxy), as the last connection's handshake left
+ * it; the password is never kept here. */
+struct proxy_info {
+	char	url[SOCKS_NAME_MAX + SOCKS_USER_MAX + 32];	/* no password */
+	bool	remote_dns;		/* socks5h: the proxy resolves names */
+	char	step[16];		/* where it stopped: "connect", "method",
+					 * "auth", "request", "done"; "" none */
+	int	method;			/* its choice; -1 none */
+	int	auth_status;		/* RFC 1929 status; -1 not asked */
+	int	reply;			/* CONNECT reply code; -1 none */
+	bool	not_socks;		/* it did not answer in SOCKS 5 */
+	bool	timed_out;
+	char	bound[64];		/* its address towards the server; "" none */
+	int	bound_port;
+};
+
+/* --self-check: could port 25 (--port) be opened to a server, and what
+ * came first; filled by diag_reachability(). */
+struct reachability {
+	bool	checked;	/* a server was to be greeted */
+	bool	reachable;	/* a TCP connection (or tunnel) was made */
+	bool	smtp;		/* and the first line was an SMTP greeting */
+	char	text[512];	/* the line for people */
+};
 
 /* What a result's verdict is about: the mode hands this fact down, the
  * diagnosis (diag.c) decides what it means. */
@@ -231,13 +294,22 @@ struct probe_result {
 	socklen_t		 local_addrlen;	/* 0 until then */
 	enum session_outcome	 outcome;
 	enum stage		 outcome_stage;	/* where the last session stopped */
+	struct proxy_info	*proxy;		/* owned; NULL without --proxy */
+	/* The first bytes the last server sent (up to the first line end),
+	 * raw; escaped on output. */
+	char			 first_bytes[128];
+	size_t			 first_bytes_len;
+	struct reachability	*reach;		/* owned; NULL but for --self-check */
 
 	bool			 has_caps;
 	struct ehlo_caps	 caps;
 	int			 catch_all_code;	/* --catch-all: the made-up
 						 * recipient's answer; 0: not asked */
 	bool			 tls_done;
+	bool			 tls_implicit;	/* TLS from the connect (RFC 8314) */
 	struct tlsconn_info	 tls;
+	struct mtasts_info	*mtasts;	/* MTA-STS and TLS-RPT of the
+						 * domain; NULL when not asked */
 
 	/* reverse DNS, banner names, client self-audit (identity.c) */
 	struct identity		 ident;
@@ -276,6 +348,10 @@ void result_init(struct probe_result *r, const char *input);
 /* The input as given: len bytes, NUL bytes included (cut to fit). */
 void result_set_input(struct probe_result *r, const char *input,
     size_t len);
+/* Every connection of r goes through the proxy url (shown, no password):
+ * r->proxy is set up.  False without memory (a local error). */
+bool result_use_proxy(struct probe_result *r, const char *url,
+    bool remote_dns);
 void result_clear(struct probe_result *r);
 /* Forget the per-connection stages (connect .. quit) before a new
  * session; findings, attempts and transcript stay. */

@@ -18,16 +18,22 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "plan.h"
 #include "result.h"
 
 struct event_base;
 struct session;
 
+/* How the certificate is judged (the transport is implicit_tls). */
 enum tls_mode {
-	TLS_OPPORTUNISTIC,
-	TLS_REQUIRED,
-	TLS_NEVER
+	TLS_OPPORTUNISTIC,	/* STARTTLS when offered; checks reported */
+	TLS_REQUIRED,		/* TLS with a verified certificate, or stop */
+	TLS_NEVER,
+	TLS_DANE		/* RFC 7672: authenticated usable TLSA records
+				 * make TLS mandatory and a mismatch fatal (as
+				 * Postfix's smtp_tls_security_level = dane);
+				 * opportunistic otherwise */
 };
 
 struct session_params {
@@ -35,11 +41,20 @@ struct session_params {
 	SSL_CTX			*ssl_ctx;
 	char			 host[RESOLVER_NAME_MAX];	/* name the certificate must match; "" for none */
 	struct sockaddr_storage	 addr;				/* with the port */
-	socklen_t		 addrlen;
+	socklen_t		 addrlen;	/* 0: by host name, through a proxy
+					 * that resolves it (socks5h) */
+	int			 port;		/* the server's port */
+	const struct conn_proxy	*proxy;		/* SOCKS 5 proxy; NULL: direct */
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314), no STARTTLS */
 	bool			 no_starttls;	/* retry after a failed handshake */
+	/* DANE: records of an authenticated TLSA answer for this server
+	 * (host), matched in the handshake; ntlsa 0 for none. */
+	const struct tlsconn_tlsa *tlsa;
+	size_t			 ntlsa;
+	bool			 dane_failed;	/* the TLSA look-up failed */
 	int			 timeout_ms[STAGE_COUNT];
 	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
 	socklen_t		 source_len;
@@ -49,6 +64,11 @@ struct session_params {
 	const char		*auth_password;
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* Called when the TCP connection is made, with our end of it, so
+	 * that look-ups about it run beside the dialogue; may be NULL. */
+	void			(*connected)(void *arg,
+				    const struct sockaddr *local);
+	void			*connected_arg;
 };
 
 typedef void (*session_done_cb)(void *arg, struct session *s,
@@ -66,7 +86,9 @@ struct session *session_start(const struct session_params *params,
 void session_free(struct session *s);
 
 /* The errno of a failed connection attempt (refused, unreachable, ...);
- * 0 when the connection was made or failed otherwise (timeout). */
+ * 0 when the connection was made or failed otherwise (timeout).  Through
+ * a proxy, the errno its CONNECT reply stands for (RFC 1928 §6: network
+ * or host unreachable, refused; an IPv6 address it cannot use). */
 int session_connect_errno(const struct session *s);
 
 /* Our end of the connection (getsockname once connected); 0, or -1 when

@@ -13,7 +13,9 @@ own 127.0.0.x address and all on one shared free port, runs::
               --helo probe.test.invalid --from probe@test.invalid
               [--ca-file <ca.pem>] <args of the case>
 
-under a wall-clock limit, and compares the exit status, the JSON report
+under a wall-clock limit (with a ``[socks]`` table, a scripted SOCKS 5
+proxy, fakesocks, runs on 127.0.0.1 too; ``{socks}`` in the arguments is
+its address), and compares the exit status, the JSON report
 (one object per line) and what the servers received with the case's
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
 received DATA or BDAT, or any line after it had sent a 3yz reply (354, or
@@ -46,7 +48,9 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fakedns  # noqa: E402  (path set up above)
+import fakehttps  # noqa: E402
 import fakesmtp  # noqa: E402
+import fakesocks  # noqa: E402
 
 DEFAULT_WALL_TIMEOUT = 60.0
 HELO_NAME = "probe.test.invalid"
@@ -55,7 +59,7 @@ SERVER_SETTLE_SECONDS = 3.0   # time for servers to finish after the probe
 
 TOP_KEYS = {"description", "args", "no_default_args", "no_json",
             "wall_timeout", "dns", "servers", "expect", "env",
-            "requires_ipv6", "input_files", "stdin"}
+            "requires_ipv6", "input_files", "stdin", "https", "socks"}
 RESULT_KEYS = {"verdict", "reason", "stages", "findings", "absent_findings",
                "attempts", "json", "transcript_contains"}
 EXPECT_KEYS = RESULT_KEYS | {
@@ -63,7 +67,9 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
-    "results_sort", "secrets", "auth_responses_secret"}
+    "results_sort", "secrets", "auth_responses_secret", "https_requested",
+    "https_not_requested", "proxy_received", "proxy_not_received",
+    "proxy_connections"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -72,6 +78,12 @@ MISSING = object()
 SKIP_EXIT = 77
 # Set to make the runner believe ::1 is not usable (tests of the skip).
 NO_IPV6_ENV = "SMTPPROBE_TEST_NO_IPV6"
+# The probe's test-only variable: the port of the MTA-STS policy fetch.
+MTA_STS_PORT_ENV = "SMTPPROBE_MTA_STS_PORT"
+# {cert_sha256:NAME} and the like in the zone, the arguments and the
+# expectations: facts of NAME's certificate ("ca" for the test CA).
+FINGERPRINT_RE = re.compile(r"\{(cert_sha256|spki_sha256|tlsa_cert|"
+                            r"tlsa_spki):([\w.-]+)\}")
 
 
 class CaseError(Exception):
@@ -272,6 +284,49 @@ def file_bytes(content, what):
                     % what)
 
 
+def colon_hex(hexstr):
+    """"ab12..." as "AB:12:...", the way openssl x509 -fingerprint
+    prints a digest."""
+    return ":".join(hexstr[i:i + 2] for i in range(0, len(hexstr),
+                                                   2)).upper()
+
+
+def expand_fingerprints(obj, prints):
+    """OBJ (strings, lists, tables) with the fingerprint placeholders
+    replaced; PRINTS maps a name to fakesmtp.fingerprints()."""
+    if isinstance(obj, str):
+        def one(match):
+            kind, name = match.groups()
+            if name not in prints:
+                raise CaseError("%s: no certificate named %r"
+                                % (match.group(0), name))
+            fp = prints[name]
+            return {"cert_sha256": colon_hex(fp["cert"]),
+                    "spki_sha256": colon_hex(fp["spki"]),
+                    "tlsa_cert": fp["cert"],
+                    "tlsa_spki": fp["spki"]}[kind]
+        return FINGERPRINT_RE.sub(one, obj)
+    if isinstance(obj, list):
+        return [expand_fingerprints(x, prints) for x in obj]
+    if isinstance(obj, dict):
+        return {expand_fingerprints(k, prints): expand_fingerprints(v,
+                                                                    prints)
+                for k, v in obj.items()}
+    return obj
+
+
+def expand_text(obj, key, value):
+    """OBJ with KEY replaced by VALUE in every string, table key too."""
+    if isinstance(obj, str):
+        return obj.replace(key, value)
+    if isinstance(obj, list):
+        return [expand_text(x, key, value) for x in obj]
+    if isinstance(obj, dict):
+        return {expand_text(k, key, value): expand_text(v, key, value)
+                for k, v in obj.items()}
+    return obj
+
+
 # -- a case ------------------------------------------------------------------
 
 class Case:
@@ -289,6 +344,8 @@ class Case:
         self.results = []
         self.dns = None
         self.smtp = None
+        self.https = None
+        self.socks = None
         with open(path, "rb") as handle:
             self.data = tomllib.load(handle)
         self.validate()
@@ -342,7 +399,9 @@ class Case:
     # -- running -------------------------------------------------------------
 
     def build_command(self, ca_file, tmpdir):
-        subst = {"{port}": str(self.smtp.port),
+        self.subst = subst = {"{port}": str(self.smtp.port),
+                 "{socks}": "127.0.0.1:%d" % (self.socks.port if self.socks
+                                              else 0),
                  "{dns}": "127.0.0.1:%d" % self.dns.port,
                  "{dns_port}": str(self.dns.port),
                  "{ca}": ca_file or "",
@@ -367,9 +426,32 @@ class Case:
     def run(self):
         with tempfile.TemporaryDirectory(prefix="smtpprobe-case-") as tmpdir:
             try:
-                self.dns = fakedns.FakeDNS(self.data.get("dns", {})).start()
+                # Certificates first: the zone and the expectations may
+                # name their fingerprints.
+                self.https = fakehttps.FakeHTTPSGroup(
+                    self.data.get("https", []))
                 self.smtp = fakesmtp.FakeSMTPGroup(
-                    self.data.get("servers", []), tmpdir).start()
+                    self.data.get("servers", []), tmpdir,
+                    extra_tls=self.https.tls_specs())
+                if FINGERPRINT_RE.search(repr(self.data)):
+                    self.data = expand_fingerprints(
+                        self.data, fakesmtp.fingerprints(self.smtp))
+                # "{port}" in the zone (TLSA owners, _PORT._tcp.HOST) and
+                # in the expectations.
+                for key in ("dns", "expect"):
+                    if key in self.data:
+                        self.data[key] = expand_text(self.data[key],
+                                                     "{port}",
+                                                     str(self.smtp.port))
+                self.dns = fakedns.FakeDNS(self.data.get("dns",
+                                                         {})).start()
+                self.smtp.start()
+                if self.https.sites:
+                    self.https.start(self.smtp.leaves)
+                if "socks" in self.data:
+                    self.socks = fakesocks.FakeSOCKS(
+                        self.data["socks"], self.data.get("dns", {}),
+                        self.smtp.port).start()
                 self.command = self.build_command(self.smtp.ca_file, tmpdir)
                 for name, content in self.data.get("input_files",
                                                    {}).items():
@@ -378,8 +460,12 @@ class Case:
                 self.execute()
                 self.smtp.wait_idle(SERVER_SETTLE_SECONDS)
             finally:
+                if self.socks is not None:
+                    self.socks.stop()
                 if self.smtp is not None:
                     self.smtp.stop()
+                if self.https is not None:
+                    self.https.stop()
                 if self.dns is not None:
                     self.dns.stop()
         self.check()
@@ -388,7 +474,14 @@ class Case:
     def execute(self):
         limit = float(self.data.get("wall_timeout", DEFAULT_WALL_TIMEOUT))
         env = dict(os.environ)
-        env.update({k: str(v) for k, v in self.data.get("env", {}).items()})
+        if self.https.sites:
+            env[MTA_STS_PORT_ENV] = str(self.https.port)
+        for key, value in self.data.get("env", {}).items():
+            # The placeholders of args, e.g. SMTPPROBE_PROXY with {socks}.
+            value = str(value)
+            for name, real in self.subst.items():
+                value = value.replace(name, real)
+            env[key] = value
         try:
             if "stdin" in self.data:
                 feed = {"input": file_bytes(self.data["stdin"], "stdin")}
@@ -421,7 +514,9 @@ class Case:
         self.check_streams(expect)
         self.check_secrets(expect)
         self.check_servers(expect)
+        self.check_proxy(expect)
         self.check_dns(expect)
+        self.check_https(expect)
         self.check_results(expect)
 
     def check_invariants(self):
@@ -440,7 +535,8 @@ class Case:
                 self.fail("sanitizer", "no sanitizer report",
                           "stderr has %r" % marker)
         errors = (self.smtp.errors() if self.smtp else []) + \
-            (self.dns.errors if self.dns else [])
+            (self.dns.errors if self.dns else []) + \
+            (self.socks.errors if self.socks else [])
         for error in errors:
             self.fail("harness server error", "none", error)
         for server, n in self.smtp.sync_errors() if self.smtp else []:
@@ -563,6 +659,31 @@ class Case:
                 self.fail("connections (all servers)", want,
                           sum(counts.values()))
 
+    def check_proxy(self, expect):
+        """proxy_received / proxy_not_received against the proxy's log,
+        proxy_connections against the connections it took."""
+        keys = ("proxy_received", "proxy_not_received", "proxy_connections")
+        if self.socks is None:
+            if any(k in expect for k in keys):
+                raise CaseError("proxy expectations need a [socks] table")
+            return
+        log = "\n".join(self.socks.log).replace(
+            "{port}", "%d" % self.smtp.port)
+        for pattern in expect.get("proxy_received", []):
+            pattern = pattern.replace("{port}", "%d" % self.smtp.port)
+            if not text_matches(pattern, log):
+                self.fail("proxy_received", pattern, "not in the proxy's "
+                          "log")
+        for pattern in expect.get("proxy_not_received", []):
+            pattern = pattern.replace("{port}", "%d" % self.smtp.port)
+            if text_matches(pattern, log):
+                self.fail("proxy_not_received", pattern, "in the proxy's "
+                          "log")
+        if "proxy_connections" in expect and \
+                self.socks.connections != expect["proxy_connections"]:
+            self.fail("proxy_connections", expect["proxy_connections"],
+                      self.socks.connections)
+
     def check_dns(self, expect):
         asked = {"%s %s" % (qtype, name) for _t, qtype, name in
                  self.dns.queries}
@@ -587,6 +708,17 @@ class Case:
             if counts.get(norm(item), 0) != want:
                 self.fail("dns_query_count %s" % item, want,
                           counts.get(norm(item), 0))
+
+    def check_https(self, expect):
+        """https_requested / https_not_requested: "HOST PATH" items."""
+        asked = {"%s %s" % (name, path) for name, _method, path, _host in
+                 self.https.requests()}
+        for item in expect.get("https_requested", []):
+            if item not in asked:
+                self.fail("https_requested", item, sorted(asked))
+        for item in expect.get("https_not_requested", []):
+            if item in asked:
+                self.fail("https_not_requested", item, "requested")
 
     def parse_results(self):
         results = []
@@ -702,6 +834,14 @@ class Case:
         if self.smtp is not None:
             print("  --- SMTP servers ---\n%s" % self.smtp.describe(),
                   file=out)
+        if self.https is not None and self.https.sites:
+            print("  --- HTTPS sites ---\n%s" % self.https.describe(),
+                  file=out)
+        if self.socks is not None:
+            print("  --- SOCKS proxy (%d connection(s)) ---" %
+                  self.socks.connections, file=out)
+            for line in self.socks.log:
+                print("    %s" % line, file=out)
         if self.dns is not None:
             print("  --- DNS queries ---", file=out)
             for transport, qtype, qname in self.dns.queries:
@@ -730,7 +870,8 @@ def main(argv=None):
                 continue
             ok = case.run()
             case.report(sys.stderr)
-        except (CaseError, fakesmtp.SpecError, ValueError,
+        except (CaseError, fakesmtp.SpecError, fakesocks.SpecError,
+                ValueError,
                 tomllib.TOMLDecodeError, OSError,
                 subprocess.SubprocessError) as exc:
             print("FAIL %s\n  - the case could not be run: %s\n"
