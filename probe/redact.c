@@ -72,41 +72,48 @@ has_key(const uint64_t *keys, size_t n, uint64_t k)
 	return n > 0 && bsearch(&k, keys, n, sizeof(k), cmp_key) != NULL;
 }
 
+/* The sorted keys of every window of the forms of one kind (base64
+ * forms: REDACT_B64_RUN bytes; plain ones, lower-cased: REDACT_PLAIN_RUN);
+ * *keys is NULL when there is none.  -1 without memory. */
+static int
+window_keys(const struct redact *r, bool b64, uint64_t **keys, size_t *n)
+{
+	size_t i, j, count = 0, w = b64 ? REDACT_B64_RUN : REDACT_PLAIN_RUN;
+	uint64_t *k;
+
+	*keys = NULL;
+	*n = 0;
+	for (i = 0; i < r->nforms; i++)
+		if (r->forms[i].b64 == b64 && r->forms[i].n >= w)
+			count += r->forms[i].n - w + 1;
+	if (count == 0)
+		return 0;
+	if ((k = calloc(count, sizeof(*k))) == NULL)
+		return -1;
+	for (i = 0; i < r->nforms; i++) {
+		const struct form *f = &r->forms[i];
+
+		for (j = 0; f->b64 == b64 && j + w <= f->n; j++)
+			k[(*n)++] = key(f->s + j, w, !b64);
+	}
+	qsort(k, *n, sizeof(*k), cmp_key);
+	*keys = k;
+	return 0;
+}
+
 /* Rebuild the window tables from the forms; -1 without memory. */
 static int
 rebuild(struct redact *r)
 {
-	size_t i, j, nb = 0, np = 0;
-	uint64_t *b = NULL, *p = NULL;
+	uint64_t *b, *p;
+	size_t nb, np;
 
-	for (i = 0; i < r->nforms; i++) {
-		const struct form *f = &r->forms[i];
-		size_t w = f->b64 ? REDACT_B64_RUN : REDACT_PLAIN_RUN;
-
-		if (f->n >= w)
-			*(f->b64 ? &nb : &np) += f->n - w + 1;
-	}
-	if ((nb > 0 && (b = calloc(nb, sizeof(*b))) == NULL) ||
-	    (np > 0 && (p = calloc(np, sizeof(*p))) == NULL)) {
+	if (window_keys(r, true, &b, &nb) != 0)
+		return -1;
+	if (window_keys(r, false, &p, &np) != 0) {
 		free(b);
 		return -1;
 	}
-	nb = np = 0;
-	for (i = 0; i < r->nforms; i++) {
-		const struct form *f = &r->forms[i];
-		size_t w = f->b64 ? REDACT_B64_RUN : REDACT_PLAIN_RUN;
-
-		for (j = 0; j + w <= f->n; j++) {
-			if (f->b64)
-				b[nb++] = key(f->s + j, w, false);
-			else
-				p[np++] = key(f->s + j, w, true);
-		}
-	}
-	if (nb > 0)
-		qsort(b, nb, sizeof(*b), cmp_key);
-	if (np > 0)
-		qsort(p, np, sizeof(*p), cmp_key);
 	free(r->b64keys);
 	free(r->plainkeys);
 	r->b64keys = b;
