@@ -327,7 +327,7 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 {
 	size_t i;
 
-	json_object(w);
+	json_report_object(w);
 	json_kv_str(w, "address", r->input);
 	if (info != NULL)
 		json_batch_info(w, info);
@@ -778,7 +778,7 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 	size_t i;
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_str(&w, "mode", "helo_test");
 	json_kv_str_nonempty(&w, "target", ht->target);
 	json_kv_str_nonempty(&w, "domain", ht->domain);

@@ -17,7 +17,10 @@ under a wall-clock limit, and compares the exit status, the JSON report
 (one object per line) and what the servers received with the case's
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
 received DATA or BDAT, if the probe died of a signal or printed a sanitizer
-report, or if a harness server hit an internal error.
+report, if a harness server hit an internal error, or if a JSON object it
+printed does not match its JSON Schema in docs/schema/ (the kind of
+document follows from the arguments: explain, --helo-test, --relay-test,
+--batch, else a probe report; ``--no-schema`` turns this off).
 
 A case with ``requires_ipv6 = true`` is skipped, not failed, when this
 host has no usable IPv6 loopback (::1); a server on ::1 needs that key.
@@ -46,6 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fakedns  # noqa: E402  (path set up above)
 import fakesmtp  # noqa: E402
+import schemacheck  # noqa: E402
 
 DEFAULT_WALL_TIMEOUT = 60.0
 HELO_NAME = "probe.test.invalid"
@@ -106,6 +110,22 @@ def ipv6_loopback_usable():
                 if sock is not None:
                     sock.close()
     return _IPV6_STATE["result"]
+
+
+def document_kind(args):
+    """The kind of JSON document the probe prints for ARGS (its argv
+    without the program name): a docs/schema/KIND.schema.json."""
+    if args and args[0] == "explain":
+        return "explain"
+    for arg in args:
+        name = arg.split("=", 1)[0]
+        if name == "--helo-test":
+            return "helo-test"
+        if name == "--relay-test":
+            return "relay-test"
+    if any(a.split("=", 1)[0] == "--batch" for a in args):
+        return "batch-line"
+    return "probe"
 
 
 # -- matching helpers ------------------------------------------------------
@@ -270,10 +290,11 @@ def file_bytes(content, what):
 class Case:
     """One scenario: load, run, check, report."""
 
-    def __init__(self, path, binary, verbose=False):
+    def __init__(self, path, binary, verbose=False, schema=True):
         self.path = path
         self.binary = binary
         self.verbose = verbose
+        self.schema = schema
         self.failures = []     # (what, expected, actual)
         self.command = []
         self.returncode = None
@@ -415,7 +436,24 @@ class Case:
         self.check_secrets(expect)
         self.check_servers(expect)
         self.check_dns(expect)
+        self.check_schema()
         self.check_results(expect)
+
+    def check_schema(self):
+        """Every JSON object on stdout against its schema."""
+        if not self.schema:
+            return
+        kind = document_kind(self.command[1:])
+        for n, line in enumerate(self.stdout.splitlines(), 1):
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue    # check_results reports it in JSON mode
+            for error in schemacheck.validate(obj, schemacheck.load(kind)):
+                self.fail("stdout line %d against docs/schema/%s.schema."
+                          "json" % (n, kind), "valid", error)
 
     def check_invariants(self):
         for server, line in self.smtp.data_lines() if self.smtp else []:
@@ -667,13 +705,16 @@ def main(argv=None):
                         help="the smtpprobe executable")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print the details of passing cases too")
+    parser.add_argument("--no-schema", action="store_true",
+                        help="do not check the JSON output against "
+                        "docs/schema/")
     parser.add_argument("cases", nargs="+", metavar="CASE.toml")
     opts = parser.parse_args(argv)
     binary = os.path.abspath(opts.binary)
     passed = failed = skipped = 0
     for path in opts.cases:
         try:
-            case = Case(path, binary, opts.verbose)
+            case = Case(path, binary, opts.verbose, not opts.no_schema)
             why = case.skip_reason()
             if why is not None:
                 print("SKIP %s: %s" % (os.path.basename(path), why),
@@ -682,7 +723,8 @@ def main(argv=None):
                 continue
             ok = case.run()
             case.report(sys.stderr)
-        except (CaseError, fakesmtp.SpecError, ValueError,
+        except (CaseError, fakesmtp.SpecError, schemacheck.SchemaError,
+                ValueError,
                 tomllib.TOMLDecodeError, OSError,
                 subprocess.SubprocessError) as exc:
             print("FAIL %s\n  - the case could not be run: %s\n"
