@@ -1,7 +1,7 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, explain --after), file names for --batch, --ca-file and
+# --auth-mech, --quit-after, explain --after), file names for --batch, --ca-file and
 # --auth-password-file, and the `explain' subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
@@ -12,7 +12,8 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --catch-all --helo-test --source-ip --self-check
+	--tls --ca-file --catch-all --quit-after --helo-test --source-ip
+	--self-check
 	--batch --parallel --delay --retries --backoff --progress
 	--rcpt-per-connection --greylist-retry --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test
@@ -90,6 +91,11 @@ _smtpprobe()
 	--auth-mech)
 		mapfile -t COMPREPLY < <(compgen -W 'PLAIN LOGIN CRAM-MD5' \
 		    -- "${cur^^}")
+		return
+		;;
+	--quit-after)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'connect greeting ehlo tls auth mail rcpt' -- "$cur")
 		return
 		;;
 	--server)

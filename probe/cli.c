@@ -46,7 +46,13 @@ static const char usage_options[] =
 "  --tls MODE           opportunistic (default), required, or never\n"
 "  --ca-file FILE       trust anchors for the certificate check\n"
 "  --catch-all          also ask for a made-up address at the same\n"
-"                       domain; if it is accepted too, say 'risky'\n";
+"                       domain; if it is accepted too, say 'risky'\n"
+"  --quit-after STAGE   stop politely (QUIT) after STAGE: connect (close\n"
+"                       before the greeting), greeting, ehlo, tls, auth,\n"
+"                       mail (MAIL FROM, no RCPT) or rcpt.  Before rcpt\n"
+"                       the address is not checked (reason not_checked,\n"
+"                       exit 0 when every stage asked went through), and\n"
+"                       a bare DOMAIN, or nothing with --server, will do\n";
 
 static const char usage_modes[] =
 "  --helo-test          instead of probing addresses: which HELO names does\n"
@@ -400,6 +406,24 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 	return 0;
 }
 
+/* --quit-after: the stages a session can stop after (STARTTLS is part
+ * of tls). */
+static int
+opt_quit_after(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int st;
+
+	(void)o;
+	for (st = STAGE_CONNECT; st <= STAGE_RCPT; st++)
+		if (st != STAGE_STARTTLS &&
+		    strcmp(arg, stage_name((enum stage)st)) == 0) {
+			p->cli->cfg.quit_after = (enum stage)st;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--quit-after: \"%s\" is not connect, "
+	    "greeting, ehlo, tls, auth, mail or rcpt", shown(arg));
+}
+
 /* --parallel, --retries, --rcpt-per-connection. */
 static int
 opt_number(struct parse *p, const struct cli_option *o, const char *arg)
@@ -649,6 +673,7 @@ static const struct cli_option options[] = {
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
+	{ "quit-after", 0, required_argument, 0, opt_quit_after, 0, 0, 0 },
 	{ "self-check", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.self_check), 0, 0 },
 	{ "source-ip", 0, required_argument, 0, opt_source_ip, 0, 0, 0 },
@@ -760,6 +785,35 @@ parse_options(struct parse *p, int argc, char **argv)
 	return 0;
 }
 
+/* --quit-after: a probe of its own, and a bare DOMAIN (or nothing with
+ * --server) when it stops before MAIL. */
+static bool
+quit_early(const struct cli *cli)
+{
+	return cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+}
+
+static int
+check_quit_after(struct parse *p)
+{
+	const struct cli *cli = p->cli;
+	const struct probe_config *cfg = &cli->cfg;
+
+	if (cfg->quit_after == STAGE_ADDRESS)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test || cfg->self_check)
+		return fail(p->err, p->errlen, "--quit-after cannot be combined "
+		    "with %s", cli->batch ? "--batch" : cli->helo_test ?
+		    "--helo-test" : cli->relay_test ? "--relay-test" :
+		    "--self-check");
+	if (cfg->catch_all && cfg->quit_after < STAGE_RCPT)
+		return fail(p->err, p->errlen, "--catch-all needs RCPT: it "
+		    "cannot be combined with --quit-after %s",
+		    stage_name(cfg->quit_after));
+	return 0;
+}
+
 /* The options that exclude or need each other, and the count of
  * addresses each mode takes; nargs is the number of operands. */
 static int
@@ -795,8 +849,11 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
 		    "--self-check");
+	if (check_quit_after(p) != 0)
+		return -1;
 	if (nargs == 0 && !cli->batch &&
 	    !(cli->helo_test && cfg->use_server) &&
+	    !(quit_early(cli) && cfg->use_server) &&
 	    !(cli->relay_test && cfg->use_server) &&
 	    !(cfg->self_check && !cli->helo_test))
 		return fail(p->err, p->errlen, "%s", cli->helo_test ?

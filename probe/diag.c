@@ -905,6 +905,80 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* --quit-after before RCPT: was the address left unasked? */
+static bool
+stopped_before_rcpt(const struct probe_result *r)
+{
+	return r->stop_after != STAGE_ADDRESS && r->stop_after < STAGE_RCPT;
+}
+
+/* The stages after the stop point were not asked (AUTH, which only
+ * --auth-user asks for, stays skipped; QUIT still comes). */
+static void
+mark_not_asked(struct probe_result *r)
+{
+	int st;
+
+	if (!stopped_before_rcpt(r))
+		return;
+	for (st = r->stop_after + 1; st < STAGE_QUIT; st++)
+		if (st != STAGE_AUTH &&
+		    r->stages[st].status == STATUS_SKIPPED)
+			r->stages[st].status = STATUS_NOT_ASKED;
+}
+
+/* "a, b and c" of the stages from `from` to `to` whose status is want
+ * (ok or warn for STATUS_OK). */
+static void
+stage_list(const struct probe_result *r, int from, int to,
+    enum stage_status want, char *buf, size_t len)
+{
+	size_t n = 0, total = 0, i = 0;
+	int st;
+
+	for (st = from; st <= to; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s == want || (want == STATUS_OK && s == STATUS_WARN))
+			total++;
+	}
+	buf[0] = '\0';
+	for (st = from; st <= to && n < len; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s != want && !(want == STATUS_OK && s == STATUS_WARN))
+			continue;
+		i++;
+		n += snprintf(buf + n, len - n, "%s%s", i == 1 ? "" :
+		    i == total ? " and " : ", ", stage_name((enum stage)st));
+	}
+}
+
+/*
+ * The session stopped where --quit-after asked it to, before RCPT: the
+ * mailbox was not asked, so there is no verdict about the address
+ * (reason not_checked).  The summary says which stages went through and
+ * which were not asked.  The exit status is 0: everything asked went
+ * through (a failure before the stop point has its own verdict).
+ */
+static void
+verdict_not_checked(struct probe_result *r, const char *dom)
+{
+	char done[160], left[160];
+
+	stage_list(r, STAGE_CONNECT, r->stop_after, STATUS_OK, done,
+	    sizeof(done));
+	stage_list(r, r->stop_after + 1, STAGE_RCPT, STATUS_NOT_ASKED, left,
+	    sizeof(left));
+	verdict(r, VERDICT_UNKNOWN, REASON_NOT_CHECKED, "Stopped after the %s "
+	    "stage, as asked: with the mail server for %s, %s went through; "
+	    "%s %s not asked, so the address was not checked.",
+	    stage_name(r->stop_after), dom, done[0] ? done : "nothing",
+	    left[0] ? left : "nothing more", strchr(left, ' ') != NULL ?
+	    "were" : "was");
+	r->exit_code = EXIT_DELIVERABLE;
+}
+
 /* The verdict from how the last session ended. */
 static void
 verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
@@ -913,6 +987,8 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
 			verdict_from_envelope(r, STAGE_MAIL, 0);
+		else if (stopped_before_rcpt(r))
+			verdict_not_checked(r, dom);
 		else if (result_has_finding(r,
 		    FINDING_RCPT_SMTPUTF8_UNSUPPORTED))
 			verdict(r, VERDICT_UNDELIVERABLE,
@@ -1015,6 +1091,7 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 	explain_spam_verdict(r, STAGE_MAIL);
 	explain_spam_verdict(r, STAGE_RCPT);
 	explain_greeting_521(r);
+	mark_not_asked(r);
 
 	if (r->local_error) {
 		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,

@@ -229,7 +229,7 @@ probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct probe_result *res;
 	int i, status = EXIT_DELIVERABLE;
-	bool color;
+	bool color, early, none;
 
 	if ((res = malloc(sizeof(*res))) == NULL) {
 		fprintf(stderr, "smtpprobe: out of memory\n");
@@ -237,14 +237,20 @@ probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 	}
 	color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
 	    NULL;
-	for (i = 0; i < cli->naddresses || (i == 0 && cli->cfg.self_check);
-	    i++) {
+	/* --quit-after before MAIL needs no mailbox: a bare domain, or the
+	 * --server alone, will do. */
+	early = cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+	none = cli->cfg.self_check || (early && cli->cfg.use_server);
+	for (i = 0; i < cli->naddresses || (i == 0 && none); i++) {
 		const char *a = i < cli->naddresses ? cli->addresses[i] : NULL;
+		bool mailbox = a != NULL && strchr(a, '@') != NULL;
 
 		/* --self-check with no mailbox: no MAIL, no RCPT. */
-		if (cli->cfg.self_check && (a == NULL ||
-		    strchr(a, '@') == NULL))
+		if (cli->cfg.self_check && !mailbox)
 			probe_self_check(ctx, a, res);
+		else if (early && !mailbox)
+			probe_opening(ctx, a, res);
 		else
 			probe_address(ctx, a, res);
 		if (res->addr_error != ADDRESS_OK)

@@ -337,6 +337,9 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 	json_kv_str(w, "reason", reason_name(r->reason));
 	json_kv_str(w, "summary", r->summary);
 	json_kv_int(w, "exit_code", r->exit_code);
+	json_kv_str(w, "quit_after", r->stop_after != STAGE_ADDRESS ?
+	    stage_name(r->stop_after) : NULL);
+	json_kv_ms(w, "elapsed_ms", r->elapsed_ms);
 	if (r->has_server) {
 		report_json_server(w, r->server_host, r->server_ip,
 		    r->server_port);
@@ -423,6 +426,11 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 	const struct stage_rec *s = &r->stages[st];
 
 	buf[0] = '\0';
+	if (s->status == STATUS_NOT_ASKED) {
+		snprintf(buf, len, "not asked (--quit-after %s)",
+		    stage_name(r->stop_after));
+		return;
+	}
 	switch (st) {
 	case STAGE_ADDRESS:
 		if (s->status == STATUS_OK)

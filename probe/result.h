@@ -46,7 +46,8 @@ enum stage_status {
 	STATUS_SKIPPED,
 	STATUS_OK,
 	STATUS_WARN,
-	STATUS_FAIL
+	STATUS_FAIL,
+	STATUS_NOT_ASKED	/* after the stop point (--quit-after) */
 };
 
 const char *stage_status_name(enum stage_status s);
@@ -236,6 +237,8 @@ struct probe_result {
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
 	enum result_kind	 kind;
+	enum stage		 stop_after;	/* --quit-after: the last stage
+						 * asked; STAGE_ADDRESS: every one */
 	bool			 identity_checked;	/* identity.c looked things up */
 	size_t			 skipped_stalled;	/* server addresses not tried:
 							 * they timed out earlier */
@@ -256,6 +259,7 @@ struct probe_result {
 	size_t			 transcript_dropped;
 	struct transcript_entry	*transcript;
 	double			 t0;		/* monotonic ms at start */
+	double			 elapsed_ms;	/* the whole probe, to its verdict */
 
 	enum verdict		 verdict;
 	enum reason		 reason;

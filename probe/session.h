@@ -38,6 +38,12 @@ struct session_params {
 	socklen_t		 addrlen;
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
+	/* A stop point: QUIT as soon as this stage of the opening is done
+	 * (STAGE_CONNECT: close once connected, sending nothing, since no
+	 * command may come before the greeting; STAGE_TLS: after STARTTLS,
+	 * the handshake and the EHLO inside TLS, or where they would have
+	 * been).  STAGE_ADDRESS (0) for none: the plan decides. */
+	enum stage		 stop_after;
 	enum tls_mode		 tls_mode;
 	bool			 no_starttls;	/* retry after a failed handshake */
 	int			 timeout_ms[STAGE_COUNT];

@@ -44,7 +44,7 @@ from gen_tables import STAGES, SEVERITIES, VERDICTS  # noqa: E402
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 # stage_status_name() (result.c)
-STAGE_STATUSES = ["skipped", "ok", "warn", "fail"]
+STAGE_STATUSES = ["skipped", "ok", "warn", "fail", "not_asked"]
 # session_outcome_name() (result.c); attempts also say skipped_stalled
 OUTCOMES = ["none", "connect_failed", "connect_timeout", "greeting_rejected",
             "greeting_temporary", "tls_retry_plain", "tls_required_failed",
@@ -79,6 +79,8 @@ RELAY_STATUSES = ["unknown", "accepted", "refused"]
 # codes_cmd_name() (codes/codes.c): what a reply answers
 COMMANDS = ["GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
             "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT"]
+# The stages --quit-after takes (cli.c).
+QUIT_AFTER = ["connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt"]
 # The exit status of one address (diag.c): REPORT-FORMAT.md "Exit status".
 ADDRESS_EXITS = [0, 1, 2, 3, 65, 70]
 
@@ -282,6 +284,8 @@ def probe_props(data):
         "reason": enum([r for r, _v in data.reasons]),
         "summary": STR,
         "exit_code": {"type": "integer", "enum": ADDRESS_EXITS},
+        "quit_after": enum(QUIT_AFTER, null=True),
+        "elapsed_ms": MS,
         "server": nullable(closed({"host": NSTR, "ip": STR, "port": PORT})),
         "tls": tls,
         "ehlo": ehlo,
