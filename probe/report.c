@@ -453,9 +453,8 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 		break;
 	case STAGE_CONNECT:
 		if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "%s%s%s port %d in %.1f ms",
-			    V6L(r->server_ip), r->server_ip,
-			    V6R(r->server_ip), r->server_port, s->elapsed_ms);
+			snprintf(buf, len, "%s%s%s port %d", V6L(r->server_ip),
+			    r->server_ip, V6R(r->server_ip), r->server_port);
 		break;
 	default:
 		break;
@@ -644,8 +643,20 @@ stage_hidden(const struct probe_result *r, enum stage st)
 	    s->nreplies == 0 && !s->expl.present;
 }
 
-/* One stage: its mark, its last reply (or error, or a fact), and for a
- * warning or a failure the explanation. */
+/* A time in the column of the stage lines: "12.3 ms", or blanks when
+ * there is none. */
+static void
+time_column(FILE *out, double ms)
+{
+	char t[32] = "";
+
+	if (ms > 0)
+		snprintf(t, sizeof(t), "%.1f ms", ms);
+	fprintf(out, " %10s", t);
+}
+
+/* One stage: its mark, its time, its last reply (or error, or a fact),
+ * and for a warning or a failure the explanation. */
 static void
 text_stage(FILE *out, const struct probe_result *r, enum stage st)
 {
@@ -653,6 +664,7 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	char fact[300];
 
 	fprintf(out, "    [%s] %-8s", status_mark(s->status), stage_name(st));
+	time_column(out, s->elapsed_ms);
 	if (s->nreplies > 0) {
 		fputc(' ', out);
 		put_reply_short(out, s->replies[s->nreplies - 1].reply, 100);
@@ -698,6 +710,12 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 			stages_shown = true;
 		}
 		text_stage(out, r, (enum stage)st);
+	}
+	if (stages_shown && r->elapsed_ms > 0) {
+		/* The whole probe, in the stages' time column. */
+		fprintf(out, "    %-15s", "total");
+		time_column(out, r->elapsed_ms);
+		fputc('\n', out);
 	}
 	if (r->nfindings > 0) {
 		fputs("  findings:\n", out);
