@@ -1,7 +1,7 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, --quit-after, explain --after), file names for --batch, --ca-file and
+# --auth-mech, --quit-after, --format, explain --after), file names for --batch, --ca-file and
 # --auth-password-file, and the `explain' subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
@@ -17,7 +17,8 @@ _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--batch --parallel --delay --retries --backoff --progress
 	--rcpt-per-connection --greylist-retry --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test
-	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
+	--relay-rcpt -4 -6 --json --format --warning --critical --warning-days
+	--critical-days -v --verbose -h --help --version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
 	DATA BDAT RSET VRFY EXPN HELP NOOP QUIT'
@@ -93,6 +94,11 @@ _smtpprobe()
 		    -- "${cur^^}")
 		return
 		;;
+	--format)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'text json nagios prometheus' -- "$cur")
+		return
+		;;
 	--quit-after)
 		mapfile -t COMPREPLY < <(compgen -W \
 		    'connect greeting ehlo tls auth mail rcpt' -- "$cur")
@@ -114,7 +120,8 @@ _smtpprobe()
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt)
+	    --greylist-retry | --auth-user | --relay-rcpt | --warning | \
+	    --critical | --warning-days | --critical-days)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

@@ -125,6 +125,20 @@ static const char usage_relay[] =
 "                       relay-test@example.net; nothing is delivered)\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
+"  --format FORMAT      text (default), json (as --json), or, for\n"
+"                       monitoring one ADDRESS (or a DOMAIN or --server\n"
+"                       alone with --quit-after): nagios (a plugin's\n"
+"                       status line and performance data; exit 0 OK,\n"
+"                       1 WARNING, 2 CRITICAL, 3 UNKNOWN) or prometheus\n"
+"                       (the same figures as metrics; exit 0)\n"
+"  --warning SECONDS    nagios, prometheus: WARNING when the whole probe\n"
+"                       takes longer\n"
+"  --critical SECONDS   nagios, prometheus: CRITICAL when it takes longer\n"
+"  --warning-days DAYS  nagios, prometheus: WARNING when the server's\n"
+"                       certificate has fewer days left\n"
+"  --critical-days DAYS\n"
+"                       nagios, prometheus: CRITICAL when it has fewer\n"
+"                       days left\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
 "  -h, --help           this help\n"
 "  --version            the version\n"
@@ -351,6 +365,7 @@ struct parse {
 	const char	*pwfile;	/* --auth-password-file */
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
+	bool		 monitor_opt;	/* one that needs a monitoring format */
 	bool		 from_set;
 	char		*err;
 	size_t		 errlen;
@@ -380,6 +395,8 @@ struct cli_option {
 #define NEEDS_BATCH	0x1u	/* meaningless without --batch */
 #define NEEDS_AUTH	0x2u	/* meaningless without --auth-user */
 #define POSITIVE	0x4u	/* opt_seconds: 0 is refused; 1 ms at least */
+#define NEEDS_MONITOR	0x8u	/* meaningless without --format nagios or
+				 * prometheus */
 
 #define CLI_FIELD(f)	offsetof(struct cli, f)
 
@@ -404,6 +421,25 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 	(void)arg;
 	p->cli->cfg.family = o->short_name == '4' ? AF_INET : AF_INET6;
 	return 0;
+}
+
+static const char *const format_names[] = {
+	"text", "json", "nagios", "prometheus"
+};
+
+static int
+opt_format(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (strcmp(arg, format_names[i]) == 0) {
+			p->cli->format = (enum output_format)i;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--format: \"%s\" is not text, json, "
+	    "nagios or prometheus", shown(arg));
 }
 
 /* --quit-after: the stages a session can stop after (STARTTLS is part
@@ -671,6 +707,15 @@ static const struct cli_option options[] = {
 	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
 	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
+	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
+	{ "warning", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.warning_ms), 0, 3600000 },
+	{ "critical", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.critical_ms), 0, 3600000 },
+	{ "warning-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.warning_days), 0, 3650 },
+	{ "critical-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.critical_days), 0, 3650 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
 	{ "quit-after", 0, required_argument, 0, opt_quit_after, 0, 0, 0 },
@@ -781,6 +826,8 @@ parse_options(struct parse *p, int argc, char **argv)
 			p->batch_opt = true;
 		if (o->flags & NEEDS_AUTH)
 			p->auth_opt = true;
+		if (o->flags & NEEDS_MONITOR)
+			p->monitor_opt = true;
 	}
 	return 0;
 }
@@ -811,6 +858,52 @@ check_quit_after(struct parse *p)
 		return fail(p->err, p->errlen, "--catch-all needs RCPT: it "
 		    "cannot be combined with --quit-after %s",
 		    stage_name(cfg->quit_after));
+	return 0;
+}
+
+/* --json and --format; the monitoring formats report one probe, and
+ * their thresholds need them. */
+static int
+check_format(struct parse *p, int nargs)
+{
+	struct cli *cli = p->cli;
+	const struct monitor_limits *l = &cli->limits;
+	bool monitor = cli->format == FORMAT_NAGIOS ||
+	    cli->format == FORMAT_PROMETHEUS;
+
+	if (cli->json && cli->format != FORMAT_TEXT &&
+	    cli->format != FORMAT_JSON)
+		return fail(p->err, p->errlen, "--json and --format %s "
+		    "exclude each other", format_names[cli->format]);
+	if (cli->json)
+		cli->format = FORMAT_JSON;
+	cli->json = cli->format == FORMAT_JSON;
+	if (p->monitor_opt && !monitor)
+		return fail(p->err, p->errlen, "--warning, --critical, "
+		    "--warning-days and --critical-days need --format nagios "
+		    "or prometheus");
+	if (!monitor)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test ||
+	    cli->cfg.self_check || nargs > 1)
+		return fail(p->err, p->errlen, "--format %s reports one probe "
+		    "of one ADDRESS (or DOMAIN): not %s",
+		    format_names[cli->format], nargs > 1 ? "several" :
+		    cli->batch ? "--batch" : cli->helo_test ? "--helo-test" :
+		    cli->relay_test ? "--relay-test" : "--self-check");
+	if ((l->warning_days >= 0 || l->critical_days >= 0) &&
+	    (cli->cfg.tls_mode == TLS_NEVER || (quit_early(cli) &&
+	    cli->cfg.quit_after < STAGE_TLS)))
+		return fail(p->err, p->errlen, "--warning-days and "
+		    "--critical-days need the TLS stage (not --tls never, nor "
+		    "--quit-after before tls)");
+	if (l->warning_ms > 0 && l->critical_ms > 0 &&
+	    l->warning_ms > l->critical_ms)
+		return fail(p->err, p->errlen, "--warning is above --critical");
+	if (l->warning_days >= 0 && l->critical_days >= 0 &&
+	    l->warning_days < l->critical_days)
+		return fail(p->err, p->errlen, "--warning-days is below "
+		    "--critical-days");
 	return 0;
 }
 
@@ -849,7 +942,7 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
 		    "--self-check");
-	if (check_quit_after(p) != 0)
+	if (check_quit_after(p) != 0 || check_format(p, nargs) != 0)
 		return -1;
 	if (nargs == 0 && !cli->batch &&
 	    !(cli->helo_test && cfg->use_server) &&
@@ -875,6 +968,7 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	struct parse p;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->limits.warning_days = cli->limits.critical_days = -1;
 	probe_config_defaults(cfg);
 	batch_options_defaults(&cli->bopt);
 	memset(&p, 0, sizeof(p));
@@ -904,4 +998,17 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	    cfg->auth_password, sizeof(cfg->auth_password), err, errlen) != 0)
 		return -1;
 	return 0;
+}
+
+bool
+cli_wants_nagios(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--format=nagios") == 0 ||
+		    (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "nagios") == 0))
+			return true;
+	return false;
 }

@@ -11,10 +11,22 @@
 
 #include "batch.h"
 #include "probe.h"
+#include "report.h"
+
+/* --format (--json is FORMAT_JSON). */
+enum output_format {
+	FORMAT_TEXT,
+	FORMAT_JSON,
+	FORMAT_NAGIOS,
+	FORMAT_PROMETHEUS
+};
 
 struct cli {
 	struct probe_config	 cfg;
-	bool			 json;
+	enum output_format	 format;
+	bool			 json;		/* format == FORMAT_JSON */
+	/* --warning, --critical, --warning-days, --critical-days */
+	struct monitor_limits	 limits;
 	bool			 verbose;
 	bool			 help;
 	bool			 version;
@@ -35,6 +47,10 @@ struct cli {
 /* 0 on success; -1 with a message in err (exit status 64). */
 int cli_parse(int argc, char **argv, struct cli *cli, char *err,
     size_t errlen);
+
+/* Does argv ask for --format nagios?  (So that even a usage error is
+ * reported as a plugin's UNKNOWN.) */
+bool cli_wants_nagios(int argc, char **argv);
 
 void cli_usage(FILE *out);
 

@@ -222,21 +222,47 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	return status;
 }
 
+/* One result in the chosen format; the exit status it gives (for the
+ * monitoring formats, the whole run's: they report one probe). */
+static int
+print_result(const struct cli *cli, const struct probe_result *res,
+    bool first, bool color)
+{
+	switch (cli->format) {
+	case FORMAT_JSON:
+		report_json(stdout, res);
+		break;
+	case FORMAT_NAGIOS:
+		return report_nagios(stdout, res, &cli->limits);
+	case FORMAT_PROMETHEUS:
+		/* The status is in the metrics; a cron job or an exporter
+		 * takes them when the exit status is 0. */
+		(void)report_prometheus(stdout, res, &cli->limits);
+		return 0;
+	default:
+		if (!first)
+			fputc('\n', stdout);
+		report_text(stdout, res, cli->verbose, color);
+		break;
+	}
+	return res->exit_code;
+}
+
 /* The addresses of the command line (or --self-check without one), one
  * after the other. */
 static int
 probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct probe_result *res;
-	int i, status = EXIT_DELIVERABLE;
+	int i, st, status = EXIT_DELIVERABLE;
 	bool color, early, none;
 
 	if ((res = malloc(sizeof(*res))) == NULL) {
 		fprintf(stderr, "smtpprobe: out of memory\n");
 		return EXIT_LOCAL_ERROR;
 	}
-	color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
+	color = cli->format == FORMAT_TEXT && isatty(STDOUT_FILENO) &&
+	    getenv("NO_COLOR") == NULL;
 	/* --quit-after before MAIL needs no mailbox: a bare domain, or the
 	 * --server alone, will do. */
 	early = cli->cfg.quit_after != STAGE_ADDRESS &&
@@ -256,15 +282,10 @@ probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 		if (res->addr_error != ADDRESS_OK)
 			fprintf(stderr, "smtpprobe: invalid address: %s\n",
 			    res->addr_why);
-		if (cli->json)
-			report_json(stdout, res);
-		else {
-			if (i > 0)
-				fputc('\n', stdout);
-			report_text(stdout, res, cli->verbose, color);
-		}
+		st = print_result(cli, res, i == 0, color);
 		fflush(stdout);
-		status = diag_exit_combine(status, res->exit_code);
+		status = cli->format == FORMAT_NAGIOS || cli->format ==
+		    FORMAT_PROMETHEUS ? st : diag_exit_combine(status, st);
 		result_clear(res);
 	}
 	free(res);
@@ -283,6 +304,11 @@ run(struct cli *cli, int argc, char **argv)
 	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpprobe: %s\n", err);
 		fprintf(stderr, "Try 'smtpprobe --help'.\n");
+		if (cli_wants_nagios(argc, argv)) {
+			/* A plugin's usage error is UNKNOWN. */
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_USAGE;
 	}
 	if (cli->help) {
@@ -295,6 +321,10 @@ run(struct cli *cli, int argc, char **argv)
 	}
 	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpprobe: %s\n", err);
+		if (cli->format == FORMAT_NAGIOS) {
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_LOCAL_ERROR;
 	}
 	if (cli->relay_test)

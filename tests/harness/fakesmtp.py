@@ -215,21 +215,25 @@ def _run_openssl(args, cwd):
 def make_certificates(directory, servers):
     """Create a throw-away CA and a leaf certificate per TLS server.
 
-    SERVERS is a list of (server name, kind).  Returns (path of the CA
-    certificate, {server name: (cert path, key path)}).  Needs the openssl
-    command.  EC P-256 keys keep it fast.
+    SERVERS is a list of (server name, kind, days of validity: those of
+    a certificate that is not expired, 2 when None).  Returns (path of
+    the CA certificate, {server name: (cert path, key path)}).  Needs the
+    openssl command.  EC P-256 keys keep it fast.
     """
     newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
               "-nodes"]
     ca_pem = os.path.join(directory, "ca.pem")
+    ca_days = max([2] + [days or 2 for _n, _k, days in servers])
     _run_openssl(["req", "-x509"] + newkey +
-                 ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                 ["-keyout", "ca.key", "-out", "ca.pem", "-days",
+                  str(ca_days),
                   "-subj", "/CN=smtpprobe scenario test CA",
                   "-addext", "basicConstraints=critical,CA:TRUE",
                   "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
                  directory)
     leaves = {}
-    for index, (name, kind) in enumerate(servers):
+    for index, (name, kind, days) in enumerate(servers):
+        days = str(days or 2)
         if kind not in CERT_KINDS:
             raise SpecError("server %s: tls cert must be one of %s"
                             % (name, ", ".join(CERT_KINDS)))
@@ -244,7 +248,7 @@ def make_certificates(directory, servers):
         if kind == "self_signed":
             _run_openssl(["req", "-x509"] + newkey +
                          ["-keyout", base + ".key", "-out", base + ".pem",
-                          "-days", "2", "-subj", "/CN=" + cert_name,
+                          "-days", days, "-subj", "/CN=" + cert_name,
                           "-addext", "subjectAltName=DNS:" + cert_name],
                          directory)
         else:
@@ -254,7 +258,7 @@ def make_certificates(directory, servers):
             _run_openssl(["x509", "-req", "-in", base + ".csr",
                           "-CA", "ca.pem", "-CAkey", "ca.key",
                           "-set_serial", str(1000 + index),
-                          "-days", "-1" if kind == "expired" else "2",
+                          "-days", "-1" if kind == "expired" else days,
                           "-extfile", ext, "-out", base + ".pem"], directory)
         leaves[name] = (os.path.join(directory, base + ".pem"),
                         os.path.join(directory, base + ".key"))
@@ -320,6 +324,13 @@ class FakeSMTPServer:
         if self.tls is not None and self.tls.get("cert") not in CERT_KINDS:
             raise SpecError("server %s: tls.cert must be one of %s"
                             % (self.name, ", ".join(CERT_KINDS)))
+        if self.tls is not None and not (
+                set(self.tls) <= {"cert", "days"} and
+                isinstance(self.tls.get("days", 2), int) and
+                not isinstance(self.tls.get("days", 2), bool) and
+                1 <= self.tls.get("days", 2) <= 3650):
+            raise SpecError("server %s: tls takes cert and days (a whole "
+                            "number from 1 to 3650)" % self.name)
         inject = spec.get("starttls_inject")
         self.starttls_inject = None
         if inject is not None:
@@ -917,10 +928,10 @@ class FakeSMTPGroup:
         if len(set(ips)) != len(ips):
             raise SpecError("two servers on the same address")
         self.ca_file = None
-        tls_servers = [(s.name, s.tls["cert"]) for s in self.servers
-                       if s.tls is not None]
+        tls_servers = [(s.name, s.tls["cert"], s.tls.get("days"))
+                       for s in self.servers if s.tls is not None]
         if tls_servers:
-            names = [name for name, _kind in tls_servers]
+            names = [name for name, _kind, _days in tls_servers]
             if len(set(names)) != len(names):
                 raise SpecError("TLS servers need distinct names")
             self.ca_file, leaves = make_certificates(workdir, tls_servers)
