@@ -74,8 +74,10 @@ raise_to(struct monitor *m, enum monitor_status st, const char *fmt, ...)
 /*
  * The status of the verdict alone.  UNKNOWN when the probe could not
  * tell anything about the service: our own failure, a check set up
- * wrongly (an invalid address, -4/-6 against the other family), or this
- * host refused for what it is, not the server failing.
+ * wrongly (an invalid address, -4/-6 against the other family), this
+ * host refused for what it is, or a path to the server that is not the
+ * server's (a proxy that failed or refuses port 25, a network that
+ * intercepts the connections).
  */
 static enum monitor_status
 verdict_status(const struct probe_result *r)
@@ -97,6 +99,9 @@ verdict_status(const struct probe_result *r)
 	case REASON_NO_ADDRESS_IN_FAMILY:
 	case REASON_SELF_CHECK:
 	case REASON_RELAY_TEST:
+	case REASON_PROXY_FAILED:
+	case REASON_PROXY_REFUSED:
+	case REASON_INTERCEPTED:
 		return MONITOR_UNKNOWN;
 	default:
 		return r->verdict == VERDICT_RISKY ? MONITOR_WARNING :

@@ -49,7 +49,7 @@ STAGE_STATUSES = ["skipped", "ok", "warn", "fail", "not_asked"]
 OUTCOMES = ["none", "connect_failed", "connect_timeout", "greeting_rejected",
             "greeting_temporary", "tls_retry_plain", "tls_required_failed",
             "helo_rejected", "answered", "timeout", "lost", "protocol_error",
-            "local_error", "auth_failed"]
+            "local_error", "auth_failed", "proxy_failed"]
 # resolver_status_name() (resolver/resolver.c)
 DNS_STATUSES = ["ok", "nodata", "nxdomain", "servfail", "refused", "timeout",
                 "badresp", "cancelled", "error"]
@@ -61,7 +61,7 @@ PERMANENCES = ["success", "intermediate", "transient", "permanent",
 BLAMES = ["none", "recipient_address", "recipient_mailbox", "sender_address",
           "sender_authentication", "client_ip_reputation", "client_identity",
           "client_auth_tls", "relay_policy", "content", "rate_limit",
-          "server", "protocol"]
+          "server", "protocol", "proxy"]
 # reply_deviation_name() (probe/reply.c)
 DEVIATIONS = ["bare_lf", "line_too_long", "mixed_codes", "bad_separator",
               "control_characters", "enhanced_class_mismatch",
@@ -79,6 +79,13 @@ RELAY_STATUSES = ["unknown", "accepted", "refused"]
 # codes_cmd_name() (codes/codes.c): what a reply answers
 COMMANDS = ["GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
             "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT"]
+# socks_method_name(), socks_rep_name() (probe/socks.c)
+SOCKS_METHODS = ["none", "username_password", "no_acceptable_method",
+                 "other"]
+SOCKS_REPLIES = ["succeeded", "general_failure", "not_allowed",
+                 "network_unreachable", "host_unreachable",
+                 "connection_refused", "ttl_expired", "command_not_supported",
+                 "address_type_not_supported", "unassigned"]
 # The stages --quit-after takes (cli.c).
 QUIT_AFTER = ["connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt"]
 # The exit status of one address (diag.c): REPORT-FORMAT.md "Exit status".
@@ -261,20 +268,35 @@ def probe_props(data):
         "null_mx": BOOL, "cname": NSTR, "mx": array(mx),
     })
     attempt = closed({
-        "host": NSTR, "ip": STR, "port": PORT,
+        "host": NSTR, "ip": NSTR, "port": PORT,
         "outcome": enum(OUTCOMES + ["skipped_stalled"]), "detail": NSTR,
     })
     transcript = closed({
         "t_ms": MS, "dir": enum(["send", "recv", "info"]), "text": STR,
     })
-    stages = {
+    # Every stage in order; "proxy" only with --proxy.
+    stages = {"anyOf": [{
         "type": "array",
         "prefixItems": [{"$ref": "#/$defs/stage",
                          "properties": {"name": {"const": s}}}
-                        for s in STAGES],
+                        for s in names],
         "items": False,
-        "minItems": len(STAGES),
-    }
+        "minItems": len(names),
+    } for names in ([s for s in STAGES if s != "proxy"], STAGES)]}
+    proxy = closed({
+        "url": STR, "remote_dns": BOOL, "step": NSTR,
+        "method": enum(SOCKS_METHODS, null=True),
+        "auth_status": nullable({"type": "integer", "minimum": 0,
+                                 "maximum": 255}),
+        "reply": nullable({"type": "integer", "minimum": 0,
+                           "maximum": 255}),
+        "reply_name": enum(SOCKS_REPLIES, null=True),
+        "bound": nullable(closed({"address": STR, "port": PORT})),
+    })
+    reachability = closed({
+        "checked": BOOL, "reachable": BOOL, "smtp": BOOL,
+        "first_bytes": NSTR, "text": STR,
+    })
     return {
         "schema": {"const": data.version},
         "address": STR,
@@ -286,7 +308,9 @@ def probe_props(data):
         "exit_code": {"type": "integer", "enum": ADDRESS_EXITS},
         "quit_after": enum(QUIT_AFTER, null=True),
         "elapsed_ms": MS,
-        "server": nullable(closed({"host": NSTR, "ip": STR, "port": PORT})),
+        "server": nullable(closed({"host": NSTR, "ip": NSTR, "port": PORT})),
+        "proxy": proxy,
+        "reachability": reachability,
         "tls": tls,
         "ehlo": ehlo,
         "dns": dns,
@@ -324,7 +348,7 @@ def probe_object(data, batch=False):
         }
         props = dict(list(props.items())[:2] + list(batch_props.items()) +
                      list(props.items())[2:])
-    out = closed(props)
+    out = closed(props, optional=("proxy", "reachability"))
     out["anyOf"] = verdict_pairs(data)
     return out
 
@@ -391,7 +415,7 @@ def helo_schema(data):
         "mode": {"const": "helo_test"},
         "target": NSTR, "domain": NSTR, "from": STR, "rcpt": NSTR,
         "server": nullable(closed({
-            "host": NSTR, "ip": STR, "port": PORT, "first_mx": BOOL,
+            "host": NSTR, "ip": NSTR, "port": PORT, "first_mx": BOOL,
             "implicit_mx": BOOL,
         })),
         "dns_status": enum(DNS_STATUSES, null=True),
@@ -423,7 +447,7 @@ def relay_schema(data):
         "mode": {"const": "relay_test"},
         "target": NSTR, "server_domain": NSTR, "from": STR,
         "relay_rcpt": STR,
-        "server": nullable(closed({"host": NSTR, "ip": STR, "port": PORT})),
+        "server": nullable(closed({"host": NSTR, "ip": NSTR, "port": PORT})),
         "open_relay": TRI, "authenticated_relay": TRI,
         "exit_code": {"type": "integer", "enum": [0, 1, 2, 65, 70]},
         "error": NSTR, "conclusion": NSTR,
