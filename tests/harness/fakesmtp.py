@@ -215,11 +215,12 @@ def _run_openssl(args, cwd):
 def make_certificates(directory, servers):
     """Create a throw-away CA and a leaf certificate per TLS server.
 
-    SERVERS is a list of (server name, kind, days of validity: those of
-    a certificate that is not expired, 2 when None).  Returns (path of
-    the CA certificate, {server name: (cert path, key path)}).  Needs the
-    openssl command.  EC P-256 keys keep it fast.
+    SERVERS is a list of (server name, kind) or (server name, kind, days
+    of validity of a certificate that is not expired: 2 when None).
+    Returns (path of the CA certificate, {server name: (cert path, key
+    path)}).  Needs the openssl command.  EC P-256 keys keep it fast.
     """
+    servers = [tuple(s) + (None,) * (3 - len(s)) for s in servers]
     newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
               "-nodes"]
     ca_pem = os.path.join(directory, "ca.pem")

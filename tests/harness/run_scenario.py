@@ -116,22 +116,6 @@ def ipv6_loopback_usable():
     return _IPV6_STATE["result"]
 
 
-def document_kind(args):
-    """The kind of JSON document the probe prints for ARGS (its argv
-    without the program name): a docs/schema/KIND.schema.json."""
-    if args and args[0] == "explain":
-        return "explain"
-    for arg in args:
-        name = arg.split("=", 1)[0]
-        if name == "--helo-test":
-            return "helo-test"
-        if name == "--relay-test":
-            return "relay-test"
-    if any(a.split("=", 1)[0] == "--batch" for a in args):
-        return "batch-line"
-    return "probe"
-
-
 # -- matching helpers ------------------------------------------------------
 
 def text_matches(pattern, text):
@@ -462,7 +446,7 @@ class Case:
         """Every JSON object on stdout against its schema."""
         if not self.schema:
             return
-        kind = document_kind(self.command[1:])
+        kind = schemacheck.document_kind(self.command[1:])
         for n, line in enumerate(self.stdout.splitlines(), 1):
             if not line.startswith("{"):
                 continue

@@ -1,6 +1,7 @@
 """A small JSON Schema (draft 2020-12) validator for smtpprobe's schemas.
 
     import schemacheck
+    kind = schemacheck.document_kind(argv[1:])  # "probe", "explain", ...
     schema = schemacheck.load(kind)            # docs/schema/KIND.schema.json
     errors = schemacheck.validate(document, schema)   # [] when valid
 
@@ -38,6 +39,21 @@ ASSERTIONS = {"type", "enum", "const", "properties", "required",
               "anyOf", "oneOf", "$ref"}
 TYPES = {"object", "array", "string", "integer", "number", "boolean", "null"}
 MAX_ERRORS = 20
+
+
+def document_kind(args):
+    """The kind of JSON document smtpprobe prints for ARGS (its argv
+    without the program name), the KIND of docs/schema/KIND.schema.json:
+    explain, --helo-test, --relay-test, --batch, else a probe's report."""
+    if args and args[0] == "explain":
+        return "explain"
+    names = [arg.split("=", 1)[0] for arg in args]
+    for name, kind in (("--helo-test", "helo-test"),
+                       ("--relay-test", "relay-test"),
+                       ("--batch", "batch-line")):
+        if name in names:
+            return kind
+    return "probe"
 
 
 class SchemaError(Exception):

@@ -908,7 +908,6 @@ json = {index = 1, address = "b@one.test"}
         self.assertIn("required key 'schema' is missing", proc.stderr)
 
     def test_document_kind(self):
-        import run_scenario
         for args, kind in ((["explain", "--json", "550"], "explain"),
                            (["--json", "--helo-test", "a@b.test"],
                             "helo-test"),
@@ -916,7 +915,7 @@ json = {index = 1, address = "b@one.test"}
                            (["--batch=-"], "batch-line"),
                            (["--batch", "x", "a@b.test"], "batch-line"),
                            (["--json", "a@b.test"], "probe")):
-            self.assertEqual(run_scenario.document_kind(args), kind, args)
+            self.assertEqual(schemacheck.document_kind(args), kind, args)
 
     def test_data_fails_any_case(self):
         proc = self.run_case(self.write_case(self.CASE % 0),
