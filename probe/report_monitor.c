@@ -27,9 +27,11 @@ struct monitor {
 	enum monitor_status	 status;
 	char			 notes[768];
 	size_t			 len;
-	bool			 has_expiry;	/* the certificate's notAfter read */
+	bool			 has_expiry;	/* a certificate was seen */
+	size_t			 cert;		/* the first to expire, in the chain */
+	long			 days;		/* its whole days left, < 0 expired */
+	bool			 has_time;	/* its notAfter read */
 	time_t			 expiry;
-	long			 days;		/* whole days left, < 0 expired */
 };
 
 /* Worse of two statuses: OK < UNKNOWN < WARNING < CRITICAL, as the
@@ -109,33 +111,52 @@ verdict_status(const struct probe_result *r)
 	}
 }
 
-/* The certificate's expiry, from the ISO 8601 UTC time of the TLS facts
- * ("2027-01-01T00:00:00Z"), and the whole days left until then (rounded
- * down, negative once passed). */
+/*
+ * The certificate that expires first in the chain the server presented
+ * (the leaf when the chain was not kept): its whole days left, from the
+ * TLS facts, and its notAfter as a time, from their ISO 8601 UTC form
+ * ("2027-01-01T00:00:00Z").  The blackbox exporter's "earliest expiry"
+ * is the same idea: an intermediate that runs out breaks delivery too.
+ */
 static void
 read_expiry(struct monitor *m, const struct probe_result *r)
 {
-	const char *t = r->tls.not_after;
+	const struct tlsconn_info *t = &r->tls;
+	const char *at;
 	struct tm tm;
-	long long left;
+	size_t i;
 	int n = 0;
 
-	if (!r->tls_done)
+	if (!r->tls_done || t->nchain == 0)
 		return;
+	m->cert = 0;
+	for (i = 1; i < t->nchain; i++)
+		if (t->chain[i].days_left < t->chain[m->cert].days_left)
+			m->cert = i;
+	m->days = t->chain[m->cert].days_left;
+	m->has_expiry = true;
+	at = t->chain[m->cert].not_after;
 	memset(&tm, 0, sizeof(tm));
-	if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
+	if (sscanf(at, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &tm.tm_year, &tm.tm_mon,
 	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    t[n] != '\0')
+	    at[n] != '\0')
 		return;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	if ((m->expiry = timegm(&tm)) == (time_t)-1)
-		return;
-	m->has_expiry = true;
-	left = (long long)m->expiry - (long long)time(NULL);
-	/* Rounded down, also below 0: a day ago is -1. */
-	m->days = (long)(left >= 0 ? left / 86400 : -((-left + 86399) /
-	    86400));
+	m->expiry = timegm(&tm);
+	m->has_time = m->expiry != (time_t)-1;
+}
+
+/* "the certificate", or for another one of the chain its subject. */
+static const char *
+cert_named(const struct monitor *m, const struct probe_result *r,
+    char *buf, size_t len)
+{
+	if (m->cert == 0)
+		return "the certificate";
+	snprintf(buf, len, "the chain's certificate %s",
+	    r->tls.chain[m->cert].subject);
+	return buf;
 }
 
 /* The certificate's days left against the thresholds (set ones only). */
@@ -143,6 +164,9 @@ static void
 check_certificate(struct monitor *m, const struct probe_result *r,
     const struct monitor_limits *lim)
 {
+	char name[300];
+	const char *which;
+
 	if ((lim->warning_days < 0 && lim->critical_days < 0) ||
 	    rank(m->status) >= rank(MONITOR_CRITICAL))
 		return;
@@ -153,21 +177,36 @@ check_certificate(struct monitor *m, const struct probe_result *r,
 		return;
 	}
 	if (!m->has_expiry) {
-		raise_to(m, MONITOR_UNKNOWN, "the certificate's expiry date "
-		    "cannot be read");
+		raise_to(m, MONITOR_UNKNOWN, "the certificate was not kept");
 		return;
 	}
+	which = cert_named(m, r, name, sizeof(name));
 	if (m->days < 0)
-		raise_to(m, MONITOR_CRITICAL, "the certificate expired %ld "
-		    "day%s ago", -m->days, m->days == -1 ? "" : "s");
+		raise_to(m, MONITOR_CRITICAL, "%s expired %ld day%s ago", which,
+		    -m->days, m->days == -1 ? "" : "s");
 	else if (lim->critical_days >= 0 && m->days < lim->critical_days)
-		raise_to(m, MONITOR_CRITICAL, "the certificate expires in %ld "
-		    "day%s (critical below %d)", m->days, m->days == 1 ? "" :
+		raise_to(m, MONITOR_CRITICAL, "%s expires in %ld day%s "
+		    "(critical below %d)", which, m->days, m->days == 1 ? "" :
 		    "s", lim->critical_days);
 	else if (lim->warning_days >= 0 && m->days < lim->warning_days)
-		raise_to(m, MONITOR_WARNING, "the certificate expires in %ld "
-		    "day%s (warning below %d)", m->days, m->days == 1 ? "" :
-		    "s", lim->warning_days);
+		raise_to(m, MONITOR_WARNING, "%s expires in %ld day%s (warning "
+		    "below %d)", which, m->days, m->days == 1 ? "" : "s",
+		    lim->warning_days);
+}
+
+/* Does the tls stage warn only because a valid certificate ends soon? */
+static bool
+only_expiring(const struct probe_result *r)
+{
+	size_t i;
+
+	if (!r->tls.verified || r->tls.expired ||
+	    r->stages[STAGE_TLS].status != STATUS_WARN)
+		return false;
+	for (i = 0; i < r->nfindings; i++)
+		if (r->findings[i].id == FINDING_TLS_CERT_EXPIRING_SOON)
+			return true;
+	return false;
 }
 
 /* The status of a result and what made it so. */
@@ -191,6 +230,13 @@ monitor_judge(struct monitor *m, const struct probe_result *r,
 		const struct stage_rec *s = &r->stages[st];
 		const char *why = s->expl.present ? s->expl.meaning : s->error;
 		size_t n = strlen(why);
+
+		/* A certificate that verifies but ends within 14 days
+		 * makes the tls stage warn; the user's day thresholds, when
+		 * given, judge its days instead. */
+		if (st == STAGE_TLS && only_expiring(r) &&
+		    (lim->warning_days >= 0 || lim->critical_days >= 0))
+			continue;
 
 		/* The notes are joined with "; ": no full stop before. */
 		if (n > 0 && why[n - 1] == '.')
@@ -395,7 +441,7 @@ report_prometheus(FILE *out, const struct probe_result *r,
 	gauge(out, "smtpprobe_tls_verified", "1 when the server's certificate "
 	    "chains to a trusted authority and names the server.", r);
 	fprintf(out, "} %d\n", r->tls.verified);
-	if (m.has_expiry) {
+	if (m.has_time) {
 		gauge(out, "smtpprobe_tls_cert_expiry_timestamp_seconds", "When "
 		    "the server's certificate expires (its notAfter), as "
 		    "blackbox_exporter's probe_ssl_earliest_cert_expiry.", r);

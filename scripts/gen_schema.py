@@ -86,6 +86,14 @@ SOCKS_REPLIES = ["succeeded", "general_failure", "not_allowed",
                  "network_unreachable", "host_unreachable",
                  "connection_refused", "ttl_expired", "command_not_supported",
                  "address_type_not_supported", "unassigned"]
+# dane_state_name() (probe/dane.c): an MX host's TLSA look-up
+DANE_STATES = ["not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
+               "unusable", "usable", "match", "mismatch"]
+# mtasts_state_name(), mtasts_mode_name() (probe/mtasts.c)
+MTASTS_STATES = ["not_looked_up", "lookup_failed", "no_record",
+                 "record_invalid", "not_fetched", "fetch_failed",
+                 "policy_invalid", "policy"]
+MTASTS_MODES = ["enforce", "testing", "none"]
 # The stages --quit-after takes (cli.c).
 QUIT_AFTER = ["connect", "greeting", "ehlo", "tls", "auth", "mail", "rcpt"]
 # The exit status of one address (diag.c): REPORT-FORMAT.md "Exit status".
@@ -248,12 +256,45 @@ def identity_def():
 
 def probe_props(data):
     """The keys of a probe object, in the order the program writes them."""
-    tls = nullable(closed({
-        "version": NSTR, "cipher": NSTR, "verified": BOOL, "chain_ok": BOOL,
-        "verify_error": NSTR, "name_match": TRI, "expired": BOOL,
+    byte = {"type": "integer", "minimum": 0, "maximum": 255}
+    cert = closed({
         "subject": NSTR, "issuer": NSTR, "names": NSTR, "not_before": NSTR,
-        "not_after": NSTR,
+        "not_after": NSTR, "days_left": {"type": "integer"},
+        "key_type": NSTR, "key_bits": {"type": "integer"},
+        "key_group": NSTR, "signature_algorithm": NSTR,
+        "sha1_signature": BOOL, "self_signed": BOOL, "sha256": NSTR,
+        "spki_sha256": NSTR,
+    })
+    tls = nullable(closed({
+        "implicit": BOOL, "version": NSTR, "cipher": NSTR, "verified": BOOL,
+        "chain_ok": BOOL, "verify_error": NSTR, "name_match": TRI,
+        "wildcard_mismatch": NSTR, "expired": BOOL, "subject": NSTR,
+        "issuer": NSTR, "names": NSTR, "not_before": NSTR, "not_after": NSTR,
+        "ocsp_stapled": BOOL, "chain": array(cert), "chain_not_kept": COUNT,
+        "dane": nullable(closed({
+            "state": enum(["match", "mismatch"]), "usable_records": COUNT,
+            "matched": nullable(closed({
+                "usage": byte, "selector": byte, "matching_type": byte,
+                "data": STR, "depth": {"type": "integer"},
+            })),
+        })),
     }))
+    mta_sts = nullable(closed({
+        "state": enum(MTASTS_STATES), "record": NSTR, "id": NSTR,
+        "url": NSTR, "http_status": nullable({"type": "integer"}),
+        "detail": NSTR,
+        "policy": nullable(closed({
+            "valid": BOOL, "error": NSTR,
+            "mode": enum(MTASTS_MODES, null=True),
+            "max_age": nullable(COUNT), "mx": array(STR),
+            "mx_not_kept": COUNT,
+        })),
+    }))
+    tls_rpt = {"anyOf": [{"type": "null"}, closed({
+        "record": STR, "valid": {"const": True}, "rua": STR,
+    }), closed({
+        "record": STR, "valid": {"const": False}, "error": STR,
+    })]}
     ehlo = nullable(closed({
         "name": NSTR, "keywords": array(STR), "starttls": BOOL,
         "smtputf8": BOOL, "pipelining": BOOL, "size": nullable(COUNT),
@@ -262,6 +303,11 @@ def probe_props(data):
     mx = closed({
         "preference": COUNT, "host": STR, "status": enum(DNS_STATUSES),
         "addresses": array(STR), "cname": NSTR, "is_ip": BOOL,
+        "dane": closed({
+            "state": enum(DANE_STATES), "records": COUNT, "tlsa": NSTR,
+            "detail": NSTR,
+        }),
+        "mta_sts": closed({"in_policy": TRI, "tls_ok": TRI}),
     })
     dns = closed({
         "status": enum(DNS_STATUSES, null=True), "implicit_mx": BOOL,
@@ -314,6 +360,8 @@ def probe_props(data):
         "tls": tls,
         "ehlo": ehlo,
         "dns": dns,
+        "mta_sts": mta_sts,
+        "tls_rpt": tls_rpt,
         "identity": ref("identity"),
         "attempts": array(attempt),
         "stages": stages,
