@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "diag.h"
 
@@ -613,6 +614,247 @@ explain_spam_verdict(struct probe_result *r, enum stage st)
 	    "matching reverse DNS; the recipient address was not judged.");
 }
 
+/*
+ * The address a reply points to instead of the recipient: the new one of
+ * a moved mailbox (551 "please try <forward-path>", X.1.6 "has moved to
+ * ...") or the forward path of a 251.  The first word with an '@' in the
+ * text that is not the recipient itself, without its brackets; false
+ * when there is none.
+ */
+static bool
+other_address(const struct rec_reply *rr, const char *rcpt, char *buf,
+    size_t len)
+{
+	static const char sep[] = " \t\n<>()\"',;";
+	char text[2048];
+	const char *p, *w, *e;
+	size_t wl;
+
+	reply_text_join_noesc(rr->reply, text, sizeof(text));
+	for (p = text; *p != '\0';) {
+		while (*p != '\0' && strchr(sep, *p) != NULL)
+			p++;
+		for (w = p; *p != '\0' && strchr(sep, *p) == NULL; p++)
+			;
+		for (e = p; e > w && strchr(".:", e[-1]) != NULL; e--)
+			;
+		wl = (size_t)(e - w);
+		if (wl < 3 || memchr(w, '@', wl) == NULL || w[0] == '@' ||
+		    e[-1] == '@')
+			continue;
+		if (strlen(rcpt) == wl && strncasecmp(w, rcpt, wl) == 0)
+			continue;
+		snprintf(buf, len, "%.*s", (int)wl, w);
+		return true;
+	}
+	return false;
+}
+
+/* The recipient of the RCPT command recorded in rr ("RCPT TO:<x>"). */
+static void
+rcpt_of(const struct rec_reply *rr, char *buf, size_t len)
+{
+	const char *lt = strchr(rr->command, '<'), *gt;
+
+	buf[0] = '\0';
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		snprintf(buf, len, "%.*s", (int)(gt - lt - 1), lt + 1);
+}
+
+/* A moved mailbox (551, X.1.6): the stage quotes the new address. */
+static void
+explain_moved(struct probe_result *r)
+{
+	struct stage_rec *s = &r->stages[STAGE_RCPT];
+	char rcpt[LIMIT_ADDRESS * 4 + 8], to[LIMIT_ADDRESS * 4 + 8];
+	char meaning[EXPL_TEXT_MAX];
+
+	if (s->status != STATUS_FAIL || s->nreplies == 0 ||
+	    !s->expl.present || s->expl.category != CODES_CAT_MAILBOX_MOVED)
+		return;
+	rcpt_of(&s->replies[0], rcpt, sizeof(rcpt));
+	if (!other_address(&s->replies[0], rcpt, to, sizeof(to)))
+		return;
+	snprintf(meaning, sizeof(meaning), "The recipient has moved: the "
+	    "server no longer takes mail for this address, and names the new "
+	    "one: %s.", to);
+	expl_set(&s->expl, CODES_CAT_MAILBOX_MOVED, s->expl.blame,
+	    s->expl.permanence, meaning, s->expl.cause, "Check the new "
+	    "address with the recipient by another channel, then write to "
+	    "it; the old one will keep failing.");
+}
+
+/* MAIL FROM was not accepted: the recipient was never asked. */
+static void
+verdict_mail(struct probe_result *r, int code,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+
+	if (blame_is_client(d->blame) ||
+	    d->blame == CODES_BLAME_CLIENT_AUTH_TLS ||
+	    (code / 100 == 5 && d->blame == CODES_BLAME_CONTENT))
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused this probing host at MAIL FROM "
+		    "(%d), so the recipient was never asked.", dom, code);
+	else if (d->category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The server "
+		    "for %s greylisted the sender (%d); the recipient was not "
+		    "asked.", dom, code);
+	else if (code / 100 == 4 &&
+	    d->blame != CODES_BLAME_SENDER_ADDRESS &&
+	    d->blame != CODES_BLAME_SENDER_AUTHENTICATION)
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE, "The "
+		    "server for %s deferred the probe at MAIL FROM (%d), "
+		    "before the recipient was asked; try again later.", dom,
+		    code);
+	else if (code / 100 == 5 && (d->blame == CODES_BLAME_RATE_LIMIT ||
+	    d->blame == CODES_BLAME_SERVER))
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "server for %s refused the probe at MAIL FROM (%d) for a "
+		    "reason that is not the sender address: %s", dom, code,
+		    d->meaning);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED, "The "
+		    "server for %s refused the sender address at MAIL FROM "
+		    "(%d), so the recipient was never asked.", dom, code);
+}
+
+/* RCPT was accepted (2xx). */
+static void
+verdict_accepted(struct probe_result *r, const struct rec_reply *rr,
+    int catch_all_code)
+{
+	const char *dom = r->addr.domain;
+	char to[LIMIT_ADDRESS * 4 + 8];
+	int code = rr->reply->code;
+
+	if (catch_all_code / 100 == 2)
+		verdict(r, VERDICT_RISKY, REASON_ACCEPT_ALL, "The server for "
+		    "%s accepts the address, but it also accepts a made-up "
+		    "address: it takes everything, so acceptance proves "
+		    "nothing.", dom);
+	else if (code == 252)
+		verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED, "The "
+		    "server for %s takes mail for this address but says it "
+		    "cannot verify the mailbox (252).", dom);
+	else if (doubtful_accept(rr))
+		verdict(r, VERDICT_RISKY, REASON_ACCEPTED_CONFLICTING, "The "
+		    "server for %s accepted the address with %d, but with the "
+		    "enhanced code %d.%d.%d of a failure: the reply "
+		    "contradicts itself, and a bounce is likely.", dom, code,
+		    rr->reply->esc_class, rr->reply->esc_subject,
+		    rr->reply->esc_detail);
+	else if (code == 251 && other_address(rr, r->addr.mailbox, to,
+	    sizeof(to)))
+		/* RFC 5321 §3.4: "User not local; will forward to". */
+		verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The server "
+		    "for %s accepts mail for this address and will forward it "
+		    "to %s (251).", dom, to);
+	else
+		verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The server "
+		    "for %s accepts mail for this address.", dom);
+}
+
+/* RCPT was refused for a reason that does not say the address is bad:
+ * true when a verdict was given. */
+static bool
+verdict_refused_not_address(struct probe_result *r, int code,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+
+	if (blame_is_client(d->blame) ||
+	    d->blame == CODES_BLAME_CLIENT_AUTH_TLS)
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused this probing host (%d), not the "
+		    "address: %s", dom, code, d->meaning);
+	else if (d->blame == CODES_BLAME_SENDER_ADDRESS ||
+	    d->blame == CODES_BLAME_SENDER_AUTHENTICATION)
+		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED, "The "
+		    "server for %s refused the probe because of the sender "
+		    "(%d), not the recipient.", dom, code);
+	else if (d->category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The server "
+		    "for %s greylisted the probe (%d): it asks senders to come "
+		    "back later, so the address could not be checked now.",
+		    dom, code);
+	else if (d->category == CODES_CAT_MAILBOX_FULL)
+		verdict(r, VERDICT_UNKNOWN, REASON_MAILBOX_FULL, "The mailbox "
+		    "at %s exists but is full (%d).", dom, code);
+	else if (d->category == CODES_CAT_BAD_SEQUENCE ||
+	    d->category == CODES_CAT_COMMAND_NOT_IMPLEMENTED ||
+	    d->category == CODES_CAT_PROTOCOL_ERROR)
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
+		    "for %s did not take the probe's RCPT command (%d).", dom,
+		    code);
+	else if (code / 100 == 4)
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE, "The "
+		    "server for %s deferred the address (%d); try again "
+		    "later.", dom, code);
+	else if (d->category == CODES_CAT_CONTENT_REJECTED)
+		/* Spam filters answer RCPT too, but they judge the
+		 * traffic, not the mailbox. */
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused the probe (%d) with a spam verdict "
+		    "on the sending host or sender, before any message was "
+		    "sent; the address was not judged.", dom, code);
+	else if (d->blame == CODES_BLAME_RECIPIENT_MAILBOX &&
+	    d->category == CODES_CAT_RATE_LIMITED)
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "mailbox at %s is receiving more mail than it accepts for "
+		    "now (%d); the address itself was not judged.", dom, code);
+	else if (d->blame == CODES_BLAME_CONTENT ||
+	    d->blame == CODES_BLAME_RATE_LIMIT ||
+	    d->blame == CODES_BLAME_SERVER)
+		/* Rate limits and server faults judge the traffic or the
+		 * server, not the mailbox. */
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "server for %s refused the probe (%d) for a reason that is "
+		    "not about the address: %s", dom, code, d->meaning);
+	else
+		return false;
+	return true;
+}
+
+/* RCPT was refused (4xx, 5xx). */
+static void
+verdict_refused(struct probe_result *r, const struct rec_reply *rr,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+	char to[LIMIT_ADDRESS * 4 + 8];
+	int code = rr->reply->code;
+
+	if (verdict_refused_not_address(r, code, d))
+		return;
+	if (d->category == CODES_CAT_USER_UNKNOWN)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_USER_UNKNOWN, "The "
+		    "server for %s says this mailbox does not exist (%d).",
+		    dom, code);
+	else if (d->category == CODES_CAT_MAILBOX_MOVED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_MOVED, "The "
+		    "server for %s says this mailbox has moved (%d)%s%s.", dom,
+		    code, other_address(rr, r->addr.mailbox, to, sizeof(to)) ?
+		    "; the new address it names is " : "", to);
+	else if (d->category == CODES_CAT_MAILBOX_DISABLED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_DISABLED,
+		    "The mailbox at %s exists but is disabled (%d).", dom,
+		    code);
+	else if (d->category == CODES_CAT_RELAY_DENIED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_RELAY_DENIED, "The "
+		    "server does not take mail for %s (relay denied, %d): it "
+		    "is not the domain's mail server, or it does not know the "
+		    "domain.", dom, code);
+	else if (d->category == CODES_CAT_NULL_MX)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX, "The server "
+		    "says %s takes no mail (%d).", dom, code);
+	else
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_REJECTED, "The server "
+		    "for %s refused the address (%d): %s", dom, code,
+		    d->meaning);
+}
+
 /* Verdict from the reply at MAIL or RCPT. */
 static void
 verdict_from_envelope(struct probe_result *r, enum stage st,
@@ -645,169 +887,20 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 	if (code / 100 != 2 && d.category == CODES_CAT_STARTTLS_REQUIRED) {
 		/* 530 "Must issue a STARTTLS command first": the session
 		 * lacked TLS; explain_starttls_demand() says why. */
-		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED,
-		    "The server for %s "
-		    "demands STARTTLS before %s (%d), and this session was not "
-		    "encrypted%s, so the address could not be checked.", dom,
-		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
-		    !(r->has_caps && r->caps.starttls) ? " (the server does "
-		    "not even offer STARTTLS)" : "");
+		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED, "The server "
+		    "for %s demands STARTTLS before %s (%d), and this session "
+		    "was not encrypted%s, so the address could not be "
+		    "checked.", dom, st == STAGE_MAIL ? "MAIL FROM" :
+		    "RCPT TO", code, !(r->has_caps && r->caps.starttls) ?
+		    " (the server does not even offer STARTTLS)" : "");
 		return;
 	}
-	if (st == STAGE_MAIL) {
-		if (blame_is_client(d.blame) ||
-		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
-		    (code / 100 == 5 && d.blame == CODES_BLAME_CONTENT))
-			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-			    "The "
-			    "server for %s refused this probing host at MAIL "
-			    "FROM (%d), so the recipient was never asked.",
-			    dom, code);
-		else if (d.category == CODES_CAT_GREYLISTED)
-			verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
-			    "The server "
-			    "for %s greylisted the sender (%d); the recipient "
-			    "was not asked.", dom, code);
-		else if (code / 100 == 4 &&
-		    d.blame != CODES_BLAME_SENDER_ADDRESS &&
-		    d.blame != CODES_BLAME_SENDER_AUTHENTICATION)
-			verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-			    "The "
-			    "server for %s deferred the probe at MAIL FROM "
-			    "(%d), before the recipient was asked; try again "
-			    "later.", dom, code);
-		else if (code / 100 == 5 && (d.blame == CODES_BLAME_RATE_LIMIT ||
-		    d.blame == CODES_BLAME_SERVER))
-			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
-			    "The "
-			    "server for %s refused the probe at MAIL FROM (%d) "
-			    "for a reason that is not the sender address: %s",
-			    dom, code, d.meaning);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
-			    "The "
-			    "server for %s refused the sender address at MAIL "
-			    "FROM (%d), so the recipient was never asked.",
-			    dom, code);
-		return;
-	}
-
-	if (code / 100 == 2) {
-		if (catch_all_code / 100 == 2)
-			verdict(r, VERDICT_RISKY, REASON_ACCEPT_ALL,
-			    "The server "
-			    "for %s accepts the address, but it also accepts "
-			    "a made-up address: it takes everything, so "
-			    "acceptance proves nothing.", dom);
-		else if (code == 252)
-			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED,
-			    "The "
-			    "server for %s takes mail for this address but "
-			    "says it cannot verify the mailbox (252).", dom);
-		else if (doubtful_accept(rr))
-			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_CONFLICTING,
-			    "The "
-			    "server for %s accepted the address with %d, but "
-			    "with the enhanced code %d.%d.%d of a failure: the "
-			    "reply contradicts itself, and a bounce is likely.",
-			    dom, code, rr->reply->esc_class,
-			    rr->reply->esc_subject, rr->reply->esc_detail);
-		else
-			verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The "
-			    "server for %s accepts mail for this address.",
-			    dom);
-		return;
-	}
-	if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
-	    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
-	    d.blame == CODES_BLAME_CLIENT_AUTH_TLS) {
-		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-		    "The server "
-		    "for %s refused this probing host (%d), not the address: "
-		    "%s", dom, code, d.meaning);
-		return;
-	}
-	if (d.blame == CODES_BLAME_SENDER_ADDRESS ||
-	    d.blame == CODES_BLAME_SENDER_AUTHENTICATION) {
-		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
-		    "The server "
-		    "for %s refused the probe because of the sender (%d), "
-		    "not the recipient.", dom, code);
-		return;
-	}
-	if (d.category == CODES_CAT_GREYLISTED) {
-		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
-		    "The server for %s "
-		    "greylisted the probe (%d): it asks senders to come back "
-		    "later, so the address could not be checked now.", dom,
-		    code);
-		return;
-	}
-	if (d.category == CODES_CAT_MAILBOX_FULL) {
-		verdict(r, VERDICT_UNKNOWN, REASON_MAILBOX_FULL,
-		    "The mailbox at "
-		    "%s exists but is full (%d).", dom, code);
-		return;
-	}
-	if (d.category == CODES_CAT_BAD_SEQUENCE ||
-	    d.category == CODES_CAT_COMMAND_NOT_IMPLEMENTED ||
-	    d.category == CODES_CAT_PROTOCOL_ERROR) {
-		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
-		    "for %s did not take the probe's RCPT command (%d).", dom,
-		    code);
-		return;
-	}
-	if (code / 100 == 4) {
-		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-		    "The server "
-		    "for %s deferred the address (%d); try again later.",
-		    dom, code);
-		return;
-	}
-	if (d.blame == CODES_BLAME_CONTENT || d.blame == CODES_BLAME_RATE_LIMIT ||
-	    d.blame == CODES_BLAME_SERVER) {
-		/* Spam or content filters, rate limits and server faults
-		 * answer RCPT too, but they judge the traffic, not the
-		 * mailbox: a permanent refusal that says nothing about the
-		 * address. */
-		if (d.category == CODES_CAT_CONTENT_REJECTED)
-			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-			    "The "
-			    "server for %s refused the probe (%d) with a spam "
-			    "verdict on the sending host or sender, before any "
-			    "message was sent; the address was not judged.",
-			    dom, code);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
-			    "The "
-			    "server for %s refused the probe (%d) for a reason "
-			    "that is not about the address: %s", dom, code,
-			    d.meaning);
-		return;
-	}
-	if (d.category == CODES_CAT_USER_UNKNOWN)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_USER_UNKNOWN,
-		    "The server "
-		    "for %s says this mailbox does not exist (%d).", dom,
-		    code);
-	else if (d.category == CODES_CAT_MAILBOX_DISABLED)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_DISABLED,
-		    "The "
-		    "mailbox at %s exists but is disabled (%d).", dom, code);
-	else if (d.category == CODES_CAT_RELAY_DENIED)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_RELAY_DENIED,
-		    "The server "
-		    "does not take mail for %s (relay denied, %d): it is "
-		    "not the domain's mail server, or it does not know the "
-		    "domain.", dom, code);
-	else if (d.category == CODES_CAT_NULL_MX)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX,
-		    "The server says "
-		    "%s takes no mail (%d).", dom, code);
+	if (st == STAGE_MAIL)
+		verdict_mail(r, code, &d);
+	else if (code / 100 == 2)
+		verdict_accepted(r, rr, catch_all_code);
 	else
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_REJECTED,
-		    "The server for "
-		    "%s refused the address (%d): %s", dom, code, d.meaning);
+		verdict_refused(r, rr, &d);
 }
 
 /* Both EHLO and HELO refused: say what the refusal names (Postfix can
@@ -1014,6 +1107,7 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 	explain_spam_verdict(r, STAGE_MAIL);
 	explain_spam_verdict(r, STAGE_RCPT);
 	explain_greeting_521(r);
+	explain_moved(r);
 
 	if (r->local_error) {
 		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,
