@@ -997,6 +997,36 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/*
+ * A 5xx greeting: the summary says what the greeting stage explains, so
+ * that both name the same culprit (the explanation's blame).
+ */
+static void
+verdict_greeting_refused(struct probe_result *r, const char *dom)
+{
+	const struct explanation *e = &r->stages[STAGE_GREETING].expl;
+	const struct rec_reply *rr = last_reply(&r->stages[STAGE_GREETING]);
+	int code = rr != NULL ? rr->reply->code : 0;
+	const char *many = r->nattempts > 1 ? "s" : "";
+
+	if (greeting_is_no_mail(r))
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server for %s answered 521: it says it does not "
+		    "accept mail at all (RFC 7504). The address was not asked; "
+		    "if every mail server of the domain says so, the domain "
+		    "takes no mail.", dom);
+	else if (!e->present || blame_is_client(e->blame))
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server%s for %s refused to talk to this probing host "
+		    "at the greeting (%d); the address was not asked.", many,
+		    dom, code);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server%s for %s refused the session at the greeting "
+		    "(%d), before the address was asked: %s", many, dom, code,
+		    e->meaning);
+}
+
 /* The verdict from how the last session ended. */
 static void
 verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
@@ -1022,19 +1052,7 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		    r->nattempts, r->nattempts == 1 ? "" : "s");
 		return;
 	case OUTCOME_GREETING_REJECTED:
-		if (greeting_is_no_mail(r))
-			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
-			    "The "
-			    "mail server for %s answered 521: it says it does "
-			    "not accept mail at all (RFC 7504). The address "
-			    "was not asked; if every mail server of the domain "
-			    "says so, the domain takes no mail.", dom);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
-			    "The "
-			    "mail server%s for %s refused to talk to this "
-			    "probing host at the greeting.", r->nattempts > 1 ?
-			    "s" : "", dom);
+		verdict_greeting_refused(r, dom);
 		return;
 	case OUTCOME_GREETING_TEMPORARY:
 		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
