@@ -204,11 +204,9 @@ explain_transport(struct probe_result *r, enum stage st)
 /*
  * RCPT was accepted, but the reply itself casts doubt on it: 252 ("cannot
  * verify the user, but will accept the message", RFC 5321 §3.5.3: the
- * mailbox is not confirmed), or an enhanced code of another class than
- * the reply code (RFC 3463 §2).  The reply code decides what the server
- * does (RFC 5321 §4.2), so the mail would be taken, but whether it
- * reaches a mailbox is in doubt: the rcpt stage warns and the verdict is
- * "risky".
+ * mailbox is not confirmed), or a reply that contradicts itself
+ * (reply_contradicts(): another class on another line, or in the enhanced
+ * code).  The rcpt stage warns.
  */
 static bool
 doubtful_accept(const struct rec_reply *rr)
@@ -217,43 +215,103 @@ doubtful_accept(const struct rec_reply *rr)
 
 	if (rp->code / 100 != 2 || rr->legality == CODES_ILLEGAL)
 		return false;
-	return rp->code == 252 || (rp->esc_class != 0 && rp->esc_class != 2);
+	return rp->code == 252 || reply_contradicts(rp);
+}
+
+/* "a permanent failure", "a success", ... for a class digit. */
+static const char *
+class_words(int cls)
+{
+	switch (cls) {
+	case 2: return "a success";
+	case 3: return "an intermediate reply";
+	case 4: return "a temporary failure";
+	case 5: return "a permanent failure";
+	default: return "no valid class";
+	}
+}
+
+/*
+ * A reply that contradicts itself (reply_contradicts()): RFC 5321 §4.2.1
+ * wants one code on every line of a reply, RFC 3463 §2 an enhanced code
+ * of the reply code's class.  The session acted on the reply code (the
+ * last line's), as clients must; the diagnosis draws no verdict from it
+ * (the rule is in docs/ARCHITECTURE.md, "Diagnosis").
+ */
+static void
+explain_contradiction(struct stage_rec *s, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	char meaning[EXPL_TEXT_MAX];
+
+	if (rp->classes & ~(1u << (rp->code / 100)))
+		snprintf(meaning, sizeof(meaning), "The server's reply "
+		    "contradicts itself: its first line carries %d (%s) and "
+		    "its last line %d (%s), where every line of a reply must "
+		    "carry the same code (RFC 5321 §4.2.1). The server acts on "
+		    "the last line, but neither line can be trusted as the "
+		    "answer.", rp->first_code, class_words(rp->first_code / 100),
+		    rp->code, class_words(rp->code / 100));
+	else
+		snprintf(meaning, sizeof(meaning), "The server's reply "
+		    "contradicts itself: its code %d is %s, its enhanced code "
+		    "%d.%d.%d %s (RFC 3463 §2). The server acts on the reply "
+		    "code, but the reply cannot be trusted as the answer.",
+		    rp->code, class_words(rp->code / 100), rp->esc_class,
+		    rp->esc_subject, rp->esc_detail,
+		    class_words(rp->esc_class));
+	s->expl.present = false;
+	expl_set(&s->expl, DIAG_CAT_CONTRADICTORY_REPLY, CODES_BLAME_PROTOCOL,
+	    rp->code / 100 == 2 ? CODES_SUCCESS : rp->code / 100 == 4 ?
+	    CODES_TRANSIENT : CODES_PERMANENT, meaning, "A filter or proxy in front of the "
+	    "mail server splices or rewrites its replies, or the server's "
+	    "reply templates are wrong.", "Report the reply to the server's "
+	    "administrator; the address could not be judged from it.");
 }
 
 static void
-explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
+explain_unverified(struct stage_rec *s)
 {
-	const struct reply *rp = rr->reply;
-	const struct codes_enhanced *e;
-	char meaning[512];
+	expl_set(&s->expl, DIAG_CAT_ACCEPTED_UNVERIFIED, CODES_BLAME_NONE,
+	    CODES_SUCCESS, "The server takes mail for the address (252) but "
+	    "says it cannot confirm that such a mailbox exists.", "A gateway "
+	    "or filter that cannot see the list of mailboxes behind it, or a "
+	    "server that will not reveal which users exist.", "Treat the "
+	    "address as unconfirmed: only a real delivery, or its bounce, "
+	    "will tell.");
+}
 
-	if (rp->code == 252) {
-		expl_set(&s->expl, DIAG_CAT_ACCEPTED_UNVERIFIED,
-		    CODES_BLAME_NONE, CODES_SUCCESS,
-		    "The server takes mail for the address (252) but says it "
-		    "cannot confirm that such a mailbox exists.", "A gateway "
-		    "or filter that cannot see the list of mailboxes behind "
-		    "it, or a server that will not reveal which users exist.",
-		    "Treat the address as unconfirmed: only a real delivery, "
-		    "or its bounce, will tell.");
+/* The reply that decides the verdict, when the session ended with an
+ * answer at MAIL or RCPT; NULL otherwise. */
+static const struct rec_reply *
+envelope_reply(const struct probe_result *r, enum stage *st)
+{
+	const struct stage_rec *m = &r->stages[STAGE_MAIL];
+	const struct stage_rec *rc = &r->stages[STAGE_RCPT];
+
+	if (r->outcome != OUTCOME_ANSWERED)
+		return NULL;
+	*st = m->status == STATUS_FAIL ? STAGE_MAIL : STAGE_RCPT;
+	if (*st == STAGE_MAIL)
+		return deciding_reply(m);
+	/* At RCPT the first reply is the address's own; a second one is
+	 * the --catch-all control's, which must not decide. */
+	return rc->nreplies > 0 ? &rc->replies[0] : NULL;
+}
+
+/* The deciding reply contradicts itself: its stage says so. */
+static void
+explain_contradictory_envelope(struct probe_result *r)
+{
+	const struct rec_reply *rr;
+	enum stage st;
+
+	if ((rr = envelope_reply(r, &st)) == NULL ||
+	    rr->legality == CODES_ILLEGAL || !reply_contradicts(rr->reply))
 		return;
-	}
-	e = codes_enhanced_lookup(rp->esc_subject, rp->esc_detail);
-	snprintf(meaning, sizeof(meaning), "The server accepted the address "
-	    "with %d, but the enhanced code %d.%d.%d in the same reply is a "
-	    "%s%s%s%s: the reply contradicts itself (RFC 3463 §2).",
-	    rp->code, rp->esc_class, rp->esc_subject, rp->esc_detail,
-	    rp->esc_class == 5 ? "permanent failure" : "temporary failure",
-	    e != NULL ? " (" : "", e != NULL ? e->title : "",
-	    e != NULL ? ")" : "");
-	expl_set(&s->expl, DIAG_CAT_ACCEPTED_CONFLICTING, CODES_BLAME_SERVER,
-	    CODES_SUCCESS,
-	    meaning, "A filter or proxy in front of the mail server rewrites "
-	    "its replies, or the server's reply templates are wrong. The "
-	    "reply code decides what happens now (RFC 5321 §4.2), so the "
-	    "mail would be taken, and may bounce later.", "Treat the "
-	    "acceptance as doubtful, and report the reply to the server's "
-	    "administrator.");
+	if (r->stages[st].status == STATUS_OK)
+		r->stages[st].status = STATUS_WARN;
+	explain_contradiction(&r->stages[st], rr);
 }
 
 static void
@@ -357,9 +415,9 @@ explain_stages(struct probe_result *r)
 			}
 			break;
 		case STAGE_RCPT:
-			if (s->nreplies > 0 && s->replies[0].reply->code / 100 ==
-			    2) {
-				explain_doubtful_accept(s, &s->replies[0]);
+			if (s->nreplies > 0 && s->replies[0].reply->code ==
+			    252) {
+				explain_unverified(s);
 				continue;
 			}
 			if (result_has_finding(r,
@@ -738,13 +796,6 @@ verdict_accepted(struct probe_result *r, const struct rec_reply *rr,
 		verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED, "The "
 		    "server for %s takes mail for this address but says it "
 		    "cannot verify the mailbox (252).", dom);
-	else if (doubtful_accept(rr))
-		verdict(r, VERDICT_RISKY, REASON_ACCEPTED_CONFLICTING, "The "
-		    "server for %s accepted the address with %d, but with the "
-		    "enhanced code %d.%d.%d of a failure: the reply "
-		    "contradicts itself, and a bounce is likely.", dom, code,
-		    rr->reply->esc_class, rr->reply->esc_subject,
-		    rr->reply->esc_detail);
 	else if (code == 251 && other_address(rr, r->addr.mailbox, to,
 	    sizeof(to)))
 		/* RFC 5321 §3.4: "User not local; will forward to". */
@@ -882,6 +933,18 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    "answered %s with %d, which is not a valid reply; the "
 		    "result cannot be trusted.", st == STAGE_MAIL ? "MAIL" :
 		    "RCPT", code);
+		return;
+	}
+	if (reply_contradicts(rr->reply)) {
+		/* One rule for every reply that contradicts itself: no
+		 * verdict rests on it (docs/ARCHITECTURE.md). */
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
+		    "for %s answered %s with a reply that contradicts itself "
+		    "(%d%s%s): the address could not be judged.", dom,
+		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
+		    rr->reply->first_code != code ? " after a line with " :
+		    " with the enhanced code of another class",
+		    rr->reply->first_code != code ? "another code" : "");
 		return;
 	}
 	if (code / 100 != 2 && d.category == CODES_CAT_STARTTLS_REQUIRED) {
@@ -1112,6 +1175,11 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 {
 	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
 
+	/* A --catch-all control whose reply contradicts itself says
+	 * nothing about the domain. */
+	if (r->stages[STAGE_RCPT].nreplies > 1 &&
+	    reply_contradicts(r->stages[STAGE_RCPT].replies[1].reply))
+		catch_all_code = 0;
 	/* An accepted RCPT whose reply casts doubt on it warns. */
 	if (r->outcome == OUTCOME_ANSWERED &&
 	    r->stages[STAGE_RCPT].status == STATUS_OK &&
@@ -1120,6 +1188,7 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 		r->stages[STAGE_RCPT].status = STATUS_WARN;
 	explain_quit_after_421(r);
 	explain_stages(r);
+	explain_contradictory_envelope(r);
 	explain_starttls_demand(r, STAGE_MAIL);
 	explain_starttls_demand(r, STAGE_RCPT);
 	explain_spam_verdict(r, STAGE_MAIL);

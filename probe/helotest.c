@@ -526,6 +526,12 @@ classify(struct helotest_candidate *c)
 	c->rcpt = r->stages[STAGE_RCPT].nreplies ?
 	    &r->stages[STAGE_RCPT].replies[0] : NULL;
 
+	if (c->rcpt != NULL && reply_contradicts(c->rcpt->reply)) {
+		/* No answer rests on a reply that contradicts itself. */
+		snprintf(c->note, sizeof(c->note), "the RCPT reply contradicts "
+		    "itself; no answer about the name");
+		return;
+	}
 	if (c->rcpt != NULL && c->rcpt->reply->code / 100 == 2) {
 		c->status = HT_ACCEPTED;
 		c->answered = true;

@@ -104,6 +104,11 @@ classify(struct relaytest_pass *p, size_t i)
 		    "reply to RCPT", r->code);
 		return;
 	}
+	if (reply_contradicts(r)) {
+		snprintf(p->note[i], sizeof(p->note[i]), "the reply (%d) "
+		    "contradicts itself, so it proves nothing", r->code);
+		return;
+	}
 	if (r->code / 100 == 2) {
 		p->status[i] = RELAY_ACCEPTED;
 		p->naccepted++;
