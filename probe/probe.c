@@ -368,8 +368,10 @@ hosts_resolved(struct run *run)
 				sin6->sin6_family = AF_INET6;
 			else
 				continue;
-			add_target(run, res->mx[i / 2].host,
-			    (struct sockaddr *)&ss);
+			/* An address as MX target has no name to check a
+			 * certificate against. */
+			add_target(run, res->mx[i / 2].is_ip ? "" :
+			    res->mx[i / 2].host, (struct sockaddr *)&ss);
 		}
 	}
 	/* Addresses only of the family ruled out: start_next() says so. */
@@ -441,16 +443,21 @@ resolve_hosts(struct run *run)
 		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
 		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
-			 * host, never an address; MTAs (Postfix, Exim) do
-			 * not use such a target, so neither does the
-			 * probe. */
+			 * host, never an address.  Most MTAs still reach
+			 * the address (their look-up of the "name" gives it
+			 * back), so the probe asks what they would reach,
+			 * and reports the mistake. */
 			m->is_ip = true;
-			m->status = RESOLVER_NODATA;
+			m->status = RESOLVER_OK;
+			snprintf(m->addrs[0], sizeof(m->addrs[0]), "%s",
+			    m->host);
+			m->naddrs = 1;
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
-			    "the IP address %s instead of a host name; mail "
-			    "servers do not use it",
-			    run->res->addr.domain_ascii, m->host);
+			    "the IP address %s instead of a host name (RFC 5321 "
+			    "§5.1); most mail servers still deliver there, some "
+			    "(Exim by default) refuse to", run->res->addr.domain_ascii,
+			    m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;
