@@ -906,6 +906,64 @@ verdict_refused(struct probe_result *r, const struct rec_reply *rr,
 		    d->meaning);
 }
 
+/*
+ * A refusal that only says "log in first": the recipient was not judged.
+ * RFC 6409 §4.3: a submission server (587, and 465 with implicit TLS,
+ * RFC 8314) relays only for users who authenticate, and answers anyone
+ * else with a relay or access refusal (Postfix: "Relay access denied" from
+ * reject_unauth_destination, "Access denied" from permit_sasl_authenticated,
+ * reject).  The same refusal from a server that offers AUTH means the
+ * same.  Not when the session did authenticate.
+ */
+static bool
+needs_login(const struct probe_result *r, const struct rec_reply *rr,
+    const struct codes_diagnosis *d)
+{
+	bool submission = r->server_port == 587 || r->server_port == 465;
+	bool offered = r->has_caps && r->caps.auth[0] != '\0';
+	bool access;
+
+	if (r->stages[STAGE_AUTH].status == STATUS_OK ||
+	    rr->reply->code / 100 != 5)
+		return false;
+	if (d->category == CODES_CAT_AUTH_REQUIRED)
+		return true;
+	/* A relay refusal, or a bare access refusal: no text that names
+	 * another cause (a policy-reasons pattern, the recipient...). */
+	access = d->category == CODES_CAT_RELAY_DENIED ||
+	    (d->category == CODES_CAT_POLICY_REJECTED &&
+	    d->blame == CODES_BLAME_RELAY_POLICY &&
+	    (d->rule[0] == '\0' || strncmp(d->rule, "weak-", 5) == 0)) ||
+	    (d->category == CODES_CAT_RECIPIENT_REJECTED &&
+	    rr->reply->esc_subject == 7);
+	return access && (submission || offered);
+}
+
+static void
+explain_needs_login(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+	char meaning[EXPL_TEXT_MAX];
+
+	snprintf(meaning, sizeof(meaning), "The server refused %s because "
+	    "this session did not log in: %s, and such a refusal of an "
+	    "unauthenticated client says nothing about the mailbox.",
+	    st == STAGE_MAIL ? "the sender" : "the recipient",
+	    r->server_port == 587 || r->server_port == 465 ? "this is a "
+	    "submission port, where a server takes mail only from its users" :
+	    "the server offers AUTH and takes this mail only from users who "
+	    "log in");
+	s->expl.present = false;
+	expl_set(&s->expl, CODES_CAT_AUTH_REQUIRED, CODES_BLAME_CLIENT_AUTH_TLS,
+	    CODES_PERMANENT, meaning, "A submission server (RFC 6409 §4.3, "
+	    "ports 587 and 465) relays only for authenticated users and "
+	    "refuses anyone else, whatever the recipient (Postfix: \"Relay "
+	    "access denied\", or \"Access denied\" from "
+	    "permit_sasl_authenticated, reject).", "To check the mailbox, "
+	    "probe the domain's MX on port 25; to test this server, log in "
+	    "with --auth-user USER and --auth-password-file FILE.");
+}
+
 /* Verdict from the reply at MAIL or RCPT. */
 static void
 verdict_from_envelope(struct probe_result *r, enum stage st,
@@ -945,6 +1003,16 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    rr->reply->first_code != code ? " after a line with " :
 		    " with the enhanced code of another class",
 		    rr->reply->first_code != code ? "another code" : "");
+		return;
+	}
+	if (needs_login(r, rr, &d)) {
+		explain_needs_login(r, st);
+		verdict(r, VERDICT_UNKNOWN, REASON_AUTH_REQUIRED, "The server "
+		    "for %s on port %d takes this mail only from users who log "
+		    "in (%d at %s), so the address was not judged; use "
+		    "--auth-user, or probe the domain's MX on port 25.", dom,
+		    r->server_port, code, st == STAGE_MAIL ? "MAIL FROM" :
+		    "RCPT TO");
 		return;
 	}
 	if (code / 100 != 2 && d.category == CODES_CAT_STARTTLS_REQUIRED) {
