@@ -1158,6 +1158,50 @@ verdict_greeting_refused(struct probe_result *r, const char *dom)
 		    e->meaning);
 }
 
+/*
+ * The server turned the probe away for now before any recipient was
+ * asked: 421 or another 4xx at the greeting, EHLO, STARTTLS or AUTH.
+ * One answer whether it came once (a single probe) or on every try of a
+ * batch (tries > 0): the reply's own diagnosis picks the reason, so that
+ * the same 421 gets the same reason in both modes.
+ */
+static void
+verdict_turned_away(struct probe_result *r, const char *dom, int tries)
+{
+	const struct rec_reply *rr = last_reply(&r->stages[r->outcome_stage]);
+	const char *many = r->nattempts > 1 ? "s" : "";
+	struct codes_diagnosis d;
+	char when[64];
+
+	memset(&d, 0, sizeof(d));
+	d.category = CODES_CAT_UNKNOWN;
+	d.meaning = "";
+	if (rr != NULL)
+		classify(rr, &d);
+	if (tries > 0)
+		snprintf(when, sizeof(when), " on each of %d tr%s", tries,
+		    tries == 1 ? "y" : "ies");
+	else
+		when[0] = '\0';
+	if (rr != NULL && blame_is_client(d.blame))
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The mail "
+		    "server%s for %s turned this probing host away for now "
+		    "(%d at %s)%s: %s", many, dom, rr->reply->code,
+		    stage_name(r->outcome_stage), when, d.meaning);
+	else if (rr != NULL && d.category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The mail "
+		    "server%s for %s greylisted the connection (%d at %s)%s; "
+		    "try again in a few minutes.", many, dom, rr->reply->code,
+		    stage_name(r->outcome_stage), when);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_RATE_LIMITED, "The mail "
+		    "server%s for %s turned the probe away for now%s (%d at "
+		    "%s: busy, too many connections or a rate limit); try "
+		    "again later%s.", many, dom, when, rr != NULL ?
+		    rr->reply->code : 0, stage_name(r->outcome_stage),
+		    tries > 0 ? ", or with a longer --delay" : "");
+}
+
 /* The verdict from how the last session ended. */
 static void
 verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
@@ -1186,10 +1230,7 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		verdict_greeting_refused(r, dom);
 		return;
 	case OUTCOME_GREETING_TEMPORARY:
-		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-		    "The mail "
-		    "server%s for %s are not taking mail right now.",
-		    r->nattempts > 1 ? "s" : "", dom);
+		verdict_turned_away(r, dom, 0);
 		return;
 	case OUTCOME_TIMEOUT:
 		verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT,
@@ -1339,11 +1380,7 @@ diag_rate_limited(struct probe_result *r, int tries)
 	    "421 \"too many connections\") over %d tr%s with growing pauses "
 	    "between them", r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
 	    tries == 1 ? "y" : "ies");
-	verdict(r, VERDICT_UNKNOWN, REASON_RATE_LIMITED,
-	    "The mail server for %s "
-	    "turned the probe away for now on each of %d tries (a rate "
-	    "limit or too many connections); try again later, or with a "
-	    "longer --delay.", dom, tries);
+	verdict_turned_away(r, dom, tries);
 }
 
 void
