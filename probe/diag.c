@@ -129,6 +129,20 @@ explain_transport(struct probe_result *r, enum stage st)
 	struct stage_rec *s = &r->stages[st];
 	char meaning[512];
 
+	if (s->timed_out && s->unfinished) {
+		snprintf(meaning, sizeof(meaning), "The server began a reply "
+		    "and never finished it: %s.", s->error);
+		expl_set(&s->expl, DIAG_CAT_REPLY_UNFINISHED, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, meaning, "The server, or a filter or "
+		    "proxy in front of it, stopped in the middle of a "
+		    "multi-line reply (a hung policy service or content "
+		    "scanner, a broken proxy), or the connection stalled. It "
+		    "is not tarpitting: that slows whole replies down.",
+		    "Try again later; if it persists, the server's "
+		    "administrator should look at what answers on the port "
+		    "(the transcript shows the lines that came).");
+		return;
+	}
 	switch (st) {
 	case STAGE_CONNECT:
 		snprintf(meaning, sizeof(meaning), "No TCP connection could be "
@@ -1233,10 +1247,15 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		verdict_turned_away(r, dom, 0);
 		return;
 	case OUTCOME_TIMEOUT:
-		verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT,
-		    "The mail server for "
-		    "%s stopped answering (%s stage).", dom,
-		    stage_name(r->outcome_stage));
+		if (r->stages[r->outcome_stage].unfinished)
+			verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT, "The mail "
+			    "server for %s began a reply and never finished "
+			    "it (%s stage).", dom,
+			    stage_name(r->outcome_stage));
+		else
+			verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT, "The mail "
+			    "server for %s stopped answering (%s stage).", dom,
+			    stage_name(r->outcome_stage));
 		return;
 	case OUTCOME_LOST:
 		verdict(r, VERDICT_UNKNOWN, REASON_CONNECTION_LOST, "The mail "

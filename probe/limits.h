@@ -77,6 +77,12 @@
 /* AUTH (RFC 4954 sets no time): a back end checking a password answers
  * in seconds; the same as the TLS handshake. */
 #define TIMEOUT_AUTH_MS		30000
+/* Once a reply has begun (a continuation line came), the rest may keep
+ * the probe waiting for the stage's timeout divided by this, counted from
+ * the last line: a server that falls silent mid-reply did answer, and
+ * postscreen's pause between its 220- teaser and the rest (6 s by
+ * default) stays well inside it. */
+#define TIMEOUT_PARTIAL_REPLY_DIV	2
 
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message
