@@ -16,7 +16,8 @@ _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--batch --parallel --delay --retries --backoff --progress
 	--rcpt-per-connection --greylist-retry --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test
-	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
+	--relay-rcpt --relay-domain -4 -6 --json -v --verbose -h --help
+	--version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
 	DATA BDAT RSET VRFY EXPN HELP NOOP QUIT'
@@ -108,7 +109,7 @@ _smtpprobe()
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt)
+	    --greylist-retry | --auth-user | --relay-rcpt | --relay-domain)
 		# A value of the user's own: nothing to offer.
 		return
 		;;
