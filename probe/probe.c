@@ -12,7 +12,6 @@
  * set, gives leave for each connection); probe_address() is the
  * synchronous wrapper.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -37,8 +36,14 @@ struct target {
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
-	struct target		 targets[LIMIT_TARGETS];
+	/* The MX hosts' addresses as DNS gave them, binary, until the
+	 * target list is built from them. */
+	struct host_addr	*haddrs;
+	size_t			 nhaddrs;
+	size_t			 haddrs_cap;
+	struct target		*targets;	/* grown up to LIMIT_TARGETS */
 	size_t			 ntargets;
+	size_t			 targets_cap;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -69,6 +74,11 @@ struct run {
 	size_t			 nexcluded;
 	char			 excluded[192];	/* the first few, for the finding */
 	size_t			 nstalled;	/* targets skipped: timed out before */
+};
+
+struct host_addr {
+	size_t			mx_index;
+	struct sockaddr_storage	addr;
 };
 
 struct host_query {
@@ -182,30 +192,6 @@ ident_idle(void *arg)
 	finish_run(run);
 }
 
-/* The verdict of a self-check: the client audit decides. */
-static void
-self_check_verdict(struct probe_result *res, bool offline)
-{
-	int st;
-
-	if (res->local_error)
-		return;
-	if (!offline && res->outcome != OUTCOME_ANSWERED)
-		st = 2;		/* no server answered: keep diag's reason */
-	else {
-		st = identity_client_status(res);
-		res->verdict = VERDICT_UNKNOWN;
-		res->reason = REASON_SELF_CHECK;
-		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
-		    "Self-check: nothing wrong found with this host's address, "
-		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
-		    "host's identity has problems that make servers refuse "
-		    "or distrust it (see the findings)." : "Self-check: this "
-		    "host's address or its reverse DNS could not be checked.");
-	}
-	res->exit_code = st;
-}
-
 static void
 finish_run(struct run *run)
 {
@@ -227,16 +213,8 @@ finish_run(struct run *run)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
+	run->res->skipped_stalled = run->nstalled;
 	diag_finish(run->res, run->catch_all_code);
-	if (run->nstalled > 0)
-		diag_server_stalled(run->res, run->nstalled,
-		    run->res->outcome == OUTCOME_NONE &&
-		    !run->res->local_error &&
-		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	if (!run->req.no_identity)
-		identity_explain(run->res);
-	if (run->res->kind == RESULT_SELF_CHECK)
-		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
@@ -268,20 +246,17 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		}
 		return;
 	}
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
+		return;
+	}
 	t = &run->targets[run->ntargets++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
-		memcpy(sin, sa, sizeof(*sin));
-		sin->sin_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
-		memcpy(sin6, sa, sizeof(*sin6));
-		sin6->sin6_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin6);
-	}
+	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	t->addrlen = resolver_addr_set_port(&t->addr, port);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -320,6 +295,29 @@ dns_stage(struct probe_result *res, enum stage_status st, double ms)
 	res->stages[STAGE_DNS].elapsed_ms = ms;
 }
 
+/* Keep the addresses of MX host i (as the report shows them, and binary
+ * for the target list). */
+static void
+keep_host_addrs(struct run *run, size_t i,
+    const struct resolver_addr_result *ar)
+{
+	struct mx_info *m = &run->res->mx[i];
+	size_t k;
+
+	for (k = 0; k < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; k++) {
+		if (!result_grow(&run->haddrs, &run->haddrs_cap, run->nhaddrs,
+		    RESOLVER_MAX_MX * RESOLVER_MAX_ADDRS,
+		    sizeof(*run->haddrs))) {
+			run->res->nomem_dropped++;
+			return;
+		}
+		run->haddrs[run->nhaddrs].mx_index = i;
+		run->haddrs[run->nhaddrs++].addr = ar->addrs[k];
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[k],
+		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	}
+}
+
 /* All address look-ups of the MX hosts are in: build the target list. */
 static void
 hosts_resolved(struct run *run)
@@ -352,28 +350,18 @@ hosts_resolved(struct run *run)
 	}
 	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
 	 * then its IPv4 ones, each family in the order given. */
-	for (i = 0; i < res->nmx * 2; i++) {
-		for (j = 0; j < res->mx[i / 2].naddrs; j++) {
-			struct sockaddr_storage ss;
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			const char *ip = res->mx[i / 2].addrs[j];
+	for (i = 0; i < res->nmx * 2; i++)
+		for (j = 0; j < run->nhaddrs; j++) {
+			const struct host_addr *h = &run->haddrs[j];
 
-			memset(&ss, 0, sizeof(ss));
-			if (i % 2 == 1 &&
-			    inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-				sin->sin_family = AF_INET;
-			else if (i % 2 == 0 &&
-			    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-				sin6->sin6_family = AF_INET6;
-			else
-				continue;
 			/* An address as MX target has no name to check a
 			 * certificate against. */
-			add_target(run, res->mx[i / 2].is_ip ? "" :
-			    res->mx[i / 2].host, (struct sockaddr *)&ss);
+			if (h->mx_index == i / 2 &&
+			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
+				add_target(run, res->mx[i / 2].is_ip ? "" :
+				    res->mx[i / 2].host,
+				    (const struct sockaddr *)&h->addr);
 		}
-	}
 	/* Addresses only of the family ruled out: start_next() says so. */
 	if (run->ntargets == 0 && run->nexcluded == 0) {
 		if (temp) {
@@ -406,8 +394,8 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct host_query *hq = arg;
 	struct run *run = hq->run;
-	struct mx_info *m = &run->res->mx[hq->mx_index];
-	size_t i;
+	size_t hq_index = hq->mx_index;
+	struct mx_info *m = &run->res->mx[hq_index];
 
 	free(hq);
 	m->status = ar->status;
@@ -415,9 +403,7 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
-	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	keep_host_addrs(run, hq_index, ar);
 	result_transcriptf(run->res, 'i', "DNS: %s has %zu address(es) (%s)",
 	    m->host, ar->n, resolver_status_name(ar->status));
 	if (--run->pending == 0 && !run->done)
@@ -436,22 +422,25 @@ resolve_hosts(struct run *run)
 	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
-		unsigned char ab[16];
+		struct sockaddr_storage ss;
+		struct resolver_addr_result ar;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
-		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
-		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
+		    !run->res->implicit_mx &&
+		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
 			 * host, never an address.  Most MTAs still reach
 			 * the address (their look-up of the "name" gives it
 			 * back), so the probe asks what they would reach,
 			 * and reports the mistake. */
+			memset(&ar, 0, sizeof(ar));
+			ar.status = RESOLVER_OK;
+			ar.n = 1;
+			ar.addrs[0] = ss;
 			m->is_ip = true;
 			m->status = RESOLVER_OK;
-			snprintf(m->addrs[0], sizeof(m->addrs[0]), "%s",
-			    m->host);
-			m->naddrs = 1;
+			keep_host_addrs(run, i, &ar);
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
 			    "the IP address %s instead of a host name (RFC 5321 "
@@ -570,17 +559,13 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	struct mx_info *m;
-	size_t i;
 
 	res->dns_status = ar->status;
 	if ((m = result_add_mx(res)) != NULL) {
 		snprintf(m->host, sizeof(m->host), "%s",
 		    run->ctx->cfg->server_host);
 		m->status = ar->status;
-		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
-			resolver_addr_str((const struct sockaddr *)
-			    &ar->addrs[i], m->addrs[m->naddrs++],
-			    sizeof(m->addrs[0]));
+		keep_host_addrs(run, res->nmx - 1, ar);
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
 		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
@@ -859,9 +844,7 @@ target_stalled(struct run *run, size_t i)
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = ntohs(t->addr.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&t->addr)->sin_port :
-		    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+		a->port = resolver_addr_port(&t->addr);
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
@@ -921,9 +904,7 @@ start_next(struct run *run)
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
 	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
 	    sizeof(res->server_ip));
-	res->server_port = ntohs(t->addr.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&t->addr)->sin_port :
-	    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+	res->server_port = resolver_addr_port(&t->addr);
 	res->outcome = OUTCOME_NONE;
 
 	/* The server's reverse DNS is looked up while the session runs. */
@@ -966,11 +947,11 @@ open_target(struct run *run)
 void
 probe_carrier_address(const char *host, char *buf, size_t len)
 {
-	unsigned char ab[16];
+	struct sockaddr_storage ss;
 
-	if (inet_pton(AF_INET6, host, ab) == 1)
+	if (resolver_addr_parse(host, &ss) && ss.ss_family == AF_INET6)
 		snprintf(buf, len, "postmaster@[IPv6:%s]", host);
-	else if (inet_pton(AF_INET, host, ab) == 1)
+	else if (ss.ss_family == AF_INET)
 		snprintf(buf, len, "postmaster@[%s]", host);
 	else
 		snprintf(buf, len, "postmaster@%s", host);
@@ -1040,6 +1021,8 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
+	free(run->targets);
+	free(run->haddrs);
 	free(run);
 }
 
@@ -1107,9 +1090,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity)
+	if (!req->no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
+		res->identity_checked = true;
+	}
 	if (run->req.plan == NULL)
 		own_plan(run);
 
@@ -1121,15 +1106,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 		start_next(run);
 	} else if (cfg->use_server) {
 		struct sockaddr_storage ss;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 
-		memset(&ss, 0, sizeof(ss));
-		if (inet_pton(AF_INET, cfg->server_host, &sin->sin_addr) == 1)
-			sin->sin_family = AF_INET;
-		else if (inet_pton(AF_INET6, cfg->server_host,
-		    &sin6->sin6_addr) == 1)
-			sin6->sin6_family = AF_INET6;
+		if (!resolver_addr_parse(cfg->server_host, &ss))
+			ss.ss_family = 0;
 		if (ss.ss_family != 0) {
 			add_target(run, "", (struct sockaddr *)&ss);
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1198,8 +1177,8 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+	out->identity_checked = first->identity_checked;
 	diag_finish(out, catch_all_code);
-	identity_explain(out);
 }
 
 struct sync_wait {
@@ -1255,23 +1234,13 @@ static bool
 route_source(const char *ip, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	int fd;
 	bool ok;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(53);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(53);
-		len = sizeof(*sin6);
-	} else
+	if (!resolver_addr_parse(ip, &ss))
 		return false;
+	len = resolver_addr_set_port(&ss, 53);
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) < 0)
 		return false;
 	ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
@@ -1356,7 +1325,9 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	identity_findings(res);
 	res->dns_done = false;
-	self_check_verdict(res, true);
+	res->kind = RESULT_SELF_CHECK_LOCAL;
+	res->identity_checked = true;
+	diag_finish(res, 0);
 	identity_run_release(ir);
 }
 
