@@ -1,8 +1,9 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, explain --after), file names for --batch, --ca-file and
-# --auth-password-file, and the `explain' subcommand as the first word.
+# --auth-mech, explain --after), file names for --batch, --ca-file,
+# --auth-password-file and --proxy-password-file, and the `explain'
+# subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
 # where bash-completion loads it on first use.
@@ -14,8 +15,9 @@
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--tls --ca-file --catch-all --helo-test --source-ip --self-check
 	--batch --parallel --delay --retries --backoff --progress
-	--rcpt-per-connection --greylist-retry --auth-user
-	--auth-password-file --auth-mech --auth-plaintext --relay-test
+	--rcpt-per-connection --greylist-retry --keep-going --auth-user
+	--auth-password-file --auth-mech --auth-plaintext --proxy
+	--proxy-password-file --relay-test
 	--relay-rcpt --relay-domain -4 -6 --json -v --verbose -h --help
 	--version'
 _smtpprobe_explain_options='--after --json -h --help'
@@ -79,7 +81,7 @@ _smtpprobe()
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
 		;;
-	--ca-file | --auth-password-file)
+	--ca-file | --auth-password-file | --proxy-password-file)
 		_smtpprobe_files
 		return
 		;;
@@ -109,7 +111,8 @@ _smtpprobe()
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt | --relay-domain)
+	    --greylist-retry | --auth-user | --relay-rcpt | --relay-domain | \
+	    --proxy)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

@@ -76,7 +76,7 @@ struct waiter;
 struct slot {
 	struct slot	*next;
 	struct batch	*b;
-	char		 ip[64];
+	char		 ip[RESOLVER_NAME_MAX];	/* or a name the proxy resolves */
 	bool		 busy;
 	bool		 stalled;	/* timed out: not tried again this run */
 	double		 free_at;	/* last connection's end + delay */
@@ -120,6 +120,11 @@ struct batch {
 
 	struct slot			*slots;
 	size_t				 nslots;
+	/* port 25 blocked, interception (note_network()) */
+	char				 (*blocked)[RESOLVER_NAME_MAX];
+	size_t				 nblocked;
+	struct greeter			*greeters;
+	size_t				 ngreeters;
 	struct dom			*doms;
 	size_t				 ndoms;
 
@@ -362,17 +367,15 @@ slot_get(struct batch *b, const char *ip, bool create)
 }
 
 static void *
-hook_acquire(void *arg, const struct sockaddr *addr, void (*go)(void *),
+hook_acquire(void *arg, const char *server, void (*go)(void *),
     void *go_arg)
 {
 	struct batch *b = arg;
-	char ip[64];
 	struct slot *s;
 	struct waiter *w;
 
-	resolver_addr_str(addr, ip, sizeof(ip));
 	/* Without a slot (no memory): the connection goes ahead. */
-	if ((s = slot_get(b, ip, true)) == NULL ||
+	if ((s = slot_get(b, server, true)) == NULL ||
 	    (w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->slot = s;
@@ -430,7 +433,7 @@ hook_release(void *arg, void *token, enum session_outcome o,
 	s->busy = false;
 	s->free_at = now + b->opt->delay_ms;
 	if (o != OUTCOME_CONNECT_FAILED && o != OUTCOME_CONNECT_TIMEOUT &&
-	    o != OUTCOME_LOCAL_ERROR)
+	    o != OUTCOME_LOCAL_ERROR && o != OUTCOME_PROXY_FAILED)
 		b->st->connections++;
 	if (flags & PROBE_CONN_STALLED)
 		s->stalled = true;	/* for the rest of the run */
@@ -451,14 +454,12 @@ hook_release(void *arg, void *token, enum session_outcome o,
 
 /* A server address that timed out earlier in the run is not tried. */
 static bool
-hook_skip(void *arg, const struct sockaddr *addr)
+hook_skip(void *arg, const char *server)
 {
 	struct batch *b = arg;
-	char ip[64];
 	struct slot *s;
 
-	resolver_addr_str(addr, ip, sizeof(ip));
-	s = slot_get(b, ip, false);
+	s = slot_get(b, server, false);
 	return s != NULL && s->stalled;
 }
 
@@ -1031,8 +1032,9 @@ rate_limited(const struct probe_result *res)
 static double
 backoff_end(struct batch *b, const struct probe_result *res)
 {
-	struct slot *s = res->server_ip[0] != '\0' ?
-	    slot_get(b, res->server_ip, false) : NULL;
+	const char *key = res->server_ip[0] != '\0' ? res->server_ip :
+	    res->server_host;
+	struct slot *s = key[0] != '\0' ? slot_get(b, key, false) : NULL;
 
 	return s != NULL && s->backoff_until > monotonic_ms() ?
 	    s->backoff_until : monotonic_ms() + b->opt->backoff_ms;
@@ -1113,6 +1115,119 @@ finish_group(struct batch *b, struct item *lead, struct probe_result *res)
 	lead->rcpts = NULL;
 }
 
+/* ---- the network: port 25 blocked, connections intercepted ------------------ */
+
+static bool
+blocked_seen(const struct batch *b, const char *server)
+{
+	size_t i;
+
+	for (i = 0; i < b->nblocked; i++)
+		if (strcmp(b->blocked[i], server) == 0)
+			return true;
+	return false;
+}
+
+/* The server of attempt a, as the politeness table names it. */
+static const char *
+attempt_server(const struct attempt *a)
+{
+	return a->ip[0] != '\0' ? a->ip : a->host;
+}
+
+/* A connection was made: the server (or through a proxy, the tunnel)
+ * was reached, whatever happened next. */
+static bool
+attempt_connected(const struct attempt *a)
+{
+	static const char *const none[] = {
+		"connect_failed", "connect_timeout", "skipped_stalled",
+		"proxy_failed"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (strcmp(a->outcome, none[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Port 25 blocked (diag_connect_all_failed): count res's domain when
+ * none of its servers counted for an earlier one (domains that share
+ * servers prove nothing more).  Once BATCH_BLOCKED_DOMAINS of them are
+ * in and the run never connected anywhere, start no more probes unless
+ * --keep-going: the rest of the list would time out the same way.
+ */
+static void
+note_blocked(struct batch *b, const struct probe_result *res)
+{
+	struct batch_stats *st = b->st;
+	char text[512];
+	size_t i, n;
+
+	if (!diag_connect_all_failed(res, &n)) {
+		for (i = 0; i < res->nattempts; i++)
+			if (attempt_connected(&res->attempts[i]))
+				st->connected = true;
+		return;
+	}
+	for (i = 0; i < res->nattempts; i++)
+		if (blocked_seen(b, attempt_server(&res->attempts[i])))
+			return;
+	for (i = 0; i < res->nattempts && b->blocked != NULL &&
+	    b->nblocked < BATCH_BLOCKED_SERVERS; i++)
+		snprintf(b->blocked[b->nblocked++], sizeof(b->blocked[0]), "%s",
+		    attempt_server(&res->attempts[i]));
+	st->blocked_domains++;
+	st->blocked_servers += n;
+	st->blocked_port = res->attempts[0].port;
+	st->blocked_proxy = res->proxy != NULL;
+	if (st->blocked_domains != BATCH_BLOCKED_DOMAINS || st->connected ||
+	    b->opt->keep_going || b->stopping)
+		return;
+	diag_port_blocked_text(text, sizeof(text), st->blocked_port,
+	    st->blocked_proxy, st->blocked_servers, st->blocked_domains);
+	fprintf(stderr, "smtpprobe: %s\nsmtpprobe: starting no new probe: "
+	    "the rest of the list would time out the same way (--keep-going "
+	    "probes it all)\n", text);
+	fflush(stderr);
+	b->stopping = st->blocked_stop = true;
+}
+
+/* Interception across domains: res's greeters against those of the
+ * domains before it; then they join the table. */
+static void
+note_greeters(struct batch *b, struct probe_result *res)
+{
+	struct greeter g[4];
+	size_t n = diag_greeters(res, g, 4), i, j;
+	bool flagged = false;
+
+	if (b->greeters == NULL)
+		return;
+	for (i = 0; i < n && !flagged; i++)
+		for (j = 0; j < b->ngreeters && !flagged; j++) {
+			if (identity_name_eq(b->greeters[j].domain,
+			    g[i].domain) ||
+			    !diag_intercepted_pair(&b->greeters[j], &g[i]))
+				continue;
+			diag_intercepted(res, &b->greeters[j], &g[i], true);
+			if (b->st->intercepted++ == 0)
+				diag_intercepted_text(b->st->intercept_text,
+				    sizeof(b->st->intercept_text),
+				    &b->greeters[j], &g[i]);
+			flagged = true;
+		}
+	for (i = 0; i < n && b->ngreeters < BATCH_GREETERS_MAX; i++) {
+		for (j = 0; j < b->ngreeters; j++)
+			if (strcmp(b->greeters[j].ip, g[i].ip) == 0)
+				break;
+		if (j == b->ngreeters)
+			b->greeters[b->ngreeters++] = g[i];
+	}
+}
+
 static void
 probe_done(void *arg, struct probe_result *res)
 {
@@ -1120,6 +1235,9 @@ probe_done(void *arg, struct probe_result *res)
 	struct batch *b = it->b;
 
 	list_remove(&b->inflight, it);
+	/* Before the further recipients' results are made from it. */
+	note_greeters(b, res);
+	note_blocked(b, res);
 	finish_group(b, it, res);
 	if (rate_limited(res)) {
 		if (it->tries <= b->opt->retries && !b->stopping) {
@@ -1235,6 +1353,9 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 		stats->exit_code = EXIT_LOCAL_ERROR;
 		return;
 	}
+	/* Without memory for them, the network checks are left out. */
+	b->blocked = calloc(BATCH_BLOCKED_SERVERS, sizeof(*b->blocked));
+	b->greeters = calloc(BATCH_GREETERS_MAX, sizeof(*b->greeters));
 	b->ctx = ctx;
 	b->opt = opt;
 	b->cb = cb;
@@ -1284,6 +1405,8 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 	}
 	event_free(b->wake);
 	batch_seen_free(&b->seen);
+	free(b->blocked);
+	free(b->greeters);
 	free(b->scratch);
 	free(b->scratch_addr);
 	free(reader);

@@ -66,6 +66,18 @@
 /* Domains remembered: the --catch-all answer, the recipients a server
  * took in one transaction. */
 #define BATCH_DOMAINS_MAX	4096
+/* Outbound port 25 blocked: after this many unrelated domains (no server
+ * address in common) whose every server failed to connect, with no
+ * connection made at all in the run, the batch starts no more probes
+ * (unless --keep-going): the rest of the list would only time out the
+ * same way.  Three rules out one domain's outage and a coincidence of
+ * two. */
+#define BATCH_BLOCKED_DOMAINS	3
+/* Server addresses remembered for telling those domains apart. */
+#define BATCH_BLOCKED_SERVERS	256
+/* Servers that greeted, remembered to compare other domains' greetings
+ * with (interception, diag_intercepted_pair()). */
+#define BATCH_GREETERS_MAX	64
 /* After SIGINT or SIGTERM: how long the probes in flight may still run. */
 #define BATCH_INTERRUPT_GRACE_MS 2000
 /* Exit status of an interrupted batch (128 + SIGINT, as shells do). */
@@ -80,6 +92,7 @@ struct batch_options {
 	bool	progress;	/* a status line on stderr */
 	int	rcpt_per_conn;	/* 1 .. BATCH_RCPT_MAX */
 	int	greylist_ms;	/* 0: no second try after greylisting */
+	bool	keep_going;	/* no stop when port 25 looks blocked */
 };
 
 void batch_options_defaults(struct batch_options *o);
@@ -127,6 +140,19 @@ struct batch_stats {
 	bool		 abandoned;	/* probes were left unfinished: exit now */
 	unsigned long	 abandoned_n;	/* reported "interrupted" */
 	unsigned long	 not_finished;	/* read or retried, then dropped */
+	/* Outbound port 25: unrelated domains whose every server failed
+	 * to connect, their servers, the port; whether any connection was
+	 * made in the run, and whether the batch stopped early for it. */
+	unsigned long	 blocked_domains;
+	unsigned long	 blocked_servers;
+	int		 blocked_port;
+	bool		 blocked_proxy;
+	bool		 connected;
+	bool		 blocked_stop;
+	/* Results flagged network.intercepted across domains, and the
+	 * statement about the first pair, for the summary. */
+	unsigned long	 intercepted;
+	char		 intercept_text[600];
 };
 
 /*

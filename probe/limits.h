@@ -83,6 +83,11 @@
  * postscreen's pause between its 220- teaser and the rest (6 s by
  * default) stays well inside it. */
 #define TIMEOUT_PARTIAL_REPLY_DIV	2
+/* The SOCKS 5 handshake with --proxy (RFC 1928 sets no time): a few round
+ * trips with the proxy, and its own connection to the server, which a
+ * proxy makes before it answers CONNECT: the connect timeout and as much
+ * again. */
+#define TIMEOUT_PROXY_MS	30000
 
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message

@@ -13,6 +13,7 @@
  * synchronous wrapper.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,13 @@
 #include "probe.h"
 #include "record.h"
 
+/* A server to try: an address (with the port), or, when the proxy
+ * resolves names (socks5h), a host name alone (addrlen 0). */
 struct target {
 	char			host[RESOLVER_NAME_MAX];
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
+	int			port;
 };
 
 struct run {
@@ -96,6 +100,7 @@ probe_config_defaults(struct probe_config *cfg)
 	cfg->timeout_ms[STAGE_ADDRESS] = 1000;
 	cfg->timeout_ms[STAGE_DNS] = TIMEOUT_DNS_MS;
 	cfg->timeout_ms[STAGE_CONNECT] = TIMEOUT_CONNECT_MS;
+	cfg->timeout_ms[STAGE_PROXY] = TIMEOUT_PROXY_MS;
 	cfg->timeout_ms[STAGE_GREETING] = TIMEOUT_GREETING_MS;
 	cfg->timeout_ms[STAGE_EHLO] = TIMEOUT_EHLO_MS;
 	cfg->timeout_ms[STAGE_STARTTLS] = TIMEOUT_STARTTLS_MS;
@@ -110,6 +115,41 @@ void
 probe_config_wipe(struct probe_config *cfg)
 {
 	auth_wipe(cfg->auth_password, sizeof(cfg->auth_password));
+	auth_wipe(cfg->proxy_password, sizeof(cfg->proxy_password));
+}
+
+/* The proxy's address (the first the system's resolver gives for a
+ * name); 0, or -1 with a message. */
+static int
+proxy_address(struct probe_ctx *ctx, char *err, size_t errlen)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct conn_proxy *p = &ctx->proxy_conn;
+	struct addrinfo hints, *ai = NULL;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", cfg->proxy.port);
+	if ((rc = getaddrinfo(cfg->proxy.host, port, &hints, &ai)) != 0 ||
+	    ai == NULL || ai->ai_addrlen > sizeof(p->addr)) {
+		snprintf(err, errlen, "--proxy: cannot find the address of %s: "
+		    "%s", cfg->proxy.host, rc != 0 ? gai_strerror(rc) :
+		    "no address");
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+	p->addrlen = (socklen_t)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	p->user = cfg->proxy.user;
+	p->password = cfg->proxy_password;
+	socks_url_str(&cfg->proxy, ctx->proxy_url, sizeof(ctx->proxy_url));
+	ctx->proxy = p;
+	return 0;
 }
 
 int
@@ -132,6 +172,10 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		rc.timeout_ms = cfg->timeout_ms[STAGE_DNS] / (2 * rc.tries);
 	if (rc.timeout_ms < 100)
 		rc.timeout_ms = 100;
+	if (cfg->use_proxy && proxy_address(ctx, err, errlen) != 0) {
+		probe_ctx_free(ctx);
+		return -1;
+	}
 	if ((ctx->resolver = resolver_new(ctx->base, &rc, err, errlen)) ==
 	    NULL) {
 		probe_ctx_free(ctx);
@@ -220,20 +264,54 @@ finish_run(struct run *run)
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
 }
 
+/* The port servers are asked on: --server's, else --port. */
+static int
+server_port(const struct probe_config *cfg)
+{
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/* A new target for host, its port set; NULL at the limit or without
+ * memory. */
+static struct target *
+new_target(struct run *run, const char *host)
+{
+	struct target *t;
+
+	if (run->ntargets >= LIMIT_TARGETS)
+		return NULL;
+	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
+	    LIMIT_TARGETS, sizeof(*run->targets))) {
+		run->res->nomem_dropped++;
+		return NULL;
+	}
+	t = &run->targets[run->ntargets++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	t->port = server_port(run->ctx->cfg);
+	return t;
+}
+
+/* A server the proxy resolves (socks5h): its name only. */
+static void
+add_name_target(struct run *run, const char *host)
+{
+	(void)new_target(run, host);
+}
+
 static void
 add_target(struct run *run, const char *host, const struct sockaddr *sa)
 {
 	struct target *t;
-	int port = run->ctx->cfg->port;
 
-	if (run->ctx->cfg->use_server && run->ctx->cfg->server_port > 0)
-		port = run->ctx->cfg->server_port;
 	if (run->ntargets >= LIMIT_TARGETS)
 		return;
-	/* -4/-6, and --source-ip, which binds one family. */
+	/* -4/-6, and --source-ip, which binds one family (the family of
+	 * the connection to the proxy, when there is one). */
 	if ((run->ctx->cfg->family != AF_UNSPEC &&
 	    sa->sa_family != run->ctx->cfg->family) ||
-	    (run->ctx->cfg->source_len > 0 &&
+	    (run->ctx->cfg->source_len > 0 && run->ctx->proxy == NULL &&
 	    sa->sa_family != run->ctx->cfg->source.ss_family)) {
 		char ip[64];
 		size_t n = strlen(run->excluded);
@@ -246,17 +324,31 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		}
 		return;
 	}
-	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
-	    LIMIT_TARGETS, sizeof(*run->targets))) {
-		run->res->nomem_dropped++;
+	if ((t = new_target(run, host)) == NULL)
 		return;
-	}
-	t = &run->targets[run->ntargets++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->host, sizeof(t->host), "%s", host);
 	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	t->addrlen = resolver_addr_set_port(&t->addr, port);
+	t->addrlen = resolver_addr_set_port(&t->addr, t->port);
+}
+
+/* The target's address in text, "" for a name the proxy resolves. */
+static void
+target_ip(const struct target *t, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (t->addrlen > 0)
+		resolver_addr_str((const struct sockaddr *)&t->addr, buf, len);
+}
+
+/* How the politeness hooks name the target: its address, else its
+ * name. */
+static void
+target_key(const struct target *t, char *buf, size_t len)
+{
+	if (t->addrlen > 0)
+		target_ip(t, buf, len);
+	else
+		snprintf(buf, len, "%s", t->host);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -410,6 +502,13 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 		hosts_resolved(run);
 }
 
+/* socks5h: the proxy looks up the servers' names, the probe does not. */
+static bool
+proxy_resolves(const struct run *run)
+{
+	return run->ctx->proxy != NULL && run->ctx->cfg->proxy.remote_dns;
+}
+
 static void
 resolve_hosts(struct run *run)
 {
@@ -447,6 +546,15 @@ resolve_hosts(struct run *run)
 			    "§5.1); most mail servers still deliver there, some "
 			    "(Exim by default) refuse to", run->res->addr.domain_ascii,
 			    m->host);
+			if (--run->pending == 0)
+				hosts_resolved(run);
+			continue;
+		}
+		if (proxy_resolves(run)) {
+			/* In MX order (RFC 5321 §5.1), each host once. */
+			add_name_target(run, m->host);
+			result_transcriptf(run->res, 'i', "DNS: %s is left to "
+			    "the proxy to resolve", m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;
@@ -592,9 +700,10 @@ ipv6_failed(struct run *run, int cerr)
 		if (run->targets[i].addr.ss_family == AF_INET6)
 			left++;
 	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
-	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from this host "
-	    "(%s connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
-	    "addresses still are", strerror(cerr), run->res->server_ip, left,
+	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from %s (%s "
+	    "connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
+	    "addresses still are", run->ctx->proxy != NULL ? "the proxy" :
+	    "this host", strerror(cerr), run->res->server_ip, left,
 	    left == 1 ? "" : "es");
 	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
 	    "%zu more IPv6 address%s", strerror(cerr), left,
@@ -757,6 +866,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		break;
 	case OUTCOME_LOCAL_ERROR:
 	case OUTCOME_AUTH_FAILED:	/* the same credentials would fail again */
+	case OUTCOME_PROXY_FAILED:	/* the same proxy would fail again */
 		move_on = false;
 		break;
 	default:
@@ -801,6 +911,8 @@ connect_target(struct run *run)
 	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
 	sp.addr = t->addr;
 	sp.addrlen = t->addrlen;
+	sp.port = t->port;
+	sp.proxy = run->ctx->proxy;
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
@@ -834,23 +946,24 @@ target_stalled(struct run *run, size_t i)
 	struct probe_result *res = run->res;
 	struct target *t = &run->targets[i];
 	struct attempt *a;
-	char ip[64];
+	char ip[64], key[RESOLVER_NAME_MAX];
 
+	target_key(t, key, sizeof(key));
 	if (run->ctx->hooks.conn_skip == NULL || !run->ctx->hooks.conn_skip(
-	    run->ctx->hooks.arg, (struct sockaddr *)&t->addr))
+	    run->ctx->hooks.arg, key))
 		return false;
 	run->nstalled++;
-	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
+	target_ip(t, ip, sizeof(ip));
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = resolver_addr_port(&t->addr);
+		a->port = t->port;
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
 	}
 	result_transcriptf(res, 'i', "skipping %s: it timed out earlier in "
-	    "this run", ip);
+	    "this run", key);
 	return true;
 }
 
@@ -902,14 +1015,14 @@ start_next(struct run *run)
 	res->server_addr = t->addr;
 	res->server_addrlen = t->addrlen;
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
-	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
-	    sizeof(res->server_ip));
-	res->server_port = resolver_addr_port(&t->addr);
+	target_ip(t, res->server_ip, sizeof(res->server_ip));
+	res->server_port = t->port;
 	res->outcome = OUTCOME_NONE;
 
-	/* The server's reverse DNS is looked up while the session runs. */
+	/* The server's reverse DNS is looked up while the session runs
+	 * (not when only the proxy knows its address). */
 	run->ident_idx = identity_server_start(run->ident, t->host,
-	    (struct sockaddr *)&t->addr);
+	    t->addrlen > 0 ? (struct sockaddr *)&t->addr : NULL);
 	if (run->req.delay_ms > 0 && run->delay_ev == NULL) {
 		/* The caller's pause before the first connection (the relay
 		 * test's second pass), on the loop like everything else. */
@@ -933,10 +1046,12 @@ open_target(struct run *run)
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
+		char key[RESOLVER_NAME_MAX];
+
+		target_key(t, key, sizeof(key));
 		run->gate_waiting = true;
 		run->gate_token = run->ctx->hooks.conn_acquire(
-		    run->ctx->hooks.arg, (struct sockaddr *)&t->addr, gate_go,
-		    run);
+		    run->ctx->hooks.arg, key, gate_go, run);
 		if (run->gate_token != NULL)
 			return;
 		run->gate_waiting = false;
@@ -1047,7 +1162,7 @@ run_start(struct probe_ctx *ctx, const char *address,
     probe_done_cb done, void *done_arg)
 {
 	static const struct probe_request plain;
-	struct run *run;
+	struct run *run = NULL;
 	const struct probe_config *cfg = ctx->cfg;
 
 	if (req == NULL)
@@ -1056,7 +1171,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 	res->kind = req->kind;
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
-	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
+	    cfg->proxy.remote_dns)) ||
+	    (run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
 	    run)) == NULL) {
 		free(run);
@@ -1109,8 +1226,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 
 		if (!resolver_addr_parse(cfg->server_host, &ss))
 			ss.ss_family = 0;
-		if (ss.ss_family != 0) {
-			add_target(run, "", (struct sockaddr *)&ss);
+		if (ss.ss_family != 0 || proxy_resolves(run)) {
+			if (ss.ss_family != 0)
+				add_target(run, "", (struct sockaddr *)&ss);
+			else
+				add_name_target(run, cfg->server_host);
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 			res->dns_done = true;
 			start_next(run);
@@ -1298,7 +1418,15 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	ir = identity_run_new(ctx->base, ctx->resolver, res, cfg->helo,
 	    cfg->source_ip, cfg->family);
 	memset(&local, 0, sizeof(local));
-	if (cfg->source_len > 0) {
+	if (ctx->proxy != NULL) {
+		/* Servers see the proxy's address, which only a connection
+		 * through it can tell. */
+		(void)result_use_proxy(res, ctx->proxy_url,
+		    cfg->proxy.remote_dns);
+		result_transcriptf(res, 'i', "through the proxy %s servers see "
+		    "its address, not this host's: give a domain to learn it",
+		    ctx->proxy_url);
+	} else if (cfg->source_len > 0) {
 		memcpy(&local, &cfg->source, sizeof(local));
 		have = true;
 	} else {
@@ -1315,7 +1443,7 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	if (have)
 		identity_connected(ir, -1, (struct sockaddr *)&local);
-	else
+	else if (ctx->proxy == NULL)
 		result_transcriptf(res, 'i', "no route: the local address "
 		    "could not be found");
 	if (ir != NULL && identity_pending(ir)) {

@@ -42,6 +42,12 @@ struct probe_config {
 	char			 auth_password[AUTH_PASSWORD_MAX + 1];
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* --proxy (or SMTPPROBE_PROXY): every connection goes through this
+	 * SOCKS 5 proxy; the password from --proxy-password-file or
+	 * SMTPPROBE_PROXY_PASSWORD (wiped by probe_config_wipe()). */
+	bool			 use_proxy;
+	struct socks_url	 proxy;
+	char			 proxy_password[SOCKS_PASSWORD_MAX + 1];
 };
 
 /* Wipe the secrets of cfg (OPENSSL_cleanse). */
@@ -53,8 +59,10 @@ void probe_config_defaults(struct probe_config *cfg);
 
 /*
  * Optional hooks around every connection (batch mode's politeness, see
- * probe/batch.c); all NULL for a plain run.  conn_acquire asks leave to
- * connect to addr: it returns a token and later calls go(go_arg) from the
+ * probe/batch.c); all NULL for a plain run.  A server is named by its
+ * address in text, or by its host name when a proxy resolves it
+ * (socks5h).  conn_acquire asks leave to
+ * connect to server: it returns a token and later calls go(go_arg) from the
  * event loop (never from inside conn_acquire), or returns NULL to let the
  * connection go ahead at once.  Every token is handed back exactly once:
  * with conn_release when the session ended (outcome and the result as the
@@ -67,13 +75,13 @@ void probe_config_defaults(struct probe_config *cfg);
 #define PROBE_CONN_CLOSING	0x2u	/* 421 to a further recipient */
 
 struct probe_hooks {
-	void	*(*conn_acquire)(void *arg, const struct sockaddr *addr,
+	void	*(*conn_acquire)(void *arg, const char *server,
 		    void (*go)(void *), void *go_arg);
 	void	 (*conn_release)(void *arg, void *token,
 		    enum session_outcome outcome,
 		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
-	bool	 (*conn_skip)(void *arg, const struct sockaddr *addr);
+	bool	 (*conn_skip)(void *arg, const char *server);
 	void	*arg;
 };
 
@@ -83,9 +91,15 @@ struct probe_ctx {
 	SSL_CTX				*ssl_ctx;
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
+	/* cfg->proxy with its address; NULL without a proxy. */
+	const struct conn_proxy		*proxy;
+	struct conn_proxy		 proxy_conn;
+	char				 proxy_url[SOCKS_NAME_MAX +
+					    SOCKS_USER_MAX + 32];
 };
 
-/* 0, or -1 with a message in err. */
+/* 0, or -1 with a message in err.  A proxy given by name is looked up
+ * here, once (the system's resolver, as for any configured host). */
 int probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
     char *err, size_t errlen);
 void probe_ctx_free(struct probe_ctx *ctx);

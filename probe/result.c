@@ -28,7 +28,8 @@ struct finding_row {
 #include "probe_tables.c"
 
 static const char *const stage_names[STAGE_COUNT] = {
-	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
+	"address", "dns", "connect", "proxy", "greeting", "ehlo", "starttls",
+	"tls",
 	"auth", "mail", "rcpt", "quit",
 };
 _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
@@ -38,6 +39,12 @@ const char *
 stage_name(enum stage s)
 {
 	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+}
+
+bool
+stage_reported(const struct probe_result *r, enum stage s)
+{
+	return s != STAGE_PROXY || r->proxy != NULL;
 }
 
 const char *
@@ -80,6 +87,7 @@ session_outcome_name(enum session_outcome o)
 		"greeting_rejected", "greeting_temporary", "tls_retry_plain",
 		"tls_required_failed", "helo_rejected", "answered", "timeout",
 		"lost", "protocol_error", "local_error", "auth_failed",
+		"proxy_failed",
 	};
 	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -249,6 +257,31 @@ result_init(struct probe_result *r, const char *input)
 	r->verdict = VERDICT_UNKNOWN;
 }
 
+/* A connection's facts about the proxy, before it has said anything. */
+static void
+proxy_reset(struct proxy_info *p)
+{
+	p->step[0] = '\0';
+	p->method = p->auth_status = p->reply = -1;
+	p->not_socks = p->timed_out = false;
+	p->bound[0] = '\0';
+	p->bound_port = 0;
+}
+
+bool
+result_use_proxy(struct probe_result *r, const char *url, bool remote_dns)
+{
+	if (r->proxy == NULL && (r->proxy = calloc(1, sizeof(*r->proxy))) ==
+	    NULL) {
+		result_nomem(r);
+		return false;
+	}
+	snprintf(r->proxy->url, sizeof(r->proxy->url), "%s", url);
+	r->proxy->remote_dns = remote_dns;
+	proxy_reset(r->proxy);
+	return true;
+}
+
 static void
 clear_stage(struct stage_rec *s)
 {
@@ -271,6 +304,11 @@ result_reset_session(struct probe_result *r)
 	r->has_caps = false;
 	r->tls_done = false;
 	memset(&r->tls, 0, sizeof(r->tls));
+	/* The proxy's facts are the connection's; that one is used stays. */
+	if (r->proxy != NULL)
+		proxy_reset(r->proxy);
+	r->first_bytes_len = 0;
+	r->first_bytes[0] = '\0';
 	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
@@ -299,6 +337,10 @@ result_clear(struct probe_result *r)
 	free(r->ident.servers);
 	r->ident.servers = NULL;
 	r->ident.nservers = r->ident.servers_cap = 0;
+	free(r->proxy);
+	r->proxy = NULL;
+	free(r->reach);
+	r->reach = NULL;
 }
 
 static void
@@ -680,7 +722,12 @@ copy_lists(struct probe_result *dst, const struct probe_result *src)
 	dst->nomem_dropped += (src->nmx - dst->nmx) +
 	    (src->nattempts - dst->nattempts) +
 	    (src->ident.nservers - dst->ident.nservers);
-	if (dst->nmx < src->nmx)
+	dst->proxy = src->proxy != NULL ? dup_array(src->proxy, 1,
+	    sizeof(*src->proxy)) : NULL;
+	dst->reach = src->reach != NULL ? dup_array(src->reach, 1,
+	    sizeof(*src->reach)) : NULL;
+	if (dst->nmx < src->nmx || (src->proxy != NULL && dst->proxy == NULL) ||
+	    (src->reach != NULL && dst->reach == NULL))
 		result_nomem(dst);
 }
 
