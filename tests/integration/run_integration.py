@@ -576,24 +576,40 @@ class Postfix:
         return found
 
 
-def postfix_answers_cases(checker, binary, dns_port, port, subport,
-                          ca_file):
-    """A moved user (551 5.1.6) and the submission port without AUTH."""
-    run = run_probe(binary, dns_port, port, ca_file, ["moved@example.test"])
-    case = probe_case(checker, "moved@example.test: 551 5.1.6 from "
-                      "check_recipient_access, the new address quoted", run, 1)
+def access_map_case(checker, binary, dns_port, port, ca_file, rcpt, code,
+                    enhanced, category, blame, extra=None):
+    """An address the check_recipient_access map refuses: undeliverable,
+    with the reason and the stage's category the reply calls for."""
+    run = run_probe(binary, dns_port, port, ca_file, [rcpt])
+    case = probe_case(checker, "%s: %d %s from check_recipient_access"
+                      % (rcpt, code, enhanced), run, 1)
     for result in run["results"][:1]:
         case.expect(result, "verdict", "undeliverable")
-        case.expect(result, "reason", "mailbox_moved")
-        rcpt_rejection(case, result, 551, "5.1.6", "mailbox_moved",
-                       "recipient_address")
+        case.expect(result, "reason", category)
+        rcpt_rejection(case, result, code, enhanced, category, blame)
+        if extra is not None:
+            extra(case, result)
+    case.done()
 
-        def names_new(value):
-            """names alice@elsewhere.test"""
-            return "alice@elsewhere.test" in value
+
+def postfix_answers_cases(checker, binary, dns_port, port, subport,
+                          ca_file):
+    """The access map's refusals (a disabled mailbox, a moved user with
+    551 5.1.6) and the submission port without AUTH."""
+    def names_new(value):
+        """names alice@elsewhere.test"""
+        return "alice@elsewhere.test" in value
+
+    def quotes_new_address(case, result):
         case.expect(result, "summary", names_new)
         case.expect(result, "stages.rcpt.explanation.meaning", names_new)
-    case.done()
+
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "blocked@example.test", 554, "5.2.1", "mailbox_disabled",
+                    "recipient_mailbox")
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "moved@example.test", 551, "5.1.6", "mailbox_moved",
+                    "recipient_address", quotes_new_address)
 
     run = run_probe(binary, dns_port, port, ca_file,
                     ["--server", "mx.example.test:%d" % subport,
@@ -667,17 +683,6 @@ def run_postfix(binary, workdir, dns_port, verbose):
                      unknown_code=550, unknown_enhanced="5.1.1",
                      relay_code=554, relay_enhanced="5.7.1",
                      helo_code=504, helo_enhanced="5.5.2")
-
-        run = run_probe(binary, dns_port, port, ca_file,
-                        ["blocked@example.test"])
-        case = probe_case(checker, "blocked@example.test: refused by "
-                          "check_recipient_access", run, 1)
-        for result in run["results"][:1]:
-            case.expect(result, "verdict", "undeliverable")
-            case.expect(result, "reason", "mailbox_disabled")
-            rcpt_rejection(case, result, 554, "5.2.1", "mailbox_disabled",
-                           "recipient_mailbox")
-        case.done()
 
         postfix_answers_cases(checker, binary, dns_port, port, subport,
                               ca_file)
