@@ -271,7 +271,8 @@ check_invisible(const char *d, size_t n, const struct address *a, char *why,
 	/* Nothing was sent: the address suggested is the one without them,
 	 * when that leaves a name and it fits. */
 	if (clean[0] == '.' || clean[o - 1] == '.' ||
-	    strstr(clean, "..") != NULL || (size_t)snprintf(why, whylen, "invisible character U+%04X %s in "
+	    strstr(clean, "..") != NULL ||
+	    (size_t)snprintf(why, whylen, "invisible character U+%04X %s in "
 	    "the domain (character %zu), which IDNA would drop silently; "
 	    "nothing was sent. Without it: %s@%s", first, name, at,
 	    a->local, clean) >= whylen)

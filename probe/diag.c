@@ -316,12 +316,13 @@ explain_transport(struct probe_result *r, enum stage st)
 	if (s->timed_out && s->unfinished) {
 		snprintf(meaning, sizeof(meaning), "The server began a reply "
 		    "and never finished it: %s.", s->error);
-		expl_set(&s->expl, DIAG_CAT_REPLY_UNFINISHED, CODES_BLAME_SERVER,
-		    CODES_TRANSIENT, meaning, "The server, or a filter or "
-		    "proxy in front of it, stopped in the middle of a "
-		    "multi-line reply (a hung policy service or content "
-		    "scanner, a broken proxy), or the connection stalled. It "
-		    "is not tarpitting: that slows whole replies down.",
+		expl_set(&s->expl, DIAG_CAT_REPLY_UNFINISHED,
+		    CODES_BLAME_SERVER, CODES_TRANSIENT, meaning, "The "
+		    "server, or a filter or proxy in front of it, stopped in "
+		    "the middle of a multi-line reply (a hung policy service "
+		    "or content scanner, a broken proxy), or the connection "
+		    "stalled. It is not tarpitting: that slows whole replies "
+		    "down.",
 		    "Try again later; if it persists, the server's "
 		    "administrator should look at what answers on the port "
 		    "(the transcript shows the lines that came).");
@@ -453,10 +454,11 @@ explain_contradiction(struct stage_rec *s, const struct rec_reply *rr)
 		snprintf(meaning, sizeof(meaning), "The server's reply "
 		    "contradicts itself: its first line carries %d (%s) and "
 		    "its last line %d (%s), where every line of a reply must "
-		    "carry the same code (RFC 5321 §4.2.1). The server acts on "
-		    "the last line, but neither line can be trusted as the "
-		    "answer.", rp->first_code, class_words(rp->first_code / 100),
-		    rp->code, class_words(rp->code / 100));
+		    "carry the same code (RFC 5321 §4.2.1). The server acts "
+		    "on the last line, but neither line can be trusted as the "
+		    "answer.", rp->first_code,
+		    class_words(rp->first_code / 100), rp->code,
+		    class_words(rp->code / 100));
 	else
 		snprintf(meaning, sizeof(meaning), "The server's reply "
 		    "contradicts itself: its code %d is %s, its enhanced code "
@@ -468,10 +470,11 @@ explain_contradiction(struct stage_rec *s, const struct rec_reply *rr)
 	s->expl.present = false;
 	expl_set(&s->expl, DIAG_CAT_CONTRADICTORY_REPLY, CODES_BLAME_PROTOCOL,
 	    rp->code / 100 == 2 ? CODES_SUCCESS : rp->code / 100 == 4 ?
-	    CODES_TRANSIENT : CODES_PERMANENT, meaning, "A filter or proxy in front of the "
-	    "mail server splices or rewrites its replies, or the server's "
-	    "reply templates are wrong.", "Report the reply to the server's "
-	    "administrator; the address could not be judged from it.");
+	    CODES_TRANSIENT : CODES_PERMANENT, meaning, "A filter or proxy in "
+	    "front of the mail server splices or rewrites its replies, or "
+	    "the server's reply templates are wrong.", "Report the reply to "
+	    "the server's administrator; the address could not be judged "
+	    "from it.");
 }
 
 static void

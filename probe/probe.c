@@ -542,10 +542,10 @@ resolve_hosts(struct run *run)
 			keep_host_addrs(run, i, &ar);
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
-			    "the IP address %s instead of a host name (RFC 5321 "
-			    "§5.1); most mail servers still deliver there, some "
-			    "(Exim by default) refuse to", run->res->addr.domain_ascii,
-			    m->host);
+			    "the IP address %s instead of a host name (RFC "
+			    "5321 §5.1); most mail servers still deliver "
+			    "there, some (Exim by default) refuse to",
+			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;

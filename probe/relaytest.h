@@ -88,19 +88,20 @@ struct relaytest_pass {
 	enum relay_status	 status[RV_COUNT];
 	char			 note[RV_COUNT][320];
 	bool			 auth_ok;	/* the auth stage succeeded */
-	size_t			 naccepted;	/* outside recipients accepted */
-	size_t			 nlocal;	/* local forms accepted while the
-						 * control was refused */
+	size_t			 naccepted;	/* outside rcpts accepted */
+	size_t			 nlocal;	/* local forms accepted, their
+						 * control refused */
 	size_t			 nrefused;
-	bool			 any_local_part;	/* a control was accepted */
-	bool			 syntax;	/* a form was refused as syntax */
+	bool			 any_local_part;	/* a control accepted */
+	bool			 syntax;	/* a form refused as syntax */
 };
 
 struct relaytest_result {
 	char			 target[LIMIT_ADDRESS * 4 + 8];	/* as given, "" with --server alone */
 	char			 server_domain[LIMIT_DOMAIN + 16];	/* the domain in the variants */
 	enum relay_domain_source domain_source;
-	char			 control[LIMIT_ADDRESS * 4 + 8];	/* the made-up local part */
+	/* The made-up local part asked after an accepted local form. */
+	char			 control[LIMIT_ADDRESS * 4 + 8];
 	char			 from[LIMIT_ADDRESS * 4 + 8];
 	char			 outside[LIMIT_ADDRESS * 4 + 8];	/* the outside recipient */
 	size_t			 npass;

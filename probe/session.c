@@ -95,9 +95,9 @@ struct session {
 	struct reply_parser	 parser;
 	double			 sent_at;	/* when the last command went out */
 	double			 stage_start;
-	double			 deadline;	/* when the state's timer ends */
-	double			 line_at;	/* when the last line came */
-	bool			 unfinished;	/* the timeout hit a partial reply */
+	double			 deadline;	/* the state's timer ends */
+	double			 line_at;	/* the last line came */
+	bool			 unfinished;	/* timed out mid-reply */
 	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
