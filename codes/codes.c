@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codes.h"
 
@@ -620,6 +621,40 @@ codes_pattern_find(int strong, int cmd, int code, int subject, int detail,
 			return p;
 	}
 	return NULL;
+}
+
+bool
+codes_text_address(const char *text, const char *skip, char *buf,
+    size_t len)
+{
+	static const char sep[] = " \t\n<>()\"',;";
+	const char *p, *w, *e;
+	size_t wl;
+	bool found = false;
+
+	for (p = text; *p != '\0';) {
+		while (*p != '\0' && strchr(sep, *p) != NULL)
+			p++;
+		for (w = p; *p != '\0' && strchr(sep, *p) == NULL; p++)
+			;
+		for (e = p; e > w && strchr(".:", e[-1]) != NULL; e--)
+			;
+		wl = (size_t)(e - w);
+		if (wl < 3 || memchr(w, '@', wl) == NULL || w[0] == '@' ||
+		    e[-1] == '@')
+			continue;
+		if (skip != NULL && strlen(skip) == wl &&
+		    strncasecmp(w, skip, wl) == 0)
+			continue;
+		if (len > 0) {
+			if (wl >= len)
+				wl = len - 1;
+			memcpy(buf, w, wl);
+			buf[wl] = '\0';
+		}
+		found = true;
+	}
+	return found;
 }
 
 /* ---- classification -------------------------------------------------- */

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "diag.h"
 #include "identity.h"
@@ -880,40 +879,16 @@ explain_spam_verdict(struct probe_result *r, enum stage st)
 	    "matching reverse DNS; the recipient address was not judged.");
 }
 
-/*
- * The address a reply points to instead of the recipient: the new one of
- * a moved mailbox (551 "please try <forward-path>", X.1.6 "has moved to
- * ...") or the forward path of a 251.  The first word with an '@' in the
- * text that is not the recipient itself, without its brackets; false
- * when there is none.
- */
+/* The address the reply of rr points to instead of the recipient
+ * (codes_text_address()). */
 static bool
 other_address(const struct rec_reply *rr, const char *rcpt, char *buf,
     size_t len)
 {
-	static const char sep[] = " \t\n<>()\"',;";
 	char text[2048];
-	const char *p, *w, *e;
-	size_t wl;
 
 	reply_text_join_noesc(rr->reply, text, sizeof(text));
-	for (p = text; *p != '\0';) {
-		while (*p != '\0' && strchr(sep, *p) != NULL)
-			p++;
-		for (w = p; *p != '\0' && strchr(sep, *p) == NULL; p++)
-			;
-		for (e = p; e > w && strchr(".:", e[-1]) != NULL; e--)
-			;
-		wl = (size_t)(e - w);
-		if (wl < 3 || memchr(w, '@', wl) == NULL || w[0] == '@' ||
-		    e[-1] == '@')
-			continue;
-		if (strlen(rcpt) == wl && strncasecmp(w, rcpt, wl) == 0)
-			continue;
-		snprintf(buf, len, "%.*s", (int)wl, w);
-		return true;
-	}
-	return false;
+	return codes_text_address(text, rcpt, buf, len);
 }
 
 /* The recipient of the RCPT command recorded in rr ("RCPT TO:<x>"). */
