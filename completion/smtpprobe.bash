@@ -13,7 +13,8 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --catch-all --helo-test --source-ip --self-check
+	--tls --ca-file --no-mta-sts --catch-all --helo-test --source-ip
+	--self-check
 	--batch --parallel --delay --retries --backoff --progress
 	--rcpt-per-connection --greylist-retry --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
@@ -87,7 +88,7 @@ _smtpprobe()
 		;;
 	--tls)
 		mapfile -t COMPREPLY < <(compgen -W \
-		    'opportunistic required never' -- "$cur")
+		    'opportunistic required dane implicit never' -- "$cur")
 		return
 		;;
 	--auth-mech)

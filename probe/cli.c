@@ -43,8 +43,18 @@ static const char usage_options[] =
 "  --dns-server IP[:PORT]  DNS server to use (repeatable; [IPv6]:PORT)\n"
 "  --timeout SECONDS    timeout of every stage (default: DNS 10, connect\n"
 "                       15, greeting 60, EHLO 60, TLS 30, MAIL/RCPT 120)\n"
-"  --tls MODE           opportunistic (default), required, or never\n"
-"  --ca-file FILE       trust anchors for the certificate check\n"
+"  --tls MODE           opportunistic (default), required, dane, implicit, never\n"
+"                       opportunistic: STARTTLS when offered, the\n"
+"                       certificate checked and reported; required: TLS\n"
+"                       with a verified certificate, or stop; dane: as\n"
+"                       Postfix's dane level, authenticated TLSA records\n"
+"                       (RFC 7672; the DNS server must validate DNSSEC)\n"
+"                       must match; implicit: TLS from the first byte\n"
+"                       (RFC 8314), the default on port 465\n"
+"  --ca-file FILE       trust anchors for the certificate checks (the\n"
+"                       servers' and the MTA-STS policy host's)\n"
+"  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
+"                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
 "                       domain; if it is accepted too, say 'risky'\n";
 
@@ -376,6 +386,8 @@ struct parse {
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
 	bool		 from_set;
+	bool		 tls_set;	/* --tls given */
+	bool		 tls_implicit;	/* --tls implicit */
 	char		*err;
 	size_t		 errlen;
 };
@@ -688,15 +700,23 @@ opt_tls(struct parse *p, const struct cli_option *o, const char *arg)
 	struct probe_config *cfg = &p->cli->cfg;
 
 	(void)o;
+	p->tls_set = true;
+	p->tls_implicit = false;
 	if (strcmp(arg, "opportunistic") == 0 || strcmp(arg, "may") == 0)
 		cfg->tls_mode = TLS_OPPORTUNISTIC;
 	else if (strcmp(arg, "required") == 0 || strcmp(arg, "require") == 0)
 		cfg->tls_mode = TLS_REQUIRED;
 	else if (strcmp(arg, "never") == 0 || strcmp(arg, "none") == 0)
 		cfg->tls_mode = TLS_NEVER;
-	else
+	else if (strcmp(arg, "dane") == 0)
+		cfg->tls_mode = TLS_DANE;
+	else if (strcmp(arg, "implicit") == 0) {
+		cfg->tls_mode = TLS_OPPORTUNISTIC;
+		p->tls_implicit = true;
+	} else
 		return fail(p->err, p->errlen, "--tls: \"%s\" is not "
-		    "opportunistic, required or never", arg);
+		    "opportunistic, required, dane, implicit or never",
+		    shown(arg));
 	return 0;
 }
 
@@ -722,6 +742,8 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, required_argument, 0, opt_timeout, 0, 0, 3600000 },
 	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
 	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
+	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
+	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
@@ -955,6 +977,13 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	if (cli->batch)
 		/* One MX and address look-up per domain for the whole run. */
 		cfg->dns.cache_entries = BATCH_DNS_CACHE;
+	/* RFC 8314 §3.3: port 465 speaks TLS from the first byte; --tls
+	 * opportunistic or never given there means STARTTLS or clear
+	 * text, required and dane their checks inside implicit TLS. */
+	cfg->implicit_tls = p.tls_implicit || ((cfg->use_server &&
+	    cfg->server_port > 0 ? cfg->server_port : cfg->port) == 465 &&
+	    (!p.tls_set || cfg->tls_mode == TLS_REQUIRED ||
+	    cfg->tls_mode == TLS_DANE));
 	cli->addresses = argv + optind;
 	cli->naddresses = argc - optind;
 	if (cfg->helo[0] == '\0')

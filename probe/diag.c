@@ -124,6 +124,89 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 	    d.meaning, d.cause, d.advice);
 }
 
+/* The TLS stage ended by DANE (RFC 7672): no TLSA record matched, or
+ * with --tls dane the look-up failed.  True when explained. */
+static bool
+explain_dane(struct probe_result *r)
+{
+	struct stage_rec *s = &r->stages[STAGE_TLS];
+	const struct tlsconn_info *t = &r->tls;
+	char meaning[512];
+
+	if (t->dane == TLSCONN_DANE_MISMATCH) {
+		snprintf(meaning, sizeof(meaning), "None of the %zu usable "
+		    "TLSA records of the MX host (DNSSEC-authenticated) "
+		    "matches the certificate the server presented (public "
+		    "key SHA-256 %s), so DANE does not authenticate it.",
+		    t->tlsa_usable, t->nchain > 0 ? t->chain[0].spki_sha256 :
+		    "unknown");
+		expl_set(&s->expl, DIAG_CAT_DANE_FAILED, CODES_BLAME_SERVER,
+		    s->status == STATUS_FAIL ? CODES_TRANSIENT : CODES_SUCCESS,
+		    meaning, "The certificate or its key was replaced without "
+		    "first publishing TLSA records for the new one, or the "
+		    "records are stale or were written for another host.",
+		    "Publish a TLSA record for the key in use (\"3 1 1\" "
+		    "with its public key's SHA-256), keeping the old and the "
+		    "new records side by side during a change of key (RFC "
+		    "7671 §8.1).");
+		return true;
+	}
+	if (s->status == STATUS_FAIL &&
+	    result_has_finding(r, FINDING_DANE_LOOKUP_FAILED)) {
+		expl_set(&s->expl, DIAG_CAT_DANE_FAILED, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, "The TLSA look-up of the MX host failed, "
+		    "so with --tls dane the server cannot be authenticated "
+		    "and is not used, as Postfix's dane level defers the "
+		    "mail.", "The domain's DNSSEC or name servers are broken, "
+		    "or the DNS server asked cannot validate.", "Check the "
+		    "zone's DNSSEC signatures (for instance with dig +dnssec "
+		    "TLSA _25._tcp.HOST) and the name servers.");
+		return true;
+	}
+	return false;
+}
+
+/*
+ * TLS where clear text was expected, or the other way round: a greeting
+ * that is a TLS record, or implicit TLS (RFC 8314) answered by a clear
+ * text greeting.  The probe's mode, not the server, has to change; true
+ * when one of them is the case (stage st explained).
+ */
+static bool
+explain_tls_mode(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+
+	if (st == STAGE_GREETING &&
+	    result_has_finding(r, FINDING_GREETING_TLS_RECORD)) {
+		expl_set(&s->expl, DIAG_CAT_TLS_MODE_MISMATCH,
+		    CODES_BLAME_CLIENT_AUTH_TLS, CODES_PERMANENT, "The server "
+		    "sent a TLS record where the greeting should be: it "
+		    "expects TLS from the first byte (implicit TLS, RFC 8314) "
+		    "and took the probe's silence, or its clear text, for a "
+		    "broken handshake.", "The port serves SMTP over implicit "
+		    "TLS (submissions, usually port 465), or a TLS proxy "
+		    "sits in front of the server.", "Probe it with --tls "
+		    "implicit, or use the port that greets in clear text "
+		    "(25, or 587 with STARTTLS).");
+		return true;
+	}
+	if (st == STAGE_TLS &&
+	    result_has_finding(r, FINDING_TLS_IMPLICIT_PLAINTEXT)) {
+		expl_set(&s->expl, DIAG_CAT_TLS_MODE_MISMATCH,
+		    CODES_BLAME_CLIENT_AUTH_TLS, CODES_PERMANENT, "Implicit "
+		    "TLS was used (port 465 or --tls implicit), but the "
+		    "server greets in clear text: the handshake read its "
+		    "\"220 \" as a broken TLS record.", "The port serves "
+		    "SMTP with STARTTLS (25, 587), or the server's implicit "
+		    "TLS is not set up on this port.", "Probe it with --tls "
+		    "opportunistic (STARTTLS), or use the server's port for "
+		    "implicit TLS.");
+		return true;
+	}
+	return false;
+}
+
 /* ---- the SOCKS proxy (--proxy) ---------------------------------------------- */
 
 /* The handshake failed before any CONNECT reply: the proxy is unusable
@@ -355,30 +438,41 @@ explain_transport(struct probe_result *r, enum stage st)
 		    "firewall.");
 		return;
 	case STAGE_GREETING:
+		if (explain_tls_mode(r, st))
+			return;
 		if (s->timed_out) {
 			snprintf(meaning, sizeof(meaning), "The server took "
 			    "the connection but sent no complete greeting: %s.",
 			    s->error);
 			expl_set(&s->expl, DIAG_CAT_TIMEOUT, CODES_BLAME_SERVER,
 			    CODES_TRANSIENT,
-			    meaning, "Some servers delay the greeting on "
+			    meaning, r->server_port != 25 ? "The server delays "
+			    "its greeting on purpose, or is overloaded; or this "
+			    "port speaks TLS from the first byte (implicit TLS, "
+			    "RFC 8314, as on port 465) and waits for a "
+			    "handshake." : "Some servers delay the greeting on "
 			    "purpose to catch impatient spam software "
 			    "(postscreen, greet_pause, Exim's delays run to "
 			    "20-30 s); or the server is overloaded.",
-			    "Try again with a longer --timeout; if it "
-			    "persists, the server's administrator should "
-			    "check its load and banner delay.");
+			    r->server_port != 25 ? "Try --tls implicit if the "
+			    "port is one for implicit TLS; else try again with "
+			    "a longer --timeout." : "Try again with a longer "
+			    "--timeout; if it persists, the server's "
+			    "administrator should check its load and banner "
+			    "delay.");
 			return;
 		}
 		break;
 	case STAGE_TLS:
+		if (explain_tls_mode(r, st))
+			return;
 		snprintf(meaning, sizeof(meaning), "The TLS handshake failed: "
 		    "%s.", s->error);
 		expl_set(&s->expl, DIAG_CAT_TLS_FAILED, CODES_BLAME_SERVER,
 		    CODES_TRANSIENT,
 		    meaning, "The server and smtpprobe share no protocol "
-		    "version or cipher (smtpprobe needs TLS 1.2 or later), "
-		    "or the server's certificate or key is misconfigured.",
+		    "version or cipher, or the server's certificate or key "
+		    "is misconfigured.",
 		    "Test with `openssl s_client -starttls smtp -connect "
 		    "HOST:25` and check the server's TLS settings.");
 		return;
@@ -583,6 +677,8 @@ explain_stages(struct probe_result *r)
 				    "Fix the server's TLS configuration.");
 			continue;
 		case STAGE_TLS:
+			if (s->error[0] == '\0' && explain_dane(r))
+				continue;
 			if (s->error[0] == '\0') {
 				const struct tlsconn_info *t = &r->tls;
 				char meaning[512];

@@ -463,6 +463,7 @@ start_candidate(struct ht_run *run)
 	req.own_first = true;
 	req.helo = c->name;
 	req.no_identity = true;
+	req.no_tls_policy = true;
 	req.stay_after_greeting = true;
 	req.intro = run->intro;
 	if (run->addrlen > 0) {

@@ -89,6 +89,22 @@
  * again. */
 #define TIMEOUT_PROXY_MS	30000
 
+/* Certificate expiry: a certificate of the chain that ends within this
+ * many days is a warning, within the second an informational finding
+ * (renewals are usually automated 30 days ahead, as ACME clients do;
+ * one still pending two weeks before the end has likely failed). */
+#define LIMIT_CERT_EXPIRY_WARN	14
+#define LIMIT_CERT_EXPIRY_INFO	30
+
+/* MTA-STS (RFC 8461): the policy file is small text; RFC 8461 sets no
+ * size, and 64 KiB is what other implementations accept (a policy of
+ * a thousand MX patterns fits).  Its fetch (connect, TLS, request,
+ * answer) is bounded by one timeout, and at most this many "mx" lines
+ * are kept. */
+#define LIMIT_MTASTS_POLICY	(64 * 1024)
+#define TIMEOUT_MTASTS_MS	10000
+#define LIMIT_MTASTS_MX		16
+
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message
  * with its quoted headers fits comfortably. */

@@ -23,8 +23,10 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "dane.h"
 #include "diag.h"
 #include "identity.h"
+#include "mtasts.h"
 #include "probe.h"
 #include "record.h"
 
@@ -62,6 +64,10 @@ struct run {
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
 	struct identity_run	*ident;		/* reverse DNS, client audit */
+	struct dane_run		*dane;		/* TLSA look-ups; NULL: no DANE */
+	bool			 dane_waiting;	/* a connection waits for one */
+	struct mtasts_run	*mtasts;	/* the domain's MTA-STS, TLS-RPT */
+	bool			 mtasts_waiting;
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
@@ -187,6 +193,8 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		probe_ctx_free(ctx);
 		return -1;
 	}
+	/* Without memory there is no cache: every probe asks again. */
+	ctx->mtasts_cache = mtasts_cache_new();
 	return 0;
 }
 
@@ -198,6 +206,11 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->ssl_ctx != NULL)
 		tlsconn_ctx_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
+	if (ctx->https_ctx != NULL)
+		tlsconn_ctx_free(ctx->https_ctx);
+	ctx->https_ctx = NULL;
+	mtasts_cache_free(ctx->mtasts_cache);
+	ctx->mtasts_cache = NULL;
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
 	ctx->base = NULL;
@@ -237,10 +250,28 @@ ident_idle(void *arg)
 }
 
 static void
+mtasts_idle(void *arg)
+{
+	struct run *run = arg;
+
+	run->mtasts_waiting = false;
+	finish_run(run);
+}
+
+static void
 finish_run(struct run *run)
 {
 	if (run->done)
 		return;
+	/* The MTA-STS look-ups and fetch: at most TIMEOUT_MTASTS_MS in
+	 * all, begun with the MX look-up. */
+	if (mtasts_pending(run->mtasts) || run->mtasts_waiting) {
+		if (!run->mtasts_waiting) {
+			run->mtasts_waiting = true;
+			mtasts_when_idle(run->mtasts, mtasts_idle, run);
+		}
+		return;
+	}
 	/* Reverse DNS and HELO look-ups still out: wait for them, at most
 	 * one DNS timeout more. */
 	if (run->ident != NULL && !run->ident_idle) {
@@ -253,6 +284,11 @@ finish_run(struct run *run)
 		return;
 	}
 	run->done = true;
+	dane_fill(run->dane);
+	if (run->mtasts != NULL)
+		mtasts_cache_put(run->ctx->mtasts_cache,
+		    run->res->addr.domain_ascii, run->res->mtasts);
+	mtasts_findings(run->res);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
@@ -550,6 +586,8 @@ resolve_hosts(struct run *run)
 				hosts_resolved(run);
 			continue;
 		}
+		/* DANE: the TLSA records come beside the addresses. */
+		dane_lookup(run->dane, m->host);
 		if (proxy_resolves(run)) {
 			/* In MX order (RFC 5321 §5.1), each host once. */
 			add_name_target(run, m->host);
@@ -824,10 +862,9 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (session_local_addr(s, &local, &ll) == 0) {
 			res->local_addr = local;
 			res->local_addrlen = ll;
-			identity_connected(run->ident, run->ident_idx,
-			    (struct sockaddr *)&local);
 		}
 		identity_session_done(run->ident, run->ident_idx);
+		dane_session_done(run->dane, res->server_host);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -896,6 +933,16 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish_run(run);
 }
 
+/* The session's connection is made: the client's address checks (its
+ * reverse DNS) start now, beside the dialogue, not after it. */
+static void
+session_connected(void *arg, const struct sockaddr *local)
+{
+	struct run *run = arg;
+
+	identity_connected(run->ident, run->ident_idx, local);
+}
+
 /* Open the session to the current target (after the permit, if any). */
 static void
 connect_target(struct run *run)
@@ -916,7 +963,9 @@ connect_target(struct run *run)
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
+	sp.tlsa = dane_records(run->dane, t->host, &sp.ntlsa, &sp.dane_failed);
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;
@@ -926,6 +975,8 @@ connect_target(struct run *run)
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
+	sp.connected = session_connected;
+	sp.connected_arg = run;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
@@ -1037,12 +1088,28 @@ start_next(struct run *run)
 	open_target(run);
 }
 
-/* Ask the politeness layer (if any) for leave, then connect. */
+static void
+dane_go(void *arg)
+{
+	struct run *run = arg;
+
+	run->dane_waiting = false;
+	if (!run->done)
+		open_target(run);
+}
+
+/* Ask the politeness layer (if any) for leave, then connect; first the
+ * target host's TLSA answer, when it is still out (the handshake needs
+ * it, RFC 7672 §2.2). */
 static void
 open_target(struct run *run)
 {
 	struct target *t = &run->targets[run->current];
 
+	if (!dane_ready(run->dane, t->host, dane_go, run)) {
+		run->dane_waiting = true;
+		return;
+	}
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
@@ -1132,6 +1199,10 @@ run_release(struct run *run)
 	run->session = NULL;
 	identity_run_release(run->ident);
 	run->ident = NULL;
+	dane_run_release(run->dane);
+	run->dane = NULL;
+	mtasts_run_release(run->mtasts);
+	run->mtasts = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
@@ -1154,6 +1225,47 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 	/* Nothing may write into res once the caller has it. */
 	run_release(run);
 	cb(cb_arg, res);
+}
+
+/* The port every connection of the run goes to. */
+static int
+target_port(const struct probe_config *cfg, const struct probe_request *req)
+{
+	if (req->server != NULL)
+		return resolver_addr_port(req->server);
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/*
+ * DANE whenever TLS may be used, MTA-STS and TLS-RPT for the domain
+ * (once per domain in a run), beside the MX look-up; neither when the
+ * mode asks about something else (the relay and HELO tests).
+ */
+static void
+tls_policy_start(struct run *run)
+{
+	struct probe_ctx *ctx = run->ctx;
+	const struct probe_config *cfg = ctx->cfg;
+	struct probe_result *res = run->res;
+	const char *domain = res->addr.domain_ascii;
+
+	if (run->req.no_tls_policy)
+		return;
+	if (ctx->ssl_ctx != NULL)
+		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
+		    target_port(cfg, &run->req));
+	if (res->addr.literal || domain[0] == '\0')
+		return;
+	if ((res->mtasts = mtasts_cache_get(ctx->mtasts_cache, domain)) !=
+	    NULL)
+		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
+		    "earlier probe of this run found it",
+		    mtasts_state_name(res->mtasts->state), domain);
+	else
+		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
+		    &ctx->https_ctx, cfg->ca_file, res, domain,
+		    !cfg->no_mta_sts, cfg->family);
 }
 
 static struct run *
@@ -1214,8 +1326,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->req.plan == NULL)
 		own_plan(run);
+	tls_policy_start(run);
 
 	if (req->server != NULL) {
+		if (req->server_host != NULL)
+			dane_lookup(run->dane, req->server_host);
 		add_target(run, req->server_host != NULL ? req->server_host :
 		    "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1234,9 +1349,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 			res->dns_done = true;
 			start_next(run);
-		} else
+		} else {
+			dane_lookup(run->dane, cfg->server_host);
 			resolver_query_addrs(ctx->resolver, cfg->server_host,
 			    AF_UNSPEC, on_server_addrs, run);
+		}
 	} else if (res->addr.literal) {
 		/* RFC 5321 §5.1: an address literal names the host; no
 		 * DNS is involved. */

@@ -407,6 +407,7 @@ run_pass(struct probe_ctx *ctx, const char *address, const char *control,
 	req.plan = &pp->plan;
 	req.no_auth = !with_auth;
 	req.kind = RESULT_RELAY_PASS;
+	req.no_tls_policy = true;
 	req.delay_ms = delay_ms;
 	p->authenticated = with_auth;
 	probe_request_sync(ctx, address, p->res, &req);

@@ -162,31 +162,6 @@ json_explanation(struct json_writer *w, const struct explanation *e)
 }
 
 static void
-json_tls(struct json_writer *w, const struct probe_result *r)
-{
-	const struct tlsconn_info *t = &r->tls;
-
-	if (!r->tls_done) {
-		json_kv_null(w, "tls");
-		return;
-	}
-	json_kv_object(w, "tls");
-	json_kv_str_nonempty(w, "version", t->version);
-	json_kv_str_nonempty(w, "cipher", t->cipher);
-	json_kv_bool(w, "verified", t->verified);
-	json_kv_bool(w, "chain_ok", t->chain_ok);
-	json_kv_str_nonempty(w, "verify_error", t->verify_error);
-	json_kv_tri(w, "name_match", !t->name_checked ? -1 : t->name_match);
-	json_kv_bool(w, "expired", t->expired);
-	json_kv_str_nonempty(w, "subject", t->subject);
-	json_kv_str_nonempty(w, "issuer", t->issuer);
-	json_kv_str_nonempty(w, "names", t->names);
-	json_kv_str_nonempty(w, "not_before", t->not_before);
-	json_kv_str_nonempty(w, "not_after", t->not_after);
-	json_object_end(w);
-}
-
-static void
 json_caps(struct json_writer *w, const struct probe_result *r)
 {
 	const struct ehlo_caps *c = &r->caps;
@@ -264,6 +239,7 @@ json_dns(struct json_writer *w, const struct probe_result *r)
 		json_array_end(w);
 		json_kv_str_nonempty(w, "cname", m->cname);
 		json_kv_bool(w, "is_ip", m->is_ip);
+		report_tls_json_mx(w, m);
 		json_object_end(w);
 	}
 	json_array_end(w);
@@ -406,9 +382,10 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 		json_kv_null(w, "server");
 	json_proxy(w, r);
 	json_reach(w, r);
-	json_tls(w, r);
+	report_tls_json(w, r);
 	json_caps(w, r);
 	json_dns(w, r);
+	report_tls_json_domain(w, r);
 	report_identity_json(w, r);
 	json_attempts(w, r);
 	json_stages(w, r);
@@ -834,10 +811,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 	text_mx(out, r);
 	text_route(out, r);
 	report_identity_text(out, r);
-	if (r->tls_done)
-		fprintf(out, "  tls:     %s %s, certificate %s\n",
-		    r->tls.version, r->tls.cipher, r->tls.verified ?
-		    "verified" : "NOT verified");
+	report_tls_text(out, r);
 	for (st = 0; st < STAGE_COUNT; st++) {
 		if (stage_hidden(r, (enum stage)st))
 			continue;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mtasts.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -303,7 +304,8 @@ result_reset_session(struct probe_result *r)
 		clear_stage(&r->stages[st]);
 	r->has_caps = false;
 	r->tls_done = false;
-	memset(&r->tls, 0, sizeof(r->tls));
+	r->tls_implicit = false;
+	tlsconn_info_clear(&r->tls);
 	/* The proxy's facts are the connection's; that one is used stays. */
 	if (r->proxy != NULL)
 		proxy_reset(r->proxy);
@@ -337,6 +339,9 @@ result_clear(struct probe_result *r)
 	free(r->ident.servers);
 	r->ident.servers = NULL;
 	r->ident.nservers = r->ident.servers_cap = 0;
+	tlsconn_info_clear(&r->tls);
+	free(r->mtasts);
+	r->mtasts = NULL;
 	free(r->proxy);
 	r->proxy = NULL;
 	free(r->reach);
@@ -767,4 +772,9 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	copy_findings(dst, src);
 	copy_lists(dst, src);
 	copy_transcript(dst, src);
+	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+		dst->nomem_dropped++;
+	if (src->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(src->mtasts)) == NULL)
+		dst->nomem_dropped++;
 }

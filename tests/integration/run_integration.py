@@ -483,6 +483,9 @@ POSTFIX_MASTER_CF = """\
   -o smtpd_tls_auth_only=no
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
   -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+{ip}:{implicit_port} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
 tlsmgr    unix - - n 1000? 1 tlsmgr
@@ -504,7 +507,11 @@ showq     unix n - n - - showq
 
 
 class Postfix:
-    def __init__(self, workdir, port, subport, cert, key):
+    def __init__(self, workdir, port, subport, cert, key,
+                 implicit_port=None):
+        """SUBPORT: the submission service; IMPLICIT_PORT: a second listener
+        with implicit TLS (RFC 8314, smtpd_tls_wrappermode), on a free port
+        when not given."""
         self.dir = os.path.join(workdir, "postfix")
         self.conf = os.path.join(self.dir, "conf")
         self.log = os.path.join(self.dir, "log", "postfix.log")
@@ -518,8 +525,11 @@ class Postfix:
         os.chown(os.path.join(self.dir, "data"), owner.pw_uid, owner.pw_gid)
         for sub in ("", "queue"):
             os.chmod(os.path.join(self.dir, sub), 0o755)
+        self.implicit_port = implicit_port or free_port(POSTFIX_IP)
         values = {"d": self.dir, "ip": POSTFIX_IP, "port": port,
-                  "subport": subport, "cert": cert, "key": key}
+                  "subport": subport,
+                  "implicit_port": self.implicit_port, "cert": cert,
+                  "key": key}
         with open(os.path.join(self.conf, "main.cf"), "w") as handle:
             handle.write(POSTFIX_MAIN_CF.format(**values))
         with open(os.path.join(self.conf, "master.cf"), "w") as handle:
@@ -542,7 +552,8 @@ class Postfix:
         self.started = True
         deadline = time.monotonic() + START_WAIT
         if proc.returncode != 0 or not wait_for_listener(
-                POSTFIX_IP, self.port, deadline):
+                POSTFIX_IP, self.port, deadline) or not wait_for_listener(
+                POSTFIX_IP, self.implicit_port, deadline):
             raise RuntimeError("Postfix did not start (status %d):\n%s%s\n"
                                "log:\n%s" % (proc.returncode, proc.stdout,
                                              proc.stderr,
@@ -683,6 +694,24 @@ def run_postfix(binary, workdir, dns_port, verbose):
                      unknown_code=550, unknown_enhanced="5.1.1",
                      relay_code=554, relay_enhanced="5.7.1",
                      helo_code=504, helo_enhanced="5.5.2")
+
+        # Implicit TLS (RFC 8314) on Postfix's wrapper-mode listener:
+        # the handshake first, the greeting inside TLS, no STARTTLS.
+        run = run_probe(binary, dns_port, server.implicit_port, ca_file,
+                        ["--tls", "implicit", "--server", "%s:%d" % (
+                            "mx.example.test", server.implicit_port),
+                         "alice@example.test"])
+        case = probe_case(checker, "alice@example.test over implicit TLS "
+                          "(smtpd_tls_wrappermode)", run, 0)
+        for result in run["results"][:1]:
+            case.expect(result, "verdict", "deliverable")
+            case.expect(result, "tls.implicit", True)
+            case.expect(result, "tls.verified", True)
+            case.expect(result, "tls.name_match", True)
+            case.expect(result, "stages.starttls.status", "skipped")
+            case.expect(result, "stages.greeting.replies.0.code", 220)
+            case.expect(result, "ehlo.starttls", False)
+        case.done()
 
         postfix_answers_cases(checker, binary, dns_port, port, subport,
                               ca_file)
