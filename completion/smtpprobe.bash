@@ -19,8 +19,9 @@ _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--rcpt-per-connection --greylist-retry --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
 	--proxy-password-file --relay-test
-	--relay-rcpt -4 -6 --json --format --warning --critical --warning-days
-	--critical-days -v --verbose -h --help --version'
+	--relay-rcpt --relay-domain -4 -6 --json --format --warning
+	--critical --warning-days --critical-days -v --verbose -h --help
+	--version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
 	DATA BDAT RSET VRFY EXPN HELP NOOP QUIT'
@@ -122,8 +123,9 @@ _smtpprobe()
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt | --proxy | \
-	    --warning | --critical | --warning-days | --critical-days)
+	    --greylist-retry | --auth-user | --relay-rcpt | --relay-domain | \
+	    --proxy | --warning | --critical | --warning-days | \
+	    --critical-days)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

@@ -147,6 +147,11 @@ static const char usage_relay[] =
 "                       relay, 2 could not tell\n"
 "  --relay-rcpt ADDR    the outside recipient (default\n"
 "                       relay-test@example.net; nothing is delivered)\n"
+"  --relay-domain DOMAIN\n"
+"                       relay test: the server's own mail domain, for the\n"
+"                       forms at it (%-hack, bang path, quoted); default:\n"
+"                       the domain given, or with --server alone the name\n"
+"                       the server gives in its greeting\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
 "  --format FORMAT      text (default), json (as --json), or, for\n"
@@ -666,6 +671,25 @@ opt_relay_rcpt(struct parse *p, const struct cli_option *o, const char *arg)
 }
 
 static int
+opt_relay_domain(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	struct address a;
+	char buf[LIMIT_DOMAIN * 4 + 32], why[256];
+
+	(void)o;
+	snprintf(buf, sizeof(buf), "postmaster@%s", arg);
+	if (arg[0] == '\0' || strchr(arg, '@') != NULL ||
+	    address_parse(buf, &a, why, sizeof(why)) != ADDRESS_OK)
+		return fail(p->err, p->errlen, "--relay-domain: %s",
+		    arg[0] != '\0' && strchr(arg, '@') == NULL ? why : "give "
+		    "a domain such as example.com");
+	snprintf(p->cli->relay_domain, sizeof(p->cli->relay_domain), "%s",
+	    arg);
+	return 0;
+}
+
+static int
 opt_from(struct parse *p, const struct cli_option *o, const char *arg)
 {
 	struct probe_config *cfg = &p->cli->cfg;
@@ -829,6 +853,8 @@ static const struct cli_option options[] = {
 	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
 	    0 },
 	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
+	{ "relay-domain", 0, required_argument, 0, opt_relay_domain, 0, 0,
+	    0 },
 	{ "verbose", 'v', no_argument, 0, opt_flag, CLI_FIELD(verbose), 0, 0 },
 	{ "help", 'h', no_argument, 0, opt_flag, CLI_FIELD(help), 0, 0 },
 	{ "version", 0, no_argument, 0, opt_flag, CLI_FIELD(version), 0, 0 },
@@ -1000,9 +1026,11 @@ check_combinations(struct parse *p, int nargs)
 	if (cfg->auth_user[0] != '\0' && cli->helo_test)
 		return fail(p->err, p->errlen, "--auth-user cannot be "
 		    "combined with --helo-test");
-	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test)
-		return fail(p->err, p->errlen, "--relay-rcpt needs "
-		    "--relay-test");
+	if ((cli->relay_rcpt[0] != '\0' || cli->relay_domain[0] != '\0') &&
+	    !cli->relay_test)
+		return fail(p->err, p->errlen, "%s needs --relay-test",
+		    cli->relay_rcpt[0] != '\0' ? "--relay-rcpt" :
+		    "--relay-domain");
 	if (cli->relay_test && (cli->batch || cli->helo_test ||
 	    cfg->self_check || cfg->catch_all))
 		return fail(p->err, p->errlen, "--relay-test cannot be "

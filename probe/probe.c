@@ -483,9 +483,12 @@ hosts_resolved(struct run *run)
 		for (j = 0; j < run->nhaddrs; j++) {
 			const struct host_addr *h = &run->haddrs[j];
 
+			/* An address as MX target has no name to check a
+			 * certificate against. */
 			if (h->mx_index == i / 2 &&
 			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
-				add_target(run, res->mx[i / 2].host,
+				add_target(run, res->mx[i / 2].is_ip ? "" :
+				    res->mx[i / 2].host,
 				    (const struct sockaddr *)&h->addr);
 		}
 	/* Addresses only of the family ruled out: start_next() says so. */
@@ -556,21 +559,29 @@ resolve_hosts(struct run *run)
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
 		struct sockaddr_storage ss;
+		struct resolver_addr_result ar;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
 		    !run->res->implicit_mx &&
 		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
-			 * host, never an address; MTAs (Postfix, Exim) do
-			 * not use such a target, so neither does the
-			 * probe. */
+			 * host, never an address.  Most MTAs still reach
+			 * the address (their look-up of the "name" gives it
+			 * back), so the probe asks what they would reach,
+			 * and reports the mistake. */
+			memset(&ar, 0, sizeof(ar));
+			ar.status = RESOLVER_OK;
+			ar.n = 1;
+			ar.addrs[0] = ss;
 			m->is_ip = true;
-			m->status = RESOLVER_NODATA;
+			m->status = RESOLVER_OK;
+			keep_host_addrs(run, i, &ar);
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
-			    "the IP address %s instead of a host name; mail "
-			    "servers do not use it",
+			    "the IP address %s instead of a host name (RFC "
+			    "5321 §5.1); most mail servers still deliver "
+			    "there, some (Exim by default) refuse to",
 			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);

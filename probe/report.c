@@ -597,8 +597,15 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 		report_put_cstr(out, r->input);
 	}
 	fputc('\n', out);
-	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
-	    verdict_name(r->verdict), reset, reason_name(r->reason));
+	if (r->reason == REASON_SELF_CHECK)
+		/* No address was asked: the audit's result, as the exit
+		 * status says it, not "verdict: unknown". */
+		fprintf(out, "  self-check: %s%s%s\n", vcol, r->exit_code == 0 ?
+		    "nothing wrong found" : r->exit_code == 1 ?
+		    "problems found" : "could not check", reset);
+	else
+		fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
+		    verdict_name(r->verdict), reset, reason_name(r->reason));
 	fputs("  ", out);
 	report_put_cstr(out, r->summary);
 	fputc('\n', out);
@@ -637,8 +644,8 @@ text_mx(FILE *out, const struct probe_result *r)
 		fprintf(out, "    %3u %s", m->pref, m->host);
 		for (j = 0; j < m->naddrs; j++)
 			fprintf(out, "%s%s", j ? ", " : "  [", m->addrs[j]);
-		fprintf(out, "%s\n", m->naddrs ? "]" : m->is_ip ?
-		    "  (an IP address, not a host name: not used)" :
+		fprintf(out, "%s%s\n", m->naddrs ? "]" : "", m->is_ip ?
+		    "  (an IP address, not a host name)" : m->naddrs ? "" :
 		    m->status != RESOLVER_OK ? "  (no address)" :
 		    r->proxy != NULL && r->proxy->remote_dns ?
 		    "  (resolved by the proxy)" : "");
@@ -723,6 +730,60 @@ time_column(FILE *out, double ms)
 	fprintf(out, " %10s", t);
 }
 
+/*
+ * The tls row: the handshake's outcome (the protocol, the cipher, whether
+ * the certificate was verified), not the EHLO reply that follows it; that
+ * one only when it was not a success.
+ */
+static void
+text_tls_row(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_TLS];
+	const struct rec_reply *ehlo = s->nreplies > 0 ?
+	    &s->replies[s->nreplies - 1] : NULL;
+
+	fprintf(out, " handshake done: %s %s, certificate %s", r->tls.version,
+	    r->tls.cipher, r->tls.verified ? "verified" : "NOT verified");
+	if (ehlo != NULL && ehlo->reply->code / 100 != 2) {
+		fputs("\n                             then EHLO: ", out);
+		put_reply_short(out, ehlo->reply, 90);
+	}
+}
+
+/* Word of the answer to one recipient. */
+static const char *
+rcpt_word(const struct rec_reply *rr)
+{
+	int c = rr->reply->code / 100;
+
+	return c == 2 ? "accepted" : c == 4 ? "deferred" : c == 5 ?
+	    "refused" : "unclear";
+}
+
+/*
+ * The rcpt row with --catch-all: the address's own reply under the
+ * stage's mark, then the made-up control's, each with its own answer, so
+ * that the control's refusal is not shown as the address's.
+ */
+static void
+text_rcpt_rows(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_RCPT];
+	const struct rec_reply *own = &s->replies[0], *ctl = &s->replies[1];
+	const char *lt = strchr(ctl->command, '<');
+
+	fprintf(out, " %s: ", rcpt_word(own));
+	put_reply_short(out, own->reply, 90);
+	fprintf(out, "\n                      control  %s: ",
+	    rcpt_word(ctl));
+	put_reply_short(out, ctl->reply, 70);
+	fputs(" (", out);
+	report_put_cstr(out, lt != NULL ? lt : ctl->command);
+	fprintf(out, ", made up: %s)", ctl->reply->code / 100 == 2 ?
+	    "the domain accepts any address" : "the domain does not take "
+	    "just any address");
+}
+
 /* One stage: its mark, its time, its last reply (or error, or a fact),
  * and for a warning or a failure the explanation. */
 static void
@@ -733,7 +794,11 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 
 	fprintf(out, "    [%s] %-8s", status_mark(s->status), stage_name(st));
 	time_column(out, s->elapsed_ms);
-	if (s->nreplies > 0) {
+	if (st == STAGE_TLS && r->tls_done)
+		text_tls_row(out, r);
+	else if (st == STAGE_RCPT && s->nreplies > 1)
+		text_rcpt_rows(out, r);
+	else if (s->nreplies > 0) {
 		fputc(' ', out);
 		put_reply_short(out, s->replies[s->nreplies - 1].reply, 100);
 	} else if (s->error[0]) {

@@ -105,6 +105,9 @@ struct stage_rec {
 	size_t			replies_dropped;
 	double			elapsed_ms;
 	bool			timed_out;
+	/* Timed out inside a reply that had begun (continuation lines,
+	 * then silence). */
+	bool			unfinished;
 	char			error[256];	/* our own failure (errno, OpenSSL), not the server's */
 	struct explanation	expl;
 };

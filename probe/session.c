@@ -95,6 +95,9 @@ struct session {
 	struct reply_parser	 parser;
 	double			 sent_at;	/* when the last command went out */
 	double			 stage_start;
+	double			 deadline;	/* the state's timer ends */
+	double			 line_at;	/* the last line came */
+	bool			 unfinished;	/* timed out mid-reply */
 	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
 	struct tlsconn_params	 tp;		/* the handshake's name, TLSA records */
@@ -148,6 +151,7 @@ enter(struct session *s, enum sstate st)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->timer, &tv);
+	s->deadline = now_ms() + ms;
 	if (stage_of(s)->elapsed_ms == 0)
 		s->stage_start = now_ms();
 }
@@ -1337,6 +1341,7 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		return;
 	}
 	sr->timed_out = timeout;
+	sr->unfinished = timeout && s->unfinished;
 	snprintf(sr->error, sizeof(sr->error), "%s", why);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
@@ -1355,6 +1360,10 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	} else if (state == S_TLS_HANDSHAKE) {
 		tls_failed(s, why);
 		return;
+	} else if (sr->unfinished) {
+		result_finding(s->res, FINDING_REPLY_UNFINISHED, st, NULL,
+		    "%s", why);
+		decide(s, OUTCOME_TIMEOUT, st);
 	} else if (state == S_GREETING && pending_tls_record(s)) {
 		decide(s, timeout ? OUTCOME_TIMEOUT : OUTCOME_PROTOCOL_ERROR,
 		    STAGE_GREETING);
@@ -1412,6 +1421,29 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	finish(s);
 }
 
+/*
+ * A reply has begun and goes on (a continuation line came): a server that
+ * then falls silent would hold the probe for the whole stage's timeout,
+ * although it did answer.  Give up once the partial reply has been silent
+ * for a share of the stage's timeout (limits.h), never later than the
+ * stage's own end.
+ */
+static void
+wait_rest_of_reply(struct session *s)
+{
+	double left = s->deadline - now_ms();
+	double share = s->p.timeout_ms[states[s->state].stage] /
+	    (double)TIMEOUT_PARTIAL_REPLY_DIV;
+	double ms = left < share ? left : share;
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((long)ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
+}
+
 /* A line from the server: into the transcript, then the parser. */
 static void
 on_line(void *arg, const char *line, size_t len, bool crlf)
@@ -1433,6 +1465,7 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	if (s->state == S_CONNECTING || s->state == S_PROXY ||
 	    s->state == S_DONE || s->state == S_TLS_HANDSHAKE)
 		return;
+	s->line_at = now_ms();
 	if (s->state == S_GREETING && s->res->stages[STAGE_GREETING].nreplies
 	    == 0 && greeting_is_tls(s, (const unsigned char *)line, len)) {
 		protocol_abort(s, NULL, "the server sent a TLS record instead "
@@ -1441,6 +1474,7 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	}
 	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
 	case REPLY_MORE:
+		wait_rest_of_reply(s);
 		break;
 	case REPLY_DONE:
 		on_reply(s, rp);
@@ -1563,8 +1597,17 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "no answer within %.1f s %s",
-	    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
+	if (s->parser.cur != NULL) {
+		/* Lines came, the reply's last line never did. */
+		s->unfinished = true;
+		snprintf(why, sizeof(why), "the reply was never finished: "
+		    "%zu line%s %s, then nothing for %.1f s",
+		    s->parser.cur->lines_seen, s->parser.cur->lines_seen == 1 ?
+		    "" : "s", states[s->state].during,
+		    (now_ms() - s->line_at) / 1000.0);
+	} else
+		snprintf(why, sizeof(why), "no answer within %.1f s %s",
+		    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
 	result_transcriptf(s->res, 'i', "timeout: %s", why);
 	transport_failure(s, true, why);
 }

@@ -76,6 +76,8 @@ THREE_WAY = ["accepted", "rejected", "unknown"]
 RELAY_VARIANTS = ["plain", "percent_hack", "bang_path", "quoted",
                   "source_route"]
 RELAY_STATUSES = ["unknown", "accepted", "refused"]
+# relaytest_domain_source_name() (probe/relaytest.c)
+RELAY_DOMAIN_SOURCES = ["target", "option", "greeting", "server"]
 # codes_cmd_name() (codes/codes.c): what a reply answers
 COMMANDS = ["GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
             "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT"]
@@ -486,15 +488,16 @@ def relay_schema(data):
         "variant": enum(RELAY_VARIANTS), "authenticated": BOOL, "rcpt": STR,
         "status": enum(RELAY_STATUSES), "accepted": TRI,
         "mail": nullable(ref("reply")), "reply": nullable(ref("reply")),
-        "note": NSTR,
+        "control": nullable(ref("reply")), "note": NSTR,
     })
     defs = probe_defs(data, authenticated=True)
     defs["probe"] = probe_object(data)
     body = closed({
         "schema": {"const": data.version},
         "mode": {"const": "relay_test"},
-        "target": NSTR, "server_domain": NSTR, "from": STR,
-        "relay_rcpt": STR,
+        "target": NSTR, "server_domain": NSTR,
+        "server_domain_from": enum(RELAY_DOMAIN_SOURCES), "control": NSTR,
+        "from": STR, "relay_rcpt": STR,
         "server": nullable(closed({"host": NSTR, "ip": NSTR, "port": PORT})),
         "open_relay": TRI, "authenticated_relay": TRI,
         "exit_code": {"type": "integer", "enum": [0, 1, 2, 65, 70]},
@@ -539,6 +542,7 @@ def explain_schema(data):
         "category": enum(data.categories),
         "blame": enum(BLAMES),
         "meaning": STR,
+        "new_address": NSTR,
         "cause": NSTR,
         "advice": NSTR,
         "rule": NSTR,
