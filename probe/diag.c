@@ -643,6 +643,230 @@ explain_contradictory_envelope(struct probe_result *r)
 	explain_contradiction(&r->stages[st], rr);
 }
 
+static bool
+explain_starttls_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
+		expl_set(&s->expl,
+		    DIAG_CAT_STARTTLS_NOT_OFFERED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server does not "
+		    "offer STARTTLS: mail to it crosses the "
+		    "network unencrypted.", "TLS is not "
+		    "configured on the server, or a middlebox "
+		    "strips the STARTTLS keyword.",
+		    "Install a certificate and enable STARTTLS "
+		    "on the server (in Postfix: "
+		    "smtpd_tls_security_level = may).");
+	else if (result_has_finding(r,
+	    FINDING_STARTTLS_PIPELINED_DATA))
+		expl_set(&s->expl, DIAG_CAT_STARTTLS_INJECTION,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server sent data "
+		    "after its 220 to STARTTLS, before the "
+		    "handshake; smtpprobe discarded it.",
+		    "A buggy server or a man-in-the-middle "
+		    "trying to inject replies into the "
+		    "encrypted session.", "Have the server "
+		    "checked; a correct server sends nothing "
+		    "after 220 until the handshake.");
+	else
+		expl_set(&s->expl, DIAG_CAT_STARTTLS_SKIPPED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "STARTTLS was not "
+		    "used on this connection after a failed "
+		    "handshake on the previous one.",
+		    "See the tls stage of the previous attempt.",
+		    "Fix the server's TLS configuration.");
+	return true;
+}
+
+static bool
+explain_tls_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->error[0] == '\0' && (explain_dane(r) ||
+	    explain_cert_expiring(r)))
+		return true;
+	if (s->error[0] == '\0') {
+		const struct tlsconn_info *t = &r->tls;
+		char meaning[512];
+
+		snprintf(meaning, sizeof(meaning), "The TLS "
+		    "certificate is not valid for this server "
+		    "(%s%s%s).", t->verify_error[0] ?
+		    t->verify_error : "",
+		    t->verify_error[0] && t->name_checked &&
+		    !t->name_match ? "; " : "",
+		    t->name_checked && !t->name_match ?
+		    "the name does not match" : "");
+		expl_set(&s->expl, DIAG_CAT_TLS_CERTIFICATE,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    meaning, "A self-signed or "
+		    "expired certificate, a missing "
+		    "intermediate certificate, or one issued "
+		    "for another host name than the MX name.",
+		    "Install a certificate from a public CA "
+		    "that names the MX host, with its full "
+		    "chain.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_ehlo_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->status == STATUS_WARN) {
+		expl_set(&s->expl, DIAG_CAT_EHLO_REJECTED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server refused EHLO and "
+		    "accepted HELO, so no SMTP extension "
+		    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
+		    "used.", "A very old or minimal server, "
+		    "or a firewall that filters ESMTP.",
+		    "Enable ESMTP on the server, or remove "
+		    "the filtering device.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_rcpt_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->nreplies > 0 && s->replies[0].reply->code ==
+	    252) {
+		explain_unverified(s);
+		return true;
+	}
+	if (result_has_finding(r,
+	    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
+		expl_set(&s->expl, DIAG_CAT_SMTPUTF8_REQUIRED,
+		    CODES_BLAME_RECIPIENT_ADDRESS,
+		    CODES_PERMANENT, "The "
+		    "address has a non-ASCII local part, and "
+		    "the server does not offer SMTPUTF8 (RFC "
+		    "6531), so it cannot be given to it.",
+		    "The server has no internationalized "
+		    "email support.", "Use an ASCII address "
+		    "for this recipient, or have the server "
+		    "enable SMTPUTF8.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_dns_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->status == STATUS_WARN) {
+		/* Mail still has a way in; the findings name
+		 * what is wrong. */
+		expl_set(&s->expl, DIAG_CAT_DNS_MISCONFIGURED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "Part of "
+		    "the domain's mail DNS is not right (see "
+		    "the findings), but a usable mail server "
+		    "was found.", "An MX record that names an "
+		    "alias (CNAME), an IP address or a host "
+		    "without an address, or a look-up that "
+		    "failed for now.", "The domain's DNS "
+		    "administrator should make every MX record "
+		    "name a host that has its own A/AAAA "
+		    "records.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_auth_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NOT_ENCRYPTED,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "smtpprobe "
+		    "did not send AUTH: the connection is not "
+		    "encrypted, and the password would have "
+		    "crossed the network in the clear.",
+		    "The server does not offer STARTTLS on "
+		    "this port, the TLS handshake failed, or "
+		    "--tls never was given.", "Enable STARTTLS "
+		    "on the server (the submission port 587 "
+		    "should offer it); only on a network you "
+		    "trust, pass --auth-plaintext.");
+	else if (result_has_finding(r,
+	    FINDING_AUTH_NOT_OFFERED))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NOT_OFFERED,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "The "
+		    "server does not announce AUTH in its "
+		    "EHLO reply, so nobody can log in on this "
+		    "connection.", "AUTH is switched off on "
+		    "this port (MX servers on port 25 seldom "
+		    "offer it), or it is offered only after "
+		    "STARTTLS (common on port 587), or only to "
+		    "some client networks.", "Use the "
+		    "submission port (587 with STARTTLS) and "
+		    "check the server's SASL settings (Postfix: "
+		    "smtpd_sasl_auth_enable, "
+		    "smtpd_tls_auth_only).");
+	else if (result_has_finding(r,
+	    FINDING_AUTH_NO_MECHANISM))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NO_MECHANISM,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "The "
+		    "server offers no AUTH mechanism smtpprobe "
+		    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
+		    "the one chosen with --auth-mech.", "The "
+		    "server allows only other mechanisms "
+		    "(XOAUTH2, OAUTHBEARER, GSSAPI, NTLM).",
+		    "Choose another --auth-mech, or test with "
+		    "a client that speaks the server's "
+		    "mechanism.");
+	else
+		return false;
+	return true;
+}
+
+static bool
+explain_quit_stage(struct probe_result *r, struct stage_rec *s)
+{
+	expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
+	    CODES_BLAME_SERVER, CODES_SUCCESS,
+	    "The server did not end the session cleanly.",
+	    s->error[0] ? s->error : "An unexpected reply to "
+	    "RSET or QUIT.", "Nothing to do for delivery; "
+	    "the answer above stands.");
+	return true;
+}
+
+/* What a stage that did not fail on a reply of its own means; false
+ * when nothing is known beyond the transport's error. */
+static bool
+explain_own_stage(struct probe_result *r, enum stage st,
+    struct stage_rec *s)
+{
+	switch (st) {
+	case STAGE_STARTTLS:
+		return explain_starttls_stage(r, s);
+	case STAGE_TLS:
+		return explain_tls_stage(r, s);
+	case STAGE_EHLO:
+		return explain_ehlo_stage(r, s);
+	case STAGE_RCPT:
+		return explain_rcpt_stage(r, s);
+	case STAGE_DNS:
+		return explain_dns_stage(r, s);
+	case STAGE_AUTH:
+		return explain_auth_stage(r, s);
+	case STAGE_QUIT:
+		return explain_quit_stage(r, s);
+	default:
+		return false;
+	}
+}
+
 static void
 explain_stages(struct probe_result *r)
 {
@@ -669,181 +893,8 @@ explain_stages(struct probe_result *r)
 			explain_reply(s, rr);
 			continue;
 		}
-		switch (st) {
-		case STAGE_STARTTLS:
-			if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
-				expl_set(&s->expl,
-				    DIAG_CAT_STARTTLS_NOT_OFFERED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server does not "
-				    "offer STARTTLS: mail to it crosses the "
-				    "network unencrypted.", "TLS is not "
-				    "configured on the server, or a middlebox "
-				    "strips the STARTTLS keyword.",
-				    "Install a certificate and enable STARTTLS "
-				    "on the server (in Postfix: "
-				    "smtpd_tls_security_level = may).");
-			else if (result_has_finding(r,
-			    FINDING_STARTTLS_PIPELINED_DATA))
-				expl_set(&s->expl, DIAG_CAT_STARTTLS_INJECTION,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server sent data "
-				    "after its 220 to STARTTLS, before the "
-				    "handshake; smtpprobe discarded it.",
-				    "A buggy server or a man-in-the-middle "
-				    "trying to inject replies into the "
-				    "encrypted session.", "Have the server "
-				    "checked; a correct server sends nothing "
-				    "after 220 until the handshake.");
-			else
-				expl_set(&s->expl, DIAG_CAT_STARTTLS_SKIPPED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "STARTTLS was not "
-				    "used on this connection after a failed "
-				    "handshake on the previous one.",
-				    "See the tls stage of the previous attempt.",
-				    "Fix the server's TLS configuration.");
-			continue;
-		case STAGE_TLS:
-			if (s->error[0] == '\0' && (explain_dane(r) ||
-			    explain_cert_expiring(r)))
-				continue;
-			if (s->error[0] == '\0') {
-				const struct tlsconn_info *t = &r->tls;
-				char meaning[512];
-
-				snprintf(meaning, sizeof(meaning), "The TLS "
-				    "certificate is not valid for this server "
-				    "(%s%s%s).", t->verify_error[0] ?
-				    t->verify_error : "",
-				    t->verify_error[0] && t->name_checked &&
-				    !t->name_match ? "; " : "",
-				    t->name_checked && !t->name_match ?
-				    "the name does not match" : "");
-				expl_set(&s->expl, DIAG_CAT_TLS_CERTIFICATE,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    meaning, "A self-signed or "
-				    "expired certificate, a missing "
-				    "intermediate certificate, or one issued "
-				    "for another host name than the MX name.",
-				    "Install a certificate from a public CA "
-				    "that names the MX host, with its full "
-				    "chain.");
-				continue;
-			}
-			break;
-		case STAGE_EHLO:
-			if (s->status == STATUS_WARN) {
-				expl_set(&s->expl, DIAG_CAT_EHLO_REJECTED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server refused EHLO and "
-				    "accepted HELO, so no SMTP extension "
-				    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
-				    "used.", "A very old or minimal server, "
-				    "or a firewall that filters ESMTP.",
-				    "Enable ESMTP on the server, or remove "
-				    "the filtering device.");
-				continue;
-			}
-			break;
-		case STAGE_RCPT:
-			if (s->nreplies > 0 && s->replies[0].reply->code ==
-			    252) {
-				explain_unverified(s);
-				continue;
-			}
-			if (result_has_finding(r,
-			    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
-				expl_set(&s->expl, DIAG_CAT_SMTPUTF8_REQUIRED,
-				    CODES_BLAME_RECIPIENT_ADDRESS,
-				    CODES_PERMANENT, "The "
-				    "address has a non-ASCII local part, and "
-				    "the server does not offer SMTPUTF8 (RFC "
-				    "6531), so it cannot be given to it.",
-				    "The server has no internationalized "
-				    "email support.", "Use an ASCII address "
-				    "for this recipient, or have the server "
-				    "enable SMTPUTF8.");
-				continue;
-			}
-			break;
-		case STAGE_DNS:
-			if (s->status == STATUS_WARN) {
-				/* Mail still has a way in; the findings name
-				 * what is wrong. */
-				expl_set(&s->expl, DIAG_CAT_DNS_MISCONFIGURED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "Part of "
-				    "the domain's mail DNS is not right (see "
-				    "the findings), but a usable mail server "
-				    "was found.", "An MX record that names an "
-				    "alias (CNAME), an IP address or a host "
-				    "without an address, or a look-up that "
-				    "failed for now.", "The domain's DNS "
-				    "administrator should make every MX record "
-				    "name a host that has its own A/AAAA "
-				    "records.");
-				continue;
-			}
-			break;
-		case STAGE_AUTH:
-			if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_ENCRYPTED,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "smtpprobe "
-				    "did not send AUTH: the connection is not "
-				    "encrypted, and the password would have "
-				    "crossed the network in the clear.",
-				    "The server does not offer STARTTLS on "
-				    "this port, the TLS handshake failed, or "
-				    "--tls never was given.", "Enable STARTTLS "
-				    "on the server (the submission port 587 "
-				    "should offer it); only on a network you "
-				    "trust, pass --auth-plaintext.");
-			else if (result_has_finding(r,
-			    FINDING_AUTH_NOT_OFFERED))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_OFFERED,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "The "
-				    "server does not announce AUTH in its "
-				    "EHLO reply, so nobody can log in on this "
-				    "connection.", "AUTH is switched off on "
-				    "this port (MX servers on port 25 seldom "
-				    "offer it), or it is offered only after "
-				    "STARTTLS (common on port 587), or only to "
-				    "some client networks.", "Use the "
-				    "submission port (587 with STARTTLS) and "
-				    "check the server's SASL settings (Postfix: "
-				    "smtpd_sasl_auth_enable, "
-				    "smtpd_tls_auth_only).");
-			else if (result_has_finding(r,
-			    FINDING_AUTH_NO_MECHANISM))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NO_MECHANISM,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "The "
-				    "server offers no AUTH mechanism smtpprobe "
-				    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
-				    "the one chosen with --auth-mech.", "The "
-				    "server allows only other mechanisms "
-				    "(XOAUTH2, OAUTHBEARER, GSSAPI, NTLM).",
-				    "Choose another --auth-mech, or test with "
-				    "a client that speaks the server's "
-				    "mechanism.");
-			else
-				break;
-			continue;
-		case STAGE_QUIT:
-			expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
-			    CODES_BLAME_SERVER, CODES_SUCCESS,
-			    "The server did not end the session cleanly.",
-			    s->error[0] ? s->error : "An unexpected reply to "
-			    "RSET or QUIT.", "Nothing to do for delivery; "
-			    "the answer above stands.");
-			continue;
-		default:
-			break;
-		}
-		explain_transport(r, (enum stage)st);
+		if (!explain_own_stage(r, (enum stage)st, s))
+			explain_transport(r, (enum stage)st);
 	}
 }
 
