@@ -22,6 +22,21 @@
 #define SMTPPROBE_VERSION "0.0.0"
 #endif
 
+/*
+ * "smtpprobe: ", what, then text on stderr.  The text may come from the
+ * command line, a file or a server, so it goes through the escaper the
+ * reports use: control bytes, C1 controls (CSI), the line separators and
+ * the format characters (U+202E, the soft hyphen, ...) are written as
+ * escapes, as on stdout and in the JSON.
+ */
+static void
+warn_text(const char *what, const char *text)
+{
+	fprintf(stderr, "smtpprobe: %s", what);
+	report_put_cstr(stderr, text);
+	fputc('\n', stderr);
+}
+
 /* --helo-test: one server, one connection per candidate HELO name. */
 static int
 helo_test(struct probe_ctx *ctx, const struct cli *cli)
@@ -36,7 +51,7 @@ helo_test(struct probe_ctx *ctx, const struct cli *cli)
 	helotest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
 	    cli->machine_fqdn, ht);
 	if (ht->error[0] != '\0')
-		fprintf(stderr, "smtpprobe: --helo-test: %s\n", ht->error);
+		warn_text("--helo-test: ", ht->error);
 	if (cli->json)
 		report_helotest_json(stdout, ht);
 	else
@@ -62,7 +77,7 @@ relay_test(struct probe_ctx *ctx, const struct cli *cli)
 	relaytest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
 	    cli->relay_rcpt, cli->relay_domain, rt);
 	if (rt->error[0] != '\0')
-		fprintf(stderr, "smtpprobe: --relay-test: %s\n", rt->error);
+		warn_text("--relay-test: ", rt->error);
 	if (cli->json)
 		report_relaytest_json(stdout, rt);
 	else
@@ -188,8 +203,9 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	if (strcmp(cli->batch_file, "-") == 0)
 		list = stdin;
 	else if ((list = fopen(cli->batch_file, "r")) == NULL) {
-		fprintf(stderr, "smtpprobe: --batch: cannot open %s: %s\n",
-		    cli->batch_file, strerror(errno));
+		fputs("smtpprobe: --batch: cannot open ", stderr);
+		report_put_cstr(stderr, cli->batch_file);
+		fprintf(stderr, ": %s\n", strerror(errno));
 		return EXIT_LOCAL_ERROR;
 	}
 	if ((st = malloc(sizeof(*st))) == NULL) {
@@ -206,8 +222,9 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	    batch_print, &p, st);
 	status = st->exit_code;
 	if (st->read_error != 0) {
-		fprintf(stderr, "smtpprobe: --batch: reading %s: %s\n",
-		    cli->batch_file, strerror(st->read_error));
+		fputs("smtpprobe: --batch: reading ", stderr);
+		report_put_cstr(stderr, cli->batch_file);
+		fprintf(stderr, ": %s\n", strerror(st->read_error));
 		status = EXIT_LOCAL_ERROR;
 	}
 	if (p.write_error) {
@@ -296,8 +313,7 @@ probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 		else
 			probe_address(ctx, a, res);
 		if (res->addr_error != ADDRESS_OK)
-			fprintf(stderr, "smtpprobe: invalid address: %s\n",
-			    res->addr_why);
+			warn_text("invalid address: ", res->addr_why);
 		st = print_result(cli, res, i == 0, color);
 		fflush(stdout);
 		status = cli->format == FORMAT_NAGIOS || cli->format ==
@@ -318,7 +334,7 @@ run(struct cli *cli, int argc, char **argv)
 	int status;
 
 	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		fprintf(stderr, "Try 'smtpprobe --help'.\n");
 		if (cli_wants_nagios(argc, argv)) {
 			/* A plugin's usage error is UNKNOWN. */
@@ -336,7 +352,7 @@ run(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		if (cli->format == FORMAT_NAGIOS) {
 			report_nagios_unknown(stdout, err);
 			return MONITOR_UNKNOWN;
