@@ -13,8 +13,9 @@
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--tls --ca-file --catch-all --helo-test --source-ip --self-check
-	--batch --parallel --delay --retries --backoff --progress
-	--rcpt-per-connection --greylist-retry --auth-user
+	--batch --parallel --per-server --delay --rate --retries --backoff
+	--progress --rcpt-per-transaction --rcpt-per-connection
+	--error-budget --greylist-retry --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test
 	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
 _smtpprobe_explain_options='--after --json -h --help'
@@ -107,8 +108,9 @@ _smtpprobe()
 		return
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
-	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt)
+	    --per-server | --delay | --rate | --retries | --backoff | \
+	    --rcpt-per-transaction | --rcpt-per-connection | \
+	    --error-budget | --greylist-retry | --auth-user | --relay-rcpt)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

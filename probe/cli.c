@@ -77,18 +77,29 @@ static const char usage_batch[] =
 "                       probed once.  One line per address (text) or one\n"
 "                       JSON object each as it finishes, then a summary\n"
 "                       (docs/BATCH.md)\n"
-"  --parallel N         batch: addresses in flight (default 10, max 100)\n"
-"  --delay SECONDS      batch: pause between connections to one server\n"
-"                       (default 1)\n"
+"  --parallel N         batch: connections open at once, over all servers\n"
+"                       (default 32, max 500)\n"
+"  --per-server N       batch: connections at once to one server address,\n"
+"                       the most the adaptive rule allows (default 2)\n"
+"  --delay SECONDS      batch: the least pause between connections to one\n"
+"                       server, where the adaptive pause starts (default\n"
+"                       0.05)\n"
+"  --rate N             batch: ask at most N recipients per second over\n"
+"                       the whole run (default: no cap)\n"
 "  --retries N          batch: tries more after a 421 / 4xx greeting, with\n"
 "                       a growing back-off (default 3, max 10)\n"
 "  --backoff SECONDS    batch: the first back-off (default 5; doubles on\n"
 "                       each refusal, at most 300)\n"
 "  --progress           batch: a progress line on stderr\n"
-"  --rcpt-per-connection K\n"
+"  --rcpt-per-transaction K\n"
 "                       batch: addresses of one domain asked in one SMTP\n"
-"                       transaction, one RCPT at a time (default 5, max\n"
-"                       100; 1 for a connection per address)\n"
+"                       transaction (default 50, max 100); a connection\n"
+"                       asks one transaction per domain of its server\n"
+"  --rcpt-per-connection K\n"
+"                       the old name of --rcpt-per-transaction\n"
+"  --error-budget N     batch: refused recipients after which a connection\n"
+"                       stops and a fresh one goes on (default 8, under\n"
+"                       the servers' own error limits)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
 "                       SECONDS (e.g. 300; default: no second try)\n";
@@ -400,7 +411,8 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 	return 0;
 }
 
-/* --parallel, --retries, --rcpt-per-connection. */
+/* --parallel, --per-server, --retries, --rcpt-per-transaction,
+ * --error-budget. */
 static int
 opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 {
@@ -410,6 +422,21 @@ opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
 		    "from %ld to %ld", o->name, shown(arg), o->min, o->max);
 	*(int *)(void *)((char *)p->cli + o->off) = (int)l;
+	return 0;
+}
+
+/* --rate: a positive number (of recipients per second). */
+static int
+opt_rate(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	double d;
+
+	d = strtod(arg, &end);
+	if (end == arg || *end != '\0' || !(d > 0) || d > o->max)
+		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
+		    "above 0 and at most %ld", o->name, shown(arg), o->max);
+	*(double *)(void *)((char *)p->cli + o->off) = d;
 	return 0;
 }
 
@@ -657,8 +684,12 @@ static const struct cli_option options[] = {
 	{ "batch", 0, required_argument, 0, opt_batch, 0, 0, 0 },
 	{ "parallel", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.parallel), 1, BATCH_PARALLEL_MAX },
+	{ "per-server", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.per_server), 1, BATCH_PER_SERVER_MAX },
 	{ "delay", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.delay_ms), 0, BATCH_DELAY_MAX_MS },
+	{ "rate", 0, required_argument, NEEDS_BATCH, opt_rate,
+	    CLI_FIELD(bopt.rate), 0, BATCH_RATE_MAX },
 	{ "retries", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.retries), 0, BATCH_RETRIES_MAX },
 	{ "backoff", 0, required_argument, NEEDS_BATCH | POSITIVE,
@@ -666,8 +697,12 @@ static const struct cli_option options[] = {
 	    BATCH_BACKOFF_MAX_MS },
 	{ "progress", 0, no_argument, NEEDS_BATCH, opt_flag,
 	    CLI_FIELD(bopt.progress), 0, 0 },
+	{ "rcpt-per-transaction", 0, required_argument, NEEDS_BATCH,
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
 	{ "rcpt-per-connection", 0, required_argument, NEEDS_BATCH,
-	    opt_number, CLI_FIELD(bopt.rcpt_per_conn), 1, BATCH_RCPT_MAX },
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
+	{ "error-budget", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.error_budget), 1, BATCH_ERROR_BUDGET_MAX },
 	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
@@ -788,9 +823,10 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--relay-test takes one domain "
 		    "(or address) whose MX is tested, or --server");
 	if (p->batch_opt && !cli->batch)
-		return fail(p->err, p->errlen, "--parallel, --delay, "
-		    "--retries, --backoff, --progress, --rcpt-per-connection "
-		    "and --greylist-retry need --batch");
+		return fail(p->err, p->errlen, "--parallel, --per-server, "
+		    "--delay, --rate, --retries, --backoff, --progress, "
+		    "--rcpt-per-transaction, --error-budget and "
+		    "--greylist-retry need --batch");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :

@@ -132,10 +132,22 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	    "a back-off\n", st->duplicates, st->duplicates == 1 ? "" : "s",
 	    st->invalid_lines, st->invalid_lines == 1 ? "" : "s", st->retries,
 	    st->retries == 1 ? "y" : "ies");
-	fprintf(out, "  %lu SMTP connection%s; %lu address%s asked on "
-	    "another's connection (up to %d per connection)\n",
-	    st->connections, st->connections == 1 ? "" : "s", st->shared,
-	    st->shared == 1 ? "" : "es", o->rcpt_per_conn);
+	fprintf(out, "  %lu SMTP connection%s, %lu transaction%s; %lu "
+	    "address%s asked on another's connection (up to %d per "
+	    "transaction)\n", st->connections, st->connections == 1 ? "" :
+	    "s", st->transactions, st->transactions == 1 ? "" : "s",
+	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
+	fprintf(out, "  politeness per server address: 1 to %d connection%s "
+	    "at once, at least %.2f s apart; faster after good connections, "
+	    "slower after a 421, a rate-limit reply, a refused connection or "
+	    "a tarpit; %lu server%s slowed down\n", o->per_server,
+	    o->per_server == 1 ? "" : "s", o->delay_ms / 1000.0,
+	    st->servers_slowed, st->servers_slowed == 1 ? "" : "s");
+	for (i = 0; i < st->nslow_notes; i++)
+		fprintf(out, "    %s\n", st->slow_notes[i]);
+	if (st->servers_slowed > st->nslow_notes)
+		fprintf(out, "    (and %lu more)\n",
+		    st->servers_slowed - st->nslow_notes);
 	if (st->stalled > 0)
 		fprintf(out, "  %lu address%s not tried: %s servers timed out "
 		    "earlier (batch.server_stalled)\n", st->stalled,

@@ -34,11 +34,19 @@ struct target {
 	socklen_t		addrlen;
 };
 
+/* The servers to try, in order, and those -4, -6 or --source-ip left
+ * out. */
+struct tlist {
+	struct target	 t[LIMIT_TARGETS];
+	size_t		 n;
+	size_t		 nexcluded;
+	char		 excluded[192];	/* the first few, for the finding */
+};
+
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
-	struct target		 targets[LIMIT_TARGETS];
-	size_t			 ntargets;
+	struct tlist		 tl;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -46,6 +54,9 @@ struct run {
 	int			 pending;	/* DNS queries under way */
 	struct session		*session;
 	struct probe_request	 req;		/* req.plan: what each connection asks */
+	struct plan		 cut;		/* req.plan without the group's
+						 * other domains */
+	bool			 cut_used;	/* the session runs cut */
 	struct plan		 own_plan;	/* the address alone (no plan given) */
 	struct plan_txn		 own_txn;
 	struct plan_rcpt	 own_rcpts[2];	/* the address, the control */
@@ -65,9 +76,6 @@ struct run {
 	bool			 gate_waiting;
 	size_t			 fast_failed;	/* refused/unreachable at once */
 	bool			 no_ipv6;	/* IPv6 has no route: skip it */
-	/* Addresses left out because of -4, -6 or --source-ip. */
-	size_t			 nexcluded;
-	char			 excluded[192];	/* the first few, for the finding */
 	size_t			 nstalled;	/* targets skipped: timed out before */
 };
 
@@ -243,32 +251,31 @@ finish_run(struct run *run)
 }
 
 static void
-add_target(struct run *run, const char *host, const struct sockaddr *sa)
+add_target(const struct probe_config *cfg, struct tlist *tl, const char *host,
+    const struct sockaddr *sa)
 {
 	struct target *t;
-	int port = run->ctx->cfg->port;
+	int port = cfg->port;
 
-	if (run->ctx->cfg->use_server && run->ctx->cfg->server_port > 0)
-		port = run->ctx->cfg->server_port;
-	if (run->ntargets >= LIMIT_TARGETS)
+	if (cfg->use_server && cfg->server_port > 0)
+		port = cfg->server_port;
+	if (tl->n >= LIMIT_TARGETS)
 		return;
 	/* -4/-6, and --source-ip, which binds one family. */
-	if ((run->ctx->cfg->family != AF_UNSPEC &&
-	    sa->sa_family != run->ctx->cfg->family) ||
-	    (run->ctx->cfg->source_len > 0 &&
-	    sa->sa_family != run->ctx->cfg->source.ss_family)) {
+	if ((cfg->family != AF_UNSPEC && sa->sa_family != cfg->family) ||
+	    (cfg->source_len > 0 && sa->sa_family != cfg->source.ss_family)) {
 		char ip[64];
-		size_t n = strlen(run->excluded);
+		size_t n = strlen(tl->excluded);
 
-		if (run->nexcluded++ < 3 && n + 4 < sizeof(run->excluded)) {
+		if (tl->nexcluded++ < 3 && n + 4 < sizeof(tl->excluded)) {
 			resolver_addr_str(sa, ip, sizeof(ip));
-			snprintf(run->excluded + n, sizeof(run->excluded) - n,
+			snprintf(tl->excluded + n, sizeof(tl->excluded) - n,
 			    "%s%s%s%s", n > 0 ? ", " : "", host, host[0] ?
 			    " " : "", ip);
 		}
 		return;
 	}
-	t = &run->targets[run->ntargets++];
+	t = &tl->t[tl->n++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	if (sa->sa_family == AF_INET) {
@@ -282,6 +289,59 @@ add_target(struct run *run, const char *host, const struct sockaddr *sa)
 		sin6->sin6_port = htons((uint16_t)port);
 		t->addrlen = sizeof(*sin6);
 	}
+}
+
+/* An address in text form as a socket address (port 0); false when it
+ * is none. */
+static bool
+ip_sockaddr(const char *ip, struct sockaddr_storage *ss, int family)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family != AF_INET6 && inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
+		sin->sin_family = AF_INET;
+	else if (family != AF_INET &&
+	    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
+		sin6->sin6_family = AF_INET6;
+	return ss->ss_family != 0;
+}
+
+/* The targets of the MX hosts found: in MX order, each host's IPv6
+ * addresses first (pass 0), then its IPv4 ones, each family in the order
+ * given. */
+static void
+targets_from_mx(const struct probe_config *cfg, const struct probe_result *res,
+    struct tlist *tl)
+{
+	struct sockaddr_storage ss;
+	size_t i, j;
+
+	for (i = 0; i < res->nmx * 2; i++)
+		for (j = 0; j < res->mx[i / 2].naddrs; j++)
+			if (ip_sockaddr(res->mx[i / 2].addrs[j], &ss,
+			    i % 2 == 0 ? AF_INET6 : AF_INET))
+				add_target(cfg, tl, res->mx[i / 2].host,
+				    (struct sockaddr *)&ss);
+}
+
+/* The targets of a result whose servers were found: --server given as
+ * an address, an address literal (RFC 5321 §5.1: no DNS), else the MX
+ * hosts' addresses (or those of --server's name). */
+static void
+targets_of(const struct probe_config *cfg, const struct probe_result *res,
+    struct tlist *tl)
+{
+	struct sockaddr_storage ss;
+
+	if (cfg->use_server && ip_sockaddr(cfg->server_host, &ss, AF_UNSPEC))
+		add_target(cfg, tl, "", (struct sockaddr *)&ss);
+	else if (!cfg->use_server && res->addr.literal)
+		add_target(cfg, tl, "",
+		    (const struct sockaddr *)&res->addr.literal_addr);
+	else
+		targets_from_mx(cfg, res, tl);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -302,10 +362,10 @@ no_target_in_family(struct run *run)
 		snprintf(why, sizeof(why), "%s asks for %s only",
 		    fam == AF_INET6 ? "-6" : "-4", want);
 	result_finding(res, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY, STAGE_CONNECT,
-	    run->excluded, "no server address to connect to: %s, and the %s "
+	    run->tl.excluded, "no server address to connect to: %s, and the %s "
 	    "only %s address%s (%s%s)", why, res->addr.literal ||
 	    cfg->use_server ? "server has" : "mail hosts have", other,
-	    run->nexcluded == 1 ? "" : "es", run->excluded, run->nexcluded > 3 ?
+	    run->tl.nexcluded == 1 ? "" : "es", run->tl.excluded, run->tl.nexcluded > 3 ?
 	    ", ..." : "");
 	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
 	snprintf(res->stages[STAGE_CONNECT].error,
@@ -326,7 +386,7 @@ hosts_resolved(struct run *run)
 {
 	struct probe_result *res = run->res;
 	bool temp = false;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < res->nmx; i++) {
 		struct mx_info *m = &res->mx[i];
@@ -350,30 +410,9 @@ hosts_resolved(struct run *run)
 			    STAGE_DNS, NULL, "the mail host %s has no address "
 			    "(%s)", m->host, resolver_status_name(m->status));
 	}
-	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
-	 * then its IPv4 ones, each family in the order given. */
-	for (i = 0; i < res->nmx * 2; i++) {
-		for (j = 0; j < res->mx[i / 2].naddrs; j++) {
-			struct sockaddr_storage ss;
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-			const char *ip = res->mx[i / 2].addrs[j];
-
-			memset(&ss, 0, sizeof(ss));
-			if (i % 2 == 1 &&
-			    inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-				sin->sin_family = AF_INET;
-			else if (i % 2 == 0 &&
-			    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-				sin6->sin6_family = AF_INET6;
-			else
-				continue;
-			add_target(run, res->mx[i / 2].host,
-			    (struct sockaddr *)&ss);
-		}
-	}
+	targets_from_mx(run->ctx->cfg, res, &run->tl);
 	/* Addresses only of the family ruled out: start_next() says so. */
-	if (run->ntargets == 0 && run->nexcluded == 0) {
+	if (run->tl.n == 0 && run->tl.nexcluded == 0) {
 		if (temp) {
 			res->dns_status = RESOLVER_SERVFAIL;
 			dns_stage(res, STATUS_FAIL, 0);
@@ -596,8 +635,8 @@ ipv6_failed(struct run *run, int cerr)
 	    cerr != EADDRNOTAVAIL && cerr != EAFNOSUPPORT))
 		return;
 	run->no_ipv6 = true;
-	for (i = run->next; i < run->ntargets; i++)
-		if (run->targets[i].addr.ss_family == AF_INET6)
+	for (i = run->next; i < run->tl.n; i++)
+		if (run->tl.t[i].addr.ss_family == AF_INET6)
 			left++;
 	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
 	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from this host "
@@ -613,8 +652,8 @@ ipv6_failed(struct run *run, int cerr)
 static void
 skip_unusable(struct run *run)
 {
-	while (run->no_ipv6 && run->next < run->ntargets &&
-	    run->targets[run->next].addr.ss_family == AF_INET6)
+	while (run->no_ipv6 && run->next < run->tl.n &&
+	    run->tl.t[run->next].addr.ss_family == AF_INET6)
 		run->next++;
 }
 
@@ -705,6 +744,14 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	bool move_on;
 	int cerr = 0;
 
+	if (s == run->session && s != NULL && run->cut_used) {
+		/* What the session wrote about the plan as a whole. */
+		run->req.plan->rejected = run->cut.rejected;
+		run->req.plan->stopped = run->cut.stopped;
+		run->req.plan->nreplies = run->cut.nreplies;
+		run->req.plan->reply_ms = run->cut.reply_ms;
+		run->req.plan->slowest_ms = run->cut.slowest_ms;
+	}
 	if (s == run->session && s != NULL)
 		file_records(run);
 	if (run->gate_token != NULL) {
@@ -782,16 +829,35 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (!run->retry_plain && run->tried > 0)
 			run->tried--;
 		run->fast_failed++;
-		if (run->targets[run->current].addr.ss_family == AF_INET6)
+		if (run->tl.t[run->current].addr.ss_family == AF_INET6)
 			ipv6_failed(run, cerr);
 	}
 	run->retry_plain = false;
 	skip_unusable(run);
-	if (move_on && run->next < run->ntargets &&
+	if (move_on && run->next < run->tl.n &&
 	    run->tried < LIMIT_ATTEMPTS && run->fast_failed < LIMIT_FAST_FAILURES)
 		start_next(run);
 	else
 		finish_run(run);
+}
+
+/* Two socket addresses are the same address and port. */
+static bool
+same_sockaddr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
+	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	return a6->sin6_port == b6->sin6_port &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
 }
 
 /* Open the session to the current target (after the permit, if any). */
@@ -801,7 +867,7 @@ connect_target(struct run *run)
 	struct probe_result *res = run->res;
 	const struct probe_config *cfg = run->ctx->cfg;
 	struct session_params sp;
-	struct target *t = &run->targets[run->current];
+	struct target *t = &run->tl.t[run->current];
 
 	memset(&sp, 0, sizeof(sp));
 	sp.base = run->ctx->base;
@@ -811,6 +877,16 @@ connect_target(struct run *run)
 	sp.addrlen = t->addrlen;
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
+	run->cut_used = run->req.group_server != NULL &&
+	    run->req.group_from < run->req.plan->ntxns &&
+	    !same_sockaddr(&t->addr, run->req.group_server);
+	if (run->cut_used) {
+		/* Another server than the group's (the first one failed):
+		 * only this domain's transactions go there. */
+		run->cut = *run->req.plan;
+		run->cut.ntxns = run->req.group_from;
+		sp.plan = &run->cut;
+	}
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
@@ -840,7 +916,7 @@ static bool
 target_stalled(struct run *run, size_t i)
 {
 	struct probe_result *res = run->res;
-	struct target *t = &run->targets[i];
+	struct target *t = &run->tl.t[i];
 	struct attempt *a;
 	char ip[64];
 
@@ -893,12 +969,19 @@ start_next(struct run *run)
 	struct target *t;
 	bool plain = run->retry_plain;
 
+	if (run->req.resolve_only) {
+		/* The servers are found: that is all that was asked. */
+		if (run->tl.n == 0 && run->tl.nexcluded > 0)
+			no_target_in_family(run);
+		finish_run(run);
+		return;
+	}
 	if (!plain) {
-		while (run->next < run->ntargets &&
+		while (run->next < run->tl.n &&
 		    target_stalled(run, run->next))
 			run->next++;
-		if (run->next >= run->ntargets || run->tried >= LIMIT_ATTEMPTS) {
-			if (run->ntargets == 0 && run->nexcluded > 0)
+		if (run->next >= run->tl.n || run->tried >= LIMIT_ATTEMPTS) {
+			if (run->tl.n == 0 && run->tl.nexcluded > 0)
 				no_target_in_family(run);
 			finish_run(run);
 			return;
@@ -906,8 +989,9 @@ start_next(struct run *run)
 		run->current = run->next++;
 		run->tried++;
 	}
-	t = &run->targets[run->current];
+	t = &run->tl.t[run->current];
 	result_reset_session(res);
+	res->transcript_session = res->ntranscript;
 	res->has_server = true;
 	res->server_addr = t->addr;
 	res->server_addrlen = t->addrlen;
@@ -940,7 +1024,7 @@ start_next(struct run *run)
 static void
 open_target(struct run *run)
 {
-	struct target *t = &run->targets[run->current];
+	struct target *t = &run->tl.t[run->current];
 
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
@@ -1059,6 +1143,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 	static const struct probe_request plain;
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
+	struct sockaddr_storage ss;
 
 	if (req == NULL)
 		req = &plain;
@@ -1099,45 +1184,41 @@ run_start(struct probe_ctx *ctx, const char *address,
 
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
+	if (req->resolve_only)
+		run->req.no_identity = true;
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity)
+	if (!run->req.no_identity)
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
 	if (run->req.plan == NULL)
 		own_plan(run);
 
 	if (req->server != NULL) {
-		add_target(run, req->server_host != NULL ? req->server_host :
-		    "", (const struct sockaddr *)req->server);
+		add_target(cfg, &run->tl, req->server_host != NULL ?
+		    req->server_host : "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 		res->dns_done = true;
 		start_next(run);
-	} else if (cfg->use_server) {
-		struct sockaddr_storage ss;
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		memset(&ss, 0, sizeof(ss));
-		if (inet_pton(AF_INET, cfg->server_host, &sin->sin_addr) == 1)
-			sin->sin_family = AF_INET;
-		else if (inet_pton(AF_INET6, cfg->server_host,
-		    &sin6->sin6_addr) == 1)
-			sin6->sin6_family = AF_INET6;
-		if (ss.ss_family != 0) {
-			add_target(run, "", (struct sockaddr *)&ss);
+	} else if (req->resolved != NULL) {
+		/* The servers were found earlier (batch mode): no DNS.  The
+		 * times count from that look-up. */
+		result_copy_dns(res, req->resolved);
+		res->t0 = req->resolved->t0;
+		targets_of(cfg, res, &run->tl);
+		start_next(run);
+	} else if ((cfg->use_server && ip_sockaddr(cfg->server_host, &ss,
+	    AF_UNSPEC)) || (!cfg->use_server && res->addr.literal)) {
+		/* --server as an address; or an address literal, which names
+		 * the host (RFC 5321 §5.1): no DNS is involved. */
+		targets_of(cfg, res, &run->tl);
+		if (cfg->use_server)
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
-			res->dns_done = true;
-			start_next(run);
-		} else
-			resolver_query_addrs(ctx->resolver, cfg->server_host,
-			    AF_UNSPEC, on_server_addrs, run);
-	} else if (res->addr.literal) {
-		/* RFC 5321 §5.1: an address literal names the host; no
-		 * DNS is involved. */
-		add_target(run, "", (struct sockaddr *)&res->addr.literal_addr);
 		res->dns_done = true;
 		start_next(run);
-	} else
+	} else if (cfg->use_server)
+		resolver_query_addrs(ctx->resolver, cfg->server_host,
+		    AF_UNSPEC, on_server_addrs, run);
+	else
 		resolver_query_mx(ctx->resolver, res->addr.domain_ascii, on_mx,
 		    run);
 	return run;
@@ -1160,27 +1241,27 @@ probe_start_request(struct probe_ctx *ctx, const char *address,
 	    arg);
 }
 
-void
-probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
-    const char *address, int catch_all_code, size_t position,
-    struct probe_result *out)
+/* The answers of recipient r of transaction t into out (initialised
+ * with its connection's facts): MAIL, then RCPT or the refused MAIL. */
+static void
+group_answers(struct probe_result *out, const struct probe_result *conn,
+    struct plan_txn *t, struct plan_rcpt *r)
 {
 	struct stage_rec *sr = &out->stages[STAGE_RCPT];
 	const struct rec_reply *rr;
 
-	result_init(out, address);
-	out->addr_error = address_parse(address, &out->addr, out->addr_why,
-	    sizeof(out->addr_why));
-	result_copy_shared(out, first);
-	if (out->local_error) {
-		diag_finish(out, 0);
+	result_transcript_rec(out, &t->mail, conn->t0);
+	record_txn_mail(out, t);
+	out->outcome_stage = STAGE_RCPT;
+	if (r->state == PLAN_RCPT_NOT_ASKED && record_txn_refused(t)) {
+		/* The refused MAIL (or a server without SMTPUTF8) answers
+		 * for every recipient of the transaction. */
+		out->outcome = OUTCOME_ANSWERED;
+		out->outcome_stage = t->state == PLAN_TXN_ASKED ? STAGE_MAIL :
+		    STAGE_RCPT;
 		return;
 	}
-	result_finding(out, FINDING_BATCH_SHARED_CONNECTION, STAGE_RCPT,
-	    first->addr.mailbox, "asked in the same SMTP transaction as %s "
-	    "(recipient %zu of it); the stages before RCPT are that "
-	    "connection's", first->addr.mailbox, position);
-	out->outcome_stage = STAGE_RCPT;
+	result_transcript_rec(out, &r->reply, conn->t0);
 	if ((rr = record_rcpt(out, r)) == NULL) {
 		/* Sent and never answered, or never sent. */
 		sr->status = STATUS_FAIL;
@@ -1191,8 +1272,66 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
+}
+
+void
+probe_group_result(const struct probe_result *conn,
+    const struct probe_result *dns, struct plan_txn *t, struct plan_rcpt *r,
+    const char *address, int catch_all_code, size_t position,
+    struct probe_result *out)
+{
+	result_init(out, address);
+	out->addr_error = address_parse(address, &out->addr, out->addr_why,
+	    sizeof(out->addr_why));
+	if (r == NULL) {
+		/* conn's fate, verdict included (it may come from after
+		 * diag_finish(): a stalled server, a local error). */
+		result_copy_shared(out, conn);
+		if (!out->local_error) {
+			out->verdict = conn->verdict;
+			out->reason = conn->reason;
+			out->exit_code = conn->exit_code;
+			memcpy(out->summary, conn->summary,
+			    sizeof(out->summary));
+			return;
+		}
+	} else
+		result_copy_connection(out, conn, dns);
+	if (out->local_error) {
+		diag_finish(out, catch_all_code);
+		identity_explain(out);
+		return;
+	}
+	if (position > 1)
+		result_finding(out, FINDING_BATCH_SHARED_CONNECTION,
+		    STAGE_RCPT, conn->addr.mailbox, "asked on the same SMTP "
+		    "connection as %s (recipient %zu on it); the stages before "
+		    "MAIL are that connection's", conn->addr.mailbox, position);
+	group_answers(out, conn, t, r);
 	diag_finish(out, catch_all_code);
 	identity_explain(out);
+}
+
+bool
+probe_first_target(struct probe_ctx *ctx, const struct probe_result *resolved,
+    struct sockaddr_storage *out)
+{
+	struct tlist *tl;
+	size_t i;
+	bool found = false;
+
+	if ((tl = calloc(1, sizeof(*tl))) == NULL)
+		return false;
+	targets_of(ctx->cfg, resolved, tl);
+	for (i = 0; i < tl->n && !found; i++) {
+		if (ctx->hooks.conn_skip != NULL && ctx->hooks.conn_skip(
+		    ctx->hooks.arg, (struct sockaddr *)&tl->t[i].addr))
+			continue;
+		*out = tl->t[i].addr;
+		found = true;
+	}
+	free(tl);
+	return found;
 }
 
 struct sync_wait {

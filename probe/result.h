@@ -57,6 +57,7 @@ struct rec_reply {
 	char			 command[LIMIT_ADDRESS * 4 + 32];	/* line sent, "" for the greeting */
 	struct reply		*reply;		/* owned */
 	double			 elapsed_ms;	/* from sending to the last line */
+	double			 sent_ms;	/* monotonic ms when sent; 0: unknown */
 	enum codes_legality	 legality;
 	const char		*legality_ref;
 };
@@ -250,6 +251,8 @@ struct probe_result {
 	size_t			 transcript_bytes;
 	size_t			 transcript_dropped;
 	struct transcript_entry	*transcript;
+	size_t			 transcript_session;	/* where the last session's
+						 * entries begin */
 	double			 t0;		/* monotonic ms at start */
 
 	enum verdict		 verdict;
@@ -324,6 +327,34 @@ void result_note_reply(struct probe_result *r, enum stage st,
  * transaction.  Replies and transcript are copied, not shared. */
 void result_copy_shared(struct probe_result *dst,
     const struct probe_result *src);
+
+/* The DNS facts of src (status, MX hosts and their addresses, the DNS
+ * stage and its findings, the transcript) into dst, a result just
+ * initialised for an address of the same domain. */
+void result_copy_dns(struct probe_result *dst, const struct probe_result *src);
+
+/*
+ * Batch mode: make dst (its input and address already set) a copy of the
+ * connection conn asked it on: server, attempts, identity, the stages
+ * from CONNECT to AUTH and QUIT with their findings, and the transcript
+ * up to the first MAIL FROM.  MAIL and RCPT are left empty for dst's own
+ * answers.  The DNS facts are dns's when given (an address of another
+ * domain than conn's; the transcript then starts with dns's and goes on
+ * with conn's last session), else conn's.
+ */
+void result_copy_connection(struct probe_result *dst,
+    const struct probe_result *conn, const struct probe_result *dns);
+
+/* A copy of the reply of record rr into stage st, with the findings its
+ * deviations call for; the record keeps its reply.  NULL when it has
+ * none or without memory. */
+struct rec_reply *result_copy_reply(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr);
+
+/* Record rr's command and reply lines into the transcript, at the times
+ * they were sent and received (relative to t0). */
+void result_transcript_rec(struct probe_result *r, const struct rec_reply *rr,
+    double t0);
 
 double monotonic_ms(void);
 

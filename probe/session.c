@@ -99,6 +99,11 @@ struct session {
 	size_t			 ri;		/* its recipient being asked */
 	bool			 in_control;	/* asking a control out of order */
 	size_t			 resume;	/* ... then go on from here */
+	size_t			 accepted_mail;	/* recipients accepted since MAIL */
+	bool			 carrying;	/* plan.carry_over: RSET, then MAIL
+						 * again for the rest */
+	bool			 carry_mail;	/* that MAIL is in flight */
+	struct rec_reply	 carry_rec;	/* its answer */
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
@@ -519,7 +524,46 @@ record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
 	rec_reply_set(rr, cmd, s->last_cmd, rp, now_ms() - s->sent_at);
+	rr->sent_ms = s->sent_at;
 	return rr->legality != CODES_ILLEGAL;
+}
+
+/* Where the answer to the MAIL in flight goes: the transaction's record,
+ * or for the MAIL of a carried-over rest (plan.carry_over) a record of
+ * the session's own (the transaction's first answer stands). */
+static struct rec_reply *
+mail_rec(struct session *s)
+{
+	return s->carry_mail ? &s->carry_rec : &cur_txn(s)->mail;
+}
+
+/*
+ * The plan's rules (plan.h) after the answer rr to MAIL or RCPT: count
+ * it, and true when the session must stop asking — the refusals reached
+ * the plan's budget, or the reply was slower than the plan allows.
+ */
+static bool
+plan_rules(struct session *s, const struct rec_reply *rr)
+{
+	struct plan *p = s->p.plan;
+	int code = rr->reply->code;
+
+	p->nreplies++;
+	p->reply_ms += rr->elapsed_ms;
+	if (rr->elapsed_ms > p->slowest_ms)
+		p->slowest_ms = rr->elapsed_ms;
+	if (code / 100 == 4 || code / 100 == 5)
+		p->rejected++;
+	if (p->max_rejected > 0 && p->rejected >= p->max_rejected)
+		p->stopped = PLAN_STOP_BUDGET;
+	else if (p->slow_reply_ms > 0 && rr->elapsed_ms > p->slow_reply_ms)
+		p->stopped = PLAN_STOP_SLOW;
+	if (p->stopped != PLAN_STOP_NONE)
+		result_transcriptf(s->res, 'i', "stopping here: %s",
+		    p->stopped == PLAN_STOP_BUDGET ? "the refusals reached the "
+		    "budget of this connection" : "the server answers too "
+		    "slowly");
+	return p->stopped != PLAN_STOP_NONE;
 }
 
 static void next_txn(struct session *s);
@@ -536,6 +580,19 @@ after_opening(struct session *s)
 	}
 	s->ti = 0;
 	next_txn(s);
+}
+
+/* MAIL FROM for transaction s->ti (again for a carried-over rest). */
+static void
+send_mail(struct session *s)
+{
+	struct plan_txn *t = cur_txn(s);
+	bool utf8 = t->need_smtputf8 && s->res->has_caps &&
+	    s->res->caps.smtputf8;
+
+	s->accepted_mail = 0;
+	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
+	    utf8 ? " SMTPUTF8" : "");
 }
 
 /* MAIL FROM for transaction s->ti, or QUIT after the last. */
@@ -565,8 +622,7 @@ next_txn(struct session *s)
 	}
 	t->state = PLAN_TXN_ASKED;
 	s->ri = 0;
-	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
-	    utf8 ? " SMTPUTF8" : "");
+	send_mail(s);
 }
 
 /* The control recipient not asked yet (plan.h, if_accepted), or nrcpts. */
@@ -625,22 +681,28 @@ rcpt_advance(struct session *s)
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = cur_txn(s);
+	struct rec_reply *rr = mail_rec(s);
 	int code = rp->code;
+	bool stop;
 
-	if (!record(s, &t->mail, CODES_CMD_MAIL, rp)) {
+	if (!record(s, rr, CODES_CMD_MAIL, rp)) {
 		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
 		send_quit(s);
 		return;
 	}
+	s->carry_mail = false;
+	stop = plan_rules(s, rr);
 	if (code / 100 == 2) {
 		s->transaction = true;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	/* A refused MAIL opens no transaction (§4.1.1.2). */
 	decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
-	if (code == 421) {
+	if (code == 421 || stop) {
 		/* RFC 5321 §3.8: the server is closing the channel. */
 		send_line(s, S_QUIT, "QUIT");
 		return;
@@ -655,9 +717,9 @@ on_mail_reply(struct session *s, struct reply *rp)
  * recipient: it and the rest of the transaction stay to be asked again.
  */
 static bool
-too_many(const struct plan_txn *t, const struct reply *rp)
+too_many(const struct session *s, const struct reply *rp)
 {
-	return t->accepted > 0 && ((rp->esc_subject == 5 &&
+	return s->accepted_mail > 0 && ((rp->esc_subject == 5 &&
 	    rp->esc_detail == 3 && rp->esc_class == rp->code / 100) ||
 	    (rp->code == 452 && rp->esc_class == 0));
 }
@@ -668,6 +730,7 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 	struct plan_txn *t = cur_txn(s);
 	struct plan_rcpt *r = &t->rcpts[s->ri];
 	int code = rp->code;
+	bool stop;
 
 	if (!record(s, &r->reply, CODES_CMD_RCPT, rp)) {
 		/* Never take a 3xx (or anything odd) as leave to go on:
@@ -677,14 +740,30 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		send_quit(s);
 		return;
 	}
-	if (too_many(t, rp)) {
+	stop = plan_rules(s, &r->reply);
+	if (too_many(s, rp)) {
 		r->state = PLAN_RCPT_TOO_MANY;
+		if (t->took == 0 || s->accepted_mail < t->took)
+			t->took = s->accepted_mail;
 		result_transcriptf(s->res, 'i', "no more recipients in this "
 		    "transaction (%d); %zu recipient(s) left for another one",
 		    code, t->nrcpts - s->ri);
-		s->in_control = false;
+		if (s->in_control) {
+			s->in_control = false;
+			s->ri = s->resume;
+		}
+		if (s->p.plan->carry_over && !stop) {
+			/* RSET, then the rest in a new transaction. */
+			s->carrying = true;
+			s->transaction = false;
+			send_line(s, S_RSET, "RSET");
+			return;
+		}
 		s->ri = t->nrcpts;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
@@ -695,10 +774,15 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	r->state = PLAN_RCPT_ANSWERED;
-	if (code / 100 == 2 && !r->if_accepted)
+	if (code / 100 == 2 && !r->if_accepted) {
 		t->accepted++;
+		s->accepted_mail++;
+	}
 	rcpt_advance(s);
-	next_rcpt(s);
+	if (stop)
+		send_quit(s);
+	else
+		next_rcpt(s);
 }
 
 /* The RSET that ends a transaction (or comes before QUIT). */
@@ -710,6 +794,14 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 	set_status(s, STAGE_QUIT, ok ? STATUS_OK : STATUS_WARN);
 	if (s->quitting || !ok) {
 		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (s->carrying) {
+		/* The rest of the transaction, from the recipient that got
+		 * the 452. */
+		s->carrying = false;
+		s->carry_mail = true;
+		send_mail(s);
 		return;
 	}
 	s->ti++;
@@ -913,7 +1005,11 @@ on_reply(struct session *s, struct reply *rp)
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
 		 * few and counts the rest. */
-		if (state == S_RSET && !s->quitting) {
+		if (state == S_RSET && !s->quitting && s->carrying) {
+			s->carrying = false;
+			s->carry_mail = true;
+			send_mail(s);
+		} else if (state == S_RSET && !s->quitting) {
 			s->ti++;
 			next_txn(s);
 		} else
@@ -1030,8 +1126,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 		/* What came instead of the answer goes into the record of
 		 * the request in flight. */
 		if (partial != NULL && s->state == S_MAIL)
-			(void)record(s, &cur_txn(s)->mail, CODES_CMD_MAIL,
-			    partial);
+			(void)record(s, mail_rec(s), CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
 			(void)record(s, &cur_txn(s)->rcpts[s->ri].reply,
 			    CODES_CMD_RCPT, partial);
@@ -1225,6 +1320,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	conn_free(s->conn);
+	reply_free(s->carry_rec.reply);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
