@@ -12,6 +12,7 @@
 
 #include "codes.h"
 #include "fuzz.h"
+#include "json.h"
 #include "reply.h"
 #include "report.h"
 #include "result.h"
@@ -53,8 +54,7 @@ check_reply(const struct reply *r)
 		FUZZ_ASSERT(r->lines[i].text[r->lines[i].len] == '\0');
 		kept += r->lines[i].len;
 		report_put_text(devnull, r->lines[i].text, r->lines[i].len);
-		report_put_json_string(devnull, r->lines[i].text,
-		    r->lines[i].len);
+		json_put_string(devnull, r->lines[i].text, r->lines[i].len);
 	}
 	FUZZ_ASSERT(kept <= LIMIT_REPLY_BYTES);
 	for (i = 0; i < REPLY_DEV_COUNT + 1; i++)

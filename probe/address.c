@@ -15,6 +15,7 @@
 #include <idn2.h>
 
 #include "address.h"
+#include "utf8.h"
 
 static const char *const error_names[] = {
 	[ADDRESS_OK] = "ok",
@@ -53,40 +54,6 @@ control_name(unsigned char c)
 	case 0x7f: return "DEL";
 	default: return NULL;
 	}
-}
-
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 when invalid. */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned int cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
 }
 
 /* RFC 5322 atext, which RFC 5321 §4.1.2 uses for Atom. */
@@ -314,7 +281,8 @@ check_bytes(const char *s, size_t n, char *why, size_t whylen)
 		}
 	}
 	for (i = 0; i < n;) {
-		size_t l = utf8_len((const unsigned char *)s + i, n - i);
+		size_t l = utf8_decode((const unsigned char *)s + i, n - i,
+		    NULL);
 		if (l == 0) {
 			snprintf(why, whylen, "the address is not valid UTF-8 "
 			    "(byte 0x%02x at position %zu)",

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "identity.h"
 
 static void
 verdict(struct probe_result *r, enum verdict v, enum reason reason,
@@ -1067,16 +1068,64 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 	verdict_outcome(r, dom, catch_all_code);
 }
 
+static void server_stalled(struct probe_result *r, size_t skipped,
+    bool decide);
+
+/* The verdict of a self-check: the client audit decides; offline, no
+ * server was asked at all. */
+static void
+self_check_verdict(struct probe_result *r, bool offline)
+{
+	int st;
+
+	if (r->local_error)
+		return;
+	if (!offline && r->outcome != OUTCOME_ANSWERED) {
+		r->exit_code = EXIT_UNKNOWN;	/* no server answered: keep the
+						 * reason that says why */
+		return;
+	}
+	st = identity_client_status(r);
+	verdict(r, VERDICT_UNKNOWN, REASON_SELF_CHECK, "%s", st == 0 ?
+	    "Self-check: nothing wrong found with this host's address, "
+	    "reverse DNS or HELO name." : st == 1 ? "Self-check: this host's "
+	    "identity has problems that make servers refuse or distrust it "
+	    "(see the findings)." : "Self-check: this host's address or its "
+	    "reverse DNS could not be checked.");
+	r->exit_code = st;
+}
+
 void
 diag_finish(struct probe_result *r, int catch_all_code)
 {
-	diag_finish_address(r, catch_all_code);
-	if (r->kind == RESULT_RELAY_PASS && r->outcome == OUTCOME_ANSWERED)
+	if (r->kind != RESULT_SELF_CHECK_LOCAL)
+		diag_finish_address(r, catch_all_code);
+	if (r->skipped_stalled > 0)
+		server_stalled(r, r->skipped_stalled,
+		    r->outcome == OUTCOME_NONE && !r->local_error &&
+		    r->stages[STAGE_DNS].status != STATUS_FAIL);
+	/* What the client's own identity adds to the explanations (its
+	 * reverse DNS and HELO name, when a refusal is about them). */
+	if (r->identity_checked)
+		identity_explain(r);
+	switch (r->kind) {
+	case RESULT_RELAY_PASS:
 		/* The relay test's forms carry the answers (relaytest.c);
 		 * this connection asked no recipient of its own. */
-		verdict(r, VERDICT_UNKNOWN, REASON_RELAY_TEST,
-		    "The envelopes of "
-		    "the relay test were asked; see relay_test.");
+		if (r->outcome == OUTCOME_ANSWERED)
+			verdict(r, VERDICT_UNKNOWN, REASON_RELAY_TEST, "The "
+			    "envelopes of the relay test were asked; see "
+			    "relay_test.");
+		break;
+	case RESULT_SELF_CHECK:
+		self_check_verdict(r, false);
+		break;
+	case RESULT_SELF_CHECK_LOCAL:
+		self_check_verdict(r, true);
+		break;
+	default:
+		break;
+	}
 }
 
 void
@@ -1097,8 +1146,8 @@ diag_rate_limited(struct probe_result *r, int tries)
 	    "longer --delay.", dom, tries);
 }
 
-void
-diag_server_stalled(struct probe_result *r, size_t skipped, bool decide)
+static void
+server_stalled(struct probe_result *r, size_t skipped, bool decide)
 {
 	const char *dom = r->addr.domain_ascii[0] != '\0' ?
 	    r->addr.domain_ascii : r->input;

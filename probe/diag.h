@@ -20,20 +20,14 @@
 #define EXIT_BAD_ADDRESS	65
 #define EXIT_LOCAL_ERROR	70
 
-/* Fill verdict, reason, summary, exit_code and the explanations. */
+/* Fill verdict, reason, summary, exit_code and the explanations, from
+ * the facts in r (its kind says what the verdict is about). */
 void diag_finish(struct probe_result *r, int catch_all_code);
 
 /* Batch mode: the servers kept refusing with 421 / 4xx at the greeting
  * (rate limits) through every try; verdict unknown, reason
  * "rate_limited", finding batch.rate_limited.  After diag_finish(). */
 void diag_rate_limited(struct probe_result *r, int tries);
-
-/* Batch mode: `skipped` server addresses were not tried because they
- * timed out earlier in the run (finding batch.server_stalled).  With
- * decide (no server was tried at all): verdict unknown, reason
- * "timeout".  After diag_finish(). */
-void diag_server_stalled(struct probe_result *r, size_t skipped,
-    bool decide);
 
 /* Combine exit statuses of several addresses: the worst wins, in the order
  * 70, 65, 2, 1, 3, 0. */

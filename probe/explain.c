@@ -20,6 +20,7 @@
 
 #include "codes.h"
 #include "explain.h"
+#include "json.h"
 #include "report.h"
 
 #define EXPLAIN_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -630,115 +631,130 @@ store(struct explain_reply *out, size_t nout, size_t max,
 	return nout;
 }
 
-size_t
-explain_parse(const char *in, size_t len, struct explain_reply *out,
-    size_t max)
+/* An empty text buffer over r's text. */
+static void
+tb_init(struct textbuf *tb, struct explain_reply *r)
 {
-	struct explain_reply	 r;
-	struct textbuf		 tb;
-	struct line		 l, c;
-	size_t			 pos = 0, nout = 0, at, body, end;
-	int			 pending = -1, code, cmd, code2;
-	bool			 linestart;
+	tb->buf = r->text;
+	tb->cap = sizeof(r->text);
+	tb->len = 0;
+	tb->cut = false;
+	tb->buf[0] = '\0';
+}
 
-	if (in == NULL || out == NULL || max == 0)
-		return 0;
-	while (nout < max && get_line(in, len, pos, &l)) {
-		size_t	 lineno_span = 1;
+/*
+ * The text of a reply's first line (line l, the code at offset at) into
+ * tb: after the code and the enhanced code, and for a reply quoted in
+ * '...' up to the closing quote.  Returns true when the text ran to the
+ * end of the line.
+ */
+static bool
+first_line(const struct line *l, size_t at, int code, bool linestart,
+    struct explain_reply *r, struct textbuf *tb)
+{
+	size_t	 body, end, q;
 
-		linestart = line_start_reply(l.s, l.n, &at, &code);
-		if (!linestart && !inline_reply(l.s, l.n, &at, &code)) {
-			if ((cmd = cmd_named(l.s, l.n)) >= 0)
-				pending = cmd;
-			pos = l.next;
-			continue;
-		}
-		if ((cmd = cmd_named(l.s, at)) >= 0)
-			pending = cmd;
-
-		memset(&r, 0, sizeof(r));
-		r.code = code;
-		r.cmd = -1;
-		tb.buf = r.text;
-		tb.cap = sizeof(r.text);
-		tb.len = 0;
-		tb.cut = false;
-		tb.buf[0] = '\0';
-
-		/* The first line: after the code and the enhanced code; for a
-		 * reply quoted in '...' up to the closing quote. */
-		body = at + skip_codes(l.s + at, l.n - at, code, &r);
-		end = l.n;
-		if (!linestart && at > 0 &&
-		    (l.s[at - 1] == '\'' || l.s[at - 1] == '"')) {
-			size_t q;
-
-			for (q = l.n; q > body; q--)
-				if (l.s[q - 1] == l.s[at - 1]) {
-					end = q - 1;
-					break;
-				}
-		}
-		if (body < end)
-			tb_put(&tb, l.s + body, end - body);
-		pos = l.next;
-
-		/* Continuation lines. */
-		if (linestart) {
-			/* "550-..." lines up to the one with "550 ". */
-			bool more = at + 3 < l.n && l.s[at + 3] == '-';
-
-			while (more && get_line(in, len, pos, &c)) {
-				size_t a2;
-
-				if (!line_start_reply(c.s, c.n, &a2, &code2) ||
-				    code2 != code)
-					break;
-				more = a2 + 3 < c.n && c.s[a2 + 3] == '-';
-				a2 += skip_codes(c.s + a2, c.n - a2, code, &r);
-				tb_put(&tb, "\n", 1);
-				if (a2 < c.n)
-					tb_put(&tb, c.s + a2, c.n - a2);
-				pos = c.next;
-				lineno_span++;
+	body = at + skip_codes(l->s + at, l->n - at, code, r);
+	end = l->n;
+	if (!linestart && at > 0 &&
+	    (l->s[at - 1] == '\'' || l->s[at - 1] == '"')) {
+		for (q = l->n; q > body; q--)
+			if (l->s[q - 1] == l->s[at - 1]) {
+				end = q - 1;
+				break;
 			}
-			/* An indented reply is quoted by a bounce, which may
-			 * have folded it onto more lines of the same indent. */
-			if (l.n > 0 && is_blank(l.s[0]))
-				lineno_span += absorb_folded(in, len, &pos, &tb,
-				    indent_of(&l), code);
-		} else if (end == l.n)
-			lineno_span += absorb_folded(in, len, &pos, &tb, 1, code);
-		r.textlen = tb.len;
-		r.text_truncated = tb.cut;
-		r.nlines = lineno_span;
-
-		/* "(in reply to RCPT TO command)" names the command. */
-		{
-			size_t k = ci_find(r.text, r.textlen, "(in reply to ");
-
-			if (k < r.textlen &&
-			    (cmd = cmd_named(r.text + k + 1,
-			    r.textlen - k - 1)) >= 0)
-				pending = cmd;
-		}
-		clean_text(&r);
-		if (pending >= 0) {
-			r.cmd = pending;
-			r.cmd_source = EXPLAIN_CMD_INPUT;
-		}
-		pending = -1;
-		nout = store(out, nout, max, &r);
 	}
-	if (nout > 0)
-		return nout;
+	if (body < end)
+		tb_put(tb, l->s + body, end - body);
+	return end == l->n;
+}
 
-	/* No reply code anywhere: a bare enhanced code ("5.7.1", "Status:
-	 * 5.1.1", "#5.2.2") is still worth explaining. */
+/*
+ * The lines after the first of a reply that starts line l: "550-..."
+ * lines up to the one with "550 ", then, for an indented reply (quoted
+ * by a bounce), the lines of the same indent it was folded onto.
+ * Returns the number of lines taken; *pos moves past them.
+ */
+static size_t
+continuation_lines(const char *in, size_t len, size_t *pos,
+    const struct line *l, size_t at, int code, struct explain_reply *r,
+    struct textbuf *tb)
+{
+	struct line	 c;
+	size_t		 n = 0, a2;
+	int		 code2;
+	bool		 more = at + 3 < l->n && l->s[at + 3] == '-';
+
+	while (more && get_line(in, len, *pos, &c)) {
+		if (!line_start_reply(c.s, c.n, &a2, &code2) || code2 != code)
+			break;
+		more = a2 + 3 < c.n && c.s[a2 + 3] == '-';
+		a2 += skip_codes(c.s + a2, c.n - a2, code, r);
+		tb_put(tb, "\n", 1);
+		if (a2 < c.n)
+			tb_put(tb, c.s + a2, c.n - a2);
+		*pos = c.next;
+		n++;
+	}
+	if (l->n > 0 && is_blank(l->s[0]))
+		n += absorb_folded(in, len, pos, tb, indent_of(l), code);
+	return n;
+}
+
+/*
+ * The reply whose code is at offset at of line l, into r; *pos moves past
+ * its last line.  pending is the command named before it, or -1; the
+ * reply's own "(in reply to RCPT TO command)" overrides it.
+ */
+static void
+take_reply(const char *in, size_t len, size_t *pos, const struct line *l,
+    size_t at, int code, bool linestart, int pending,
+    struct explain_reply *r)
+{
+	struct textbuf	 tb;
+	size_t		 span = 1, k;
+	int		 cmd;
+	bool		 to_end;
+
+	memset(r, 0, sizeof(*r));
+	r->code = code;
+	r->cmd = -1;
+	tb_init(&tb, r);
+	to_end = first_line(l, at, code, linestart, r, &tb);
+	*pos = l->next;
+	if (linestart)
+		span += continuation_lines(in, len, pos, l, at, code, r, &tb);
+	else if (to_end)
+		span += absorb_folded(in, len, pos, &tb, 1, code);
+	r->textlen = tb.len;
+	r->text_truncated = tb.cut;
+	r->nlines = span;
+
+	k = ci_find(r->text, r->textlen, "(in reply to ");
+	if (k < r->textlen && (cmd = cmd_named(r->text + k + 1,
+	    r->textlen - k - 1)) >= 0)
+		pending = cmd;
+	clean_text(r);
+	if (pending >= 0) {
+		r->cmd = pending;
+		r->cmd_source = EXPLAIN_CMD_INPUT;
+	}
+}
+
+/*
+ * No reply code anywhere: a bare enhanced code ("5.7.1", "Status:
+ * 5.1.1", "#5.2.2") is still worth explaining.  The first one goes to
+ * *r; returns 1, or 0 when there is none.
+ */
+static size_t
+bare_enhanced(const char *in, size_t len, struct explain_reply *r)
+{
+	struct textbuf	 tb;
+	struct line	 l;
+	size_t		 pos, e, b;
+	int		 c1, c2, c3, cmd;
+
 	for (pos = 0; pos < len; pos++) {
-		size_t e;
-		int c1, c2, c3;
-
 		if (!left_boundary(in, pos) && !(pos > 0 && in[pos - 1] == '\n'))
 			continue;
 		if (pos > 0 && in[pos - 1] == '#')
@@ -746,38 +762,61 @@ explain_parse(const char *in, size_t len, struct explain_reply *out,
 		e = enh_at(in + pos, len - pos, &c1, &c2, &c3);
 		if (e == 0)
 			continue;
-		memset(&r, 0, sizeof(r));
-		r.code = 0;
-		r.esc_class = c1;
-		r.esc_subject = c2;
-		r.esc_detail = c3;
-		r.cmd = -1;
-		r.nlines = 1;
+		memset(r, 0, sizeof(*r));
+		r->esc_class = c1;
+		r->esc_subject = c2;
+		r->esc_detail = c3;
+		r->cmd = -1;
+		r->nlines = 1;
 		get_line(in, len, pos, &l);	/* rest of this line */
-		tb.buf = r.text;
-		tb.cap = sizeof(r.text);
-		tb.len = 0;
-		tb.cut = false;
-		tb.buf[0] = '\0';
-		{
-			size_t b = e;
-
-			while (b < l.n && is_blank(l.s[b]))
-				b++;
-			if (b < l.n)
-				tb_put(&tb, l.s + b, l.n - b);
-		}
-		r.textlen = tb.len;
-		r.text_truncated = tb.cut;
-		clean_text(&r);
+		tb_init(&tb, r);
+		for (b = e; b < l.n && is_blank(l.s[b]); b++)
+			;
+		if (b < l.n)
+			tb_put(&tb, l.s + b, l.n - b);
+		r->textlen = tb.len;
+		r->text_truncated = tb.cut;
+		clean_text(r);
 		if ((cmd = cmd_named(in, len)) >= 0) {
-			r.cmd = cmd;
-			r.cmd_source = EXPLAIN_CMD_INPUT;
+			r->cmd = cmd;
+			r->cmd_source = EXPLAIN_CMD_INPUT;
 		}
-		out[0] = r;
 		return 1;
 	}
 	return 0;
+}
+
+size_t
+explain_parse(const char *in, size_t len, struct explain_reply *out,
+    size_t max)
+{
+	struct explain_reply	 r;
+	struct line		 l;
+	size_t			 pos = 0, nout = 0, at;
+	int			 pending = -1, code, cmd;
+	bool			 linestart;
+
+	if (in == NULL || out == NULL || max == 0)
+		return 0;
+	while (nout < max && get_line(in, len, pos, &l)) {
+		linestart = line_start_reply(l.s, l.n, &at, &code);
+		if (!linestart && !inline_reply(l.s, l.n, &at, &code)) {
+			/* A line that names a command ("... after RCPT
+			 * TO:<a@b>", ">>> RCPT To:") before the reply. */
+			if ((cmd = cmd_named(l.s, l.n)) >= 0)
+				pending = cmd;
+			pos = l.next;
+			continue;
+		}
+		if ((cmd = cmd_named(l.s, at)) >= 0)
+			pending = cmd;
+		take_reply(in, len, &pos, &l, at, code, linestart, pending, &r);
+		pending = -1;
+		nout = store(out, nout, max, &r);
+	}
+	if (nout > 0)
+		return nout;
+	return bare_enhanced(in, len, out);
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -824,29 +863,39 @@ explain_one(const struct explain_reply *r, struct explained *x)
 }
 
 static void
-put_text(FILE *out, const char *s)
-{
-	report_put_text(out, s, strlen(s));
-}
-
-static void
 put_label(FILE *out, const char *label)
 {
 	fprintf(out, "  %-13s", label);
 }
 
+/* A labelled line of escaped text. */
 static void
-print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
-    size_t input, size_t ninputs)
+put_line(FILE *out, const char *label, const char *text)
 {
-	const struct explain_reply *r = x->r;
-	char	 esc[32];
+	put_label(out, label);
+	report_put_cstr(out, text);
+	fputc('\n', out);
+}
+
+/* "5.1.1" into buf, or NULL without an enhanced code. */
+static const char *
+esc_string(const struct explain_reply *r, char *buf, size_t len)
+{
+	if (r->esc_class == 0)
+		return NULL;
+	snprintf(buf, len, "%d.%d.%d", r->esc_class, r->esc_subject,
+	    r->esc_detail);
+	return buf;
+}
+
+/* "reply 2 of 3" (or "reply 1.2" with several inputs) and the reply
+ * itself: its codes and its text, one input line per output line. */
+static void
+text_reply(FILE *out, const struct explain_reply *r, const char *esc,
+    size_t idx, size_t n, size_t input, size_t ninputs)
+{
 	size_t	 i, start;
 
-	esc[0] = '\0';
-	if (r->esc_class != 0)
-		snprintf(esc, sizeof(esc), "%d.%d.%d", r->esc_class,
-		    r->esc_subject, r->esc_detail);
 	if (n > 1 || ninputs > 1) {
 		fprintf(out, "reply");
 		if (ninputs > 1)
@@ -855,13 +904,11 @@ print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
 			fprintf(out, " %zu of %zu", idx + 1, n);
 		fputc('\n', out);
 	}
-
 	put_label(out, "reply:");
 	if (r->code != 0)
 		fprintf(out, "%d", r->code);
-	if (esc[0] != '\0')
+	if (esc != NULL)
 		fprintf(out, "%s%s", r->code != 0 ? " " : "", esc);
-	/* The text, one input line per output line. */
 	for (i = 0, start = 0; i <= r->textlen; i++) {
 		if (i < r->textlen && r->text[i] != '\n')
 			continue;
@@ -884,216 +931,209 @@ print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
 		    "named in the input");
 	else
 		fputs("not known (give it with --after COMMAND)\n", out);
+}
+
+/* What the reply code means. */
+static void
+text_code(FILE *out, const struct explained *x)
+{
+	int	 code = x->r->code;
 
 	put_label(out, "code:");
-	if (r->code == 0) {
+	if (code == 0) {
 		fprintf(out, "none; explained from the enhanced code's class "
 		    "as a %d reply\n", x->classify_code);
 	} else if (x->basic != NULL) {
-		fprintf(out, "%d [%s] ", r->code, x->basic->origin);
-		put_text(out, x->basic->meaning);
+		fprintf(out, "%d [%s] ", code, x->basic->origin);
+		report_put_cstr(out, x->basic->meaning);
 		fputc('\n', out);
-		if (r->code == 101 || r->code == 111) {
+		if (code == 101 || code == 111) {
 			put_label(out, "");
 			fputs("not a reply from a server: a client reports that "
 			    "it could not connect\n", out);
 		}
 	} else {
 		fprintf(out, "%d, not a code we know; by its first two digits "
-		    "(RFC 5321 §4.2.1): %s\n", r->code,
-		    codes_basic_generic(r->code));
+		    "(RFC 5321 §4.2.1): %s\n", code,
+		    codes_basic_generic(code));
 	}
+}
 
-	if (r->esc_class != 0) {
-		put_label(out, "enhanced:");
-		fprintf(out, "%s %s / %s", esc,
-		    codes_enhanced_class_name(r->esc_class),
-		    codes_enhanced_subject_name(r->esc_subject));
-		if (x->enh != NULL && x->enh_exact) {
-			fputs(": ", out);
-			put_text(out, x->enh->title);
-			fprintf(out, " [%s]\n", x->enh->ref);
-			put_label(out, "");
-			put_text(out, x->enh->meaning);
-			fputc('\n', out);
-		} else if (x->enh != NULL) {
-			fprintf(out, "; detail %d is not registered, so only "
-			    "the subject speaks: ", r->esc_detail);
-			put_text(out, x->enh->title);
-			fputc('\n', out);
-		} else
-			fputs("; not a registered code\n", out);
-		if (x->enh != NULL && x->enh_exact && x->enh->vendor_note != NULL) {
-			put_label(out, "vendor note:");
-			put_text(out, x->enh->vendor_note);
-			fputc('\n', out);
-		}
-		if (r->code != 0 && r->esc_class != r->code / 100 &&
-		    r->code >= 200) {
-			put_label(out, "");
-			fputs("the enhanced class differs from the reply code's "
-			    "first digit (RFC 3463 §2); the reply code decides\n",
-			    out);
-		}
+/* What the enhanced status code means (RFC 3463), if there is one. */
+static void
+text_enhanced(FILE *out, const struct explained *x, const char *esc)
+{
+	const struct explain_reply *r = x->r;
+
+	if (esc == NULL)
+		return;
+	put_label(out, "enhanced:");
+	fprintf(out, "%s %s / %s", esc,
+	    codes_enhanced_class_name(r->esc_class),
+	    codes_enhanced_subject_name(r->esc_subject));
+	if (x->enh != NULL && x->enh_exact) {
+		fputs(": ", out);
+		report_put_cstr(out, x->enh->title);
+		fprintf(out, " [%s]\n", x->enh->ref);
+		put_line(out, "", x->enh->meaning);
+	} else if (x->enh != NULL) {
+		fprintf(out, "; detail %d is not registered, so only "
+		    "the subject speaks: ", r->esc_detail);
+		report_put_cstr(out, x->enh->title);
+		fputc('\n', out);
+	} else
+		fputs("; not a registered code\n", out);
+	if (x->enh != NULL && x->enh_exact && x->enh->vendor_note != NULL)
+		put_line(out, "vendor note:", x->enh->vendor_note);
+	if (r->code != 0 && r->esc_class != r->code / 100 &&
+	    r->code >= 200) {
+		put_label(out, "");
+		fputs("the enhanced class differs from the reply code's "
+		    "first digit (RFC 3463 §2); the reply code decides\n",
+		    out);
 	}
+}
 
-	if (x->has_legality) {
-		const char *cn = codes_cmd_name((enum codes_cmd)r->cmd);
+/* Whether the code may answer the command, when the command is known. */
+static void
+text_legality(FILE *out, const struct explained *x)
+{
+	const char *cn;
 
-		put_label(out, "legality:");
-		switch (x->legality) {
-		case CODES_LEGAL:
-			fprintf(out, "legal in reply to %s [%s]\n", cn,
-			    x->legality_ref);
-			break;
-		case CODES_LEGAL_EXTENSION:
-			fprintf(out, "legal in reply to %s through an extension "
-			    "[%s]\n", cn, x->legality_ref);
-			break;
-		case CODES_COMMON:
-			fprintf(out, "not in any RFC for %s, but common in the "
-			    "wild [%s]\n", cn, x->legality_ref);
-			break;
-		case CODES_ILLEGAL:
-			fprintf(out, "illegal: no RFC allows %d in reply to %s\n",
-			    r->code, cn);
-			break;
-		}
+	if (!x->has_legality)
+		return;
+	cn = codes_cmd_name((enum codes_cmd)x->r->cmd);
+	put_label(out, "legality:");
+	switch (x->legality) {
+	case CODES_LEGAL:
+		fprintf(out, "legal in reply to %s [%s]\n", cn,
+		    x->legality_ref);
+		break;
+	case CODES_LEGAL_EXTENSION:
+		fprintf(out, "legal in reply to %s through an extension "
+		    "[%s]\n", cn, x->legality_ref);
+		break;
+	case CODES_COMMON:
+		fprintf(out, "not in any RFC for %s, but common in the "
+		    "wild [%s]\n", cn, x->legality_ref);
+		break;
+	case CODES_ILLEGAL:
+		fprintf(out, "illegal: no RFC allows %d in reply to %s\n",
+		    x->r->code, cn);
+		break;
 	}
+}
 
+static void
+print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
+    size_t input, size_t ninputs)
+{
+	char	 esc[32];
+	const char *e = esc_string(x->r, esc, sizeof(esc));
+
+	text_reply(out, x->r, e, idx, n, input, ninputs);
+	text_code(out, x);
+	text_enhanced(out, x, e);
+	text_legality(out, x);
 	put_label(out, "permanence:");
 	fprintf(out, "%s\n", codes_permanence_name(x->d.permanence));
 	put_label(out, "category:");
 	fprintf(out, "%s\n", codes_category_name(x->d.category));
 	put_label(out, "blame:");
 	fprintf(out, "%s\n", codes_blame_name(x->d.blame));
-	put_label(out, "meaning:");
-	put_text(out, x->d.meaning);
-	fputc('\n', out);
-	if (x->d.cause[0] != '\0') {
-		put_label(out, "cause:");
-		put_text(out, x->d.cause);
-		fputc('\n', out);
-	}
-	put_label(out, "advice:");
-	put_text(out, x->d.advice);
-	fputc('\n', out);
-	if (x->d.rule[0] != '\0') {
-		put_label(out, "text rule:");
-		put_text(out, x->d.rule);
-		fputc('\n', out);
-	}
+	put_line(out, "meaning:", x->d.meaning);
+	if (x->d.cause[0] != '\0')
+		put_line(out, "cause:", x->d.cause);
+	put_line(out, "advice:", x->d.advice);
+	if (x->d.rule[0] != '\0')
+		put_line(out, "text rule:", x->d.rule);
 }
 
+/* "basic": what the reply code means, null without one. */
 static void
-jstr(FILE *out, const char *s)
+json_basic(struct json_writer *w, const struct explained *x)
 {
-	if (s == NULL)
-		fputs("null", out);
-	else
-		report_put_json_string(out, s, strlen(s));
+	const struct codes_basic *b = x->basic;
+	int code = x->r->code;
+
+	if (code == 0) {
+		json_kv_null(w, "basic");
+		return;
+	}
+	json_kv_object(w, "basic");
+	json_kv_bool(w, "known", b != NULL);
+	json_kv_str(w, "origin", b != NULL ? b->origin : NULL);
+	json_kv_str(w, "meaning", b != NULL ? b->meaning :
+	    codes_basic_generic(code));
+	json_kv_str(w, "causes", b != NULL ? b->causes : NULL);
+	json_kv_str(w, "advice", b != NULL ? b->advice : NULL);
+	json_kv_str(w, "generic", codes_basic_generic(code));
+	json_object_end(w);
 }
 
+/* "enhanced_info": what the enhanced code means, null without one. */
 static void
-jkey(FILE *out, const char *key)
+json_enhanced(struct json_writer *w, const struct explained *x)
 {
-	fprintf(out, ",\"%s\":", key);
+	const struct explain_reply *r = x->r;
+	const struct codes_enhanced *e = x->enh;
+
+	if (r->esc_class == 0) {
+		json_kv_null(w, "enhanced_info");
+		return;
+	}
+	json_kv_object(w, "enhanced_info");
+	json_kv_str(w, "class", codes_enhanced_class_name(r->esc_class));
+	json_kv_str(w, "subject", codes_enhanced_subject_name(r->esc_subject));
+	json_kv_bool(w, "known", x->enh_exact);
+	json_kv_str(w, "title", e != NULL ? e->title : NULL);
+	json_kv_str(w, "meaning", e != NULL ? e->meaning : NULL);
+	json_kv_str(w, "advice", e != NULL ? e->advice : NULL);
+	json_kv_str(w, "ref", e != NULL ? e->ref : NULL);
+	json_kv_str(w, "vendor_note", e != NULL && x->enh_exact ?
+	    e->vendor_note : NULL);
+	json_object_end(w);
 }
 
+/* One explained reply as one JSON object on a line (docs/EXPLAIN.md). */
 static void
 print_json(FILE *out, const struct explained *x, size_t input,
     bool input_cut)
 {
 	const struct explain_reply *r = x->r;
+	struct json_writer w;
 	char	 esc[32];
 
-	fprintf(out, "{\"input\":%zu,\"input_truncated\":%s", input,
-	    input_cut ? "true" : "false");
-	jkey(out, "code");
+	json_init(&w, out);
+	json_object(&w);
+	json_kv_uint(&w, "input", input);
+	json_kv_bool(&w, "input_truncated", input_cut);
 	if (r->code != 0)
-		fprintf(out, "%d", r->code);
+		json_kv_int(&w, "code", r->code);
 	else
-		fputs("null", out);
-	jkey(out, "enhanced");
-	if (r->esc_class != 0) {
-		snprintf(esc, sizeof(esc), "%d.%d.%d", r->esc_class,
-		    r->esc_subject, r->esc_detail);
-		jstr(out, esc);
-	} else
-		fputs("null", out);
-	jkey(out, "text");
-	report_put_json_string(out, r->text, r->textlen);
-	fprintf(out, ",\"text_truncated\":%s", r->text_truncated ? "true" :
-	    "false");
-	jkey(out, "command");
-	jstr(out, r->cmd >= 0 ? codes_cmd_name((enum codes_cmd)r->cmd) : NULL);
-	jkey(out, "command_source");
-	jstr(out, r->cmd_source == EXPLAIN_CMD_INPUT ? "input" :
-	    r->cmd_source == EXPLAIN_CMD_OPTION ? "option" : NULL);
-
-	jkey(out, "basic");
-	if (r->code == 0)
-		fputs("null", out);
-	else {
-		fprintf(out, "{\"known\":%s", x->basic != NULL ? "true" :
-		    "false");
-		jkey(out, "origin");
-		jstr(out, x->basic != NULL ? x->basic->origin : NULL);
-		jkey(out, "meaning");
-		jstr(out, x->basic != NULL ? x->basic->meaning :
-		    codes_basic_generic(r->code));
-		jkey(out, "causes");
-		jstr(out, x->basic != NULL ? x->basic->causes : NULL);
-		jkey(out, "advice");
-		jstr(out, x->basic != NULL ? x->basic->advice : NULL);
-		jkey(out, "generic");
-		jstr(out, codes_basic_generic(r->code));
-		fputc('}', out);
-	}
-
-	jkey(out, "enhanced_info");
-	if (r->esc_class == 0)
-		fputs("null", out);
-	else {
-		fputs("{\"class\":", out);
-		jstr(out, codes_enhanced_class_name(r->esc_class));
-		jkey(out, "subject");
-		jstr(out, codes_enhanced_subject_name(r->esc_subject));
-		fprintf(out, ",\"known\":%s", x->enh_exact ? "true" : "false");
-		jkey(out, "title");
-		jstr(out, x->enh != NULL ? x->enh->title : NULL);
-		jkey(out, "meaning");
-		jstr(out, x->enh != NULL ? x->enh->meaning : NULL);
-		jkey(out, "advice");
-		jstr(out, x->enh != NULL ? x->enh->advice : NULL);
-		jkey(out, "ref");
-		jstr(out, x->enh != NULL ? x->enh->ref : NULL);
-		jkey(out, "vendor_note");
-		jstr(out, x->enh != NULL && x->enh_exact ?
-		    x->enh->vendor_note : NULL);
-		fputc('}', out);
-	}
-
-	jkey(out, "legality");
-	jstr(out, x->has_legality ? codes_legality_name(x->legality) : NULL);
-	jkey(out, "legality_ref");
-	jstr(out, x->has_legality ? x->legality_ref : NULL);
-
-	jkey(out, "permanence");
-	jstr(out, codes_permanence_name(x->d.permanence));
-	jkey(out, "category");
-	jstr(out, codes_category_name(x->d.category));
-	jkey(out, "blame");
-	jstr(out, codes_blame_name(x->d.blame));
-	jkey(out, "meaning");
-	jstr(out, x->d.meaning);
-	jkey(out, "cause");
-	jstr(out, x->d.cause);
-	jkey(out, "advice");
-	jstr(out, x->d.advice);
-	jkey(out, "rule");
-	jstr(out, x->d.rule);
-	fputs("}\n", out);
+		json_kv_null(&w, "code");
+	json_kv_str(&w, "enhanced", esc_string(r, esc, sizeof(esc)));
+	json_kv_strn(&w, "text", r->text, r->textlen);
+	json_kv_bool(&w, "text_truncated", r->text_truncated);
+	json_kv_str(&w, "command", r->cmd >= 0 ?
+	    codes_cmd_name((enum codes_cmd)r->cmd) : NULL);
+	json_kv_str(&w, "command_source", r->cmd_source == EXPLAIN_CMD_INPUT ?
+	    "input" : r->cmd_source == EXPLAIN_CMD_OPTION ? "option" : NULL);
+	json_basic(&w, x);
+	json_enhanced(&w, x);
+	json_kv_str(&w, "legality", x->has_legality ?
+	    codes_legality_name(x->legality) : NULL);
+	json_kv_str(&w, "legality_ref", x->has_legality ? x->legality_ref :
+	    NULL);
+	json_kv_str(&w, "permanence", codes_permanence_name(x->d.permanence));
+	json_kv_str(&w, "category", codes_category_name(x->d.category));
+	json_kv_str(&w, "blame", codes_blame_name(x->d.blame));
+	json_kv_str(&w, "meaning", x->d.meaning);
+	json_kv_str(&w, "cause", x->d.cause);
+	json_kv_str(&w, "advice", x->d.advice);
+	json_kv_str(&w, "rule", x->d.rule);
+	json_object_end(&w);
+	json_finish(&w);
 }
 
 /* ---- the command ----------------------------------------------------------- */
@@ -1143,56 +1183,151 @@ unescape_arg(char *s, size_t n)
 	return w;
 }
 
+/* What the command line asks for. */
+struct explain_opts {
+	FILE	*out;
+	FILE	*err;
+	int	 after;		/* --after: enum codes_cmd, or -1 */
+	bool	 json;
+	size_t	 ninputs;	/* REPLY arguments; 0: standard input */
+};
+
 /* Explain one input; returns the number of replies explained. */
 static size_t
-explain_input(FILE *out, FILE *err, const char *buf, size_t len, bool cut,
-    size_t input, size_t ninputs, int after, bool json)
+explain_input(const struct explain_opts *o, const char *buf, size_t len,
+    bool cut, size_t input)
 {
 	struct explain_reply	*rs;
 	struct explained	 x;
 	size_t			 n, i;
+	size_t			 ninputs = o->ninputs > 0 ? o->ninputs : 1;
 
 	if ((rs = calloc(EXPLAIN_REPLIES_MAX, sizeof(*rs))) == NULL) {
-		fprintf(err, "smtpprobe explain: out of memory\n");
+		fprintf(o->err, "smtpprobe explain: out of memory\n");
 		return 0;
 	}
 	n = explain_parse(buf, len, rs, EXPLAIN_REPLIES_MAX);
 	if (n == 0) {
 		if (ninputs > 1)
-			fprintf(err, "smtpprobe explain: input %zu holds no "
+			fprintf(o->err, "smtpprobe explain: input %zu holds no "
 			    "recognisable SMTP reply\n", input);
 		else
-			fprintf(err, "smtpprobe explain: no recognisable SMTP "
-			    "reply in the input\n");
+			fprintf(o->err, "smtpprobe explain: no recognisable "
+			    "SMTP reply in the input\n");
 	}
 	for (i = 0; i < n; i++) {
-		if (after >= 0) {
-			rs[i].cmd = after;
+		if (o->after >= 0) {
+			rs[i].cmd = o->after;
 			rs[i].cmd_source = EXPLAIN_CMD_OPTION;
 		}
 		explain_one(&rs[i], &x);
-		if (json)
-			print_json(out, &x, input, cut);
+		if (o->json)
+			print_json(o->out, &x, input, cut);
 		else {
 			if (i > 0 || input > 1)
-				fputc('\n', out);
-			print_text(out, &x, i, n, input, ninputs);
+				fputc('\n', o->out);
+			print_text(o->out, &x, i, n, input, ninputs);
 		}
 	}
 	if (n == EXPLAIN_REPLIES_MAX)
-		fprintf(err, "smtpprobe explain: only the first %d replies of "
-		    "input %zu were explained\n", EXPLAIN_REPLIES_MAX, input);
+		fprintf(o->err, "smtpprobe explain: only the first %d replies "
+		    "of input %zu were explained\n", EXPLAIN_REPLIES_MAX,
+		    input);
 	free(rs);
 	return n;
 }
 
-int
-explain_main(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+/* "unknown ... 'ARG'" with the argument escaped and cut at 64 bytes. */
+static void
+bad_arg(FILE *err, const char *what, const char *arg, const char *tail)
 {
-	char	*buf;
-	int	 i, first = -1, after = -1, status = 0;
-	bool	 json = false, opts = true;
-	size_t	 ninputs = 0, k;
+	fprintf(err, "smtpprobe explain: unknown %s '", what);
+	report_put_text(err, arg, strnlen(arg, 64));
+	fprintf(err, "'%s\n", tail);
+}
+
+/*
+ * The options, and the number of REPLY arguments, into o.  Returns -1 to
+ * go on, or the exit status: 0 after --help, 64 for a usage error.
+ */
+static int
+explain_options(int argc, char **argv, struct explain_opts *o)
+{
+	bool	 opts = true;
+	int	 i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v;
+
+		if (opts && strcmp(a, "--") == 0) {
+			opts = false;
+			continue;
+		}
+		if (opts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+			explain_usage(o->out);
+			return 0;
+		}
+		if (opts && strcmp(a, "--json") == 0) {
+			o->json = true;
+			continue;
+		}
+		if (opts && (strcmp(a, "--after") == 0 ||
+		    strncmp(a, "--after=", 8) == 0)) {
+			v = a[7] == '=' ? a + 8 : NULL;
+			if (v == NULL) {
+				if (i + 1 >= argc) {
+					fprintf(o->err, "smtpprobe explain: "
+					    "--after needs a COMMAND\n");
+					return 64;
+				}
+				v = argv[++i];
+			}
+			if ((o->after = codes_cmd_parse(v)) < 0) {
+				bad_arg(o->err, "command", v, " for --after");
+				return 64;
+			}
+			continue;
+		}
+		if (opts && a[0] == '-' && a[1] != '\0' &&
+		    !isdigit((unsigned char)a[1])) {
+			bad_arg(o->err, "option", a,
+			    "\nTry 'smtpprobe explain --help'.");
+			return 64;
+		}
+		o->ninputs++;
+	}
+	return -1;
+}
+
+/* No REPLY argument: explain standard input, at most EXPLAIN_INPUT_MAX
+ * bytes of it.  Returns the exit status. */
+static int
+explain_stdin(const struct explain_opts *o, FILE *in, char *buf)
+{
+	size_t	 len = 0, got;
+	bool	 cut;
+
+	while (len < EXPLAIN_INPUT_MAX + 1 &&
+	    (got = fread(buf + len, 1, EXPLAIN_INPUT_MAX + 1 - len, in)) > 0)
+		len += got;
+	cut = len > EXPLAIN_INPUT_MAX;
+	if (cut) {
+		len = EXPLAIN_INPUT_MAX;
+		fprintf(o->err, "smtpprobe explain: input cut at %d bytes\n",
+		    EXPLAIN_INPUT_MAX);
+	}
+	return explain_input(o, buf, len, cut, 1) == 0 ? 65 : 0;
+}
+
+/* Explain each REPLY argument.  The options were taken by
+ * explain_options(): walk the arguments again and skip them.  Returns
+ * the exit status. */
+static int
+explain_args(const struct explain_opts *o, int argc, char **argv, char *buf)
+{
+	bool	 opts = true, cut;
+	size_t	 k = 0, len;
+	int	 i, status = 0;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -1201,108 +1336,46 @@ explain_main(int argc, char **argv, FILE *in, FILE *out, FILE *err)
 			opts = false;
 			continue;
 		}
-		if (opts && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
-			explain_usage(out);
-			return 0;
-		}
-		if (opts && strcmp(a, "--json") == 0) {
-			json = true;
-			continue;
-		}
-		if (opts && (strcmp(a, "--after") == 0 ||
-		    strncmp(a, "--after=", 8) == 0)) {
-			const char *v = a[7] == '=' ? a + 8 : NULL;
-
-			if (v == NULL) {
-				if (i + 1 >= argc) {
-					fprintf(err, "smtpprobe explain: --after "
-					    "needs a COMMAND\n");
-					return 64;
-				}
-				v = argv[++i];
-			}
-			if ((after = codes_cmd_parse(v)) < 0) {
-				fprintf(err, "smtpprobe explain: unknown command "
-				    "'");
-				report_put_text(err, v, strnlen(v, 64));
-				fprintf(err, "' for --after\n");
-				return 64;
-			}
-			continue;
-		}
-		if (opts && a[0] == '-' && a[1] != '\0' &&
-		    !isdigit((unsigned char)a[1])) {
-			fprintf(err, "smtpprobe explain: unknown option '");
-			report_put_text(err, a, strnlen(a, 64));
-			fprintf(err, "'\nTry 'smtpprobe explain --help'.\n");
-			return 64;
-		}
-		if (first < 0)
-			first = i;
-		ninputs++;
-	}
-
-	if ((buf = malloc(EXPLAIN_INPUT_MAX + 1)) == NULL) {
-		fprintf(err, "smtpprobe explain: out of memory\n");
-		return 70;
-	}
-	if (ninputs == 0) {
-		size_t	 len = 0, got;
-		bool	 cut;
-
-		while (len < EXPLAIN_INPUT_MAX + 1 &&
-		    (got = fread(buf + len, 1, EXPLAIN_INPUT_MAX + 1 - len,
-		    in)) > 0)
-			len += got;
-		cut = len > EXPLAIN_INPUT_MAX;
-		if (cut) {
-			len = EXPLAIN_INPUT_MAX;
-			fprintf(err, "smtpprobe explain: input cut at %d bytes\n",
-			    EXPLAIN_INPUT_MAX);
-		}
-		if (explain_input(out, err, buf, len, cut, 1, 1, after,
-		    json) == 0)
-			status = 65;
-		free(buf);
-		return status;
-	}
-
-	/* Options after the first REPLY are already consumed above; walk
-	 * the arguments again and take the ones that are replies. */
-	opts = true;
-	k = 0;
-	for (i = 1; i < argc; i++) {
-		const char	*a = argv[i];
-		size_t		 len;
-		bool		 cut;
-
-		if (opts && strcmp(a, "--") == 0) {
-			opts = false;
-			continue;
-		}
-		if (opts && strcmp(a, "--json") == 0)
+		if (opts && (strcmp(a, "--json") == 0 ||
+		    strncmp(a, "--after=", 8) == 0))
 			continue;
 		if (opts && strcmp(a, "--after") == 0) {
 			i++;
 			continue;
 		}
-		if (opts && strncmp(a, "--after=", 8) == 0)
-			continue;
 		k++;
 		len = strnlen(a, EXPLAIN_INPUT_MAX + 1);
 		cut = len > EXPLAIN_INPUT_MAX;
 		if (cut) {
 			len = EXPLAIN_INPUT_MAX;
-			fprintf(err, "smtpprobe explain: input %zu cut at %d "
+			fprintf(o->err, "smtpprobe explain: input %zu cut at %d "
 			    "bytes\n", k, EXPLAIN_INPUT_MAX);
 		}
 		memcpy(buf, a, len);
 		len = unescape_arg(buf, len);
-		if (explain_input(out, err, buf, len, cut, k, ninputs, after,
-		    json) == 0)
+		if (explain_input(o, buf, len, cut, k) == 0)
 			status = 65;
 	}
-	(void)first;
+	return status;
+}
+
+int
+explain_main(int argc, char **argv, FILE *in, FILE *out, FILE *err)
+{
+	struct explain_opts	 o = { out, err, -1, false, 0 };
+	char			*buf;
+	int			 status;
+
+	if ((status = explain_options(argc, argv, &o)) >= 0)
+		return status;
+	if ((buf = malloc(EXPLAIN_INPUT_MAX + 1)) == NULL) {
+		fprintf(err, "smtpprobe explain: out of memory\n");
+		return 70;
+	}
+	if (o.ninputs == 0)
+		status = explain_stdin(&o, in, buf);
+	else
+		status = explain_args(&o, argc, argv, buf);
 	free(buf);
 	return status;
 }

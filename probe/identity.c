@@ -436,23 +436,6 @@ start_rdns(struct identity_run *ir, int target, unsigned gen,
 	resolver_query_ptr(ir->resolver, sa, on_ptr, q);
 }
 
-static bool
-sockaddr_from_ip(const char *ip, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		return true;
-	}
-	return false;
-}
 
 static void
 on_helo(void *arg, const struct resolver_addr_result *ar)
@@ -686,7 +669,7 @@ identity_session_done(struct identity_run *ir, int idx)
 	if (strcmp(seen, c->local_ip) != 0) {
 		struct sockaddr_storage ss;
 
-		if (sockaddr_from_ip(seen, &ss)) {
+		if (resolver_addr_parse(seen, &ss)) {
 			ir->gen_public++;
 			start_rdns(ir, TARGET_PUBLIC, ir->gen_public,
 			    (struct sockaddr *)&ss);
@@ -696,7 +679,7 @@ identity_session_done(struct identity_run *ir, int idx)
 		 * audit it after all. */
 		struct sockaddr_storage ss;
 
-		if (sockaddr_from_ip(seen, &ss)) {
+		if (resolver_addr_parse(seen, &ss)) {
 			ir->gen_local++;
 			start_rdns(ir, TARGET_LOCAL, ir->gen_local,
 			    (struct sockaddr *)&ss);

@@ -12,7 +12,6 @@
  * set, gives leave for each connection); probe_address() is the
  * synchronous wrapper.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -34,18 +33,30 @@ struct target {
 	socklen_t		addrlen;
 };
 
-/* The servers to try, in order, and those -4, -6 or --source-ip left
- * out. */
+/* The servers to try, in order (grown up to LIMIT_TARGETS), and those
+ * -4, -6 or --source-ip left out. */
 struct tlist {
-	struct target	 t[LIMIT_TARGETS];
+	struct target	*t;
 	size_t		 n;
+	size_t		 cap;
+	size_t		 dropped;	/* not kept for want of memory */
 	size_t		 nexcluded;
 	char		 excluded[192];	/* the first few, for the finding */
+};
+
+struct host_addr {
+	size_t			mx_index;
+	struct sockaddr_storage	addr;
 };
 
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
+	/* The MX hosts' addresses as DNS gave them, binary, until the
+	 * target list is built from them. */
+	struct host_addr	*haddrs;
+	size_t			 nhaddrs;
+	size_t			 haddrs_cap;
 	struct tlist		 tl;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
@@ -190,30 +201,6 @@ ident_idle(void *arg)
 	finish_run(run);
 }
 
-/* The verdict of a self-check: the client audit decides. */
-static void
-self_check_verdict(struct probe_result *res, bool offline)
-{
-	int st;
-
-	if (res->local_error)
-		return;
-	if (!offline && res->outcome != OUTCOME_ANSWERED)
-		st = 2;		/* no server answered: keep diag's reason */
-	else {
-		st = identity_client_status(res);
-		res->verdict = VERDICT_UNKNOWN;
-		res->reason = REASON_SELF_CHECK;
-		snprintf(res->summary, sizeof(res->summary), "%s", st == 0 ?
-		    "Self-check: nothing wrong found with this host's address, "
-		    "reverse DNS or HELO name." : st == 1 ? "Self-check: this "
-		    "host's identity has problems that make servers refuse "
-		    "or distrust it (see the findings)." : "Self-check: this "
-		    "host's address or its reverse DNS could not be checked.");
-	}
-	res->exit_code = st;
-}
-
 static void
 finish_run(struct run *run)
 {
@@ -235,16 +222,8 @@ finish_run(struct run *run)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
+	run->res->skipped_stalled = run->nstalled;
 	diag_finish(run->res, run->catch_all_code);
-	if (run->nstalled > 0)
-		diag_server_stalled(run->res, run->nstalled,
-		    run->res->outcome == OUTCOME_NONE &&
-		    !run->res->local_error &&
-		    run->res->stages[STAGE_DNS].status != STATUS_FAIL);
-	if (!run->req.no_identity)
-		identity_explain(run->res);
-	if (run->res->kind == RESULT_SELF_CHECK)
-		self_check_verdict(run->res, false);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
@@ -275,73 +254,86 @@ add_target(const struct probe_config *cfg, struct tlist *tl, const char *host,
 		}
 		return;
 	}
+	if (!result_grow(&tl->t, &tl->cap, tl->n, LIMIT_TARGETS,
+	    sizeof(*tl->t))) {
+		tl->dropped++;
+		return;
+	}
 	t = &tl->t[tl->n++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
-	if (sa->sa_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr;
-		memcpy(sin, sa, sizeof(*sin));
-		sin->sin_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin);
-	} else {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->addr;
-		memcpy(sin6, sa, sizeof(*sin6));
-		sin6->sin6_port = htons((uint16_t)port);
-		t->addrlen = sizeof(*sin6);
-	}
+	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
+	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
+	t->addrlen = resolver_addr_set_port(&t->addr, port);
 }
 
-/* An address in text form as a socket address (port 0); false when it
- * is none. */
-static bool
-ip_sockaddr(const char *ip, struct sockaddr_storage *ss, int family)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (family != AF_INET6 && inet_pton(AF_INET, ip, &sin->sin_addr) == 1)
-		sin->sin_family = AF_INET;
-	else if (family != AF_INET &&
-	    inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1)
-		sin6->sin6_family = AF_INET6;
-	return ss->ss_family != 0;
-}
-
-/* The targets of the MX hosts found: in MX order, each host's IPv6
- * addresses first (pass 0), then its IPv4 ones, each family in the order
- * given. */
+/* The targets of the MX hosts' addresses haddrs: in MX order, each
+ * host's IPv6 addresses first (pass 0), then its IPv4 ones, each family
+ * in the order DNS gave them. */
 static void
-targets_from_mx(const struct probe_config *cfg, const struct probe_result *res,
-    struct tlist *tl)
+targets_from_haddrs(const struct probe_config *cfg,
+    const struct probe_result *res, const struct host_addr *haddrs,
+    size_t nhaddrs, struct tlist *tl)
 {
-	struct sockaddr_storage ss;
 	size_t i, j;
 
 	for (i = 0; i < res->nmx * 2; i++)
-		for (j = 0; j < res->mx[i / 2].naddrs; j++)
-			if (ip_sockaddr(res->mx[i / 2].addrs[j], &ss,
-			    i % 2 == 0 ? AF_INET6 : AF_INET))
+		for (j = 0; j < nhaddrs; j++) {
+			const struct host_addr *h = &haddrs[j];
+
+			if (h->mx_index == i / 2 &&
+			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
 				add_target(cfg, tl, res->mx[i / 2].host,
-				    (struct sockaddr *)&ss);
+				    (const struct sockaddr *)&h->addr);
+		}
 }
 
-/* The targets of a result whose servers were found: --server given as
- * an address, an address literal (RFC 5321 §5.1: no DNS), else the MX
- * hosts' addresses (or those of --server's name). */
+/* The MX hosts' addresses of a result whose servers were found earlier
+ * (the report's text, read back); false without memory. */
+static bool
+haddrs_of(const struct probe_result *res, struct host_addr **haddrs,
+    size_t *n, size_t *cap)
+{
+	size_t i, k;
+
+	for (i = 0; i < res->nmx; i++)
+		for (k = 0; k < res->mx[i].naddrs; k++) {
+			if (!result_grow(haddrs, cap, *n, RESOLVER_MAX_MX *
+			    RESOLVER_MAX_ADDRS, sizeof(**haddrs)))
+				return false;
+			if (!resolver_addr_parse(res->mx[i].addrs[k],
+			    &(*haddrs)[*n].addr))
+				continue;
+			(*haddrs)[(*n)++].mx_index = i;
+		}
+	return true;
+}
+
+/*
+ * The targets of a result whose servers were found (batch mode's DNS
+ * facts, probe_request.resolved): --server given as an address, an
+ * address literal (RFC 5321 §5.1: no DNS), else the MX hosts' addresses
+ * (or those of --server's name), in the order the walk tries them.
+ */
 static void
 targets_of(const struct probe_config *cfg, const struct probe_result *res,
     struct tlist *tl)
 {
 	struct sockaddr_storage ss;
+	struct host_addr *haddrs = NULL;
+	size_t n = 0, cap = 0;
 
-	if (cfg->use_server && ip_sockaddr(cfg->server_host, &ss, AF_UNSPEC))
+	if (cfg->use_server && resolver_addr_parse(cfg->server_host, &ss))
 		add_target(cfg, tl, "", (struct sockaddr *)&ss);
 	else if (!cfg->use_server && res->addr.literal)
 		add_target(cfg, tl, "",
 		    (const struct sockaddr *)&res->addr.literal_addr);
-	else
-		targets_from_mx(cfg, res, tl);
+	else {
+		if (!haddrs_of(res, &haddrs, &n, &cap))
+			tl->dropped++;
+		targets_from_haddrs(cfg, res, haddrs, n, tl);
+		free(haddrs);
+	}
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -380,6 +372,29 @@ dns_stage(struct probe_result *res, enum stage_status st, double ms)
 	res->stages[STAGE_DNS].elapsed_ms = ms;
 }
 
+/* Keep the addresses of MX host i (as the report shows them, and binary
+ * for the target list). */
+static void
+keep_host_addrs(struct run *run, size_t i,
+    const struct resolver_addr_result *ar)
+{
+	struct mx_info *m = &run->res->mx[i];
+	size_t k;
+
+	for (k = 0; k < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; k++) {
+		if (!result_grow(&run->haddrs, &run->haddrs_cap, run->nhaddrs,
+		    RESOLVER_MAX_MX * RESOLVER_MAX_ADDRS,
+		    sizeof(*run->haddrs))) {
+			run->res->nomem_dropped++;
+			return;
+		}
+		run->haddrs[run->nhaddrs].mx_index = i;
+		run->haddrs[run->nhaddrs++].addr = ar->addrs[k];
+		resolver_addr_str((const struct sockaddr *)&ar->addrs[k],
+		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	}
+}
+
 /* All address look-ups of the MX hosts are in: build the target list. */
 static void
 hosts_resolved(struct run *run)
@@ -410,7 +425,9 @@ hosts_resolved(struct run *run)
 			    STAGE_DNS, NULL, "the mail host %s has no address "
 			    "(%s)", m->host, resolver_status_name(m->status));
 	}
-	targets_from_mx(run->ctx->cfg, res, &run->tl);
+	targets_from_haddrs(run->ctx->cfg, res, run->haddrs, run->nhaddrs,
+	    &run->tl);
+	res->nomem_dropped += run->tl.dropped;
 	/* Addresses only of the family ruled out: start_next() says so. */
 	if (run->tl.n == 0 && run->tl.nexcluded == 0) {
 		if (temp) {
@@ -443,8 +460,8 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 {
 	struct host_query *hq = arg;
 	struct run *run = hq->run;
-	struct mx_info *m = &run->res->mx[hq->mx_index];
-	size_t i;
+	size_t hq_index = hq->mx_index;
+	struct mx_info *m = &run->res->mx[hq_index];
 
 	free(hq);
 	m->status = ar->status;
@@ -452,9 +469,7 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
-	for (i = 0; i < ar->n && m->naddrs < RESOLVER_MAX_ADDRS; i++)
-		resolver_addr_str((const struct sockaddr *)&ar->addrs[i],
-		    m->addrs[m->naddrs++], sizeof(m->addrs[0]));
+	keep_host_addrs(run, hq_index, ar);
 	result_transcriptf(run->res, 'i', "DNS: %s has %zu address(es) (%s)",
 	    m->host, ar->n, resolver_status_name(ar->status));
 	if (--run->pending == 0 && !run->done)
@@ -473,12 +488,12 @@ resolve_hosts(struct run *run)
 	}
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
-		unsigned char ab[16];
+		struct sockaddr_storage ss;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
-		    !run->res->implicit_mx && (inet_pton(AF_INET, m->host,
-		    ab) == 1 || inet_pton(AF_INET6, m->host, ab) == 1)) {
+		    !run->res->implicit_mx &&
+		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
 			 * host, never an address; MTAs (Postfix, Exim) do
 			 * not use such a target, so neither does the
@@ -602,17 +617,13 @@ on_server_addrs(void *arg, const struct resolver_addr_result *ar)
 	struct run *run = arg;
 	struct probe_result *res = run->res;
 	struct mx_info *m;
-	size_t i;
 
 	res->dns_status = ar->status;
 	if ((m = result_add_mx(res)) != NULL) {
 		snprintf(m->host, sizeof(m->host), "%s",
 		    run->ctx->cfg->server_host);
 		m->status = ar->status;
-		for (i = 0; i < ar->n && i < RESOLVER_MAX_ADDRS; i++)
-			resolver_addr_str((const struct sockaddr *)
-			    &ar->addrs[i], m->addrs[m->naddrs++],
-			    sizeof(m->addrs[0]));
+		keep_host_addrs(run, res->nmx - 1, ar);
 	}
 	if (ar->status == RESOLVER_NXDOMAIN)
 		result_finding_sev(res, FINDING_DNS_NXDOMAIN, SEV_ERROR,
@@ -928,9 +939,7 @@ target_stalled(struct run *run, size_t i)
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = ntohs(t->addr.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)&t->addr)->sin_port :
-		    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+		a->port = resolver_addr_port(&t->addr);
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
@@ -998,9 +1007,7 @@ start_next(struct run *run)
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
 	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
 	    sizeof(res->server_ip));
-	res->server_port = ntohs(t->addr.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&t->addr)->sin_port :
-	    ((struct sockaddr_in6 *)&t->addr)->sin6_port);
+	res->server_port = resolver_addr_port(&t->addr);
 	res->outcome = OUTCOME_NONE;
 
 	/* The server's reverse DNS is looked up while the session runs. */
@@ -1043,11 +1050,11 @@ open_target(struct run *run)
 void
 probe_carrier_address(const char *host, char *buf, size_t len)
 {
-	unsigned char ab[16];
+	struct sockaddr_storage ss;
 
-	if (inet_pton(AF_INET6, host, ab) == 1)
+	if (resolver_addr_parse(host, &ss) && ss.ss_family == AF_INET6)
 		snprintf(buf, len, "postmaster@[IPv6:%s]", host);
-	else if (inet_pton(AF_INET, host, ab) == 1)
+	else if (ss.ss_family == AF_INET)
 		snprintf(buf, len, "postmaster@[%s]", host);
 	else
 		snprintf(buf, len, "postmaster@%s", host);
@@ -1117,6 +1124,8 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
+	free(run->tl.t);
+	free(run->haddrs);
 	free(run);
 }
 
@@ -1187,9 +1196,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->resolve_only)
 		run->req.no_identity = true;
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!run->req.no_identity)
+	if (!run->req.no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
+		res->identity_checked = true;
+	}
 	if (run->req.plan == NULL)
 		own_plan(run);
 
@@ -1205,9 +1216,10 @@ run_start(struct probe_ctx *ctx, const char *address,
 		result_copy_dns(res, req->resolved);
 		res->t0 = req->resolved->t0;
 		targets_of(cfg, res, &run->tl);
+		res->nomem_dropped += run->tl.dropped;
 		start_next(run);
-	} else if ((cfg->use_server && ip_sockaddr(cfg->server_host, &ss,
-	    AF_UNSPEC)) || (!cfg->use_server && res->addr.literal)) {
+	} else if ((cfg->use_server && resolver_addr_parse(cfg->server_host,
+	    &ss)) || (!cfg->use_server && res->addr.literal)) {
 		/* --server as an address; or an address literal, which names
 		 * the host (RFC 5321 §5.1): no DNS is involved. */
 		targets_of(cfg, res, &run->tl);
@@ -1283,23 +1295,13 @@ probe_group_result(const struct probe_result *conn,
 	result_init(out, address);
 	out->addr_error = address_parse(address, &out->addr, out->addr_why,
 	    sizeof(out->addr_why));
-	if (r == NULL) {
-		/* conn's fate, verdict included (it may come from after
-		 * diag_finish(): a stalled server, a local error). */
+	if (r == NULL)
+		/* conn's fate, facts and all: the verdict will be the same. */
 		result_copy_shared(out, conn);
-		if (!out->local_error) {
-			out->verdict = conn->verdict;
-			out->reason = conn->reason;
-			out->exit_code = conn->exit_code;
-			memcpy(out->summary, conn->summary,
-			    sizeof(out->summary));
-			return;
-		}
-	} else
+	else
 		result_copy_connection(out, conn, dns);
-	if (out->local_error) {
+	if (out->local_error || r == NULL) {
 		diag_finish(out, catch_all_code);
-		identity_explain(out);
 		return;
 	}
 	if (position > 1)
@@ -1309,28 +1311,26 @@ probe_group_result(const struct probe_result *conn,
 		    "MAIL are that connection's", conn->addr.mailbox, position);
 	group_answers(out, conn, t, r);
 	diag_finish(out, catch_all_code);
-	identity_explain(out);
 }
 
 bool
 probe_first_target(struct probe_ctx *ctx, const struct probe_result *resolved,
     struct sockaddr_storage *out)
 {
-	struct tlist *tl;
+	struct tlist tl;
 	size_t i;
 	bool found = false;
 
-	if ((tl = calloc(1, sizeof(*tl))) == NULL)
-		return false;
-	targets_of(ctx->cfg, resolved, tl);
-	for (i = 0; i < tl->n && !found; i++) {
+	memset(&tl, 0, sizeof(tl));
+	targets_of(ctx->cfg, resolved, &tl);
+	for (i = 0; i < tl.n && !found; i++) {
 		if (ctx->hooks.conn_skip != NULL && ctx->hooks.conn_skip(
-		    ctx->hooks.arg, (struct sockaddr *)&tl->t[i].addr))
+		    ctx->hooks.arg, (struct sockaddr *)&tl.t[i].addr))
 			continue;
-		*out = tl->t[i].addr;
+		*out = tl.t[i].addr;
 		found = true;
 	}
-	free(tl);
+	free(tl.t);
 	return found;
 }
 
@@ -1387,23 +1387,13 @@ static bool
 route_source(const char *ip, struct sockaddr_storage *out)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	int fd;
 	bool ok;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(53);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(53);
-		len = sizeof(*sin6);
-	} else
+	if (!resolver_addr_parse(ip, &ss))
 		return false;
+	len = resolver_addr_set_port(&ss, 53);
 	if ((fd = socket(ss.ss_family, SOCK_DGRAM, 0)) < 0)
 		return false;
 	ok = connect(fd, (struct sockaddr *)&ss, len) == 0;
@@ -1488,7 +1478,9 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	identity_findings(res);
 	res->dns_done = false;
-	self_check_verdict(res, true);
+	res->kind = RESULT_SELF_CHECK_LOCAL;
+	res->identity_checked = true;
+	diag_finish(res, 0);
 	identity_run_release(ir);
 }
 

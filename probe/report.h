@@ -3,8 +3,8 @@
  *
  * Server text is untrusted: every byte of it is escaped on the way out
  * (control bytes and invalid UTF-8 shown as \xNN in text, \u00NN in
- * JSON), so a hostile reply cannot drive the terminal or break the JSON.
- * The format is documented in docs/REPORT-FORMAT.md.
+ * JSON, json.h), so a hostile reply cannot drive the terminal or break
+ * the JSON.  The format is documented in docs/REPORT-FORMAT.md.
  */
 #ifndef SMTPPROBE_REPORT_H
 #define SMTPPROBE_REPORT_H
@@ -40,19 +40,38 @@ void report_relaytest_text(FILE *out, const struct relaytest_result *rt,
     bool verbose);
 void report_relaytest_json(FILE *out, const struct relaytest_result *rt);
 
-/* The identity part (report_identity.c): JSON writes ",\"identity\":{...}". */
-void report_identity_json(FILE *out, const struct probe_result *r);
-void report_identity_text(FILE *out, const struct probe_result *r);
-
-/* Escapers, exposed for the unit tests. */
-void report_put_text(FILE *out, const char *s, size_t len);
-void report_put_json_string(FILE *out, const char *s, size_t len);
-/* A C string as JSON, null for NULL (the _nonempty form: also for ""). */
-void report_json_cstr(FILE *out, const char *s);
-void report_json_cstr_nonempty(FILE *out, const char *s);
+/* The pieces shared by the JSON reports, written through the JSON writer
+ * (json.h). */
+struct json_writer;
+/* The probe's object, as report_json() writes it, as a value of w; info
+ * as for report_json_batch(), or NULL. */
+void report_json_value(struct json_writer *w, const struct probe_result *r,
+    const struct batch_item_info *info);
+/* The "identity" member (report_identity.c). */
+void report_identity_json(struct json_writer *w, const struct probe_result *r);
 /* A recorded reply as the REPLY object of docs/REPORT-FORMAT.md; null
  * for NULL or a reply not received. */
-void report_json_reply(FILE *out, const struct rec_reply *rr);
+void report_json_reply(struct json_writer *w, const struct rec_reply *rr);
+/* One finding object; authenticated >= 0 adds "authenticated" (false for
+ * 0, true above), the pass of a relay test it was found in. */
+void report_json_finding(struct json_writer *w, const struct finding *f,
+    int authenticated);
+/* Opens the "server" member with its "host", "ip" and "port"; the caller
+ * may add members and closes it. */
+void report_json_server(struct json_writer *w, const char *host,
+    const char *ip, int port);
+
+/* The identity part of the text report (report_identity.c). */
+void report_identity_text(FILE *out, const struct probe_result *r);
+
+/* The text escaper, exposed for the unit tests: control bytes and bytes
+ * that are not UTF-8 as \xNN, '\\' doubled, invisible characters as
+ * \u{XXXX}. */
+void report_put_text(FILE *out, const char *s, size_t len);
+/* The same for a C string. */
+void report_put_cstr(FILE *out, const char *s);
+/* Every transcript entry of r, one indented line each ("-> EHLO ..."). */
+void report_text_transcript(FILE *out, const struct probe_result *r);
 /* One finding as a line of the text report's findings list. */
 void report_finding_line(FILE *out, const struct finding *f);
 

@@ -7,127 +7,105 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "report.h"
 
-#define js report_json_cstr
-
+/* true, false, or null when it could not be checked or was not asked. */
 static void
-jcheck(FILE *out, enum ident_check c)
+jcheck(struct json_writer *w, const char *key, enum ident_check c)
 {
-	fputs(c == IDENT_YES ? "true" : c == IDENT_NO ? "false" : "null", out);
+	json_kv_tri(w, key, c == IDENT_YES ? 1 : c == IDENT_NO ? 0 : -1);
 }
 
 static void
-json_rdns(FILE *out, const struct ident_rdns *rd)
+json_rdns(struct json_writer *w, const struct ident_rdns *rd)
+{
+	size_t i;
+	bool all = true;
+
+	if (rd == NULL || !rd->asked) {
+		json_kv_null(w, "ptr");
+		return;
+	}
+	json_kv_object(w, "ptr");
+	json_kv_str(w, "ip", rd->ip);
+	json_kv_str(w, "status", resolver_status_name(rd->ptr_status));
+	json_kv_array(w, "names");
+	for (i = 0; i < rd->nptr; i++) {
+		json_str(w, rd->ptr[i]);
+		all = all && rd->ptr_valid[i];
+	}
+	json_array_end(w);
+	json_kv_tri(w, "names_valid", rd->nptr == 0 ? -1 : all);
+	jcheck(w, "forward_confirmed", rd->fcrdns);
+	json_kv_str(w, "confirmed_name", rd->fcrdns_name);
+	json_kv_str(w, "check", ident_check_name(rd->fcrdns));
+	json_object_end(w);
+}
+
+static void
+json_server(struct json_writer *w, const struct ident_server *sv)
+{
+	json_object(w);
+	json_kv_str(w, "host", sv->host);
+	json_kv_str(w, "ip", sv->rdns.ip);
+	json_kv_str(w, "local_ip", sv->local_ip);
+	json_rdns(w, &sv->rdns);
+	json_kv_str(w, "banner_name", sv->banner_name);
+	json_kv_str(w, "ehlo_name", sv->ehlo_name);
+	json_kv_str(w, "client_ip_seen", sv->client_ip_seen);
+	jcheck(w, "banner_valid", sv->banner_valid);
+	jcheck(w, "banner_matches_ptr", sv->banner_matches_ptr);
+	jcheck(w, "banner_matches_mx", sv->banner_matches_mx);
+	jcheck(w, "ptr_matches_mx", sv->ptr_matches_mx);
+	jcheck(w, "ehlo_matches_banner", sv->ehlo_matches_banner);
+	json_object_end(w);
+}
+
+static void
+json_helo(struct json_writer *w, const struct ident_client *c)
 {
 	size_t i;
 
-	if (rd == NULL || !rd->asked) {
-		fputs("null", out);
-		return;
-	}
-	fputs("{\"ip\":", out);
-	js(out, rd->ip);
-	fputs(",\"status\":", out);
-	js(out, resolver_status_name(rd->ptr_status));
-	fputs(",\"names\":[", out);
-	for (i = 0; i < rd->nptr; i++) {
-		if (i > 0)
-			fputc(',', out);
-		report_put_json_string(out, rd->ptr[i], strlen(rd->ptr[i]));
-	}
-	fputs("],\"names_valid\":", out);
-	if (rd->nptr == 0)
-		fputs("null", out);
-	else {
-		bool all = true;
-		for (i = 0; i < rd->nptr; i++)
-			all = all && rd->ptr_valid[i];
-		fputs(all ? "true" : "false", out);
-	}
-	fputs(",\"forward_confirmed\":", out);
-	jcheck(out, rd->fcrdns);
-	fputs(",\"confirmed_name\":", out);
-	js(out, rd->fcrdns_name);
-	fputs(",\"check\":", out);
-	js(out, ident_check_name(rd->fcrdns));
-	fputc('}', out);
+	json_kv_object(w, "helo");
+	json_kv_str(w, "name", c->helo);
+	json_kv_bool(w, "literal", c->helo_literal);
+	json_kv_bool(w, "fqdn", c->helo_fqdn);
+	json_kv_str(w, "status", c->helo_asked ?
+	    resolver_status_name(c->helo_status) : NULL);
+	json_kv_array(w, "addresses");
+	for (i = 0; i < c->nhelo_addrs; i++)
+		json_str(w, c->helo_addrs[i]);
+	json_array_end(w);
+	jcheck(w, "resolves", c->helo_resolves);
+	jcheck(w, "matches_ip", c->helo_matches_ip);
+	jcheck(w, "matches_ptr", c->helo_matches_ptr);
+	json_object_end(w);
 }
 
 void
-report_identity_json(FILE *out, const struct probe_result *r)
+report_identity_json(struct json_writer *w, const struct probe_result *r)
 {
 	const struct identity *id = &r->ident;
 	const struct ident_client *c = &id->client;
+	const struct ident_rdns *crd = identity_client_rdns(id);
 	size_t i;
 
-	fputs(",\"identity\":{\"servers\":[", out);
-	for (i = 0; i < id->nservers; i++) {
-		const struct ident_server *sv = &id->servers[i];
-
-		fputs(i ? ",{\"host\":" : "{\"host\":", out);
-		js(out, sv->host);
-		fputs(",\"ip\":", out);
-		js(out, sv->rdns.ip);
-		fputs(",\"local_ip\":", out);
-		js(out, sv->local_ip);
-		fputs(",\"ptr\":", out);
-		json_rdns(out, &sv->rdns);
-		fputs(",\"banner_name\":", out);
-		js(out, sv->banner_name);
-		fputs(",\"ehlo_name\":", out);
-		js(out, sv->ehlo_name);
-		fputs(",\"client_ip_seen\":", out);
-		js(out, sv->client_ip_seen);
-		fputs(",\"banner_valid\":", out);
-		jcheck(out, sv->banner_valid);
-		fputs(",\"banner_matches_ptr\":", out);
-		jcheck(out, sv->banner_matches_ptr);
-		fputs(",\"banner_matches_mx\":", out);
-		jcheck(out, sv->banner_matches_mx);
-		fputs(",\"ptr_matches_mx\":", out);
-		jcheck(out, sv->ptr_matches_mx);
-		fputs(",\"ehlo_matches_banner\":", out);
-		jcheck(out, sv->ehlo_matches_banner);
-		fputc('}', out);
-	}
-	fputs("],\"client\":{\"source_ip\":", out);
-	js(out, c->source_ip);
-	fputs(",\"local_ip\":", out);
-	js(out, c->local_ip);
-	fprintf(out, ",\"local_private\":%s,\"public_ip\":",
-	    c->local_private ? "true" : "false");
-	js(out, c->public_ip);
-	fputs(",\"checked_ip\":", out);
-	js(out, identity_client_rdns(id) != NULL ?
-	    identity_client_rdns(id)->ip : NULL);
-	fputs(",\"ptr\":", out);
-	json_rdns(out, identity_client_rdns(id));
-	fputs(",\"helo\":{\"name\":", out);
-	js(out, c->helo);
-	fprintf(out, ",\"literal\":%s,\"fqdn\":%s,\"status\":",
-	    c->helo_literal ? "true" : "false", c->helo_fqdn ? "true" :
-	    "false");
-	js(out, c->helo_asked ? resolver_status_name(c->helo_status) : NULL);
-	fputs(",\"addresses\":[", out);
-	for (i = 0; i < c->nhelo_addrs; i++) {
-		if (i > 0)
-			fputc(',', out);
-		js(out, c->helo_addrs[i]);
-	}
-	fputs("],\"resolves\":", out);
-	jcheck(out, c->helo_resolves);
-	fputs(",\"matches_ip\":", out);
-	jcheck(out, c->helo_matches_ip);
-	fputs(",\"matches_ptr\":", out);
-	jcheck(out, c->helo_matches_ptr);
-	fputs("}}}", out);
-}
-
-static void
-put(FILE *out, const char *s)
-{
-	report_put_text(out, s, strlen(s));
+	json_kv_object(w, "identity");
+	json_kv_array(w, "servers");
+	for (i = 0; i < id->nservers; i++)
+		json_server(w, &id->servers[i]);
+	json_array_end(w);
+	json_kv_object(w, "client");
+	json_kv_str(w, "source_ip", c->source_ip);
+	json_kv_str(w, "local_ip", c->local_ip);
+	json_kv_bool(w, "local_private", c->local_private);
+	json_kv_str(w, "public_ip", c->public_ip);
+	json_kv_str(w, "checked_ip", crd != NULL ? crd->ip : NULL);
+	json_rdns(w, crd);
+	json_helo(w, c);
+	json_object_end(w);
+	json_object_end(w);
 }
 
 /* "PTR a, b (forward-confirmed)" or "no PTR" or "PTR not checked". */
@@ -150,7 +128,7 @@ text_rdns(FILE *out, const struct ident_rdns *rd)
 	for (i = 0; i < rd->nptr; i++) {
 		if (i > 0)
 			fputs(", ", out);
-		put(out, rd->ptr[i]);
+		report_put_cstr(out, rd->ptr[i]);
 		if (!rd->ptr_valid[i])
 			fputs(" (not a valid host name)", out);
 	}
@@ -182,10 +160,10 @@ text_server(FILE *out, const struct ident_server *sv)
 	const char *m;
 
 	fputs("    ", out);
-	put(out, sv->rdns.ip);
+	report_put_cstr(out, sv->rdns.ip);
 	if (sv->host[0] != '\0') {
 		fputs(" (", out);
-		put(out, sv->host);
+		report_put_cstr(out, sv->host);
 		fputc(')', out);
 	}
 	fputs(": ", out);
@@ -195,14 +173,14 @@ text_server(FILE *out, const struct ident_server *sv)
 		fputs("; the PTR name is not the MX name", out);
 	if (sv->banner_name[0] != '\0') {
 		fputs("; greeting names ", out);
-		put(out, sv->banner_name);
+		report_put_cstr(out, sv->banner_name);
 		if ((m = yes_no(sv->banner_matches_ptr, "matches the PTR",
 		    "differs from the PTR")) != NULL)
 			fprintf(out, " (%s)", m);
 	}
 	if (sv->ehlo_matches_banner == IDENT_NO) {
 		fputs("; EHLO reply names ", out);
-		put(out, sv->ehlo_name);
+		report_put_cstr(out, sv->ehlo_name);
 	}
 	fputc('\n', out);
 }
@@ -210,7 +188,7 @@ text_server(FILE *out, const struct ident_server *sv)
 static void
 text_helo(FILE *out, const struct ident_client *c)
 {
-	put(out, c->helo);
+	report_put_cstr(out, c->helo);
 	if (c->helo_literal)
 		fputs(" (an address literal)", out);
 	else if (!c->helo_fqdn)
@@ -232,49 +210,48 @@ text_helo(FILE *out, const struct ident_client *c)
 		fputs("; it is not the PTR name", out);
 }
 
-void
-report_identity_text(FILE *out, const struct probe_result *r)
+/* The client in one line; --self-check gives the whole audit. */
+static void
+text_client_line(FILE *out, const struct ident_client *c,
+    const struct ident_rdns *rd)
 {
-	const struct identity *id = &r->ident;
+	if (rd == NULL && c->helo[0] == '\0')
+		return;
+	fputs("  client:  ", out);
+	if (rd != NULL) {
+		report_put_cstr(out, rd->ip);
+		fputs(": ", out);
+		text_rdns(out, rd);
+	} else if (c->local_ip[0] != '\0') {
+		report_put_cstr(out, c->local_ip);
+		if (c->local_private)
+			fputs(" (private)", out);
+	}
+	if (c->helo[0] != '\0') {
+		fputs(rd != NULL || c->local_ip[0] ? "; HELO " : "HELO ", out);
+		text_helo(out, c);
+	}
+	fputc('\n', out);
+}
+
+/* --self-check: the client's addresses as each server saw them, its
+ * reverse DNS and its HELO name. */
+static void
+text_self_check(FILE *out, const struct identity *id,
+    const struct ident_rdns *rd)
+{
 	const struct ident_client *c = &id->client;
-	const struct ident_rdns *rd = identity_client_rdns(id);
 	size_t i;
 
-	if (id->nservers > 0) {
-		fputs("  identity:\n", out);
-		for (i = 0; i < id->nservers; i++)
-			text_server(out, &id->servers[i]);
-	}
-	if (!id->self_check) {
-		/* One line; --self-check gives the whole audit. */
-		if (rd == NULL && c->helo[0] == '\0')
-			return;
-		fputs("  client:  ", out);
-		if (rd != NULL) {
-			put(out, rd->ip);
-			fputs(": ", out);
-			text_rdns(out, rd);
-		} else if (c->local_ip[0] != '\0') {
-			put(out, c->local_ip);
-			if (c->local_private)
-				fputs(" (private)", out);
-		}
-		if (c->helo[0] != '\0') {
-			fputs(rd != NULL || c->local_ip[0] ? "; HELO " :
-			    "HELO ", out);
-			text_helo(out, c);
-		}
-		fputc('\n', out);
-		return;
-	}
 	fputs("  client self-check:\n", out);
 	if (c->source_ip[0] != '\0') {
 		fputs("    source address:  ", out);
-		put(out, c->source_ip);
+		report_put_cstr(out, c->source_ip);
 		fputs(" (--source-ip)\n", out);
 	}
 	fputs("    local address:   ", out);
-	put(out, c->local_ip[0] ? c->local_ip : "(none: no connection)");
+	report_put_cstr(out, c->local_ip[0] ? c->local_ip :
+	    "(none: no connection)");
 	if (c->local_private)
 		fputs(" (private: translated by NAT on the way out)", out);
 	fputc('\n', out);
@@ -284,21 +261,22 @@ report_identity_text(FILE *out, const struct probe_result *r)
 		if (sv->local_ip[0] == '\0')
 			continue;
 		fputs("      to ", out);
-		put(out, sv->rdns.ip);
+		report_put_cstr(out, sv->rdns.ip);
 		fputs(" from ", out);
-		put(out, sv->local_ip);
+		report_put_cstr(out, sv->local_ip);
 		if (sv->client_ip_seen[0] != '\0') {
 			fputs("; the server says it sees ", out);
-			put(out, sv->client_ip_seen);
+			report_put_cstr(out, sv->client_ip_seen);
 		}
 		fputc('\n', out);
 	}
 	fputs("    seen by servers: ", out);
-	put(out, c->public_ip[0] ? c->public_ip : "(no server stated it)");
+	report_put_cstr(out, c->public_ip[0] ? c->public_ip :
+	    "(no server stated it)");
 	fputc('\n', out);
 	fputs("    reverse DNS:     ", out);
 	if (rd != NULL) {
-		put(out, rd->ip);
+		report_put_cstr(out, rd->ip);
 		fputs(": ", out);
 		text_rdns(out, rd);
 	} else
@@ -311,9 +289,27 @@ report_identity_text(FILE *out, const struct probe_result *r)
 		for (i = 0; i < c->nhelo_addrs; i++) {
 			if (i > 0)
 				fputs(", ", out);
-			put(out, c->helo_addrs[i]);
+			report_put_cstr(out, c->helo_addrs[i]);
 		}
 		fputc(')', out);
 	}
 	fputc('\n', out);
+}
+
+void
+report_identity_text(FILE *out, const struct probe_result *r)
+{
+	const struct identity *id = &r->ident;
+	const struct ident_rdns *rd = identity_client_rdns(id);
+	size_t i;
+
+	if (id->nservers > 0) {
+		fputs("  identity:\n", out);
+		for (i = 0; i < id->nservers; i++)
+			text_server(out, &id->servers[i]);
+	}
+	if (id->self_check)
+		text_self_check(out, id, rd);
+	else
+		text_client_line(out, &id->client, rd);
 }

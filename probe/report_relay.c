@@ -4,132 +4,93 @@
  * (docs/REPORT-FORMAT.md, "--relay-test").  Reads a relaytest_result;
  * every string from a server or the user goes through the escapers.
  */
-#include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "relaytest.h"
 #include "report.h"
 
-#define js report_json_cstr
-#define jsn report_json_cstr_nonempty
-
-static const char *
-tri(int v)
+/* One envelope of the "relay_test" list. */
+static void
+json_variant(struct json_writer *w, const struct relaytest_pass *ps,
+    size_t i)
 {
-	return v > 0 ? "true" : v == 0 ? "false" : "null";
+	const struct relaytest_txn *t = &ps->txns[i];
+
+	json_object(w);
+	json_kv_str(w, "variant",
+	    relaytest_variant_name((enum relay_variant)i));
+	json_kv_bool(w, "authenticated", ps->authenticated);
+	json_kv_str(w, "rcpt", t->rcpt);
+	json_kv_str(w, "status", relaytest_status_name(ps->status[i]));
+	json_kv_tri(w, "accepted", ps->status[i] == RELAY_ACCEPTED ? 1 :
+	    ps->status[i] == RELAY_REFUSED ? 0 : -1);
+	json_key(w, "mail");
+	report_json_reply(w, &t->mail);
+	json_key(w, "reply");
+	report_json_reply(w, &t->rcpt_reply);
+	json_kv_str_nonempty(w, "note", ps->note[i]);
+	json_object_end(w);
 }
 
-/* The probe object of one pass, on the same line (no newline). */
+/* "relay_test", "findings" and "sessions": every pass's envelopes, its
+ * findings marked with the pass, and its whole probe object. */
 static void
-json_pass(FILE *out, const struct probe_result *r)
+json_passes(struct json_writer *w, const struct relaytest_result *rt)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
+	size_t p, i;
 
-	if (mem == NULL) {
-		fputs("null", out);
-		return;
+	json_kv_array(w, "relay_test");
+	for (p = 0; p < rt->npass; p++)
+		for (i = 0; i < RV_COUNT; i++)
+			json_variant(w, &rt->pass[p], i);
+	json_array_end(w);
+	json_kv_array(w, "findings");
+	for (p = 0; p < rt->npass; p++) {
+		const struct probe_result *r = rt->pass[p].res;
+
+		for (i = 0; r != NULL && i < r->nfindings; i++)
+			report_json_finding(w, &r->findings[i],
+			    rt->pass[p].authenticated);
 	}
-	report_json(mem, r);
-	fclose(mem);
-	while (len > 0 && buf[len - 1] == '\n')
-		len--;
-	fwrite(buf, 1, len, out);
-	free(buf);
+	json_array_end(w);
+	json_kv_array(w, "sessions");
+	for (p = 0; p < rt->npass; p++) {
+		if (rt->pass[p].res == NULL || !rt->pass[p].ran)
+			json_null(w);
+		else
+			report_json_value(w, rt->pass[p].res, NULL);
+	}
+	json_array_end(w);
 }
 
 void
 report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 {
 	const struct probe_result *r0 = rt->npass > 0 ? rt->pass[0].res : NULL;
-	bool first = true;
-	size_t p, i;
+	struct json_writer w;
 
-	fputs("{\"mode\":\"relay_test\",\"target\":", out);
-	jsn(out, rt->target);
-	fputs(",\"server_domain\":", out);
-	jsn(out, rt->server_domain);
-	fputs(",\"from\":", out);
-	js(out, rt->from);
-	fputs(",\"relay_rcpt\":", out);
-	js(out, rt->outside);
-	fputs(",\"server\":", out);
+	json_init(&w, out);
+	json_object(&w);
+	json_kv_str(&w, "mode", "relay_test");
+	json_kv_str_nonempty(&w, "target", rt->target);
+	json_kv_str_nonempty(&w, "server_domain", rt->server_domain);
+	json_kv_str(&w, "from", rt->from);
+	json_kv_str(&w, "relay_rcpt", rt->outside);
 	if (r0 != NULL && r0->has_server) {
-		fputs("{\"host\":", out);
-		jsn(out, r0->server_host);
-		fputs(",\"ip\":", out);
-		js(out, r0->server_ip);
-		fprintf(out, ",\"port\":%d}", r0->server_port);
+		report_json_server(&w, r0->server_host, r0->server_ip,
+		    r0->server_port);
+		json_object_end(&w);
 	} else
-		fputs("null", out);
-	fprintf(out, ",\"open_relay\":%s,\"authenticated_relay\":%s,"
-	    "\"exit_code\":%d,\"error\":", tri(rt->open_relay),
-	    tri(rt->auth_relay), rt->exit_code);
-	jsn(out, rt->error);
-	fputs(",\"conclusion\":", out);
-	jsn(out, rt->conclusion);
-	fputs(",\"relay_test\":[", out);
-	for (p = 0; p < rt->npass; p++) {
-		const struct relaytest_pass *ps = &rt->pass[p];
-
-		for (i = 0; i < RV_COUNT; i++) {
-			const struct relaytest_txn *t = &ps->txns[i];
-
-			fputs(first ? "{\"variant\":" : ",{\"variant\":", out);
-			first = false;
-			js(out, relaytest_variant_name((enum relay_variant)i));
-			fprintf(out, ",\"authenticated\":%s,\"rcpt\":",
-			    ps->authenticated ? "true" : "false");
-			js(out, t->rcpt);
-			fputs(",\"status\":", out);
-			js(out, relaytest_status_name(ps->status[i]));
-			fprintf(out, ",\"accepted\":%s,\"mail\":",
-			    ps->status[i] == RELAY_ACCEPTED ? "true" :
-			    ps->status[i] == RELAY_REFUSED ? "false" : "null");
-			report_json_reply(out, &t->mail);
-			fputs(",\"reply\":", out);
-			report_json_reply(out, &t->rcpt_reply);
-			fputs(",\"note\":", out);
-			jsn(out, ps->note[i]);
-			fputc('}', out);
-		}
-	}
-	fputs("],\"findings\":[", out);
-	first = true;
-	for (p = 0; p < rt->npass; p++) {
-		const struct probe_result *r = rt->pass[p].res;
-
-		for (i = 0; r != NULL && i < r->nfindings; i++) {
-			const struct finding *f = &r->findings[i];
-
-			fputs(first ? "{\"id\":" : ",{\"id\":", out);
-			first = false;
-			js(out, finding_name(f->id));
-			fputs(",\"severity\":", out);
-			js(out, severity_name(f->severity));
-			fputs(",\"stage\":", out);
-			js(out, stage_name(f->stage));
-			fprintf(out, ",\"authenticated\":%s,\"message\":",
-			    rt->pass[p].authenticated ? "true" : "false");
-			js(out, f->message);
-			fputs(",\"evidence\":", out);
-			jsn(out, f->evidence);
-			fputs(",\"ref\":", out);
-			jsn(out, f->ref);
-			fputc('}', out);
-		}
-	}
-	fputs("],\"sessions\":[", out);
-	for (p = 0; p < rt->npass; p++) {
-		if (p > 0)
-			fputc(',', out);
-		if (rt->pass[p].res == NULL || !rt->pass[p].ran)
-			fputs("null", out);
-		else
-			json_pass(out, rt->pass[p].res);
-	}
-	fputs("]}\n", out);
+		json_kv_null(&w, "server");
+	json_kv_tri(&w, "open_relay", rt->open_relay);
+	json_kv_tri(&w, "authenticated_relay", rt->auth_relay);
+	json_kv_int(&w, "exit_code", rt->exit_code);
+	json_kv_str_nonempty(&w, "error", rt->error);
+	json_kv_str_nonempty(&w, "conclusion", rt->conclusion);
+	json_passes(&w, rt);
+	json_object_end(&w);
+	json_finish(&w);
 }
 
 /* "554 5.7.1 Relay access denied" cut at width, or "-". */
@@ -166,14 +127,42 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 		put_reply(out, s->replies[s->nreplies - 1].reply, 100);
 	} else if (s->error[0] != '\0') {
 		fputs(": ", out);
-		report_put_text(out, s->error, strlen(s->error));
+		report_put_cstr(out, s->error);
 	}
 	fputc('\n', out);
 	if (s->expl.present) {
 		fputs("      meaning: ", out);
-		report_put_text(out, s->expl.meaning, strlen(s->expl.meaning));
+		report_put_cstr(out, s->expl.meaning);
 		fputs("\n      action:  ", out);
-		report_put_text(out, s->expl.action, strlen(s->expl.action));
+		report_put_cstr(out, s->expl.action);
+		fputc('\n', out);
+	}
+}
+
+/* One row of the table: the envelope, whether it was accepted, the
+ * reply that says so (MAIL's when RCPT was never answered), a note. */
+static void
+text_variant(FILE *out, const struct relaytest_pass *ps, size_t i)
+{
+	const struct relaytest_txn *t = &ps->txns[i];
+	const struct reply *shown = t->rcpt_reply.reply != NULL ?
+	    t->rcpt_reply.reply : t->mail.reply;
+	size_t n = strlen(t->rcpt);
+
+	fprintf(out, "  %-18s %-4s <",
+	    relaytest_variant_label((enum relay_variant)i),
+	    ps->authenticated ? "yes" : "no");
+	report_put_cstr(out, t->rcpt);
+	fprintf(out, ">%*s %-8s ", n < 46 ? (int)(46 - n) : 0, "",
+	    ps->status[i] == RELAY_ACCEPTED ? "yes" :
+	    ps->status[i] == RELAY_REFUSED ? "no" : "unknown");
+	if (shown == t->mail.reply && shown != NULL)
+		fputs("MAIL ", out);
+	put_reply(out, shown, 60);
+	fputc('\n', out);
+	if (ps->note[i][0]) {
+		fputs("      note: ", out);
+		report_put_cstr(out, ps->note[i]);
 		fputc('\n', out);
 	}
 }
@@ -188,7 +177,7 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 	fputs("smtpprobe --relay-test", out);
 	if (rt->target[0]) {
 		fputs(": ", out);
-		report_put_text(out, rt->target, strlen(rt->target));
+		report_put_cstr(out, rt->target);
 	}
 	fputc('\n', out);
 	if (r0 != NULL && r0->has_server)
@@ -199,7 +188,7 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 	    "server domain %s\n", rt->from, rt->outside, rt->server_domain);
 	if (rt->error[0]) {
 		fputs("  error:    ", out);
-		report_put_text(out, rt->error, strlen(rt->error));
+		report_put_cstr(out, rt->error);
 		fputc('\n', out);
 	}
 	if (rt->npass > 0 && rt->pass[0].ran) {
@@ -210,33 +199,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 
 			if (!ps->ran)
 				continue;
-			for (i = 0; i < RV_COUNT; i++) {
-				const struct relaytest_txn *t = &ps->txns[i];
-				const struct reply *shown =
-				    t->rcpt_reply.reply != NULL ?
-				    t->rcpt_reply.reply : t->mail.reply;
-
-				fprintf(out, "  %-18s %-4s <",
-				    relaytest_variant_label(
-				    (enum relay_variant)i),
-				    ps->authenticated ? "yes" : "no");
-				report_put_text(out, t->rcpt, strlen(t->rcpt));
-				fprintf(out, ">%*s %-8s ", strlen(t->rcpt) <
-				    46 ? (int)(46 - strlen(t->rcpt)) : 0, "",
-				    ps->status[i] == RELAY_ACCEPTED ? "yes" :
-				    ps->status[i] == RELAY_REFUSED ? "no" :
-				    "unknown");
-				if (shown == t->mail.reply && shown != NULL)
-					fputs("MAIL ", out);
-				put_reply(out, shown, 60);
-				fputc('\n', out);
-				if (ps->note[i][0]) {
-					fputs("      note: ", out);
-					report_put_text(out, ps->note[i],
-					    strlen(ps->note[i]));
-					fputc('\n', out);
-				}
-			}
+			for (i = 0; i < RV_COUNT; i++)
+				text_variant(out, ps, i);
 			if (ps->res != NULL) {
 				for (j = STAGE_CONNECT; j < STAGE_MAIL; j++)
 					text_stage(out, ps->res, (enum stage)j);
@@ -247,7 +211,7 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 	    rt->open_relay == 0 ? "no" : "could not tell");
 	if (rt->conclusion[0]) {
 		fputs("  conclusion: ", out);
-		report_put_text(out, rt->conclusion, strlen(rt->conclusion));
+		report_put_cstr(out, rt->conclusion);
 		fputc('\n', out);
 	}
 	for (p = 0; p < rt->npass; p++) {
@@ -269,13 +233,6 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 			continue;
 		fprintf(out, "  transcript (%s):\n", rt->pass[p].authenticated ?
 		    "authenticated" : "unauthenticated");
-		for (j = 0; j < r->ntranscript; j++) {
-			const struct transcript_entry *e = &r->transcript[j];
-
-			fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ?
-			    "->" : e->dir == 'r' ? "<-" : "**");
-			report_put_text(out, e->text, e->len);
-			fputc('\n', out);
-		}
+		report_text_transcript(out, r);
 	}
 }

@@ -188,6 +188,8 @@ const char *reason_name(enum reason r);
 enum result_kind {
 	RESULT_ADDRESS,		/* the address: deliverable or not */
 	RESULT_SELF_CHECK,	/* no mailbox: the client audit decides */
+	RESULT_SELF_CHECK_LOCAL,	/* no server at all: the local address,
+					 * its reverse DNS, the HELO name */
 	RESULT_RELAY_PASS	/* the relay test's forms: no recipient of its own */
 };
 
@@ -235,6 +237,9 @@ struct probe_result {
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
 	enum result_kind	 kind;
+	bool			 identity_checked;	/* identity.c looked things up */
+	size_t			 skipped_stalled;	/* server addresses not tried:
+							 * they timed out earlier */
 
 	struct stage_rec	 stages[STAGE_COUNT];
 

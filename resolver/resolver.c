@@ -111,7 +111,7 @@ struct resolver_query {
 	int			 ptr_addrlen;
 	int			 ptr_family;
 	struct resolver_part	 part[2];
-	union resolver_any_result res;
+	union resolver_any_result *res;	/* sized for kind */
 	/* on the done list, or on its leader's followers */
 	TAILQ_ENTRY(resolver_query) entry;
 	/* cache: a query sent to c-ares is a leader; equal queries made
@@ -367,6 +367,47 @@ resolver_addr_combine(bool asked_aaaa, enum resolver_status aaaa,
 	return RESOLVER_NODATA;
 }
 
+bool
+resolver_addr_parse(const char *s, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s == NULL)
+		return false;
+	if (inet_pton(AF_INET, s, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+int
+resolver_addr_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
+socklen_t
+resolver_addr_set_port(struct sockaddr_storage *ss, int port)
+{
+	if (ss->ss_family == AF_INET) {
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+		return sizeof(struct sockaddr_in);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	return sizeof(struct sockaddr_in6);
+}
+
 const char *
 resolver_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -541,11 +582,11 @@ resolver_result_status(const struct resolver_query *q)
 {
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		return q->res.mx.status;
+		return q->res->mx.status;
 	case RESOLVER_KIND_ADDR:
-		return q->res.addr.status;
+		return q->res->addr.status;
 	default:
-		return q->res.ptr.status;
+		return q->res->ptr.status;
 	}
 }
 
@@ -554,13 +595,13 @@ resolver_result_mark_cached(struct resolver_query *q)
 {
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		q->res.mx.cached = true;
+		q->res->mx.cached = true;
 		break;
 	case RESOLVER_KIND_ADDR:
-		q->res.addr.cached = true;
+		q->res->addr.cached = true;
 		break;
 	default:
-		q->res.ptr.cached = true;
+		q->res->ptr.cached = true;
 		break;
 	}
 }
@@ -608,7 +649,7 @@ resolver_cache_store(struct resolver_query *q)
 		free(e);
 		return;
 	}
-	memcpy(e->res, &q->res, resolver_result_size(q->kind));
+	memcpy(e->res, q->res, resolver_result_size(q->kind));
 	e->kind = q->kind;
 	e->family = q->family;
 	memcpy(e->name, q->name, sizeof(e->name));
@@ -652,7 +693,7 @@ resolver_cache_join(struct resolver_query *q)
 			resolver_cache_drop(r, e);
 			break;
 		}
-		memcpy(&q->res, e->res, resolver_result_size(q->kind));
+		memcpy(q->res, e->res, resolver_result_size(q->kind));
 		resolver_result_mark_cached(q);
 		TAILQ_REMOVE(&r->cache, e, entry);
 		TAILQ_INSERT_HEAD(&r->cache, e, entry);
@@ -681,7 +722,7 @@ resolver_cache_leader_done(struct resolver_query *q)
 	resolver_cache_store(q);
 	while ((f = TAILQ_FIRST(&q->followers)) != NULL) {
 		TAILQ_REMOVE(&q->followers, f, entry);
-		memcpy(&f->res, &q->res, resolver_result_size(q->kind));
+		memcpy(f->res, q->res, resolver_result_size(q->kind));
 		resolver_result_mark_cached(f);
 		resolver_query_done(f);
 	}
@@ -759,7 +800,11 @@ resolver_query_new(struct resolver *r, enum resolver_kind kind,
 {
 	struct resolver_query *q;
 
-	if ((q = calloc(1, sizeof(*q))) == NULL) {
+	/* The answer is sized for its kind: an MX answer is ten times an
+	 * address answer, and a batch has many queries out at once. */
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->res = calloc(1, resolver_result_size(kind))) == NULL) {
+		free(q);
 		resolver_out_of_memory(kind, cb, arg);
 		return NULL;
 	}
@@ -782,13 +827,13 @@ resolver_query_done(struct resolver_query *q)
 		resolver_cache_leader_done(q);
 	switch (q->kind) {
 	case RESOLVER_KIND_MX:
-		q->res.mx.elapsed_ms = ms;
+		q->res->mx.elapsed_ms = ms;
 		break;
 	case RESOLVER_KIND_ADDR:
-		q->res.addr.elapsed_ms = ms;
+		q->res->addr.elapsed_ms = ms;
 		break;
 	case RESOLVER_KIND_PTR:
-		q->res.ptr.elapsed_ms = ms;
+		q->res->ptr.elapsed_ms = ms;
 		break;
 	}
 	TAILQ_INSERT_TAIL(&r->done, q, entry);
@@ -798,7 +843,8 @@ resolver_query_done(struct resolver_query *q)
 static void
 resolver_query_deliver(struct resolver_query *q)
 {
-	resolver_call(q->kind, q->cb, q->arg, &q->res);
+	resolver_call(q->kind, q->cb, q->arg, q->res);
+	free(q->res);
 	free(q);
 }
 
@@ -841,7 +887,7 @@ static void
 resolver_query_fail(struct resolver_query *q, enum resolver_status st,
     const char *detail)
 {
-	resolver_result_fail(q->kind, &q->res, st, detail);
+	resolver_result_fail(q->kind, q->res, st, detail);
 	resolver_query_done(q);
 }
 
@@ -885,7 +931,7 @@ resolver_mx_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
 {
 	struct resolver_query *q = arg;
-	struct resolver_mx_result *res = &q->res.mx;
+	struct resolver_mx_result *res = &q->res->mx;
 	struct ares_mx_reply *mx = NULL, *m;
 	struct resolver_mx_in *in;
 	size_t n, i;
@@ -944,7 +990,7 @@ resolver_query_mx(struct resolver *r, const char *domain, resolver_mx_cb cb,
 static void
 resolver_addr_finish(struct resolver_query *q)
 {
-	struct resolver_addr_result *res = &q->res.addr;
+	struct resolver_addr_result *res = &q->res->addr;
 	struct resolver_part *p;
 	size_t i, k, dl;
 
@@ -1097,7 +1143,7 @@ resolver_ptr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
     int alen)
 {
 	struct resolver_query *q = arg;
-	struct resolver_ptr_result *res = &q->res.ptr;
+	struct resolver_ptr_result *res = &q->res->ptr;
 	struct hostent *he = NULL;
 	char name[RESOLVER_NAME_MAX];
 	const char *cand;

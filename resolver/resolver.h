@@ -143,5 +143,12 @@ void resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 
 /* Format sa's address (no port) into buf: "192.0.2.1" or "2001:db8::1". */
 const char *resolver_addr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* The inverse: an IPv4 or IPv6 address in text into ss (port 0); false
+ * when s is not one. */
+bool resolver_addr_parse(const char *s, struct sockaddr_storage *ss);
+/* The port of an IPv4 or IPv6 address (0 for another family). */
+int resolver_addr_port(const struct sockaddr_storage *ss);
+/* Set the port of an IPv4 or IPv6 address; its length. */
+socklen_t resolver_addr_set_port(struct sockaddr_storage *ss, int port);
 
 #endif
