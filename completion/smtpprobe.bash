@@ -1,8 +1,9 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, explain --after), file names for --batch, --ca-file and
-# --auth-password-file, and the `explain' subcommand as the first word.
+# --auth-mech, --format, explain --after), file names for --batch,
+# --output, --ca-file and --auth-password-file, and the `explain'
+# subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
 # where bash-completion loads it on first use.
@@ -15,7 +16,8 @@ _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--tls --ca-file --catch-all --helo-test --source-ip --self-check
 	--batch --parallel --per-server --delay --rate --retries --backoff
 	--progress --rcpt-per-transaction --rcpt-per-connection
-	--error-budget --greylist-retry --auth-user
+	--error-budget --greylist-retry --output --resume --format --column
+	--shard --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --relay-test
 	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
 _smtpprobe_explain_options='--after --json -h --help'
@@ -79,13 +81,17 @@ _smtpprobe()
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
 		;;
-	--ca-file | --auth-password-file)
+	--ca-file | --auth-password-file | --output)
 		_smtpprobe_files
 		return
 		;;
 	--tls)
 		mapfile -t COMPREPLY < <(compgen -W \
 		    'opportunistic required never' -- "$cur")
+		return
+		;;
+	--format)
+		mapfile -t COMPREPLY < <(compgen -W 'text json csv' -- "$cur")
 		return
 		;;
 	--auth-mech)
@@ -110,7 +116,8 @@ _smtpprobe()
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --per-server | --delay | --rate | --retries | --backoff | \
 	    --rcpt-per-transaction | --rcpt-per-connection | \
-	    --error-budget | --greylist-retry | --auth-user | --relay-rcpt)
+	    --error-budget | --greylist-retry | --column | --shard | \
+	    --auth-user | --relay-rcpt)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

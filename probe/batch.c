@@ -37,6 +37,20 @@ batch_options_defaults(struct batch_options *o)
 	o->error_budget = BATCH_ERROR_BUDGET_DEFAULT;
 }
 
+unsigned long
+batch_shard(const char *domain, unsigned long n)
+{
+	return n > 0 ? (unsigned long)(batch_hash64(domain) % n) : 0;
+}
+
+/* --shard: does the entry whose domain (or text) is key belong here? */
+static bool
+in_shard(const struct batch *b, const char *key)
+{
+	return b->opt->shard_n == 0 ||
+	    batch_shard(key, b->opt->shard_n) == b->opt->shard_k;
+}
+
 uint64_t
 batch_hash64(const char *s)
 {
@@ -485,6 +499,41 @@ batch_requeue(struct batch *b, struct item *it, double when)
 
 /* ---- reading ahead ---------------------------------------------------- */
 
+/*
+ * --resume: entry index (address as given, key its duplicate key or
+ * NULL) was answered by an earlier run: skip it, but remember its verdict
+ * for its duplicates to come.  A different address there means another
+ * list: the run stops.
+ */
+static bool
+resumed(struct batch *b, unsigned long index, unsigned long line,
+    const char *address, const char *key, size_t keylen)
+{
+	struct batch_seen_entry *e;
+	enum verdict v;
+	enum reason r;
+	int ex;
+	uint8_t check;
+	bool dup;
+
+	if (!batch_done_get(b->opt->done, index, &v, &r, &ex, &check))
+		return false;
+	if (check != 0 && check != batch_done_check(address)) {
+		b->st->resume_mismatch = index + 1;
+		b->stopping = true;
+		return true;
+	}
+	if (key != NULL && (e = batch_seen_put(&b->seen, key, keylen,
+	    (uint32_t)index, (uint32_t)line, &dup)) != NULL && !dup) {
+		e->state = 1;
+		e->verdict = (uint8_t)v;
+		e->reason = (uint8_t)r;
+		e->exit_code = (uint8_t)ex;
+	}
+	b->st->resumed++;
+	return true;
+}
+
 /* The next entry of the input: 1 with *text, *line set; 0 at the end. */
 static int
 next_entry(struct batch *b, const char **text, unsigned long *line)
@@ -504,7 +553,20 @@ next_entry(struct batch *b, const char **text, unsigned long *line)
 		b->st->lines = b->line.lineno;
 		if (b->line.kind == BATCH_LINE_SKIP)
 			continue;
+		if (b->line.kind == BATCH_LINE_INVALID &&
+		    !in_shard(b, b->line.text)) {
+			b->next_index++;
+			b->st->other_shards++;
+			continue;
+		}
 		if (b->line.kind == BATCH_LINE_INVALID) {
+			if (resumed(b, b->next_index, b->line.lineno,
+			    b->line.text, NULL, 0)) {
+				b->next_index++;
+				if (b->stopping)
+					return 0;
+				continue;
+			}
 			emit_invalid_line(b, &b->line);
 			if (b->stopping)
 				return 0;
@@ -596,6 +658,8 @@ refill(struct batch *b)
 	    b->nheld < BATCH_DOMAINS_HELD) {
 		if (next_entry(b, &text, &line) != 1) {
 			b->input_done = true;
+			if (b->reader != NULL && b->reader->no_column)
+				b->st->no_column = true;
 			break;
 		}
 		if ((it = calloc(1, sizeof(*it))) == NULL ||
@@ -610,6 +674,16 @@ refill(struct batch *b)
 		it->index = b->next_index++;
 		it->line = line;
 		item_parse(b, it, text, dname, sizeof(dname));
+		if (!in_shard(b, dname[0] != '\0' ? dname : text)) {
+			b->st->other_shards++;
+			batch_item_free(b, it);
+			continue;
+		}
+		if (resumed(b, it->index, it->line, it->address, it->key,
+		    it->keylen)) {
+			batch_item_free(b, it);
+			continue;
+		}
 		if (take_duplicate(b, it))
 			continue;
 		if (dname[0] == '\0' || (it->dom = dom_get(b, dname)) == NULL) {
@@ -940,8 +1014,6 @@ batch_new(struct probe_ctx *ctx, FILE *list)
 		batch_free(b);
 		return NULL;
 	}
-	if (b->reader != NULL)
-		batch_reader_init(b->reader, list);
 	batch_seen_init(&b->seen);
 	return b;
 }
@@ -959,6 +1031,8 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 		return;
 	}
 	b->opt = opt;
+	if (b->reader != NULL)
+		batch_reader_init(b->reader, list, opt->column);
 	b->cb = cb;
 	b->cb_arg = arg;
 	b->st = stats;

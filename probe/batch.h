@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "batchout.h"
 #include "probe.h"
 
 /* Connections open at once, over every server. */
@@ -102,6 +103,8 @@
 #define BATCH_INTERRUPT_GRACE_MS 2000
 /* Exit status of an interrupted batch (128 + SIGINT, as shells do). */
 #define BATCH_EXIT_INTERRUPTED	130
+/* --shard K/N: the most shards. */
+#define BATCH_SHARDS_MAX	100000
 /* Servers named in the summary as slowed down. */
 #define BATCH_SLOW_NOTES	8
 
@@ -117,7 +120,22 @@ struct batch_options {
 	int	error_budget;	/* refusals per connection */
 	double	rate;		/* recipients per second; 0: no cap */
 	int	greylist_ms;	/* 0: no second try after greylisting */
+	/* --resume: the entries answered before (batchout.h), skipped;
+	 * NULL for none. */
+	const struct batch_done *done;
+	/* --column NAME: the list is CSV, the addresses in that column;
+	 * NULL for a plain list. */
+	const char *column;
+	/* --shard K/N: only the entries whose domain falls in shard K of N
+	 * (batch_shard()); shard_n 0 for all. */
+	unsigned long shard_k, shard_n;
 };
+
+/* The shard (0 .. n-1) of an entry: FNV-1a (64 bits) of its domain in
+ * lower-case A-label form (the address literal as written; the whole
+ * entry when it has no valid domain), modulo n.  Stable across runs,
+ * machines and versions: the shards of one list are always the same. */
+unsigned long batch_shard(const char *domain, unsigned long n);
 
 void batch_options_defaults(struct batch_options *o);
 
@@ -168,6 +186,11 @@ struct batch_stats {
 	bool		 abandoned;	/* probes were left unfinished: exit now */
 	unsigned long	 abandoned_n;	/* reported "interrupted" */
 	unsigned long	 not_finished;	/* read or retried, then dropped */
+	unsigned long	 resumed;	/* answered before: skipped */
+	unsigned long	 other_shards;	/* entries of the other shards */
+	bool		 no_column;	/* --column: not in the header */
+	unsigned long	 resume_mismatch;	/* entry whose address is not
+						 * the one answered; 0: none */
 };
 
 /*

@@ -102,7 +102,19 @@ static const char usage_batch[] =
 "                       the servers' own error limits)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
-"                       SECONDS (e.g. 300; default: no second try)\n";
+"                       SECONDS (e.g. 300; default: no second try)\n"
+"  --output FILE        batch: append the results to FILE, one line each,\n"
+"                       written as each is known (JSON Lines, or CSV with\n"
+"                       --format csv); stdout keeps the summary\n"
+"  --resume             batch: read --output FILE first and skip the\n"
+"                       addresses answered there (after a crash or a\n"
+"                       kill), then append the rest\n"
+"  --format FORMAT      text (default), json (as --json) or csv (batch)\n"
+"  --column NAME        batch: the list is CSV with a header row; the\n"
+"                       addresses are in column NAME\n"
+"  --shard K/N          batch: only the addresses whose domain falls in\n"
+"                       shard K of N (0 <= K < N), for running one list\n"
+"                       on N machines (docs/BATCH.md)\n";
 
 static const char usage_auth[] =
 "  --auth-user USER     authenticate (SMTP AUTH) after EHLO, inside TLS;\n"
@@ -357,6 +369,7 @@ struct parse {
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
 	bool		 from_set;
+	bool		 format_set;	/* --format given */
 	char		*err;
 	size_t		 errlen;
 };
@@ -514,6 +527,67 @@ opt_batch(struct parse *p, const struct cli_option *o, const char *arg)
 		    "- for standard input");
 	p->cli->batch = true;
 	p->cli->batch_file = arg;
+	return 0;
+}
+
+static int
+opt_output(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0')
+		return fail(p->err, p->errlen, "--output: give a file name");
+	p->cli->output = arg;
+	return 0;
+}
+
+static int
+opt_column(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0' || has_control(arg) || strlen(arg) > 256)
+		return fail(p->err, p->errlen, "--column: give the name of the "
+		    "column in the header row");
+	p->cli->bopt.column = arg;
+	return 0;
+}
+
+/* --shard K/N: 0 <= K < N <= BATCH_SHARDS_MAX. */
+static int
+opt_shard(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char k[16];
+	const char *slash = strchr(arg, '/');
+	long lk, ln;
+
+	(void)o;
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(k))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N",
+		    shown(arg));
+	memcpy(k, arg, (size_t)(slash - arg));
+	k[slash - arg] = '\0';
+	if (!number_in_range(slash + 1, 1, BATCH_SHARDS_MAX, &ln) ||
+	    !number_in_range(k, 0, ln - 1, &lk))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N "
+		    "with 0 <= K < N <= %d", shown(arg), BATCH_SHARDS_MAX);
+	p->cli->bopt.shard_k = (unsigned long)lk;
+	p->cli->bopt.shard_n = (unsigned long)ln;
+	return 0;
+}
+
+static int
+opt_format(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (strcmp(arg, "text") == 0)
+		p->cli->format = BATCH_FORMAT_TEXT;
+	else if (strcmp(arg, "json") == 0)
+		p->cli->format = BATCH_FORMAT_JSON;
+	else if (strcmp(arg, "csv") == 0)
+		p->cli->format = BATCH_FORMAT_CSV;
+	else
+		return fail(p->err, p->errlen, "--format: \"%s\" is not text, "
+		    "json or csv", shown(arg));
+	p->format_set = true;
 	return 0;
 }
 
@@ -705,6 +779,12 @@ static const struct cli_option options[] = {
 	    CLI_FIELD(bopt.error_budget), 1, BATCH_ERROR_BUDGET_MAX },
 	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
+	{ "output", 0, required_argument, NEEDS_BATCH, opt_output, 0, 0, 0 },
+	{ "resume", 0, no_argument, NEEDS_BATCH, opt_flag, CLI_FIELD(resume),
+	    0, 0 },
+	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
+	{ "column", 0, required_argument, NEEDS_BATCH, opt_column, 0, 0, 0 },
+	{ "shard", 0, required_argument, NEEDS_BATCH, opt_shard, 0, 0, 0 },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
 	{ "auth-password-file", 0, required_argument, NEEDS_AUTH,
 	    opt_auth_password_file, 0, 0, 0 },
@@ -825,8 +905,13 @@ check_combinations(struct parse *p, int nargs)
 	if (p->batch_opt && !cli->batch)
 		return fail(p->err, p->errlen, "--parallel, --per-server, "
 		    "--delay, --rate, --retries, --backoff, --progress, "
-		    "--rcpt-per-transaction, --error-budget and "
-		    "--greylist-retry need --batch");
+		    "--rcpt-per-transaction, --error-budget, --greylist-retry, "
+		    "--output, --resume, --column and --shard need --batch");
+	if (cli->resume && cli->output == NULL)
+		return fail(p->err, p->errlen, "--resume needs --output FILE "
+		    "(the file to read back and append to)");
+	if (cli->format == BATCH_FORMAT_CSV && !cli->batch)
+		return fail(p->err, p->errlen, "--format csv needs --batch");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
@@ -864,6 +949,12 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		return -1;
 	if (cli->help || cli->version)
 		return 0;
+	/* --json is --format json; --format json sets --json. */
+	if (cli->json && !p.format_set)
+		cli->format = BATCH_FORMAT_JSON;
+	cli->json = cli->format == BATCH_FORMAT_JSON;
+	if (cli->output != NULL && cli->format == BATCH_FORMAT_TEXT)
+		cli->format = BATCH_FORMAT_JSON;	/* the file's default */
 	if (check_combinations(&p, argc - optind) != 0)
 		return -1;
 	if (cli->batch)

@@ -27,6 +27,10 @@ struct cli {
 	bool			 batch;
 	const char		*batch_file;
 	struct batch_options	 bopt;
+	/* --output FILE, --resume, --format (--json is --format json) */
+	const char		*output;
+	bool			 resume;
+	enum batch_format	 format;
 	/* --relay-test, --relay-rcpt */
 	bool			 relay_test;
 	char			 relay_rcpt[LIMIT_ADDRESS * 4 + 8];	/* "" for the default */

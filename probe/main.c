@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "batchinput.h"
+#include "batchout.h"
 #include "cli.h"
 #include "diag.h"
 #include "explain.h"
@@ -79,16 +80,30 @@ struct batch_print {
 	bool			 color;
 	unsigned long		 printed;
 	bool			 write_error;
+	struct batch_out	*out;		/* --output FILE, or NULL */
 };
 
-/* Batch mode: print each address as it is finished. */
+/* Batch mode: print each address as it is finished (to --output FILE,
+ * one line each, written at once). */
 static bool
 batch_print(void *arg, const struct batch_item_info *info,
     struct probe_result *res)
 {
 	struct batch_print *p = arg;
 
-	if (p->cli->json)
+	if (p->out != NULL) {
+		if (!batch_out_write(p->out, res, info)) {
+			p->write_error = true;
+			return false;
+		}
+		p->printed++;
+		return true;
+	}
+	if (p->cli->format == BATCH_FORMAT_CSV) {
+		if (p->printed == 0)
+			report_csv_header(stdout);
+		report_csv_line(stdout, res, info);
+	} else if (p->cli->json)
 		report_json_batch(stdout, res, info);
 	else if (p->cli->verbose || info->only) {
 		if (p->printed > 0)
@@ -164,6 +179,13 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		    st->grey_verdicts[VERDICT_RISKY],
 		    st->grey_verdicts[VERDICT_UNKNOWN], st->interrupted ?
 		    " (before the interruption)" : "", st->grey_not_retried);
+	if (o->shard_n > 0)
+		fprintf(out, "  shard %lu/%lu: %lu entr%s of the other shards "
+		    "left out\n", o->shard_k, o->shard_n, st->other_shards,
+		    st->other_shards == 1 ? "y" : "ies");
+	if (st->resumed > 0)
+		fprintf(out, "  resumed: %lu entr%s answered before, skipped\n",
+		    st->resumed, st->resumed == 1 ? "y" : "ies");
 	if (st->interrupted)
 		fprintf(out, "  interrupted: %lu probe%s in flight stopped "
 		    "(reason interrupted), %lu address%s read or waiting not "
@@ -173,14 +195,85 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		    BATCH_EXIT_INTERRUPTED);
 }
 
+/* --output FILE (and --resume): open it, read back what is done. */
+static int
+batch_output(const struct cli *cli, struct batch_out *out,
+    struct batch_done *done, struct batch_options *opt)
+{
+	char err[512];
+
+	memset(done, 0, sizeof(*done));
+	if (batch_out_open(out, cli->output, cli->format, cli->resume, done,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpprobe: %s\n", err);
+		return -1;
+	}
+	if (done->cut > 0)
+		fprintf(stderr, "smtpprobe: --resume: the last line of %s was "
+		    "cut short (%lu bytes, left by a crash): removed\n",
+		    cli->output, done->cut);
+	if (cli->resume)
+		opt->done = done;
+	return 0;
+}
+
+/* After the run: the errors, the summary, the exit status. */
+static int
+batch_report(const struct cli *cli, const struct batch_stats *st,
+    const struct batch_print *p)
+{
+	int status = st->exit_code;
+
+	if (st->no_column) {
+		fprintf(stderr, "smtpprobe: --column: the first row of %s has "
+		    "no column \"%s\"\n", cli->batch_file, cli->bopt.column);
+		status = EXIT_USAGE;
+	} else if (st->read_error != 0) {
+		fprintf(stderr, "smtpprobe: --batch: reading %s: %s\n",
+		    cli->batch_file, strerror(st->read_error));
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (p->write_error) {
+		fprintf(stderr, "smtpprobe: cannot write the results%s%s: %s; "
+		    "stopped\n", cli->output != NULL ? " to " : "",
+		    cli->output != NULL ? cli->output : "", strerror(errno));
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (st->resume_mismatch > 0) {
+		fprintf(stderr, "smtpprobe: --resume: entry %lu of the list is "
+		    "not the address %s answered there: is it the same list?\n",
+		    st->resume_mismatch - 1, cli->output);
+		status = EXIT_USAGE;
+	}
+	if (st->dup_table_full)
+		fprintf(stderr, "smtpprobe: more than %u distinct addresses: "
+		    "duplicates past that are probed again\n",
+		    (unsigned)BATCH_SEEN_MAX);
+	/* JSON or CSV on stdout keep it for the records; the summary goes to
+	 * stderr then. */
+	if (st->total > 1 || cli->bopt.progress || st->interrupted ||
+	    st->resumed > 0 || cli->bopt.shard_n > 0)
+		batch_summary((cli->output == NULL && cli->format !=
+		    BATCH_FORMAT_TEXT) || p->write_error ? stderr : stdout, st,
+		    &cli->bopt);
+	fflush(stdout);
+	if (st->interrupted)
+		status = BATCH_EXIT_INTERRUPTED;
+	return status;
+}
+
 static int
 batch(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct batch_print p;
 	struct batch_stats *st;
+	struct batch_options opt = cli->bopt;
+	struct batch_out out;
+	struct batch_done done;
 	FILE *list = NULL;
 	int status;
 
+	memset(&done, 0, sizeof(done));
 	if (strcmp(cli->batch_file, "-") == 0)
 		list = stdin;
 	else if ((list = fopen(cli->batch_file, "r")) == NULL) {
@@ -188,46 +281,36 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 		    cli->batch_file, strerror(errno));
 		return EXIT_LOCAL_ERROR;
 	}
-	if ((st = malloc(sizeof(*st))) == NULL) {
-		fprintf(stderr, "smtpprobe: out of memory\n");
+	if ((st = malloc(sizeof(*st))) == NULL ||
+	    (cli->output != NULL && batch_output(cli, &out, &done,
+	    &opt) != 0)) {
+		if (st == NULL)
+			fprintf(stderr, "smtpprobe: out of memory\n");
+		free(st);
 		if (list != stdin)
 			fclose(list);
-		return EXIT_LOCAL_ERROR;
+		return st == NULL ? EXIT_LOCAL_ERROR : EXIT_USAGE;
 	}
 	memset(&p, 0, sizeof(p));
 	p.cli = cli;
-	p.color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
-	batch_run(ctx, &cli->bopt, cli->addresses, cli->naddresses, list,
+	p.out = cli->output != NULL ? &out : NULL;
+	p.color = cli->format == BATCH_FORMAT_TEXT && p.out == NULL &&
+	    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	batch_run(ctx, &opt, cli->addresses, cli->naddresses, list,
 	    batch_print, &p, st);
-	status = st->exit_code;
-	if (st->read_error != 0) {
-		fprintf(stderr, "smtpprobe: --batch: reading %s: %s\n",
-		    cli->batch_file, strerror(st->read_error));
-		status = EXIT_LOCAL_ERROR;
-	}
-	if (p.write_error) {
-		fprintf(stderr, "smtpprobe: cannot write the results; "
-		    "stopped\n");
-		status = EXIT_LOCAL_ERROR;
-	}
-	if (st->dup_table_full)
-		fprintf(stderr, "smtpprobe: more than %u distinct addresses: "
-		    "duplicates past that are probed again\n",
-		    (unsigned)BATCH_SEEN_MAX);
-	/* JSON keeps stdout for the objects; the summary goes to stderr. */
-	if (st->total > 1 || cli->bopt.progress || st->interrupted)
-		batch_summary(cli->json || p.write_error ? stderr : stdout, st,
-		    &cli->bopt);
-	fflush(stdout);
-	if (st->interrupted)
-		status = BATCH_EXIT_INTERRUPTED;
+	status = batch_report(cli, st, &p);
 	if (st->abandoned) {
 		/* Probes were left in flight and still point into the
 		 * batch's state: nothing may be freed; leave now. */
 		fflush(stderr);
 		_exit(status);
 	}
+	if (p.out != NULL && batch_out_close(p.out) != 0) {
+		fprintf(stderr, "smtpprobe: --output: closing %s: %s\n",
+		    cli->output, strerror(errno));
+		status = EXIT_LOCAL_ERROR;
+	}
+	batch_done_free(&done);
 	if (list != stdin)
 		fclose(list);
 	free(st);

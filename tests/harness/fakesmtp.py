@@ -103,7 +103,8 @@ DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
                "idle_timeout", "by_helo", "sync_error", "auth",
-               "after_auth", "rcpt_limit", "error_limits", "tarpit")
+               "after_auth", "rcpt_limit", "error_limits", "tarpit",
+               "mailboxes")
 ERROR_LIMIT_KEYS = ("soft", "hard", "sleep")
 TARPIT_KEYS = ("after", "delay")
 AUTH_KEYS = ("user", "password", "mechanisms", "tls_only")
@@ -359,6 +360,12 @@ class FakeSMTPServer:
         self.after_auth = {verb.upper(): parse_reply_spec(value, verb)
                            for verb, value in
                            (spec.get("after_auth") or {}).items()}
+        self.mailboxes = spec.get("mailboxes")
+        if self.mailboxes is not None and (
+                not isinstance(self.mailboxes, list) or
+                not all(isinstance(m, str) for m in self.mailboxes)):
+            raise SpecError("server %s: mailboxes must be a list of "
+                            "strings" % self.name)
         self.rcpt_limit = int(spec.get("rcpt_limit", 0))
         self.error_limits = self._limits(spec, "error_limits",
                                          ERROR_LIMIT_KEYS)
@@ -540,6 +547,17 @@ class FakeSMTPServer:
         use = counts.get(key, 0)
         counts[key] = use + 1
         return actions[min(use, len(actions) - 1)]
+
+    def rcpt_reply(self, line):
+        """With mailboxes: 250 for an address listed (a plain string, any
+        case, or "re:..." searched), 550 5.1.1 for any other."""
+        match = re.match(r"RCPT TO:\s*<([^>]*)>", line, re.IGNORECASE)
+        rcpt = match.group(1) if match else ""
+        for mailbox in self.mailboxes:
+            if helo_matches(mailbox, rcpt):
+                return "250 2.1.5 Ok"
+        return "550 5.1.1 <%s>: Recipient address rejected: User unknown" \
+            % rcpt
 
     def default_reply(self, verb, in_tls):
         """The reply used when the scenario gives none for VERB."""
@@ -790,6 +808,8 @@ class _Session:
             else:
                 action = server.next_action(verb, self.counts, self.helo)
             default = server.default_reply(verb, self.in_tls)
+            if verb == "RCPT" and server.mailboxes is not None:
+                default = server.rcpt_reply(text)
             if verb == "STARTTLS" and server.starttls_inject \
                     and not self.in_tls:
                 self.send_suffix = server.starttls_inject
