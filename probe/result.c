@@ -272,6 +272,7 @@ result_reset_session(struct probe_result *r)
 	r->has_caps = false;
 	r->tls_done = false;
 	memset(&r->tls, 0, sizeof(r->tls));
+	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
 void
