@@ -41,16 +41,18 @@
  * allows). */
 #define BATCH_PER_SERVER_DEFAULT 2
 #define BATCH_PER_SERVER_MAX	20
-/* The least pause between connections to one server address, and where
- * the adaptive pause starts. */
-#define BATCH_DELAY_DEFAULT_MS	50
+/* The least pause between connections to one server address
+ * (--delay); the adaptive pause starts at BATCH_PAUSE_START_MS (or
+ * --delay when longer). */
+#define BATCH_DELAY_DEFAULT_MS	0
 #define BATCH_DELAY_MAX_MS	3600000
+#define BATCH_PAUSE_START_MS	50
 /* The adaptive rule (batchserver.c): the pause shrinks by a step after a
  * good connection, one more connection at once after a streak of good
  * ones; a slow-down doubles the pause, to at least BATCH_SLOW_PAUSE_MS,
  * at most BATCH_PAUSE_MAX_MS. */
 #define BATCH_PAUSE_STEP_MS	25
-#define BATCH_GOOD_STREAK	2
+#define BATCH_GOOD_STREAK	1
 #define BATCH_SLOW_PAUSE_MS	1000
 #define BATCH_PAUSE_MAX_MS	60000
 /* A tarpit: a MAIL or RCPT reply slower than BATCH_SLOW_MIN_MS and than
@@ -69,7 +71,7 @@
  * server while their look-ups are under way. */
 #define BATCH_GATHER_MS		200
 /* Domains whose DNS facts are held at once, and looked up at once. */
-#define BATCH_DOMAINS_HELD	1024
+#define BATCH_DOMAINS_HELD	2048
 #define BATCH_RESOLVING		64
 /* Server addresses remembered. */
 #define BATCH_SERVERS_MAX	4096
@@ -83,7 +85,7 @@
 /* Per connection: the recipients planned, and the transactions — each
  * ends with RSET, which Postfix counts as a junk command past
  * smtpd_junk_command_limit (100). */
-#define BATCH_CONN_RCPT		200
+#define BATCH_CONN_RCPT		100
 #define BATCH_CONN_TXNS		50
 /* Refused MAIL and RCPT commands after which a connection stops asking
  * (--error-budget): under the 10 errors at which Postfix starts delaying

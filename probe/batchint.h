@@ -72,7 +72,7 @@ struct dom {
 	char			*name;
 	uint64_t		 hash;
 	enum dom_state		 state;
-	struct probe_result	*dns;		/* the resolve probe's result */
+	struct probe_dns	*dns;		/* its DNS facts (result_dns_save) */
 	struct slot		*slot;		/* its first server; NULL: none usable */
 	bool			 in_ready;	/* on slot->ready or b->solo */
 	double			 ready_at;	/* when it was put there */
@@ -131,7 +131,7 @@ struct jtxn {
 	size_t			 first;		/* its items: job->items[first..] */
 	size_t			 n;
 	bool			 control;	/* the catch-all control is last */
-	char			 ctl[LIMIT_ADDRESS * 4 + 8];
+	char			*ctl;		/* its mailbox (owned) */
 };
 
 /* One connection (one probe run) and the addresses it asks. */

@@ -120,9 +120,10 @@ job_plan(struct batch *b, struct job *j, struct slot *s)
 		for (k = 0; k < jt->n; k++)
 			j->rcpts[r++].mailbox = j->items[jt->first + k]->mailbox;
 		if (jt->control && address_parse(j->items[jt->first]->address,
-		    b->scratch_addr, why, sizeof(why)) == ADDRESS_OK) {
+		    b->scratch_addr, why, sizeof(why)) == ADDRESS_OK &&
+		    (jt->ctl = malloc(LIMIT_ADDRESS * 4 + 8)) != NULL) {
 			probe_control_mailbox(b->scratch_addr, jt->ctl,
-			    sizeof(jt->ctl));
+			    LIMIT_ADDRESS * 4 + 8);
 			j->rcpts[r].mailbox = jt->ctl;
 			j->rcpts[r++].if_accepted = true;
 		} else
@@ -147,6 +148,8 @@ job_free(struct job *j)
 	if (j == NULL)
 		return;
 	plan_clear(&j->plan);
+	for (size_t i = 0; j->jt != NULL && i < j->ntxns; i++)
+		free(j->jt[i].ctl);
 	if (j->res != NULL) {
 		result_clear(j->res);
 		free(j->res);
@@ -293,7 +296,7 @@ item_result(struct batch *b, struct job *j, struct item *it,
     bool rate)
 {
 	struct probe_result *out = b->scratch;
-	const struct probe_result *dns = it->dom != j->lead ? it->dom->dns :
+	const struct probe_dns *dns = it->dom != j->lead ? it->dom->dns :
 	    NULL;
 
 	probe_group_result(j->res, dns, t, r, it->address, code, pos, out);

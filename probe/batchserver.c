@@ -13,11 +13,12 @@
  * batchjob.c reports each finished connection with slot_after_job().
  *
  * The adaptive rule, per server address: start with one connection at a
- * time and a pause of --delay between the end of one and the start of
- * the next.  A connection that went well (every answer came, quickly, no
- * refusal of the client) shortens the pause by a step, down to --delay,
- * and after BATCH_GOOD_STREAK of them in a row one more connection at
- * once is allowed, up to --per-server.  A 421 or another temporary
+ * time and a pause of BATCH_PAUSE_START_MS (or --delay when longer)
+ * between the end of one and the start of the next.  A connection that
+ * went well (every answer came, quickly, no refusal of the client)
+ * shortens the pause by a step, down to --delay, and after
+ * BATCH_GOOD_STREAK of them in a row one more connection at once is
+ * allowed, up to --per-server.  A 421 or another temporary
  * refusal at the greeting, a rate-limit reply (4.7.x "too many ..."), a
  * refused connection or a tarpit (a reply much slower than the server's
  * usual) halves the connections at once and doubles the pause (at least
@@ -150,7 +151,8 @@ slot_get(struct batch *b, const char *ip, bool create)
 	s->b = b;
 	snprintf(s->ip, sizeof(s->ip), "%s", ip);
 	s->limit = 1;
-	s->pause_ms = b->opt->delay_ms;
+	s->pause_ms = b->opt->delay_ms > BATCH_PAUSE_START_MS ?
+	    b->opt->delay_ms : BATCH_PAUSE_START_MS;
 	TAILQ_INIT(&s->ready);
 	s->hnext = b->shash[h];
 	b->shash[h] = s;

@@ -82,7 +82,7 @@ static const char usage_batch[] =
 "  --per-server N       batch: connections at once to one server address,\n"
 "                       the most the adaptive rule allows (default 2)\n"
 "  --delay SECONDS      batch: the least pause between connections to one\n"
-"                       server, where the adaptive pause starts (default\n"
+"                       server (default 0; the adaptive pause starts at\n"
 "                       0.05)\n"
 "  --rate N             batch: ask at most N recipients per second over\n"
 "                       the whole run (default: no cap)\n"

@@ -271,37 +271,55 @@ add_target(const struct probe_config *cfg, struct tlist *tl, const char *host,
  * host's IPv6 addresses first (pass 0), then its IPv4 ones, each family
  * in the order DNS gave them. */
 static void
-targets_from_haddrs(const struct probe_config *cfg,
-    const struct probe_result *res, const struct host_addr *haddrs,
-    size_t nhaddrs, struct tlist *tl)
+targets_from_haddrs(const struct probe_config *cfg, const struct mx_info *mx,
+    size_t nmx, const struct host_addr *haddrs, size_t nhaddrs,
+    struct tlist *tl)
 {
 	size_t i, j;
 
-	for (i = 0; i < res->nmx * 2; i++)
+	for (i = 0; i < nmx * 2; i++)
 		for (j = 0; j < nhaddrs; j++) {
 			const struct host_addr *h = &haddrs[j];
 
 			if (h->mx_index == i / 2 &&
 			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
-				add_target(cfg, tl, res->mx[i / 2].host,
+				add_target(cfg, tl, mx[i / 2].host,
 				    (const struct sockaddr *)&h->addr);
 		}
 }
 
-/* The MX hosts' addresses of a result whose servers were found earlier
- * (the report's text, read back); false without memory. */
+/* The one target that needs no DNS: --server given as an address, or an
+ * address literal (RFC 5321 §5.1: it names the host).  false when there
+ * is none. */
 static bool
-haddrs_of(const struct probe_result *res, struct host_addr **haddrs,
-    size_t *n, size_t *cap)
+target_fixed(const struct probe_config *cfg, bool literal,
+    const struct sockaddr_storage *literal_addr, struct tlist *tl)
+{
+	struct sockaddr_storage ss;
+
+	if (cfg->use_server && resolver_addr_parse(cfg->server_host, &ss))
+		add_target(cfg, tl, "", (struct sockaddr *)&ss);
+	else if (!cfg->use_server && literal)
+		add_target(cfg, tl, "", (const struct sockaddr *)literal_addr);
+	else
+		return false;
+	return true;
+}
+
+/* The MX hosts' addresses of DNS facts found earlier (the report's
+ * text, read back); false without memory. */
+static bool
+haddrs_of(const struct probe_dns *d, struct host_addr **haddrs, size_t *n,
+    size_t *cap)
 {
 	size_t i, k;
 
-	for (i = 0; i < res->nmx; i++)
-		for (k = 0; k < res->mx[i].naddrs; k++) {
+	for (i = 0; i < d->nmx; i++)
+		for (k = 0; k < d->mx[i].naddrs; k++) {
 			if (!result_grow(haddrs, cap, *n, RESOLVER_MAX_MX *
 			    RESOLVER_MAX_ADDRS, sizeof(**haddrs)))
 				return false;
-			if (!resolver_addr_parse(res->mx[i].addrs[k],
+			if (!resolver_addr_parse(d->mx[i].addrs[k],
 			    &(*haddrs)[*n].addr))
 				continue;
 			(*haddrs)[(*n)++].mx_index = i;
@@ -310,30 +328,24 @@ haddrs_of(const struct probe_result *res, struct host_addr **haddrs,
 }
 
 /*
- * The targets of a result whose servers were found (batch mode's DNS
- * facts, probe_request.resolved): --server given as an address, an
- * address literal (RFC 5321 §5.1: no DNS), else the MX hosts' addresses
- * (or those of --server's name), in the order the walk tries them.
+ * The targets of DNS facts found earlier (batch mode,
+ * probe_request.resolved): --server given as an address, an address
+ * literal (RFC 5321 §5.1: no DNS), else the MX hosts' addresses (or
+ * those of --server's name), in the order the walk tries them.
  */
 static void
-targets_of(const struct probe_config *cfg, const struct probe_result *res,
+targets_of(const struct probe_config *cfg, const struct probe_dns *d,
     struct tlist *tl)
 {
-	struct sockaddr_storage ss;
 	struct host_addr *haddrs = NULL;
 	size_t n = 0, cap = 0;
 
-	if (cfg->use_server && resolver_addr_parse(cfg->server_host, &ss))
-		add_target(cfg, tl, "", (struct sockaddr *)&ss);
-	else if (!cfg->use_server && res->addr.literal)
-		add_target(cfg, tl, "",
-		    (const struct sockaddr *)&res->addr.literal_addr);
-	else {
-		if (!haddrs_of(res, &haddrs, &n, &cap))
-			tl->dropped++;
-		targets_from_haddrs(cfg, res, haddrs, n, tl);
-		free(haddrs);
-	}
+	if (target_fixed(cfg, d->literal, &d->literal_addr, tl))
+		return;
+	if (!haddrs_of(d, &haddrs, &n, &cap))
+		tl->dropped++;
+	targets_from_haddrs(cfg, d->mx, d->nmx, haddrs, n, tl);
+	free(haddrs);
 }
 
 /* Every address found was ruled out by -4, -6 or --source-ip. */
@@ -425,8 +437,8 @@ hosts_resolved(struct run *run)
 			    STAGE_DNS, NULL, "the mail host %s has no address "
 			    "(%s)", m->host, resolver_status_name(m->status));
 	}
-	targets_from_haddrs(run->ctx->cfg, res, run->haddrs, run->nhaddrs,
-	    &run->tl);
+	targets_from_haddrs(run->ctx->cfg, res->mx, res->nmx, run->haddrs,
+	    run->nhaddrs, &run->tl);
 	res->nomem_dropped += run->tl.dropped;
 	/* Addresses only of the family ruled out: start_next() says so. */
 	if (run->tl.n == 0 && run->tl.nexcluded == 0) {
@@ -1152,7 +1164,6 @@ run_start(struct probe_ctx *ctx, const char *address,
 	static const struct probe_request plain;
 	struct run *run;
 	const struct probe_config *cfg = ctx->cfg;
-	struct sockaddr_storage ss;
 
 	if (req == NULL)
 		req = &plain;
@@ -1215,14 +1226,12 @@ run_start(struct probe_ctx *ctx, const char *address,
 		 * times count from that look-up. */
 		result_copy_dns(res, req->resolved);
 		res->t0 = req->resolved->t0;
-		targets_of(cfg, res, &run->tl);
+		targets_of(cfg, req->resolved, &run->tl);
 		res->nomem_dropped += run->tl.dropped;
 		start_next(run);
-	} else if ((cfg->use_server && resolver_addr_parse(cfg->server_host,
-	    &ss)) || (!cfg->use_server && res->addr.literal)) {
-		/* --server as an address; or an address literal, which names
-		 * the host (RFC 5321 §5.1): no DNS is involved. */
-		targets_of(cfg, res, &run->tl);
+	} else if (target_fixed(cfg, res->addr.literal,
+	    &res->addr.literal_addr, &run->tl)) {
+		/* No DNS is involved. */
 		if (cfg->use_server)
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 		res->dns_done = true;
@@ -1288,7 +1297,7 @@ group_answers(struct probe_result *out, const struct probe_result *conn,
 
 void
 probe_group_result(const struct probe_result *conn,
-    const struct probe_result *dns, struct plan_txn *t, struct plan_rcpt *r,
+    const struct probe_dns *dns, struct plan_txn *t, struct plan_rcpt *r,
     const char *address, int catch_all_code, size_t position,
     struct probe_result *out)
 {
@@ -1314,7 +1323,7 @@ probe_group_result(const struct probe_result *conn,
 }
 
 bool
-probe_first_target(struct probe_ctx *ctx, const struct probe_result *resolved,
+probe_first_target(struct probe_ctx *ctx, const struct probe_dns *resolved,
     struct sockaddr_storage *out)
 {
 	struct tlist tl;

@@ -142,8 +142,9 @@ struct probe_request {
 	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
 	/* The servers, found earlier by a resolve_only probe of the same
-	 * domain (its result, kept by the caller until done): no DNS. */
-	const struct probe_result *resolved;
+	 * domain (its DNS facts, result_dns_save(), kept by the caller
+	 * until done): no DNS. */
+	const struct probe_dns *resolved;
 	/* Find the servers and stop: the result holds the DNS facts (and,
 	 * when DNS gives no server, the verdict); nothing is connected. */
 	bool		 resolve_only;
@@ -188,7 +189,7 @@ void probe_request_sync(struct probe_ctx *ctx, const char *address,
  * initialised here.
  */
 void probe_group_result(const struct probe_result *conn,
-    const struct probe_result *dns, struct plan_txn *t, struct plan_rcpt *r,
+    const struct probe_dns *dns, struct plan_txn *t, struct plan_rcpt *r,
     const char *address, int catch_all_code, size_t position,
     struct probe_result *out);
 
@@ -196,7 +197,7 @@ void probe_group_result(const struct probe_result *conn,
  * the port; servers ctx->hooks.conn_skip leaves out are passed over);
  * false when there is none. */
 bool probe_first_target(struct probe_ctx *ctx,
-    const struct probe_result *resolved, struct sockaddr_storage *out);
+    const struct probe_dns *resolved, struct sockaddr_storage *out);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is
  * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the

@@ -748,31 +748,109 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	copy_transcript(dst, src, 0, src->ntranscript);
 }
 
-/* The DNS fields of src into dst. */
-static void
-copy_dns_fields(struct probe_result *dst, const struct probe_result *src)
+struct probe_dns *
+result_dns_save(const struct probe_result *r)
 {
-	dst->dns_done = src->dns_done;
-	dst->dns_status = src->dns_status;
-	memcpy(dst->dns_detail, src->dns_detail, sizeof(dst->dns_detail));
-	dst->implicit_mx = src->implicit_mx;
-	dst->null_mx = src->null_mx;
-	memcpy(dst->dns_cname, src->dns_cname, sizeof(dst->dns_cname));
+	struct probe_dns *d;
+	struct probe_result *tmp;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->literal = r->addr.literal;
+	d->literal_addr = r->addr.literal_addr;
+	d->dns_done = r->dns_done;
+	d->dns_status = r->dns_status;
+	memcpy(d->dns_detail, r->dns_detail, sizeof(d->dns_detail));
+	d->implicit_mx = r->implicit_mx;
+	d->null_mx = r->null_mx;
+	memcpy(d->dns_cname, r->dns_cname, sizeof(d->dns_cname));
+	d->local_error = r->local_error;
+	memcpy(d->local_error_msg, r->local_error_msg,
+	    sizeof(d->local_error_msg));
+	d->t0 = r->t0;
+	copy_stage(&d->stage, &r->stages[STAGE_DNS]);
+	/* The arrays through a result's own copy helpers. */
+	if ((tmp = calloc(1, sizeof(*tmp))) == NULL) {
+		result_dns_free(d);
+		return NULL;
+	}
+	copy_list(&tmp->mx, &tmp->nmx, &tmp->mx_cap, r->mx, r->nmx,
+	    sizeof(*r->mx), tmp);
+	copy_findings(tmp, r, FINDING_STAGE_BIT(STAGE_DNS));
+	copy_transcript(tmp, r, 0, r->ntranscript);
+	d->mx = tmp->mx;
+	d->nmx = tmp->nmx;
+	d->findings = tmp->findings;
+	d->nfindings = tmp->nfindings;
+	d->transcript = tmp->transcript;
+	d->ntranscript = tmp->ntranscript;
+	d->nomem_dropped = tmp->nomem_dropped + r->nmx - tmp->nmx;
+	free(tmp);	/* its arrays are d's now */
+	return d;
 }
 
 void
-result_copy_dns(struct probe_result *dst, const struct probe_result *src)
+result_dns_free(struct probe_dns *d)
 {
-	copy_dns_fields(dst, src);
+	size_t i;
+
+	if (d == NULL)
+		return;
+	clear_stage(&d->stage);
+	free(d->mx);
+	free(d->findings);
+	for (i = 0; i < d->ntranscript; i++)
+		free(d->transcript[i].text);
+	free(d->transcript);
+	free(d);
+}
+
+/* The DNS fields of d into dst. */
+static void
+copy_dns_fields(struct probe_result *dst, const struct probe_dns *d)
+{
+	dst->dns_done = d->dns_done;
+	dst->dns_status = d->dns_status;
+	memcpy(dst->dns_detail, d->dns_detail, sizeof(dst->dns_detail));
+	dst->implicit_mx = d->implicit_mx;
+	dst->null_mx = d->null_mx;
+	memcpy(dst->dns_cname, d->dns_cname, sizeof(dst->dns_cname));
+}
+
+/* d's findings and transcript entries appended to dst's. */
+static void
+append_dns_lists(struct probe_result *dst, const struct probe_dns *d)
+{
+	struct probe_result view;
+
+	/* A result that shows d's arrays, for the copy helpers. */
+	memset(&view, 0, sizeof(view));
+	view.findings = d->findings;
+	view.nfindings = d->nfindings;
+	view.transcript = d->transcript;
+	view.ntranscript = d->ntranscript;
+	copy_findings(dst, &view, FINDING_STAGE_BIT(STAGE_DNS));
+	copy_transcript(dst, &view, 0, view.ntranscript);
+}
+
+void
+result_copy_dns(struct probe_result *dst, const struct probe_dns *d)
+{
+	copy_dns_fields(dst, d);
 	clear_stage(&dst->stages[STAGE_DNS]);
-	copy_stage(&dst->stages[STAGE_DNS], &src->stages[STAGE_DNS]);
+	copy_stage(&dst->stages[STAGE_DNS], &d->stage);
 	free(dst->mx);
-	copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, src->mx, src->nmx,
-	    sizeof(*src->mx), dst);
-	if (dst->nmx < src->nmx)
+	copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, d->mx, d->nmx,
+	    sizeof(*d->mx), dst);
+	dst->nomem_dropped += d->nomem_dropped;
+	if (dst->nmx < d->nmx)
 		result_nomem(dst);
-	copy_findings(dst, src, FINDING_STAGE_BIT(STAGE_DNS));
-	copy_transcript(dst, src, 0, src->ntranscript);
+	if (d->local_error) {
+		dst->local_error = true;
+		memcpy(dst->local_error_msg, d->local_error_msg,
+		    sizeof(dst->local_error_msg));
+	}
+	append_dns_lists(dst, d);
 }
 
 /* The first MAIL FROM sent in r's last session (its index), or the end
@@ -791,7 +869,7 @@ first_mail(const struct probe_result *r)
 
 void
 result_copy_connection(struct probe_result *dst,
-    const struct probe_result *conn, const struct probe_result *dns)
+    const struct probe_result *conn, const struct probe_dns *dns)
 {
 	unsigned mask = FINDING_ANY_STAGE & ~FINDING_STAGE_BIT(STAGE_MAIL) &
 	    ~FINDING_STAGE_BIT(STAGE_RCPT);
@@ -806,20 +884,22 @@ result_copy_connection(struct probe_result *dst,
 	for (st = 0; st < STAGE_COUNT; st++)
 		if (st != STAGE_MAIL && st != STAGE_RCPT)
 			copy_stage(&dst->stages[st], dns != NULL &&
-			    st == STAGE_DNS ? &dns->stages[st] :
-			    &conn->stages[st]);
-	if (dns != NULL)
-		copy_findings(dst, dns, FINDING_STAGE_BIT(STAGE_DNS));
-	copy_findings(dst, conn, mask);
-	copy_lists(dst, conn, dns != NULL ? dns : conn);
+			    st == STAGE_DNS ? &dns->stage : &conn->stages[st]);
+	copy_lists(dst, conn, conn);
 	/* The transcript up to the first transaction: the address's own
 	 * lines follow (result_transcript_rec()), not the others'. */
 	if (dns != NULL) {
-		copy_transcript(dst, dns, 0, dns->ntranscript);
+		free(dst->mx);
+		copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, dns->mx, dns->nmx,
+		    sizeof(*dns->mx), dst);
+		append_dns_lists(dst, dns);
+		copy_findings(dst, conn, mask);
 		copy_transcript(dst, conn, conn->transcript_session,
 		    first_mail(conn));
-	} else
+	} else {
+		copy_findings(dst, conn, mask);
 		copy_transcript(dst, conn, 0, first_mail(conn));
+	}
 }
 
 struct rec_reply *

@@ -333,10 +333,42 @@ void result_note_reply(struct probe_result *r, enum stage st,
 void result_copy_shared(struct probe_result *dst,
     const struct probe_result *src);
 
-/* The DNS facts of src (status, MX hosts and their addresses, the DNS
- * stage and its findings, the transcript) into dst, a result just
- * initialised for an address of the same domain. */
-void result_copy_dns(struct probe_result *dst, const struct probe_result *src);
+/*
+ * The DNS facts of a domain kept apart from any result, sized by what
+ * they hold (batch mode keeps one per domain while addresses of it wait,
+ * where a whole result would cost 17 KiB): the status, the MX hosts and
+ * their addresses, an address literal, the DNS stage and its findings,
+ * the transcript, a local error.
+ */
+struct probe_dns {
+	bool			 literal;	/* the domain is an address literal */
+	struct sockaddr_storage	 literal_addr;
+	bool			 dns_done;
+	enum resolver_status	 dns_status;
+	char			 dns_detail[160];
+	bool			 implicit_mx;
+	bool			 null_mx;
+	char			 dns_cname[RESOLVER_NAME_MAX];
+	size_t			 nmx;
+	struct mx_info		*mx;
+	struct stage_rec	 stage;		/* STAGE_DNS */
+	size_t			 nfindings;
+	struct finding		*findings;	/* those filed under STAGE_DNS */
+	size_t			 ntranscript;
+	struct transcript_entry	*transcript;
+	size_t			 nomem_dropped;
+	bool			 local_error;
+	char			 local_error_msg[256];
+	double			 t0;
+};
+
+/* r's DNS facts, copied; NULL without memory. */
+struct probe_dns *result_dns_save(const struct probe_result *r);
+void result_dns_free(struct probe_dns *d);
+
+/* The DNS facts d (of an address's domain) into dst, a result just
+ * initialised for an address of that domain. */
+void result_copy_dns(struct probe_result *dst, const struct probe_dns *d);
 
 /*
  * Batch mode: make dst (its input and address already set) a copy of the
@@ -348,7 +380,7 @@ void result_copy_dns(struct probe_result *dst, const struct probe_result *src);
  * with conn's last session), else conn's.
  */
 void result_copy_connection(struct probe_result *dst,
-    const struct probe_result *conn, const struct probe_result *dns);
+    const struct probe_result *conn, const struct probe_dns *dns);
 
 /* A copy of the reply of record rr into stage st, with the findings its
  * deviations call for; the record keeps its reply.  NULL when it has
