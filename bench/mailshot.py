@@ -220,7 +220,8 @@ def case_big(binary, tmp, ok):
         print("  skipped: no postfix user")
         return
     port = ri.free_port(ri.POSTFIX_IP)
-    cert, key = ri.make_certs(tmp, ["mx.example.test"])[1]["mx.example.test"]
+    ca, leaves = ri.make_certs(tmp, ["mx.example.test"])
+    cert, key = leaves["mx.example.test"]
     postfix = ri.Postfix(tmp, port, cert, key)
     users = ["user%d@example.test" % i for i in range(0, 200, 2)]
     with open(os.path.join(postfix.conf, "virtual_mailbox"), "w") as handle:
@@ -241,7 +242,7 @@ def case_big(binary, tmp, ok):
     try:
         time.sleep(0.5)
         res = run_measured(probe_cmd(binary, dns, port, [
-            "--batch", "-", "--json", "--tls", "never"]), 300,
+            "--batch", "-", "--json", "--ca-file", ca]), 300,
             "\n".join(lines).encode())
         objs = [json.loads(x) for x in res["stdout"].splitlines()]
         right = sum(1 for o in objs if o["verdict"] == (
@@ -255,9 +256,13 @@ def case_big(binary, tmp, ok):
                     worst = max(worst, rep.get("elapsed_ms") or 0)
         log = ri.read_text(postfix.log)
         conns = summary_number(res["stderr"], "SMTP connection")
-        row("smtpprobe, Postfix", len(objs), res["seconds"],
-            "%d/%d right, %d connections, slowest MAIL/RCPT reply %.0f ms"
-            "%s" % (right, len(lines), conns, worst,
+        resumed = sum(1 for o in objs if (o.get("tls") or {}).get(
+            "resumed") and "batch.shared_connection" not in
+            [f["id"] for f in o["findings"]])
+        row("smtpprobe, Postfix, STARTTLS", len(objs), res["seconds"],
+            "%d/%d right, %d connections (%d TLS resumed), slowest "
+            "MAIL/RCPT reply %.0f ms%s" % (right, len(lines), conns,
+                                          resumed, worst,
                     "" if "too many errors" not in log else
                     ", POSTFIX SAW TOO MANY ERRORS"))
         nsec, nverd = run_naive(dns, port, lines)

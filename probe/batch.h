@@ -176,6 +176,8 @@ struct batch_stats {
 	bool		 stopped;	/* the callback asked to stop */
 	unsigned long	 connections;	/* SMTP connections made */
 	unsigned long	 transactions;	/* MAIL transactions planned */
+	unsigned long	 tls_sessions;	/* connections that ended in TLS */
+	unsigned long	 tls_resumed;	/* ... whose handshake was resumed */
 	unsigned long	 shared;	/* addresses asked on another's connection */
 	unsigned long	 servers_slowed;	/* servers the rule slowed down */
 	size_t		 nslow_notes;

@@ -434,6 +434,10 @@ job_done(void *arg, struct probe_result *res)
 	TAILQ_REMOVE(&b->jobs, j, link);
 	b->njobs--;
 	b->st->transactions += j->ntxns;
+	if (j->res->tls_done) {
+		b->st->tls_sessions++;
+		b->st->tls_resumed += j->res->tls.resumed;
+	}
 	if ((codes = calloc(j->ntxns, sizeof(*codes))) == NULL) {
 		b->st->exit_code = EXIT_LOCAL_ERROR;
 		b->stopping = true;

@@ -472,6 +472,36 @@ hook_cancel(void *arg, void *token)
 	batch_pump_soon(b);
 }
 
+/* TLS resumption: the last resumable session of a server address. */
+static SSL_SESSION *
+hook_tls_get(void *arg, const struct sockaddr *addr)
+{
+	struct batch *b = arg;
+	char ip[64];
+	struct slot *s;
+
+	resolver_addr_str(addr, ip, sizeof(ip));
+	s = slot_get(b, ip, false);
+	return s != NULL ? s->tls : NULL;
+}
+
+static void
+hook_tls_put(void *arg, const struct sockaddr *addr, SSL_SESSION *sess)
+{
+	struct batch *b = arg;
+	char ip[64];
+	struct slot *s;
+
+	resolver_addr_str(addr, ip, sizeof(ip));
+	if ((s = slot_get(b, ip, true)) == NULL) {
+		SSL_SESSION_free(sess);
+		return;
+	}
+	if (s->tls != NULL)
+		SSL_SESSION_free(s->tls);
+	s->tls = sess;
+}
+
 void
 slots_install_hooks(struct batch *b)
 {
@@ -479,6 +509,8 @@ slots_install_hooks(struct batch *b)
 	b->ctx->hooks.conn_release = hook_release;
 	b->ctx->hooks.conn_cancel = hook_cancel;
 	b->ctx->hooks.conn_skip = hook_skip;
+	b->ctx->hooks.tls_get = hook_tls_get;
+	b->ctx->hooks.tls_put = hook_tls_put;
 	b->ctx->hooks.arg = b;
 }
 

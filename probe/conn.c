@@ -159,11 +159,12 @@ conn_drop_pending(struct conn *c, char *buf, size_t len)
 
 int
 conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
-    char *err, size_t errlen)
+    SSL_SESSION *resume, char *err, size_t errlen)
 {
 	struct bufferevent *bev;
 
-	bev = tlsconn_wrap(c->base, ctx, c->bev, servername, err, errlen);
+	bev = tlsconn_wrap(c->base, ctx, c->bev, servername, resume, err,
+	    errlen);
 	if (bev == NULL)
 		return -1;
 	c->bev = bev;

@@ -62,9 +62,10 @@ size_t conn_pending(struct conn *c);
 size_t conn_drop_pending(struct conn *c, char *buf, size_t len);
 
 /* Wrap the connection in TLS (servername: SNI and the name to check,
- * "" for none); tls_ready or closed follows.  -1 with a message. */
+ * "" for none; resume: an earlier session to offer, or NULL); tls_ready
+ * or closed follows.  -1 with a message. */
 int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
-    char *err, size_t errlen);
+    SSL_SESSION *resume, char *err, size_t errlen);
 
 /* The TLS bufferevent, for tlsconn_inspect(); NULL without TLS. */
 struct bufferevent *conn_tls_bev(struct conn *c);

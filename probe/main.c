@@ -152,6 +152,11 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	    "transaction)\n", st->connections, st->connections == 1 ? "" :
 	    "s", st->transactions, st->transactions == 1 ? "" : "s",
 	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
+	if (st->tls_sessions > 0)
+		fprintf(out, "  TLS on %lu connection%s, %lu of them resuming the "
+		    "session of an earlier one to the same server\n",
+		    st->tls_sessions, st->tls_sessions == 1 ? "" : "s",
+		    st->tls_resumed);
 	fprintf(out, "  politeness per server address: 1 to %d connection%s "
 	    "at once, at least %.2f s apart; faster after good connections, "
 	    "slower after a 421, a rate-limit reply, a refused connection or "

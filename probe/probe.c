@@ -738,6 +738,20 @@ file_records(struct run *run)
 	}
 }
 
+/* The session's TLS session to the politeness layer, for the next
+ * connection to the same server. */
+static void
+keep_tls_session(struct run *run, struct session *s)
+{
+	SSL_SESSION *sess;
+
+	if (run->ctx->hooks.tls_put == NULL ||
+	    (sess = session_tls_session(s)) == NULL)
+		return;
+	run->ctx->hooks.tls_put(run->ctx->hooks.arg,
+	    (struct sockaddr *)&run->tl.t[run->current].addr, sess);
+}
+
 /* The server never greeted with 2xx on this connection: it refused or
  * timed out the connection, cut it or stayed silent before the greeting,
  * or greeted with 4xx (421 included).  A 5xx greeting is an answer. */
@@ -797,6 +811,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 			    (struct sockaddr *)&local);
 		}
 		identity_session_done(run->ident, run->ident_idx);
+		keep_tls_session(run, s);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -921,6 +936,9 @@ connect_target(struct run *run)
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
+	if (run->ctx->hooks.tls_get != NULL)
+		sp.tls_resume = run->ctx->hooks.tls_get(run->ctx->hooks.arg,
+		    (struct sockaddr *)&t->addr);
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {

@@ -74,6 +74,12 @@ struct probe_hooks {
 		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
 	bool	 (*conn_skip)(void *arg, const struct sockaddr *addr);
+	/* TLS resumption (both may be NULL): tls_get gives a session kept
+	 * for addr (borrowed, or NULL), tls_put hands one over to keep (the
+	 * hook owns it). */
+	SSL_SESSION *(*tls_get)(void *arg, const struct sockaddr *addr);
+	void	 (*tls_put)(void *arg, const struct sockaddr *addr,
+		    SSL_SESSION *sess);
 	void	*arg;
 };
 

@@ -173,6 +173,7 @@ json_tls(struct json_writer *w, const struct probe_result *r)
 	json_kv_object(w, "tls");
 	json_kv_str_nonempty(w, "version", t->version);
 	json_kv_str_nonempty(w, "cipher", t->cipher);
+	json_kv_bool(w, "resumed", t->resumed);
 	json_kv_bool(w, "verified", t->verified);
 	json_kv_bool(w, "chain_ok", t->chain_ok);
 	json_kv_str_nonempty(w, "verify_error", t->verify_error);
@@ -679,9 +680,10 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 	text_route(out, r);
 	report_identity_text(out, r);
 	if (r->tls_done)
-		fprintf(out, "  tls:     %s %s, certificate %s\n",
-		    r->tls.version, r->tls.cipher, r->tls.verified ?
-		    "verified" : "NOT verified");
+		fprintf(out, "  tls:     %s %s%s, certificate %s\n",
+		    r->tls.version, r->tls.cipher, r->tls.resumed ?
+		    " (session resumed)" : "", r->tls.verified ? "verified" :
+		    "NOT verified");
 	for (st = 0; st < STAGE_COUNT; st++) {
 		if (stage_hidden(r, (enum stage)st))
 			continue;

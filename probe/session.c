@@ -104,6 +104,7 @@ struct session {
 						 * again for the rest */
 	bool			 carry_mail;	/* that MAIL is in flight */
 	struct rec_reply	 carry_rec;	/* its answer */
+	SSL_SESSION		*tls_session;	/* to resume; owned */
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
@@ -169,6 +170,9 @@ finish(struct session *s)
 	s->state = S_DONE;
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
+	/* For the next connection to this server: a shorter handshake. */
+	if (s->in_tls && s->tls_session == NULL)
+		s->tls_session = tlsconn_session(conn_tls_bev(s->conn));
 	conn_close(s->conn);
 	s->res->outcome = s->outcome;
 	s->res->outcome_stage = s->outcome_stage;
@@ -254,8 +258,8 @@ start_tls(struct session *s)
 {
 	char err[256];
 
-	if (conn_starttls(s->conn, s->p.ssl_ctx, s->p.host, err,
-	    sizeof(err)) != 0) {
+	if (conn_starttls(s->conn, s->p.ssl_ctx, s->p.host, s->p.tls_resume,
+	    err, sizeof(err)) != 0) {
 		snprintf(s->res->stages[STAGE_TLS].error,
 		    sizeof(s->res->stages[STAGE_TLS].error), "%s", err);
 		set_status(s, STAGE_TLS, STATUS_FAIL);
@@ -1321,10 +1325,21 @@ session_free(struct session *s)
 		return;
 	conn_free(s->conn);
 	reply_free(s->carry_rec.reply);
+	if (s->tls_session != NULL)
+		SSL_SESSION_free(s->tls_session);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
 	free(s);
+}
+
+SSL_SESSION *
+session_tls_session(struct session *s)
+{
+	SSL_SESSION *sess = s->tls_session;
+
+	s->tls_session = NULL;
+	return sess;
 }
 
 int

@@ -76,8 +76,9 @@ is_host_name(const char *s)
 
 struct bufferevent *
 tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
-    const char *servername, char *err, size_t errlen)
+    const char *servername, SSL_SESSION *resume, char *err, size_t errlen)
 {
+	const char *was;
 	struct bufferevent *bev;
 	SSL *ssl;
 
@@ -91,6 +92,13 @@ tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
 		SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 		SSL_set1_host(ssl, servername);
 	}
+	/* The certificate of a resumed session is not checked again: only
+	 * a session made for the same name is offered (its verdict and the
+	 * name check stay right). */
+	was = resume != NULL ? SSL_SESSION_get0_hostname(resume) : NULL;
+	if (resume != NULL && (was != NULL ? is_host_name(servername) &&
+	    strcmp(was, servername) == 0 : !is_host_name(servername)))
+		SSL_set_session(ssl, resume);
 	bev = bufferevent_openssl_filter_new(base, under, ssl,
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -161,6 +169,7 @@ tlsconn_inspect(struct bufferevent *bev, const char *servername,
 	    SSL_get_version(ssl));
 	snprintf(info->cipher, sizeof(info->cipher), "%s",
 	    SSL_get_cipher_name(ssl));
+	info->resumed = SSL_session_reused(ssl) == 1;
 	vr = SSL_get_verify_result(ssl);
 	info->verify_code = (int)vr;
 	if (vr != X509_V_OK)
@@ -198,6 +207,31 @@ tlsconn_inspect(struct bufferevent *bev, const char *servername,
 	info->verified = vr == X509_V_OK &&
 	    (!info->name_checked || info->name_match);
 	X509_free(cert);
+}
+
+SSL_SESSION *
+tlsconn_session(struct bufferevent *bev)
+{
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+	SSL_SESSION *cur, *sess;
+	const char *name;
+
+	if (ssl == NULL || (cur = SSL_get1_session(ssl)) == NULL)
+		return NULL;
+	/* A copy: freeing an SSL that did not send close_notify (the
+	 * connection ends with QUIT) marks its own session not resumable. */
+	sess = SSL_SESSION_is_resumable(cur) ? SSL_SESSION_dup(cur) : NULL;
+	SSL_SESSION_free(cur);
+	if (sess == NULL)
+		return NULL;
+	/* The name it was made for (a client's TLS 1.3 session does not
+	 * keep its SNI): tlsconn_wrap() resumes it for that name only. */
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name != NULL && SSL_SESSION_set1_hostname(sess, name) != 1) {
+		SSL_SESSION_free(sess);
+		return NULL;
+	}
+	return sess;
 }
 
 const char *

@@ -26,12 +26,21 @@ void tlsconn_ctx_free(SSL_CTX *ctx);
 /*
  * Wrap the plain-text bufferevent under in a TLS client filter.
  * servername is sent as SNI and checked against the certificate (NULL
- * or an IP address: no SNI, name check skipped).  On success the new
- * bufferevent owns under (BEV_OPT_CLOSE_ON_FREE) and the SSL object.
+ * or an IP address: no SNI, name check skipped).  resume (NULL for none)
+ * is a session of an earlier connection to the same server: it is
+ * offered for resumption (RFC 8446 §2.2, RFC 5077) when it was made for
+ * the same server name, so that the handshake is cut short.  On success
+ * the new bufferevent owns under (BEV_OPT_CLOSE_ON_FREE) and the SSL
+ * object.
  */
 struct bufferevent *tlsconn_wrap(struct event_base *base, SSL_CTX *ctx,
-    struct bufferevent *under, const char *servername, char *err,
-    size_t errlen);
+    struct bufferevent *under, const char *servername, SSL_SESSION *resume,
+    char *err, size_t errlen);
+
+/* The session of the TLS bufferevent bev, to resume on a later
+ * connection (a reference the caller frees with SSL_SESSION_free());
+ * NULL when it cannot be resumed. */
+SSL_SESSION *tlsconn_session(struct bufferevent *bev);
 
 struct tlsconn_info {
 	char	version[16];		/* "TLSv1.3" */
@@ -50,6 +59,7 @@ struct tlsconn_info {
 	char	not_before[32];		/* ISO 8601, UTC */
 	char	not_after[32];
 	char	names[512];		/* DNS subjectAltNames, comma-separated */
+	bool	resumed;		/* an earlier session was resumed */
 };
 
 /* Describe the finished handshake of the TLS bufferevent bev. */

@@ -990,7 +990,9 @@ class _Session:
         self.sock.settimeout(POLL_SECONDS)
         self.in_tls = True
         self.conn.tls = True
-        self.conn.event("TLS established (%s)" % self.sock.version())
+        self.conn.event("TLS established (%s%s)" % (
+            self.sock.version(), ", session resumed"
+            if self.sock.session_reused else ""))
 
 
 class FakeSMTPGroup:
