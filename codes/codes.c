@@ -81,7 +81,7 @@ static const char *const codes_blame_names[CODES_BLAME_COUNT] = {
 	"none", "recipient_address", "recipient_mailbox", "sender_address",
 	"sender_authentication", "client_ip_reputation", "client_identity",
 	"client_auth_tls", "relay_policy", "content", "rate_limit", "server",
-	"protocol"
+	"protocol", "proxy"
 };
 
 /* RFC 3463 §3.1-3.9 subject names. */

@@ -131,6 +131,8 @@ enum codes_blame {
 	CODES_BLAME_RATE_LIMIT,
 	CODES_BLAME_SERVER,
 	CODES_BLAME_PROTOCOL,
+	CODES_BLAME_PROXY,			/* a SOCKS proxy (--proxy); never
+						 * from a reply, only diag.c's */
 	CODES_BLAME_COUNT
 };
 

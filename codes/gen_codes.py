@@ -33,7 +33,7 @@ BLAMES = [
     "none", "recipient_address", "recipient_mailbox", "sender_address",
     "sender_authentication", "client_ip_reputation", "client_identity",
     "client_auth_tls", "relay_policy", "content", "rate_limit", "server",
-    "protocol",
+    "protocol", "proxy",
 ]
 ORIGIN_RE = re.compile(r"^(RFC \d+|vendor: .+|folk: .+|client pseudo-code)")
 

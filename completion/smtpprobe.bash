@@ -2,7 +2,8 @@
 #
 # Completes the options, the values that have a fixed set (--tls,
 # --auth-mech, --format, explain --after), file names for --batch,
-# --output, --ca-file and --auth-password-file, and the `explain'
+# --output, --ca-file, --auth-password-file and --proxy-password-file,
+# and the `explain'
 # subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
@@ -17,8 +18,9 @@ _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--batch --parallel --per-server --delay --rate --retries --backoff
 	--progress --rcpt-per-transaction --rcpt-per-connection
 	--error-budget --greylist-retry --output --resume --format --column
-	--shard --auth-user
-	--auth-password-file --auth-mech --auth-plaintext --relay-test
+	--shard --keep-going --auth-user
+	--auth-password-file --auth-mech --auth-plaintext --proxy
+	--proxy-password-file --relay-test
 	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
@@ -81,7 +83,7 @@ _smtpprobe()
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
 		;;
-	--ca-file | --auth-password-file | --output)
+	--ca-file | --auth-password-file | --proxy-password-file | --output)
 		_smtpprobe_files
 		return
 		;;
@@ -117,7 +119,7 @@ _smtpprobe()
 	    --per-server | --delay | --rate | --retries | --backoff | \
 	    --rcpt-per-transaction | --rcpt-per-connection | \
 	    --error-budget | --greylist-retry | --column | --shard | \
-	    --auth-user | --relay-rcpt)
+	    --auth-user | --relay-rcpt | --proxy)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

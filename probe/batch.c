@@ -420,19 +420,16 @@ dom_resolve(struct batch *b, struct dom *d)
 void
 dom_place(struct batch *b, struct dom *d)
 {
-	struct sockaddr_storage ss;
 	struct slot *s = NULL;
 	struct dom *x;
 	unsigned long idx;
-	char ip[64];
+	char key[RESOLVER_NAME_MAX];
 
 	if (d->in_ready || d->state != DOM_READY || TAILQ_EMPTY(&d->items))
 		return;
-	if (d->dns != NULL && probe_first_target(b->ctx, d->dns, &ss)) {
-		resolver_addr_str((struct sockaddr *)&ss, ip, sizeof(ip));
-		if ((s = slot_get(b, ip, true)) != NULL)
-			s->addr = ss;
-	}
+	if (d->dns != NULL && probe_first_target(b->ctx, d->dns, key,
+	    sizeof(key)))
+		s = slot_get(b, key, true);
 	d->slot = s;
 	d->in_ready = true;
 	d->ready_at = monotonic_ms();
@@ -979,6 +976,8 @@ batch_free(struct batch *b)
 			dom_free(b, d);
 	slots_free(b);
 	batch_seen_free(&b->seen);
+	free(b->blocked);
+	free(b->greeters);
 	free(b->scratch);
 	free(b->scratch_addr);
 	free(b->reader);
@@ -1031,6 +1030,9 @@ batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
 		stats->exit_code = EXIT_LOCAL_ERROR;
 		return;
 	}
+	/* Without memory for them, the network checks are left out. */
+	b->blocked = calloc(BATCH_BLOCKED_SERVERS, sizeof(*b->blocked));
+	b->greeters = calloc(BATCH_GREETERS_MAX, sizeof(*b->greeters));
 	b->opt = opt;
 	if (b->reader != NULL)
 		batch_reader_init(b->reader, list, opt->column);

@@ -101,6 +101,18 @@
 #define BATCH_GREYLIST_WAITING	4096
 /* Domains remembered after their last address: the --catch-all answer. */
 #define BATCH_DOMAINS_MAX	4096
+/* Outbound port 25 blocked: after this many unrelated domains (no server
+ * address in common) whose every server failed to connect, with no
+ * connection made at all in the run, the batch starts no more probes
+ * (unless --keep-going): the rest of the list would only time out the
+ * same way.  Three rules out one domain's outage and a coincidence of
+ * two. */
+#define BATCH_BLOCKED_DOMAINS	3
+/* Server addresses remembered for telling those domains apart. */
+#define BATCH_BLOCKED_SERVERS	256
+/* Servers that greeted, remembered to compare other domains' greetings
+ * with (interception, diag_intercepted_pair()). */
+#define BATCH_GREETERS_MAX	64
 /* After SIGINT or SIGTERM: how long the probes in flight may still run. */
 #define BATCH_INTERRUPT_GRACE_MS 2000
 /* Exit status of an interrupted batch (128 + SIGINT, as shells do). */
@@ -131,6 +143,7 @@ struct batch_options {
 	/* --shard K/N: only the entries whose domain falls in shard K of N
 	 * (batch_shard()); shard_n 0 for all. */
 	unsigned long shard_k, shard_n;
+	bool	keep_going;	/* no stop when port 25 looks blocked */
 };
 
 /* The shard (0 .. n-1) of an entry: FNV-1a (64 bits) of its domain in
@@ -195,6 +208,19 @@ struct batch_stats {
 	bool		 no_column;	/* --column: not in the header */
 	unsigned long	 resume_mismatch;	/* entry whose address is not
 						 * the one answered; 0: none */
+	/* Outbound port 25: unrelated domains whose every server failed
+	 * to connect, their servers, the port; whether any connection was
+	 * made in the run, and whether the batch stopped early for it. */
+	unsigned long	 blocked_domains;
+	unsigned long	 blocked_servers;
+	int		 blocked_port;
+	bool		 blocked_proxy;
+	bool		 connected;
+	bool		 blocked_stop;
+	/* Results flagged network.intercepted across domains, and the
+	 * statement about the first pair, for the summary. */
+	unsigned long	 intercepted;
+	char		 intercept_text[600];
 };
 
 /*

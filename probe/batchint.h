@@ -27,6 +27,7 @@
 
 #include "batch.h"
 #include "batchinput.h"
+#include "diag.h"
 
 struct event;
 struct batch;
@@ -99,9 +100,10 @@ struct slot {
 	struct slot		*hnext;
 	TAILQ_ENTRY(slot)	 link;		/* b->busy_slots when it has work */
 	struct batch		*b;
-	char			 ip[64];
+	/* The server as the engine's hooks name it: its address, or its
+	 * name when the proxy resolves it (socks5h). */
+	char			 ip[RESOLVER_NAME_MAX];
 	char			 host[RESOLVER_NAME_MAX];	/* its name, once known */
-	struct sockaddr_storage	 addr;		/* with the port */
 	bool			 in_busy;
 	int			 active;	/* connections granted */
 	int			 waiting;	/* waiters queued */
@@ -197,6 +199,12 @@ struct batch {
 	double				 tokens;	/* --rate */
 	double				 tokens_at;
 
+	/* port 25 blocked, interception (batch_note_network()) */
+	char				 (*blocked)[RESOLVER_NAME_MAX];
+	size_t				 nblocked;
+	struct greeter			*greeters;
+	size_t				 ngreeters;
+
 	struct event			*wake;
 	struct event			*sigint, *sigterm, *grace;
 	bool				 stopping;
@@ -238,5 +246,6 @@ double		 rate_ready(struct batch *b, double now);
 bool		 turned_away(const struct probe_result *res,
 		    enum session_outcome o);
 void		 batch_server_summary(struct batch *b);
+void		 batch_note_network(struct batch *b, struct probe_result *res);
 
 #endif

@@ -235,7 +235,7 @@ job_start(struct batch *b, struct slot *s, struct dom *solo, double now)
 	req.resolved = j->lead->dns;
 	req.kind = RESULT_ADDRESS;
 	if (s != NULL) {
-		req.group_server = &s->addr;
+		req.group_server = s->ip;
 		req.group_from = j->group_from;
 	}
 	TAILQ_INSERT_TAIL(&b->jobs, j, link);
@@ -360,9 +360,9 @@ job_item(struct batch *b, struct job *j, size_t ti, size_t k, int code,
 		if (batch_rate_limited(j->res) &&
 		    it->tries <= b->opt->retries && !b->stopping) {
 			b->st->retries++;
-			batch_requeue(b, it, backoff_end(b,
-			    j->res->server_ip[0] != '\0' ? slot_get(b,
-			    j->res->server_ip, false) : NULL));
+			batch_requeue(b, it, backoff_end(b, slot_get(b,
+			    j->res->server_ip[0] != '\0' ? j->res->server_ip :
+			    j->res->server_host, false)));
 		} else
 			item_result(b, j, it, NULL, NULL, code, pos,
 			    batch_rate_limited(j->res));
@@ -432,6 +432,7 @@ job_done(void *arg, struct probe_result *res)
 
 	(void)res;
 	TAILQ_REMOVE(&b->jobs, j, link);
+	batch_note_network(b, j->res);
 	b->njobs--;
 	b->st->transactions += j->ntxns;
 	if (j->res->tls_done) {

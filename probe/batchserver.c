@@ -37,6 +37,7 @@
 
 #include "batchint.h"
 #include "codes.h"
+#include "identity.h"
 
 /* ---- the table ---------------------------------------------------------- */
 
@@ -336,18 +337,16 @@ job_of(struct batch *b, void *go_arg)
 }
 
 static void *
-hook_acquire(void *arg, const struct sockaddr *addr, void (*go)(void *),
+hook_acquire(void *arg, const char *server, void (*go)(void *),
     void *go_arg)
 {
 	struct batch *b = arg;
-	char ip[64];
 	struct slot *s;
 	struct waiter *w;
 	struct job *j;
 
-	resolver_addr_str(addr, ip, sizeof(ip));
 	/* Without a slot (no memory): the connection goes ahead. */
-	if ((s = slot_get(b, ip, true)) == NULL ||
+	if ((s = slot_get(b, server, true)) == NULL ||
 	    (w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
 	w->slot = s;
@@ -411,7 +410,7 @@ hook_release(void *arg, void *token, enum session_outcome o,
 	if (res->server_host[0] != '\0')
 		snprintf(s->host, sizeof(s->host), "%s", res->server_host);
 	if (o != OUTCOME_CONNECT_FAILED && o != OUTCOME_CONNECT_TIMEOUT &&
-	    o != OUTCOME_LOCAL_ERROR) {
+	    o != OUTCOME_LOCAL_ERROR && o != OUTCOME_PROXY_FAILED) {
 		b->st->connections++;
 		s->conns++;
 	}
@@ -435,14 +434,11 @@ hook_release(void *arg, void *token, enum session_outcome o,
 
 /* A server address that timed out earlier in the run is not tried. */
 static bool
-hook_skip(void *arg, const struct sockaddr *addr)
+hook_skip(void *arg, const char *server)
 {
 	struct batch *b = arg;
-	char ip[64];
-	struct slot *s;
+	struct slot *s = slot_get(b, server, false);
 
-	resolver_addr_str(addr, ip, sizeof(ip));
-	s = slot_get(b, ip, false);
 	return s != NULL && s->stalled;
 }
 
@@ -474,26 +470,19 @@ hook_cancel(void *arg, void *token)
 
 /* TLS resumption: the last resumable session of a server address. */
 static SSL_SESSION *
-hook_tls_get(void *arg, const struct sockaddr *addr)
+hook_tls_get(void *arg, const char *server)
 {
-	struct batch *b = arg;
-	char ip[64];
-	struct slot *s;
+	struct slot *s = slot_get(arg, server, false);
 
-	resolver_addr_str(addr, ip, sizeof(ip));
-	s = slot_get(b, ip, false);
 	return s != NULL ? s->tls : NULL;
 }
 
 static void
-hook_tls_put(void *arg, const struct sockaddr *addr, SSL_SESSION *sess)
+hook_tls_put(void *arg, const char *server, SSL_SESSION *sess)
 {
-	struct batch *b = arg;
-	char ip[64];
 	struct slot *s;
 
-	resolver_addr_str(addr, ip, sizeof(ip));
-	if ((s = slot_get(b, ip, true)) == NULL) {
+	if ((s = slot_get(arg, server, true)) == NULL) {
 		SSL_SESSION_free(sess);
 		return;
 	}
@@ -561,6 +550,128 @@ rate_put(struct batch *b, size_t n)
 {
 	if (b->opt->rate > 0)
 		b->tokens += (double)n;
+}
+
+/* ---- the network: port 25 blocked, connections intercepted ------------- */
+
+static bool
+blocked_seen(const struct batch *b, const char *server)
+{
+	size_t i;
+
+	for (i = 0; i < b->nblocked; i++)
+		if (strcmp(b->blocked[i], server) == 0)
+			return true;
+	return false;
+}
+
+/* The server of attempt a, as the politeness table names it. */
+static const char *
+attempt_server(const struct attempt *a)
+{
+	return a->ip[0] != '\0' ? a->ip : a->host;
+}
+
+/* A connection was made: the server (or through a proxy, the tunnel)
+ * was reached, whatever happened next. */
+static bool
+attempt_connected(const struct attempt *a)
+{
+	static const char *const none[] = {
+		"connect_failed", "connect_timeout", "skipped_stalled",
+		"proxy_failed"
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		if (strcmp(a->outcome, none[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * Port 25 blocked (diag_connect_all_failed): count res's domain when
+ * none of its servers counted for an earlier one (domains that share
+ * servers prove nothing more).  Once BATCH_BLOCKED_DOMAINS of them are
+ * in and the run never connected anywhere, start no more probes unless
+ * --keep-going: the rest of the list would time out the same way.
+ */
+static void
+note_blocked(struct batch *b, const struct probe_result *res)
+{
+	struct batch_stats *st = b->st;
+	char text[512];
+	size_t i, n;
+
+	if (!diag_connect_all_failed(res, &n)) {
+		for (i = 0; i < res->nattempts; i++)
+			if (attempt_connected(&res->attempts[i]))
+				st->connected = true;
+		return;
+	}
+	for (i = 0; i < res->nattempts; i++)
+		if (blocked_seen(b, attempt_server(&res->attempts[i])))
+			return;
+	for (i = 0; i < res->nattempts && b->blocked != NULL &&
+	    b->nblocked < BATCH_BLOCKED_SERVERS; i++)
+		snprintf(b->blocked[b->nblocked++], sizeof(b->blocked[0]), "%s",
+		    attempt_server(&res->attempts[i]));
+	st->blocked_domains++;
+	st->blocked_servers += n;
+	st->blocked_port = res->attempts[0].port;
+	st->blocked_proxy = res->proxy != NULL;
+	if (st->blocked_domains != BATCH_BLOCKED_DOMAINS || st->connected ||
+	    b->opt->keep_going || b->stopping)
+		return;
+	diag_port_blocked_text(text, sizeof(text), st->blocked_port,
+	    st->blocked_proxy, st->blocked_servers, st->blocked_domains);
+	fprintf(stderr, "smtpprobe: %s\nsmtpprobe: starting no new probe: "
+	    "the rest of the list would time out the same way (--keep-going "
+	    "probes it all)\n", text);
+	fflush(stderr);
+	b->stopping = st->blocked_stop = true;
+}
+
+/* Interception across domains: res's greeters against those of the
+ * domains before it; then they join the table. */
+static void
+note_greeters(struct batch *b, struct probe_result *res)
+{
+	struct greeter g[4];
+	size_t n = diag_greeters(res, g, 4), i, j;
+	bool flagged = false;
+
+	if (b->greeters == NULL)
+		return;
+	for (i = 0; i < n && !flagged; i++)
+		for (j = 0; j < b->ngreeters && !flagged; j++) {
+			if (identity_name_eq(b->greeters[j].domain,
+			    g[i].domain) ||
+			    !diag_intercepted_pair(&b->greeters[j], &g[i]))
+				continue;
+			diag_intercepted(res, &b->greeters[j], &g[i], true);
+			if (b->st->intercepted++ == 0)
+				diag_intercepted_text(b->st->intercept_text,
+				    sizeof(b->st->intercept_text),
+				    &b->greeters[j], &g[i]);
+			flagged = true;
+		}
+	for (i = 0; i < n && b->ngreeters < BATCH_GREETERS_MAX; i++) {
+		for (j = 0; j < b->ngreeters; j++)
+			if (strcmp(b->greeters[j].ip, g[i].ip) == 0)
+				break;
+		if (j == b->ngreeters)
+			b->greeters[b->ngreeters++] = g[i];
+	}
+}
+
+/* What the connection res tells about the network (before the
+ * addresses' results are made from it). */
+void
+batch_note_network(struct batch *b, struct probe_result *res)
+{
+	note_greeters(b, res);
+	note_blocked(b, res);
 }
 
 /* ---- the summary ---------------------------------------------------------- */

@@ -114,7 +114,10 @@ static const char usage_batch[] =
 "                       addresses are in column NAME\n"
 "  --shard K/N          batch: only the addresses whose domain falls in\n"
 "                       shard K of N (0 <= K < N), for running one list\n"
-"                       on N machines (docs/BATCH.md)\n";
+"                       on N machines (docs/BATCH.md)\n"
+"  --keep-going         batch: probe the whole list even when outbound\n"
+"                       port 25 looks blocked (by default the batch stops\n"
+"                       once the first few unrelated domains show it)\n";
 
 static const char usage_auth[] =
 "  --auth-user USER     authenticate (SMTP AUTH) after EHLO, inside TLS;\n"
@@ -128,6 +131,17 @@ static const char usage_auth[] =
 "                       server offers)\n"
 "  --auth-plaintext     allow AUTH on a connection without TLS (a warning);\n"
 "                       without it AUTH is never sent unencrypted\n";
+
+static const char usage_proxy[] =
+"  --proxy URL          connect through this SOCKS 5 proxy:\n"
+"                       socks5://[USER@]HOST:PORT (the probe resolves the\n"
+"                       servers and asks for an address) or\n"
+"                       socks5h://[USER@]HOST:PORT (the proxy resolves\n"
+"                       the server names); default $SMTPPROBE_PROXY\n"
+"  --proxy-password-file FILE\n"
+"                       the proxy password for USER: the first line of\n"
+"                       FILE; else $SMTPPROBE_PROXY_PASSWORD.  Never in\n"
+"                       the URL: others could read it (ps)\n";
 
 static const char usage_relay[] =
 "  --relay-test         instead of probing addresses: does the server\n"
@@ -170,7 +184,7 @@ cli_usage(FILE *out)
 {
 	static const char *const parts[] = {
 		usage_synopsis, usage_options, usage_modes, usage_batch,
-		usage_auth, usage_relay, usage_explain
+		usage_auth, usage_proxy, usage_relay, usage_explain
 	};
 	size_t i;
 
@@ -310,36 +324,47 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
+/* Where a password comes from: the option naming its file, the
+ * environment variable, the option that needs it. */
+struct secret_source {
+	const char	*file_opt;	/* "--auth-password-file" */
+	const char	*env;		/* "SMTPPROBE_PASSWORD" */
+	const char	*needed_by;	/* "--auth-user" */
+};
+
 /*
- * The password: the first line of file (without its CR LF), else the
- * environment variable SMTPPROBE_PASSWORD.  0, or -1 with a message that
- * never quotes the password.  The read buffer is wiped.
+ * A password: the first line of file (without its CR LF), else the
+ * environment variable src->env.  At most pwlen - 1 bytes.  0, or -1
+ * with a message that never quotes the password.  The read buffer is
+ * wiped.
  */
 static int
-read_password(const char *file, char *pw, size_t pwlen, char *err,
-    size_t errlen)
+read_password(const struct secret_source *src, const char *file, char *pw,
+    size_t pwlen, char *err, size_t errlen)
 {
-	char buf[AUTH_PASSWORD_MAX + 3];
+	char buf[(AUTH_PASSWORD_MAX > SOCKS_PASSWORD_MAX ? AUTH_PASSWORD_MAX :
+	    SOCKS_PASSWORD_MAX) + 3];
 	const char *env;
 	size_t n;
 	FILE *f;
 
+	if (pwlen > sizeof(buf) - 2)
+		pwlen = sizeof(buf) - 2;
 	if (file == NULL) {
-		if ((env = getenv("SMTPPROBE_PASSWORD")) == NULL)
-			return fail(err, errlen, "--auth-user needs a password: "
-			    "--auth-password-file FILE or the environment "
-			    "variable SMTPPROBE_PASSWORD");
+		if ((env = getenv(src->env)) == NULL)
+			return fail(err, errlen, "%s needs a password: %s FILE "
+			    "or the environment variable %s", src->needed_by,
+			    src->file_opt, src->env);
 		if (strlen(env) >= pwlen || env[0] == '\0' || strpbrk(env,
 		    "\r\n") != NULL)
-			return fail(err, errlen, "SMTPPROBE_PASSWORD: empty, "
-			    "longer than %d bytes, or with a line break",
-			    AUTH_PASSWORD_MAX);
+			return fail(err, errlen, "%s: empty, longer than %zu "
+			    "bytes, or with a line break", src->env, pwlen - 1);
 		snprintf(pw, pwlen, "%s", env);
 		return 0;
 	}
 	if ((f = fopen(file, "r")) == NULL)
-		return fail(err, errlen, "--auth-password-file: cannot open "
-		    "%s: %s", has_control(file) ? "the file" : file,
+		return fail(err, errlen, "%s: cannot open %s: %s",
+		    src->file_opt, has_control(file) ? "the file" : file,
 		    strerror(errno));
 	memset(buf, 0, sizeof(buf));
 	if (fgets(buf, sizeof(buf), f) == NULL)
@@ -352,9 +377,8 @@ read_password(const char *file, char *pw, size_t pwlen, char *err,
 		buf[--n] = '\0';
 	if (n == 0 || n >= pwlen || strpbrk(buf, "\r\n") != NULL) {
 		auth_wipe(buf, sizeof(buf));
-		return fail(err, errlen, "--auth-password-file: the first "
-		    "line must hold the password (1-%d bytes)",
-		    AUTH_PASSWORD_MAX);
+		return fail(err, errlen, "%s: the first line must hold the "
+		    "password (1-%zu bytes)", src->file_opt, pwlen - 1);
 	}
 	memcpy(pw, buf, n + 1);
 	auth_wipe(buf, sizeof(buf));
@@ -366,6 +390,7 @@ read_password(const char *file, char *pw, size_t pwlen, char *err,
 struct parse {
 	struct cli	*cli;
 	const char	*pwfile;	/* --auth-password-file */
+	const char	*proxy_pwfile;	/* --proxy-password-file */
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
 	bool		 from_set;
@@ -612,6 +637,33 @@ opt_auth_password_file(struct parse *p, const struct cli_option *o,
 	return 0;
 }
 
+/* --proxy, or SMTPPROBE_PROXY when the option is not given. */
+static int
+opt_proxy(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+
+	(void)o;
+	if (has_control(arg) || socks_url_parse(arg, &cfg->proxy, p->err,
+	    p->errlen) != 0) {
+		if (has_control(arg))
+			fail(p->err, p->errlen, "--proxy: control characters "
+			    "in the URL");
+		return -1;
+	}
+	cfg->use_proxy = true;
+	return 0;
+}
+
+static int
+opt_proxy_password_file(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	(void)o;
+	p->proxy_pwfile = arg;
+	return 0;
+}
+
 static int
 opt_auth_mech(struct parse *p, const struct cli_option *o, const char *arg)
 {
@@ -785,6 +837,8 @@ static const struct cli_option options[] = {
 	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
 	{ "column", 0, required_argument, NEEDS_BATCH, opt_column, 0, 0, 0 },
 	{ "shard", 0, required_argument, NEEDS_BATCH, opt_shard, 0, 0, 0 },
+	{ "keep-going", 0, no_argument, NEEDS_BATCH, opt_flag,
+	    CLI_FIELD(bopt.keep_going), 0, 0 },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
 	{ "auth-password-file", 0, required_argument, NEEDS_AUTH,
 	    opt_auth_password_file, 0, 0, 0 },
@@ -792,6 +846,9 @@ static const struct cli_option options[] = {
 	    0 },
 	{ "auth-plaintext", 0, no_argument, NEEDS_AUTH, opt_flag,
 	    CLI_FIELD(cfg.auth_plaintext), 0, 0 },
+	{ "proxy", 0, required_argument, 0, opt_proxy, 0, 0, 0 },
+	{ "proxy-password-file", 0, required_argument, 0,
+	    opt_proxy_password_file, 0, 0, 0 },
 	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
 	    0 },
 	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
@@ -906,7 +963,8 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--parallel, --per-server, "
 		    "--delay, --rate, --retries, --backoff, --progress, "
 		    "--rcpt-per-transaction, --error-budget, --greylist-retry, "
-		    "--output, --resume, --column and --shard need --batch");
+		    "--output, --resume, --column, --shard and --keep-going "
+		    "need --batch");
 	if (cli->resume && cli->output == NULL)
 		return fail(p->err, p->errlen, "--resume needs --output FILE "
 		    "(the file to read back and append to)");
@@ -932,9 +990,45 @@ check_combinations(struct parse *p, int nargs)
 	return 0;
 }
 
+/* The proxy: SMTPPROBE_PROXY when --proxy was not given, and the rules
+ * between it and the other options.  0, or -1 with the message in
+ * p->err. */
+static int
+proxy_settings(struct parse *p)
+{
+	struct probe_config *cfg = &p->cli->cfg;
+	const char *env = getenv("SMTPPROBE_PROXY");
+
+	if (!cfg->use_proxy && env != NULL && env[0] != '\0') {
+		if (opt_proxy(p, NULL, env) != 0) {
+			char why[400];
+
+			snprintf(why, sizeof(why), "%s", p->err);
+			return fail(p->err, p->errlen, "SMTPPROBE_PROXY: %s",
+			    why);
+		}
+	}
+	if (p->proxy_pwfile != NULL && (!cfg->use_proxy ||
+	    cfg->proxy.user[0] == '\0'))
+		return fail(p->err, p->errlen, "--proxy-password-file needs "
+		    "--proxy socks5://USER@HOST:PORT (a user name)");
+	if (cfg->use_proxy && cfg->proxy.remote_dns &&
+	    cfg->family != AF_UNSPEC)
+		return fail(p->err, p->errlen, "-4 and -6 cannot be combined "
+		    "with socks5h://: the proxy resolves the server names and "
+		    "picks the address; use socks5:// to choose the family");
+	return 0;
+}
+
 int
 cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 {
+	static const struct secret_source auth_src = {
+		"--auth-password-file", "SMTPPROBE_PASSWORD", "--auth-user"
+	}, proxy_src = {
+		"--proxy-password-file", "SMTPPROBE_PROXY_PASSWORD",
+		"--proxy with a user name"
+	};
 	struct probe_config *cfg = &cli->cfg;
 	struct parse p;
 
@@ -955,7 +1049,8 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	cli->json = cli->format == BATCH_FORMAT_JSON;
 	if (cli->output != NULL && cli->format == BATCH_FORMAT_TEXT)
 		cli->format = BATCH_FORMAT_JSON;	/* the file's default */
-	if (check_combinations(&p, argc - optind) != 0)
+	if (check_combinations(&p, argc - optind) != 0 ||
+	    proxy_settings(&p) != 0)
 		return -1;
 	if (cli->batch)
 		/* One MX and address look-up per domain for the whole run. */
@@ -969,9 +1064,13 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	if (!p.from_set)
 		snprintf(cfg->from, sizeof(cfg->from), "postmaster@%s",
 		    cfg->helo);
-	/* Last, so that no usage error leaves the password in memory. */
-	if (cfg->auth_user[0] != '\0' && read_password(p.pwfile,
+	/* Last, so that no usage error leaves a password in memory. */
+	if (cfg->auth_user[0] != '\0' && read_password(&auth_src, p.pwfile,
 	    cfg->auth_password, sizeof(cfg->auth_password), err, errlen) != 0)
+		return -1;
+	if (cfg->use_proxy && cfg->proxy.user[0] != '\0' &&
+	    read_password(&proxy_src, p.proxy_pwfile, cfg->proxy_password,
+	    sizeof(cfg->proxy_password), err, errlen) != 0)
 		return -1;
 	return 0;
 }

@@ -11,6 +11,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "diag.h"
@@ -123,6 +124,188 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 	    d.meaning, d.cause, d.advice);
 }
 
+/* ---- the SOCKS proxy (--proxy) ---------------------------------------------- */
+
+/* The handshake failed before any CONNECT reply: the proxy is unusable
+ * for every server alike. */
+static void
+explain_proxy_handshake(struct probe_result *r, struct stage_rec *s)
+{
+	const struct proxy_info *p = r->proxy;
+	char meaning[512];
+
+	if (p == NULL)
+		return;
+	snprintf(meaning, sizeof(meaning), "The SOCKS handshake with the "
+	    "proxy %s failed: %s. No mail server was contacted.", p->url,
+	    s->error);
+	if (p->not_socks)
+		expl_set(&s->expl, DIAG_CAT_PROXY_NOT_SOCKS, CODES_BLAME_PROXY, CODES_PERMANENT,
+		    meaning, "What answers at that address is not a SOCKS 5 "
+		    "proxy: an HTTP proxy, a SOCKS 4 proxy, or another "
+		    "service.", "Point --proxy at a SOCKS 5 proxy (ssh -D, "
+		    "Dante, 3proxy and Tor speak SOCKS 5).");
+	else if (p->method == SOCKS_METHOD_REFUSED)
+		expl_set(&s->expl, DIAG_CAT_PROXY_AUTH_REQUIRED, CODES_BLAME_PROXY, CODES_PERMANENT,
+		    meaning, "The proxy accepts none of the methods offered: "
+		    "it wants a user name and password, or (when they were "
+		    "offered) a method smtpprobe does not speak, such as "
+		    "GSSAPI.", "Give the user in --proxy "
+		    "socks5://USER@HOST:PORT and the password with "
+		    "--proxy-password-file or SMTPPROBE_PROXY_PASSWORD.");
+	else if (p->auth_status > 0)
+		expl_set(&s->expl, DIAG_CAT_PROXY_AUTH_FAILED, CODES_BLAME_PROXY, CODES_PERMANENT,
+		    meaning, "The user name or password is wrong, or the "
+		    "account is not allowed to use the proxy (RFC 1929).",
+		    "Check the user in --proxy and the password in "
+		    "--proxy-password-file or SMTPPROBE_PROXY_PASSWORD.");
+	else if (p->timed_out)
+		expl_set(&s->expl, DIAG_CAT_PROXY_TIMEOUT, CODES_BLAME_PROXY, CODES_TRANSIENT,
+		    meaning, "The proxy is overloaded, or a service that is not "
+		    "a SOCKS proxy took the connection and stays silent.",
+		    "Check the proxy; try again with a longer --timeout.");
+	else
+		expl_set(&s->expl, DIAG_CAT_PROXY_FAILED, CODES_BLAME_PROXY, CODES_TRANSIENT,
+		    meaning, "The proxy closed the connection or failed in "
+		    "the middle of the handshake.", "Look at the proxy's "
+		    "log.");
+}
+
+/* The server as the proxy was asked for it: its address, else its name. */
+static const char *
+server_named(const struct probe_result *r)
+{
+	return r->server_ip[0] != '\0' ? r->server_ip : r->server_host;
+}
+
+/*
+ * What each CONNECT reply code of RFC 1928 §6 means for a probe: why a
+ * proxy sends it and what to do.  Every one came from the proxy; the
+ * mail server said nothing.
+ */
+static const struct {
+	int		 category;	/* enum diag_category */
+	const char	*what;		/* the rest of the meaning */
+	const char	*cause;
+	const char	*action;
+} proxy_reps[] = {
+	[SOCKS_REP_GENERAL_FAILURE] = { DIAG_CAT_PROXY_GENERAL_FAILURE,
+	    "the proxy gives no reason.",
+	    "Many proxies (Dante among them) answer this when their own "
+	    "connection to the server failed or timed out, or when a rule of "
+	    "theirs refused it.",
+	    "Look at the proxy's log; try another proxy, or probe from a "
+	    "host that may connect to port 25 itself." },
+	[SOCKS_REP_NOT_ALLOWED] = { DIAG_CAT_PROXY_NOT_ALLOWED,
+	    "the proxy's rules forbid this connection, and the mail server "
+	    "was not contacted at all.",
+	    "Most proxies, VPN services and anonymity networks (Tor exits "
+	    "among them) refuse outgoing connections to port 25 to keep spam "
+	    "out; this is the usual answer.",
+	    "Use a proxy that may connect to port 25 (one you run yourself "
+	    "on a host that may send mail, e.g. ssh -D), or ask the proxy's "
+	    "operator to allow it; the mail server has nothing to fix." },
+	[SOCKS_REP_NET_UNREACHABLE] = { DIAG_CAT_PROXY_NETWORK_UNREACHABLE,
+	    "the proxy has no route to the server's network.",
+	    "The network behind the proxy does not reach that address; "
+	    "often an IPv6 address asked of a proxy without IPv6.",
+	    "Try the server's IPv4 address (-4), let the proxy resolve the "
+	    "names (socks5h://), or use another proxy." },
+	[SOCKS_REP_HOST_UNREACHABLE] = { DIAG_CAT_PROXY_HOST_UNREACHABLE,
+	    "the proxy could not reach the server.",
+	    "The server is down, or the network behind the proxy drops the "
+	    "connection; many proxies answer this when their connection to "
+	    "port 25 timed out, which is how a network that blocks port 25 "
+	    "looks from the proxy.",
+	    "If other mail servers fail the same way through this proxy, "
+	    "its network blocks port 25: use another proxy; otherwise the "
+	    "server's administrator must look." },
+	[SOCKS_REP_REFUSED] = { DIAG_CAT_PROXY_CONNECTION_REFUSED,
+	    "the server (or a firewall on the way) refused the proxy's "
+	    "connection; the proxy only passed the refusal on.",
+	    "Nothing listens on that port, or a firewall actively refuses "
+	    "connections from the proxy's network to port 25.",
+	    "Check whether other servers answer through this proxy; if they "
+	    "do, the server's administrator must look at the service." },
+	[SOCKS_REP_TTL_EXPIRED] = { DIAG_CAT_PROXY_TTL_EXPIRED,
+	    "the proxy's packets to the server expired on the way.",
+	    "A routing loop, or a path too long, behind the proxy.",
+	    "Try again later or through another proxy." },
+	[SOCKS_REP_CMD_UNSUPPORTED] = { DIAG_CAT_PROXY_COMMAND_NOT_SUPPORTED,
+	    "the proxy does not make outgoing TCP connections (CONNECT).",
+	    "A proxy set up for other commands only (BIND, UDP ASSOCIATE).",
+	    "Use a proxy that allows CONNECT." },
+	[SOCKS_REP_ATYP_UNSUPPORTED] = { DIAG_CAT_PROXY_ADDRESS_TYPE_NOT_SUPPORTED,
+	    "the proxy cannot connect to this kind of address.",
+	    "It takes no IPv6 addresses, or (with socks5h://) no host names.",
+	    "With socks5:// the probe sends addresses, with socks5h:// "
+	    "names: try the other, or -4." },
+};
+
+/* The connect stage through a proxy: the proxy itself was not reached. */
+static void
+explain_proxy_connect(struct probe_result *r)
+{
+	struct stage_rec *s = &r->stages[STAGE_CONNECT];
+	char meaning[512];
+
+	snprintf(meaning, sizeof(meaning), "No TCP connection could be made "
+	    "to the SOCKS proxy %s: %s. No mail server was contacted.",
+	    r->proxy->url, s->error);
+	expl_set(&s->expl, DIAG_CAT_PROXY_UNREACHABLE, CODES_BLAME_PROXY, CODES_TRANSIENT,
+	    meaning, "The proxy is down, its host or port is wrong, or a "
+	    "firewall between this host and the proxy is in the way.",
+	    "Check the host and port of --proxy (or SMTPPROBE_PROXY), and "
+	    "that the proxy runs and accepts connections from this host.");
+}
+
+/* The proxy stage, from the facts its handshake left. */
+static void
+explain_proxy(struct probe_result *r)
+{
+	struct stage_rec *s = &r->stages[STAGE_PROXY];
+	const struct proxy_info *p = r->proxy;
+	char meaning[512];
+
+	if (p == NULL)
+		return;
+	if (p->reply > 0 && (size_t)p->reply < sizeof(proxy_reps) /
+	    sizeof(proxy_reps[0])) {
+		snprintf(meaning, sizeof(meaning), "The proxy answered the "
+		    "request to connect to %s port %d with \"%s\" (SOCKS reply "
+		    "%d): %s This came from the proxy, not from the mail "
+		    "server.", server_named(r), r->server_port,
+		    socks_rep_text(p->reply), p->reply,
+		    proxy_reps[p->reply].what);
+		expl_set(&s->expl, proxy_reps[p->reply].category,
+		    CODES_BLAME_PROXY, CODES_TRANSIENT, meaning,
+		    proxy_reps[p->reply].cause,
+		    proxy_reps[p->reply].action);
+	} else if (p->reply > 0) {
+		snprintf(meaning, sizeof(meaning), "The proxy answered the "
+		    "request to connect to %s port %d with reply code %d, "
+		    "which RFC 1928 does not assign. This came from the proxy, "
+		    "not from the mail server.", server_named(r),
+		    r->server_port, p->reply);
+		expl_set(&s->expl, DIAG_CAT_PROXY_FAILED, CODES_BLAME_PROXY, CODES_TRANSIENT,
+		    meaning, "A proxy with codes of its own.",
+		    "Look at the proxy's documentation or log.");
+	} else if (p->timed_out && strcmp(p->step, "request") == 0) {
+		snprintf(meaning, sizeof(meaning), "The proxy took the "
+		    "request to connect to %s port %d but did not answer it: "
+		    "%s. It could not reach the mail server in that time; the "
+		    "server itself said nothing.", server_named(r),
+		    r->server_port, s->error);
+		expl_set(&s->expl, DIAG_CAT_PROXY_CONNECT_TIMEOUT, CODES_BLAME_PROXY, CODES_TRANSIENT, meaning, "The network behind the proxy drops "
+		    "outgoing connections to port 25 (common at cloud, VPN and "
+		    "proxy providers), or the server is down.", "If other "
+		    "servers time out the same way through this proxy, use a "
+		    "proxy that may connect to port 25; otherwise try again "
+		    "later, or with a longer --timeout.");
+	} else
+		explain_proxy_handshake(r, s);
+}
+
 static void
 explain_transport(struct probe_result *r, enum stage st)
 {
@@ -130,7 +313,14 @@ explain_transport(struct probe_result *r, enum stage st)
 	char meaning[512];
 
 	switch (st) {
+	case STAGE_PROXY:
+		explain_proxy(r);
+		return;
 	case STAGE_CONNECT:
+		if (r->proxy != NULL) {
+			explain_proxy_connect(r);
+			return;
+		}
 		snprintf(meaning, sizeof(meaning), "No TCP connection could be "
 		    "made to %s port %d: %s.", r->server_ip, r->server_port,
 		    s->error);
@@ -905,6 +1095,25 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* No server reached, and the proxy said why: the refusals are the
+ * proxy's, not the mail servers'. */
+static void
+verdict_through_proxy(struct probe_result *r, const char *dom)
+{
+	if (r->proxy->reply == SOCKS_REP_NOT_ALLOWED)
+		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_REFUSED, "The proxy %s "
+		    "refuses connections to port %d (connection not allowed by "
+		    "ruleset), so no mail server for %s was asked; the refusal "
+		    "came from the proxy, not from the mail server.",
+		    r->proxy->url, r->server_port, dom);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED, "No mail "
+		    "server for %s could be reached through the proxy %s (%zu "
+		    "attempt%s); the failures were reported by the proxy, not "
+		    "by the mail servers.", dom, r->proxy->url, r->nattempts,
+		    r->nattempts == 1 ? "" : "s");
+}
+
 /* The verdict from how the last session ended. */
 static void
 verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
@@ -924,10 +1133,22 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		return;
 	case OUTCOME_CONNECT_FAILED:
 	case OUTCOME_CONNECT_TIMEOUT:
+		if (r->outcome_stage == STAGE_PROXY) {
+			verdict_through_proxy(r, dom);
+			return;
+		}
 		verdict(r, VERDICT_UNKNOWN, REASON_CONNECT_FAILED,
 		    "No mail server "
 		    "for %s could be reached (%zu attempt%s).", dom,
 		    r->nattempts, r->nattempts == 1 ? "" : "s");
+		return;
+	case OUTCOME_PROXY_FAILED:
+		verdict(r, VERDICT_UNKNOWN, REASON_PROXY_FAILED, "The SOCKS "
+		    "proxy %s could not be used (%s stage: %s), so no mail "
+		    "server for %s was contacted.", r->proxy != NULL ?
+		    r->proxy->url : "",
+		    stage_name(r->outcome_stage),
+		    r->stages[r->outcome_stage].error, dom);
 		return;
 	case OUTCOME_GREETING_REJECTED:
 		if (greeting_is_no_mail(r))
@@ -1095,19 +1316,55 @@ self_check_verdict(struct probe_result *r, bool offline)
 	r->exit_code = st;
 }
 
+/* The answers came from whatever intercepts the connections (finding
+ * network.intercepted): the verdict says so instead of taking them for
+ * the destination's. */
+static void
+verdict_intercepted(struct probe_result *r)
+{
+	char was[64];
+
+	if (!result_has_finding(r, FINDING_NETWORK_INTERCEPTED) ||
+	    r->local_error || r->addr_error != ADDRESS_OK ||
+	    r->reason == REASON_INTERCEPTED)
+		return;
+	snprintf(was, sizeof(was), "%s, %s", verdict_name(r->verdict),
+	    reason_name(r->reason));
+	verdict(r, VERDICT_UNKNOWN, REASON_INTERCEPTED, "The connection to the "
+	    "mail server for %s appears to be intercepted by the local network "
+	    "(finding network.intercepted): the answer (%s) is probably not "
+	    "the destination server's.", r->addr.domain[0] ? r->addr.domain :
+	    "the domain", was);
+}
+
+static void port_blocked(struct probe_result *r, size_t nservers);
+static void check_interception(struct probe_result *r);
+static void reachability(struct probe_result *r);
+
 void
 diag_finish(struct probe_result *r, int catch_all_code)
 {
+	size_t nservers;
+
 	if (r->kind != RESULT_SELF_CHECK_LOCAL)
 		diag_finish_address(r, catch_all_code);
 	if (r->skipped_stalled > 0)
 		server_stalled(r, r->skipped_stalled,
 		    r->outcome == OUTCOME_NONE && !r->local_error &&
 		    r->stages[STAGE_DNS].status != STATUS_FAIL);
+	/* Every connection failed while DNS worked: port 25 may be blocked
+	 * on the way out. */
+	if (r->kind != RESULT_SELF_CHECK_LOCAL &&
+	    diag_connect_all_failed(r, &nservers))
+		port_blocked(r, nservers);
 	/* What the client's own identity adds to the explanations (its
-	 * reverse DNS and HELO name, when a refusal is about them). */
-	if (r->identity_checked)
+	 * reverse DNS and HELO name, when a refusal is about them), and
+	 * what the servers' names say about the network. */
+	if (r->identity_checked) {
 		identity_explain(r);
+		check_interception(r);
+	}
+	verdict_intercepted(r);
 	switch (r->kind) {
 	case RESULT_RELAY_PASS:
 		/* The relay test's forms carry the answers (relaytest.c);
@@ -1119,13 +1376,281 @@ diag_finish(struct probe_result *r, int catch_all_code)
 		break;
 	case RESULT_SELF_CHECK:
 		self_check_verdict(r, false);
+		reachability(r);
 		break;
 	case RESULT_SELF_CHECK_LOCAL:
 		self_check_verdict(r, true);
+		reachability(r);
 		break;
 	default:
 		break;
 	}
+}
+
+/* ---- the network between this host and the servers ---------------------- */
+
+bool
+diag_connect_all_failed(const struct probe_result *r, size_t *nservers)
+{
+	size_t i;
+
+	*nservers = 0;
+	/* A proxy that refuses by its rules, or cannot make such a
+	 * connection at all, says nothing about the network. */
+	if (r->local_error || r->addr_error != ADDRESS_OK ||
+	    r->stages[STAGE_DNS].status == STATUS_FAIL ||
+	    (r->proxy != NULL && (r->proxy->reply == SOCKS_REP_NOT_ALLOWED ||
+	    r->proxy->reply == SOCKS_REP_CMD_UNSUPPORTED ||
+	    r->proxy->reply == SOCKS_REP_ATYP_UNSUPPORTED)))
+		return false;
+	for (i = 0; i < r->nattempts; i++) {
+		const char *o = r->attempts[i].outcome;
+
+		if (strcmp(o, "connect_failed") != 0 &&
+		    strcmp(o, "connect_timeout") != 0 &&
+		    strcmp(o, "skipped_stalled") != 0)
+			return false;
+	}
+	*nservers = r->nattempts;
+	return r->nattempts > 0;
+}
+
+void
+diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
+    size_t nservers, size_t ndomains)
+{
+	snprintf(buf, len, "outbound port %d appears to be blocked from %s: "
+	    "%zu server%s of %zu domain%s did not answer; this is usual on %s. "
+	    "What to do: %s%s", port, proxy ? "the proxy" : "this host",
+	    nservers, nservers == 1 ? "" : "s", ndomains,
+	    ndomains == 1 ? "" : "s", proxy ? "proxy and VPN networks" :
+	    "cloud and home networks", proxy ? "use a proxy that may connect "
+	    "to port 25, or probe from a mail server" : "probe through a "
+	    "SOCKS proxy that may connect to port 25 (--proxy), ask the "
+	    "provider to unblock outgoing port 25, or probe from a mail "
+	    "server", ndomains == 1 ? " (one domain alone cannot tell this "
+	    "from servers that are down: probe another, unrelated one)" : "");
+}
+
+/* This domain's servers alone: the finding, and a sentence in the
+ * summary. */
+static void
+port_blocked(struct probe_result *r, size_t nservers)
+{
+	char text[512];
+	size_t n = strlen(r->summary);
+
+	if (!result_has_finding(r, FINDING_NETWORK_PORT_BLOCKED)) {
+		diag_port_blocked_text(text, sizeof(text), r->server_port,
+		    r->proxy != NULL, nservers, 1);
+		result_finding(r, FINDING_NETWORK_PORT_BLOCKED, STAGE_CONNECT,
+		    NULL, "%s", text);
+	}
+	snprintf(r->summary + n, sizeof(r->summary) - n, " Outbound port %d "
+	    "appears to be blocked from %s, as is usual on %s (see "
+	    "network.port_blocked for what to do).", r->server_port,
+	    r->proxy != NULL ? "the proxy" : "this host", r->proxy != NULL ?
+	    "proxy and VPN networks" : "cloud and home networks");
+}
+
+/* The last two labels of a host name: what ties names to one operator
+ * (mx1.example.com and mx2.example.com), roughly. */
+static const char *
+parent_domain(const char *name)
+{
+	size_t n = strlen(name);
+	int dots = 0;
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	while (n > 0) {
+		if (name[n - 1] == '.' && ++dots == 2)
+			return name + n;
+		n--;
+	}
+	return name;
+}
+
+static bool
+same_parent(const char *a, const char *b)
+{
+	return a[0] != '\0' && b[0] != '\0' &&
+	    identity_name_eq(parent_domain(a), parent_domain(b));
+}
+
+size_t
+diag_greeters(const struct probe_result *r, struct greeter *out, size_t max)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < r->ident.nservers && n < max; i++) {
+		const struct ident_server *sv = &r->ident.servers[i];
+		const struct ident_rdns *rd = &sv->rdns;
+		struct greeter *g = &out[n];
+
+		if (!sv->greeted || sv->banner_name[0] == '\0' ||
+		    rd->ip[0] == '\0')
+			continue;
+		memset(g, 0, sizeof(*g));
+		snprintf(g->domain, sizeof(g->domain), "%s",
+		    r->addr.domain_ascii);
+		snprintf(g->mx, sizeof(g->mx), "%s", sv->host);
+		snprintf(g->ip, sizeof(g->ip), "%s", rd->ip);
+		snprintf(g->banner, sizeof(g->banner), "%s", sv->banner_name);
+		if (rd->ptr_status == RESOLVER_OK && rd->nptr > 0)
+			snprintf(g->ptr, sizeof(g->ptr), "%s", rd->ptr[0]);
+		for (j = 0; j < rd->nptr; j++)
+			if (identity_name_eq(rd->ptr[j], sv->banner_name))
+				g->banner_is_ptr = true;
+		if (r->tls_done && strcmp(rd->ip, r->server_ip) == 0)
+			snprintf(g->cert, sizeof(g->cert), "%s",
+			    r->tls.subject);
+		n++;
+	}
+	return n;
+}
+
+bool
+diag_intercepted_pair(const struct greeter *a, const struct greeter *b)
+{
+	const char *an[2] = { a->mx, a->ptr }, *bn[2] = { b->mx, b->ptr };
+	size_t i, j;
+
+	if (strcmp(a->ip, b->ip) == 0 || identity_name_eq(a->mx, b->mx) ||
+	    !identity_name_eq(a->banner, b->banner) ||
+	    !identity_hostname_valid(a->banner) || a->ptr[0] == '\0' ||
+	    b->ptr[0] == '\0' || a->banner_is_ptr || b->banner_is_ptr)
+		return false;
+	/* Nothing else links them: one provider's servers share a parent
+	 * domain in their names (mx.google.com greets for every Google
+	 * MX), an interceptor's name shares none with its victims. */
+	for (i = 0; i < 2; i++) {
+		if (same_parent(an[i], a->banner) ||
+		    same_parent(bn[i], a->banner))
+			return false;
+		for (j = 0; j < 2; j++)
+			if (same_parent(an[i], bn[j]))
+				return false;
+	}
+	return true;
+}
+
+void
+diag_intercepted_text(char *buf, size_t len, const struct greeter *a,
+    const struct greeter *b)
+{
+	bool cert = a->cert[0] != '\0' && strcmp(a->cert, b->cert) == 0;
+
+	snprintf(buf, len, "the connections appear to be intercepted by the "
+	    "local network: %s (%s, MX of %s) and %s (%s, MX of %s) both greet "
+	    "as %s, which is neither's reverse DNS name (%s, %s)%s%s; the "
+	    "answers are probably not the destination servers'. Probe from "
+	    "another network or through a proxy (--proxy)", a->mx, a->ip,
+	    a->domain, b->mx, b->ip, b->domain, a->banner, a->ptr, b->ptr,
+	    cert ? ", with the same certificate: " : "", cert ? a->cert : "");
+}
+
+void
+diag_intercepted(struct probe_result *r, const struct greeter *a,
+    const struct greeter *b, bool across_domains)
+{
+	char text[512];
+
+	if (result_has_finding(r, FINDING_NETWORK_INTERCEPTED))
+		return;
+	diag_intercepted_text(text, sizeof(text), a, b);
+	result_finding(r, FINDING_NETWORK_INTERCEPTED, STAGE_GREETING,
+	    a->banner, "%s (seen %s)", text, across_domains ?
+	    "across domains" : "across the MX hosts of one domain");
+	verdict_intercepted(r);
+}
+
+/* A single probe: two of its own servers that show it (it seldom greets
+ * two: it stops at the first that answers). */
+static void
+check_interception(struct probe_result *r)
+{
+	struct greeter g[4];
+	size_t n = diag_greeters(r, g, 4), i, j;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++)
+			if (diag_intercepted_pair(&g[i], &g[j])) {
+				diag_intercepted(r, &g[i], &g[j], false);
+				return;
+			}
+}
+
+/* What the first line from the server says about what answers. */
+static const char *
+first_bytes_kind(const struct probe_result *r, bool *smtp)
+{
+	const char *b = r->first_bytes;
+
+	*smtp = r->first_bytes_len >= 3 && b[0] >= '2' && b[0] <= '5' &&
+	    b[1] >= '0' && b[1] <= '9' && b[2] >= '0' && b[2] <= '9' &&
+	    (b[3] == ' ' || b[3] == '-' || b[3] == '\0');
+	if (r->first_bytes_len == 0)
+		return "nothing came, no complete line";
+	if (*smtp && b[0] == '2')
+		return "an SMTP greeting";
+	if (*smtp)
+		return "an SMTP refusal or deferral";
+	return "not SMTP: something else answers on this port";
+}
+
+/* --self-check: could port 25 be opened, and what came first. */
+static void
+reachability(struct probe_result *r)
+{
+	struct reachability *re;
+	const char *via = r->proxy != NULL ? "through the proxy" :
+	    "directly from this host";
+	size_t n;
+
+	/* Without memory for it the report has no such line. */
+	if (r->reach == NULL && (r->reach = calloc(1, sizeof(*r->reach))) ==
+	    NULL)
+		return;
+	re = r->reach;
+	memset(re, 0, sizeof(*re));
+	if (!r->has_server) {
+		snprintf(re->text, sizeof(re->text), "not checked: %s",
+		    r->dns_done ? "no server address to connect to (see the "
+		    "dns and connect stages)" : "give a domain (smtpprobe "
+		    "--self-check example.com) to test whether port 25 of its "
+		    "mail servers can be opened");
+		return;
+	}
+	re->checked = true;
+	re->reachable = r->stages[STAGE_CONNECT].status == STATUS_OK &&
+	    (r->proxy == NULL || r->stages[STAGE_PROXY].status == STATUS_OK);
+	if (re->reachable) {
+		const char *kind = first_bytes_kind(r, &re->smtp);
+
+		snprintf(re->text, sizeof(re->text), "port %d of %s%s%s%s was "
+		    "opened %s; the first bytes were \"%.100s\": %s",
+		    r->server_port, r->server_host[0] ? r->server_host :
+		    r->server_ip, r->server_host[0] && r->server_ip[0] ?
+		    " (" : "", r->server_host[0] ? r->server_ip : "",
+		    r->server_host[0] && r->server_ip[0] ? ")" : "", via,
+		    r->first_bytes, kind);
+		return;
+	}
+	if (r->outcome == OUTCOME_PROXY_FAILED) {
+		re->checked = false;
+		snprintf(re->text, sizeof(re->text), "not checked: the proxy "
+		    "%s could not be used (see the %s stage)", r->proxy != NULL ?
+		    r->proxy->url : "",
+		    stage_name(r->outcome_stage));
+		return;
+	}
+	snprintf(re->text, sizeof(re->text), "port %d could not be opened %s "
+	    "to %s%zu server address%s tried%s", r->server_port, via,
+	    r->nattempts == 1 ? "the " : "any of the ", r->nattempts,
+	    r->nattempts == 1 ? "" : "es", diag_connect_all_failed(r, &n) ?
+	    ": the port appears to be blocked (see network.port_blocked)" :
+	    "");
 }
 
 void

@@ -21,13 +21,61 @@
 #define EXIT_LOCAL_ERROR	70
 
 /* Fill verdict, reason, summary, exit_code and the explanations, from
- * the facts in r (its kind says what the verdict is about). */
+ * the facts in r (its kind says what the verdict is about); with them
+ * the findings about the network (port 25 blocked, interception among
+ * r's own servers) and, for a self-check, r->reach. */
 void diag_finish(struct probe_result *r, int catch_all_code);
 
 /* Batch mode: the servers kept refusing with 421 / 4xx at the greeting
  * (rate limits) through every try; verdict unknown, reason
  * "rate_limited", finding batch.rate_limited.  After diag_finish(). */
 void diag_rate_limited(struct probe_result *r, int tries);
+
+/*
+ * Outbound port 25 blocked.  diag_connect_all_failed(): r's facts say it
+ * may be: DNS worked, and every server address tried failed to connect
+ * (refused, unreachable, timed out, or skipped after timing out earlier;
+ * through a proxy, the proxy could not reach it), none refused by a
+ * proxy's rules; *nservers: the addresses tried.  diag_finish() then
+ * files the finding network.port_blocked for this domain.
+ * diag_port_blocked_text() is the statement with what to do, for
+ * nservers of ndomains domains: the finding's, and a batch's summary and
+ * stop message across domains.
+ */
+bool diag_connect_all_failed(const struct probe_result *r, size_t *nservers);
+void diag_port_blocked_text(char *buf, size_t len, int port, bool proxy,
+    size_t nservers, size_t ndomains);
+
+/*
+ * Interception: a network that answers every connection to port 25
+ * itself greets with one name for every destination.  A greeter is one
+ * server that greeted, as that judgement needs it; diag_greeters() lists
+ * those of r (at most max).  diag_intercepted_pair() is true when a and
+ * b are unrelated servers (other addresses; MX, PTR and greeting names
+ * under different parent domains) that greeted with the same host name,
+ * which is neither's PTR name (both PTRs known): what one interceptor
+ * does and independent servers do not.  diag_intercepted() adds the
+ * finding network.intercepted to r and makes its verdict say so (a
+ * single probe's own servers are compared in diag_finish(); batch mode
+ * compares across domains); diag_intercepted_text() is the statement,
+ * for the finding and a batch's summary.
+ */
+struct greeter {
+	char	domain[LIMIT_DOMAIN + 1];	/* the mail domain */
+	char	mx[RESOLVER_NAME_MAX];		/* the MX host name */
+	char	ip[64];
+	char	banner[RESOLVER_NAME_MAX];	/* first word of the 220 */
+	char	ptr[RESOLVER_NAME_MAX];		/* first PTR name; "" unknown */
+	bool	banner_is_ptr;			/* among its PTR names */
+	char	cert[256];			/* certificate subject, "" none */
+};
+size_t diag_greeters(const struct probe_result *r, struct greeter *out,
+    size_t max);
+bool diag_intercepted_pair(const struct greeter *a, const struct greeter *b);
+void diag_intercepted(struct probe_result *r, const struct greeter *a,
+    const struct greeter *b, bool across_domains);
+void diag_intercepted_text(char *buf, size_t len, const struct greeter *a,
+    const struct greeter *b);
 
 /* Combine exit statuses of several addresses: the worst wins, in the order
  * 70, 65, 2, 1, 3, 0. */

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
 from gen_codes import DataError, c_string, finish, read_tsv  # noqa: E402
 
 # enum stage and enum severity in result.h, in their order.
-STAGES = ["address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
+STAGES = ["address", "dns", "connect", "proxy", "greeting", "ehlo", "starttls", "tls",
           "auth", "mail", "rcpt", "quit"]
 SEVERITIES = ["info", "warning", "error"]
 VERDICTS = ["deliverable", "undeliverable", "risky", "unknown"]

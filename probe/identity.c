@@ -521,9 +521,12 @@ identity_server_start(struct identity_run *ir, const char *host,
 	if (ir == NULL || ir->res == NULL)
 		return -1;
 	id = &ir->res->ident;
-	resolver_addr_str(addr, ip, sizeof(ip));
+	ip[0] = '\0';
+	if (addr != NULL)
+		resolver_addr_str(addr, ip, sizeof(ip));
 	for (i = 0; i < id->nservers; i++)
-		if (strcmp(id->servers[i].rdns.ip, ip) == 0)
+		if (strcmp(id->servers[i].rdns.ip, ip) == 0 &&
+		    (addr != NULL || strcmp(id->servers[i].host, host) == 0))
 			return (int)i;
 	if (!result_grow(&id->servers, &id->servers_cap, id->nservers,
 	    IDENT_MAX_SERVERS, sizeof(*id->servers))) {
@@ -534,7 +537,10 @@ identity_server_start(struct identity_run *ir, const char *host,
 	sv = &id->servers[id->nservers++];
 	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->host, sizeof(sv->host), "%s", host);
-	start_rdns(ir, (int)(id->nservers - 1), 0, addr);
+	/* A server only the proxy has the address of has no reverse DNS
+	 * to look up. */
+	if (addr != NULL)
+		start_rdns(ir, (int)(id->nservers - 1), 0, addr);
 	return (int)(id->nservers - 1);
 }
 

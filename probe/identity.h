@@ -156,7 +156,9 @@ struct identity_run *identity_run_new(struct event_base *base,
     const char *source_ip, int family);
 
 /* A session to host/addr starts: look up the PTR of addr (once per
- * address).  Returns the index of the server entry, or -1. */
+ * address; addr NULL: only a proxy knows the address, the entry is the
+ * host's and nothing is looked up).  Returns the index of the server
+ * entry, or -1. */
 int identity_server_start(struct identity_run *ir, const char *host,
     const struct sockaddr *addr);
 

@@ -77,6 +77,11 @@
 /* AUTH (RFC 4954 sets no time): a back end checking a password answers
  * in seconds; the same as the TLS handshake. */
 #define TIMEOUT_AUTH_MS		30000
+/* The SOCKS 5 handshake with --proxy (RFC 1928 sets no time): a few round
+ * trips with the proxy, and its own connection to the server, which a
+ * proxy makes before it answers CONNECT: the connect timeout and as much
+ * again. */
+#define TIMEOUT_PROXY_MS	30000
 
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message

@@ -184,6 +184,22 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		    st->grey_verdicts[VERDICT_RISKY],
 		    st->grey_verdicts[VERDICT_UNKNOWN], st->interrupted ?
 		    " (before the interruption)" : "", st->grey_not_retried);
+	if (st->blocked_domains >= BATCH_BLOCKED_DOMAINS && !st->connected) {
+		char text[512];
+
+		diag_port_blocked_text(text, sizeof(text), st->blocked_port,
+		    st->blocked_proxy, st->blocked_servers, st->blocked_domains);
+		fprintf(out, "  %s (network.port_blocked)\n", text);
+		if (st->blocked_stop)
+			fprintf(out, "  stopped early: the rest of the list was "
+			    "not probed (%lu address%s read ahead dropped); "
+			    "--keep-going probes the whole list\n",
+			    st->not_finished, st->not_finished == 1 ? "" : "es");
+	}
+	if (st->intercepted > 0)
+		fprintf(out, "  %lu address%s: %s (network.intercepted)\n",
+		    st->intercepted, st->intercepted == 1 ? "" : "es",
+		    st->intercept_text);
 	if (o->shard_n > 0)
 		fprintf(out, "  shard %lu/%lu: %lu entr%s of the other shards "
 		    "left out\n", o->shard_k, o->shard_n, st->other_shards,

@@ -13,6 +13,7 @@
  * synchronous wrapper.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +28,13 @@
 #include "probe.h"
 #include "record.h"
 
+/* A server to try: an address (with the port), or, when the proxy
+ * resolves names (socks5h), a host name alone (addrlen 0). */
 struct target {
 	char			host[RESOLVER_NAME_MAX];
 	struct sockaddr_storage	addr;
 	socklen_t		addrlen;
+	int			port;
 };
 
 /* The servers to try, in order (grown up to LIMIT_TARGETS), and those
@@ -105,6 +109,7 @@ probe_config_defaults(struct probe_config *cfg)
 	cfg->timeout_ms[STAGE_ADDRESS] = 1000;
 	cfg->timeout_ms[STAGE_DNS] = TIMEOUT_DNS_MS;
 	cfg->timeout_ms[STAGE_CONNECT] = TIMEOUT_CONNECT_MS;
+	cfg->timeout_ms[STAGE_PROXY] = TIMEOUT_PROXY_MS;
 	cfg->timeout_ms[STAGE_GREETING] = TIMEOUT_GREETING_MS;
 	cfg->timeout_ms[STAGE_EHLO] = TIMEOUT_EHLO_MS;
 	cfg->timeout_ms[STAGE_STARTTLS] = TIMEOUT_STARTTLS_MS;
@@ -119,6 +124,41 @@ void
 probe_config_wipe(struct probe_config *cfg)
 {
 	auth_wipe(cfg->auth_password, sizeof(cfg->auth_password));
+	auth_wipe(cfg->proxy_password, sizeof(cfg->proxy_password));
+}
+
+/* The proxy's address (the first the system's resolver gives for a
+ * name); 0, or -1 with a message. */
+static int
+proxy_address(struct probe_ctx *ctx, char *err, size_t errlen)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct conn_proxy *p = &ctx->proxy_conn;
+	struct addrinfo hints, *ai = NULL;
+	char port[8];
+	int rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%d", cfg->proxy.port);
+	if ((rc = getaddrinfo(cfg->proxy.host, port, &hints, &ai)) != 0 ||
+	    ai == NULL || ai->ai_addrlen > sizeof(p->addr)) {
+		snprintf(err, errlen, "--proxy: cannot find the address of %s: "
+		    "%s", cfg->proxy.host, rc != 0 ? gai_strerror(rc) :
+		    "no address");
+		if (ai != NULL)
+			freeaddrinfo(ai);
+		return -1;
+	}
+	memcpy(&p->addr, ai->ai_addr, ai->ai_addrlen);
+	p->addrlen = (socklen_t)ai->ai_addrlen;
+	freeaddrinfo(ai);
+	p->user = cfg->proxy.user;
+	p->password = cfg->proxy_password;
+	socks_url_str(&cfg->proxy, ctx->proxy_url, sizeof(ctx->proxy_url));
+	ctx->proxy = p;
+	return 0;
 }
 
 int
@@ -141,6 +181,10 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		rc.timeout_ms = cfg->timeout_ms[STAGE_DNS] / (2 * rc.tries);
 	if (rc.timeout_ms < 100)
 		rc.timeout_ms = 100;
+	if (cfg->use_proxy && proxy_address(ctx, err, errlen) != 0) {
+		probe_ctx_free(ctx);
+		return -1;
+	}
 	if ((ctx->resolver = resolver_new(ctx->base, &rc, err, errlen)) ==
 	    NULL) {
 		probe_ctx_free(ctx);
@@ -229,20 +273,57 @@ finish_run(struct run *run)
 	event_active(run->deliver_ev, EV_TIMEOUT, 0);
 }
 
-static void
-add_target(const struct probe_config *cfg, struct tlist *tl, const char *host,
-    const struct sockaddr *sa)
+/* The port servers are asked on: --server's, else --port. */
+static int
+server_port(const struct probe_config *cfg)
+{
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/* A new target for host, its port set; NULL at the limit or without
+ * memory. */
+static struct target *
+new_target(const struct probe_config *cfg, struct tlist *tl, const char *host)
 {
 	struct target *t;
-	int port = cfg->port;
 
-	if (cfg->use_server && cfg->server_port > 0)
-		port = cfg->server_port;
+	if (tl->n >= LIMIT_TARGETS)
+		return NULL;
+	if (!result_grow(&tl->t, &tl->cap, tl->n, LIMIT_TARGETS,
+	    sizeof(*tl->t))) {
+		tl->dropped++;
+		return NULL;
+	}
+	t = &tl->t[tl->n++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->host, sizeof(t->host), "%s", host);
+	t->port = server_port(cfg);
+	return t;
+}
+
+/* A server the proxy resolves (socks5h): its name only. */
+static void
+add_name_target(const struct probe_ctx *ctx, struct tlist *tl,
+    const char *host)
+{
+	(void)new_target(ctx->cfg, tl, host);
+}
+
+static void
+add_target(const struct probe_ctx *ctx, struct tlist *tl, const char *host,
+    const struct sockaddr *sa)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct target *t;
+
 	if (tl->n >= LIMIT_TARGETS)
 		return;
-	/* -4/-6, and --source-ip, which binds one family. */
+	/* -4/-6, and --source-ip, which binds one family (the family of
+	 * the connection to the proxy, when there is one). */
 	if ((cfg->family != AF_UNSPEC && sa->sa_family != cfg->family) ||
-	    (cfg->source_len > 0 && sa->sa_family != cfg->source.ss_family)) {
+	    (cfg->source_len > 0 && ctx->proxy == NULL &&
+	    sa->sa_family != cfg->source.ss_family)) {
 		char ip[64];
 		size_t n = strlen(tl->excluded);
 
@@ -254,24 +335,45 @@ add_target(const struct probe_config *cfg, struct tlist *tl, const char *host,
 		}
 		return;
 	}
-	if (!result_grow(&tl->t, &tl->cap, tl->n, LIMIT_TARGETS,
-	    sizeof(*tl->t))) {
-		tl->dropped++;
+	if ((t = new_target(cfg, tl, host)) == NULL)
 		return;
-	}
-	t = &tl->t[tl->n++];
-	memset(t, 0, sizeof(*t));
-	snprintf(t->host, sizeof(t->host), "%s", host);
 	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
-	t->addrlen = resolver_addr_set_port(&t->addr, port);
+	t->addrlen = resolver_addr_set_port(&t->addr, t->port);
+}
+
+/* The target's address in text, "" for a name the proxy resolves. */
+static void
+target_ip(const struct target *t, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (t->addrlen > 0)
+		resolver_addr_str((const struct sockaddr *)&t->addr, buf, len);
+}
+
+/* How the politeness hooks name the target: its address, else its
+ * name. */
+static void
+target_key(const struct target *t, char *buf, size_t len)
+{
+	if (t->addrlen > 0)
+		target_ip(t, buf, len);
+	else
+		snprintf(buf, len, "%s", t->host);
+}
+
+/* socks5h: the proxy looks up the servers' names, the probe does not. */
+static bool
+proxy_resolves(const struct probe_ctx *ctx)
+{
+	return ctx->proxy != NULL && ctx->cfg->proxy.remote_dns;
 }
 
 /* The targets of the MX hosts' addresses haddrs: in MX order, each
  * host's IPv6 addresses first (pass 0), then its IPv4 ones, each family
  * in the order DNS gave them. */
 static void
-targets_from_haddrs(const struct probe_config *cfg, const struct mx_info *mx,
+targets_from_haddrs(const struct probe_ctx *ctx, const struct mx_info *mx,
     size_t nmx, const struct host_addr *haddrs, size_t nhaddrs,
     struct tlist *tl)
 {
@@ -283,24 +385,27 @@ targets_from_haddrs(const struct probe_config *cfg, const struct mx_info *mx,
 
 			if (h->mx_index == i / 2 &&
 			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
-				add_target(cfg, tl, mx[i / 2].host,
+				add_target(ctx, tl, mx[i / 2].host,
 				    (const struct sockaddr *)&h->addr);
 		}
 }
 
-/* The one target that needs no DNS: --server given as an address, or an
- * address literal (RFC 5321 §5.1: it names the host).  false when there
- * is none. */
+/* The one target that needs no DNS: --server given as an address (or as
+ * a name the proxy resolves), or an address literal (RFC 5321 §5.1: it
+ * names the host).  false when there is none. */
 static bool
-target_fixed(const struct probe_config *cfg, bool literal,
+target_fixed(const struct probe_ctx *ctx, bool literal,
     const struct sockaddr_storage *literal_addr, struct tlist *tl)
 {
+	const struct probe_config *cfg = ctx->cfg;
 	struct sockaddr_storage ss;
 
 	if (cfg->use_server && resolver_addr_parse(cfg->server_host, &ss))
-		add_target(cfg, tl, "", (struct sockaddr *)&ss);
+		add_target(ctx, tl, "", (struct sockaddr *)&ss);
+	else if (cfg->use_server && proxy_resolves(ctx))
+		add_name_target(ctx, tl, cfg->server_host);
 	else if (!cfg->use_server && literal)
-		add_target(cfg, tl, "", (const struct sockaddr *)literal_addr);
+		add_target(ctx, tl, "", (const struct sockaddr *)literal_addr);
 	else
 		return false;
 	return true;
@@ -329,22 +434,28 @@ haddrs_of(const struct probe_dns *d, struct host_addr **haddrs, size_t *n,
 
 /*
  * The targets of DNS facts found earlier (batch mode,
- * probe_request.resolved): --server given as an address, an address
- * literal (RFC 5321 §5.1: no DNS), else the MX hosts' addresses (or
- * those of --server's name), in the order the walk tries them.
+ * probe_request.resolved), in the order the walk tries them: a fixed
+ * one (target_fixed()), the MX hosts by name when the proxy resolves
+ * them (as resolve_hosts() lists them), else the MX hosts' addresses.
  */
 static void
-targets_of(const struct probe_config *cfg, const struct probe_dns *d,
+targets_of(const struct probe_ctx *ctx, const struct probe_dns *d,
     struct tlist *tl)
 {
 	struct host_addr *haddrs = NULL;
-	size_t n = 0, cap = 0;
+	size_t i, n = 0, cap = 0;
 
-	if (target_fixed(cfg, d->literal, &d->literal_addr, tl))
+	if (target_fixed(ctx, d->literal, &d->literal_addr, tl))
 		return;
+	if (proxy_resolves(ctx)) {
+		for (i = 0; i < d->nmx; i++)
+			if (!d->mx[i].is_ip)
+				add_name_target(ctx, tl, d->mx[i].host);
+		return;
+	}
 	if (!haddrs_of(d, &haddrs, &n, &cap))
 		tl->dropped++;
-	targets_from_haddrs(cfg, d->mx, d->nmx, haddrs, n, tl);
+	targets_from_haddrs(ctx, d->mx, d->nmx, haddrs, n, tl);
 	free(haddrs);
 }
 
@@ -437,7 +548,7 @@ hosts_resolved(struct run *run)
 			    STAGE_DNS, NULL, "the mail host %s has no address "
 			    "(%s)", m->host, resolver_status_name(m->status));
 	}
-	targets_from_haddrs(run->ctx->cfg, res->mx, res->nmx, run->haddrs,
+	targets_from_haddrs(run->ctx, res->mx, res->nmx, run->haddrs,
 	    run->nhaddrs, &run->tl);
 	res->nomem_dropped += run->tl.dropped;
 	/* Addresses only of the family ruled out: start_next() says so. */
@@ -488,6 +599,7 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 		hosts_resolved(run);
 }
 
+
 static void
 resolve_hosts(struct run *run)
 {
@@ -517,6 +629,15 @@ resolve_hosts(struct run *run)
 			    "the IP address %s instead of a host name; mail "
 			    "servers do not use it",
 			    run->res->addr.domain_ascii, m->host);
+			if (--run->pending == 0)
+				hosts_resolved(run);
+			continue;
+		}
+		if (proxy_resolves(run->ctx)) {
+			/* In MX order (RFC 5321 §5.1), each host once. */
+			add_name_target(run->ctx, &run->tl, m->host);
+			result_transcriptf(run->res, 'i', "DNS: %s is left to "
+			    "the proxy to resolve", m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;
@@ -662,9 +783,10 @@ ipv6_failed(struct run *run, int cerr)
 		if (run->tl.t[i].addr.ss_family == AF_INET6)
 			left++;
 	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
-	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from this host "
-	    "(%s connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
-	    "addresses still are", strerror(cerr), run->res->server_ip, left,
+	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from %s (%s "
+	    "connecting to %s): %zu more IPv6 address%s not tried; IPv4 "
+	    "addresses still are", run->ctx->proxy != NULL ? "the proxy" :
+	    "this host", strerror(cerr), run->res->server_ip, left,
 	    left == 1 ? "" : "es");
 	result_transcriptf(run->res, 'i', "IPv6 unreachable (%s): skipping "
 	    "%zu more IPv6 address%s", strerror(cerr), left,
@@ -744,12 +866,13 @@ static void
 keep_tls_session(struct run *run, struct session *s)
 {
 	SSL_SESSION *sess;
+	char key[RESOLVER_NAME_MAX];
 
 	if (run->ctx->hooks.tls_put == NULL ||
 	    (sess = session_tls_session(s)) == NULL)
 		return;
-	run->ctx->hooks.tls_put(run->ctx->hooks.arg,
-	    (struct sockaddr *)&run->tl.t[run->current].addr, sess);
+	target_key(&run->tl.t[run->current], key, sizeof(key));
+	run->ctx->hooks.tls_put(run->ctx->hooks.arg, key, sess);
 }
 
 /* The server never greeted with 2xx on this connection: it refused or
@@ -850,6 +973,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		break;
 	case OUTCOME_LOCAL_ERROR:
 	case OUTCOME_AUTH_FAILED:	/* the same credentials would fail again */
+	case OUTCOME_PROXY_FAILED:	/* the same proxy would fail again */
 		move_on = false;
 		break;
 	default:
@@ -879,25 +1003,6 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish_run(run);
 }
 
-/* Two socket addresses are the same address and port. */
-static bool
-same_sockaddr(const struct sockaddr_storage *a,
-    const struct sockaddr_storage *b)
-{
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)b;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a;
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)b;
-
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	return a6->sin6_port == b6->sin6_port &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
-}
-
 /* Open the session to the current target (after the permit, if any). */
 static void
 connect_target(struct run *run)
@@ -906,6 +1011,7 @@ connect_target(struct run *run)
 	const struct probe_config *cfg = run->ctx->cfg;
 	struct session_params sp;
 	struct target *t = &run->tl.t[run->current];
+	char key[RESOLVER_NAME_MAX];
 
 	memset(&sp, 0, sizeof(sp));
 	sp.base = run->ctx->base;
@@ -913,11 +1019,14 @@ connect_target(struct run *run)
 	snprintf(sp.host, sizeof(sp.host), "%s", t->host);
 	sp.addr = t->addr;
 	sp.addrlen = t->addrlen;
+	sp.port = t->port;
+	sp.proxy = run->ctx->proxy;
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
+	target_key(t, key, sizeof(key));
 	run->cut_used = run->req.group_server != NULL &&
 	    run->req.group_from < run->req.plan->ntxns &&
-	    !same_sockaddr(&t->addr, run->req.group_server);
+	    strcmp(key, run->req.group_server) != 0;
 	if (run->cut_used) {
 		/* Another server than the group's (the first one failed):
 		 * only this domain's transactions go there. */
@@ -938,7 +1047,7 @@ connect_target(struct run *run)
 	sp.auth_plaintext = cfg->auth_plaintext;
 	if (run->ctx->hooks.tls_get != NULL)
 		sp.tls_resume = run->ctx->hooks.tls_get(run->ctx->hooks.arg,
-		    (struct sockaddr *)&t->addr);
+		    key);
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
@@ -959,23 +1068,24 @@ target_stalled(struct run *run, size_t i)
 	struct probe_result *res = run->res;
 	struct target *t = &run->tl.t[i];
 	struct attempt *a;
-	char ip[64];
+	char ip[64], key[RESOLVER_NAME_MAX];
 
+	target_key(t, key, sizeof(key));
 	if (run->ctx->hooks.conn_skip == NULL || !run->ctx->hooks.conn_skip(
-	    run->ctx->hooks.arg, (struct sockaddr *)&t->addr))
+	    run->ctx->hooks.arg, key))
 		return false;
 	run->nstalled++;
-	resolver_addr_str((struct sockaddr *)&t->addr, ip, sizeof(ip));
+	target_ip(t, ip, sizeof(ip));
 	if ((a = result_add_attempt(res)) != NULL) {
 		snprintf(a->host, sizeof(a->host), "%s", t->host);
 		snprintf(a->ip, sizeof(a->ip), "%s", ip);
-		a->port = resolver_addr_port(&t->addr);
+		a->port = t->port;
 		snprintf(a->outcome, sizeof(a->outcome), "skipped_stalled");
 		snprintf(a->detail, sizeof(a->detail), "not tried: it did "
 		    "not answer an earlier address of this run in time");
 	}
 	result_transcriptf(res, 'i', "skipping %s: it timed out earlier in "
-	    "this run", ip);
+	    "this run", key);
 	return true;
 }
 
@@ -1035,14 +1145,14 @@ start_next(struct run *run)
 	res->server_addr = t->addr;
 	res->server_addrlen = t->addrlen;
 	snprintf(res->server_host, sizeof(res->server_host), "%s", t->host);
-	resolver_addr_str((struct sockaddr *)&t->addr, res->server_ip,
-	    sizeof(res->server_ip));
-	res->server_port = resolver_addr_port(&t->addr);
+	target_ip(t, res->server_ip, sizeof(res->server_ip));
+	res->server_port = t->port;
 	res->outcome = OUTCOME_NONE;
 
-	/* The server's reverse DNS is looked up while the session runs. */
+	/* The server's reverse DNS is looked up while the session runs
+	 * (not when only the proxy knows its address). */
 	run->ident_idx = identity_server_start(run->ident, t->host,
-	    (struct sockaddr *)&t->addr);
+	    t->addrlen > 0 ? (struct sockaddr *)&t->addr : NULL);
 	if (run->req.delay_ms > 0 && run->delay_ev == NULL) {
 		/* The caller's pause before the first connection (the relay
 		 * test's second pass), on the loop like everything else. */
@@ -1066,10 +1176,12 @@ open_target(struct run *run)
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
+		char key[RESOLVER_NAME_MAX];
+
+		target_key(t, key, sizeof(key));
 		run->gate_waiting = true;
 		run->gate_token = run->ctx->hooks.conn_acquire(
-		    run->ctx->hooks.arg, (struct sockaddr *)&t->addr, gate_go,
-		    run);
+		    run->ctx->hooks.arg, key, gate_go, run);
 		if (run->gate_token != NULL)
 			return;
 		run->gate_waiting = false;
@@ -1180,7 +1292,7 @@ run_start(struct probe_ctx *ctx, const char *address,
     probe_done_cb done, void *done_arg)
 {
 	static const struct probe_request plain;
-	struct run *run;
+	struct run *run = NULL;
 	const struct probe_config *cfg = ctx->cfg;
 
 	if (req == NULL)
@@ -1189,7 +1301,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 	res->kind = req->kind;
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
-	if ((run = calloc(1, sizeof(*run))) == NULL ||
+	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
+	    cfg->proxy.remote_dns)) ||
+	    (run = calloc(1, sizeof(*run))) == NULL ||
 	    (run->deliver_ev = event_new(ctx->base, -1, 0, run_deliver,
 	    run)) == NULL) {
 		free(run);
@@ -1234,7 +1348,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 		own_plan(run);
 
 	if (req->server != NULL) {
-		add_target(cfg, &run->tl, req->server_host != NULL ?
+		add_target(ctx, &run->tl, req->server_host != NULL ?
 		    req->server_host : "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 		res->dns_done = true;
@@ -1244,10 +1358,10 @@ run_start(struct probe_ctx *ctx, const char *address,
 		 * times count from that look-up. */
 		result_copy_dns(res, req->resolved);
 		res->t0 = req->resolved->t0;
-		targets_of(cfg, req->resolved, &run->tl);
+		targets_of(ctx, req->resolved, &run->tl);
 		res->nomem_dropped += run->tl.dropped;
 		start_next(run);
-	} else if (target_fixed(cfg, res->addr.literal,
+	} else if (target_fixed(ctx, res->addr.literal,
 	    &res->addr.literal_addr, &run->tl)) {
 		/* No DNS is involved. */
 		if (cfg->use_server)
@@ -1342,20 +1456,18 @@ probe_group_result(const struct probe_result *conn,
 
 bool
 probe_first_target(struct probe_ctx *ctx, const struct probe_dns *resolved,
-    struct sockaddr_storage *out)
+    char *key, size_t keylen)
 {
 	struct tlist tl;
 	size_t i;
 	bool found = false;
 
 	memset(&tl, 0, sizeof(tl));
-	targets_of(ctx->cfg, resolved, &tl);
+	targets_of(ctx, resolved, &tl);
 	for (i = 0; i < tl.n && !found; i++) {
-		if (ctx->hooks.conn_skip != NULL && ctx->hooks.conn_skip(
-		    ctx->hooks.arg, (struct sockaddr *)&tl.t[i].addr))
-			continue;
-		*out = tl.t[i].addr;
-		found = true;
+		target_key(&tl.t[i], key, keylen);
+		found = ctx->hooks.conn_skip == NULL ||
+		    !ctx->hooks.conn_skip(ctx->hooks.arg, key);
 	}
 	free(tl.t);
 	return found;
@@ -1478,7 +1590,15 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	ir = identity_run_new(ctx->base, ctx->resolver, res, cfg->helo,
 	    cfg->source_ip, cfg->family);
 	memset(&local, 0, sizeof(local));
-	if (cfg->source_len > 0) {
+	if (ctx->proxy != NULL) {
+		/* Servers see the proxy's address, which only a connection
+		 * through it can tell. */
+		(void)result_use_proxy(res, ctx->proxy_url,
+		    cfg->proxy.remote_dns);
+		result_transcriptf(res, 'i', "through the proxy %s servers see "
+		    "its address, not this host's: give a domain to learn it",
+		    ctx->proxy_url);
+	} else if (cfg->source_len > 0) {
 		memcpy(&local, &cfg->source, sizeof(local));
 		have = true;
 	} else {
@@ -1495,7 +1615,7 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	}
 	if (have)
 		identity_connected(ir, -1, (struct sockaddr *)&local);
-	else
+	else if (ctx->proxy == NULL)
 		result_transcriptf(res, 'i', "no route: the local address "
 		    "could not be found");
 	if (ir != NULL && identity_pending(ir)) {

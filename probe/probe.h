@@ -42,6 +42,12 @@ struct probe_config {
 	char			 auth_password[AUTH_PASSWORD_MAX + 1];
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* --proxy (or SMTPPROBE_PROXY): every connection goes through this
+	 * SOCKS 5 proxy; the password from --proxy-password-file or
+	 * SMTPPROBE_PROXY_PASSWORD (wiped by probe_config_wipe()). */
+	bool			 use_proxy;
+	struct socks_url	 proxy;
+	char			 proxy_password[SOCKS_PASSWORD_MAX + 1];
 };
 
 /* Wipe the secrets of cfg (OPENSSL_cleanse). */
@@ -53,8 +59,10 @@ void probe_config_defaults(struct probe_config *cfg);
 
 /*
  * Optional hooks around every connection (batch mode's politeness, see
- * probe/batch.c); all NULL for a plain run.  conn_acquire asks leave to
- * connect to addr: it returns a token and later calls go(go_arg) from the
+ * probe/batch.c); all NULL for a plain run.  A server is named by its
+ * address in text, or by its host name when a proxy resolves it
+ * (socks5h).  conn_acquire asks leave to
+ * connect to server: it returns a token and later calls go(go_arg) from the
  * event loop (never from inside conn_acquire), or returns NULL to let the
  * connection go ahead at once.  Every token is handed back exactly once:
  * with conn_release when the session ended (outcome and the result as the
@@ -67,19 +75,18 @@ void probe_config_defaults(struct probe_config *cfg);
 #define PROBE_CONN_CLOSING	0x2u	/* 421 to a further recipient */
 
 struct probe_hooks {
-	void	*(*conn_acquire)(void *arg, const struct sockaddr *addr,
+	void	*(*conn_acquire)(void *arg, const char *server,
 		    void (*go)(void *), void *go_arg);
 	void	 (*conn_release)(void *arg, void *token,
 		    enum session_outcome outcome,
 		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
-	bool	 (*conn_skip)(void *arg, const struct sockaddr *addr);
+	bool	 (*conn_skip)(void *arg, const char *server);
 	/* TLS resumption (both may be NULL): tls_get gives a session kept
-	 * for addr (borrowed, or NULL), tls_put hands one over to keep (the
-	 * hook owns it). */
-	SSL_SESSION *(*tls_get)(void *arg, const struct sockaddr *addr);
-	void	 (*tls_put)(void *arg, const struct sockaddr *addr,
-		    SSL_SESSION *sess);
+	 * for server (borrowed, or NULL), tls_put hands one over to keep
+	 * (the hook owns it). */
+	SSL_SESSION *(*tls_get)(void *arg, const char *server);
+	void	 (*tls_put)(void *arg, const char *server, SSL_SESSION *sess);
 	void	*arg;
 };
 
@@ -89,9 +96,15 @@ struct probe_ctx {
 	SSL_CTX				*ssl_ctx;
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
+	/* cfg->proxy with its address; NULL without a proxy. */
+	const struct conn_proxy		*proxy;
+	struct conn_proxy		 proxy_conn;
+	char				 proxy_url[SOCKS_NAME_MAX +
+					    SOCKS_USER_MAX + 32];
 };
 
-/* 0, or -1 with a message in err. */
+/* 0, or -1 with a message in err.  A proxy given by name is looked up
+ * here, once (the system's resolver, as for any configured host). */
 int probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
     char *err, size_t errlen);
 void probe_ctx_free(struct probe_ctx *ctx);
@@ -158,7 +171,7 @@ struct probe_request {
 	 * server is group_server too: they are asked only on a connection
 	 * to it.  Any other server the walk reaches gets the plan without
 	 * them.  NULL: the whole plan goes wherever the walk goes. */
-	const struct sockaddr_storage *group_server;
+	const char	*group_server;	/* its name for the hooks (probe_hooks) */
 	size_t		 group_from;
 };
 
@@ -199,11 +212,12 @@ void probe_group_result(const struct probe_result *conn,
     const char *address, int catch_all_code, size_t position,
     struct probe_result *out);
 
-/* The first server a probe of resolved's domain would connect to (with
- * the port; servers ctx->hooks.conn_skip leaves out are passed over);
+/* The first server a probe of resolved's domain would connect to (as the
+ * hooks name it: its address, or its name when the proxy resolves it;
+ * servers ctx->hooks.conn_skip leaves out are passed over) into key;
  * false when there is none. */
 bool probe_first_target(struct probe_ctx *ctx,
-    const struct probe_dns *resolved, struct sockaddr_storage *out);
+    const struct probe_dns *resolved, char *key, size_t keylen);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is
  * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the

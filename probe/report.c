@@ -124,7 +124,7 @@ report_json_server(struct json_writer *w, const char *host, const char *ip,
 {
 	json_kv_object(w, "server");
 	json_kv_str_nonempty(w, "host", host);
-	json_kv_str(w, "ip", ip);
+	json_kv_str_nonempty(w, "ip", ip);	/* none: a proxy resolved it */
 	json_kv_int(w, "port", port);
 }
 
@@ -282,7 +282,7 @@ json_attempts(struct json_writer *w, const struct probe_result *r)
 
 		json_object(w);
 		json_kv_str_nonempty(w, "host", a->host);
-		json_kv_str(w, "ip", a->ip);
+		json_kv_str_nonempty(w, "ip", a->ip);
 		json_kv_int(w, "port", a->port);
 		json_kv_str(w, "outcome", a->outcome);
 		json_kv_str_nonempty(w, "detail", a->detail);
@@ -301,6 +301,8 @@ json_stages(struct json_writer *w, const struct probe_result *r)
 	for (st = 0; st < STAGE_COUNT; st++) {
 		const struct stage_rec *s = &r->stages[st];
 
+		if (!stage_reported(r, (enum stage)st))
+			continue;
 		json_object(w);
 		json_kv_str(w, "name", stage_name((enum stage)st));
 		json_kv_str(w, "status", stage_status_name(s->status));
@@ -320,6 +322,65 @@ json_stages(struct json_writer *w, const struct probe_result *r)
 		json_object_end(w);
 	}
 	json_array_end(w);
+}
+
+/* "proxy": what the SOCKS proxy of the last connection said; only with
+ * --proxy. */
+static void
+json_proxy(struct json_writer *w, const struct probe_result *r)
+{
+	const struct proxy_info *p = r->proxy;
+
+	if (p == NULL)
+		return;
+	json_kv_object(w, "proxy");
+	json_kv_str(w, "url", p->url);
+	json_kv_bool(w, "remote_dns", p->remote_dns);
+	json_kv_str_nonempty(w, "step", p->step);
+	if (p->method >= 0)
+		json_kv_str(w, "method", socks_method_name(p->method));
+	else
+		json_kv_null(w, "method");
+	if (p->auth_status >= 0)
+		json_kv_int(w, "auth_status", p->auth_status);
+	else
+		json_kv_null(w, "auth_status");
+	if (p->reply >= 0) {
+		json_kv_int(w, "reply", p->reply);
+		json_kv_str(w, "reply_name", socks_rep_name(p->reply));
+	} else {
+		json_kv_null(w, "reply");
+		json_kv_null(w, "reply_name");
+	}
+	if (p->bound[0] != '\0') {
+		json_kv_object(w, "bound");
+		json_kv_str(w, "address", p->bound);
+		json_kv_int(w, "port", p->bound_port);
+		json_object_end(w);
+	} else
+		json_kv_null(w, "bound");
+	json_object_end(w);
+}
+
+/* "reachability": the self-check's line about port 25; only then. */
+static void
+json_reach(struct json_writer *w, const struct probe_result *r)
+{
+	const struct reachability *re = r->reach;
+
+	if (re == NULL)
+		return;
+	json_kv_object(w, "reachability");
+	json_kv_bool(w, "checked", re->checked);
+	json_kv_bool(w, "reachable", re->reachable);
+	json_kv_bool(w, "smtp", re->smtp);
+	if (re->reachable)
+		json_kv_strn(w, "first_bytes", r->first_bytes,
+		    r->first_bytes_len);
+	else
+		json_kv_null(w, "first_bytes");
+	json_kv_str(w, "text", re->text);
+	json_object_end(w);
 }
 
 void
@@ -344,6 +405,8 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 		json_object_end(w);
 	} else
 		json_kv_null(w, "server");
+	json_proxy(w, r);
+	json_reach(w, r);
 	json_tls(w, r);
 	json_caps(w, r);
 	json_dns(w, r);
@@ -445,10 +508,20 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 			    r->dns_status));
 		break;
 	case STAGE_CONNECT:
-		if (s->status == STATUS_OK && r->has_server)
+		if (s->status == STATUS_OK && r->proxy != NULL)
+			snprintf(buf, len, "the proxy in %.1f ms",
+			    s->elapsed_ms);
+		else if (s->status == STATUS_OK && r->has_server)
 			snprintf(buf, len, "%s%s%s port %d in %.1f ms",
 			    V6L(r->server_ip), r->server_ip,
 			    V6R(r->server_ip), r->server_port, s->elapsed_ms);
+		break;
+	case STAGE_PROXY:
+		if (s->status == STATUS_OK && r->has_server)
+			snprintf(buf, len, "through it to %s%s%s port %d in "
+			    "%.1f ms", V6L(r->server_ip), r->server_ip[0] ?
+			    r->server_ip : r->server_host, V6R(r->server_ip),
+			    r->server_port, s->elapsed_ms);
 		break;
 	default:
 		break;
@@ -584,7 +657,9 @@ text_mx(FILE *out, const struct probe_result *r)
 			fprintf(out, "%s%s", j ? ", " : "  [", m->addrs[j]);
 		fprintf(out, "%s\n", m->naddrs ? "]" : m->is_ip ?
 		    "  (an IP address, not a host name: not used)" :
-		    m->status != RESOLVER_OK ? "  (no address)" : "");
+		    m->status != RESOLVER_OK ? "  (no address)" :
+		    r->proxy != NULL && r->proxy->remote_dns ?
+		    "  (resolved by the proxy)" : "");
 		if (m->cname[0] != '\0')
 			text_alias(out, "        ", m->host, m->cname);
 	}
@@ -601,15 +676,31 @@ text_route(FILE *out, const struct probe_result *r)
 		    r->dns_cname);
 	if (r->has_server)
 		fprintf(out, "  server:  %s%s%s%s%s port %d\n", r->server_host,
-		    r->server_host[0] ? " " : "", V6L(r->server_ip),
-		    r->server_ip, V6R(r->server_ip), r->server_port);
+		    r->server_host[0] && r->server_ip[0] ? " " : "",
+		    V6L(r->server_ip), r->server_ip, V6R(r->server_ip),
+		    r->server_port);
+	if (r->proxy != NULL) {
+		fprintf(out, "  proxy:   %s", r->proxy->url);
+		if (r->proxy->bound[0] != '\0') {
+			fputs(" (its address: ", out);
+			report_put_cstr(out, r->proxy->bound);
+			fputc(')', out);
+		}
+		fputc('\n', out);
+	}
+	if (r->reach != NULL) {
+		fputs("  reach:   ", out);
+		report_put_cstr(out, r->reach->text);
+		fputc('\n', out);
+	}
 	if (r->nattempts <= 1)
 		return;
 	fputs("  attempts:\n", out);
 	for (i = 0; i < r->nattempts; i++) {
 		const struct attempt *a = &r->attempts[i];
 
-		fprintf(out, "    %s %s%s%s: %s", a->host, V6L(a->ip), a->ip,
+		fprintf(out, "    %s%s%s%s%s: %s", a->host,
+		    a->host[0] && a->ip[0] ? " " : "", V6L(a->ip), a->ip,
 		    V6R(a->ip), a->outcome);
 		if (a->detail[0]) {
 			fputs(" (", out);
@@ -629,7 +720,8 @@ stage_hidden(const struct probe_result *r, enum stage st)
 	/* A self-check lists only the stages it went through: it has no
 	 * address of its own (the one it uses to greet a server is made
 	 * up), and often no server at all. */
-	if (r->self_check_only && s->status == STATUS_SKIPPED)
+	if ((r->self_check_only && s->status == STATUS_SKIPPED) ||
+	    !stage_reported(r, st))
 		return true;
 	/* AUTH is only tried on request; an unused auth stage is noise for
 	 * people (JSON keeps every stage). */

@@ -157,31 +157,43 @@ yes_no(enum ident_check c, const char *yes, const char *no)
 static void
 text_server(FILE *out, const struct ident_server *sv)
 {
-	const char *m;
+	const char *m, *sep;
 
 	fputs("    ", out);
-	report_put_cstr(out, sv->rdns.ip);
-	if (sv->host[0] != '\0') {
-		fputs(" (", out);
+	if (sv->rdns.ip[0] == '\0')	/* only a proxy knew its address */
 		report_put_cstr(out, sv->host);
-		fputc(')', out);
+	else {
+		report_put_cstr(out, sv->rdns.ip);
+		if (sv->host[0] != '\0') {
+			fputs(" (", out);
+			report_put_cstr(out, sv->host);
+			fputc(')', out);
+		}
 	}
 	fputs(": ", out);
+	/* Without an address (a proxy resolved the name) there is no
+	 * reverse DNS, and the first fact needs no separator. */
+	sep = sv->rdns.asked ? "; " : "";
 	if (sv->rdns.asked)
 		text_rdns(out, &sv->rdns);
 	if (sv->ptr_matches_mx == IDENT_NO)
 		fputs("; the PTR name is not the MX name", out);
 	if (sv->banner_name[0] != '\0') {
-		fputs("; greeting names ", out);
+		fprintf(out, "%sgreeting names ", sep);
 		report_put_cstr(out, sv->banner_name);
 		if ((m = yes_no(sv->banner_matches_ptr, "matches the PTR",
 		    "differs from the PTR")) != NULL)
 			fprintf(out, " (%s)", m);
+		sep = "; ";
 	}
 	if (sv->ehlo_matches_banner == IDENT_NO) {
-		fputs("; EHLO reply names ", out);
+		fprintf(out, "%sEHLO reply names ", sep);
 		report_put_cstr(out, sv->ehlo_name);
+		sep = "; ";
 	}
+	if (sep[0] == '\0')
+		fputs("no reverse DNS to check (the proxy resolved the name)",
+		    out);
 	fputc('\n', out);
 }
 
@@ -261,7 +273,7 @@ text_self_check(FILE *out, const struct identity *id,
 		if (sv->local_ip[0] == '\0')
 			continue;
 		fputs("      to ", out);
-		report_put_cstr(out, sv->rdns.ip);
+		report_put_cstr(out, sv->rdns.ip[0] ? sv->rdns.ip : sv->host);
 		fputs(" from ", out);
 		report_put_cstr(out, sv->local_ip);
 		if (sv->client_ip_seen[0] != '\0') {

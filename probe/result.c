@@ -29,7 +29,8 @@ struct finding_row {
 #include "probe_tables.c"
 
 static const char *const stage_names[STAGE_COUNT] = {
-	"address", "dns", "connect", "greeting", "ehlo", "starttls", "tls",
+	"address", "dns", "connect", "proxy", "greeting", "ehlo", "starttls",
+	"tls",
 	"auth", "mail", "rcpt", "quit",
 };
 _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
@@ -39,6 +40,12 @@ const char *
 stage_name(enum stage s)
 {
 	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+}
+
+bool
+stage_reported(const struct probe_result *r, enum stage s)
+{
+	return s != STAGE_PROXY || r->proxy != NULL;
 }
 
 const char *
@@ -81,6 +88,7 @@ session_outcome_name(enum session_outcome o)
 		"greeting_rejected", "greeting_temporary", "tls_retry_plain",
 		"tls_required_failed", "helo_rejected", "answered", "timeout",
 		"lost", "protocol_error", "local_error", "auth_failed",
+		"proxy_failed",
 	};
 	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
@@ -250,6 +258,31 @@ result_init(struct probe_result *r, const char *input)
 	r->verdict = VERDICT_UNKNOWN;
 }
 
+/* A connection's facts about the proxy, before it has said anything. */
+static void
+proxy_reset(struct proxy_info *p)
+{
+	p->step[0] = '\0';
+	p->method = p->auth_status = p->reply = -1;
+	p->not_socks = p->timed_out = false;
+	p->bound[0] = '\0';
+	p->bound_port = 0;
+}
+
+bool
+result_use_proxy(struct probe_result *r, const char *url, bool remote_dns)
+{
+	if (r->proxy == NULL && (r->proxy = calloc(1, sizeof(*r->proxy))) ==
+	    NULL) {
+		result_nomem(r);
+		return false;
+	}
+	snprintf(r->proxy->url, sizeof(r->proxy->url), "%s", url);
+	r->proxy->remote_dns = remote_dns;
+	proxy_reset(r->proxy);
+	return true;
+}
+
 static void
 clear_stage(struct stage_rec *s)
 {
@@ -272,6 +305,11 @@ result_reset_session(struct probe_result *r)
 	r->has_caps = false;
 	r->tls_done = false;
 	memset(&r->tls, 0, sizeof(r->tls));
+	/* The proxy's facts are the connection's; that one is used stays. */
+	if (r->proxy != NULL)
+		proxy_reset(r->proxy);
+	r->first_bytes_len = 0;
+	r->first_bytes[0] = '\0';
 	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
@@ -300,6 +338,10 @@ result_clear(struct probe_result *r)
 	free(r->ident.servers);
 	r->ident.servers = NULL;
 	r->ident.nservers = r->ident.servers_cap = 0;
+	free(r->proxy);
+	r->proxy = NULL;
+	free(r->reach);
+	r->reach = NULL;
 }
 
 static void
@@ -671,7 +713,8 @@ copy_list(void *dstp, size_t *ndst, size_t *cap, const void *src, size_t n,
 	dst->nomem_dropped += n - *ndst;
 }
 
-/* The MX hosts of mxsrc, the attempts and server identities of src. */
+/* The MX hosts of mxsrc; the attempts, server identities, proxy facts
+ * and reachability of src. */
 static void
 copy_lists(struct probe_result *dst, const struct probe_result *src,
     const struct probe_result *mxsrc)
@@ -683,7 +726,12 @@ copy_lists(struct probe_result *dst, const struct probe_result *src,
 	copy_list(&dst->ident.servers, &dst->ident.nservers,
 	    &dst->ident.servers_cap, src->ident.servers, src->ident.nservers,
 	    sizeof(*src->ident.servers), dst);
-	if (dst->nmx < mxsrc->nmx)
+	dst->proxy = src->proxy != NULL ? dup_array(src->proxy, 1,
+	    sizeof(*src->proxy)) : NULL;
+	dst->reach = src->reach != NULL ? dup_array(src->reach, 1,
+	    sizeof(*src->reach)) : NULL;
+	if (dst->nmx < mxsrc->nmx || (src->proxy != NULL &&
+	    dst->proxy == NULL) || (src->reach != NULL && dst->reach == NULL))
 		result_nomem(dst);
 }
 
@@ -721,6 +769,8 @@ copy_plain(struct probe_result *dst, const struct probe_result *src)
 	dst->mx = NULL;
 	dst->attempts = NULL;
 	dst->ident.servers = NULL;
+	dst->proxy = NULL;
+	dst->reach = NULL;
 	dst->verdict = VERDICT_UNKNOWN;
 	dst->reason = REASON_NONE;
 	dst->summary[0] = '\0';

@@ -23,12 +23,14 @@
 #include "probe_ids.h"
 #include "reply.h"
 #include "resolver.h"
+#include "socks.h"
 #include "tlsconn.h"
 
 enum stage {
 	STAGE_ADDRESS,
 	STAGE_DNS,
 	STAGE_CONNECT,
+	STAGE_PROXY,		/* the SOCKS handshake, only with --proxy */
 	STAGE_GREETING,
 	STAGE_EHLO,
 	STAGE_STARTTLS,
@@ -41,6 +43,11 @@ enum stage {
 };
 
 const char *stage_name(enum stage s);
+
+struct probe_result;
+/* Whether a report shows stage s of r: the proxy stage only when a
+ * proxy was used, every other stage always. */
+bool stage_reported(const struct probe_result *r, enum stage s);
 
 enum stage_status {
 	STATUS_SKIPPED,
@@ -167,7 +174,9 @@ enum session_outcome {
 	OUTCOME_LOST,
 	OUTCOME_PROTOCOL_ERROR,
 	OUTCOME_LOCAL_ERROR,
-	OUTCOME_AUTH_FAILED		/* AUTH refused or not possible: nothing more asked */
+	OUTCOME_AUTH_FAILED,		/* AUTH refused or not possible: nothing more asked */
+	OUTCOME_PROXY_FAILED		/* the SOCKS proxy itself failed: unreachable,
+					 * authentication, not SOCKS 5, handshake */
 };
 
 const char *session_outcome_name(enum session_outcome o);
@@ -182,6 +191,31 @@ enum verdict {
 const char *verdict_name(enum verdict v);
 /* A reason's word (reasons.tsv); "" for REASON_NONE. */
 const char *reason_name(enum reason r);
+
+/* The SOCKS 5 proxy (--proxy), as the last connection's handshake left
+ * it; the password is never kept here. */
+struct proxy_info {
+	char	url[SOCKS_NAME_MAX + SOCKS_USER_MAX + 32];	/* no password */
+	bool	remote_dns;		/* socks5h: the proxy resolves names */
+	char	step[16];		/* where it stopped: "connect", "method",
+					 * "auth", "request", "done"; "" none */
+	int	method;			/* its choice; -1 none */
+	int	auth_status;		/* RFC 1929 status; -1 not asked */
+	int	reply;			/* CONNECT reply code; -1 none */
+	bool	not_socks;		/* it did not answer in SOCKS 5 */
+	bool	timed_out;
+	char	bound[64];		/* its address towards the server; "" none */
+	int	bound_port;
+};
+
+/* --self-check: could port 25 (--port) be opened to a server, and what
+ * came first; filled by diag_reachability(). */
+struct reachability {
+	bool	checked;	/* a server was to be greeted */
+	bool	reachable;	/* a TCP connection (or tunnel) was made */
+	bool	smtp;		/* and the first line was an SMTP greeting */
+	char	text[512];	/* the line for people */
+};
 
 /* What a result's verdict is about: the mode hands this fact down, the
  * diagnosis (diag.c) decides what it means. */
@@ -225,6 +259,12 @@ struct probe_result {
 	socklen_t		 local_addrlen;	/* 0 until then */
 	enum session_outcome	 outcome;
 	enum stage		 outcome_stage;	/* where the last session stopped */
+	struct proxy_info	*proxy;		/* owned; NULL without --proxy */
+	/* The first bytes the last server sent (up to the first line end),
+	 * raw; escaped on output. */
+	char			 first_bytes[128];
+	size_t			 first_bytes_len;
+	struct reachability	*reach;		/* owned; NULL but for --self-check */
 
 	bool			 has_caps;
 	struct ehlo_caps	 caps;
@@ -269,6 +309,10 @@ struct probe_result {
 };
 
 void result_init(struct probe_result *r, const char *input);
+/* Every connection of r goes through the proxy url (shown, no password):
+ * r->proxy is set up.  False without memory (a local error). */
+bool result_use_proxy(struct probe_result *r, const char *url,
+    bool remote_dns);
 void result_clear(struct probe_result *r);
 /* Forget the per-connection stages (connect .. quit) before a new
  * session; findings, attempts and transcript stay. */

@@ -24,10 +24,12 @@
 #include "codes.h"
 #include "conn.h"
 #include "session.h"
+#include "socks.h"
 #include "tlsconn.h"
 
 enum sstate {
 	S_CONNECTING,
+	S_PROXY,
 	S_GREETING,
 	S_EHLO,
 	S_HELO,
@@ -52,6 +54,8 @@ static const struct {
 } states[S_COUNT] = {
 	[S_CONNECTING] = { "connecting", STAGE_CONNECT, -1,
 	    "while connecting" },
+	[S_PROXY] = { "proxy", STAGE_PROXY, -1,
+	    "during the SOCKS handshake with the proxy" },
 	[S_GREETING] = { "greeting", STAGE_GREETING, CODES_CMD_GREETING,
 	    "while waiting for the greeting" },
 	[S_EHLO] = { "ehlo", STAGE_EHLO, CODES_CMD_EHLO,
@@ -109,6 +113,7 @@ struct session {
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
 	int			 connect_errno;	/* why the connect failed, 0 if not */
+	bool			 got_line;	/* the server's first line is in */
 	bool			 auth_tried;	/* AUTH was decided on (sent or not) */
 	enum auth_mech		 mech;		/* the mechanism sent */
 	int			 auth_step;	/* 334 prompts answered */
@@ -1063,6 +1068,115 @@ on_reply(struct session *s, struct reply *rp)
 	}
 }
 
+/* The server as the transcript names it: its address, else (the proxy
+ * resolves it) its name. */
+static const char *
+server_shown(const struct session *s)
+{
+	return s->res->server_ip[0] != '\0' ? s->res->server_ip : s->p.host;
+}
+
+/* What the proxy's handshake left, into the result. */
+static void
+proxy_facts(struct session *s)
+{
+	static const char *const steps[] = {
+		"connect", "method", "auth", "request", "done"
+	};
+	const struct conn_proxy_state *ps = conn_proxy_state(s->conn);
+	struct proxy_info *pi = s->res->proxy;
+	struct sockaddr_storage bound;
+	socklen_t len = sizeof(bound);
+
+	if (ps == NULL || pi == NULL)
+		return;
+	snprintf(pi->step, sizeof(pi->step), "%s", (size_t)ps->step <
+	    sizeof(steps) / sizeof(steps[0]) ? steps[ps->step] : "");
+	pi->method = ps->method;
+	pi->auth_status = ps->auth_status;
+	pi->reply = ps->rep;
+	pi->not_socks = ps->not_socks;
+	/* Its address towards the server, when it names one (not 0.0.0.0,
+	 * not a name). */
+	if (conn_local_addr(s->conn, &bound, &len) == 0) {
+		resolver_addr_str((struct sockaddr *)&bound, pi->bound,
+		    sizeof(pi->bound));
+		pi->bound_port = ps->reply.port;
+	}
+}
+
+/* The errno a CONNECT reply stands for (RFC 1928 §6), so that the target
+ * walker treats it as it treats a direct connection that failed. */
+static int
+rep_errno(int rep, int family)
+{
+	switch (rep) {
+	case SOCKS_REP_NET_UNREACHABLE:
+		return ENETUNREACH;
+	case SOCKS_REP_HOST_UNREACHABLE:
+		return EHOSTUNREACH;
+	case SOCKS_REP_REFUSED:
+		return ECONNREFUSED;
+	case SOCKS_REP_ATYP_UNSUPPORTED:
+		return family == AF_INET6 ? EAFNOSUPPORT : 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The proxy failed: it could not be reached (connect stage), or its
+ * handshake did not end in a tunnel (proxy stage).  A CONNECT reply
+ * that refuses is about this server, so the walk goes on to the next as
+ * after a refused direct connection; a CONNECT that got no reply in time
+ * is a connection that timed out.  Anything else (the proxy down, its
+ * authentication, an answer that is not SOCKS 5) would fail the same way
+ * for every server: the walk stops there.
+ */
+static void
+proxy_failed(struct session *s, bool timeout, const char *why)
+{
+	const struct conn_proxy_state *ps = conn_proxy_state(s->conn);
+	struct proxy_info *pi = s->res->proxy;
+	const char *url = pi != NULL ? pi->url : "";
+
+	proxy_facts(s);
+	if (pi != NULL)
+		pi->timed_out = timeout;
+	if (s->state == S_CONNECTING || ps == NULL) {
+		result_finding(s->res, FINDING_PROXY_UNREACHABLE, STAGE_CONNECT,
+		    why, "could not connect to the proxy %s: %s", url, why);
+		decide(s, OUTCOME_PROXY_FAILED, STAGE_CONNECT);
+	} else if (ps->rep > 0) {
+		s->connect_errno = rep_errno(ps->rep, s->p.addrlen > 0 ?
+		    s->p.addr.ss_family : AF_UNSPEC);
+		result_finding(s->res, FINDING_PROXY_CONNECT_REFUSED,
+		    STAGE_PROXY, socks_rep_name(ps->rep), "the proxy could not "
+		    "connect to %s port %d: it answered \"%s\" (SOCKS reply "
+		    "%d); this comes from the proxy, not from the mail server",
+		    server_shown(s), s->res->server_port,
+		    socks_rep_text(ps->rep), ps->rep);
+		decide(s, OUTCOME_CONNECT_FAILED, STAGE_PROXY);
+	} else if (timeout && ps->step == CONN_PROXY_REQUEST) {
+		result_finding(s->res, FINDING_PROXY_CONNECT_TIMEOUT,
+		    STAGE_PROXY, NULL, "the proxy did not answer the request to "
+		    "connect to %s port %d within %.1f s: it could not reach the "
+		    "server in that time", server_shown(s),
+		    s->res->server_port, s->p.timeout_ms[STAGE_PROXY] / 1000.0);
+		decide(s, OUTCOME_CONNECT_TIMEOUT, STAGE_PROXY);
+	} else {
+		result_finding(s->res, timeout ? FINDING_PROXY_TIMEOUT :
+		    ps->not_socks ? FINDING_PROXY_NOT_SOCKS :
+		    ps->method == SOCKS_METHOD_REFUSED ?
+		    FINDING_PROXY_NO_ACCEPTABLE_METHOD : ps->auth_status > 0 ?
+		    FINDING_PROXY_AUTH_FAILED : FINDING_PROXY_HANDSHAKE_FAILED,
+		    STAGE_PROXY, NULL, "the SOCKS handshake with the proxy %s "
+		    "failed: %s", url, why);
+		decide(s, OUTCOME_PROXY_FAILED, STAGE_PROXY);
+	}
+	finish(s);
+}
+
 /* The transport failed or timed out in the current state. */
 static void
 transport_failure(struct session *s, bool timeout, const char *why)
@@ -1092,6 +1206,11 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	snprintf(sr->error, sizeof(sr->error), "%s", why);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
+	if ((state == S_CONNECTING && s->p.proxy != NULL) ||
+	    state == S_PROXY) {
+		proxy_failed(s, timeout, why);
+		return;
+	}
 	if (state == S_CONNECTING) {
 		result_finding(s->res, timeout ? FINDING_CONNECT_TIMEOUT :
 		    FINDING_CONNECT_FAILED, STAGE_CONNECT, why,
@@ -1163,8 +1282,18 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	struct reply *rp;
 
 	result_transcript(s->res, 'r', line, len);
-	if (s->state == S_CONNECTING || s->state == S_DONE ||
-	    s->state == S_TLS_HANDSHAKE)
+	if (!s->got_line) {
+		/* What answered, for --self-check's reachability line. */
+		size_t n = len < sizeof(s->res->first_bytes) - 1 ? len :
+		    sizeof(s->res->first_bytes) - 1;
+
+		s->got_line = true;
+		memcpy(s->res->first_bytes, line, n);
+		s->res->first_bytes[n] = '\0';
+		s->res->first_bytes_len = n;
+	}
+	if (s->state == S_CONNECTING || s->state == S_PROXY ||
+	    s->state == S_DONE || s->state == S_TLS_HANDSHAKE)
 		return;
 	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
 	case REPLY_MORE:
@@ -1194,6 +1323,25 @@ on_line_too_long(void *arg)
 	protocol_abort(s, NULL, "reply line over the hard limit");
 }
 
+/* Through a proxy: the TCP connection to it is up; the handshake runs
+ * as a stage of its own, with its own timeout. */
+static void
+on_proxy_open(void *arg)
+{
+	struct session *s = arg;
+
+	evtimer_del(s->timer);
+	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
+	set_status(s, STAGE_CONNECT, STATUS_OK);
+	if (s->res->proxy != NULL)
+		snprintf(s->res->proxy->step, sizeof(s->res->proxy->step),
+		    "method");
+	result_transcriptf(s->res, 'i', "connected to the proxy in %.1f ms; "
+	    "SOCKS 5 handshake", s->res->stages[STAGE_CONNECT].elapsed_ms);
+	enter(s, S_PROXY);
+	s->stage_start = now_ms();
+}
+
 static void
 on_connected(void *arg)
 {
@@ -1205,11 +1353,25 @@ on_connected(void *arg)
 	evtimer_del(s->timer);
 	if (conn_local_addr(s->conn, &local, &ll) == 0)
 		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
-	s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() - s->stage_start;
-	set_status(s, STAGE_CONNECT, STATUS_OK);
-	result_transcriptf(s->res, 'i', "connected to %s port %d from %s "
-	    "in %.1f ms", s->res->server_ip, s->res->server_port, ip,
-	    s->res->stages[STAGE_CONNECT].elapsed_ms);
+	if (s->state == S_PROXY) {
+		s->res->stages[STAGE_PROXY].elapsed_ms = now_ms() -
+		    s->stage_start;
+		set_status(s, STAGE_PROXY, STATUS_OK);
+		proxy_facts(s);
+		result_transcriptf(s->res, 'i', "the proxy connected to %s "
+		    "port %d in %.1f ms (from %s)", server_shown(s),
+		    s->res->server_port,
+		    s->res->stages[STAGE_PROXY].elapsed_ms,
+		    s->res->proxy != NULL && s->res->proxy->bound[0] ?
+		    s->res->proxy->bound : "?");
+	} else {
+		s->res->stages[STAGE_CONNECT].elapsed_ms = now_ms() -
+		    s->stage_start;
+		set_status(s, STAGE_CONNECT, STATUS_OK);
+		result_transcriptf(s->res, 'i', "connected to %s port %d from "
+		    "%s in %.1f ms", s->res->server_ip, s->res->server_port,
+		    ip, s->res->stages[STAGE_CONNECT].elapsed_ms);
+	}
 	enter(s, S_GREETING);
 	s->stage_start = now_ms();
 }
@@ -1230,7 +1392,7 @@ on_closed(void *arg, bool eof, const char *why, int err)
 
 	if (s->finished)
 		return;
-	if (s->state == S_CONNECTING && !eof)
+	if (s->state == S_CONNECTING && !eof && s->p.proxy == NULL)
 		s->connect_errno = err;
 	transport_failure(s, false, why);
 }
@@ -1267,8 +1429,8 @@ session_start(const struct session_params *params, struct probe_result *res,
     session_done_cb done, void *arg)
 {
 	static const struct conn_cbs cbs = {
-		on_connected, on_tls_ready, on_line, on_line_too_long,
-		on_closed
+		on_proxy_open, on_connected, on_tls_ready, on_line,
+		on_line_too_long, on_closed
 	};
 	struct session *s;
 	int err;
@@ -1300,12 +1462,26 @@ session_start(const struct session_params *params, struct probe_result *res,
 	}
 	enter(s, S_CONNECTING);
 	s->stage_start = now_ms();
-	result_transcriptf(res, 'i', "connecting to %s port %d%s%s%s",
-	    res->server_ip, res->server_port, params->host[0] ? " (" : "",
-	    params->host, params->host[0] ? ")" : "");
-	if ((err = conn_connect(s->conn, (const struct sockaddr *)&params->addr,
-	    params->addrlen)) != 0) {
-		s->connect_errno = err > 0 ? err : 0;
+	if (params->proxy != NULL) {
+		result_transcriptf(res, 'i', "connecting to the proxy %s for "
+		    "%s port %d%s%s%s", res->proxy != NULL ? res->proxy->url : "",
+		    server_shown(s),
+		    params->port, params->host[0] && res->server_ip[0] ? " (" :
+		    "", res->server_ip[0] ? params->host : "",
+		    params->host[0] && res->server_ip[0] ? ")" : "");
+		err = conn_connect_proxy(s->conn, params->proxy,
+		    params->addrlen > 0 ?
+		    (const struct sockaddr *)&params->addr : NULL,
+		    params->host, params->port);
+	} else {
+		result_transcriptf(res, 'i', "connecting to %s port %d%s%s%s",
+		    res->server_ip, res->server_port, params->host[0] ? " (" :
+		    "", params->host, params->host[0] ? ")" : "");
+		err = conn_connect(s->conn,
+		    (const struct sockaddr *)&params->addr, params->addrlen);
+	}
+	if (err != 0) {
+		s->connect_errno = err > 0 && params->proxy == NULL ? err : 0;
 		/* Report from the loop, as for every other outcome. */
 		snprintf(res->stages[STAGE_CONNECT].error,
 		    sizeof(res->stages[STAGE_CONNECT].error), "%s",

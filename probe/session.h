@@ -18,6 +18,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "conn.h"
 #include "plan.h"
 #include "result.h"
 
@@ -35,7 +36,10 @@ struct session_params {
 	SSL_CTX			*ssl_ctx;
 	char			 host[RESOLVER_NAME_MAX];	/* name the certificate must match; "" for none */
 	struct sockaddr_storage	 addr;				/* with the port */
-	socklen_t		 addrlen;
+	socklen_t		 addrlen;	/* 0: by host name, through a proxy
+					 * that resolves it (socks5h) */
+	int			 port;		/* the server's port */
+	const struct conn_proxy	*proxy;		/* SOCKS 5 proxy; NULL: direct */
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
 	enum tls_mode		 tls_mode;
@@ -74,7 +78,9 @@ void session_free(struct session *s);
 SSL_SESSION *session_tls_session(struct session *s);
 
 /* The errno of a failed connection attempt (refused, unreachable, ...);
- * 0 when the connection was made or failed otherwise (timeout). */
+ * 0 when the connection was made or failed otherwise (timeout).  Through
+ * a proxy, the errno its CONNECT reply stands for (RFC 1928 §6: network
+ * or host unreachable, refused; an IPv6 address it cannot use). */
 int session_connect_errno(const struct session *s);
 
 /* Our end of the connection (getsockname once connected); 0, or -1 when

@@ -11,7 +11,7 @@ scenario file (docs/TESTING.md lists every key)::
         "replies": {"RCPT": "550 5.1.1 No such user"},
         "delay": {"RCPT": 0.5},
         "bare_lf": False,
-        "refuse": False,                  # True, or "close"
+        "refuse": False,                  # True, "close" or "timeout"
         "tls": {"cert": "valid"},
         "starttls_inject": "250 injected",
         "by_helo": [{"match": "localhost",
@@ -285,7 +285,40 @@ class _Closed(Exception):
     """The connection is over (client gone, stop requested, drop)."""
 
 
-class FakeSMTPServer:
+class ThreadedServer:
+    """What the harness's TCP servers share (fakesmtp, fakesocks): a
+    listening socket (self.sock) served by an accept thread, a thread per
+    client, and a stop flag (self._stop) their loops poll."""
+
+    def spawn(self, target, name, args=()):
+        thread = threading.Thread(target=target, args=args, daemon=True,
+                                  name=name)
+        thread.start()
+        self._threads.append(thread)
+
+    def join_threads(self):
+        self._stop.set()
+        for thread in list(self._threads):
+            thread.join(timeout=2)
+
+    def accept_loop(self, handle):
+        """Call handle(client, peer) for each connection until stopped
+        or the socket is closed."""
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                continue
+            try:
+                client, peer = self.sock.accept()
+            except OSError:
+                continue
+            handle(client, peer)
+
+
+class FakeSMTPServer(ThreadedServer):
     """One scripted SMTP server on one loopback address."""
 
     def __init__(self, spec, index=0):
@@ -315,9 +348,9 @@ class FakeSMTPServer:
                        for verb, value in (spec.get("delay") or {}).items()}
         self.bare_lf = bool(spec.get("bare_lf", False))
         refuse = spec.get("refuse", False)
-        if refuse not in (False, True, "close"):
-            raise SpecError("server %s: refuse must be true, false or "
-                            "\"close\"" % self.name)
+        if refuse not in (False, True, "close", "timeout"):
+            raise SpecError("server %s: refuse must be true, false, "
+                            "\"close\" or \"timeout\"" % self.name)
         self.refuse = refuse
         self.tls = spec.get("tls")
         if self.tls is not None and self.tls.get("cert") not in CERT_KINDS:
@@ -378,6 +411,7 @@ class FakeSMTPServer:
         self.errors = []
         self.sock = None
         self.port = None
+        self._fillers = []        # refuse = "timeout": the full queue
         self._stop = threading.Event()
         self._threads = []
         self._server_counts = {}
@@ -409,7 +443,11 @@ class FakeSMTPServer:
         """Bind (and listen unless refusing) on self.ip:PORT; return port.
 
         A refusing server binds without listening: the port stays reserved
-        and the kernel answers connections with a reset.
+        and the kernel answers connections with a reset.  With refuse =
+        "timeout" it listens with the smallest backlog and fills it with
+        connections of its own that it never accepts: the kernel then
+        drops further SYNs without a word, and a client's connect times
+        out, as when a firewall drops port 25.
         """
         sock = socket.socket(self.family, socket.SOCK_STREAM)
         try:
@@ -417,27 +455,41 @@ class FakeSMTPServer:
             if self.family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             sock.bind((self.ip, port))
-            if self.refuse is not True:
+            if self.refuse == "timeout":
+                sock.listen(0)
+            elif self.refuse is not True:
                 sock.listen(16)
         except OSError:
             sock.close()
             raise
         self.sock = sock
         self.port = sock.getsockname()[1]
+        if self.refuse == "timeout":
+            self._fill_queue()
         return self.port
 
+    def _fill_queue(self):
+        """Complete connections until the accept queue is full."""
+        for _ in range(3):
+            filler = socket.socket(self.family, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            try:
+                filler.connect((self.ip, self.port))
+            except (BlockingIOError, InterruptedError):
+                pass
+            self._fillers.append(filler)
+        time.sleep(0.05)
+
     def start(self):
-        if self.refuse is not True:
-            thread = threading.Thread(target=self._accept_loop, daemon=True,
-                                      name="fakesmtp-%s" % self.ip)
-            thread.start()
-            self._threads.append(thread)
+        if self.refuse not in (True, "timeout"):
+            self.spawn(lambda: self.accept_loop(self._accepted_one),
+                       "fakesmtp-%s" % self.ip)
         return self
 
     def stop(self):
-        self._stop.set()
-        for thread in list(self._threads):
-            thread.join(timeout=2)
+        self.join_threads()
+        for filler in self._fillers:
+            filler.close()
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -455,41 +507,25 @@ class FakeSMTPServer:
 
     # -- serving ------------------------------------------------------------
 
-    def _accept_loop(self):
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([self.sock], [], [], POLL_SECONDS)
-            except (OSError, ValueError):
-                return
-            if not ready:
-                continue
-            try:
-                client, peer = self.sock.accept()
-            except OSError:
-                continue
-            if self.family == socket.AF_INET6:
-                conn = Connection("[%s]:%d" % peer[:2], self._accepted,
-                                  peer[0])
-            else:
-                conn = Connection("%s:%d" % peer[:2], self._accepted,
-                                  peer[0])
-            self._accepted += 1
-            if len(self.connections) < MAX_CONNECTIONS_LOGGED:
-                self.connections.append(conn)
-            with self._lock:
-                self.active += 1
-                self.max_active = max(self.max_active, self.active)
-            if self.refuse == "close":
-                conn.event("closed at once (refuse = close)")
-                client.close()
-                self._closed()
-                conn.done.set()
-                continue
-            thread = threading.Thread(target=self._session,
-                                      args=(client, conn), daemon=True,
-                                      name="fakesmtp-session-%s" % self.ip)
-            thread.start()
-            self._threads.append(thread)
+    def _accepted_one(self, client, peer):
+        if self.family == socket.AF_INET6:
+            conn = Connection("[%s]:%d" % peer[:2], self._accepted, peer[0])
+        else:
+            conn = Connection("%s:%d" % peer[:2], self._accepted, peer[0])
+        self._accepted += 1
+        if len(self.connections) < MAX_CONNECTIONS_LOGGED:
+            self.connections.append(conn)
+        with self._lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        if self.refuse == "close":
+            conn.event("closed at once (refuse = close)")
+            client.close()
+            self._closed()
+            conn.done.set()
+            return
+        self.spawn(self._session, "fakesmtp-session-%s" % self.ip,
+                   (client, conn))
 
     def _session(self, client, conn):
         session = _Session(self, client, conn)
@@ -1045,6 +1081,9 @@ class FakeSMTPGroup:
                 for server in bound:
                     server.sock.close()
                     server.sock = None
+                    for filler in server._fillers:
+                        filler.close()
+                    server._fillers = []
                 if port:
                     break
         raise OSError("cannot bind the SMTP servers: %s" % last)

@@ -13,7 +13,9 @@ own 127.0.0.x address and all on one shared free port, runs::
               --helo probe.test.invalid --from probe@test.invalid
               [--ca-file <ca.pem>] <args of the case>
 
-under a wall-clock limit, and compares the exit status, the JSON report
+under a wall-clock limit (with a ``[socks]`` table, a scripted SOCKS 5
+proxy, fakesocks, runs on 127.0.0.1 too; ``{socks}`` in the arguments is
+its address), and compares the exit status, the JSON report
 (one object per line) and what the servers received with the case's
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
 received DATA or BDAT, if the probe died of a signal or printed a sanitizer
@@ -46,6 +48,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fakedns  # noqa: E402  (path set up above)
 import fakesmtp  # noqa: E402
+import fakesocks  # noqa: E402
 
 DEFAULT_WALL_TIMEOUT = 60.0
 HELO_NAME = "probe.test.invalid"
@@ -54,7 +57,7 @@ SERVER_SETTLE_SECONDS = 3.0   # time for servers to finish after the probe
 
 TOP_KEYS = {"description", "args", "no_default_args", "no_json",
             "wall_timeout", "dns", "servers", "expect", "env",
-            "requires_ipv6", "input_files", "stdin"}
+            "requires_ipv6", "input_files", "stdin", "socks"}
 RESULT_KEYS = {"verdict", "reason", "stages", "findings", "absent_findings",
                "attempts", "json", "transcript_contains"}
 EXPECT_KEYS = RESULT_KEYS | {
@@ -63,7 +66,8 @@ EXPECT_KEYS = RESULT_KEYS | {
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
     "transactions", "slowed_replies",
-    "results_sort", "secrets"}
+    "results_sort", "secrets", "proxy_received", "proxy_not_received",
+    "proxy_connections"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -283,6 +287,7 @@ class Case:
         self.results = []
         self.dns = None
         self.smtp = None
+        self.socks = None
         with open(path, "rb") as handle:
             self.data = tomllib.load(handle)
         self.validate()
@@ -336,7 +341,9 @@ class Case:
     # -- running -------------------------------------------------------------
 
     def build_command(self, ca_file, tmpdir):
-        subst = {"{port}": str(self.smtp.port),
+        self.subst = subst = {"{port}": str(self.smtp.port),
+                 "{socks}": "127.0.0.1:%d" % (self.socks.port if self.socks
+                                              else 0),
                  "{dns}": "127.0.0.1:%d" % self.dns.port,
                  "{dns_port}": str(self.dns.port),
                  "{ca}": ca_file or "",
@@ -364,6 +371,10 @@ class Case:
                 self.dns = fakedns.FakeDNS(self.data.get("dns", {})).start()
                 self.smtp = fakesmtp.FakeSMTPGroup(
                     self.data.get("servers", []), tmpdir).start()
+                if "socks" in self.data:
+                    self.socks = fakesocks.FakeSOCKS(
+                        self.data["socks"], self.data.get("dns", {}),
+                        self.smtp.port).start()
                 self.command = self.build_command(self.smtp.ca_file, tmpdir)
                 for name, content in self.data.get("input_files",
                                                    {}).items():
@@ -372,6 +383,8 @@ class Case:
                 self.execute()
                 self.smtp.wait_idle(SERVER_SETTLE_SECONDS)
             finally:
+                if self.socks is not None:
+                    self.socks.stop()
                 if self.smtp is not None:
                     self.smtp.stop()
                 if self.dns is not None:
@@ -382,7 +395,12 @@ class Case:
     def execute(self):
         limit = float(self.data.get("wall_timeout", DEFAULT_WALL_TIMEOUT))
         env = dict(os.environ)
-        env.update({k: str(v) for k, v in self.data.get("env", {}).items()})
+        for key, value in self.data.get("env", {}).items():
+            # The placeholders of args, e.g. SMTPPROBE_PROXY with {socks}.
+            value = str(value)
+            for name, real in self.subst.items():
+                value = value.replace(name, real)
+            env[key] = value
         try:
             if "stdin" in self.data:
                 feed = {"input": file_bytes(self.data["stdin"], "stdin")}
@@ -415,6 +433,7 @@ class Case:
         self.check_streams(expect)
         self.check_secrets(expect)
         self.check_servers(expect)
+        self.check_proxy(expect)
         self.check_dns(expect)
         self.check_results(expect)
 
@@ -430,7 +449,8 @@ class Case:
                 self.fail("sanitizer", "no sanitizer report",
                           "stderr has %r" % marker)
         errors = (self.smtp.errors() if self.smtp else []) + \
-            (self.dns.errors if self.dns else [])
+            (self.dns.errors if self.dns else []) + \
+            (self.socks.errors if self.socks else [])
         for error in errors:
             self.fail("harness server error", "none", error)
         for server, n in self.smtp.sync_errors() if self.smtp else []:
@@ -519,6 +539,31 @@ class Case:
             elif sum(counts.values()) != want:
                 self.fail("%s (all servers)" % key, want,
                           sum(counts.values()))
+
+    def check_proxy(self, expect):
+        """proxy_received / proxy_not_received against the proxy's log,
+        proxy_connections against the connections it took."""
+        keys = ("proxy_received", "proxy_not_received", "proxy_connections")
+        if self.socks is None:
+            if any(k in expect for k in keys):
+                raise CaseError("proxy expectations need a [socks] table")
+            return
+        log = "\n".join(self.socks.log).replace(
+            "{port}", "%d" % self.smtp.port)
+        for pattern in expect.get("proxy_received", []):
+            pattern = pattern.replace("{port}", "%d" % self.smtp.port)
+            if not text_matches(pattern, log):
+                self.fail("proxy_received", pattern, "not in the proxy's "
+                          "log")
+        for pattern in expect.get("proxy_not_received", []):
+            pattern = pattern.replace("{port}", "%d" % self.smtp.port)
+            if text_matches(pattern, log):
+                self.fail("proxy_not_received", pattern, "in the proxy's "
+                          "log")
+        if "proxy_connections" in expect and \
+                self.socks.connections != expect["proxy_connections"]:
+            self.fail("proxy_connections", expect["proxy_connections"],
+                      self.socks.connections)
 
     def check_dns(self, expect):
         asked = {"%s %s" % (qtype, name) for _t, qtype, name in
@@ -659,6 +704,11 @@ class Case:
         if self.smtp is not None:
             print("  --- SMTP servers ---\n%s" % self.smtp.describe(),
                   file=out)
+        if self.socks is not None:
+            print("  --- SOCKS proxy (%d connection(s)) ---" %
+                  self.socks.connections, file=out)
+            for line in self.socks.log:
+                print("    %s" % line, file=out)
         if self.dns is not None:
             print("  --- DNS queries ---", file=out)
             for transport, qtype, qname in self.dns.queries:
@@ -687,7 +737,8 @@ def main(argv=None):
                 continue
             ok = case.run()
             case.report(sys.stderr)
-        except (CaseError, fakesmtp.SpecError, ValueError,
+        except (CaseError, fakesmtp.SpecError, fakesocks.SpecError,
+                ValueError,
                 tomllib.TOMLDecodeError, OSError,
                 subprocess.SubprocessError) as exc:
             print("FAIL %s\n  - the case could not be run: %s\n"

@@ -9,7 +9,11 @@
    EHLO, MAIL, RCPT and DATA, and the DATA detector must fire; scripted
    replies, reply lists, bare LF, drop, refuse, STARTTLS injection and the
    bad certificates are checked too.
-3. run_scenario.py: runs a few scenario files against a tiny mock probe
+3. fakesocks: a socket client speaks SOCKS 5 to it (methods,
+   username/password, CONNECT by address and by name, scripted and short
+   replies, the refused port, loopback only, a non-SOCKS answer), and a
+   server with refuse = "timeout" lets a connect time out.
+4. run_scenario.py: runs a few scenario files against a tiny mock probe
    (``selftest.py --mock-probe``, a much simplified smtpprobe in Python),
    and checks that a wrong expectation and a DATA command make a case fail.
 
@@ -33,6 +37,7 @@ sys.path.insert(0, HERE)
 
 import fakedns  # noqa: E402
 import fakesmtp  # noqa: E402
+import fakesocks  # noqa: E402
 
 
 # -- a minimal DNS client ------------------------------------------------------
@@ -595,6 +600,126 @@ class SyncTest(unittest.TestCase):
         c.close()
         self.group.wait_idle(2)
         self.assertEqual(self.server.sync_errors, 1)
+
+
+class SOCKSTest(unittest.TestCase):
+    """fakesocks speaks SOCKS 5 (RFC 1928, RFC 1929) as scripted."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.group = fakesmtp.FakeSMTPGroup(
+            [{"name": "mx1.example.test", "ip": "127.0.0.2"},
+             {"name": "mx2.example.test", "ip": "127.0.0.3",
+              "refuse": "timeout"}], cls.tmp.name).start()
+        cls.zone = {"mx1.example.test": {"A": "127.0.0.2"}}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.group.stop()
+        cls.tmp.cleanup()
+
+    def proxy(self, **spec):
+        proxy = fakesocks.FakeSOCKS(spec, self.zone, self.group.port)
+        self.addCleanup(proxy.stop)
+        return proxy.start()
+
+    @staticmethod
+    def recv(sock, n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def connect(self, proxy, request, methods=b"\x00", auth=None):
+        """The handshake; (socket, reply bytes)."""
+        sock = socket.create_connection(("127.0.0.1", proxy.port),
+                                        timeout=5)
+        sock.sendall(b"\x05" + bytes([len(methods)]) + methods)
+        choice = self.recv(sock, 2)
+        if choice == b"\x05\x02":
+            user, password = auth
+            sock.sendall(b"\x01" + bytes([len(user)]) + user +
+                         bytes([len(password)]) + password)
+            if self.recv(sock, 2) != b"\x01\x00":
+                return sock, b""
+        elif choice != b"\x05\x00":
+            return sock, choice
+        sock.sendall(b"\x05\x01\x00" + request)
+        return sock, self.recv(sock, 10)
+
+    def ipv4(self, ip, port=None):
+        return b"\x01" + socket.inet_aton(ip) + struct.pack(
+            "!H", self.group.port if port is None else port)
+
+    def test_connect_and_relay(self):
+        proxy = self.proxy()
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"))
+        self.assertEqual(reply[:4], b"\x05\x00\x00\x01")
+        self.assertTrue(self.recv(sock, 8).startswith(b"220 mx1."))
+        sock.close()
+        self.assertIn("CONNECT 127.0.0.2:%d" % self.group.port, proxy.log)
+        self.assertEqual(proxy.errors, [])
+
+    def test_user_password_and_names(self):
+        proxy = self.proxy(user="alice", password="pw")
+        sock, reply = self.connect(proxy, b"\x03\x10mx1.example.test" +
+                                   struct.pack("!H", self.group.port),
+                                   b"\x00\x02", (b"alice", b"pw"))
+        self.assertEqual(reply[1], 0)
+        sock.close()
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"),
+                                   b"\x00\x02", (b"alice", b"bad"))
+        self.assertEqual(reply, b"")
+        sock.close()
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"))
+        self.assertEqual(reply, b"\x05\xff")
+        sock.close()
+        self.assertIn("AUTH alice ok", proxy.log)
+        self.assertIn("AUTH alice bad", proxy.log)
+        self.assertNotIn("pw", " ".join(proxy.log))
+
+    def test_scripted_replies(self):
+        proxy = self.proxy(replies=[5, 0], short_reply=True)
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"))
+        self.assertEqual(reply, b"\x05\x05")
+        sock.close()
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"))
+        self.assertEqual(reply[1], 0)
+        sock.close()
+
+    def test_refuse_port_and_loopback_only(self):
+        proxy = self.proxy(refuse_port=True)
+        sock, reply = self.connect(proxy, self.ipv4("127.0.0.2"))
+        self.assertEqual(reply[1], 2)
+        sock.close()
+        sock, reply = self.connect(proxy, self.ipv4("192.0.2.1", 25))
+        self.assertEqual(reply[1], 2)
+        sock.close()
+        time.sleep(0.2)
+        self.assertTrue(any("not loopback" in e for e in proxy.errors))
+
+    def test_answer_instead_of_socks(self):
+        proxy = self.proxy(answer="HTTP/1.1 400 Bad\r\n\r\n")
+        sock, reply = self.connect(proxy, b"")
+        self.assertTrue(reply.startswith(b"HT"))
+        sock.close()
+
+    def test_server_that_times_out(self):
+        sock = socket.socket()
+        sock.settimeout(1)
+        with self.assertRaises(socket.timeout):
+            sock.connect(("127.0.0.3", self.group.port))
+        sock.close()
+
+    def test_bad_spec(self):
+        for spec in ({"hang": "later"}, {"user": "a"}, {"reply": 300},
+                     {"source": "192.0.2.1"}, {"typo": 1}):
+            with self.assertRaises((fakesocks.SpecError, ValueError)):
+                fakesocks.FakeSOCKS(spec)
 
 
 class IPv6SMTPTest(unittest.TestCase):
