@@ -222,6 +222,46 @@ emit_grey_cancelled(struct batch *b, struct item *it)
 	batch_emit_unfinished(b, it, REASON_GREYLISTED, sum);
 }
 
+static struct dom *dom_get(struct batch *b, const char *name);
+
+/*
+ * Item it waits aside (a back-off, greylisting) in q: it lets go of its
+ * domain meanwhile, so that waiting addresses do not hold domains' DNS
+ * facts (nor the window): unpark() finds the domain again.
+ */
+static void
+park(struct batch *b, struct item *it, struct itemq *q, size_t *n)
+{
+	struct dom *d = it->dom;
+
+	it->dom = NULL;
+	if (--d->alive == 0)
+		dom_release(b, d);
+	TAILQ_INSERT_TAIL(q, it, link);
+	(*n)++;
+}
+
+/* A parked item goes back to its domain (looked up again if it was
+ * forgotten meanwhile); false without memory. */
+static bool
+unpark(struct batch *b, struct item *it)
+{
+	char why[256];
+	const char *name;
+
+	if (address_parse(it->address, b->scratch_addr, why, sizeof(why)) !=
+	    ADDRESS_OK)
+		return false;
+	name = b->scratch_addr->literal ? b->scratch_addr->domain :
+	    b->scratch_addr->domain_ascii;
+	if ((it->dom = dom_get(b, name)) == NULL)
+		return false;
+	it->dom->alive++;
+	TAILQ_INSERT_TAIL(&it->dom->items, it, link);
+	dom_place(b, it->dom);
+	return true;
+}
+
 /* --greylist-retry: keep a greylisted address for one more try after
  * the delay, instead of reporting it now. */
 static bool
@@ -239,8 +279,7 @@ grey_park(struct batch *b, struct item *it, const struct probe_result *res)
 	it->grey_retried = true;
 	it->not_before = monotonic_ms() + b->opt->greylist_ms;
 	b->st->grey_retried++;
-	TAILQ_INSERT_TAIL(&b->grey, it, link);
-	b->ngrey++;
+	park(b, it, &b->grey, &b->ngrey);
 	return true;
 }
 
@@ -487,8 +526,7 @@ batch_requeue(struct batch *b, struct item *it, double when)
 	}
 	if (when > monotonic_ms()) {
 		it->not_before = when;
-		TAILQ_INSERT_TAIL(&b->retry, it, link);
-		b->nretry++;
+		park(b, it, &b->retry, &b->nretry);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&it->dom->items, it, link);
@@ -652,7 +690,10 @@ refill(struct batch *b)
 	unsigned long line;
 	struct item *it;
 
-	while (!b->input_done && !b->stopping && b->alive < BATCH_WINDOW &&
+	/* Addresses waiting aside hold no domain and little memory: they
+	 * have a window of their own. */
+	while (!b->input_done && !b->stopping && b->alive - b->nretry -
+	    b->ngrey < BATCH_WINDOW && b->nretry + b->ngrey < BATCH_PARKED_MAX &&
 	    b->nheld < BATCH_DOMAINS_HELD) {
 		if (next_entry(b, &text, &line) != 1) {
 			b->input_done = true;
@@ -728,8 +769,12 @@ due_items(struct batch *b, struct itemq *q, size_t *n, double now,
 		}
 		TAILQ_REMOVE(q, it, link);
 		(*n)--;
-		TAILQ_INSERT_TAIL(&it->dom->items, it, link);
-		dom_place(b, it->dom);
+		if (!unpark(b, it)) {
+			b->st->exit_code = EXIT_LOCAL_ERROR;
+			b->stopping = true;
+			b->st->not_finished++;
+			batch_item_free(b, it);
+		}
 	}
 }
 

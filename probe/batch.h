@@ -70,6 +70,8 @@
 /* How long a server's first domain waits for others that may share the
  * server while their look-ups are under way. */
 #define BATCH_GATHER_MS		200
+/* Addresses waiting aside for a back-off or greylisting, at most. */
+#define BATCH_PARKED_MAX	16384
 /* Domains whose DNS facts are held at once, and looked up at once. */
 #define BATCH_DOMAINS_HELD	2048
 #define BATCH_RESOLVING		64

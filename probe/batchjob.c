@@ -296,8 +296,9 @@ item_result(struct batch *b, struct job *j, struct item *it,
     bool rate)
 {
 	struct probe_result *out = b->scratch;
-	const struct probe_dns *dns = it->dom != j->lead ? it->dom->dns :
-	    NULL;
+	/* Its own domain's DNS facts, unless the connection's are. */
+	const struct probe_dns *dns = t != NULL &&
+	    (size_t)(t - j->txns) >= j->group_from ? it->dom->dns : NULL;
 
 	probe_group_result(j->res, dns, t, r, it->address, code, pos, out);
 	if (rate)
@@ -351,7 +352,7 @@ job_item(struct batch *b, struct job *j, size_t ti, size_t k, int code,
 	struct plan_rcpt *r = &t->rcpts[k];
 	struct item *it = j->items[jt->first + k];
 	size_t pos = jt->first + k + 1;
-	bool lead = jt->dom == j->lead;
+	bool lead = ti < j->group_from;	/* the lead's come first */
 	bool mail421 = t->mail.reply != NULL && t->mail.reply->code == 421;
 
 	if (lead && !lead_asked(j)) {
