@@ -131,6 +131,23 @@ def run_naive(dns, port, lines):
     return seconds, verdicts
 
 
+def setup(tmp, name, n, domains, servers):
+    """The servers' addresses, their port, the DNS responder and the
+    list file of a case."""
+    ips = sink_ips(servers)
+    port = free_port(ips)
+    dns = fakedns.FakeDNS(zone(domains, ips)).start()
+    listfile = os.path.join(tmp, name + ".txt")
+    with open(listfile, "w") as handle:
+        handle.write("\n".join(addresses(n, domains)) + "\n")
+    return ips, port, dns, listfile
+
+
+def target_met(ok, met, what):
+    ok.append(met)
+    print("  target %s: %s" % (what, "met" if met else "MISSED"))
+
+
 def row(name, n, seconds, extra):
     print("  %-34s %7d %8.3f %9.0f  %s" % (name, n, seconds,
                                           n / seconds if seconds else 0,
@@ -149,9 +166,7 @@ def header(title):
 
 def case_many(binary, tmp, ok):
     n, domains, servers = 2000, 400, 32
-    ips = sink_ips(servers)
-    port = free_port(ips)
-    dns = fakedns.FakeDNS(zone(domains, ips)).start()
+    ips, port, dns, _listfile = setup(tmp, "many", n, domains, servers)
     lines = addresses(n, domains)
     header("many domains: %d addresses over %d domains on %d servers" % (
         n, domains, servers))
@@ -172,10 +187,8 @@ def case_many(binary, tmp, ok):
         row("naive, 8 at once, smtp-sink", len(nverd), nsec,
             "%d connections; smtpprobe %.1fx as fast" % (
                 len(nverd), nsec / res["seconds"]))
-        target = rate >= 2000 and good and conns <= servers * 2
-        ok.append(target)
-        print("  target >= 2,000 verdicts/s, <= 2 connections per server: "
-              "%s" % ("met" if target else "MISSED"))
+        target_met(ok, rate >= 2000 and good and conns <= servers * 2,
+                   ">= 2,000 verdicts/s, <= 2 connections per server")
     finally:
         sinks.stop()
     # The same against the scripted servers, which count.
@@ -192,10 +205,8 @@ def case_many(binary, tmp, ok):
         row("smtpprobe, scripted servers", len(objs), res["seconds"],
             "%d connections, %d transactions, most at once on a server "
             "%d" % (conns, txns, most))
-        target = most == 1 and conns <= servers * 2 and len(objs) == n
-        ok.append(target)
-        print("  target: one connection per server at a time: %s" % (
-            "met" if target else "MISSED"))
+        target_met(ok, most == 1 and conns <= servers * 2 and
+                   len(objs) == n, "one connection per server at a time")
     finally:
         group.stop()
         dns.stop()
@@ -271,11 +282,9 @@ def case_big(binary, tmp, ok):
         row("naive, 8 at once, Postfix", len(nverd), nsec,
             "%d/%d right, %d connections; smtpprobe %.1fx as fast" % (
                 nright, len(lines), len(nverd), nsec / res["seconds"]))
-        target = right == len(lines) and res["seconds"] < 1.0 and \
-            worst < 500 and "too many errors" not in log
-        ok.append(target)
-        print("  target all right, < 1 s, no reply over 0.5 s: %s" % (
-            "met" if target else "MISSED"))
+        target_met(ok, right == len(lines) and res["seconds"] < 1.0 and
+                   worst < 500 and "too many errors" not in log,
+                   "all right, < 1 s, no reply over 0.5 s")
     finally:
         postfix.stop()
         dns.stop()
@@ -288,12 +297,7 @@ def case_huge(binary, tmp, ok, n=100000):
     domains, servers = 1000, 32
     header("huge: %d addresses over %d domains on %d servers" % (
         n, domains, servers))
-    ips = sink_ips(servers)
-    port = free_port(ips)
-    dns = fakedns.FakeDNS(zone(domains, ips)).start()
-    listfile = os.path.join(tmp, "huge.txt")
-    with open(listfile, "w") as handle:
-        handle.write("\n".join(addresses(n, domains)) + "\n")
+    ips, port, dns, listfile = setup(tmp, "huge", n, domains, servers)
     out = os.path.join(tmp, "huge.jsonl")
     sinks = Sinks(ips, port)
     try:
@@ -305,10 +309,8 @@ def case_huge(binary, tmp, ok, n=100000):
         row("smtpprobe, smtp-sink", lines, res["seconds"],
             "peak RSS %.1f MiB, CPU %.1f s, %d connections" % (
                 res["rss_kib"] / 1024, res["cpu"], conns))
-        target = lines == n and res["rss_kib"] < 64 * 1024
-        ok.append(target)
-        print("  target: peak RSS < 64 MiB, every address: %s" % (
-            "met" if target else "MISSED"))
+        target_met(ok, lines == n and res["rss_kib"] < 64 * 1024,
+                   "peak RSS < 64 MiB, every address")
     finally:
         sinks.stop()
         dns.stop()
@@ -320,12 +322,7 @@ def case_huge(binary, tmp, ok, n=100000):
 def case_resume(binary, tmp, ok):
     n, domains, servers = 10000, 200, 8
     header("resume: %d addresses, killed three times, resumed" % n)
-    ips = sink_ips(servers)
-    port = free_port(ips)
-    dns = fakedns.FakeDNS(zone(domains, ips)).start()
-    listfile = os.path.join(tmp, "resume.txt")
-    with open(listfile, "w") as handle:
-        handle.write("\n".join(addresses(n, domains)) + "\n")
+    ips, port, dns, listfile = setup(tmp, "resume", n, domains, servers)
     out = os.path.join(tmp, "resume.jsonl")
     cmd = probe_cmd(binary, dns, port, ["--batch", listfile, "--output", out,
                                         "--resume", "--error-budget", "2"])
@@ -354,10 +351,8 @@ def case_resume(binary, tmp, ok):
         row("smtpprobe, %d kills" % kills, len(idx), seconds,
             "%d lines, %d distinct, %d entries" % (len(idx), len(set(idx)),
                                                   n))
-        target = len(idx) == n and len(set(idx)) == n
-        ok.append(target)
-        print("  target: lines = entries, no duplicate: %s" % (
-            "met" if target else "MISSED"))
+        target_met(ok, len(idx) == n and len(set(idx)) == n,
+                   "lines = entries, no duplicate")
     finally:
         sinks.stop()
         dns.stop()

@@ -22,7 +22,6 @@ invalid line.  Checks:
 Exit status 0 when every check passed, 1 otherwise.
 """
 
-import argparse
 import csv
 import json
 import os
@@ -38,6 +37,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 
 import fakedns  # noqa: E402
 import fakesmtp  # noqa: E402
+from checks import Checks, arguments  # noqa: E402
 
 DOMAINS = 40
 SERVERS = 5
@@ -73,18 +73,10 @@ def write_list(path, shift=0):
     return len(entries)
 
 
-class Case:
+class Case(Checks):
     def __init__(self, binary, verbose):
+        super().__init__(verbose)
         self.binary = binary
-        self.verbose = verbose
-        self.failures = []
-
-    def check(self, name, ok, detail=""):
-        if not ok:
-            self.failures.append("%s: %s" % (name, detail))
-        if self.verbose or not ok:
-            print("%s %s%s" % ("ok  " if ok else "FAIL", name,
-                               "" if ok else ": " + detail))
 
     def command(self, dns, smtp, listfile, out, extra=()):
         return [self.binary, "--dns-server", "127.0.0.1:%d" % dns.port,
@@ -229,10 +221,7 @@ class Case:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args()
+    args = arguments(__doc__)
     case = Case(os.path.abspath(args.binary), args.verbose)
     tmp = tempfile.mkdtemp(prefix="smtpprobe-resume-")
     dns = fakedns.FakeDNS(zone()).start()
@@ -248,9 +237,7 @@ def main():
     for server in smtp.servers:
         case.check("no DATA on %s" % server.name, not server.data_lines,
                    repr(server.data_lines))
-    print("%s: %d failure(s)" % ("PASS" if not case.failures else "FAIL",
-                                 len(case.failures)))
-    return 0 if not case.failures else 1
+    return case.report()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ the unsharded run's, and that --shard refuses K >= N.
 Exit status 0 when every check passed, 1 otherwise.
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -28,23 +27,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 
 import fakedns  # noqa: E402
 import fakesmtp  # noqa: E402
+from checks import Checks, arguments  # noqa: E402
 
 DOMAINS = 60
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--binary", required=True)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args()
-    failures = []
-
-    def check(name, ok, detail=""):
-        if not ok:
-            failures.append(name)
-        if args.verbose or not ok:
-            print("%s %s%s" % ("ok  " if ok else "FAIL", name,
-                               "" if ok else ": " + detail))
+    args = arguments(__doc__)
+    checks = Checks(args.verbose)
+    check = checks.check
 
     zone = {"mx%d.test" % m: {"A": "127.0.0.%d" % (m + 2)} for m in range(4)}
     for d in range(DOMAINS):
@@ -110,9 +101,7 @@ def main():
     finally:
         smtp.stop()
         dns.stop()
-    print("%s: %d failure(s)" % ("PASS" if not failures else "FAIL",
-                                 len(failures)))
-    return 0 if not failures else 1
+    return checks.report()
 
 
 if __name__ == "__main__":
