@@ -965,7 +965,7 @@ on_grace(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	TAILQ_FOREACH(j, &b->jobs, link) {
+	for (j = TAILQ_FIRST(&b->jobs); j != NULL; j = TAILQ_NEXT(j, link)) {
 		job_abandon(b, j);
 		b->st->abandoned_n += j->nitems;
 	}

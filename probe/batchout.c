@@ -41,7 +41,7 @@ batch_done_check(const char *address)
 	size_t i;
 
 	/* The first bytes only: a report cuts a very long entry. */
-	for (i = 0; address[i] != '\0' && i < 200; i++)
+	for (i = 0; i < 200 && address[i] != '\0'; i++)
 		h = (h ^ (unsigned char)address[i]) * UINT32_C(16777619);
 	/* 0 stands for "not checked": never the check of an address. */
 	return (uint8_t)(h % 255 + 1);

@@ -167,7 +167,7 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		fprintf(out, "    %s\n", st->slow_notes[i]);
 	if (st->servers_slowed > st->nslow_notes)
 		fprintf(out, "    (and %lu more)\n",
-		    st->servers_slowed - st->nslow_notes);
+		    (unsigned long)(st->servers_slowed - st->nslow_notes));
 	if (st->stalled > 0)
 		fprintf(out, "  %lu address%s not tried: %s servers timed out "
 		    "earlier (batch.server_stalled)\n", st->stalled,
