@@ -190,7 +190,7 @@ struct batch_stats {
 	bool		 dup_table_full;
 	bool		 stopped;	/* the callback asked to stop */
 	unsigned long	 connections;	/* SMTP connections made */
-	unsigned long	 transactions;	/* MAIL transactions planned */
+	unsigned long	 transactions;	/* MAIL transactions asked */
 	unsigned long	 tls_sessions;	/* connections that ended in TLS */
 	unsigned long	 tls_resumed;	/* ... whose handshake was resumed */
 	unsigned long	 shared;	/* addresses asked on another's connection */

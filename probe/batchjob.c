@@ -435,7 +435,8 @@ job_done(void *arg, struct probe_result *res)
 	TAILQ_REMOVE(&b->jobs, j, link);
 	batch_note_network(b, j->res);
 	b->njobs--;
-	b->st->transactions += j->ntxns;
+	for (i = 0; i < j->ntxns; i++)
+		b->st->transactions += j->txns[i].state != PLAN_TXN_NOT_ASKED;
 	if (j->res->tls_done) {
 		b->st->tls_sessions++;
 		b->st->tls_resumed += j->res->tls.resumed;
