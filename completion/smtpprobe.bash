@@ -14,14 +14,16 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --catch-all --helo-test --source-ip --self-check
+	--tls --ca-file --no-mta-sts --catch-all --helo-test --source-ip
+	--self-check
 	--batch --parallel --per-server --delay --rate --retries --backoff
 	--progress --rcpt-per-transaction --rcpt-per-connection
 	--error-budget --greylist-retry --output --resume --format --column
 	--shard --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
 	--proxy-password-file --relay-test
-	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
+	--relay-rcpt --relay-domain -4 -6 --json -v --verbose -h --help
+	--version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
 	DATA BDAT RSET VRFY EXPN HELP NOOP QUIT'
@@ -89,7 +91,7 @@ _smtpprobe()
 		;;
 	--tls)
 		mapfile -t COMPREPLY < <(compgen -W \
-		    'opportunistic required never' -- "$cur")
+		    'opportunistic required dane implicit never' -- "$cur")
 		return
 		;;
 	--format)
@@ -119,7 +121,7 @@ _smtpprobe()
 	    --per-server | --delay | --rate | --retries | --backoff | \
 	    --rcpt-per-transaction | --rcpt-per-connection | \
 	    --error-budget | --greylist-retry | --column | --shard | \
-	    --auth-user | --relay-rcpt | --proxy)
+	    --auth-user | --relay-rcpt | --relay-domain | --proxy)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

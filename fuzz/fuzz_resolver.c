@@ -3,9 +3,10 @@
  * resolver_internal.h) on a raw DNS answer, as the MX callback sees it:
  * the CNAME chain of the queried name (resolver_find_cname, which walks
  * the packet itself), then c-ares' MX parser and resolver_mx_fill (order,
- * shuffle, null MX).  The queried name is the question's own name when
- * the packet has one, else a fixed one.  The same bytes, as a C string,
- * go through the --dns-server parser.
+ * shuffle, null MX), and the TLSA and TXT walk (resolver_wire_answers,
+ * resolver_wire_header).  The queried name is the question's own name
+ * when the packet has one, else a fixed one.  The same bytes, as a C
+ * string, go through the --dns-server parser.
  */
 #include <netinet/in.h>
 #include <string.h>
@@ -68,6 +69,42 @@ mx(const uint8_t *data, size_t size, const char *qname)
 	ares_free_data(list);
 }
 
+/* Every RDATA handed out lies inside the packet. */
+struct span {
+	const uint8_t	*data;
+	size_t		 size;
+	size_t		 n;
+};
+
+static void
+in_packet(const unsigned char *rd, size_t len, void *arg)
+{
+	struct span *sp = arg;
+
+	FUZZ_ASSERT(rd >= sp->data && len <= sp->size &&
+	    (size_t)(rd - sp->data) <= sp->size - len);
+	sp->n++;
+}
+
+static void
+wire(const uint8_t *data, size_t size, const char *qname)
+{
+	static const unsigned types[] = { 52, 16, 15 };
+	struct span sp = { data, size, 0 };
+	size_t i;
+	bool ad;
+	int rc;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		sp.n = 0;
+		rc = resolver_wire_answers(data, size, qname, types[i],
+		    in_packet, &sp);
+		FUZZ_ASSERT(rc == -1 || (size_t)rc == sp.n);
+	}
+	rc = resolver_wire_header(data, size, &ad);
+	FUZZ_ASSERT(rc >= -1 && rc <= 15);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -85,6 +122,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	mx(data, size, qname);
 	mx(data, size, "example.test");
+	wire(data, size, qname);
 
 	s = fuzz_strndup(data, size, 512);
 	err[0] = '\0';

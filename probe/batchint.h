@@ -107,6 +107,9 @@ struct slot {
 	bool			 in_busy;
 	int			 active;	/* connections granted */
 	int			 waiting;	/* waiters queued */
+	int			 pending;	/* jobs started, not asking yet (their
+						 * run waits for DNS, DANE) */
+	int			 njobs;		/* jobs in flight that name it */
 	int			 limit;		/* connections at once, adaptive */
 	int			 good;		/* good connections in a row */
 	double			 pause_ms;	/* between connections, adaptive */
@@ -153,6 +156,7 @@ struct job {
 	struct item		**items;
 	size_t			 nitems;
 	bool			 group_turned;	/* the group server turned us away */
+	bool			 asked;		/* its run asked for the group's server */
 };
 
 TAILQ_HEAD(jobq, job);

@@ -240,6 +240,10 @@ job_start(struct batch *b, struct slot *s, struct dom *solo, double now)
 	}
 	TAILQ_INSERT_TAIL(&b->jobs, j, link);
 	b->njobs++;
+	if (s != NULL) {
+		s->pending++;	/* until its run asks leave to connect */
+		s->njobs++;
+	}
 	b->starting = j;
 	j->run = probe_start_request(b->ctx, j->items[0]->address, j->res,
 	    &req, job_done, j);
@@ -433,6 +437,8 @@ job_done(void *arg, struct probe_result *res)
 
 	(void)res;
 	TAILQ_REMOVE(&b->jobs, j, link);
+	if (j->slot != NULL && !j->asked)
+		j->slot->pending--;
 	batch_note_network(b, j->res);
 	b->njobs--;
 	for (i = 0; i < j->ntxns; i++)
@@ -459,6 +465,8 @@ job_done(void *arg, struct probe_result *res)
 	}
 	free(codes);
 	slot_after_job(b, j);
+	if (j->slot != NULL)
+		j->slot->njobs--;	/* it may be forgotten from now on */
 	job_free(j);
 	batch_pump(b);
 }

@@ -95,7 +95,8 @@ slot_kick(struct slot *s)
 static bool
 slot_idle(const struct slot *s, double now)
 {
-	return s->active == 0 && s->waiting == 0 && !s->stalled &&
+	return s->active == 0 && s->waiting == 0 && s->njobs == 0 &&
+	    !s->stalled &&
 	    TAILQ_EMPTY(&s->ready) && now >= s->free_at &&
 	    now >= s->backoff_until && s->slowed == 0;
 }
@@ -186,7 +187,7 @@ slot_can_start(const struct slot *s, double now, double *when)
 	    s->backoff_until;
 
 	*when = 0;
-	if (s->stalled || s->active + s->waiting >= s->limit)
+	if (s->stalled || s->active + s->waiting + s->pending >= s->limit)
 		return false;
 	if (now + 1 < ready) {
 		*when = ready;
@@ -354,8 +355,13 @@ hook_acquire(void *arg, const char *server, void (*go)(void *),
 	w->go_arg = go_arg;
 	/* The group's own connection was counted when its job started;
 	 * a fallback of another domain waits for a free place. */
-	if ((j = job_of(b, go_arg)) != NULL && j->slot == s)
+	if ((j = job_of(b, go_arg)) != NULL && j->slot == s) {
 		w->job = j;
+		if (!j->asked) {
+			j->asked = true;
+			s->pending--;
+		}
+	}
 	if (s->wq_tail != NULL)
 		s->wq_tail->next = w;
 	else

@@ -43,8 +43,18 @@ static const char usage_options[] =
 "  --dns-server IP[:PORT]  DNS server to use (repeatable; [IPv6]:PORT)\n"
 "  --timeout SECONDS    timeout of every stage (default: DNS 10, connect\n"
 "                       15, greeting 60, EHLO 60, TLS 30, MAIL/RCPT 120)\n"
-"  --tls MODE           opportunistic (default), required, or never\n"
-"  --ca-file FILE       trust anchors for the certificate check\n"
+"  --tls MODE           opportunistic (default), required, dane, implicit, never\n"
+"                       opportunistic: STARTTLS when offered, the\n"
+"                       certificate checked and reported; required: TLS\n"
+"                       with a verified certificate, or stop; dane: as\n"
+"                       Postfix's dane level, authenticated TLSA records\n"
+"                       (RFC 7672; the DNS server must validate DNSSEC)\n"
+"                       must match; implicit: TLS from the first byte\n"
+"                       (RFC 8314), the default on port 465\n"
+"  --ca-file FILE       trust anchors for the certificate checks (the\n"
+"                       servers' and the MTA-STS policy host's)\n"
+"  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
+"                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
 "                       domain; if it is accepted too, say 'risky'\n";
 
@@ -154,6 +164,11 @@ static const char usage_relay[] =
 "                       relay, 2 could not tell\n"
 "  --relay-rcpt ADDR    the outside recipient (default\n"
 "                       relay-test@example.net; nothing is delivered)\n"
+"  --relay-domain DOMAIN\n"
+"                       relay test: the server's own mail domain, for the\n"
+"                       forms at it (%-hack, bang path, quoted); default:\n"
+"                       the domain given, or with --server alone the name\n"
+"                       the server gives in its greeting\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
@@ -395,6 +410,8 @@ struct parse {
 	bool		 batch_opt;	/* an option that needs --batch */
 	bool		 from_set;
 	bool		 format_set;	/* --format given */
+	bool		 tls_set;	/* --tls given */
+	bool		 tls_implicit;	/* --tls implicit */
 	char		*err;
 	size_t		 errlen;
 };
@@ -695,6 +712,25 @@ opt_relay_rcpt(struct parse *p, const struct cli_option *o, const char *arg)
 }
 
 static int
+opt_relay_domain(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	struct address a;
+	char buf[LIMIT_DOMAIN * 4 + 32], why[256];
+
+	(void)o;
+	snprintf(buf, sizeof(buf), "postmaster@%s", arg);
+	if (arg[0] == '\0' || strchr(arg, '@') != NULL ||
+	    address_parse(buf, &a, why, sizeof(why)) != ADDRESS_OK)
+		return fail(p->err, p->errlen, "--relay-domain: %s",
+		    arg[0] != '\0' && strchr(arg, '@') == NULL ? why : "give "
+		    "a domain such as example.com");
+	snprintf(p->cli->relay_domain, sizeof(p->cli->relay_domain), "%s",
+	    arg);
+	return 0;
+}
+
+static int
 opt_from(struct parse *p, const struct cli_option *o, const char *arg)
 {
 	struct probe_config *cfg = &p->cli->cfg;
@@ -765,15 +801,23 @@ opt_tls(struct parse *p, const struct cli_option *o, const char *arg)
 	struct probe_config *cfg = &p->cli->cfg;
 
 	(void)o;
+	p->tls_set = true;
+	p->tls_implicit = false;
 	if (strcmp(arg, "opportunistic") == 0 || strcmp(arg, "may") == 0)
 		cfg->tls_mode = TLS_OPPORTUNISTIC;
 	else if (strcmp(arg, "required") == 0 || strcmp(arg, "require") == 0)
 		cfg->tls_mode = TLS_REQUIRED;
 	else if (strcmp(arg, "never") == 0 || strcmp(arg, "none") == 0)
 		cfg->tls_mode = TLS_NEVER;
-	else
+	else if (strcmp(arg, "dane") == 0)
+		cfg->tls_mode = TLS_DANE;
+	else if (strcmp(arg, "implicit") == 0) {
+		cfg->tls_mode = TLS_OPPORTUNISTIC;
+		p->tls_implicit = true;
+	} else
 		return fail(p->err, p->errlen, "--tls: \"%s\" is not "
-		    "opportunistic, required or never", arg);
+		    "opportunistic, required, dane, implicit or never",
+		    shown(arg));
 	return 0;
 }
 
@@ -799,6 +843,8 @@ static const struct cli_option options[] = {
 	{ "timeout", 0, required_argument, 0, opt_timeout, 0, 0, 3600000 },
 	{ "tls", 0, required_argument, 0, opt_tls, 0, 0, 0 },
 	{ "ca-file", 0, required_argument, 0, opt_ca_file, 0, 0, 0 },
+	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
+	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
@@ -852,6 +898,8 @@ static const struct cli_option options[] = {
 	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
 	    0 },
 	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
+	{ "relay-domain", 0, required_argument, 0, opt_relay_domain, 0, 0,
+	    0 },
 	{ "verbose", 'v', no_argument, 0, opt_flag, CLI_FIELD(verbose), 0, 0 },
 	{ "help", 'h', no_argument, 0, opt_flag, CLI_FIELD(help), 0, 0 },
 	{ "version", 0, no_argument, 0, opt_flag, CLI_FIELD(version), 0, 0 },
@@ -946,9 +994,11 @@ check_combinations(struct parse *p, int nargs)
 	if (cfg->auth_user[0] != '\0' && cli->helo_test)
 		return fail(p->err, p->errlen, "--auth-user cannot be "
 		    "combined with --helo-test");
-	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test)
-		return fail(p->err, p->errlen, "--relay-rcpt needs "
-		    "--relay-test");
+	if ((cli->relay_rcpt[0] != '\0' || cli->relay_domain[0] != '\0') &&
+	    !cli->relay_test)
+		return fail(p->err, p->errlen, "%s needs --relay-test",
+		    cli->relay_rcpt[0] != '\0' ? "--relay-rcpt" :
+		    "--relay-domain");
 	if (cli->relay_test && (cli->batch || cli->helo_test ||
 	    cfg->self_check || cfg->catch_all))
 		return fail(p->err, p->errlen, "--relay-test cannot be "
@@ -1055,6 +1105,13 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	if (cli->batch)
 		/* One MX and address look-up per domain for the whole run. */
 		cfg->dns.cache_entries = BATCH_DNS_CACHE;
+	/* RFC 8314 §3.3: port 465 speaks TLS from the first byte; --tls
+	 * opportunistic or never given there means STARTTLS or clear
+	 * text, required and dane their checks inside implicit TLS. */
+	cfg->implicit_tls = p.tls_implicit || ((cfg->use_server &&
+	    cfg->server_port > 0 ? cfg->server_port : cfg->port) == 465 &&
+	    (!p.tls_set || cfg->tls_mode == TLS_REQUIRED ||
+	    cfg->tls_mode == TLS_DANE));
 	cli->addresses = argv + optind;
 	cli->naddresses = argc - optind;
 	if (cfg->helo[0] == '\0')

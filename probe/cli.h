@@ -31,9 +31,10 @@ struct cli {
 	const char		*output;
 	bool			 resume;
 	enum batch_format	 format;
-	/* --relay-test, --relay-rcpt */
+	/* --relay-test, --relay-rcpt, --relay-domain */
 	bool			 relay_test;
 	char			 relay_rcpt[LIMIT_ADDRESS * 4 + 8];	/* "" for the default */
+	char			 relay_domain[LIMIT_DOMAIN * 4 + 1];	/* or "" */
 };
 
 /* 0 on success; -1 with a message in err (exit status 64). */

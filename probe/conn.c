@@ -10,6 +10,8 @@
  * that is wiped when libevent lets go of it.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +37,8 @@ struct conn {
 	bool			 handshaking;
 	bool			 tls;
 	bool			 stopped;	/* line_too_long or closed: no more reads */
+	evutil_socket_t		 fd;		/* the TCP socket, once connected */
+	struct tlsconn_peek	 peek;		/* first bytes of the handshake */
 	struct sockaddr_storage	 local;
 	socklen_t		 locallen;
 	/* Through a proxy: it, the target, the handshake. */
@@ -49,6 +53,35 @@ struct conn {
 static void on_read(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
+/*
+ * Acknowledge what the server sent at once.  A command that leaves
+ * together with the last handshake message (the client's Finished)
+ * reaches the server while its TLS 1.3 session tickets are still
+ * unacknowledged; its Nagle algorithm then holds the reply until our
+ * delayed ACK goes out, 40 ms later on Linux.  TCP_QUICKACK is not
+ * sticky (the kernel returns to delayed ACKs once the exchange looks
+ * interactive) but setting it sends an ACK that is pending, so it is set
+ * whenever bytes have been read from the socket: a callback on the plain
+ * bufferevent's input sees the TLS records too, session tickets
+ * included, which reach nobody above OpenSSL.
+ */
+static void
+on_bytes_in(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn *c = arg;
+	int on = 1;
+
+	(void)buf;
+	if (info->n_added == 0 || c->fd < 0)
+		return;
+#ifdef TCP_QUICKACK
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof(on));
+#else
+	(void)on;
+#endif
+}
+
 struct conn *
 conn_new(struct event_base *base, const struct sockaddr_storage *source,
     socklen_t source_len, const struct conn_cbs *cbs, void *arg, char *err,
@@ -62,6 +95,7 @@ conn_new(struct event_base *base, const struct sockaddr_storage *source,
 		return NULL;
 	}
 	c->base = base;
+	c->fd = -1;
 	c->cbs = *cbs;
 	c->arg = arg;
 	if (source != NULL) {
@@ -91,6 +125,7 @@ conn_new(struct event_base *base, const struct sockaddr_storage *source,
 	}
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	evbuffer_add_cb(bufferevent_get_input(c->bev), on_bytes_in, c);
 	return c;
 }
 
@@ -178,14 +213,26 @@ conn_drop_pending(struct conn *c, char *buf, size_t len)
 	return extra;
 }
 
-int
-conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
-    SSL_SESSION *resume, char *err, size_t errlen)
+size_t
+conn_peek_pending(struct conn *c, unsigned char *buf, size_t len)
 {
+	ev_ssize_t n;
+
+	if (c->bev == NULL)
+		return 0;
+	n = evbuffer_copyout(bufferevent_get_input(c->bev), buf, len);
+	return n > 0 ? (size_t)n : 0;
+}
+
+int
+conn_starttls(struct conn *c, SSL_CTX *ctx, const struct tlsconn_params *tp,
+    char *err, size_t errlen)
+{
+	struct tlsconn_params p = *tp;
 	struct bufferevent *bev;
 
-	bev = tlsconn_wrap(c->base, ctx, c->bev, servername, resume, err,
-	    errlen);
+	p.peek = &c->peek;
+	bev = tlsconn_wrap(c->base, ctx, c->bev, &p, err, errlen);
 	if (bev == NULL)
 		return -1;
 	c->bev = bev;
@@ -193,6 +240,12 @@ conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
 	bufferevent_setcb(bev, on_read, NULL, on_event, c);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
 	return 0;
+}
+
+const struct tlsconn_peek *
+conn_tls_peek(const struct conn *c)
+{
+	return &c->peek;
 }
 
 struct bufferevent *
@@ -276,6 +329,7 @@ conn_close(struct conn *c)
 	if (c == NULL)
 		return;
 	c->stopped = true;
+	c->fd = -1;
 	if (c->bev != NULL) {
 		bufferevent_setcb(c->bev, NULL, NULL, NULL, NULL);
 		bufferevent_free(c->bev);
@@ -512,14 +566,20 @@ on_connected(struct conn *c)
 {
 	evutil_socket_t fd = bufferevent_getfd(c->bev);
 	socklen_t ll = sizeof(c->local);
-
 	uint8_t hello[SOCKS_HELLO_MAX];
 	size_t n;
+	int on = 1;
 
 	c->connecting = false;
+	c->fd = fd;
 	if (fd >= 0 && getsockname(fd, (struct sockaddr *)&c->local,
 	    &ll) == 0)
 		c->locallen = ll;
+	/* Every command is one small write that waits for its reply:
+	 * nothing is gained by holding it back (Nagle). */
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
 	if (c->proxy == NULL) {
 		c->cbs.connected(c->arg);
 		return;

@@ -2,9 +2,11 @@
  * conn.h — one TCP connection under an SMTP session: connect (optionally
  * from a bound source address, optionally through a SOCKS 5 proxy),
  * bounded line reads, writes (secrets by reference, wiped once sent), the
- * STARTTLS wrap, and events in plain words: proxy reached, connected, TLS
- * ready, a line, a line over the hard limit, closed or failed.  Knows
- * nothing of SMTP replies, stages or modes.
+ * TLS wrap (after STARTTLS, or right after the connect for implicit TLS,
+ * RFC 8314), and events in plain words: proxy reached, connected, TLS
+ * ready, a line, a line over the hard limit, closed or failed.  Sockets
+ * get TCP_NODELAY and quick ACKs.  Knows nothing of SMTP replies, stages
+ * or modes.
  *
  * Through a proxy (RFC 1928, RFC 1929: socks.h) the TCP connection goes
  * to the proxy; proxy_open says it is up, then the SOCKS handshake runs
@@ -28,7 +30,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include <openssl/ssl.h>
+#include "tlsconn.h"
 
 #include "socks.h"
 
@@ -114,11 +116,19 @@ size_t conn_pending(struct conn *c);
  * them all; the number dropped. */
 size_t conn_drop_pending(struct conn *c, char *buf, size_t len);
 
-/* Wrap the connection in TLS (servername: SNI and the name to check,
- * "" for none; resume: an earlier session to offer, or NULL); tls_ready
- * or closed follows.  -1 with a message. */
-int conn_starttls(struct conn *c, SSL_CTX *ctx, const char *servername,
-    SSL_SESSION *resume, char *err, size_t errlen);
+/* Copy up to len of them into buf without dropping them; the number
+ * copied. */
+size_t conn_peek_pending(struct conn *c, unsigned char *buf, size_t len);
+
+/* Wrap the connection in TLS, after STARTTLS or right after the connect
+ * (implicit TLS): tp as for tlsconn_wrap() (its peek is the
+ * connection's own); tls_ready or closed follows.  -1 with a message. */
+int conn_starttls(struct conn *c, SSL_CTX *ctx,
+    const struct tlsconn_params *tp, char *err, size_t errlen);
+
+/* The first bytes received during the handshake (a TLS record header,
+ * or what a peer speaking clear text sent instead). */
+const struct tlsconn_peek *conn_tls_peek(const struct conn *c);
 
 /* The TLS bufferevent, for tlsconn_inspect(); NULL without TLS. */
 struct bufferevent *conn_tls_bev(struct conn *c);

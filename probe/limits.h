@@ -77,11 +77,33 @@
 /* AUTH (RFC 4954 sets no time): a back end checking a password answers
  * in seconds; the same as the TLS handshake. */
 #define TIMEOUT_AUTH_MS		30000
+/* Once a reply has begun (a continuation line came), the rest may keep
+ * the probe waiting for the stage's timeout divided by this, counted from
+ * the last line: a server that falls silent mid-reply did answer, and
+ * postscreen's pause between its 220- teaser and the rest (6 s by
+ * default) stays well inside it. */
+#define TIMEOUT_PARTIAL_REPLY_DIV	2
 /* The SOCKS 5 handshake with --proxy (RFC 1928 sets no time): a few round
  * trips with the proxy, and its own connection to the server, which a
  * proxy makes before it answers CONNECT: the connect timeout and as much
  * again. */
 #define TIMEOUT_PROXY_MS	30000
+
+/* Certificate expiry: a certificate of the chain that ends within this
+ * many days is a warning, within the second an informational finding
+ * (renewals are usually automated 30 days ahead, as ACME clients do;
+ * one still pending two weeks before the end has likely failed). */
+#define LIMIT_CERT_EXPIRY_WARN	14
+#define LIMIT_CERT_EXPIRY_INFO	30
+
+/* MTA-STS (RFC 8461): the policy file is small text; RFC 8461 sets no
+ * size, and 64 KiB is what other implementations accept (a policy of
+ * a thousand MX patterns fits).  Its fetch (connect, TLS, request,
+ * answer) is bounded by one timeout, and at most this many "mx" lines
+ * are kept. */
+#define LIMIT_MTASTS_POLICY	(64 * 1024)
+#define TIMEOUT_MTASTS_MS	10000
+#define LIMIT_MTASTS_MX		16
 
 /* `smtpprobe explain`: bytes read from one input (stdin or one
  * argument); the rest is dropped and the cut reported.  A bounce message

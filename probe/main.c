@@ -61,7 +61,7 @@ relay_test(struct probe_ctx *ctx, const struct cli *cli)
 		return EXIT_LOCAL_ERROR;
 	}
 	relaytest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
-	    cli->relay_rcpt, rt);
+	    cli->relay_rcpt, cli->relay_domain, rt);
 	if (rt->error[0] != '\0')
 		fprintf(stderr, "smtpprobe: --relay-test: %s\n", rt->error);
 	if (cli->json)

@@ -23,8 +23,10 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "dane.h"
 #include "diag.h"
 #include "identity.h"
+#include "mtasts.h"
 #include "probe.h"
 #include "record.h"
 
@@ -79,6 +81,10 @@ struct run {
 	char			 catch_all_rcpt[LIMIT_ADDRESS * 4 + 8];
 	bool			 done;
 	struct identity_run	*ident;		/* reverse DNS, client audit */
+	struct dane_run		*dane;		/* TLSA look-ups; NULL: no DANE */
+	bool			 dane_waiting;	/* a connection waits for one */
+	struct mtasts_run	*mtasts;	/* the domain's MTA-STS, TLS-RPT */
+	bool			 mtasts_waiting;
 	int			 ident_idx;	/* server entry of the session */
 	bool			 ident_waiting;
 	bool			 ident_idle;
@@ -196,6 +202,8 @@ probe_ctx_init(struct probe_ctx *ctx, const struct probe_config *cfg,
 		probe_ctx_free(ctx);
 		return -1;
 	}
+	/* Without memory there is no cache: every probe asks again. */
+	ctx->mtasts_cache = mtasts_cache_new();
 	return 0;
 }
 
@@ -207,6 +215,11 @@ probe_ctx_free(struct probe_ctx *ctx)
 	if (ctx->ssl_ctx != NULL)
 		tlsconn_ctx_free(ctx->ssl_ctx);
 	ctx->ssl_ctx = NULL;
+	if (ctx->https_ctx != NULL)
+		tlsconn_ctx_free(ctx->https_ctx);
+	ctx->https_ctx = NULL;
+	mtasts_cache_free(ctx->mtasts_cache);
+	ctx->mtasts_cache = NULL;
 	if (ctx->base != NULL)
 		event_base_free(ctx->base);
 	ctx->base = NULL;
@@ -246,10 +259,28 @@ ident_idle(void *arg)
 }
 
 static void
+mtasts_idle(void *arg)
+{
+	struct run *run = arg;
+
+	run->mtasts_waiting = false;
+	finish_run(run);
+}
+
+static void
 finish_run(struct run *run)
 {
 	if (run->done)
 		return;
+	/* The MTA-STS look-ups and fetch: at most TIMEOUT_MTASTS_MS in
+	 * all, begun with the MX look-up. */
+	if (mtasts_pending(run->mtasts) || run->mtasts_waiting) {
+		if (!run->mtasts_waiting) {
+			run->mtasts_waiting = true;
+			mtasts_when_idle(run->mtasts, mtasts_idle, run);
+		}
+		return;
+	}
 	/* Reverse DNS and HELO look-ups still out: wait for them, at most
 	 * one DNS timeout more. */
 	if (run->ident != NULL && !run->ident_idle) {
@@ -262,6 +293,11 @@ finish_run(struct run *run)
 		return;
 	}
 	run->done = true;
+	dane_fill(run->dane);
+	if (run->mtasts != NULL)
+		mtasts_cache_put(run->ctx->mtasts_cache,
+		    run->res->addr.domain_ascii, run->res->mtasts);
+	mtasts_findings(run->res);
 	if (!run->req.no_identity)
 		identity_findings(run->res);
 	run->catch_all_code = control_of(run) != NULL ?
@@ -383,9 +419,12 @@ targets_from_haddrs(const struct probe_ctx *ctx, const struct mx_info *mx,
 		for (j = 0; j < nhaddrs; j++) {
 			const struct host_addr *h = &haddrs[j];
 
+			/* An address as MX target has no name to check a
+			 * certificate against. */
 			if (h->mx_index == i / 2 &&
 			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
-				add_target(ctx, tl, mx[i / 2].host,
+				add_target(ctx, tl, mx[i / 2].is_ip ? "" :
+				    mx[i / 2].host,
 				    (const struct sockaddr *)&h->addr);
 		}
 }
@@ -435,8 +474,8 @@ haddrs_of(const struct probe_dns *d, struct host_addr **haddrs, size_t *n,
 /*
  * The targets of DNS facts found earlier (batch mode,
  * probe_request.resolved), in the order the walk tries them: a fixed
- * one (target_fixed()), the MX hosts by name when the proxy resolves
- * them (as resolve_hosts() lists them), else the MX hosts' addresses.
+ * one (target_fixed()), else the MX hosts by name when the proxy
+ * resolves them, and the MX hosts' addresses.
  */
 static void
 targets_of(const struct probe_ctx *ctx, const struct probe_dns *d,
@@ -447,12 +486,14 @@ targets_of(const struct probe_ctx *ctx, const struct probe_dns *d,
 
 	if (target_fixed(ctx, d->literal, &d->literal_addr, tl))
 		return;
-	if (proxy_resolves(ctx)) {
+	/* As resolve_hosts() and hosts_resolved() list them: through a
+	 * proxy that resolves names, the MX hosts by name first; then the
+	 * addresses known (only those of MX records that are addresses,
+	 * then). */
+	if (proxy_resolves(ctx))
 		for (i = 0; i < d->nmx; i++)
 			if (!d->mx[i].is_ip)
 				add_name_target(ctx, tl, d->mx[i].host);
-		return;
-	}
 	if (!haddrs_of(d, &haddrs, &n, &cap))
 		tl->dropped++;
 	targets_from_haddrs(ctx, d->mx, d->nmx, haddrs, n, tl);
@@ -613,26 +654,36 @@ resolve_hosts(struct run *run)
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
 		struct sockaddr_storage ss;
+		struct resolver_addr_result ar;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
 		    !run->res->implicit_mx &&
 		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
-			 * host, never an address; MTAs (Postfix, Exim) do
-			 * not use such a target, so neither does the
-			 * probe. */
+			 * host, never an address.  Most MTAs still reach
+			 * the address (their look-up of the "name" gives it
+			 * back), so the probe asks what they would reach,
+			 * and reports the mistake. */
+			memset(&ar, 0, sizeof(ar));
+			ar.status = RESOLVER_OK;
+			ar.n = 1;
+			ar.addrs[0] = ss;
 			m->is_ip = true;
-			m->status = RESOLVER_NODATA;
+			m->status = RESOLVER_OK;
+			keep_host_addrs(run, i, &ar);
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
-			    "the IP address %s instead of a host name; mail "
-			    "servers do not use it",
+			    "the IP address %s instead of a host name (RFC "
+			    "5321 §5.1); most mail servers still deliver "
+			    "there, some (Exim by default) refuse to",
 			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
 			continue;
 		}
+		/* DANE: the TLSA records come beside the addresses. */
+		dane_lookup(run->dane, m->host);
 		if (proxy_resolves(run->ctx)) {
 			/* In MX order (RFC 5321 §5.1), each host once. */
 			add_name_target(run->ctx, &run->tl, m->host);
@@ -930,10 +981,9 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (session_local_addr(s, &local, &ll) == 0) {
 			res->local_addr = local;
 			res->local_addrlen = ll;
-			identity_connected(run->ident, run->ident_idx,
-			    (struct sockaddr *)&local);
 		}
 		identity_session_done(run->ident, run->ident_idx);
+		dane_session_done(run->dane, res->server_host);
 		keep_tls_session(run, s);
 		session_free(s);
 		run->session = NULL;
@@ -1003,6 +1053,16 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		finish_run(run);
 }
 
+/* The session's connection is made: the client's address checks (its
+ * reverse DNS) start now, beside the dialogue, not after it. */
+static void
+session_connected(void *arg, const struct sockaddr *local)
+{
+	struct run *run = arg;
+
+	identity_connected(run->ident, run->ident_idx, local);
+}
+
 /* Open the session to the current target (after the permit, if any). */
 static void
 connect_target(struct run *run)
@@ -1035,7 +1095,9 @@ connect_target(struct run *run)
 		sp.plan = &run->cut;
 	}
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
+	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
+	sp.tlsa = dane_records(run->dane, t->host, &sp.ntlsa, &sp.dane_failed);
 	memcpy(sp.timeout_ms, cfg->timeout_ms, sizeof(sp.timeout_ms));
 	if (cfg->source_len > 0) {
 		sp.source = &cfg->source;
@@ -1048,6 +1110,8 @@ connect_target(struct run *run)
 	if (run->ctx->hooks.tls_get != NULL)
 		sp.tls_resume = run->ctx->hooks.tls_get(run->ctx->hooks.arg,
 		    key);
+	sp.connected = session_connected;
+	sp.connected_arg = run;
 
 	run->session = session_start(&sp, res, session_done, run);
 	if (run->session == NULL) {
@@ -1167,12 +1231,28 @@ start_next(struct run *run)
 	open_target(run);
 }
 
-/* Ask the politeness layer (if any) for leave, then connect. */
+static void
+dane_go(void *arg)
+{
+	struct run *run = arg;
+
+	run->dane_waiting = false;
+	if (!run->done)
+		open_target(run);
+}
+
+/* Ask the politeness layer (if any) for leave, then connect; first the
+ * target host's TLSA answer, when it is still out (the handshake needs
+ * it, RFC 7672 §2.2). */
 static void
 open_target(struct run *run)
 {
 	struct target *t = &run->tl.t[run->current];
 
+	if (!dane_ready(run->dane, t->host, dane_go, run)) {
+		run->dane_waiting = true;
+		return;
+	}
 	if (run->ctx->hooks.conn_acquire != NULL) {
 		/* Batch mode: one connection per server at a time, a pause
 		 * between them, a back-off after 421 (probe/batch.c). */
@@ -1262,6 +1342,10 @@ run_release(struct run *run)
 	run->session = NULL;
 	identity_run_release(run->ident);
 	run->ident = NULL;
+	dane_run_release(run->dane);
+	run->dane = NULL;
+	mtasts_run_release(run->mtasts);
+	run->mtasts = NULL;
 	if (run->deliver_ev != NULL)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
@@ -1284,6 +1368,47 @@ run_deliver(evutil_socket_t fd, short what, void *arg)
 	/* Nothing may write into res once the caller has it. */
 	run_release(run);
 	cb(cb_arg, res);
+}
+
+/* The port every connection of the run goes to. */
+static int
+target_port(const struct probe_config *cfg, const struct probe_request *req)
+{
+	if (req->server != NULL)
+		return resolver_addr_port(req->server);
+	return cfg->use_server && cfg->server_port > 0 ? cfg->server_port :
+	    cfg->port;
+}
+
+/*
+ * DANE whenever TLS may be used, MTA-STS and TLS-RPT for the domain
+ * (once per domain in a run), beside the MX look-up; neither when the
+ * mode asks about something else (the relay and HELO tests).
+ */
+static void
+tls_policy_start(struct run *run)
+{
+	struct probe_ctx *ctx = run->ctx;
+	const struct probe_config *cfg = ctx->cfg;
+	struct probe_result *res = run->res;
+	const char *domain = res->addr.domain_ascii;
+
+	if (run->req.no_tls_policy)
+		return;
+	if (ctx->ssl_ctx != NULL)
+		run->dane = dane_run_new(ctx->resolver, res, cfg->tls_mode,
+		    target_port(cfg, &run->req));
+	if (res->addr.literal || domain[0] == '\0')
+		return;
+	if ((res->mtasts = mtasts_cache_get(ctx->mtasts_cache, domain)) !=
+	    NULL)
+		result_transcriptf(res, 'i', "MTA-STS: %s of %s, as an "
+		    "earlier probe of this run found it",
+		    mtasts_state_name(res->mtasts->state), domain);
+	else
+		run->mtasts = mtasts_run_new(ctx->base, ctx->resolver,
+		    &ctx->https_ctx, cfg->ca_file, res, domain,
+		    !cfg->no_mta_sts, cfg->family);
 }
 
 static struct run *
@@ -1346,8 +1471,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 	}
 	if (run->req.plan == NULL)
 		own_plan(run);
+	tls_policy_start(run);
 
 	if (req->server != NULL) {
+		if (req->server_host != NULL)
+			dane_lookup(run->dane, req->server_host);
 		add_target(ctx, &run->tl, req->server_host != NULL ?
 		    req->server_host : "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
@@ -1358,6 +1486,9 @@ run_start(struct probe_ctx *ctx, const char *address,
 		 * times count from that look-up. */
 		result_copy_dns(res, req->resolved);
 		res->t0 = req->resolved->t0;
+		for (size_t i = 0; i < req->resolved->nmx; i++)
+			if (!req->resolved->mx[i].is_ip)
+				dane_lookup(run->dane, req->resolved->mx[i].host);
 		targets_of(ctx, req->resolved, &run->tl);
 		res->nomem_dropped += run->tl.dropped;
 		start_next(run);
@@ -1368,10 +1499,11 @@ run_start(struct probe_ctx *ctx, const char *address,
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 		res->dns_done = true;
 		start_next(run);
-	} else if (cfg->use_server)
+	} else if (cfg->use_server) {
+		dane_lookup(run->dane, cfg->server_host);
 		resolver_query_addrs(ctx->resolver, cfg->server_host,
 		    AF_UNSPEC, on_server_addrs, run);
-	else
+	} else
 		resolver_query_mx(ctx->resolver, res->addr.domain_ascii, on_mx,
 		    run);
 	return run;

@@ -17,6 +17,7 @@
 #include "session.h"
 
 struct event_base;
+struct mtasts_cache;
 
 struct probe_config {
 	char			 from[LIMIT_ADDRESS * 4 + 8];	/* "" = null sender */
@@ -28,6 +29,8 @@ struct probe_config {
 	struct resolver_config	 dns;
 	int			 timeout_ms[STAGE_COUNT];
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314) */
+	bool			 no_mta_sts;	/* --no-mta-sts: no policy fetch */
 	const char		*ca_file;
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
@@ -94,6 +97,9 @@ struct probe_ctx {
 	struct event_base		*base;
 	struct resolver			*resolver;
 	SSL_CTX				*ssl_ctx;
+	SSL_CTX				*https_ctx;	/* the MTA-STS fetch's,
+							 * made on first use */
+	struct mtasts_cache		*mtasts_cache;	/* policies already had */
 	const struct probe_config	*cfg;
 	struct probe_hooks		 hooks;		/* zeroed by probe_ctx_init */
 	/* cfg->proxy with its address; NULL without a proxy. */
@@ -158,6 +164,7 @@ struct probe_request {
 	bool		 stay_after_greeting;	/* move on to the next server only
 					 * when this one never greeted */
 	bool		 no_identity;	/* no reverse-DNS or HELO-name checks */
+	bool		 no_tls_policy;	/* no DANE or MTA-STS look-ups */
 	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
 	/* The servers, found earlier by a resolve_only probe of the same

@@ -162,32 +162,6 @@ json_explanation(struct json_writer *w, const struct explanation *e)
 }
 
 static void
-json_tls(struct json_writer *w, const struct probe_result *r)
-{
-	const struct tlsconn_info *t = &r->tls;
-
-	if (!r->tls_done) {
-		json_kv_null(w, "tls");
-		return;
-	}
-	json_kv_object(w, "tls");
-	json_kv_str_nonempty(w, "version", t->version);
-	json_kv_str_nonempty(w, "cipher", t->cipher);
-	json_kv_bool(w, "resumed", t->resumed);
-	json_kv_bool(w, "verified", t->verified);
-	json_kv_bool(w, "chain_ok", t->chain_ok);
-	json_kv_str_nonempty(w, "verify_error", t->verify_error);
-	json_kv_tri(w, "name_match", !t->name_checked ? -1 : t->name_match);
-	json_kv_bool(w, "expired", t->expired);
-	json_kv_str_nonempty(w, "subject", t->subject);
-	json_kv_str_nonempty(w, "issuer", t->issuer);
-	json_kv_str_nonempty(w, "names", t->names);
-	json_kv_str_nonempty(w, "not_before", t->not_before);
-	json_kv_str_nonempty(w, "not_after", t->not_after);
-	json_object_end(w);
-}
-
-static void
 json_caps(struct json_writer *w, const struct probe_result *r)
 {
 	const struct ehlo_caps *c = &r->caps;
@@ -265,6 +239,7 @@ json_dns(struct json_writer *w, const struct probe_result *r)
 		json_array_end(w);
 		json_kv_str_nonempty(w, "cname", m->cname);
 		json_kv_bool(w, "is_ip", m->is_ip);
+		report_tls_json_mx(w, m);
 		json_object_end(w);
 	}
 	json_array_end(w);
@@ -407,9 +382,10 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 		json_kv_null(w, "server");
 	json_proxy(w, r);
 	json_reach(w, r);
-	json_tls(w, r);
+	report_tls_json(w, r);
 	json_caps(w, r);
 	json_dns(w, r);
+	report_tls_json_domain(w, r);
 	report_identity_json(w, r);
 	json_attempts(w, r);
 	json_stages(w, r);
@@ -615,8 +591,15 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 		report_put_cstr(out, r->input);
 	}
 	fputc('\n', out);
-	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
-	    verdict_name(r->verdict), reset, reason_name(r->reason));
+	if (r->reason == REASON_SELF_CHECK)
+		/* No address was asked: the audit's result, as the exit
+		 * status says it, not "verdict: unknown". */
+		fprintf(out, "  self-check: %s%s%s\n", vcol, r->exit_code == 0 ?
+		    "nothing wrong found" : r->exit_code == 1 ?
+		    "problems found" : "could not check", reset);
+	else
+		fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
+		    verdict_name(r->verdict), reset, reason_name(r->reason));
 	fputs("  ", out);
 	report_put_cstr(out, r->summary);
 	fputc('\n', out);
@@ -655,8 +638,8 @@ text_mx(FILE *out, const struct probe_result *r)
 		fprintf(out, "    %3u %s", m->pref, m->host);
 		for (j = 0; j < m->naddrs; j++)
 			fprintf(out, "%s%s", j ? ", " : "  [", m->addrs[j]);
-		fprintf(out, "%s\n", m->naddrs ? "]" : m->is_ip ?
-		    "  (an IP address, not a host name: not used)" :
+		fprintf(out, "%s%s\n", m->naddrs ? "]" : "", m->is_ip ?
+		    "  (an IP address, not a host name)" : m->naddrs ? "" :
 		    m->status != RESOLVER_OK ? "  (no address)" :
 		    r->proxy != NULL && r->proxy->remote_dns ?
 		    "  (resolved by the proxy)" : "");
@@ -729,6 +712,59 @@ stage_hidden(const struct probe_result *r, enum stage st)
 	    s->nreplies == 0 && !s->expl.present;
 }
 
+/*
+ * The tls row: the handshake's outcome (the protocol, the cipher, whether
+ * the certificate was verified), not the EHLO reply that follows it; that
+ * one only when it was not a success.
+ */
+static void
+text_tls_row(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_TLS];
+	const struct rec_reply *ehlo = s->nreplies > 0 ?
+	    &s->replies[s->nreplies - 1] : NULL;
+
+	fprintf(out, " handshake done: %s %s, certificate %s", r->tls.version,
+	    r->tls.cipher, r->tls.verified ? "verified" : "NOT verified");
+	if (ehlo != NULL && ehlo->reply->code / 100 != 2) {
+		fputs("\n                  then EHLO: ", out);
+		put_reply_short(out, ehlo->reply, 90);
+	}
+}
+
+/* Word of the answer to one recipient. */
+static const char *
+rcpt_word(const struct rec_reply *rr)
+{
+	int c = rr->reply->code / 100;
+
+	return c == 2 ? "accepted" : c == 4 ? "deferred" : c == 5 ?
+	    "refused" : "unclear";
+}
+
+/*
+ * The rcpt row with --catch-all: the address's own reply under the
+ * stage's mark, then the made-up control's, each with its own answer, so
+ * that the control's refusal is not shown as the address's.
+ */
+static void
+text_rcpt_rows(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_RCPT];
+	const struct rec_reply *own = &s->replies[0], *ctl = &s->replies[1];
+	const char *lt = strchr(ctl->command, '<');
+
+	fprintf(out, " %s: ", rcpt_word(own));
+	put_reply_short(out, own->reply, 90);
+	fprintf(out, "\n           control  %s: ", rcpt_word(ctl));
+	put_reply_short(out, ctl->reply, 70);
+	fputs(" (", out);
+	report_put_cstr(out, lt != NULL ? lt : ctl->command);
+	fprintf(out, ", made up: %s)", ctl->reply->code / 100 == 2 ?
+	    "the domain accepts any address" : "the domain does not take "
+	    "just any address");
+}
+
 /* One stage: its mark, its last reply (or error, or a fact), and for a
  * warning or a failure the explanation. */
 static void
@@ -738,7 +774,11 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	char fact[300];
 
 	fprintf(out, "    [%s] %-8s", status_mark(s->status), stage_name(st));
-	if (s->nreplies > 0) {
+	if (st == STAGE_TLS && r->tls_done)
+		text_tls_row(out, r);
+	else if (st == STAGE_RCPT && s->nreplies > 1)
+		text_rcpt_rows(out, r);
+	else if (s->nreplies > 0) {
 		fputc(' ', out);
 		put_reply_short(out, s->replies[s->nreplies - 1].reply, 100);
 	} else if (s->error[0]) {
@@ -771,11 +811,7 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 	text_mx(out, r);
 	text_route(out, r);
 	report_identity_text(out, r);
-	if (r->tls_done)
-		fprintf(out, "  tls:     %s %s%s, certificate %s\n",
-		    r->tls.version, r->tls.cipher, r->tls.resumed ?
-		    " (session resumed)" : "", r->tls.verified ? "verified" :
-		    "NOT verified");
+	report_tls_text(out, r);
 	for (st = 0; st < STAGE_COUNT; st++) {
 		if (stage_hidden(r, (enum stage)st))
 			continue;

@@ -67,6 +67,20 @@ void report_json_finding(struct json_writer *w, const struct finding *f,
 void report_json_server(struct json_writer *w, const char *host,
     const char *ip, int port);
 
+/* The TLS parts (report_tls.c): the "tls" member; the "dane" and
+ * "mta_sts" members of an MX host; the domain's "mta_sts" and "tls_rpt"
+ * members; and the text lines (tls, chain, dane, mta-sts, tls-rpt). */
+void report_tls_json(struct json_writer *w, const struct probe_result *r);
+void report_tls_json_mx(struct json_writer *w, const struct mx_info *m);
+void report_tls_json_domain(struct json_writer *w,
+    const struct probe_result *r);
+void report_tls_text(FILE *out, const struct probe_result *r);
+
+/* key: true, false, or null when it could not be checked or was not
+ * asked (report_identity.c). */
+void report_json_check(struct json_writer *w, const char *key,
+    enum ident_check c);
+
 /* The identity part of the text report (report_identity.c). */
 void report_identity_text(FILE *out, const struct probe_result *r);
 

@@ -10,12 +10,12 @@
 #include "json.h"
 #include "report.h"
 
-/* true, false, or null when it could not be checked or was not asked. */
-static void
-jcheck(struct json_writer *w, const char *key, enum ident_check c)
+void
+report_json_check(struct json_writer *w, const char *key, enum ident_check c)
 {
 	json_kv_tri(w, key, c == IDENT_YES ? 1 : c == IDENT_NO ? 0 : -1);
 }
+
 
 static void
 json_rdns(struct json_writer *w, const struct ident_rdns *rd)
@@ -37,7 +37,7 @@ json_rdns(struct json_writer *w, const struct ident_rdns *rd)
 	}
 	json_array_end(w);
 	json_kv_tri(w, "names_valid", rd->nptr == 0 ? -1 : all);
-	jcheck(w, "forward_confirmed", rd->fcrdns);
+	report_json_check(w, "forward_confirmed", rd->fcrdns);
 	json_kv_str(w, "confirmed_name", rd->fcrdns_name);
 	json_kv_str(w, "check", ident_check_name(rd->fcrdns));
 	json_object_end(w);
@@ -54,11 +54,11 @@ json_server(struct json_writer *w, const struct ident_server *sv)
 	json_kv_str(w, "banner_name", sv->banner_name);
 	json_kv_str(w, "ehlo_name", sv->ehlo_name);
 	json_kv_str(w, "client_ip_seen", sv->client_ip_seen);
-	jcheck(w, "banner_valid", sv->banner_valid);
-	jcheck(w, "banner_matches_ptr", sv->banner_matches_ptr);
-	jcheck(w, "banner_matches_mx", sv->banner_matches_mx);
-	jcheck(w, "ptr_matches_mx", sv->ptr_matches_mx);
-	jcheck(w, "ehlo_matches_banner", sv->ehlo_matches_banner);
+	report_json_check(w, "banner_valid", sv->banner_valid);
+	report_json_check(w, "banner_matches_ptr", sv->banner_matches_ptr);
+	report_json_check(w, "banner_matches_mx", sv->banner_matches_mx);
+	report_json_check(w, "ptr_matches_mx", sv->ptr_matches_mx);
+	report_json_check(w, "ehlo_matches_banner", sv->ehlo_matches_banner);
 	json_object_end(w);
 }
 
@@ -77,9 +77,9 @@ json_helo(struct json_writer *w, const struct ident_client *c)
 	for (i = 0; i < c->nhelo_addrs; i++)
 		json_str(w, c->helo_addrs[i]);
 	json_array_end(w);
-	jcheck(w, "resolves", c->helo_resolves);
-	jcheck(w, "matches_ip", c->helo_matches_ip);
-	jcheck(w, "matches_ptr", c->helo_matches_ptr);
+	report_json_check(w, "resolves", c->helo_resolves);
+	report_json_check(w, "matches_ip", c->helo_matches_ip);
+	report_json_check(w, "matches_ptr", c->helo_matches_ptr);
 	json_object_end(w);
 }
 
@@ -129,8 +129,12 @@ text_rdns(FILE *out, const struct ident_rdns *rd)
 		if (i > 0)
 			fputs(", ", out);
 		report_put_cstr(out, rd->ptr[i]);
+		/* A name without a dot (localhost) is valid, but not
+		 * fully qualified: wrong for a mail server. */
 		if (!rd->ptr_valid[i])
-			fputs(" (not a valid host name)", out);
+			fputs(address_hostname_ok(rd->ptr[i]) ? " (not fully "
+			    "qualified: wrong for a mail server)" : " (not a "
+			    "valid host name)", out);
 	}
 	switch (rd->fcrdns) {
 	case IDENT_YES:

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mtasts.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -304,7 +305,8 @@ result_reset_session(struct probe_result *r)
 		clear_stage(&r->stages[st]);
 	r->has_caps = false;
 	r->tls_done = false;
-	memset(&r->tls, 0, sizeof(r->tls));
+	r->tls_implicit = false;
+	tlsconn_info_clear(&r->tls);
 	/* The proxy's facts are the connection's; that one is used stays. */
 	if (r->proxy != NULL)
 		proxy_reset(r->proxy);
@@ -338,6 +340,9 @@ result_clear(struct probe_result *r)
 	free(r->ident.servers);
 	r->ident.servers = NULL;
 	r->ident.nservers = r->ident.servers_cap = 0;
+	tlsconn_info_clear(&r->tls);
+	free(r->mtasts);
+	r->mtasts = NULL;
 	free(r->proxy);
 	r->proxy = NULL;
 	free(r->reach);
@@ -771,6 +776,13 @@ copy_plain(struct probe_result *dst, const struct probe_result *src)
 	dst->ident.servers = NULL;
 	dst->proxy = NULL;
 	dst->reach = NULL;
+	/* The TLS facts' chain and the MTA-STS facts, copied deeply. */
+	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+		dst->nomem_dropped++;
+	dst->mtasts = NULL;
+	if (src->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(src->mtasts)) == NULL)
+		dst->nomem_dropped++;
 	dst->verdict = VERDICT_UNKNOWN;
 	dst->reason = REASON_NONE;
 	dst->summary[0] = '\0';
@@ -819,6 +831,9 @@ result_dns_save(const struct probe_result *r)
 	    sizeof(d->local_error_msg));
 	d->t0 = r->t0;
 	copy_stage(&d->stage, &r->stages[STAGE_DNS]);
+	if (r->mtasts != NULL && (d->mtasts = mtasts_info_dup(r->mtasts)) ==
+	    NULL)
+		d->nomem_dropped++;
 	/* The arrays through a result's own copy helpers. */
 	if ((tmp = calloc(1, sizeof(*tmp))) == NULL) {
 		result_dns_free(d);
@@ -847,6 +862,7 @@ result_dns_free(struct probe_dns *d)
 	if (d == NULL)
 		return;
 	clear_stage(&d->stage);
+	free(d->mtasts);
 	free(d->mx);
 	free(d->findings);
 	for (i = 0; i < d->ntranscript; i++)
@@ -895,6 +911,10 @@ result_copy_dns(struct probe_result *dst, const struct probe_dns *d)
 	dst->nomem_dropped += d->nomem_dropped;
 	if (dst->nmx < d->nmx)
 		result_nomem(dst);
+	/* The domain's MTA-STS facts, unless the run has them already. */
+	if (dst->mtasts == NULL && d->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(d->mtasts)) == NULL)
+		dst->nomem_dropped++;
 	if (d->local_error) {
 		dst->local_error = true;
 		memcpy(dst->local_error_msg, d->local_error_msg,
@@ -942,6 +962,12 @@ result_copy_connection(struct probe_result *dst,
 		free(dst->mx);
 		copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, dns->mx, dns->nmx,
 		    sizeof(*dns->mx), dst);
+		/* The MTA-STS facts are its domain's, not the connection's. */
+		free(dst->mtasts);
+		dst->mtasts = NULL;
+		if (dns->mtasts != NULL && (dst->mtasts =
+		    mtasts_info_dup(dns->mtasts)) == NULL)
+			dst->nomem_dropped++;
 		append_dns_lists(dst, dns);
 		copy_findings(dst, conn, mask);
 		copy_transcript(dst, conn, conn->transcript_session,

@@ -26,6 +26,8 @@
 #include "socks.h"
 #include "tlsconn.h"
 
+struct mtasts_info;
+
 enum stage {
 	STAGE_ADDRESS,
 	STAGE_DNS,
@@ -103,6 +105,9 @@ struct stage_rec {
 	size_t			replies_dropped;
 	double			elapsed_ms;
 	bool			timed_out;
+	/* Timed out inside a reply that had begun (continuation lines,
+	 * then silence). */
+	bool			unfinished;
 	char			error[256];	/* our own failure (errno, OpenSSL), not the server's */
 	struct explanation	expl;
 };
@@ -142,6 +147,23 @@ struct attempt {
 	char	detail[256];
 };
 
+/* DANE (RFC 7672) for one MX host: its TLSA answer, then what the
+ * handshake with it found (dane.c). */
+enum dane_state {
+	DANE_NOT_LOOKED_UP,	/* no TLS, an IP address, or not asked */
+	DANE_LOOKUP_FAILED,	/* SERVFAIL, timeout, ...: could not tell */
+	DANE_NO_TLSA,		/* NXDOMAIN or NODATA */
+	DANE_UNAUTHENTICATED,	/* records without the AD bit: not used */
+	DANE_UNUSABLE,		/* authenticated, none of usage 2 or 3 */
+	DANE_USABLE,		/* authenticated usable records, not matched yet */
+	DANE_MATCH,
+	DANE_MISMATCH
+};
+
+/* "not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
+ * "unusable", "usable", "match", "mismatch". */
+const char *dane_state_name(enum dane_state d);
+
 struct mx_info {
 	unsigned		pref;
 	char			host[RESOLVER_NAME_MAX];
@@ -150,6 +172,16 @@ struct mx_info {
 	char			addrs[RESOLVER_MAX_ADDRS][64];
 	char			cname[RESOLVER_NAME_MAX];	/* the host is an alias of this; "" if not */
 	bool			is_ip;		/* the MX target is an IP address, not a name */
+	enum dane_state		dane;
+	unsigned		ntlsa;		/* TLSA records in the answer */
+	/* The records ("3 1 1 0a1b2c3d...", data cut), then after a
+	 * handshake the one that matched or what the server presented. */
+	char			tlsa[192];
+	char			dane_detail[192];
+	/* MTA-STS (mtasts.c): the host fits the policy's mx patterns; the
+	 * handshake with it met the policy's TLS requirements. */
+	enum ident_check	sts_match;
+	enum ident_check	sts_cert;
 };
 
 struct transcript_entry {
@@ -271,7 +303,10 @@ struct probe_result {
 	int			 catch_all_code;	/* --catch-all: the made-up
 						 * recipient's answer; 0: not asked */
 	bool			 tls_done;
+	bool			 tls_implicit;	/* TLS from the connect (RFC 8314) */
 	struct tlsconn_info	 tls;
+	struct mtasts_info	*mtasts;	/* MTA-STS and TLS-RPT of the
+						 * domain; NULL when not asked */
 
 	/* reverse DNS, banner names, client self-audit (identity.c) */
 	struct identity		 ident;
@@ -400,6 +435,7 @@ struct probe_dns {
 	struct finding		*findings;	/* those filed under STAGE_DNS */
 	size_t			 ntranscript;
 	struct transcript_entry	*transcript;
+	struct mtasts_info	*mtasts;	/* the domain's MTA-STS facts */
 	size_t			 nomem_dropped;
 	bool			 local_error;
 	char			 local_error_msg[256];

@@ -95,8 +95,13 @@ struct session {
 	struct reply_parser	 parser;
 	double			 sent_at;	/* when the last command went out */
 	double			 stage_start;
+	double			 deadline;	/* the state's timer ends */
+	double			 line_at;	/* the last line came */
+	bool			 unfinished;	/* timed out mid-reply */
 	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
+	struct tlsconn_params	 tp;		/* the handshake's name, TLSA records */
+	bool			 dane_usable;	/* a TLSA record OpenSSL can match */
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
 	bool			 quitting;	/* RSET is followed by QUIT */
 	size_t			 ti;		/* the plan's transaction being asked */
@@ -121,6 +126,7 @@ struct session {
 };
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg);
+static void chain_findings(struct session *s);
 static void on_reply(struct session *s, struct reply *rp);
 static void protocol_abort(struct session *s, struct reply *partial,
     const char *why);
@@ -151,6 +157,7 @@ enter(struct session *s, enum sstate st)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->timer, &tv);
+	s->deadline = now_ms() + ms;
 	if (stage_of(s)->elapsed_ms == 0)
 		s->stage_start = now_ms();
 }
@@ -258,13 +265,25 @@ send_quit(struct session *s)
 		send_line(s, S_QUIT, "QUIT");
 }
 
+/* TLS cannot be left out or done without: --tls required, implicit TLS
+ * (there is no clear text to fall back to), and with --tls dane any
+ * authenticated TLSA record, usable or not, or a failed look-up (RFC
+ * 7672 §2.2, as Postfix's dane level). */
+static bool
+tls_mandatory(const struct session *s)
+{
+	return s->p.tls_mode == TLS_REQUIRED || s->p.implicit_tls ||
+	    (s->p.tls_mode == TLS_DANE && (s->p.ntlsa > 0 ||
+	    s->p.dane_failed));
+}
+
 static void
 start_tls(struct session *s)
 {
 	char err[256];
 
-	if (conn_starttls(s->conn, s->p.ssl_ctx, s->p.host, s->p.tls_resume,
-	    err, sizeof(err)) != 0) {
+	if (conn_starttls(s->conn, s->p.ssl_ctx, &s->tp, err,
+	    sizeof(err)) != 0) {
 		snprintf(s->res->stages[STAGE_TLS].error,
 		    sizeof(s->res->stages[STAGE_TLS].error), "%s", err);
 		set_status(s, STAGE_TLS, STATUS_FAIL);
@@ -272,9 +291,132 @@ start_tls(struct session *s)
 		finish(s);
 		return;
 	}
-	result_transcriptf(s->res, 'i', "TLS handshake with %s",
-	    s->p.host[0] ? s->p.host : "(no name to check)");
+	result_transcriptf(s->res, 'i', "TLS handshake%s with %s%s",
+	    s->p.implicit_tls ? " (implicit TLS, RFC 8314)" : "",
+	    s->p.host[0] ? s->p.host : "(no name to check)",
+	    s->dane_usable ? ", DANE: TLSA records to match" : "");
 	enter(s, S_TLS_HANDSHAKE);
+}
+
+/* Findings about the certificates, the name and the protocol version. */
+static void
+cert_findings(struct session *s, const char *ev)
+{
+	const struct tlsconn_info *ti = &s->res->tls;
+	bool strict = s->p.tls_mode == TLS_REQUIRED || s->dane_usable;
+
+	if (ti->expired)
+		result_finding(s->res, FINDING_TLS_CERT_EXPIRED, STAGE_TLS, ev,
+		    "the server's certificate expired on %s", ti->not_after);
+	if (ti->name_checked && !ti->name_match)
+		result_finding(s->res, FINDING_TLS_CERT_NAME_MISMATCH,
+		    STAGE_TLS, ev, "the server's certificate is not valid for "
+		    "%s (it names %s)", s->p.host, ti->names[0] ? ti->names :
+		    ti->subject);
+	if (ti->wildcard_miss[0] != '\0')
+		result_finding(s->res, FINDING_TLS_CERT_WILDCARD_MISMATCH,
+		    STAGE_TLS, ti->wildcard_miss, "the certificate's wildcard "
+		    "name %s stands for exactly one label, so it does not "
+		    "cover %s, which has more labels before the wildcard's "
+		    "domain", ti->wildcard_miss, s->p.host);
+	if (!ti->chain_ok && !ti->expired)
+		result_finding(s->res, FINDING_TLS_CERT_UNTRUSTED, STAGE_TLS,
+		    ev, "the server's certificate does not chain to a trusted "
+		    "authority: %s", ti->verify_error);
+	if (ti->version_num != 0 && ti->version_num < TLS1_2_VERSION)
+		result_finding_sev(s->res, FINDING_TLS_OLD_VERSION, strict ?
+		    SEV_ERROR : SEV_WARNING, STAGE_TLS, "RFC 8996", ti->version,
+		    "the server negotiated %s; TLS 1.0 and 1.1 are deprecated "
+		    "and many senders refuse them (TLS 1.2 is the minimum, RFC "
+		    "9325 §3.1.1)", ti->version);
+	chain_findings(s);
+}
+
+/* Weak keys, SHA-1 signatures and near expiry, anywhere in the chain
+ * the server presented. */
+static void
+chain_findings(struct session *s)
+{
+	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_cert *soon = NULL;
+	size_t i;
+
+	for (i = 0; i < ti->nchain; i++) {
+		const struct tlsconn_cert *c = &ti->chain[i];
+
+		if ((strcmp(c->key_type, "RSA") == 0 ||
+		    strcmp(c->key_type, "DSA") == 0) && c->key_bits < 2048)
+			result_finding(s->res, FINDING_TLS_WEAK_KEY, STAGE_TLS,
+			    c->subject, "certificate %zu of the chain (%s) has "
+			    "a %d-bit %s key; 2048 bits is the minimum", i,
+			    c->subject, c->key_bits, c->key_type);
+		/* A self-signed anchor's own signature is never checked. */
+		if (c->sig_sha1 && !c->self_signed)
+			result_finding(s->res, FINDING_TLS_SHA1_SIGNATURE,
+			    STAGE_TLS, c->sig_alg, "certificate %zu of the "
+			    "chain (%s) is signed with %s, which can be forged "
+			    "and which current software refuses", i, c->subject,
+			    c->sig_alg);
+		if (c->days_left >= 0 && c->days_left <= LIMIT_CERT_EXPIRY_INFO &&
+		    (soon == NULL || c->days_left < soon->days_left))
+			soon = c;
+	}
+	if (soon != NULL)
+		result_finding(s->res, soon->days_left <=
+		    LIMIT_CERT_EXPIRY_WARN ? FINDING_TLS_CERT_EXPIRING_SOON :
+		    FINDING_TLS_CERT_EXPIRING, STAGE_TLS, soon->not_after,
+		    "the certificate %s expires in %ld day%s (%s)",
+		    soon->subject, soon->days_left, soon->days_left == 1 ? "" :
+		    "s", soon->not_after);
+}
+
+/* DANE (RFC 7672): the match, or what the server presented instead. */
+static void
+dane_findings(struct session *s)
+{
+	static const struct tlsconn_cert none = { .subject = "(not kept)" };
+	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_cert *leaf = ti->nchain > 0 ? &ti->chain[0] :
+	    &none;
+
+	if (ti->dane == TLSCONN_DANE_MATCH)
+		result_transcriptf(s->res, 'i', "DANE: TLSA %u %u %u matched at "
+		    "depth %d", ti->dane_usage, ti->dane_selector,
+		    ti->dane_mtype, ti->dane_depth);
+	else if (ti->dane == TLSCONN_DANE_MISMATCH)
+		result_finding_sev(s->res, FINDING_DANE_MISMATCH,
+		    s->p.tls_mode == TLS_DANE ? SEV_ERROR : SEV_WARNING,
+		    STAGE_TLS, "RFC 7672 §3", leaf->spki_sha256, "none of the "
+		    "%zu usable TLSA record%s of %s matches the certificates "
+		    "the server presented (leaf %s: certificate SHA-256 %s, "
+		    "public key SHA-256 %s)%s", ti->tlsa_usable,
+		    ti->tlsa_usable == 1 ? "" : "s", s->p.host, leaf->subject,
+		    leaf->sha256, leaf->spki_sha256, s->p.tls_mode == TLS_DANE ?
+		    "; with --tls dane the server is not used" : "");
+}
+
+/* Whether the handshake's outcome ends the session (true: done). */
+static bool
+tls_fatal(struct session *s)
+{
+	const struct tlsconn_info *ti = &s->res->tls;
+	bool fail = (s->p.tls_mode == TLS_REQUIRED && !ti->verified) ||
+	    (s->p.tls_mode == TLS_DANE && ((s->dane_usable &&
+	    ti->dane != TLSCONN_DANE_MATCH) || s->p.dane_failed));
+
+	if (!fail)
+		return false;
+	set_status(s, STAGE_TLS, STATUS_FAIL);
+	decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_TLS);
+	if (s->p.implicit_tls) {
+		/* No greeting yet, so no QUIT may be sent (RFC 5321
+		 * §4.3.1): just close. */
+		result_transcriptf(s->res, 'i', "closing: the server is not "
+		    "authenticated");
+		finish(s);
+	} else
+		send_line(s, S_QUIT, "QUIT");
+	return true;
 }
 
 static void
@@ -283,42 +425,36 @@ tls_done(struct session *s)
 	struct tlsconn_info *ti = &s->res->tls;
 	struct stage_rec *st = &s->res->stages[STAGE_TLS];
 	char ev[512];
+	size_t nf;
 
 	s->in_tls = true;
 	s->res->tls_done = true;
-	tlsconn_inspect(conn_tls_bev(s->conn), s->p.host, ti);
+	s->res->tls_implicit = s->p.implicit_tls;
+	tlsconn_inspect(conn_tls_bev(s->conn), &s->tp, ti);
 	st->elapsed_ms = now_ms() - s->stage_start;
 	result_transcriptf(s->res, 'i', "TLS %s %s, certificate %s%s%s",
 	    ti->version, ti->cipher, ti->subject,
 	    ti->verified ? " (verified)" : ": ",
 	    ti->verified ? "" : (ti->verify_error[0] ? ti->verify_error :
+	    ti->dane == TLSCONN_DANE_MISMATCH ? "no TLSA record matches" :
 	    "name does not match"));
 	snprintf(ev, sizeof(ev), "subject %s; issuer %s; names %s",
 	    ti->subject, ti->issuer, ti->names[0] ? ti->names : "(none)");
 
 	set_status(s, STAGE_TLS, STATUS_OK);
-	if (ti->expired) {
-		result_finding(s->res, FINDING_TLS_CERT_EXPIRED, STAGE_TLS, ev,
-		    "the server's certificate expired on %s", ti->not_after);
-		set_status(s, STAGE_TLS, STATUS_WARN);
-	}
-	if (ti->name_checked && !ti->name_match) {
-		result_finding(s->res, FINDING_TLS_CERT_NAME_MISMATCH,
-		    STAGE_TLS, ev, "the server's certificate is not valid for "
-		    "%s (it names %s)", s->p.host, ti->names[0] ? ti->names :
-		    ti->subject);
-		set_status(s, STAGE_TLS, STATUS_WARN);
-	}
-	if (!ti->chain_ok && !ti->expired) {
-		result_finding(s->res, FINDING_TLS_CERT_UNTRUSTED, STAGE_TLS,
-		    ev, "the server's certificate does not chain to a trusted "
-		    "authority: %s", ti->verify_error);
-		set_status(s, STAGE_TLS, STATUS_WARN);
-	}
-	if (s->p.tls_mode == TLS_REQUIRED && !ti->verified) {
-		set_status(s, STAGE_TLS, STATUS_FAIL);
-		decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_TLS);
-		send_line(s, S_QUIT, "QUIT");
+	nf = s->res->nfindings;
+	cert_findings(s, ev);
+	dane_findings(s);
+	/* A warning about the certificate makes the stage a warning. */
+	for (; nf < s->res->nfindings; nf++)
+		if (s->res->findings[nf].severity >= SEV_WARNING)
+			set_status(s, STAGE_TLS, STATUS_WARN);
+	if (tls_fatal(s))
+		return;
+	if (s->p.implicit_tls) {
+		/* RFC 8314 §3.3: the greeting comes inside TLS. */
+		enter(s, S_GREETING);
+		s->stage_start = now_ms();
 		return;
 	}
 	/* RFC 3207 §4.2: forget what EHLO said before TLS and ask again. */
@@ -327,19 +463,67 @@ tls_done(struct session *s)
 	send_line(s, S_EHLO_TLS, "EHLO %s", s->p.helo);
 }
 
+/* Implicit TLS, and the server answered in clear text: its first bytes
+ * (the record header OpenSSL choked on) read like an SMTP reply. */
+static bool
+plaintext_reply(const struct tlsconn_peek *pk)
+{
+	return pk->n >= 4 && pk->bytes[0] >= '2' && pk->bytes[0] <= '5' &&
+	    pk->bytes[1] >= '0' && pk->bytes[1] <= '9' &&
+	    pk->bytes[2] >= '0' && pk->bytes[2] <= '9' &&
+	    (pk->bytes[3] == ' ' || pk->bytes[3] == '-' ||
+	    pk->bytes[3] == '\r' || pk->bytes[3] == '\n');
+}
+
 static void
 tls_failed(struct session *s, const char *why)
 {
 	struct stage_rec *st = &s->res->stages[STAGE_TLS];
+	const struct tlsconn_peek *pk = conn_tls_peek(s->conn);
+	char seen[TLSCONN_FIRST_BYTES + 1];
+	size_t i;
 
 	snprintf(st->error, sizeof(st->error), "%s", why);
 	set_status(s, STAGE_TLS, STATUS_FAIL);
-	result_finding(s->res, FINDING_TLS_HANDSHAKE_FAILED, STAGE_TLS, why,
-	    "the TLS handshake with %s failed", s->res->server_ip);
+	result_finding_sev(s->res, FINDING_TLS_HANDSHAKE_FAILED, SEV_ERROR,
+	    STAGE_TLS, s->p.implicit_tls ? "RFC 8314 §3.3" : "RFC 3207 §4.1",
+	    why, "the TLS handshake with %s failed", s->res->server_ip);
+	if (s->p.implicit_tls && plaintext_reply(pk)) {
+		for (i = 0; i < pk->n; i++)
+			seen[i] = pk->bytes[i] >= 0x20 && pk->bytes[i] < 0x7f ?
+			    (char)pk->bytes[i] : ' ';
+		seen[i] = '\0';
+		result_finding(s->res, FINDING_TLS_IMPLICIT_PLAINTEXT,
+		    STAGE_TLS, seen, "implicit TLS was expected on port %d, "
+		    "but the server answered in clear text (\"%s...\"): it "
+		    "greets first and offers TLS, if at all, through STARTTLS; "
+		    "probe it with --tls opportunistic", s->res->server_port,
+		    seen);
+	}
 	result_transcriptf(s->res, 'i', "TLS handshake failed: %s", why);
-	decide(s, s->p.tls_mode == TLS_REQUIRED ?
-	    OUTCOME_TLS_REQUIRED_FAILED : OUTCOME_TLS_RETRY_PLAIN, STAGE_TLS);
+	decide(s, tls_mandatory(s) ? OUTCOME_TLS_REQUIRED_FAILED :
+	    OUTCOME_TLS_RETRY_PLAIN, STAGE_TLS);
 	finish(s);
+}
+
+/*
+ * A TLS record where the greeting should be: the server expects TLS
+ * from the first byte (implicit TLS, as on port 465), and sent an alert
+ * or a handshake message.  A finding; true when p is such a record.
+ */
+static bool
+greeting_is_tls(struct session *s, const unsigned char *p, size_t n)
+{
+	char hex[2 * 8 + 1];
+
+	if (!tlsconn_looks_like_record(p, n))
+		return false;
+	tlsconn_hex(p, n < 8 ? n : 8, hex, sizeof(hex));
+	result_finding(s->res, FINDING_GREETING_TLS_RECORD, STAGE_GREETING, hex,
+	    "the server sent a TLS record (%s...) instead of a greeting: port "
+	    "%d expects TLS from the first byte (implicit TLS, as on port "
+	    "465); probe it with --tls implicit", hex, s->res->server_port);
+	return true;
 }
 
 /* ---- AUTH (RFC 4954) ---------------------------------------------------- */
@@ -420,6 +604,21 @@ start_auth(struct session *s)
 		auth_failed(s, "not sent: no usable mechanism");
 		return;
 	}
+	if (s->in_tls && !s->res->tls.verified)
+		/* RFC 4954 §14: TLS protects the password only from those
+		 * who cannot present the certificate the client accepted. */
+		result_finding(s->res, FINDING_AUTH_TLS_UNVERIFIED, STAGE_AUTH,
+		    s->res->tls.subject, "AUTH %s was sent over TLS to a "
+		    "server whose certificate was not verified (%s): whoever "
+		    "presents that certificate, anyone able to intercept the "
+		    "connection, can read the %s; --tls required sends "
+		    "credentials only to a verified server",
+		    auth_mech_name(s->mech), s->res->tls.verify_error[0] ?
+		    s->res->tls.verify_error : s->res->tls.dane ==
+		    TLSCONN_DANE_MISMATCH ? "no TLSA record matches" :
+		    "the name does not match", s->mech == AUTH_MECH_CRAM_MD5 ?
+		    "user name and a response that can be attacked offline" :
+		    "user name and password");
 	if (!s->in_tls)
 		result_finding(s->res, FINDING_AUTH_PLAINTEXT, STAGE_AUTH, NULL,
 		    "AUTH %s was sent over an unencrypted connection "
@@ -850,10 +1049,10 @@ after_hello(struct session *s)
 	}
 	if (!offered) {
 		result_finding_sev(s->res, FINDING_STARTTLS_NOT_OFFERED,
-		    s->p.tls_mode == TLS_REQUIRED ? SEV_ERROR : SEV_WARNING,
-		    STAGE_STARTTLS, "RFC 3207 §4", NULL, "the server does not "
-		    "offer STARTTLS, so mail to it travels unencrypted");
-		if (s->p.tls_mode == TLS_REQUIRED) {
+		    tls_mandatory(s) ? SEV_ERROR : SEV_WARNING, STAGE_STARTTLS,
+		    "RFC 3207 §4", NULL, "the server does not offer STARTTLS, "
+		    "so mail to it travels unencrypted");
+		if (tls_mandatory(s)) {
 			set_status(s, STAGE_STARTTLS, STATUS_FAIL);
 			decide(s, OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
 			send_quit(s);
@@ -975,11 +1174,10 @@ on_starttls_reply(struct session *s, const struct rec_reply *rr)
 		return;
 	}
 	set_status(s, STAGE_STARTTLS, STATUS_FAIL);
-	result_finding_sev(s->res, FINDING_STARTTLS_REJECTED, s->p.tls_mode ==
-	    TLS_REQUIRED ? SEV_ERROR : SEV_WARNING, STAGE_STARTTLS,
-	    "RFC 3207 §4", NULL, "the server offered STARTTLS but refused it "
-	    "with %d", code);
-	if (s->p.tls_mode == TLS_REQUIRED || code == 421) {
+	result_finding_sev(s->res, FINDING_STARTTLS_REJECTED, tls_mandatory(s) ?
+	    SEV_ERROR : SEV_WARNING, STAGE_STARTTLS, "RFC 3207 §4", NULL,
+	    "the server offered STARTTLS but refused it with %d", code);
+	if (tls_mandatory(s) || code == 421) {
 		decide(s, code == 421 ? OUTCOME_GREETING_TEMPORARY :
 		    OUTCOME_TLS_REQUIRED_FAILED, STAGE_STARTTLS);
 		send_line(s, S_QUIT, "QUIT");
@@ -1066,6 +1264,16 @@ on_reply(struct session *s, struct reply *rp)
 		 * otherwise ignored. */
 		return;
 	}
+}
+
+/* Bytes without a line end waiting at the greeting: a TLS record? */
+static bool
+pending_tls_record(struct session *s)
+{
+	unsigned char p[8];
+	size_t n = conn_peek_pending(s->conn, p, sizeof(p));
+
+	return greeting_is_tls(s, p, n);
 }
 
 /* The server as the transcript names it: its address, else (the proxy
@@ -1203,6 +1411,7 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		return;
 	}
 	sr->timed_out = timeout;
+	sr->unfinished = timeout && s->unfinished;
 	snprintf(sr->error, sizeof(sr->error), "%s", why);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
@@ -1221,6 +1430,13 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	} else if (state == S_TLS_HANDSHAKE) {
 		tls_failed(s, why);
 		return;
+	} else if (sr->unfinished) {
+		result_finding(s->res, FINDING_REPLY_UNFINISHED, st, NULL,
+		    "%s", why);
+		decide(s, OUTCOME_TIMEOUT, st);
+	} else if (state == S_GREETING && pending_tls_record(s)) {
+		decide(s, timeout ? OUTCOME_TIMEOUT : OUTCOME_PROTOCOL_ERROR,
+		    STAGE_GREETING);
 	} else if (state == S_GREETING && timeout) {
 		result_finding(s->res, FINDING_GREETING_TIMEOUT, STAGE_GREETING,
 		    NULL, "the server sent no complete greeting within %.1f s",
@@ -1274,6 +1490,29 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	finish(s);
 }
 
+/*
+ * A reply has begun and goes on (a continuation line came): a server that
+ * then falls silent would hold the probe for the whole stage's timeout,
+ * although it did answer.  Give up once the partial reply has been silent
+ * for a share of the stage's timeout (limits.h), never later than the
+ * stage's own end.
+ */
+static void
+wait_rest_of_reply(struct session *s)
+{
+	double left = s->deadline - now_ms();
+	double share = s->p.timeout_ms[states[s->state].stage] /
+	    (double)TIMEOUT_PARTIAL_REPLY_DIV;
+	double ms = left < share ? left : share;
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((long)ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
+}
+
 /* A line from the server: into the transcript, then the parser. */
 static void
 on_line(void *arg, const char *line, size_t len, bool crlf)
@@ -1295,8 +1534,16 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	if (s->state == S_CONNECTING || s->state == S_PROXY ||
 	    s->state == S_DONE || s->state == S_TLS_HANDSHAKE)
 		return;
+	s->line_at = now_ms();
+	if (s->state == S_GREETING && s->res->stages[STAGE_GREETING].nreplies
+	    == 0 && greeting_is_tls(s, (const unsigned char *)line, len)) {
+		protocol_abort(s, NULL, "the server sent a TLS record instead "
+		    "of a greeting");
+		return;
+	}
 	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
 	case REPLY_MORE:
+		wait_rest_of_reply(s);
 		break;
 	case REPLY_DONE:
 		on_reply(s, rp);
@@ -1351,8 +1598,12 @@ on_connected(void *arg)
 	char ip[64] = "?";
 
 	evtimer_del(s->timer);
-	if (conn_local_addr(s->conn, &local, &ll) == 0)
+	if (conn_local_addr(s->conn, &local, &ll) == 0) {
 		resolver_addr_str((struct sockaddr *)&local, ip, sizeof(ip));
+		if (s->p.connected != NULL)
+			s->p.connected(s->p.connected_arg,
+			    (struct sockaddr *)&local);
+	}
 	if (s->state == S_PROXY) {
 		s->res->stages[STAGE_PROXY].elapsed_ms = now_ms() -
 		    s->stage_start;
@@ -1371,6 +1622,12 @@ on_connected(void *arg)
 		result_transcriptf(s->res, 'i', "connected to %s port %d from "
 		    "%s in %.1f ms", s->res->server_ip, s->res->server_port,
 		    ip, s->res->stages[STAGE_CONNECT].elapsed_ms);
+	}
+	if (s->p.implicit_tls) {
+		/* RFC 8314 §3.3: TLS first, the greeting inside it. */
+		s->stage_start = now_ms();
+		start_tls(s);
+		return;
 	}
 	enter(s, S_GREETING);
 	s->stage_start = now_ms();
@@ -1406,8 +1663,17 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "no answer within %.1f s %s",
-	    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
+	if (s->parser.cur != NULL) {
+		/* Lines came, the reply's last line never did. */
+		s->unfinished = true;
+		snprintf(why, sizeof(why), "the reply was never finished: "
+		    "%zu line%s %s, then nothing for %.1f s",
+		    s->parser.cur->lines_seen, s->parser.cur->lines_seen == 1 ?
+		    "" : "s", states[s->state].during,
+		    (now_ms() - s->line_at) / 1000.0);
+	} else
+		snprintf(why, sizeof(why), "no answer within %.1f s %s",
+		    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
 	result_transcriptf(s->res, 'i', "timeout: %s", why);
 	transport_failure(s, true, why);
 }
@@ -1442,6 +1708,13 @@ session_start(const struct session_params *params, struct probe_result *res,
 	}
 	s->p = *params;
 	s->res = res;
+	s->tp.servername = s->p.host;
+	s->tp.tlsa = s->p.tlsa;
+	s->tp.ntlsa = s->p.ntlsa;
+	s->tp.resume = s->p.tls_resume;
+	for (size_t i = 0; i < s->p.ntlsa; i++)
+		if (tlsconn_tlsa_usable(&s->p.tlsa[i]))
+			s->dane_usable = true;
 	if (s->p.plan == NULL)
 		s->p.plan = &s->empty_plan;
 	plan_reset(s->p.plan);

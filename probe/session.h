@@ -25,10 +25,15 @@
 struct event_base;
 struct session;
 
+/* How the certificate is judged (the transport is implicit_tls). */
 enum tls_mode {
-	TLS_OPPORTUNISTIC,
-	TLS_REQUIRED,
-	TLS_NEVER
+	TLS_OPPORTUNISTIC,	/* STARTTLS when offered; checks reported */
+	TLS_REQUIRED,		/* TLS with a verified certificate, or stop */
+	TLS_NEVER,
+	TLS_DANE		/* RFC 7672: authenticated usable TLSA records
+				 * make TLS mandatory and a mismatch fatal (as
+				 * Postfix's smtp_tls_security_level = dane);
+				 * opportunistic otherwise */
 };
 
 struct session_params {
@@ -43,7 +48,13 @@ struct session_params {
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
 	enum tls_mode		 tls_mode;
+	bool			 implicit_tls;	/* TLS from the connect (RFC 8314), no STARTTLS */
 	bool			 no_starttls;	/* retry after a failed handshake */
+	/* DANE: records of an authenticated TLSA answer for this server
+	 * (host), matched in the handshake; ntlsa 0 for none. */
+	const struct tlsconn_tlsa *tlsa;
+	size_t			 ntlsa;
+	bool			 dane_failed;	/* the TLSA look-up failed */
 	int			 timeout_ms[STAGE_COUNT];
 	const struct sockaddr_storage *source;	/* bind here before connect; NULL for any */
 	socklen_t		 source_len;
@@ -56,6 +67,11 @@ struct session_params {
 	/* A TLS session of an earlier connection to this server, offered
 	 * for resumption (borrowed; NULL for none). */
 	SSL_SESSION		*tls_resume;
+	/* Called when the TCP connection is made, with our end of it, so
+	 * that look-ups about it run beside the dialogue; may be NULL. */
+	void			(*connected)(void *arg,
+				    const struct sockaddr *local);
+	void			*connected_arg;
 };
 
 typedef void (*session_done_cb)(void *arg, struct session *s,

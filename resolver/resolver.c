@@ -63,7 +63,9 @@ struct resolver_sock {
 enum resolver_kind {
 	RESOLVER_KIND_MX,
 	RESOLVER_KIND_ADDR,
-	RESOLVER_KIND_PTR
+	RESOLVER_KIND_PTR,
+	RESOLVER_KIND_TLSA,
+	RESOLVER_KIND_TXT
 };
 
 /* Index of a family in struct resolver_query's addr parts; AAAA first
@@ -90,12 +92,16 @@ union resolver_cb {
 	resolver_mx_cb		mx;
 	resolver_addr_cb	addr;
 	resolver_ptr_cb		ptr;
+	resolver_tlsa_cb	tlsa;
+	resolver_txt_cb		txt;
 };
 
 union resolver_any_result {
 	struct resolver_mx_result	mx;
 	struct resolver_addr_result	addr;
 	struct resolver_ptr_result	ptr;
+	struct resolver_tlsa_result	tlsa;
+	struct resolver_txt_result	txt;
 };
 
 struct resolver_query {
@@ -572,6 +578,10 @@ resolver_result_size(enum resolver_kind kind)
 		return sizeof(struct resolver_mx_result);
 	case RESOLVER_KIND_ADDR:
 		return sizeof(struct resolver_addr_result);
+	case RESOLVER_KIND_TLSA:
+		return sizeof(struct resolver_tlsa_result);
+	case RESOLVER_KIND_TXT:
+		return sizeof(struct resolver_txt_result);
 	default:
 		return sizeof(struct resolver_ptr_result);
 	}
@@ -585,6 +595,10 @@ resolver_result_status(const struct resolver_query *q)
 		return q->res->mx.status;
 	case RESOLVER_KIND_ADDR:
 		return q->res->addr.status;
+	case RESOLVER_KIND_TLSA:
+		return q->res->tlsa.status;
+	case RESOLVER_KIND_TXT:
+		return q->res->txt.status;
 	default:
 		return q->res->ptr.status;
 	}
@@ -599,6 +613,12 @@ resolver_result_mark_cached(struct resolver_query *q)
 		break;
 	case RESOLVER_KIND_ADDR:
 		q->res->addr.cached = true;
+		break;
+	case RESOLVER_KIND_TLSA:
+		q->res->tlsa.cached = true;
+		break;
+	case RESOLVER_KIND_TXT:
+		q->res->txt.cached = true;
 		break;
 	default:
 		q->res->ptr.cached = true;
@@ -754,6 +774,16 @@ resolver_result_fail(enum resolver_kind kind, union resolver_any_result *res,
 		d = res->addr.detail;
 		dlen = sizeof(res->addr.detail);
 		break;
+	case RESOLVER_KIND_TLSA:
+		res->tlsa.status = st;
+		d = res->tlsa.detail;
+		dlen = sizeof(res->tlsa.detail);
+		break;
+	case RESOLVER_KIND_TXT:
+		res->txt.status = st;
+		d = res->txt.detail;
+		dlen = sizeof(res->txt.detail);
+		break;
 	default:
 		res->ptr.status = st;
 		d = res->ptr.detail;
@@ -776,6 +806,12 @@ resolver_call(enum resolver_kind kind, union resolver_cb cb, void *arg,
 		break;
 	case RESOLVER_KIND_PTR:
 		cb.ptr(arg, &res->ptr);
+		break;
+	case RESOLVER_KIND_TLSA:
+		cb.tlsa(arg, &res->tlsa);
+		break;
+	case RESOLVER_KIND_TXT:
+		cb.txt(arg, &res->txt);
 		break;
 	}
 }
@@ -834,6 +870,12 @@ resolver_query_done(struct resolver_query *q)
 		break;
 	case RESOLVER_KIND_PTR:
 		q->res->ptr.elapsed_ms = ms;
+		break;
+	case RESOLVER_KIND_TLSA:
+		q->res->tlsa.elapsed_ms = ms;
+		break;
+	case RESOLVER_KIND_TXT:
+		q->res->txt.elapsed_ms = ms;
 		break;
 	}
 	TAILQ_INSERT_TAIL(&r->done, q, entry);
@@ -1232,6 +1274,222 @@ resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
 		}
 	}
 	resolver_query_send(q, name, ns_t_ptr, resolver_ptr_ares_cb);
+}
+
+/*
+ * TLSA and TXT: queries built here and sent with ares_send, so that the
+ * TLSA query carries EDNS0 with the DNSSEC OK bit, which c-ares 1.18's
+ * ares_query cannot set; the answers are read by wire.c.
+ */
+#define DNS_T_TLSA	52	/* RFC 6698 §7.1 */
+#define EDNS_UDP_SIZE	1232	/* the DNS Flag Day 2020 size */
+
+/* rcode (RFC 1035 §4.1.1) and count of records to resolver status, as
+ * c-ares' ares_query does for its own queries. */
+static int
+resolver_rcode_status(int rcode, int nrecords)
+{
+	switch (rcode) {
+	case 0:
+		return nrecords > 0 ? ARES_SUCCESS : ARES_ENODATA;
+	case 1:
+		return ARES_EFORMERR;
+	case 2:
+		return ARES_ESERVFAIL;
+	case 3:
+		return ARES_ENOTFOUND;
+	case 4:
+		return ARES_ENOTIMP;
+	case 5:
+		return ARES_EREFUSED;
+	default:
+		return ARES_EBADRESP;
+	}
+}
+
+/* Build and send a query of type for q->name; dnssec: EDNS0 with DO
+ * (RFC 3225 §3) and AD (RFC 6840 §5.7) set. */
+static void
+resolver_send_raw(struct resolver_query *q, const char *name, int type,
+    bool dnssec, ares_callback cb)
+{
+	unsigned char *qbuf = NULL;
+	unsigned short id;
+	int qlen = 0;
+
+	if (!resolver_query_start(q, name) || resolver_cache_join(q))
+		return;
+	/* c-ares 1.18's ares_send keeps the query's ID as given: it must
+	 * be unpredictable (RFC 5452 §9.2), as ares_query's own are. */
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = (unsigned short)resolver_rand(q->r);
+	if (ares_create_query(q->name, ns_c_in, type, id, 1, &qbuf, &qlen,
+	    dnssec ? EDNS_UDP_SIZE : 0) != ARES_SUCCESS || qlen < 12 + 11) {
+		if (qbuf != NULL)
+			ares_free_string(qbuf);
+		resolver_query_fail(q, RESOLVER_ERROR, "cannot build the query");
+		return;
+	}
+	if (dnssec) {
+		qbuf[3] |= 0x20;		/* AD */
+		qbuf[qlen - 4] |= 0x80;		/* DO: the OPT record is last */
+	}
+	q->outstanding = 1;
+	ares_send(q->r->channel, qbuf, qlen, cb, q);
+	ares_free_string(qbuf);
+	resolver_rearm(q->r);
+}
+
+/* The answer of a raw query: its status in *st (a c-ares status), the
+ * number of records of type handed to fn, the AD bit. */
+static int
+resolver_raw_answer(struct resolver_query *q, int status,
+    const unsigned char *abuf, int alen, unsigned type, resolver_rdata_fn fn,
+    void *arg, bool *ad)
+{
+	int rcode, n;
+
+	*ad = false;
+	if (status != ARES_SUCCESS)
+		return status;
+	if ((rcode = resolver_wire_header(abuf, (size_t)alen, ad)) < 0 ||
+	    (n = resolver_wire_answers(abuf, (size_t)alen, q->name, type, fn,
+	    arg)) < 0)
+		return ARES_EBADRESP;
+	return resolver_rcode_status(rcode, n);
+}
+
+/* The status of a raw query's result: OK, or the failure described. */
+static void
+resolver_raw_status(struct resolver_query *q, int status, int timeouts,
+    enum resolver_status *st, char *detail, size_t len)
+{
+	if (status != ARES_SUCCESS)
+		resolver_describe(q->r, status, timeouts, st, detail, len);
+	else
+		*st = RESOLVER_OK;
+}
+
+/* A raw query of type for name, answered through acb. */
+static void
+resolver_start_raw(struct resolver *r, enum resolver_kind kind,
+    union resolver_cb cb, void *arg, const char *name, int type,
+    bool dnssec, ares_callback acb)
+{
+	struct resolver_query *q;
+
+	if (r == NULL)
+		return;
+	if ((q = resolver_query_new(r, kind, cb, arg)) == NULL)
+		return;
+	resolver_send_raw(q, name, type, dnssec, acb);
+}
+
+/* RFC 6698 §2.1: usage, selector, matching type, data. */
+static void
+resolver_tlsa_rr(const unsigned char *rd, size_t len, void *arg)
+{
+	struct resolver_tlsa_result *res = arg;
+	struct resolver_tlsa *t;
+
+	if (len < 4) {
+		res->malformed++;
+		return;
+	}
+	if (res->n == RESOLVER_MAX_TLSA || len - 3 > RESOLVER_TLSA_DATA_MAX) {
+		res->truncated++;
+		return;
+	}
+	t = &res->tlsa[res->n++];
+	t->usage = rd[0];
+	t->selector = rd[1];
+	t->mtype = rd[2];
+	t->len = (uint16_t)(len - 3);
+	memcpy(t->data, rd + 3, len - 3);
+}
+
+static void
+resolver_tlsa_ares_cb(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen)
+{
+	struct resolver_query *q = arg;
+	struct resolver_tlsa_result *res = &q->res->tlsa;
+
+	status = resolver_raw_answer(q, status, abuf, alen, DNS_T_TLSA,
+	    resolver_tlsa_rr, res, &res->authenticated);
+	if (status == ARES_SUCCESS && res->n == 0)
+		status = ARES_ENODATA;	/* only malformed or oversized */
+	resolver_raw_status(q, status, timeouts, &res->status, res->detail,
+	    sizeof(res->detail));
+	resolver_query_done(q);
+}
+
+void
+resolver_query_tlsa(struct resolver *r, const char *name,
+    resolver_tlsa_cb cb, void *arg)
+{
+	if (cb != NULL)
+		resolver_start_raw(r, RESOLVER_KIND_TLSA,
+		    (union resolver_cb){ .tlsa = cb }, arg, name, DNS_T_TLSA,
+		    true, resolver_tlsa_ares_cb);
+}
+
+/* RFC 1035 §3.3.14: one or more character-strings, joined. */
+static void
+resolver_txt_rr(const unsigned char *rd, size_t len, void *arg)
+{
+	struct resolver_txt_result *res = arg;
+	size_t off = 0, o = 0, slen, n;
+	char *out;
+	bool cut = false;
+
+	if (res->n == RESOLVER_MAX_TXT) {
+		res->truncated++;
+		return;
+	}
+	out = res->txt[res->n];
+	while (off < len) {
+		slen = rd[off++];
+		if (slen > len - off)
+			slen = len - off;	/* past RDATA: keep what is there */
+		n = slen;
+		if (n > RESOLVER_TXT_MAX - o) {
+			n = RESOLVER_TXT_MAX - o;
+			cut = true;
+		}
+		memcpy(out + o, rd + off, n);
+		o += n;
+		off += slen;
+	}
+	out[o] = '\0';
+	res->len[res->n++] = o;
+	if (cut)
+		res->truncated++;
+}
+
+static void
+resolver_txt_ares_cb(void *arg, int status, int timeouts,
+    unsigned char *abuf, int alen)
+{
+	struct resolver_query *q = arg;
+	struct resolver_txt_result *res = &q->res->txt;
+	bool ad;
+
+	status = resolver_raw_answer(q, status, abuf, alen, ns_t_txt,
+	    resolver_txt_rr, res, &ad);
+	resolver_raw_status(q, status, timeouts, &res->status, res->detail,
+	    sizeof(res->detail));
+	resolver_query_done(q);
+}
+
+void
+resolver_query_txt(struct resolver *r, const char *name, resolver_txt_cb cb,
+    void *arg)
+{
+	if (cb != NULL)
+		resolver_start_raw(r, RESOLVER_KIND_TXT,
+		    (union resolver_cb){ .txt = cb }, arg, name, ns_t_txt,
+		    false, resolver_txt_ares_cb);
 }
 
 /*

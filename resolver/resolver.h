@@ -141,6 +141,67 @@ typedef void (*resolver_ptr_cb)(void *arg, const struct resolver_ptr_result *res
 void resolver_query_ptr(struct resolver *r, const struct sockaddr *sa,
     resolver_ptr_cb cb, void *arg);
 
+/*
+ * TLSA records (RFC 6698) for DANE, asked with the DNSSEC OK bit
+ * (RFC 3225) and the AD bit (RFC 6840 §5.7).  The resolver does not
+ * validate DNSSEC itself: `authenticated` is the AD bit of the answer,
+ * the word of the DNS server the probe asks, which must be a validating
+ * resolver the probe can trust (on the host or reached over a trusted
+ * path).
+ */
+#define RESOLVER_MAX_TLSA	8	/* TLSA records kept per name */
+#define RESOLVER_TLSA_DATA_MAX	512	/* bytes of one record's data kept */
+
+struct resolver_tlsa {
+	uint8_t		usage;
+	uint8_t		selector;
+	uint8_t		mtype;
+	uint16_t	len;
+	unsigned char	data[RESOLVER_TLSA_DATA_MAX];
+};
+
+struct resolver_tlsa_result {
+	enum resolver_status	status;
+	char			detail[128];
+	bool			authenticated;	/* the answer's AD bit */
+	size_t			n;
+	struct resolver_tlsa	tlsa[RESOLVER_MAX_TLSA];
+	size_t			truncated;	/* records past RESOLVER_MAX_TLSA, or
+						 * with more data than kept */
+	size_t			malformed;	/* RDATA shorter than 4 octets */
+	double			elapsed_ms;
+	bool			cached;
+};
+
+typedef void (*resolver_tlsa_cb)(void *arg,
+    const struct resolver_tlsa_result *res);
+
+/* Look up the TLSA records of name ("_25._tcp.mx.example.com"). */
+void resolver_query_tlsa(struct resolver *r, const char *name,
+    resolver_tlsa_cb cb, void *arg);
+
+/* TXT records (RFC 1035 §3.3.14), each record's strings joined. */
+#define RESOLVER_MAX_TXT	8	/* records kept per name */
+#define RESOLVER_TXT_MAX	512	/* bytes kept of one record */
+
+struct resolver_txt_result {
+	enum resolver_status	status;
+	char			detail[128];
+	size_t			n;
+	char			txt[RESOLVER_MAX_TXT][RESOLVER_TXT_MAX + 1];
+	size_t			len[RESOLVER_MAX_TXT];	/* may hold NUL bytes */
+	size_t			truncated;	/* records past RESOLVER_MAX_TXT, or
+						 * cut at RESOLVER_TXT_MAX */
+	double			elapsed_ms;
+	bool			cached;
+};
+
+typedef void (*resolver_txt_cb)(void *arg,
+    const struct resolver_txt_result *res);
+
+void resolver_query_txt(struct resolver *r, const char *name,
+    resolver_txt_cb cb, void *arg);
+
 /* Format sa's address (no port) into buf: "192.0.2.1" or "2001:db8::1". */
 const char *resolver_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* The inverse: an IPv4 or IPv6 address in text into ss (port 0); false

@@ -53,6 +53,21 @@ bool	resolver_name_eq(const char *a, const char *b);
 int	resolver_find_cname(const unsigned char *abuf, size_t alen,
 	    const char *qname, char *out, size_t outlen);
 
+/*
+ * Call fn with the RDATA of every answer record of type (class IN) owned
+ * by qname or by the end of its CNAME chain in the packet.  The number of
+ * such records, or -1 when the packet is malformed (fn may have been
+ * called for the records before the fault).  RDATA lies inside abuf.
+ */
+typedef void (*resolver_rdata_fn)(const unsigned char *rdata, size_t len,
+	    void *arg);
+int	resolver_wire_answers(const unsigned char *abuf, size_t alen,
+	    const char *qname, unsigned type, resolver_rdata_fn fn, void *arg);
+
+/* The rcode of the answer (RFC 1035 §4.1.1), and in ad its AD bit
+ * (RFC 4035 §3.2.3); -1 when abuf is no DNS message. */
+int	resolver_wire_header(const unsigned char *abuf, size_t alen, bool *ad);
+
 /* The reverse-lookup name of sa: "1.2.0.192.in-addr.arpa" (RFC 1035
  * §3.5) or the nibble form under ip6.arpa (RFC 3596 §2.5).  IPv4-mapped
  * IPv6 addresses are looked up under in-addr.arpa.  0 or -1. */

@@ -2,7 +2,9 @@
  * wire.c — bounded reading of raw DNS answers and reverse-name building.
  *
  * resolver_find_cname walks the answer section of a packet (RFC 1035
- * §4.1) to find the CNAME chain of the queried name; names are expanded by
+ * §4.1) to find the CNAME chain of the queried name, resolver_wire_answers
+ * hands out the RDATA of the records of one type that answer a name, and
+ * resolver_wire_header reads the rcode and the AD bit; names are expanded by
  * c-ares' ares_expand_name (which bounds compression pointers), every
  * fixed-size field is checked against the packet length here.  At most
  * RESOLVER_CNAME_PAIRS CNAME records and RESOLVER_CNAME_HOPS hops are
@@ -50,6 +52,71 @@ wire_name_len(const unsigned char *abuf, size_t alen, size_t off,
 	return (size_t)enclen;
 }
 
+/* Skip the question section; false when malformed. */
+static bool
+skip_questions(const unsigned char *abuf, size_t alen, size_t *off)
+{
+	unsigned i, qdcount = get16(abuf + 4);
+	size_t len;
+
+	*off = DNS_HDR_LEN;
+	for (i = 0; i < qdcount; i++) {
+		if ((len = wire_name_len(abuf, alen, *off, NULL, 0,
+		    NULL)) == 0)
+			return false;
+		*off += len;
+		if (alen - *off < 4)
+			return false;
+		*off += 4;
+	}
+	return true;
+}
+
+/* One resource record at *off (RFC 1035 §4.1.3): its owner (fits says
+ * whether it fit in owner), type, class and RDATA; *off moves past it.
+ * False when malformed. */
+struct wire_rr {
+	char		owner[RESOLVER_NAME_MAX];
+	bool		fits;
+	unsigned	type;
+	unsigned	cls;
+	size_t		rdoff;
+	size_t		rdlen;
+};
+
+static bool
+next_rr(const unsigned char *abuf, size_t alen, size_t *off,
+    struct wire_rr *rr)
+{
+	size_t len;
+
+	rr->fits = false;
+	len = wire_name_len(abuf, alen, *off, rr->owner, sizeof(rr->owner),
+	    &rr->fits);
+	if (len == 0)
+		return false;
+	*off += len;
+	if (alen - *off < DNS_RR_FIXED)
+		return false;
+	rr->type = get16(abuf + *off);
+	rr->cls = get16(abuf + *off + 2);
+	rr->rdlen = get16(abuf + *off + 8);
+	*off += DNS_RR_FIXED;
+	if (alen - *off < rr->rdlen)
+		return false;
+	rr->rdoff = *off;
+	*off += rr->rdlen;
+	return true;
+}
+
+/* A DNS message c-ares could have given: a header, at most 65535
+ * octets (TCP length prefix, RFC 1035 §4.2.2). */
+static bool
+plausible(const unsigned char *abuf, size_t alen)
+{
+	return abuf != NULL && alen >= DNS_HDR_LEN && alen <= 65535;
+}
+
 int
 resolver_find_cname(const unsigned char *abuf, size_t alen,
     const char *qname, char *out, size_t outlen)
@@ -58,63 +125,38 @@ resolver_find_cname(const unsigned char *abuf, size_t alen,
 		char	owner[RESOLVER_NAME_MAX];
 		char	target[RESOLVER_NAME_MAX];
 	} pairs[RESOLVER_CNAME_PAIRS];
-	char cur[RESOLVER_NAME_MAX], owner[RESOLVER_NAME_MAX];
-	size_t off, len, npairs, i, rdlen;
-	unsigned qdcount, ancount, type, cls, hop;
-	bool fits_owner, fits_target, found;
+	char cur[RESOLVER_NAME_MAX];
+	struct wire_rr rr;
+	size_t off, len, npairs, i;
+	unsigned ancount, hop;
+	bool fits_target, found;
 
 	if (outlen > 0)
 		out[0] = '\0';
-	/* A DNS message is at most 65535 octets (TCP length prefix,
-	 * RFC 1035 §4.2.2); refuse anything c-ares could not have given. */
-	if (abuf == NULL || alen < DNS_HDR_LEN || alen > 65535 ||
-	    qname == NULL)
+	if (!plausible(abuf, alen) || qname == NULL)
 		return -1;
-	qdcount = get16(abuf + 4);
 	ancount = get16(abuf + 6);
-	off = DNS_HDR_LEN;
-
-	for (i = 0; i < qdcount; i++) {
-		if ((len = wire_name_len(abuf, alen, off, NULL, 0, NULL)) == 0)
-			return -1;
-		off += len;
-		if (alen - off < 4)
-			return -1;
-		off += 4;
-	}
+	if (!skip_questions(abuf, alen, &off))
+		return -1;
 
 	npairs = 0;
 	for (i = 0; i < ancount; i++) {
-		fits_owner = fits_target = false;
-		len = wire_name_len(abuf, alen, off, owner, sizeof(owner),
-		    &fits_owner);
-		if (len == 0)
+		if (!next_rr(abuf, alen, &off, &rr))
 			return -1;
-		off += len;
-		if (alen - off < DNS_RR_FIXED)
+		if (rr.type != DNS_T_CNAME || rr.cls != DNS_C_IN ||
+		    npairs == RESOLVER_CNAME_PAIRS)
+			continue;
+		fits_target = false;
+		len = wire_name_len(abuf, alen, rr.rdoff, pairs[npairs].target,
+		    RESOLVER_NAME_MAX, &fits_target);
+		/* The target must lie inside RDATA (it may point back into
+		 * the packet through compression). */
+		if (len == 0 || len > rr.rdlen)
 			return -1;
-		type = get16(abuf + off);
-		cls = get16(abuf + off + 2);
-		rdlen = get16(abuf + off + 8);
-		off += DNS_RR_FIXED;
-		if (alen - off < rdlen)
-			return -1;
-		if (type == DNS_T_CNAME && cls == DNS_C_IN &&
-		    npairs < RESOLVER_CNAME_PAIRS) {
-			len = wire_name_len(abuf, alen, off,
-			    pairs[npairs].target, RESOLVER_NAME_MAX,
-			    &fits_target);
-			/* The target must lie inside RDATA (it may point
-			 * back into the packet through compression). */
-			if (len == 0 || len > rdlen)
-				return -1;
-			if (fits_owner && fits_target) {
-				memcpy(pairs[npairs].owner, owner,
-				    sizeof(owner));
-				npairs++;
-			}
+		if (rr.fits && fits_target) {
+			memcpy(pairs[npairs].owner, rr.owner, sizeof(rr.owner));
+			npairs++;
 		}
-		off += rdlen;
 	}
 
 	if (!resolver_name_copy(cur, sizeof(cur), qname))
@@ -136,6 +178,49 @@ resolver_find_cname(const unsigned char *abuf, size_t alen,
 	if (!resolver_name_copy(out, outlen, cur))
 		return 0;
 	return 1;
+}
+
+int
+resolver_wire_answers(const unsigned char *abuf, size_t alen,
+    const char *qname, unsigned type, resolver_rdata_fn fn, void *arg)
+{
+	char final[RESOLVER_NAME_MAX];
+	struct wire_rr rr;
+	size_t off;
+	unsigned i, ancount;
+	int n = 0;
+
+	if (!plausible(abuf, alen) || qname == NULL)
+		return -1;
+	/* RFC 7671 §7 (and RFC 1034 §3.6.2): records of an alias's target
+	 * answer for the alias. */
+	if (resolver_find_cname(abuf, alen, qname, final, sizeof(final)) < 0)
+		return -1;
+	ancount = get16(abuf + 6);
+	if (!skip_questions(abuf, alen, &off))
+		return -1;
+	for (i = 0; i < ancount; i++) {
+		if (!next_rr(abuf, alen, &off, &rr))
+			return -1;
+		if (rr.type != type || rr.cls != DNS_C_IN || !rr.fits ||
+		    (!resolver_name_eq(rr.owner, qname) &&
+		    (final[0] == '\0' || !resolver_name_eq(rr.owner, final))))
+			continue;
+		fn(abuf + rr.rdoff, rr.rdlen, arg);
+		n++;
+	}
+	return n;
+}
+
+int
+resolver_wire_header(const unsigned char *abuf, size_t alen, bool *ad)
+{
+	if (!plausible(abuf, alen))
+		return -1;
+	/* RFC 1035 §4.1.1; AD is RFC 4035 §3.2.3's bit of the second
+	 * flags octet. */
+	*ad = (abuf[3] & 0x20) != 0;
+	return abuf[3] & 0x0f;
 }
 
 int

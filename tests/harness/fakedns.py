@@ -15,7 +15,11 @@ written as an IP address stands for its reverse name, so ``"::1"`` is
 (handy for PTR records).  Each entry may hold:
 
 * record types ``A``, ``AAAA``, ``MX`` (``"PREF HOST"``; the null MX is
-  ``"0 ."``), ``PTR``, ``CNAME``, ``TXT``: a string or a list of strings;
+  ``"0 ."``), ``PTR``, ``CNAME``, ``TXT``, ``TLSA`` (``"USAGE SELECTOR
+  MTYPE HEX"``, RFC 6698 §2.2): a string or a list of strings;
+* ``ad``: true to set the AD bit (RFC 4035 §3.2.3) in answers to queries
+  for this name, as a validating resolver does for data it validated
+  (nothing is signed or validated here: the bit is all a stub sees);
 * ``action``: what to do instead of answering normally, either for every
   query type (a string) or per type (a table ``{TYPE = action}``).  Actions:
   ``nxdomain`` (rcode 3), ``servfail`` (rcode 2), ``refused`` (rcode 5),
@@ -45,10 +49,10 @@ import threading
 # Resource record types and their numbers (RFC 1035, RFC 3596).
 TYPE_NUMBERS = {
     "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16,
-    "AAAA": 28, "SRV": 33, "OPT": 41, "ANY": 255,
+    "AAAA": 28, "SRV": 33, "OPT": 41, "TLSA": 52, "ANY": 255,
 }
 TYPE_NAMES = {number: name for name, number in TYPE_NUMBERS.items()}
-SUPPORTED_TYPES = ("A", "AAAA", "MX", "PTR", "CNAME", "TXT")
+SUPPORTED_TYPES = ("A", "AAAA", "MX", "PTR", "CNAME", "TXT", "TLSA")
 CLASS_IN = 1
 
 RCODE_NOERROR = 0
@@ -179,6 +183,10 @@ def _rdata(rtype, value):
         return struct.pack("!H", int(pref)) + encode_name(host.strip())
     if rtype in ("PTR", "CNAME"):
         return encode_name(value)
+    if rtype == "TLSA":
+        usage, selector, mtype, data = value.split(None, 3)
+        return bytes([int(usage), int(selector), int(mtype)]) + \
+            bytes.fromhex("".join(data.split()))
     if rtype == "TXT":
         raw = value.encode("utf-8")
         chunks = [raw[i:i + 255] for i in range(0, len(raw), 255)] or [b""]
@@ -222,6 +230,8 @@ class Zone:
                     norm["action"] = self._check_action(value, key)
                 elif field == "ttl":
                     norm["ttl"] = int(value)
+                elif field == "ad":
+                    norm["ad"] = bool(value)
                 else:
                     raise ValueError("zone entry %r: unknown key %r"
                                      % (name, field))
@@ -257,6 +267,10 @@ class Zone:
         if isinstance(action, str):
             return action
         return action.get(qtype_name, action.get("*", "ok"))
+
+    def authenticated(self, name):
+        """True when answers about NAME carry the AD bit."""
+        return bool(self.entries.get(name, {}).get("ad", False))
 
     def soa_owner(self, name):
         """The owner of the SOA in negative answers: the name's last label."""
@@ -339,7 +353,8 @@ def build_response(zone, packet, transport, log=None):
     tc = 0
     if action == "truncate" and transport == "udp":
         answers, authority, tc = [], [], 0x0200
-    out_flags = 0x8000 | 0x0400 | tc | rd | 0x0080 | rcode  # QR AA TC RD RA
+    ad = 0x0020 if zone.authenticated(name) else 0
+    out_flags = 0x8000 | 0x0400 | tc | rd | 0x0080 | ad | rcode  # QR AA TC RD RA AD
     header = struct.pack("!6H", qid, out_flags, 1, len(answers),
                          len(authority), 0)
     response = header + question + b"".join(answers) + b"".join(authority)

@@ -215,53 +215,159 @@ def _run_openssl(args, cwd):
                    timeout=30)
 
 
+TLS_KEYS = ("cert", "days", "key", "names", "sig", "implicit", "max_version",
+            "chain")
+KEY_KINDS = {
+    "ec": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+    "rsa1024": ["-newkey", "rsa:1024"],
+    "rsa2048": ["-newkey", "rsa:2048"],
+}
+TLS_VERSIONS = {"TLSv1": "TLSv1", "TLSv1.1": "TLSv1_1", "TLSv1.2": "TLSv1_2",
+                "TLSv1.3": "TLSv1_3"}
+LEAF_DAYS = 398             # a "valid" certificate: far from expiry
+
+
+def check_tls_spec(name, spec):
+    """Validate a server's (or HTTPS site's) tls table; return it as a dict.
+
+    A plain string is the certificate kind alone.
+    """
+    if isinstance(spec, str):
+        spec = {"cert": spec}
+    if not isinstance(spec, dict):
+        raise SpecError("%s: tls must be a table" % name)
+    unknown = set(spec) - set(TLS_KEYS)
+    if unknown:
+        raise SpecError("%s: unknown tls keys %s" % (name, sorted(unknown)))
+    if spec.get("cert") not in CERT_KINDS:
+        raise SpecError("%s: tls.cert must be one of %s"
+                        % (name, ", ".join(CERT_KINDS)))
+    if spec.get("key", "ec") not in KEY_KINDS:
+        raise SpecError("%s: tls.key must be one of %s"
+                        % (name, ", ".join(KEY_KINDS)))
+    if spec.get("sig", "sha256") not in ("sha256", "sha1"):
+        raise SpecError("%s: tls.sig must be sha256 or sha1" % name)
+    if spec.get("max_version", "TLSv1.3") not in TLS_VERSIONS:
+        raise SpecError("%s: tls.max_version must be one of %s"
+                        % (name, ", ".join(TLS_VERSIONS)))
+    names = spec.get("names", [])
+    if not isinstance(names, list) or \
+            not all(isinstance(n, str) and n for n in names):
+        raise SpecError("%s: tls.names must be a list of names" % name)
+    days = spec.get("days", LEAF_DAYS)
+    if not isinstance(days, int) or days < 1:
+        raise SpecError("%s: tls.days must be a positive number" % name)
+    return dict(spec)
+
+
 def make_certificates(directory, servers):
     """Create a throw-away CA and a leaf certificate per TLS server.
 
-    SERVERS is a list of (server name, kind).  Returns (path of the CA
-    certificate, {server name: (cert path, key path)}).  Needs the openssl
-    command.  EC P-256 keys keep it fast.
+    SERVERS is a list of (server name, tls spec): the spec is a kind
+    (CERT_KINDS) or a tls table (check_tls_spec: cert, days, key, names,
+    sig).  Returns (path of the CA certificate, {server name: (cert path,
+    key path)}); the cert file holds the leaf and, unless the spec says
+    chain = false or the leaf is self-signed, the CA after it, as servers
+    send their chain.  Needs the openssl command.  EC P-256 keys keep it
+    fast.
     """
-    newkey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-              "-nodes"]
     ca_pem = os.path.join(directory, "ca.pem")
-    _run_openssl(["req", "-x509"] + newkey +
-                 ["-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-                  "-subj", "/CN=smtpprobe scenario test CA",
+    _run_openssl(["req", "-x509"] + KEY_KINDS["ec"] +
+                 ["-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+                  "-days", "3650", "-subj", "/CN=smtpprobe scenario test CA",
                   "-addext", "basicConstraints=critical,CA:TRUE",
                   "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
                  directory)
     leaves = {}
-    for index, (name, kind) in enumerate(servers):
-        if kind not in CERT_KINDS:
-            raise SpecError("server %s: tls cert must be one of %s"
-                            % (name, ", ".join(CERT_KINDS)))
+    for index, (name, spec) in enumerate(servers):
+        spec = check_tls_spec("server %s" % name, spec)
+        kind = spec["cert"]
         cert_name = WRONG_NAME if kind == "wrong_name" else name
+        sans = spec.get("names") or [cert_name]
+        days = str(spec.get("days", LEAF_DAYS))
+        newkey = KEY_KINDS[spec.get("key", "ec")] + ["-nodes"]
+        digest = "-" + spec.get("sig", "sha256")
         base = "leaf%d" % index
         ext = os.path.join(directory, base + ".ext")
         with open(ext, "w", encoding="ascii") as handle:
-            handle.write("subjectAltName=DNS:%s\n"
+            handle.write("subjectAltName=%s\n"
                          "basicConstraints=CA:FALSE\n"
-                         "keyUsage=critical,digitalSignature\n"
-                         "extendedKeyUsage=serverAuth\n" % cert_name)
+                         "keyUsage=critical,digitalSignature%s\n"
+                         "extendedKeyUsage=serverAuth\n"
+                         % (",".join("DNS:" + n for n in sans),
+                            ",keyEncipherment" if spec.get("key", "ec")
+                            != "ec" else ""))
         if kind == "self_signed":
-            _run_openssl(["req", "-x509"] + newkey +
+            _run_openssl(["req", "-x509", digest] + newkey +
                          ["-keyout", base + ".key", "-out", base + ".pem",
-                          "-days", "2", "-subj", "/CN=" + cert_name,
-                          "-addext", "subjectAltName=DNS:" + cert_name],
-                         directory)
+                          "-days", days, "-subj", "/CN=" + cert_name,
+                          "-addext", "subjectAltName=" +
+                          ",".join("DNS:" + n for n in sans)], directory)
         else:
             _run_openssl(["req", "-new"] + newkey +
                          ["-keyout", base + ".key", "-out", base + ".csr",
                           "-subj", "/CN=" + cert_name], directory)
-            _run_openssl(["x509", "-req", "-in", base + ".csr",
+            _run_openssl(["x509", "-req", digest, "-in", base + ".csr",
                           "-CA", "ca.pem", "-CAkey", "ca.key",
                           "-set_serial", str(1000 + index),
-                          "-days", "-1" if kind == "expired" else "2",
+                          "-days", "-1" if kind == "expired" else days,
                           "-extfile", ext, "-out", base + ".pem"], directory)
-        leaves[name] = (os.path.join(directory, base + ".pem"),
-                        os.path.join(directory, base + ".key"))
+        cert = os.path.join(directory, base + ".pem")
+        if kind != "self_signed" and spec.get("chain", True):
+            with open(cert, "a", encoding="ascii") as out, \
+                    open(ca_pem, encoding="ascii") as ca:
+                out.write(ca.read())
+        leaves[name] = (cert, os.path.join(directory, base + ".key"))
     return ca_pem, leaves
+
+
+def _digest_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def fingerprints(group):
+    """{name: {"cert": hex, "spki": hex}} for every certificate GROUP (a
+    FakeSMTPGroup) made, and "ca" for the CA: the SHA-256 of the DER
+    certificate as `openssl x509 -fingerprint -sha256` prints it, and of
+    its DER SubjectPublicKeyInfo (what TLSA records with selector 0 and
+    1 hash, RFC 6698 §2.1.2), with the openssl command."""
+    files = {name: cert for name, (cert, _key) in group.leaves.items()}
+    if group.ca_file is not None:
+        files["ca"] = group.ca_file
+    out = {}
+    for name, path in files.items():
+        # The certificate's digest as `openssl x509 -fingerprint -sha256`
+        # prints it ("sha256 Fingerprint=AB:CD:..."; OpenSSL 1.1 says
+        # "SHA256 Fingerprint=").
+        printed = subprocess.run(["openssl", "x509", "-in", path, "-noout",
+                                  "-fingerprint", "-sha256"], check=True,
+                                 capture_output=True, text=True,
+                                 timeout=30).stdout
+        cert = printed.strip().split("=", 1)[1].replace(":", "").lower()
+        pub = subprocess.run(["openssl", "x509", "-in", path, "-noout",
+                              "-pubkey"], check=True, capture_output=True,
+                             timeout=30).stdout
+        spki = subprocess.run(["openssl", "pkey", "-pubin", "-outform",
+                               "DER"], input=pub, check=True,
+                              capture_output=True, timeout=30).stdout
+        out[name] = {"cert": cert, "spki": _digest_hex(spki)}
+    return out
+
+
+def server_tls_context(cert, key, spec):
+    """A server-side SSLContext for CERT/KEY as SPEC (a tls table) says.
+
+    Security level 0, so that the weak keys, SHA-1 signatures and old
+    protocol versions the scenarios ask for are served at all.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    version = spec.get("max_version", "TLSv1.3")
+    if version != "TLSv1.3":
+        ctx.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        ctx.maximum_version = getattr(ssl.TLSVersion, TLS_VERSIONS[version])
+    ctx.load_cert_chain(cert, key)
+    return ctx
 
 
 class Connection:
@@ -353,9 +459,10 @@ class FakeSMTPServer(ThreadedServer):
                             "\"close\" or \"timeout\"" % self.name)
         self.refuse = refuse
         self.tls = spec.get("tls")
-        if self.tls is not None and self.tls.get("cert") not in CERT_KINDS:
-            raise SpecError("server %s: tls.cert must be one of %s"
-                            % (self.name, ", ".join(CERT_KINDS)))
+        if self.tls is not None:
+            self.tls = check_tls_spec("server %s" % self.name, self.tls)
+        self.implicit = bool(self.tls is not None and
+                             self.tls.get("implicit", False))
         inject = spec.get("starttls_inject")
         self.starttls_inject = None
         if inject is not None:
@@ -434,10 +541,8 @@ class FakeSMTPServer(ThreadedServer):
     # -- set-up -------------------------------------------------------------
 
     def set_certificate(self, cert, key):
-        """Load the leaf certificate for STARTTLS."""
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(cert, key)
-        self.ssl_context = ctx
+        """Load the leaf certificate for STARTTLS (or implicit TLS)."""
+        self.ssl_context = server_tls_context(cert, key, self.tls)
 
     def bind(self, port):
         """Bind (and listen unless refusing) on self.ip:PORT; return port.
@@ -599,7 +704,7 @@ class FakeSMTPServer(ThreadedServer):
         """The reply used when the scenario gives none for VERB."""
         if verb == "EHLO":
             lines = ["250-" + self.name, "250-PIPELINING"]
-            if self.tls is not None and not in_tls:
+            if self.tls is not None and not in_tls and not self.implicit:
                 lines.append("250-STARTTLS")
             if self.auth is not None and (in_tls or
                                           not self.auth["tls_only"]):
@@ -822,6 +927,9 @@ class _Session:
 
     def run(self):
         server = self.server
+        if server.implicit:
+            # RFC 8314 §3.3: the handshake first, the greeting inside.
+            self.handshake()
         self.sleep(server.greeting_delay)
         greeting = server.greeting[min(self.conn.index,
                                        len(server.greeting) - 1)]
@@ -1016,6 +1124,11 @@ class _Session:
             self.conn.event("client sent %d bytes after STARTTLS before the "
                             "handshake" % len(self.buf))
             self.buf = b""
+        self.handshake()
+
+    def handshake(self):
+        """The server side of the TLS handshake on this connection."""
+        server = self.server
         self.sock.settimeout(10)
         try:
             self.sock = server.ssl_context.wrap_socket(self.sock,
@@ -1039,23 +1152,28 @@ class FakeSMTPGroup:
     starts and stops them together.
     """
 
-    def __init__(self, specs, workdir, port=0):
+    def __init__(self, specs, workdir, port=0, extra_tls=()):
+        """EXTRA_TLS: (name, tls spec) of other TLS sites of the case (the
+        HTTPS servers of fakehttps) whose certificates come from the same
+        CA; their files are in self.leaves too."""
         self.servers = [FakeSMTPServer(spec, i) for i, spec in
                         enumerate(specs or [])]
         ips = [s.ip for s in self.servers]
         if len(set(ips)) != len(ips):
             raise SpecError("two servers on the same address")
         self.ca_file = None
-        tls_servers = [(s.name, s.tls["cert"]) for s in self.servers
-                       if s.tls is not None]
+        self.leaves = {}
+        tls_servers = [(s.name, s.tls) for s in self.servers
+                       if s.tls is not None] + list(extra_tls)
         if tls_servers:
             names = [name for name, _kind in tls_servers]
             if len(set(names)) != len(names):
                 raise SpecError("TLS servers need distinct names")
-            self.ca_file, leaves = make_certificates(workdir, tls_servers)
+            self.ca_file, self.leaves = make_certificates(workdir,
+                                                          tls_servers)
             for server in self.servers:
                 if server.tls is not None:
-                    server.set_certificate(*leaves[server.name])
+                    server.set_certificate(*self.leaves[server.name])
         self.port = self._bind_all(port)
 
     def _bind_all(self, port):

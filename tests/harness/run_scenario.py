@@ -47,6 +47,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fakedns  # noqa: E402  (path set up above)
+import fakehttps  # noqa: E402
 import fakesmtp  # noqa: E402
 import fakesocks  # noqa: E402
 
@@ -57,7 +58,7 @@ SERVER_SETTLE_SECONDS = 3.0   # time for servers to finish after the probe
 
 TOP_KEYS = {"description", "args", "no_default_args", "no_json",
             "wall_timeout", "dns", "servers", "expect", "env",
-            "requires_ipv6", "input_files", "stdin", "socks"}
+            "requires_ipv6", "input_files", "stdin", "https", "socks"}
 RESULT_KEYS = {"verdict", "reason", "stages", "findings", "absent_findings",
                "attempts", "json", "transcript_contains"}
 EXPECT_KEYS = RESULT_KEYS | {
@@ -66,8 +67,8 @@ EXPECT_KEYS = RESULT_KEYS | {
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
     "transactions", "slowed_replies",
-    "results_sort", "secrets", "proxy_received", "proxy_not_received",
-    "proxy_connections"}
+    "results_sort", "secrets", "https_requested", "https_not_requested",
+    "proxy_received", "proxy_not_received", "proxy_connections"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -76,6 +77,12 @@ MISSING = object()
 SKIP_EXIT = 77
 # Set to make the runner believe ::1 is not usable (tests of the skip).
 NO_IPV6_ENV = "SMTPPROBE_TEST_NO_IPV6"
+# The probe's test-only variable: the port of the MTA-STS policy fetch.
+MTA_STS_PORT_ENV = "SMTPPROBE_MTA_STS_PORT"
+# {cert_sha256:NAME} and the like in the zone, the arguments and the
+# expectations: facts of NAME's certificate ("ca" for the test CA).
+FINGERPRINT_RE = re.compile(r"\{(cert_sha256|spki_sha256|tlsa_cert|"
+                            r"tlsa_spki):([\w.-]+)\}")
 
 
 class CaseError(Exception):
@@ -270,6 +277,49 @@ def file_bytes(content, what):
                     % what)
 
 
+def colon_hex(hexstr):
+    """"ab12..." as "AB:12:...", the way openssl x509 -fingerprint
+    prints a digest."""
+    return ":".join(hexstr[i:i + 2] for i in range(0, len(hexstr),
+                                                   2)).upper()
+
+
+def expand_fingerprints(obj, prints):
+    """OBJ (strings, lists, tables) with the fingerprint placeholders
+    replaced; PRINTS maps a name to fakesmtp.fingerprints()."""
+    if isinstance(obj, str):
+        def one(match):
+            kind, name = match.groups()
+            if name not in prints:
+                raise CaseError("%s: no certificate named %r"
+                                % (match.group(0), name))
+            fp = prints[name]
+            return {"cert_sha256": colon_hex(fp["cert"]),
+                    "spki_sha256": colon_hex(fp["spki"]),
+                    "tlsa_cert": fp["cert"],
+                    "tlsa_spki": fp["spki"]}[kind]
+        return FINGERPRINT_RE.sub(one, obj)
+    if isinstance(obj, list):
+        return [expand_fingerprints(x, prints) for x in obj]
+    if isinstance(obj, dict):
+        return {expand_fingerprints(k, prints): expand_fingerprints(v,
+                                                                    prints)
+                for k, v in obj.items()}
+    return obj
+
+
+def expand_text(obj, key, value):
+    """OBJ with KEY replaced by VALUE in every string, table key too."""
+    if isinstance(obj, str):
+        return obj.replace(key, value)
+    if isinstance(obj, list):
+        return [expand_text(x, key, value) for x in obj]
+    if isinstance(obj, dict):
+        return {expand_text(k, key, value): expand_text(v, key, value)
+                for k, v in obj.items()}
+    return obj
+
+
 # -- a case ------------------------------------------------------------------
 
 class Case:
@@ -287,6 +337,7 @@ class Case:
         self.results = []
         self.dns = None
         self.smtp = None
+        self.https = None
         self.socks = None
         with open(path, "rb") as handle:
             self.data = tomllib.load(handle)
@@ -368,9 +419,28 @@ class Case:
     def run(self):
         with tempfile.TemporaryDirectory(prefix="smtpprobe-case-") as tmpdir:
             try:
-                self.dns = fakedns.FakeDNS(self.data.get("dns", {})).start()
+                # Certificates first: the zone and the expectations may
+                # name their fingerprints.
+                self.https = fakehttps.FakeHTTPSGroup(
+                    self.data.get("https", []))
                 self.smtp = fakesmtp.FakeSMTPGroup(
-                    self.data.get("servers", []), tmpdir).start()
+                    self.data.get("servers", []), tmpdir,
+                    extra_tls=self.https.tls_specs())
+                if FINGERPRINT_RE.search(repr(self.data)):
+                    self.data = expand_fingerprints(
+                        self.data, fakesmtp.fingerprints(self.smtp))
+                # "{port}" in the zone (TLSA owners, _PORT._tcp.HOST) and
+                # in the expectations.
+                for key in ("dns", "expect"):
+                    if key in self.data:
+                        self.data[key] = expand_text(self.data[key],
+                                                     "{port}",
+                                                     str(self.smtp.port))
+                self.dns = fakedns.FakeDNS(self.data.get("dns",
+                                                         {})).start()
+                self.smtp.start()
+                if self.https.sites:
+                    self.https.start(self.smtp.leaves)
                 if "socks" in self.data:
                     self.socks = fakesocks.FakeSOCKS(
                         self.data["socks"], self.data.get("dns", {}),
@@ -387,6 +457,8 @@ class Case:
                     self.socks.stop()
                 if self.smtp is not None:
                     self.smtp.stop()
+                if self.https is not None:
+                    self.https.stop()
                 if self.dns is not None:
                     self.dns.stop()
         self.check()
@@ -395,6 +467,8 @@ class Case:
     def execute(self):
         limit = float(self.data.get("wall_timeout", DEFAULT_WALL_TIMEOUT))
         env = dict(os.environ)
+        if self.https.sites:
+            env[MTA_STS_PORT_ENV] = str(self.https.port)
         for key, value in self.data.get("env", {}).items():
             # The placeholders of args, e.g. SMTPPROBE_PROXY with {socks}.
             value = str(value)
@@ -435,6 +509,7 @@ class Case:
         self.check_servers(expect)
         self.check_proxy(expect)
         self.check_dns(expect)
+        self.check_https(expect)
         self.check_results(expect)
 
     def check_invariants(self):
@@ -590,6 +665,17 @@ class Case:
                 self.fail("dns_query_count %s" % item, want,
                           counts.get(norm(item), 0))
 
+    def check_https(self, expect):
+        """https_requested / https_not_requested: "HOST PATH" items."""
+        asked = {"%s %s" % (name, path) for name, _method, path, _host in
+                 self.https.requests()}
+        for item in expect.get("https_requested", []):
+            if item not in asked:
+                self.fail("https_requested", item, sorted(asked))
+        for item in expect.get("https_not_requested", []):
+            if item in asked:
+                self.fail("https_not_requested", item, "requested")
+
     def parse_results(self):
         results = []
         for n, line in enumerate(self.stdout.splitlines(), 1):
@@ -703,6 +789,9 @@ class Case:
         print("  --- probe stderr ---\n%s" % self.stderr.rstrip(), file=out)
         if self.smtp is not None:
             print("  --- SMTP servers ---\n%s" % self.smtp.describe(),
+                  file=out)
+        if self.https is not None and self.https.sites:
+            print("  --- HTTPS sites ---\n%s" % self.https.describe(),
                   file=out)
         if self.socks is not None:
             print("  --- SOCKS proxy (%d connection(s)) ---" %

@@ -36,6 +36,7 @@ SCENARIOS = os.path.join(os.path.dirname(HERE), "scenarios")
 sys.path.insert(0, HERE)
 
 import fakedns  # noqa: E402
+import fakehttps  # noqa: E402
 import fakesmtp  # noqa: E402
 import fakesocks  # noqa: E402
 
@@ -134,6 +135,9 @@ ZONE = {
     "big.test": {"action": "truncate", "A": "127.0.0.6"},
     "2.0.0.127.in-addr.arpa": {"PTR": "mx1.example.test"},
     "::1": {"PTR": "mx6.example.test"},     # the owner is ::1's ip6.arpa name
+    "_25._tcp.mx1.example.test": {"TLSA": "3 1 1 " + "ab" * 32, "ad": True},
+    "_25._tcp.mx2.example.test": {"TLSA": ["2 0 1 " + "cd" * 32,
+                                           "3 1 2 " + "ef" * 64]},
 }
 
 
@@ -175,6 +179,20 @@ class DNSTest(unittest.TestCase):
         v6 = "1." + "0." * 31 + "ip6.arpa"
         self.assertEqual(self.ask(v6, "PTR")[3], [(v6, "PTR",
                                                     "mx6.example.test")])
+
+    def test_tlsa_and_ad(self):
+        _, flags, _, answers, _ = self.ask("_25._tcp.mx1.example.test",
+                                           "TLSA")
+        self.assertTrue(flags & 0x0020, "AD set for a name with ad = true")
+        self.assertEqual(answers, [("_25._tcp.mx1.example.test", "TLSA",
+                                    bytes([3, 1, 1]) + b"\xab" * 32)])
+        _, flags, _, answers, _ = self.ask("_25._tcp.mx2.example.test",
+                                           "TLSA")
+        self.assertFalse(flags & 0x0020, "no AD without ad = true")
+        self.assertEqual([r[2][:3] for r in answers],
+                         [bytes([2, 0, 1]), bytes([3, 1, 2])])
+        _, flags, _, answers, _ = self.ask("mx1.example.test", "A")
+        self.assertFalse(flags & 0x0020)
 
     def test_null_mx(self):
         self.assertEqual(self.ask("nullmx.test", "MX")[3],
@@ -771,6 +789,60 @@ class IPv6SMTPTest(unittest.TestCase):
         for ip in ("2001:db8::1", "192.0.2.1", "nonsense"):
             with self.assertRaises(fakesmtp.SpecError):
                 fakesmtp.FakeSMTPServer({"ip": ip})
+
+
+class HTTPSTest(unittest.TestCase):
+    """fakehttps serves a policy over TLS from the case's CA."""
+
+    def test_policy_and_404(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            group = fakehttps.FakeHTTPSGroup([
+                {"name": "mta-sts.example.test", "ip": "127.0.0.30",
+                 "policy": "version: STSv1\n"},
+                {"name": "mta-sts.other.test", "ip": "127.0.0.31",
+                 "status": 301, "location": "https://elsewhere.test/"}])
+            smtp = fakesmtp.FakeSMTPGroup([], tmp,
+                                          extra_tls=group.tls_specs())
+            group.start(smtp.leaves)
+            try:
+                ctx = ssl.create_default_context(cafile=smtp.ca_file)
+
+                def get(ip, host, path):
+                    with socket.create_connection((ip, group.port),
+                                                  timeout=5) as raw:
+                        with ctx.wrap_socket(raw, server_hostname=host) \
+                                as sock:
+                            sock.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\n"
+                                          "Connection: close\r\n\r\n"
+                                          % (path, host)).encode())
+                            data = b""
+                            while True:
+                                chunk = sock.recv(4096)
+                                if not chunk:
+                                    return data
+                                data += chunk
+
+                data = get("127.0.0.30", "mta-sts.example.test",
+                           fakehttps.POLICY_PATH)
+                self.assertTrue(data.startswith(b"HTTP/1.1 200"))
+                self.assertIn(b"Content-Type: text/plain", data)
+                self.assertTrue(data.endswith(b"\r\n\r\nversion: STSv1\n"))
+                self.assertIn(b" 404 ", get("127.0.0.30",
+                                            "mta-sts.example.test", "/x"))
+                data = get("127.0.0.31", "mta-sts.other.test",
+                           fakehttps.POLICY_PATH)
+                self.assertTrue(data.startswith(b"HTTP/1.1 301"))
+                self.assertIn(b"Location: https://elsewhere.test/", data)
+                self.assertEqual(group.requests()[0],
+                                 ("mta-sts.example.test", "GET",
+                                  fakehttps.POLICY_PATH,
+                                  "mta-sts.example.test"))
+                prints = fakesmtp.fingerprints(smtp)
+                self.assertEqual(len(prints["ca"]["cert"]), 64)
+                self.assertEqual(set(prints), {"ca", "mta-sts.example.test",
+                                               "mta-sts.other.test"})
+            finally:
+                group.stop()
 
 
 class RunnerTest(unittest.TestCase):

@@ -19,7 +19,10 @@ Both servers use a local domain with one known user (alice), STARTTLS with
 a certificate made at test time for the server's name, a rule that refuses
 relaying for other domains, and a rule that refuses the HELO name
 "localhost" at RCPT time.  Postfix also has a check_recipient_access map
-that refuses blocked@example.test.
+that refuses blocked@example.test and moved@example.test (551 5.1.6), and
+a submission service (port 587 when free) that offers AUTH and takes mail
+only after it; Exim also has a catch-all domain, catchall.test, for the
+relay test.
 
 Postfix comes from Debian's postfix package.  Exim cannot be installed next
 to it (both are a mail-transport-agent), so scripts/deps unpacks the
@@ -71,6 +74,8 @@ ZONE = {
     "mx.example.test": {"A": POSTFIX_IP},
     "exim.test": {"MX": "10 mx2.exim.test"},
     "mx2.exim.test": {"A": EXIM_IP},
+    # Exim takes any local part at this domain (a catch-all).
+    "catchall.test": {"MX": "10 mx2.exim.test"},
 }
 
 
@@ -80,6 +85,18 @@ class Skip(Exception):
 
 # --------------------------------------------------------------------------
 # helpers
+
+
+def port_or_free(ip, port):
+    """PORT on IP when it is free there, else a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((ip, port))
+        return port
+    except OSError:
+        return free_port(ip)
+    finally:
+        sock.close()
 
 
 def free_port(ip):
@@ -460,6 +477,15 @@ biff = no
 
 POSTFIX_MASTER_CF = """\
 {ip}:{port} inet n - n - - smtpd
+# A submission service: AUTH offered, mail only from users who log in.
+{ip}:{subport} inet n - n - - smtpd
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=no
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+{ip}:{implicit_port} inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
 tlsmgr    unix - - n 1000? 1 tlsmgr
@@ -481,7 +507,11 @@ showq     unix n - n - - showq
 
 
 class Postfix:
-    def __init__(self, workdir, port, cert, key):
+    def __init__(self, workdir, port, subport, cert, key,
+                 implicit_port=None):
+        """SUBPORT: the submission service; IMPLICIT_PORT: a second listener
+        with implicit TLS (RFC 8314, smtpd_tls_wrappermode), on a free port
+        when not given."""
         self.dir = os.path.join(workdir, "postfix")
         self.conf = os.path.join(self.dir, "conf")
         self.log = os.path.join(self.dir, "log", "postfix.log")
@@ -495,8 +525,11 @@ class Postfix:
         os.chown(os.path.join(self.dir, "data"), owner.pw_uid, owner.pw_gid)
         for sub in ("", "queue"):
             os.chmod(os.path.join(self.dir, sub), 0o755)
+        self.implicit_port = implicit_port or free_port(POSTFIX_IP)
         values = {"d": self.dir, "ip": POSTFIX_IP, "port": port,
-                  "cert": cert, "key": key}
+                  "subport": subport,
+                  "implicit_port": self.implicit_port, "cert": cert,
+                  "key": key}
         with open(os.path.join(self.conf, "main.cf"), "w") as handle:
             handle.write(POSTFIX_MAIN_CF.format(**values))
         with open(os.path.join(self.conf, "master.cf"), "w") as handle:
@@ -505,7 +538,9 @@ class Postfix:
             handle.write("alice@example.test  example.test/alice/\n")
         with open(os.path.join(self.conf, "recipient_access"), "w") as handle:
             handle.write("blocked@example.test  REJECT 5.2.1 Mailbox "
-                         "disabled for this recipient\n")
+                         "disabled for this recipient\n"
+                         "moved@example.test  551 5.1.6 User has moved; "
+                         "please try <alice@elsewhere.test>\n")
 
     def _postfix(self, *args):
         return subprocess.run(["postfix", "-c", self.conf] + list(args),
@@ -517,7 +552,8 @@ class Postfix:
         self.started = True
         deadline = time.monotonic() + START_WAIT
         if proc.returncode != 0 or not wait_for_listener(
-                POSTFIX_IP, self.port, deadline):
+                POSTFIX_IP, self.port, deadline) or not wait_for_listener(
+                POSTFIX_IP, self.implicit_port, deadline):
             raise RuntimeError("Postfix did not start (status %d):\n%s%s\n"
                                "log:\n%s" % (proc.returncode, proc.stdout,
                                              proc.stderr,
@@ -551,6 +587,65 @@ class Postfix:
         return found
 
 
+def access_map_case(checker, binary, dns_port, port, ca_file, rcpt, code,
+                    enhanced, category, blame, extra=None):
+    """An address the check_recipient_access map refuses: undeliverable,
+    with the reason and the stage's category the reply calls for."""
+    run = run_probe(binary, dns_port, port, ca_file, [rcpt])
+    case = probe_case(checker, "%s: %d %s from check_recipient_access"
+                      % (rcpt, code, enhanced), run, 1)
+    for result in run["results"][:1]:
+        case.expect(result, "verdict", "undeliverable")
+        case.expect(result, "reason", category)
+        rcpt_rejection(case, result, code, enhanced, category, blame)
+        if extra is not None:
+            extra(case, result)
+    case.done()
+
+
+def postfix_answers_cases(checker, binary, dns_port, port, subport,
+                          ca_file):
+    """The access map's refusals (a disabled mailbox, a moved user with
+    551 5.1.6) and the submission port without AUTH."""
+    def names_new(value):
+        """names alice@elsewhere.test"""
+        return "alice@elsewhere.test" in value
+
+    def quotes_new_address(case, result):
+        case.expect(result, "summary", names_new)
+        case.expect(result, "stages.rcpt.explanation.meaning", names_new)
+
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "blocked@example.test", 554, "5.2.1", "mailbox_disabled",
+                    "recipient_mailbox")
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "moved@example.test", 551, "5.1.6", "mailbox_moved",
+                    "recipient_address", quotes_new_address)
+
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--server", "mx.example.test:%d" % subport,
+                     "alice@example.test"])
+    case = probe_case(checker, "alice@example.test on the submission port "
+                      "%d without AUTH: log in first, not undeliverable"
+                      % subport, run, 2)
+    for result in run["results"][:1]:
+        case.expect(result, "verdict", "unknown")
+        case.expect(result, "reason", "auth_required")
+        case.expect(result, "ehlo.auth", lambda v: bool(v))
+        case.expect(result, "stages.rcpt.status", "fail")
+        case.expect(result, "stages.rcpt.replies.0.code", 554)
+        case.expect(result, "stages.rcpt.explanation.category",
+                    "auth_required")
+        case.expect(result, "stages.rcpt.explanation.blame",
+                    "client_auth_tls")
+
+        def suggests_auth(value):
+            """mentions --auth-user"""
+            return "--auth-user" in value
+        case.expect(result, "stages.rcpt.explanation.action", suggests_auth)
+    case.done()
+
+
 def postfix_log_commands(log_text):
     """The commands loopback clients sent, from the debug_peer log."""
     commands = []
@@ -582,8 +677,10 @@ def run_postfix(binary, workdir, dns_port, verbose):
                    "package)") from None
     checker = Checker("postfix", verbose)
     port = free_port(POSTFIX_IP)
+    # The submission service on 587 where it is free (RFC 6409 §3.1).
+    subport = port_or_free(POSTFIX_IP, 587)
     ca_file, leaves = make_certs(workdir, ["mx.example.test"])
-    server = Postfix(workdir, port, *leaves["mx.example.test"])
+    server = Postfix(workdir, port, subport, *leaves["mx.example.test"])
     print("postfix: %s, listening on %s:%d, config %s"
           % (subprocess.run(["postconf", "-c", server.conf, "-h",
                              "mail_version"], capture_output=True,
@@ -598,16 +695,26 @@ def run_postfix(binary, workdir, dns_port, verbose):
                      relay_code=554, relay_enhanced="5.7.1",
                      helo_code=504, helo_enhanced="5.5.2")
 
-        run = run_probe(binary, dns_port, port, ca_file,
-                        ["blocked@example.test"])
-        case = probe_case(checker, "blocked@example.test: refused by "
-                          "check_recipient_access", run, 1)
+        # Implicit TLS (RFC 8314) on Postfix's wrapper-mode listener:
+        # the handshake first, the greeting inside TLS, no STARTTLS.
+        run = run_probe(binary, dns_port, server.implicit_port, ca_file,
+                        ["--tls", "implicit", "--server", "%s:%d" % (
+                            "mx.example.test", server.implicit_port),
+                         "alice@example.test"])
+        case = probe_case(checker, "alice@example.test over implicit TLS "
+                          "(smtpd_tls_wrappermode)", run, 0)
         for result in run["results"][:1]:
-            case.expect(result, "verdict", "undeliverable")
-            case.expect(result, "reason", "mailbox_disabled")
-            rcpt_rejection(case, result, 554, "5.2.1", "mailbox_disabled",
-                           "recipient_mailbox")
+            case.expect(result, "verdict", "deliverable")
+            case.expect(result, "tls.implicit", True)
+            case.expect(result, "tls.verified", True)
+            case.expect(result, "tls.name_match", True)
+            case.expect(result, "stages.starttls.status", "skipped")
+            case.expect(result, "stages.greeting.replies.0.code", 220)
+            case.expect(result, "ehlo.starttls", False)
         case.done()
+
+        postfix_answers_cases(checker, binary, dns_port, port, subport,
+                              ca_file)
 
         # What Postfix itself saw.
         time.sleep(0.5)
@@ -618,7 +725,8 @@ def run_postfix(binary, workdir, dns_port, verbose):
         case.check(len(commands) > 0, "no client command in the log "
                    "(debug_peer_list not working?)")
         for rcpt in ("alice@example.test", "nobody@example.test",
-                     "someone@elsewhere.test", "blocked@example.test"):
+                     "someone@elsewhere.test", "blocked@example.test",
+                     "moved@example.test"):
             case.check(any(c.upper().startswith("RCPT TO:<%s>" % rcpt.upper())
                            for c in commands),
                        "Postfix never saw RCPT TO:<%s>" % rcpt)
@@ -663,7 +771,7 @@ EXIM_CONF = """\
 # Throw-away Exim for smtpprobe's integration test: nothing outside {d} is
 # written, nothing is ever delivered.
 primary_hostname = mx2.exim.test
-domainlist local_domains = exim.test
+domainlist local_domains = exim.test : catchall.test
 local_interfaces = <; {ip}
 exim_user = {user}
 exim_group = {group}
@@ -706,8 +814,15 @@ begin routers
 
 known_user:
   driver = accept
-  domains = +local_domains
+  domains = exim.test
   local_parts = alice
+  transport = discard_transport
+
+# Any local part at catchall.test, and no percent_hack_domains: a local
+# part with %, ! or quotes is just a local part here.
+catch_all:
+  driver = accept
+  domains = catchall.test
   transport = discard_transport
 
 begin transports
@@ -814,6 +929,46 @@ class Exim:
         return found
 
 
+def exim_relay_cases(checker, binary, dns_port, port, ca_file):
+    """The relay test against a catch-all domain, and with --server alone."""
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--relay-test", "catchall.test"])
+    case = probe_case(checker, "--relay-test catchall.test: the domain takes "
+                      "any local part; the forms at it prove nothing, the "
+                      "outside recipient is refused", run, 2)
+    # relay_test lists the forms in order: plain, percent_hack, bang_path,
+    # quoted, source_route.
+    for result in run["results"][:1]:
+        case.expect(result, "open_relay", None)
+        case.expect(result, "server_domain", "catchall.test")
+        case.expect(result, "relay_test.0.status", "refused")
+        case.expect(result, "relay_test.4.status", "refused")
+        for form in (1, 2, 3):
+            case.expect(result, "relay_test.%d.status" % form, "unknown")
+            case.expect(result, "relay_test.%d.reply.code" % form, 250)
+
+            def any_local_part(value):
+                """says the domain accepts any local part"""
+                return "accepts any local part" in (value or "")
+            case.expect(result, "relay_test.%d.note" % form, any_local_part)
+        case.check(not any(f.get("id") == "relay.open"
+                           for f in result.get("findings", [])),
+                   "relay.open reported for a catch-all domain")
+    case.done()
+
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--relay-test", "--server", EXIM_IP])
+    case = probe_case(checker, "--relay-test --server %s: the forms are built "
+                      "at the name in the greeting, not at a domain literal "
+                      "Exim refuses; no open relay" % EXIM_IP, run, 0)
+    for result in run["results"][:1]:
+        case.expect(result, "open_relay", False)
+        case.expect(result, "server_domain", "mx2.exim.test")
+        case.expect(result, "relay_test.1.rcpt",
+                    "relay-test%example.net@mx2.exim.test")
+    case.done()
+
+
 def exim_binary():
     candidates = []
     if os.environ.get("SMTPPROBE_EXIM"):
@@ -844,6 +999,7 @@ def run_exim(binary, workdir, dns_port, verbose):
                      unknown_code=550, unknown_enhanced=None,
                      relay_code=550, relay_enhanced=None,
                      helo_code=550, helo_enhanced=None)
+        exim_relay_cases(checker, binary, dns_port, port, ca_file)
         time.sleep(0.5)
         log_text = read_text(server.log)
         case = checker.case("Exim log: never DATA or BDAT, nothing queued")

@@ -367,6 +367,85 @@ test_cname(void)
 	    -1);
 }
 
+/* An RR with raw RDATA. */
+static void
+put_rr_raw(struct pkt *p, const char *owner, unsigned type,
+    const unsigned char *rd, size_t len)
+{
+	put_name(p, owner);
+	put16(p, type);
+	put16(p, 1);
+	put16(p, 0);
+	put16(p, 300);
+	put16(p, (unsigned)len);
+	memcpy(p->b + p->n, rd, len);
+	p->n += len;
+}
+
+struct seen_rdata {
+	size_t		n;
+	size_t		len[4];
+	unsigned char	first[4];
+};
+
+static void
+note_rdata(const unsigned char *rd, size_t len, void *arg)
+{
+	struct seen_rdata *s = arg;
+
+	if (s->n < 4) {
+		s->len[s->n] = len;
+		s->first[s->n] = len > 0 ? rd[0] : 0;
+	}
+	s->n++;
+}
+
+static void
+test_wire_answers(void)
+{
+	static const unsigned char tlsa[35] = { 3, 1, 1, 0xab };
+	static const unsigned char addr[4] = { 192, 0, 2, 1 };
+	struct seen_rdata seen;
+	struct pkt p;
+	size_t full, cut;
+	bool ad = false;
+	int rc;
+
+	/* The owner is an alias (RFC 7671 §7): its target's TLSA answers;
+	 * a record of another type or owner does not; AD set. */
+	pkt_header(&p, 1, 4);
+	p.b[3] |= 0x20;
+	put_name(&p, "_25._tcp.mx.test");
+	put16(&p, 52);
+	put16(&p, 1);
+	put_rr_name(&p, "_25._tcp.mx.test", 5, "tlsa.other.test");
+	put_rr_raw(&p, "tlsa.other.test", 52, tlsa, sizeof(tlsa));
+	put_rr_raw(&p, "tlsa.other.test", 1, addr, sizeof(addr));
+	put_rr_raw(&p, "elsewhere.test", 52, tlsa, sizeof(tlsa));
+	memset(&seen, 0, sizeof(seen));
+	rc = resolver_wire_answers(p.b, p.n, "_25._TCP.mx.test", 52,
+	    note_rdata, &seen);
+	CHECK_INT(rc, 1);
+	CHECK_INT(seen.n, 1);
+	CHECK_INT(seen.len[0], 35);
+	CHECK_INT(seen.first[0], 3);
+	CHECK_INT(resolver_wire_header(p.b, p.n, &ad), 0);
+	CHECK(ad);
+	p.b[3] = (unsigned char)((p.b[3] & ~0x20) | 3);	/* NXDOMAIN, no AD */
+	CHECK_INT(resolver_wire_header(p.b, p.n, &ad), 3);
+	CHECK(!ad);
+	CHECK_INT(resolver_wire_header(p.b, 5, &ad), -1);
+
+	/* Every truncation is rejected or yields at most the one record. */
+	full = p.n;
+	for (cut = 0; cut < full; cut++) {
+		memset(&seen, 0, sizeof(seen));
+		rc = resolver_wire_answers(p.b, cut, "_25._tcp.mx.test", 52,
+		    note_rdata, &seen);
+		CHECK(rc == -1 || rc <= 1);
+	}
+}
+
 static void
 test_ptr_name(void)
 {
@@ -560,6 +639,7 @@ main(void)
 	test_mx_order();
 	test_mx_null_and_caps();
 	test_cname();
+	test_wire_answers();
 	test_ptr_name();
 	test_addr_str();
 	test_servers();
