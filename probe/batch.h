@@ -74,7 +74,7 @@
 #define BATCH_PARKED_MAX	16384
 /* Domains whose DNS facts are held at once, and looked up at once. */
 #define BATCH_DOMAINS_HELD	2048
-#define BATCH_RESOLVING		256
+#define BATCH_RESOLVING		64
 /* Server addresses remembered. */
 #define BATCH_SERVERS_MAX	4096
 /* DNS answers kept by the resolver in batch mode. */
