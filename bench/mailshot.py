@@ -233,7 +233,8 @@ def case_big(binary, tmp, ok):
     port = ri.free_port(ri.POSTFIX_IP)
     ca, leaves = ri.make_certs(tmp, ["mx.example.test"])
     cert, key = leaves["mx.example.test"]
-    postfix = ri.Postfix(tmp, port, cert, key)
+    # Its other listeners (submission, implicit TLS) on free ports.
+    postfix = ri.Postfix(tmp, port, ri.free_port(ri.POSTFIX_IP), cert, key)
     users = ["user%d@example.test" % i for i in range(0, 200, 2)]
     with open(os.path.join(postfix.conf, "virtual_mailbox"), "w") as handle:
         handle.writelines("%s  example.test/%s/\n" % (u, u.split("@")[0])
