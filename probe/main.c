@@ -158,10 +158,12 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		    st->tls_sessions, st->tls_sessions == 1 ? "" : "s",
 		    st->tls_resumed);
 	fprintf(out, "  politeness per server address: 1 to %d connection%s "
-	    "at once, at least %.2f s apart; faster after good connections, "
-	    "slower after a 421, a rate-limit reply, a refused connection or "
-	    "a tarpit; %lu server%s slowed down\n", o->per_server,
-	    o->per_server == 1 ? "" : "s", o->delay_ms / 1000.0,
+	    "at once, pauses from %.2f s down to %.2f s; faster after good "
+	    "connections, slower after a 421, a rate-limit reply, a refused "
+	    "connection or a tarpit; %lu server%s slowed down\n",
+	    o->per_server, o->per_server == 1 ? "" : "s",
+	    (o->delay_ms > BATCH_PAUSE_START_MS ? o->delay_ms :
+	    BATCH_PAUSE_START_MS) / 1000.0, o->delay_ms / 1000.0,
 	    st->servers_slowed, st->servers_slowed == 1 ? "" : "s");
 	for (i = 0; i < st->nslow_notes; i++)
 		fprintf(out, "    %s\n", st->slow_notes[i]);
