@@ -1,10 +1,9 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, --format, explain --after), file names for --batch,
-# --output, --ca-file, --auth-password-file and --proxy-password-file,
-# and the `explain'
-# subcommand as the first word.
+# --auth-mech, --quit-after, --format, explain --after), file names for
+# --batch, --output, --ca-file, --auth-password-file and
+# --proxy-password-file, and the `explain' subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
 # where bash-completion loads it on first use.
@@ -14,15 +13,16 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --no-mta-sts --catch-all --helo-test --source-ip
-	--self-check
+	--tls --ca-file --no-mta-sts --catch-all --quit-after --helo-test
+	--source-ip --self-check
 	--batch --parallel --per-server --delay --rate --retries --backoff
 	--progress --rcpt-per-transaction --rcpt-per-connection
-	--error-budget --greylist-retry --output --resume --format --column
+	--error-budget --greylist-retry --output --resume --column
 	--shard --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
 	--proxy-password-file --relay-test
-	--relay-rcpt --relay-domain -4 -6 --json -v --verbose -h --help
+	--relay-rcpt --relay-domain -4 -6 --json --format --warning
+	--critical --warning-days --critical-days -v --verbose -h --help
 	--version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
@@ -94,13 +94,19 @@ _smtpprobe()
 		    'opportunistic required dane implicit never' -- "$cur")
 		return
 		;;
-	--format)
-		mapfile -t COMPREPLY < <(compgen -W 'text json csv' -- "$cur")
-		return
-		;;
 	--auth-mech)
 		mapfile -t COMPREPLY < <(compgen -W 'PLAIN LOGIN CRAM-MD5' \
 		    -- "${cur^^}")
+		return
+		;;
+	--format)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'text json csv nagios prometheus' -- "$cur")
+		return
+		;;
+	--quit-after)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'connect greeting ehlo tls auth mail rcpt' -- "$cur")
 		return
 		;;
 	--server)
@@ -118,10 +124,12 @@ _smtpprobe()
 		return
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
+	--from | --helo | --port | --dns-server | --timeout | --parallel | \
 	    --per-server | --delay | --rate | --retries | --backoff | \
 	    --rcpt-per-transaction | --rcpt-per-connection | \
 	    --error-budget | --greylist-retry | --column | --shard | \
-	    --auth-user | --relay-rcpt | --relay-domain | --proxy)
+	    --auth-user | --relay-rcpt | --relay-domain | --proxy | \
+	    --warning | --critical | --warning-days | --critical-days)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

@@ -56,7 +56,13 @@ static const char usage_options[] =
 "  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
 "                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
-"                       domain; if it is accepted too, say 'risky'\n";
+"                       domain; if it is accepted too, say 'risky'\n"
+"  --quit-after STAGE   stop politely (QUIT) after STAGE: connect (close\n"
+"                       before the greeting), greeting, ehlo, tls, auth,\n"
+"                       mail (MAIL FROM, no RCPT) or rcpt.  Before rcpt\n"
+"                       the address is not checked (reason not_checked,\n"
+"                       exit 0 when every stage asked went through), and\n"
+"                       a bare DOMAIN, or nothing with --server, will do\n";
 
 static const char usage_modes[] =
 "  --helo-test          instead of probing addresses: which HELO names does\n"
@@ -119,7 +125,6 @@ static const char usage_batch[] =
 "  --resume             batch: read --output FILE first and skip the\n"
 "                       addresses answered there (after a crash or a\n"
 "                       kill), then append the rest\n"
-"  --format FORMAT      text (default), json (as --json) or csv (batch)\n"
 "  --column NAME        batch: the list is CSV with a header row; the\n"
 "                       addresses are in column NAME\n"
 "  --shard K/N          batch: only the addresses whose domain falls in\n"
@@ -171,6 +176,21 @@ static const char usage_relay[] =
 "                       the server gives in its greeting\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
+"  --format FORMAT      text (default), json (as --json), csv (--batch:\n"
+"                       one row per address), or, for\n"
+"                       monitoring one ADDRESS (or a DOMAIN or --server\n"
+"                       alone with --quit-after): nagios (a plugin's\n"
+"                       status line and performance data; exit 0 OK,\n"
+"                       1 WARNING, 2 CRITICAL, 3 UNKNOWN) or prometheus\n"
+"                       (the same figures as metrics; exit 0)\n"
+"  --warning SECONDS    nagios, prometheus: WARNING when the whole probe\n"
+"                       takes longer\n"
+"  --critical SECONDS   nagios, prometheus: CRITICAL when it takes longer\n"
+"  --warning-days DAYS  nagios, prometheus: WARNING when the server's\n"
+"                       certificate has fewer days left\n"
+"  --critical-days DAYS\n"
+"                       nagios, prometheus: CRITICAL when it has fewer\n"
+"                       days left\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
 "  -h, --help           this help\n"
 "  --version            the version\n"
@@ -408,8 +428,8 @@ struct parse {
 	const char	*proxy_pwfile;	/* --proxy-password-file */
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
+	bool		 monitor_opt;	/* one that needs a monitoring format */
 	bool		 from_set;
-	bool		 format_set;	/* --format given */
 	bool		 tls_set;	/* --tls given */
 	bool		 tls_implicit;	/* --tls implicit */
 	char		*err;
@@ -440,6 +460,8 @@ struct cli_option {
 #define NEEDS_BATCH	0x1u	/* meaningless without --batch */
 #define NEEDS_AUTH	0x2u	/* meaningless without --auth-user */
 #define POSITIVE	0x4u	/* opt_seconds: 0 is refused; 1 ms at least */
+#define NEEDS_MONITOR	0x8u	/* meaningless without --format nagios or
+				 * prometheus */
 
 #define CLI_FIELD(f)	offsetof(struct cli, f)
 
@@ -464,6 +486,43 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 	(void)arg;
 	p->cli->cfg.family = o->short_name == '4' ? AF_INET : AF_INET6;
 	return 0;
+}
+
+static const char *const format_names[] = {
+	"text", "json", "nagios", "prometheus", "csv"
+};
+
+static int
+opt_format(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (strcmp(arg, format_names[i]) == 0) {
+			p->cli->format = (enum output_format)i;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--format: \"%s\" is not text, json, "
+	    "csv, nagios or prometheus", shown(arg));
+}
+
+/* --quit-after: the stages a session can stop after (STARTTLS is part
+ * of tls). */
+static int
+opt_quit_after(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int st;
+
+	(void)o;
+	for (st = STAGE_CONNECT; st <= STAGE_RCPT; st++)
+		if (st != STAGE_STARTTLS &&
+		    strcmp(arg, stage_name((enum stage)st)) == 0) {
+			p->cli->cfg.quit_after = (enum stage)st;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--quit-after: \"%s\" is not connect, "
+	    "greeting, ehlo, tls, auth, mail or rcpt", shown(arg));
 }
 
 /* --parallel, --per-server, --retries, --rcpt-per-transaction,
@@ -613,23 +672,6 @@ opt_shard(struct parse *p, const struct cli_option *o, const char *arg)
 		    "with 0 <= K < N <= %d", shown(arg), BATCH_SHARDS_MAX);
 	p->cli->bopt.shard_k = (unsigned long)lk;
 	p->cli->bopt.shard_n = (unsigned long)ln;
-	return 0;
-}
-
-static int
-opt_format(struct parse *p, const struct cli_option *o, const char *arg)
-{
-	(void)o;
-	if (strcmp(arg, "text") == 0)
-		p->cli->format = BATCH_FORMAT_TEXT;
-	else if (strcmp(arg, "json") == 0)
-		p->cli->format = BATCH_FORMAT_JSON;
-	else if (strcmp(arg, "csv") == 0)
-		p->cli->format = BATCH_FORMAT_CSV;
-	else
-		return fail(p->err, p->errlen, "--format: \"%s\" is not text, "
-		    "json or csv", shown(arg));
-	p->format_set = true;
 	return 0;
 }
 
@@ -846,8 +888,18 @@ static const struct cli_option options[] = {
 	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
 	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
+	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
+	{ "warning", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.warning_ms), 0, 3600000 },
+	{ "critical", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.critical_ms), 0, 3600000 },
+	{ "warning-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.warning_days), 0, 3650 },
+	{ "critical-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.critical_days), 0, 3650 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
+	{ "quit-after", 0, required_argument, 0, opt_quit_after, 0, 0, 0 },
 	{ "self-check", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.self_check), 0, 0 },
 	{ "source-ip", 0, required_argument, 0, opt_source_ip, 0, 0, 0 },
@@ -880,7 +932,6 @@ static const struct cli_option options[] = {
 	{ "output", 0, required_argument, NEEDS_BATCH, opt_output, 0, 0, 0 },
 	{ "resume", 0, no_argument, NEEDS_BATCH, opt_flag, CLI_FIELD(resume),
 	    0, 0 },
-	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
 	{ "column", 0, required_argument, NEEDS_BATCH, opt_column, 0, 0, 0 },
 	{ "shard", 0, required_argument, NEEDS_BATCH, opt_shard, 0, 0, 0 },
 	{ "keep-going", 0, no_argument, NEEDS_BATCH, opt_flag,
@@ -976,7 +1027,86 @@ parse_options(struct parse *p, int argc, char **argv)
 			p->batch_opt = true;
 		if (o->flags & NEEDS_AUTH)
 			p->auth_opt = true;
+		if (o->flags & NEEDS_MONITOR)
+			p->monitor_opt = true;
 	}
+	return 0;
+}
+
+/* --quit-after: a probe of its own, and a bare DOMAIN (or nothing with
+ * --server) when it stops before MAIL. */
+static bool
+quit_early(const struct cli *cli)
+{
+	return cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+}
+
+static int
+check_quit_after(struct parse *p)
+{
+	const struct cli *cli = p->cli;
+	const struct probe_config *cfg = &cli->cfg;
+
+	if (cfg->quit_after == STAGE_ADDRESS)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test || cfg->self_check)
+		return fail(p->err, p->errlen, "--quit-after cannot be combined "
+		    "with %s", cli->batch ? "--batch" : cli->helo_test ?
+		    "--helo-test" : cli->relay_test ? "--relay-test" :
+		    "--self-check");
+	if (cfg->catch_all && cfg->quit_after < STAGE_RCPT)
+		return fail(p->err, p->errlen, "--catch-all needs RCPT: it "
+		    "cannot be combined with --quit-after %s",
+		    stage_name(cfg->quit_after));
+	return 0;
+}
+
+/* --json and --format; csv is a batch's; the monitoring formats report
+ * one probe, and their thresholds need them. */
+static int
+check_format(struct parse *p, int nargs)
+{
+	struct cli *cli = p->cli;
+	const struct monitor_limits *l = &cli->limits;
+	bool monitor = cli->format == FORMAT_NAGIOS ||
+	    cli->format == FORMAT_PROMETHEUS;
+
+	if (cli->json && cli->format != FORMAT_TEXT &&
+	    cli->format != FORMAT_JSON)
+		return fail(p->err, p->errlen, "--json and --format %s "
+		    "exclude each other", format_names[cli->format]);
+	if (cli->json)
+		cli->format = FORMAT_JSON;
+	cli->json = cli->format == FORMAT_JSON;
+	if (cli->format == FORMAT_CSV && !cli->batch)
+		return fail(p->err, p->errlen, "--format csv needs --batch");
+	if (p->monitor_opt && !monitor)
+		return fail(p->err, p->errlen, "--warning, --critical, "
+		    "--warning-days and --critical-days need --format nagios "
+		    "or prometheus");
+	if (!monitor)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test ||
+	    cli->cfg.self_check || nargs > 1)
+		return fail(p->err, p->errlen, "--format %s reports one probe "
+		    "of one ADDRESS (or DOMAIN): not %s",
+		    format_names[cli->format], nargs > 1 ? "several" :
+		    cli->batch ? "--batch" : cli->helo_test ? "--helo-test" :
+		    cli->relay_test ? "--relay-test" : "--self-check");
+	if ((l->warning_days >= 0 || l->critical_days >= 0) &&
+	    (cli->cfg.tls_mode == TLS_NEVER || (quit_early(cli) &&
+	    cli->cfg.quit_after < STAGE_TLS)))
+		return fail(p->err, p->errlen, "--warning-days and "
+		    "--critical-days need the TLS stage (not --tls never, nor "
+		    "--quit-after before tls)");
+	if (l->warning_ms > 0 && l->critical_ms > 0 &&
+	    l->warning_ms > l->critical_ms)
+		return fail(p->err, p->errlen, "--warning is above --critical");
+	if (l->warning_days >= 0 && l->critical_days >= 0 &&
+	    l->warning_days < l->critical_days)
+		return fail(p->err, p->errlen, "--warning-days is below "
+		    "--critical-days");
 	return 0;
 }
 
@@ -1018,14 +1148,15 @@ check_combinations(struct parse *p, int nargs)
 	if (cli->resume && cli->output == NULL)
 		return fail(p->err, p->errlen, "--resume needs --output FILE "
 		    "(the file to read back and append to)");
-	if (cli->format == BATCH_FORMAT_CSV && !cli->batch)
-		return fail(p->err, p->errlen, "--format csv needs --batch");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
 		    "--self-check");
+	if (check_quit_after(p) != 0 || check_format(p, nargs) != 0)
+		return -1;
 	if (nargs == 0 && !cli->batch &&
 	    !(cli->helo_test && cfg->use_server) &&
+	    !(quit_early(cli) && cfg->use_server) &&
 	    !(cli->relay_test && cfg->use_server) &&
 	    !(cfg->self_check && !cli->helo_test))
 		return fail(p->err, p->errlen, "%s", cli->helo_test ?
@@ -1083,6 +1214,7 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	struct parse p;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->limits.warning_days = cli->limits.critical_days = -1;
 	probe_config_defaults(cfg);
 	batch_options_defaults(&cli->bopt);
 	memset(&p, 0, sizeof(p));
@@ -1093,12 +1225,6 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 		return -1;
 	if (cli->help || cli->version)
 		return 0;
-	/* --json is --format json; --format json sets --json. */
-	if (cli->json && !p.format_set)
-		cli->format = BATCH_FORMAT_JSON;
-	cli->json = cli->format == BATCH_FORMAT_JSON;
-	if (cli->output != NULL && cli->format == BATCH_FORMAT_TEXT)
-		cli->format = BATCH_FORMAT_JSON;	/* the file's default */
 	if (check_combinations(&p, argc - optind) != 0 ||
 	    proxy_settings(&p) != 0)
 		return -1;
@@ -1130,4 +1256,17 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	    sizeof(cfg->proxy_password), err, errlen) != 0)
 		return -1;
 	return 0;
+}
+
+bool
+cli_wants_nagios(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--format=nagios") == 0 ||
+		    (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "nagios") == 0))
+			return true;
+	return false;
 }

@@ -124,6 +124,34 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 	    d.meaning, d.cause, d.advice);
 }
 
+/* The TLS stage warns only because a certificate that verifies ends
+ * soon (finding tls.cert_expiring_soon).  True when explained. */
+static bool
+explain_cert_expiring(struct probe_result *r)
+{
+	const struct finding *f = NULL;
+	char meaning[600];
+	size_t i;
+
+	if (!r->tls.verified || r->tls.expired)
+		return false;
+	for (i = 0; i < r->nfindings && f == NULL; i++)
+		if (r->findings[i].id == FINDING_TLS_CERT_EXPIRING_SOON)
+			f = &r->findings[i];
+	if (f == NULL)
+		return false;
+	snprintf(meaning, sizeof(meaning), "The TLS certificate is valid, but "
+	    "%s.", f->message);
+	expl_set(&r->stages[STAGE_TLS].expl, DIAG_CAT_TLS_CERTIFICATE,
+	    CODES_BLAME_SERVER, CODES_SUCCESS, meaning, "The certificate was "
+	    "not renewed in time (automatic renewal failing, or a manual "
+	    "one forgotten); once it expires, senders that check "
+	    "certificates (DANE, MTA-STS, --tls required) will stop "
+	    "delivering.", "Renew the certificate and reload the mail "
+	    "server.");
+	return true;
+}
+
 /* The TLS stage ended by DANE (RFC 7672): no TLSA record matched, or
  * with --tls dane the look-up failed.  True when explained. */
 static bool
@@ -656,7 +684,8 @@ explain_starttls_stage(struct probe_result *r, struct stage_rec *s)
 static bool
 explain_tls_stage(struct probe_result *r, struct stage_rec *s)
 {
-	if (s->error[0] == '\0' && explain_dane(r))
+	if (s->error[0] == '\0' && (explain_dane(r) ||
+	    explain_cert_expiring(r)))
 		return true;
 	if (s->error[0] == '\0') {
 		const struct tlsconn_info *t = &r->tls;
@@ -1458,6 +1487,83 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* --quit-after before RCPT: was the address left unasked? */
+static bool
+stopped_before_rcpt(const struct probe_result *r)
+{
+	return r->stop_after != STAGE_ADDRESS && r->stop_after < STAGE_RCPT;
+}
+
+/* The stages after the stop point were not asked (AUTH and PROXY, which
+ * only --auth-user and --proxy ask for, stay skipped; QUIT still
+ * comes). */
+static void
+mark_not_asked(struct probe_result *r)
+{
+	int st;
+
+	if (!stopped_before_rcpt(r))
+		return;
+	for (st = r->stop_after + 1; st < STAGE_QUIT; st++)
+		if (st != STAGE_AUTH && st != STAGE_PROXY &&
+		    r->stages[st].status == STATUS_SKIPPED)
+			r->stages[st].status = STATUS_NOT_ASKED;
+}
+
+/* "a, b and c" of the stages from `from` to `to` whose status is want
+ * (ok or warn for STATUS_OK). */
+static void
+stage_list(const struct probe_result *r, int from, int to,
+    enum stage_status want, char *buf, size_t len)
+{
+	size_t n = 0, total = 0, i = 0;
+	int st;
+
+	for (st = from; st <= to; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s == want || (want == STATUS_OK && s == STATUS_WARN))
+			total++;
+	}
+	buf[0] = '\0';
+	for (st = from; st <= to && n < len; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s != want && !(want == STATUS_OK && s == STATUS_WARN))
+			continue;
+		i++;
+		n += snprintf(buf + n, len - n, "%s%s", i == 1 ? "" :
+		    i == total ? " and " : ", ", stage_name((enum stage)st));
+	}
+}
+
+/*
+ * The session stopped where --quit-after asked it to, before RCPT: the
+ * mailbox was not asked, so there is no verdict about the address
+ * (reason not_checked).  The summary says which stages went through and
+ * which were not asked.  The exit status is 0: everything asked went
+ * through (a failure before the stop point has its own verdict).
+ */
+static void
+verdict_not_checked(struct probe_result *r, const char *dom)
+{
+	char done[160], left[160];
+
+	/* Up to where the session stopped: through a proxy, --quit-after
+	 * connect stops once the proxy has connected to the server. */
+	stage_list(r, STAGE_CONNECT, r->outcome_stage > r->stop_after ?
+	    r->outcome_stage : r->stop_after, STATUS_OK, done, sizeof(done));
+	stage_list(r, r->stop_after + 1, STAGE_RCPT, STATUS_NOT_ASKED, left,
+	    sizeof(left));
+	verdict(r, VERDICT_UNKNOWN, REASON_NOT_CHECKED, "Stopped after the %s "
+	    "stage, as asked: with the mail server for %s, %s went through; "
+	    "%s %s not asked, so the address was not checked.",
+	    stage_name(r->stop_after), dom, done[0] ? done : "nothing",
+	    left[0] ? left : "nothing more", strchr(left, ' ') != NULL ?
+	    "were" : "was");
+	r->exit_code = EXIT_DELIVERABLE;
+}
+
 /*
  * A 5xx greeting: the summary says what the greeting stage explains, so
  * that both name the same culprit (the explanation's blame).
@@ -1559,6 +1665,8 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
 			verdict_from_envelope(r, STAGE_MAIL, 0);
+		else if (stopped_before_rcpt(r))
+			verdict_not_checked(r, dom);
 		else if (result_has_finding(r,
 		    FINDING_RCPT_SMTPUTF8_UNSUPPORTED))
 			verdict(r, VERDICT_UNDELIVERABLE,
@@ -1670,6 +1778,7 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 	explain_spam_verdict(r, STAGE_RCPT);
 	explain_greeting_521(r);
 	explain_moved(r);
+	mark_not_asked(r);
 
 	if (r->local_error) {
 		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,

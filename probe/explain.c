@@ -1113,7 +1113,7 @@ print_json(FILE *out, const struct explained *x, size_t input,
 	char	 esc[32];
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_uint(&w, "input", input);
 	json_kv_bool(&w, "input_truncated", input_cut);
 	if (r->code != 0)

@@ -99,7 +99,7 @@ batch_print(void *arg, const struct batch_item_info *info,
 		p->printed++;
 		return true;
 	}
-	if (p->cli->format == BATCH_FORMAT_CSV) {
+	if (p->cli->format == FORMAT_CSV) {
 		if (p->printed == 0)
 			report_csv_header(stdout);
 		report_csv_line(stdout, res, info);
@@ -226,7 +226,9 @@ batch_output(const struct cli *cli, struct batch_out *out,
 	char err[512];
 
 	memset(done, 0, sizeof(*done));
-	if (batch_out_open(out, cli->output, cli->format, cli->resume, done,
+	/* The file is JSON Lines unless --format csv. */
+	if (batch_out_open(out, cli->output, cli->format == FORMAT_CSV ?
+	    BATCH_FORMAT_CSV : BATCH_FORMAT_JSON, cli->resume, done,
 	    err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpprobe: %s\n", err);
 		return -1;
@@ -277,7 +279,7 @@ batch_report(const struct cli *cli, const struct batch_stats *st,
 	if (st->total > 1 || cli->bopt.progress || st->interrupted ||
 	    st->resumed > 0 || cli->bopt.shard_n > 0)
 		batch_summary((cli->output == NULL && cli->format !=
-		    BATCH_FORMAT_TEXT) || p->write_error ? stderr : stdout, st,
+		    FORMAT_TEXT) || p->write_error ? stderr : stdout, st,
 		    &cli->bopt);
 	fflush(stdout);
 	if (st->interrupted)
@@ -317,7 +319,7 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	memset(&p, 0, sizeof(p));
 	p.cli = cli;
 	p.out = cli->output != NULL ? &out : NULL;
-	p.color = cli->format == BATCH_FORMAT_TEXT && p.out == NULL &&
+	p.color = cli->format == FORMAT_TEXT && p.out == NULL &&
 	    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
 	batch_run(ctx, &opt, cli->addresses, cli->naddresses, list,
 	    batch_print, &p, st);
@@ -340,43 +342,70 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	return status;
 }
 
+/* One result in the chosen format; the exit status it gives (for the
+ * monitoring formats, the whole run's: they report one probe). */
+static int
+print_result(const struct cli *cli, const struct probe_result *res,
+    bool first, bool color)
+{
+	switch (cli->format) {
+	case FORMAT_JSON:
+		report_json(stdout, res);
+		break;
+	case FORMAT_NAGIOS:
+		return report_nagios(stdout, res, &cli->limits);
+	case FORMAT_PROMETHEUS:
+		/* The status is in the metrics; a cron job or an exporter
+		 * takes them when the exit status is 0. */
+		(void)report_prometheus(stdout, res, &cli->limits);
+		return 0;
+	default:
+		if (!first)
+			fputc('\n', stdout);
+		report_text(stdout, res, cli->verbose, color);
+		break;
+	}
+	return res->exit_code;
+}
+
 /* The addresses of the command line (or --self-check without one), one
  * after the other. */
 static int
 probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct probe_result *res;
-	int i, status = EXIT_DELIVERABLE;
-	bool color;
+	int i, st, status = EXIT_DELIVERABLE;
+	bool color, early, none;
 
 	if ((res = malloc(sizeof(*res))) == NULL) {
 		fprintf(stderr, "smtpprobe: out of memory\n");
 		return EXIT_LOCAL_ERROR;
 	}
-	color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
-	for (i = 0; i < cli->naddresses || (i == 0 && cli->cfg.self_check);
-	    i++) {
+	color = cli->format == FORMAT_TEXT && isatty(STDOUT_FILENO) &&
+	    getenv("NO_COLOR") == NULL;
+	/* --quit-after before MAIL needs no mailbox: a bare domain, or the
+	 * --server alone, will do. */
+	early = cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+	none = cli->cfg.self_check || (early && cli->cfg.use_server);
+	for (i = 0; i < cli->naddresses || (i == 0 && none); i++) {
 		const char *a = i < cli->naddresses ? cli->addresses[i] : NULL;
+		bool mailbox = a != NULL && strchr(a, '@') != NULL;
 
 		/* --self-check with no mailbox: no MAIL, no RCPT. */
-		if (cli->cfg.self_check && (a == NULL ||
-		    strchr(a, '@') == NULL))
+		if (cli->cfg.self_check && !mailbox)
 			probe_self_check(ctx, a, res);
+		else if (early && !mailbox)
+			probe_opening(ctx, a, res);
 		else
 			probe_address(ctx, a, res);
 		if (res->addr_error != ADDRESS_OK)
 			fprintf(stderr, "smtpprobe: invalid address: %s\n",
 			    res->addr_why);
-		if (cli->json)
-			report_json(stdout, res);
-		else {
-			if (i > 0)
-				fputc('\n', stdout);
-			report_text(stdout, res, cli->verbose, color);
-		}
+		st = print_result(cli, res, i == 0, color);
 		fflush(stdout);
-		status = diag_exit_combine(status, res->exit_code);
+		status = cli->format == FORMAT_NAGIOS || cli->format ==
+		    FORMAT_PROMETHEUS ? st : diag_exit_combine(status, st);
 		result_clear(res);
 	}
 	free(res);
@@ -395,6 +424,11 @@ run(struct cli *cli, int argc, char **argv)
 	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpprobe: %s\n", err);
 		fprintf(stderr, "Try 'smtpprobe --help'.\n");
+		if (cli_wants_nagios(argc, argv)) {
+			/* A plugin's usage error is UNKNOWN. */
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_USAGE;
 	}
 	if (cli->help) {
@@ -407,6 +441,10 @@ run(struct cli *cli, int argc, char **argv)
 	}
 	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smtpprobe: %s\n", err);
+		if (cli->format == FORMAT_NAGIOS) {
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_LOCAL_ERROR;
 	}
 	if (cli->relay_test)

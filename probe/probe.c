@@ -303,6 +303,7 @@ finish_run(struct run *run)
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
 	run->res->skipped_stalled = run->nstalled;
+	run->res->elapsed_ms = monotonic_ms() - run->res->t0;
 	diag_finish(run->res, run->catch_all_code);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
@@ -1094,6 +1095,8 @@ connect_target(struct run *run)
 		run->cut.ntxns = run->req.group_from;
 		sp.plan = &run->cut;
 	}
+	if (cfg->quit_after < STAGE_MAIL)
+		sp.stop_after = cfg->quit_after;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
@@ -1318,8 +1321,14 @@ own_plan(struct run *run)
 		run->own_rcpts[1].if_accepted = true;
 		t->nrcpts = 2;
 	}
+	/* --quit-after: before MAIL no transaction; at MAIL one without a
+	 * recipient (MAIL FROM, RSET). */
+	if (cfg->quit_after == STAGE_MAIL)
+		t->nrcpts = 0;
 	run->own_plan.txns = t;
-	run->own_plan.ntxns = run->req.kind == RESULT_SELF_CHECK ? 0 : 1;
+	run->own_plan.ntxns = run->req.kind == RESULT_SELF_CHECK ||
+	    (cfg->quit_after != STAGE_ADDRESS && cfg->quit_after < STAGE_MAIL) ?
+	    0 : 1;
 	run->req.plan = &run->own_plan;
 	run->req.own_first = true;
 }
@@ -1424,6 +1433,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 		req = &plain;
 	result_init(res, address);
 	res->kind = req->kind;
+	res->stop_after = cfg->quit_after;
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
 	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
@@ -1763,29 +1773,44 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	identity_run_release(ir);
 }
 
+/* Probe target — a bare domain (its MX hosts are tried), or NULL for the
+ * --server given — through a mailbox made up only to carry it, which
+ * the plan never asks for: the result shows target, and its address
+ * stage is skipped, since no address was checked. */
+static void
+probe_carried(struct probe_ctx *ctx, const char *target,
+    const struct probe_request *req, struct probe_result *res)
+{
+	const char *shown = target != NULL ? target : ctx->cfg->server_host;
+	char address[LIMIT_ADDRESS * 4 + 8];
+
+	probe_carrier_address(shown, address, sizeof(address));
+	probe_request_sync(ctx, address, res, req);
+	snprintf(res->input, sizeof(res->input), "%s", shown);
+	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
+		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
+}
+
 void
 probe_self_check(struct probe_ctx *ctx, const char *target,
     struct probe_result *res)
 {
-	const struct probe_config *cfg = ctx->cfg;
-	char address[LIMIT_ADDRESS * 4 + 8];
-	const char *shown;
+	static const struct probe_request req = { .kind = RESULT_SELF_CHECK };
 
-	if (target == NULL && !cfg->use_server) {
+	if (target == NULL && !ctx->cfg->use_server) {
 		self_check_offline(ctx, res);
 		return;
 	}
-	/* A mailbox only to carry the domain: no MAIL or RCPT is sent. */
-	probe_carrier_address(target != NULL ? target : cfg->server_host,
-	    address, sizeof(address));
-	shown = target != NULL ? target : cfg->server_host;
-	struct probe_request req = { .kind = RESULT_SELF_CHECK };
-
-	probe_request_sync(ctx, address, res, &req);
+	/* No MAIL or RCPT is sent: the plan has no transaction. */
+	probe_carried(ctx, target, &req, res);
 	res->self_check_only = true;
-	snprintf(res->input, sizeof(res->input), "%s", shown);
-	/* The mailbox was made up to carry the domain: no address was
-	 * checked. */
-	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
-		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
+}
+
+void
+probe_opening(struct probe_ctx *ctx, const char *target,
+    struct probe_result *res)
+{
+	static const struct probe_request req = { .kind = RESULT_ADDRESS };
+
+	probe_carried(ctx, target, &req, res);
 }

@@ -35,6 +35,10 @@ struct probe_config {
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
 	bool			 self_check;	/* --self-check: the full client audit */
+	/* --quit-after: the last stage asked, QUIT then; STAGE_ADDRESS (0)
+	 * for none.  Up to STAGE_AUTH it is the session's stop point, at
+	 * STAGE_MAIL the plan's transaction has no recipient. */
+	enum stage		 quit_after;
 	char			 source_ip[64];	/* --source-ip, "" for none */
 	struct sockaddr_storage	 source;	/* that address, port 0 */
 	socklen_t		 source_len;	/* 0 for none */
@@ -234,6 +238,13 @@ bool probe_first_target(struct probe_ctx *ctx,
  * audit found nothing wrong, 1 when it found a problem, 2 when it could
  * not check. */
 void probe_self_check(struct probe_ctx *ctx, const char *target,
+    struct probe_result *res);
+
+/* --quit-after before MAIL without a mailbox: target is a bare domain
+ * (its MX hosts are tried) or NULL for the --server given; the session
+ * stops where cfg->quit_after says, and the verdict is about what was
+ * asked (reason not_checked), never about an address. */
+void probe_opening(struct probe_ctx *ctx, const char *target,
     struct probe_result *res);
 
 #endif

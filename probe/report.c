@@ -364,7 +364,7 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 {
 	size_t i;
 
-	json_object(w);
+	json_report_object(w);
 	json_kv_str(w, "address", r->input);
 	if (info != NULL)
 		json_batch_info(w, info);
@@ -374,6 +374,9 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 	json_kv_str(w, "reason", reason_name(r->reason));
 	json_kv_str(w, "summary", r->summary);
 	json_kv_int(w, "exit_code", r->exit_code);
+	json_kv_str(w, "quit_after", r->stop_after != STAGE_ADDRESS ?
+	    stage_name(r->stop_after) : NULL);
+	json_kv_ms(w, "elapsed_ms", r->elapsed_ms);
 	if (r->has_server) {
 		report_json_server(w, r->server_host, r->server_ip,
 		    r->server_port);
@@ -463,6 +466,11 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 	const struct stage_rec *s = &r->stages[st];
 
 	buf[0] = '\0';
+	if (s->status == STATUS_NOT_ASKED) {
+		snprintf(buf, len, "not asked (--quit-after %s)",
+		    stage_name(r->stop_after));
+		return;
+	}
 	switch (st) {
 	case STAGE_ADDRESS:
 		if (s->status == STATUS_OK)
@@ -485,19 +493,17 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 		break;
 	case STAGE_CONNECT:
 		if (s->status == STATUS_OK && r->proxy != NULL)
-			snprintf(buf, len, "the proxy in %.1f ms",
-			    s->elapsed_ms);
+			snprintf(buf, len, "the proxy");
 		else if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "%s%s%s port %d in %.1f ms",
-			    V6L(r->server_ip), r->server_ip,
-			    V6R(r->server_ip), r->server_port, s->elapsed_ms);
+			snprintf(buf, len, "%s%s%s port %d", V6L(r->server_ip),
+			    r->server_ip, V6R(r->server_ip), r->server_port);
 		break;
 	case STAGE_PROXY:
 		if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "through it to %s%s%s port %d in "
-			    "%.1f ms", V6L(r->server_ip), r->server_ip[0] ?
+			snprintf(buf, len, "through it to %s%s%s port %d",
+			    V6L(r->server_ip), r->server_ip[0] ?
 			    r->server_ip : r->server_host, V6R(r->server_ip),
-			    r->server_port, s->elapsed_ms);
+			    r->server_port);
 		break;
 	default:
 		break;
@@ -712,6 +718,18 @@ stage_hidden(const struct probe_result *r, enum stage st)
 	    s->nreplies == 0 && !s->expl.present;
 }
 
+/* A time in the column of the stage lines: "12.3 ms", or blanks when
+ * there is none. */
+static void
+time_column(FILE *out, double ms)
+{
+	char t[32] = "";
+
+	if (ms > 0)
+		snprintf(t, sizeof(t), "%.1f ms", ms);
+	fprintf(out, " %10s", t);
+}
+
 /*
  * The tls row: the handshake's outcome (the protocol, the cipher, whether
  * the certificate was verified), not the EHLO reply that follows it; that
@@ -727,7 +745,7 @@ text_tls_row(FILE *out, const struct probe_result *r)
 	fprintf(out, " handshake done: %s %s, certificate %s", r->tls.version,
 	    r->tls.cipher, r->tls.verified ? "verified" : "NOT verified");
 	if (ehlo != NULL && ehlo->reply->code / 100 != 2) {
-		fputs("\n                  then EHLO: ", out);
+		fputs("\n                             then EHLO: ", out);
 		put_reply_short(out, ehlo->reply, 90);
 	}
 }
@@ -756,7 +774,8 @@ text_rcpt_rows(FILE *out, const struct probe_result *r)
 
 	fprintf(out, " %s: ", rcpt_word(own));
 	put_reply_short(out, own->reply, 90);
-	fprintf(out, "\n           control  %s: ", rcpt_word(ctl));
+	fprintf(out, "\n                      control  %s: ",
+	    rcpt_word(ctl));
 	put_reply_short(out, ctl->reply, 70);
 	fputs(" (", out);
 	report_put_cstr(out, lt != NULL ? lt : ctl->command);
@@ -765,8 +784,8 @@ text_rcpt_rows(FILE *out, const struct probe_result *r)
 	    "just any address");
 }
 
-/* One stage: its mark, its last reply (or error, or a fact), and for a
- * warning or a failure the explanation. */
+/* One stage: its mark, its time, its last reply (or error, or a fact),
+ * and for a warning or a failure the explanation. */
 static void
 text_stage(FILE *out, const struct probe_result *r, enum stage st)
 {
@@ -774,6 +793,7 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	char fact[300];
 
 	fprintf(out, "    [%s] %-8s", status_mark(s->status), stage_name(st));
+	time_column(out, s->elapsed_ms);
 	if (st == STAGE_TLS && r->tls_done)
 		text_tls_row(out, r);
 	else if (st == STAGE_RCPT && s->nreplies > 1)
@@ -820,6 +840,12 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 			stages_shown = true;
 		}
 		text_stage(out, r, (enum stage)st);
+	}
+	if (stages_shown && r->elapsed_ms > 0) {
+		/* The whole probe, in the stages' time column. */
+		fprintf(out, "    %-15s", "total");
+		time_column(out, r->elapsed_ms);
+		fputc('\n', out);
 	}
 	if (r->nfindings > 0) {
 		fputs("  findings:\n", out);
@@ -908,7 +934,7 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 	size_t i;
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_str(&w, "mode", "helo_test");
 	json_kv_str_nonempty(&w, "target", ht->target);
 	json_kv_str_nonempty(&w, "domain", ht->domain);

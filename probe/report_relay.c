@@ -74,7 +74,7 @@ report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 	struct json_writer w;
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_str(&w, "mode", "relay_test");
 	json_kv_str_nonempty(&w, "target", rt->target);
 	json_kv_str_nonempty(&w, "server_domain", rt->server_domain);

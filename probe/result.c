@@ -56,6 +56,7 @@ stage_status_name(enum stage_status s)
 	case STATUS_OK: return "ok";
 	case STATUS_WARN: return "warn";
 	case STATUS_FAIL: return "fail";
+	case STATUS_NOT_ASKED: return "not_asked";
 	default: return "skipped";
 	}
 }

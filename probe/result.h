@@ -55,7 +55,8 @@ enum stage_status {
 	STATUS_SKIPPED,
 	STATUS_OK,
 	STATUS_WARN,
-	STATUS_FAIL
+	STATUS_FAIL,
+	STATUS_NOT_ASKED	/* after the stop point (--quit-after) */
 };
 
 const char *stage_status_name(enum stage_status s);
@@ -312,6 +313,8 @@ struct probe_result {
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
 	enum result_kind	 kind;
+	enum stage		 stop_after;	/* --quit-after: the last stage
+						 * asked; STAGE_ADDRESS: every one */
 	bool			 identity_checked;	/* identity.c looked things up */
 	size_t			 skipped_stalled;	/* server addresses not tried:
 							 * they timed out earlier */
@@ -334,6 +337,7 @@ struct probe_result {
 	size_t			 transcript_session;	/* where the last session's
 						 * entries begin */
 	double			 t0;		/* monotonic ms at start */
+	double			 elapsed_ms;	/* the whole probe, to its verdict */
 
 	enum verdict		 verdict;
 	enum reason		 reason;

@@ -507,6 +507,28 @@ tls_failed(struct session *s, const char *why)
 }
 
 /*
+ * The stop point (session_params.stop_after): once stage `done` is over
+ * and the caller asked for no more, end politely — QUIT, or after a mere
+ * connection (through a proxy: once the proxy has connected to the
+ * server) just close it, since nothing may be said before the greeting
+ * (RFC 5321 §3.1).  True when the session stops here.
+ */
+static bool
+stop_point(struct session *s, enum stage done)
+{
+	if (s->p.stop_after == STAGE_ADDRESS || s->p.stop_after > done)
+		return false;
+	decide(s, OUTCOME_ANSWERED, done);
+	result_transcriptf(s->res, 'i', "stopping after the %s stage, as "
+	    "asked", stage_name(done));
+	if (done < STAGE_GREETING)
+		finish(s);
+	else
+		send_quit(s);
+	return true;
+}
+
+/*
  * A TLS record where the greeting should be: the server expects TLS
  * from the first byte (implicit TLS, as on port 465), and sent an alert
  * or a handshake message.  A finding; true when p is such a record.
@@ -780,12 +802,16 @@ static void next_txn(struct session *s);
 static void
 after_opening(struct session *s)
 {
+	if (stop_point(s, s->auth_tried ? STAGE_AUTH : STAGE_TLS))
+		return;
 	if (!s->auth_tried && s->p.auth_user != NULL &&
 	    s->p.auth_user[0] != '\0') {
 		/* After the last EHLO (inside TLS when there is TLS). */
 		start_auth(s);
 		return;
 	}
+	if (stop_point(s, STAGE_AUTH))
+		return;
 	s->ti = 0;
 	next_txn(s);
 }
@@ -1036,6 +1062,8 @@ after_hello(struct session *s)
 {
 	bool offered = s->res->has_caps && s->res->caps.starttls;
 
+	if (!s->in_tls && stop_point(s, STAGE_EHLO))
+		return;
 	if (s->in_tls || s->p.tls_mode == TLS_NEVER) {
 		after_opening(s);
 		return;
@@ -1118,6 +1146,8 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 
 	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
 		set_status(s, STAGE_GREETING, STATUS_OK);
+		if (stop_point(s, STAGE_GREETING))
+			return;
 		send_line(s, S_EHLO, "EHLO %s", s->p.helo);
 		return;
 	}
@@ -1623,6 +1653,9 @@ on_connected(void *arg)
 		    "%s in %.1f ms", s->res->server_ip, s->res->server_port,
 		    ip, s->res->stages[STAGE_CONNECT].elapsed_ms);
 	}
+	if (stop_point(s, s->state == S_PROXY ? STAGE_PROXY :
+	    STAGE_CONNECT))
+		return;
 	if (s->p.implicit_tls) {
 		/* RFC 8314 §3.3: TLS first, the greeting inside it. */
 		s->stage_start = now_ms();

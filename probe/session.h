@@ -47,6 +47,13 @@ struct session_params {
 	const struct conn_proxy	*proxy;		/* SOCKS 5 proxy; NULL: direct */
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
+	/* A stop point: QUIT as soon as this stage of the opening is done
+	 * (STAGE_CONNECT: close once connected to the server, through the
+	 * proxy if there is one, sending nothing, since no command may come
+	 * before the greeting; STAGE_TLS: after STARTTLS,
+	 * the handshake and the EHLO inside TLS, or where they would have
+	 * been).  STAGE_ADDRESS (0) for none: the plan decides. */
+	enum stage		 stop_after;
 	enum tls_mode		 tls_mode;
 	bool			 implicit_tls;	/* TLS from the connect (RFC 8314), no STARTTLS */
 	bool			 no_starttls;	/* retry after a failed handshake */

@@ -12,7 +12,7 @@ directory, starts the real server on its own loopback address (Postfix on
 responder (tests/harness/fakedns.py) on 127.0.0.1 so that MX resolution
 leads to that server, runs the real smtpprobe binary with --json against it
 and checks the verdicts, the reply codes, the explanations and who is
-blamed.  Last, it reads the server's own log and queue: the probe must never
+blamed, and every JSON object against its schema in docs/schema/.  Last, it reads the server's own log and queue: the probe must never
 have sent DATA or BDAT and no message may have been queued.
 
 Both servers use a local domain with one known user (alice), STARTTLS with
@@ -54,6 +54,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 
 import fakedns  # noqa: E402  (path set up above)
 import fakesmtp  # noqa: E402
+import schemacheck  # noqa: E402
 
 SKIP = 77
 HELO_NAME = "probe.test.invalid"
@@ -284,6 +285,11 @@ def probe_case(checker, title, run, exit_status, count=1):
     for marker in SANITIZER_MARKERS:
         case.check(marker not in run["stderr"],
                    "sanitizer report on stderr (%s)" % marker)
+    kind = schemacheck.document_kind(run["cmd"][1:])
+    for n, result in enumerate(run["results"]):
+        for error in schemacheck.validate(result, schemacheck.load(kind)):
+            case.check(False, "JSON object %d against docs/schema/%s."
+                       "schema.json: %s" % (n, kind, error))
     return case
 
 
