@@ -2,8 +2,8 @@
 #
 # Completes the options, the values that have a fixed set (--tls,
 # --auth-mech, --quit-after, --format, explain --after), file names for
-# --batch, --ca-file, --auth-password-file and --proxy-password-file, and
-# the `explain' subcommand as the first word.
+# --batch, --output, --ca-file, --auth-password-file and
+# --proxy-password-file, and the `explain' subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
 # where bash-completion loads it on first use.
@@ -15,8 +15,10 @@
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
 	--tls --ca-file --no-mta-sts --catch-all --quit-after --helo-test
 	--source-ip --self-check
-	--batch --parallel --delay --retries --backoff --progress
-	--rcpt-per-connection --greylist-retry --keep-going --auth-user
+	--batch --parallel --per-server --delay --rate --retries --backoff
+	--progress --rcpt-per-transaction --rcpt-per-connection
+	--error-budget --greylist-retry --output --resume --column
+	--shard --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
 	--proxy-password-file --relay-test
 	--relay-rcpt --relay-domain -4 -6 --json --format --warning
@@ -83,7 +85,7 @@ _smtpprobe()
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
 		;;
-	--ca-file | --auth-password-file | --proxy-password-file)
+	--ca-file | --auth-password-file | --proxy-password-file | --output)
 		_smtpprobe_files
 		return
 		;;
@@ -99,7 +101,7 @@ _smtpprobe()
 		;;
 	--format)
 		mapfile -t COMPREPLY < <(compgen -W \
-		    'text json nagios prometheus' -- "$cur")
+		    'text json csv nagios prometheus' -- "$cur")
 		return
 		;;
 	--quit-after)
@@ -122,10 +124,12 @@ _smtpprobe()
 		return
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
-	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt | --relay-domain | \
-	    --proxy | --warning | --critical | --warning-days | \
-	    --critical-days)
+	--from | --helo | --port | --dns-server | --timeout | --parallel | \
+	    --per-server | --delay | --rate | --retries | --backoff | \
+	    --rcpt-per-transaction | --rcpt-per-connection | \
+	    --error-budget | --greylist-retry | --column | --shard | \
+	    --auth-user | --relay-rcpt | --relay-domain | --proxy | \
+	    --warning | --critical | --warning-days | --critical-days)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

@@ -93,21 +93,43 @@ static const char usage_batch[] =
 "                       probed once.  One line per address (text) or one\n"
 "                       JSON object each as it finishes, then a summary\n"
 "                       (docs/BATCH.md)\n"
-"  --parallel N         batch: addresses in flight (default 10, max 100)\n"
-"  --delay SECONDS      batch: pause between connections to one server\n"
-"                       (default 1)\n"
+"  --parallel N         batch: connections open at once, over all servers\n"
+"                       (default 32, max 500)\n"
+"  --per-server N       batch: connections at once to one server address,\n"
+"                       the most the adaptive rule allows (default 2)\n"
+"  --delay SECONDS      batch: the least pause between connections to one\n"
+"                       server (default 0; the adaptive pause starts at\n"
+"                       0.05)\n"
+"  --rate N             batch: ask at most N recipients per second over\n"
+"                       the whole run (default: no cap)\n"
 "  --retries N          batch: tries more after a 421 / 4xx greeting, with\n"
 "                       a growing back-off (default 3, max 10)\n"
 "  --backoff SECONDS    batch: the first back-off (default 5; doubles on\n"
 "                       each refusal, at most 300)\n"
 "  --progress           batch: a progress line on stderr\n"
-"  --rcpt-per-connection K\n"
+"  --rcpt-per-transaction K\n"
 "                       batch: addresses of one domain asked in one SMTP\n"
-"                       transaction, one RCPT at a time (default 5, max\n"
-"                       100; 1 for a connection per address)\n"
+"                       transaction (default 50, max 100); a connection\n"
+"                       asks one transaction per domain of its server\n"
+"  --rcpt-per-connection K\n"
+"                       the old name of --rcpt-per-transaction\n"
+"  --error-budget N     batch: refused recipients after which a connection\n"
+"                       stops and a fresh one goes on (default 8, under\n"
+"                       the servers' own error limits)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
 "                       SECONDS (e.g. 300; default: no second try)\n"
+"  --output FILE        batch: append the results to FILE, one line each,\n"
+"                       written as each is known (JSON Lines, or CSV with\n"
+"                       --format csv); stdout keeps the summary\n"
+"  --resume             batch: read --output FILE first and skip the\n"
+"                       addresses answered there (after a crash or a\n"
+"                       kill), then append the rest\n"
+"  --column NAME        batch: the list is CSV with a header row; the\n"
+"                       addresses are in column NAME\n"
+"  --shard K/N          batch: only the addresses whose domain falls in\n"
+"                       shard K of N (0 <= K < N), for running one list\n"
+"                       on N machines (docs/BATCH.md)\n"
 "  --keep-going         batch: probe the whole list even when outbound\n"
 "                       port 25 looks blocked (by default the batch stops\n"
 "                       once the first few unrelated domains show it)\n";
@@ -154,7 +176,8 @@ static const char usage_relay[] =
 "                       the server gives in its greeting\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
-"  --format FORMAT      text (default), json (as --json), or, for\n"
+"  --format FORMAT      text (default), json (as --json), csv (--batch:\n"
+"                       one row per address), or, for\n"
 "                       monitoring one ADDRESS (or a DOMAIN or --server\n"
 "                       alone with --quit-after): nagios (a plugin's\n"
 "                       status line and performance data; exit 0 OK,\n"
@@ -466,7 +489,7 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 }
 
 static const char *const format_names[] = {
-	"text", "json", "nagios", "prometheus"
+	"text", "json", "nagios", "prometheus", "csv"
 };
 
 static int
@@ -481,7 +504,7 @@ opt_format(struct parse *p, const struct cli_option *o, const char *arg)
 			return 0;
 		}
 	return fail(p->err, p->errlen, "--format: \"%s\" is not text, json, "
-	    "nagios or prometheus", shown(arg));
+	    "csv, nagios or prometheus", shown(arg));
 }
 
 /* --quit-after: the stages a session can stop after (STARTTLS is part
@@ -502,7 +525,8 @@ opt_quit_after(struct parse *p, const struct cli_option *o, const char *arg)
 	    "greeting, ehlo, tls, auth, mail or rcpt", shown(arg));
 }
 
-/* --parallel, --retries, --rcpt-per-connection. */
+/* --parallel, --per-server, --retries, --rcpt-per-transaction,
+ * --error-budget. */
 static int
 opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 {
@@ -512,6 +536,21 @@ opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
 		    "from %ld to %ld", o->name, shown(arg), o->min, o->max);
 	*(int *)(void *)((char *)p->cli + o->off) = (int)l;
+	return 0;
+}
+
+/* --rate: a positive number (of recipients per second). */
+static int
+opt_rate(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	double d;
+
+	d = strtod(arg, &end);
+	if (end == arg || *end != '\0' || !(d > 0) || d > o->max)
+		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
+		    "above 0 and at most %ld", o->name, shown(arg), o->max);
+	*(double *)(void *)((char *)p->cli + o->off) = d;
 	return 0;
 }
 
@@ -589,6 +628,50 @@ opt_batch(struct parse *p, const struct cli_option *o, const char *arg)
 		    "- for standard input");
 	p->cli->batch = true;
 	p->cli->batch_file = arg;
+	return 0;
+}
+
+static int
+opt_output(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0')
+		return fail(p->err, p->errlen, "--output: give a file name");
+	p->cli->output = arg;
+	return 0;
+}
+
+static int
+opt_column(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0' || has_control(arg) || strlen(arg) > 256)
+		return fail(p->err, p->errlen, "--column: give the name of the "
+		    "column in the header row");
+	p->cli->bopt.column = arg;
+	return 0;
+}
+
+/* --shard K/N: 0 <= K < N <= BATCH_SHARDS_MAX. */
+static int
+opt_shard(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char k[16];
+	const char *slash = strchr(arg, '/');
+	long lk, ln;
+
+	(void)o;
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(k))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N",
+		    shown(arg));
+	memcpy(k, arg, (size_t)(slash - arg));
+	k[slash - arg] = '\0';
+	if (!number_in_range(slash + 1, 1, BATCH_SHARDS_MAX, &ln) ||
+	    !number_in_range(k, 0, ln - 1, &lk))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N "
+		    "with 0 <= K < N <= %d", shown(arg), BATCH_SHARDS_MAX);
+	p->cli->bopt.shard_k = (unsigned long)lk;
+	p->cli->bopt.shard_n = (unsigned long)ln;
 	return 0;
 }
 
@@ -825,8 +908,12 @@ static const struct cli_option options[] = {
 	{ "batch", 0, required_argument, 0, opt_batch, 0, 0, 0 },
 	{ "parallel", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.parallel), 1, BATCH_PARALLEL_MAX },
+	{ "per-server", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.per_server), 1, BATCH_PER_SERVER_MAX },
 	{ "delay", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.delay_ms), 0, BATCH_DELAY_MAX_MS },
+	{ "rate", 0, required_argument, NEEDS_BATCH, opt_rate,
+	    CLI_FIELD(bopt.rate), 0, BATCH_RATE_MAX },
 	{ "retries", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.retries), 0, BATCH_RETRIES_MAX },
 	{ "backoff", 0, required_argument, NEEDS_BATCH | POSITIVE,
@@ -834,10 +921,19 @@ static const struct cli_option options[] = {
 	    BATCH_BACKOFF_MAX_MS },
 	{ "progress", 0, no_argument, NEEDS_BATCH, opt_flag,
 	    CLI_FIELD(bopt.progress), 0, 0 },
+	{ "rcpt-per-transaction", 0, required_argument, NEEDS_BATCH,
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
 	{ "rcpt-per-connection", 0, required_argument, NEEDS_BATCH,
-	    opt_number, CLI_FIELD(bopt.rcpt_per_conn), 1, BATCH_RCPT_MAX },
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
+	{ "error-budget", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.error_budget), 1, BATCH_ERROR_BUDGET_MAX },
 	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
+	{ "output", 0, required_argument, NEEDS_BATCH, opt_output, 0, 0, 0 },
+	{ "resume", 0, no_argument, NEEDS_BATCH, opt_flag, CLI_FIELD(resume),
+	    0, 0 },
+	{ "column", 0, required_argument, NEEDS_BATCH, opt_column, 0, 0, 0 },
+	{ "shard", 0, required_argument, NEEDS_BATCH, opt_shard, 0, 0, 0 },
 	{ "keep-going", 0, no_argument, NEEDS_BATCH, opt_flag,
 	    CLI_FIELD(bopt.keep_going), 0, 0 },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
@@ -966,8 +1062,8 @@ check_quit_after(struct parse *p)
 	return 0;
 }
 
-/* --json and --format; the monitoring formats report one probe, and
- * their thresholds need them. */
+/* --json and --format; csv is a batch's; the monitoring formats report
+ * one probe, and their thresholds need them. */
 static int
 check_format(struct parse *p, int nargs)
 {
@@ -983,6 +1079,8 @@ check_format(struct parse *p, int nargs)
 	if (cli->json)
 		cli->format = FORMAT_JSON;
 	cli->json = cli->format == FORMAT_JSON;
+	if (cli->format == FORMAT_CSV && !cli->batch)
+		return fail(p->err, p->errlen, "--format csv needs --batch");
 	if (p->monitor_opt && !monitor)
 		return fail(p->err, p->errlen, "--warning, --critical, "
 		    "--warning-days and --critical-days need --format nagios "
@@ -1042,9 +1140,14 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--relay-test takes one domain "
 		    "(or address) whose MX is tested, or --server");
 	if (p->batch_opt && !cli->batch)
-		return fail(p->err, p->errlen, "--parallel, --delay, "
-		    "--retries, --backoff, --progress, --rcpt-per-connection, "
-		    "--greylist-retry and --keep-going need --batch");
+		return fail(p->err, p->errlen, "--parallel, --per-server, "
+		    "--delay, --rate, --retries, --backoff, --progress, "
+		    "--rcpt-per-transaction, --error-budget, --greylist-retry, "
+		    "--output, --resume, --column, --shard and --keep-going "
+		    "need --batch");
+	if (cli->resume && cli->output == NULL)
+		return fail(p->err, p->errlen, "--resume needs --output FILE "
+		    "(the file to read back and append to)");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :

@@ -18,7 +18,8 @@ enum output_format {
 	FORMAT_TEXT,
 	FORMAT_JSON,
 	FORMAT_NAGIOS,
-	FORMAT_PROMETHEUS
+	FORMAT_PROMETHEUS,
+	FORMAT_CSV		/* batch: one row per address */
 };
 
 struct cli {
@@ -39,6 +40,9 @@ struct cli {
 	bool			 batch;
 	const char		*batch_file;
 	struct batch_options	 bopt;
+	/* --output FILE (JSON Lines, or CSV with --format csv), --resume */
+	const char		*output;
+	bool			 resume;
 	/* --relay-test, --relay-rcpt, --relay-domain */
 	bool			 relay_test;
 	char			 relay_rcpt[LIMIT_ADDRESS * 4 + 8];	/* "" for the default */

@@ -28,6 +28,12 @@ void report_json_batch(FILE *out, const struct probe_result *r,
 void report_text_line(FILE *out, const struct probe_result *r,
     const struct batch_item_info *info, bool color);
 
+/* Batch mode, --format csv (report_csv.c): the header row, and one row
+ * per address. */
+void report_csv_header(FILE *out);
+void report_csv_line(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info);
+
 /* --helo-test: the table and conclusion, or one JSON object. */
 struct helotest_result;
 void report_helotest_text(FILE *out, const struct helotest_result *ht,

@@ -137,6 +137,12 @@ struct session {
 	size_t			 ri;		/* its recipient being asked */
 	bool			 in_control;	/* asking a control out of order */
 	size_t			 resume;	/* ... then go on from here */
+	size_t			 accepted_mail;	/* recipients accepted since MAIL */
+	bool			 carrying;	/* plan.carry_over: RSET, then MAIL
+						 * again for the rest */
+	bool			 carry_mail;	/* that MAIL is in flight */
+	struct rec_reply	 carry_rec;	/* its answer */
+	SSL_SESSION		*tls_session;	/* to resume; owned */
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
@@ -205,6 +211,9 @@ finish(struct session *s)
 	s->state = S_DONE;
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
+	/* For the next connection to this server: a shorter handshake. */
+	if (s->in_tls && s->tls_session == NULL)
+		s->tls_session = tlsconn_session(conn_tls_bev(s->conn));
 	conn_close(s->conn);
 	s->res->outcome = s->outcome;
 	s->res->outcome_stage = s->outcome_stage;
@@ -899,6 +908,7 @@ record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
 	rec_reply_set(rr, cmd, s->cur.shown, rp, now_ms() - s->cur.sent_at);
+	rr->sent_ms = s->cur.sent_at;
 	return rr->legality != CODES_ILLEGAL;
 }
 
@@ -913,6 +923,44 @@ static struct plan_rcpt *
 rcpt_of(struct session *s, const struct sent_cmd *c)
 {
 	return &txn_of(s, c)->rcpts[c->ri];
+}
+
+/* Where the answer to the MAIL in flight goes: the transaction's record,
+ * or for the MAIL of a carried-over rest (plan.carry_over) a record of
+ * the session's own (the transaction's first answer stands). */
+static struct rec_reply *
+mail_rec(struct session *s)
+{
+	return s->carry_mail ? &s->carry_rec : &txn_of(s, &s->cur)->mail;
+}
+
+/*
+ * The plan's rules (plan.h) after the answer rr to MAIL or RCPT: count
+ * it, and true when the session must stop asking — the refusals reached
+ * the plan's budget, or the reply was slower than the plan allows.
+ */
+static bool
+plan_rules(struct session *s, const struct rec_reply *rr)
+{
+	struct plan *p = s->p.plan;
+	int code = rr->reply->code;
+
+	p->nreplies++;
+	p->reply_ms += rr->elapsed_ms;
+	if (rr->elapsed_ms > p->slowest_ms)
+		p->slowest_ms = rr->elapsed_ms;
+	if (code / 100 == 4 || code / 100 == 5)
+		p->rejected++;
+	if (p->max_rejected > 0 && p->rejected >= p->max_rejected)
+		p->stopped = PLAN_STOP_BUDGET;
+	else if (p->slow_reply_ms > 0 && rr->elapsed_ms > p->slow_reply_ms)
+		p->stopped = PLAN_STOP_SLOW;
+	if (p->stopped != PLAN_STOP_NONE)
+		result_transcriptf(s->res, 'i', "stopping here: %s",
+		    p->stopped == PLAN_STOP_BUDGET ? "the refusals reached the "
+		    "budget of this connection" : "the server answers too "
+		    "slowly");
+	return p->stopped != PLAN_STOP_NONE;
 }
 
 static void next_txn(struct session *s);
@@ -933,6 +981,19 @@ after_opening(struct session *s)
 		return;
 	s->ti = 0;
 	next_txn(s);
+}
+
+/* MAIL FROM for transaction s->ti (again for a carried-over rest). */
+static void
+send_mail(struct session *s)
+{
+	struct plan_txn *t = cur_txn(s);
+	bool utf8 = t->need_smtputf8 && s->res->has_caps &&
+	    s->res->caps.smtputf8;
+
+	s->accepted_mail = 0;
+	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
+	    utf8 ? " SMTPUTF8" : "");
 }
 
 /* MAIL FROM for transaction s->ti, or QUIT after the last. */
@@ -962,8 +1023,7 @@ next_txn(struct session *s)
 	}
 	t->state = PLAN_TXN_ASKED;
 	s->ri = 0;
-	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
-	    utf8 ? " SMTPUTF8" : "");
+	send_mail(s);
 }
 
 /* The control recipient not asked yet (plan.h, if_accepted), or nrcpts. */
@@ -1022,22 +1082,28 @@ rcpt_advance(struct session *s)
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = txn_of(s, &s->cur);
+	struct rec_reply *rr = mail_rec(s);
 	int code = rp->code;
+	bool stop;
 
-	if (!record(s, &t->mail, CODES_CMD_MAIL, rp)) {
+	if (!record(s, rr, CODES_CMD_MAIL, rp)) {
 		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
 		send_quit(s);
 		return;
 	}
+	s->carry_mail = false;
+	stop = plan_rules(s, rr);
 	if (code / 100 == 2) {
 		s->transaction = true;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	/* A refused MAIL opens no transaction (§4.1.1.2). */
 	decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
-	if (code == 421) {
+	if (code == 421 || stop) {
 		/* RFC 5321 §3.8: the server is closing the channel. */
 		send_line(s, S_QUIT, "QUIT");
 		return;
@@ -1052,9 +1118,9 @@ on_mail_reply(struct session *s, struct reply *rp)
  * recipient: it and the rest of the transaction stay to be asked again.
  */
 static bool
-too_many(const struct plan_txn *t, const struct reply *rp)
+too_many(const struct session *s, const struct reply *rp)
 {
-	return t->accepted > 0 && ((rp->esc_subject == 5 &&
+	return s->accepted_mail > 0 && ((rp->esc_subject == 5 &&
 	    rp->esc_detail == 3 && rp->esc_class == rp->code / 100) ||
 	    (rp->code == 452 && rp->esc_class == 0));
 }
@@ -1065,6 +1131,7 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 	struct plan_txn *t = txn_of(s, &s->cur);
 	struct plan_rcpt *r = rcpt_of(s, &s->cur);
 	int code = rp->code;
+	bool stop;
 
 	if (!record(s, &r->reply, CODES_CMD_RCPT, rp)) {
 		/* Never take a 3xx (or anything odd) as leave to go on:
@@ -1074,14 +1141,30 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		send_quit(s);
 		return;
 	}
-	if (too_many(t, rp)) {
+	stop = plan_rules(s, &r->reply);
+	if (too_many(s, rp)) {
 		r->state = PLAN_RCPT_TOO_MANY;
+		if (t->took == 0 || s->accepted_mail < t->took)
+			t->took = s->accepted_mail;
 		result_transcriptf(s->res, 'i', "no more recipients in this "
 		    "transaction (%d); %zu recipient(s) left for another one",
 		    code, t->nrcpts - s->ri);
-		s->in_control = false;
+		if (s->in_control) {
+			s->in_control = false;
+			s->ri = s->resume;
+		}
+		if (s->p.plan->carry_over && !stop) {
+			/* RSET, then the rest in a new transaction. */
+			s->carrying = true;
+			s->transaction = false;
+			send_line(s, S_RSET, "RSET");
+			return;
+		}
 		s->ri = t->nrcpts;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
@@ -1092,10 +1175,15 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	r->state = PLAN_RCPT_ANSWERED;
-	if (code / 100 == 2 && !r->if_accepted)
+	if (code / 100 == 2 && !r->if_accepted) {
 		t->accepted++;
+		s->accepted_mail++;
+	}
 	rcpt_advance(s);
-	next_rcpt(s);
+	if (stop)
+		send_quit(s);
+	else
+		next_rcpt(s);
 }
 
 /* The RSET that ends a transaction (or comes before QUIT). */
@@ -1107,6 +1195,14 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 	set_status(s, STAGE_QUIT, ok ? STATUS_OK : STATUS_WARN);
 	if (s->quitting || !ok) {
 		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (s->carrying) {
+		/* The rest of the transaction, from the recipient that got
+		 * the 452. */
+		s->carrying = false;
+		s->carry_mail = true;
+		send_mail(s);
 		return;
 	}
 	s->ti++;
@@ -1486,7 +1582,11 @@ dispatch_reply(struct session *s, struct reply *rp)
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
 		 * few and counts the rest. */
-		if (state == S_RSET && !s->quitting) {
+		if (state == S_RSET && !s->quitting && s->carrying) {
+			s->carrying = false;
+			s->carry_mail = true;
+			send_mail(s);
+		} else if (state == S_RSET && !s->quitting) {
 			s->ti++;
 			next_txn(s);
 		} else
@@ -1757,8 +1857,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	if (state == S_MAIL || state == S_RCPT) {
 		/* ... and goes into the record of the request in flight. */
 		if (partial != NULL && state == S_MAIL)
-			(void)record(s, &txn_of(s, &s->cur)->mail,
-			    CODES_CMD_MAIL, partial);
+			(void)record(s, mail_rec(s), CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
 			(void)record(s, &rcpt_of(s, &s->cur)->reply,
 			    CODES_CMD_RCPT, partial);
@@ -2071,6 +2170,7 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->tp.servername = s->p.host;
 	s->tp.tlsa = s->p.tlsa;
 	s->tp.ntlsa = s->p.ntlsa;
+	s->tp.resume = s->p.tls_resume;
 	for (size_t i = 0; i < s->p.ntlsa; i++)
 		if (tlsconn_tlsa_usable(&s->p.tlsa[i]))
 			s->dane_usable = true;
@@ -2139,11 +2239,23 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	conn_free(s->conn);
+	reply_free(s->carry_rec.reply);
+	if (s->tls_session != NULL)
+		SSL_SESSION_free(s->tls_session);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
 	redact_free(s->redact);
 	free(s);
+}
+
+SSL_SESSION *
+session_tls_session(struct session *s)
+{
+	SSL_SESSION *sess = s->tls_session;
+
+	s->tls_session = NULL;
+	return sess;
 }
 
 int

@@ -71,6 +71,9 @@ struct session_params {
 	const char		*auth_password;
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* A TLS session of an earlier connection to this server, offered
+	 * for resumption (borrowed; NULL for none). */
+	SSL_SESSION		*tls_resume;
 	/* Called when the TCP connection is made, with our end of it, so
 	 * that look-ups about it run beside the dialogue; may be NULL. */
 	void			(*connected)(void *arg,
@@ -91,6 +94,11 @@ typedef void (*session_done_cb)(void *arg, struct session *s,
 struct session *session_start(const struct session_params *params,
     struct probe_result *res, session_done_cb done, void *arg);
 void session_free(struct session *s);
+
+/* The session's TLS session, for resumption on a later connection to
+ * the server (the caller owns it: SSL_SESSION_free()); NULL without
+ * TLS.  Once the session is done. */
+SSL_SESSION *session_tls_session(struct session *s);
 
 /* The errno of a failed connection attempt (refused, unreachable, ...);
  * 0 when the connection was made or failed otherwise (timeout).  Through

@@ -268,7 +268,8 @@ def probe_props(data):
         "spki_sha256": NSTR,
     })
     tls = nullable(closed({
-        "implicit": BOOL, "version": NSTR, "cipher": NSTR, "verified": BOOL,
+        "implicit": BOOL, "version": NSTR, "cipher": NSTR, "resumed": BOOL,
+        "verified": BOOL,
         "chain_ok": BOOL, "verify_error": NSTR, "name_match": TRI,
         "wildcard_mismatch": NSTR, "expired": BOOL, "subject": NSTR,
         "issuer": NSTR, "names": NSTR, "not_before": NSTR, "not_after": NSTR,

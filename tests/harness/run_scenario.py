@@ -72,6 +72,7 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
+    "transactions", "slowed_replies",
     "results_sort", "secrets", "auth_responses_secret", "https_requested",
     "https_not_requested", "proxy_received", "proxy_not_received",
     "proxy_connections"}
@@ -670,16 +671,20 @@ class Case:
                     if n > want:
                         self.fail("max_concurrent on %s" % name,
                                   "at most %d" % want, n)
-        if "connections" in expect:
-            want = expect["connections"]
-            counts = {s.name: len(s.connections) for s in self.smtp.servers}
+        for key, what in (("connections", "_accepted"),
+                          ("transactions", "transactions"),
+                          ("slowed_replies", "slowed_replies")):
+            if key not in expect:
+                continue
+            want = expect[key]
+            counts = {s.name: getattr(s, what) for s in self.smtp.servers}
             if isinstance(want, dict):
                 for name, n in want.items():
                     if counts.get(name) != n:
-                        self.fail("connections to %s" % name, n,
+                        self.fail("%s to %s" % (key, name), n,
                                   counts.get(name))
             elif sum(counts.values()) != want:
-                self.fail("connections (all servers)", want,
+                self.fail("%s (all servers)" % key, want,
                           sum(counts.values()))
 
     def check_proxy(self, expect):
