@@ -41,6 +41,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -73,6 +74,8 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 ZONE = {
     "example.test": {"MX": "10 mx.example.test"},
     "mx.example.test": {"A": POSTFIX_IP},
+    # A second domain on the Postfix server, for --batch.
+    "shared.test": {"MX": "10 mx.example.test"},
     "exim.test": {"MX": "10 mx2.exim.test"},
     "mx2.exim.test": {"A": EXIM_IP},
     # Exim takes any local part at this domain (a catch-all).
@@ -236,14 +239,18 @@ def not_in(*values):
     return predicate
 
 
-def run_probe(binary, dns_port, port, ca_file, args, helo=HELO_NAME):
+def run_probe(binary, dns_port, port, ca_file, args, helo=HELO_NAME,
+              stdin_text=None):
+    """STDIN_TEXT: what the probe reads on stdin (--batch -)."""
     cmd = [binary, "--json", "--dns-server", "127.0.0.1:%d" % dns_port,
            "--port", str(port), "--helo", helo, "--from", MAIL_FROM,
            "--timeout", PROBE_TIMEOUT, "--ca-file", ca_file] + list(args)
     started = time.monotonic()
+    feed = {"stdin": subprocess.DEVNULL} if stdin_text is None else {
+        "input": stdin_text.encode("utf-8")}
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=PROBE_WALL)
+        proc = subprocess.run(cmd, capture_output=True, timeout=PROBE_WALL,
+                              **feed)
         status, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:
         status, stdout, stderr = None, exc.stdout or b"", exc.stderr or b""
@@ -316,7 +323,8 @@ def tls_verified(case, result, host):
 
 def common_cases(checker, binary, dns_port, port, ca_file, domain, mx, ip,
                  unknown_code, unknown_enhanced, relay_code, relay_enhanced,
-                 helo_code, helo_enhanced):
+                 helo_code, helo_enhanced, other, tls_resumes):
+    """OTHER, TLS_RESUMES: for batch_case."""
     alice = "alice@" + domain
     nobody = "nobody@" + domain
 
@@ -381,6 +389,63 @@ def common_cases(checker, binary, dns_port, port, ca_file, domain, mx, ip,
         case.expect(run["results"][0], "verdict", "deliverable")
         case.expect(run["results"][1], "address", nobody)
         case.expect(run["results"][1], "verdict", "undeliverable")
+    case.done()
+
+    batch_case(checker, binary, dns_port, port, ca_file, domain, ip, other,
+               tls_resumes)
+
+
+def batch_case(checker, binary, dns_port, port, ca_file, domain, ip,
+               other, tls_resumes):
+    """--batch on one real server: alice and 20 unknown users of DOMAIN,
+    and OTHER, (address, verdict) pairs of another domain with the same
+    MX.  The error budget (8 refusals) keeps every connection under the
+    server's error limits, so no reply is slowed; the other domain rides
+    a connection of DOMAIN in a transaction of its own."""
+    entries = [("alice@" + domain, "deliverable")]
+    entries += [("nobody%02d@%s" % (n, domain), "undeliverable")
+                for n in range(1, 21)]
+    entries += list(other)
+    run = run_probe(binary, dns_port, port, ca_file, ["--batch", "-"],
+                    stdin_text="".join(a + "\n" for a, _v in entries))
+    case = probe_case(checker, "--batch: %d addresses of %s and %s on one "
+                      "server, grouped, under its error limits"
+                      % (len(entries), domain, other[0][0].split("@")[1]),
+                      run, 1, count=len(entries))
+    by_address = {r.get("address"): r for r in run["results"]}
+    slowest = 0.0
+    first_of = {}
+    for address, verdict in entries:
+        result = by_address.get(address)
+        case.check(result is not None, "no result for %s" % address)
+        if result is None:
+            continue
+        case.check(result.get("verdict") == verdict, "%s: verdict %s, "
+                   "expected %s" % (address, result.get("verdict"),
+                                    verdict))
+        case.expect(result, "server.ip", ip)
+        case.expect(result, "tls.verified", True)
+        for stage in result.get("stages", []):
+            if stage.get("name") in ("mail", "rcpt"):
+                for reply in stage.get("replies", []):
+                    slowest = max(slowest, reply.get("elapsed_ms") or 0)
+        shared = [f for f in result.get("findings", [])
+                  if f.get("id") == "batch.shared_connection"]
+        first_of[address] = shared[0]["evidence"] if shared else address
+    case.check(slowest < 500, "a MAIL or RCPT reply took %.0f ms (the "
+               "server's error delay?)" % slowest)
+    mixed = [first for first in set(first_of.values())
+             if {a.split("@")[1] for a, f in first_of.items()
+                 if f == first} == {domain, other[0][0].split("@")[1]}]
+    case.check(mixed, "no connection carried both domains")
+    match = re.search(r"([0-9]+) SMTP connection", run["stderr"])
+    conns = int(match.group(1)) if match else -1
+    case.check(3 <= conns <= 5, "%d SMTP connections for 20 refusals "
+               "with an error budget of 8 (expected 3 to 5)" % conns)
+    if tls_resumes:
+        case.check(any((r.get("tls") or {}).get("resumed")
+                       for r in run["results"]),
+                   "no connection resumed the TLS session of another")
     case.done()
 
 
@@ -453,7 +518,7 @@ inet_interfaces = loopback-only
 inet_protocols = ipv4
 mynetworks = {ip}/32
 relay_domains =
-virtual_mailbox_domains = example.test
+virtual_mailbox_domains = example.test shared.test
 virtual_mailbox_maps = texthash:{d}/conf/virtual_mailbox
 virtual_transport = discard:
 alias_maps =
@@ -541,7 +606,8 @@ class Postfix:
         with open(os.path.join(self.conf, "master.cf"), "w") as handle:
             handle.write(POSTFIX_MASTER_CF.format(**values))
         with open(os.path.join(self.conf, "virtual_mailbox"), "w") as handle:
-            handle.write("alice@example.test  example.test/alice/\n")
+            handle.write("alice@example.test  example.test/alice/\n"
+                         "bob@shared.test  shared.test/bob/\n")
         with open(os.path.join(self.conf, "recipient_access"), "w") as handle:
             handle.write("blocked@example.test  REJECT 5.2.1 Mailbox "
                          "disabled for this recipient\n"
@@ -699,7 +765,10 @@ def run_postfix(binary, workdir, dns_port, verbose):
                      "example.test", "mx.example.test", POSTFIX_IP,
                      unknown_code=550, unknown_enhanced="5.1.1",
                      relay_code=554, relay_enhanced="5.7.1",
-                     helo_code=504, helo_enhanced="5.5.2")
+                     helo_code=504, helo_enhanced="5.5.2",
+                     other=[("bob@shared.test", "deliverable"),
+                            ("nobody@shared.test", "undeliverable")],
+                     tls_resumes=True)
 
         # Implicit TLS (RFC 8314) on Postfix's wrapper-mode listener:
         # the handshake first, the greeting inside TLS, no STARTTLS.
@@ -753,6 +822,8 @@ def run_postfix(binary, workdir, dns_port, verbose):
                    % server.queued_files()[:5])
         case.check(" fatal: " not in log_text and " panic: " not in log_text,
                    "Postfix logged a fatal error")
+        case.check("too many errors" not in log_text,
+                   "Postfix hung up on too many errors")
         case.context = "        log: %s" % server.log
         case.done()
 
@@ -1004,7 +1075,10 @@ def run_exim(binary, workdir, dns_port, verbose):
                      "exim.test", "mx2.exim.test", EXIM_IP,
                      unknown_code=550, unknown_enhanced=None,
                      relay_code=550, relay_enhanced=None,
-                     helo_code=550, helo_enhanced=None)
+                     helo_code=550, helo_enhanced=None,
+                     other=[("anyone@catchall.test", "deliverable"),
+                            ("someone@catchall.test", "deliverable")],
+                     tls_resumes=False)
         exim_relay_cases(checker, binary, dns_port, port, ca_file)
         time.sleep(0.5)
         log_text = read_text(server.log)
