@@ -3,8 +3,9 @@
 #
 # Installs, besides the program (probe/CMakeLists.txt), the manual page
 # (compressed with gzip -9n, as Debian policy §12.1 asks, when gzip is
-# there), the bash and zsh completions, README.md, docs/*.md, the
-# copyright file and a changelog, all under the GNUInstallDirs locations.
+# there), the bash and zsh completions, README.md, docs/*.md, the JSON
+# Schemas of docs/schema/, the copyright file and a changelog, all under
+# the GNUInstallDirs locations.
 # The package takes its version from project(), its library dependencies
 # from dpkg-shlibdeps (dpkg-dev), and installs under /usr.
 include(GNUInstallDirs)
@@ -44,6 +45,10 @@ file(GLOB SMTPPROBE_DOCS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/*.md)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${SMTPPROBE_DOCS}
   ${PROJECT_SOURCE_DIR}/docs/copyright
   DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The JSON Schemas of the reports (docs/REPORT-FORMAT.md, "Versioned JSON").
+file(GLOB SMTPPROBE_SCHEMAS CONFIGURE_DEPENDS
+  ${PROJECT_SOURCE_DIR}/docs/schema/*.schema.json)
+install(FILES ${SMTPPROBE_SCHEMAS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/schema)
 
 set(SMTPPROBE_DEB_MAINTAINER
   "smtpprobe maintainers <maintainers@users.noreply.b-seed-2a400fd0.example>"

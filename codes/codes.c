@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
+#include <strings.h>
 
 #include "codes.h"
 
@@ -649,6 +650,40 @@ codes_pattern_find(int strong, int cmd, int code, int subject, int detail,
 	return NULL;
 }
 
+bool
+codes_text_address(const char *text, const char *skip, char *buf,
+    size_t len)
+{
+	static const char sep[] = " \t\n<>()\"',;";
+	const char *p, *w, *e;
+	size_t wl;
+	bool found = false;
+
+	for (p = text; *p != '\0';) {
+		while (*p != '\0' && strchr(sep, *p) != NULL)
+			p++;
+		for (w = p; *p != '\0' && strchr(sep, *p) == NULL; p++)
+			;
+		for (e = p; e > w && strchr(".:", e[-1]) != NULL; e--)
+			;
+		wl = (size_t)(e - w);
+		if (wl < 3 || memchr(w, '@', wl) == NULL || w[0] == '@' ||
+		    e[-1] == '@')
+			continue;
+		if (skip != NULL && strlen(skip) == wl &&
+		    strncasecmp(w, skip, wl) == 0)
+			continue;
+		if (len > 0) {
+			if (wl >= len)
+				wl = len - 1;
+			memcpy(buf, w, wl);
+			buf[wl] = '\0';
+		}
+		found = true;
+	}
+	return found;
+}
+
 /* ---- classification -------------------------------------------------- */
 
 /*
@@ -691,7 +726,7 @@ static const struct codes_context_row {
 	{ { 530, 0 }, CTX(AUTH) | CTX(HELO), CAT(STARTTLS_REQUIRED),
 	    BLAME(CLIENT_AUTH_TLS) },
 	{ { 530, 0 }, CTX_ANY, CAT(AUTH_REQUIRED), BLAME(CLIENT_AUTH_TLS) },
-	{ { 550, 553 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
+	{ { 550, 553 }, CTX(GREETING), CAT(SESSION_REFUSED),
 	    BLAME(CLIENT_IP_REPUTATION) },
 	{ { 550, 553 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
 	{ { 550, 553 }, CTX(MAIL), CAT(SENDER_REJECTED), BLAME(SENDER_ADDRESS) },
@@ -699,7 +734,8 @@ static const struct codes_context_row {
 	    BLAME(RECIPIENT_ADDRESS) },
 	{ { 550, 553 }, CTX(DATA) | CTX(BDAT), CAT(CONTENT_REJECTED),
 	    BLAME(CONTENT) },
-	{ { 551, 0 }, CTX(RCPT) | CTX(VRFY), CAT(RECIPIENT_REJECTED),
+	/* RFC 5321 §3.4: "User not local; please try <forward-path>". */
+	{ { 551, 0 }, CTX(RCPT) | CTX(VRFY), CAT(MAILBOX_MOVED),
 	    BLAME(RECIPIENT_ADDRESS) },
 	{ { 552, 0 }, CTX(RCPT), CAT(MAILBOX_FULL), BLAME(RECIPIENT_MAILBOX) },
 	/* RFC 1870 SIZE */
@@ -707,7 +743,7 @@ static const struct codes_context_row {
 	    BLAME(CONTENT) },
 	/* "No SMTP service here": nearly always aimed at the connecting
 	 * address (§3.1, §4.3.2). */
-	{ { 554, 0 }, CTX(GREETING), CAT(SERVICE_UNAVAILABLE),
+	{ { 554, 0 }, CTX(GREETING), CAT(SESSION_REFUSED),
 	    BLAME(CLIENT_IP_REPUTATION) },
 	{ { 554, 0 }, CTX_HELO, CAT(HELO_REJECTED), BLAME(CLIENT_IDENTITY) },
 	{ { 554, 0 }, CTX(MAIL) | CTX(RCPT), CAT(POLICY_REJECTED),
@@ -758,6 +794,42 @@ codes_adjust_for_mail(int cmd, enum codes_category *cat,
 	    *cat == CODES_CAT_RECIPIENT_REJECTED ||
 	    *cat == CODES_CAT_MAILBOX_DISABLED)
 		*cat = CODES_CAT_SENDER_REJECTED;
+}
+
+/*
+ * A permanent refusal of the greeting that names no cause of its own
+ * ("554 No SMTP service here", "550 Access denied") is a refusal of
+ * the session aimed at the connecting client (RFC 5321 §3.1): it is not
+ * "service unavailable, try later".  521 keeps its RFC 7504 meaning.
+ */
+static void
+codes_adjust_for_greeting(int cmd, int code, const struct codes_pattern *p,
+    enum codes_category *cat, enum codes_blame *blame)
+{
+	if (cmd != CODES_CMD_GREETING || code / 100 != 5 || code == 521)
+		return;
+	/* A generic word ("refused", "denied") is no narrower cause. */
+	if (*cat == CODES_CAT_SERVICE_UNAVAILABLE ||
+	    *cat == CODES_CAT_UNKNOWN || (*cat == CODES_CAT_POLICY_REJECTED &&
+	    (p == NULL || !p->strong))) {
+		*cat = CODES_CAT_SESSION_REFUSED;
+		*blame = CODES_BLAME_CLIENT_IP_REPUTATION;
+	}
+}
+
+/*
+ * After DATA (and BDAT) the message is what the server judged: a refusal
+ * "for policy reasons" there, with no narrower cause, is about the
+ * content (headers, format, spam signatures), not about who may relay.
+ */
+static void
+codes_adjust_for_data(int cmd, enum codes_category cat,
+    enum codes_blame *blame)
+{
+	if ((cmd == CODES_CMD_DATA || cmd == CODES_CMD_BDAT) &&
+	    *blame == CODES_BLAME_RELAY_POLICY &&
+	    cat != CODES_CAT_RELAY_DENIED)
+		*blame = CODES_BLAME_CONTENT;
 }
 
 /* X.7.0 and X.7.1 say only "refused by policy": servers use them for
@@ -902,9 +974,11 @@ codes_classify(int cmd, int code, int cls, int subject, int detail,
 	cat = out->category;
 	blame = out->blame;
 	codes_adjust_for_mail(cmd, &cat, &blame);
+	codes_adjust_for_greeting(cmd, code, p, &cat, &blame);
+	codes_adjust_for_data(cmd, cat, &blame);
 	if (cat != out->category) {
 		codes_fill_category(out, cat);
-		if (p != NULL) {
+		if (p != NULL && cat != CODES_CAT_SESSION_REFUSED) {
 			out->meaning = p->meaning;
 			out->rule = p->id;
 		}

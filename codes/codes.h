@@ -167,6 +167,17 @@ void codes_classify(int cmd, int code, int cls, int subject, int detail,
     const char *text, struct codes_diagnosis *out);
 
 /*
+ * The address a reply points to instead of the one asked for: the new
+ * address of a moved mailbox (551 "User not local; please try
+ * <forward-path>", RFC 5321 §3.4; X.1.6 "User has moved to ...") or the
+ * forward path of a 251.  The last word with an '@' in text that is not
+ * skip (the recipient, or NULL), without its angle brackets or quotes,
+ * into buf; false when there is none.
+ */
+bool codes_text_address(const char *text, const char *skip, char *buf,
+    size_t len);
+
+/*
  * Additions for tests, dumps and `smtpprobe explain` (iteration over the
  * tables; the pointers are static, never freed).
  */

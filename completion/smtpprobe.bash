@@ -1,9 +1,9 @@
 # smtpprobe(1) completion for bash                       -*- shell-script -*-
 #
 # Completes the options, the values that have a fixed set (--tls,
-# --auth-mech, explain --after), file names for --batch, --ca-file,
-# --auth-password-file and --proxy-password-file, and the `explain'
-# subcommand as the first word.
+# --auth-mech, --quit-after, --format, explain --after), file names for
+# --batch, --output, --ca-file, --auth-password-file and
+# --proxy-password-file, and the `explain' subcommand as the first word.
 # Uses bash-completion's helpers when they are loaded and plain compgen
 # otherwise.  Installed as share/bash-completion/completions/smtpprobe,
 # where bash-completion loads it on first use.
@@ -13,13 +13,17 @@
 # (ctest docs.completion) compares them.
 
 _smtpprobe_options='--from --helo --server --port --dns-server --timeout
-	--tls --ca-file --no-mta-sts --catch-all --helo-test --source-ip
-	--self-check
-	--batch --parallel --delay --retries --backoff --progress
-	--rcpt-per-connection --greylist-retry --keep-going --auth-user
+	--tls --ca-file --no-mta-sts --catch-all --quit-after --helo-test
+	--source-ip --self-check
+	--batch --parallel --per-server --delay --rate --retries --backoff
+	--progress --rcpt-per-transaction --rcpt-per-connection
+	--error-budget --greylist-retry --output --resume --column
+	--shard --keep-going --auth-user
 	--auth-password-file --auth-mech --auth-plaintext --proxy
 	--proxy-password-file --relay-test
-	--relay-rcpt -4 -6 --json -v --verbose -h --help --version'
+	--relay-rcpt --relay-domain -4 -6 --json --format --warning
+	--critical --warning-days --critical-days -v --verbose -h --help
+	--version'
 _smtpprobe_explain_options='--after --json -h --help'
 _smtpprobe_explain_commands='GREETING EHLO HELO STARTTLS AUTH MAIL RCPT
 	DATA BDAT RSET VRFY EXPN HELP NOOP QUIT'
@@ -81,7 +85,7 @@ _smtpprobe()
 		[[ -z $cur || $cur == - ]] && COMPREPLY+=(-)
 		return
 		;;
-	--ca-file | --auth-password-file | --proxy-password-file)
+	--ca-file | --auth-password-file | --proxy-password-file | --output)
 		_smtpprobe_files
 		return
 		;;
@@ -93,6 +97,16 @@ _smtpprobe()
 	--auth-mech)
 		mapfile -t COMPREPLY < <(compgen -W 'PLAIN LOGIN CRAM-MD5' \
 		    -- "${cur^^}")
+		return
+		;;
+	--format)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'text json csv nagios prometheus' -- "$cur")
+		return
+		;;
+	--quit-after)
+		mapfile -t COMPREPLY < <(compgen -W \
+		    'connect greeting ehlo tls auth mail rcpt' -- "$cur")
 		return
 		;;
 	--server)
@@ -110,8 +124,12 @@ _smtpprobe()
 		return
 		;;
 	--from | --helo | --port | --dns-server | --timeout | --parallel | \
-	    --delay | --retries | --backoff | --rcpt-per-connection | \
-	    --greylist-retry | --auth-user | --relay-rcpt | --proxy)
+	--from | --helo | --port | --dns-server | --timeout | --parallel | \
+	    --per-server | --delay | --rate | --retries | --backoff | \
+	    --rcpt-per-transaction | --rcpt-per-connection | \
+	    --error-budget | --greylist-retry | --column | --shard | \
+	    --auth-user | --relay-rcpt | --relay-domain | --proxy | \
+	    --warning | --critical | --warning-days | --critical-days)
 		# A value of the user's own: nothing to offer.
 		return
 		;;

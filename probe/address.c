@@ -181,6 +181,107 @@ parse_literal(const char *d, size_t n, struct address *a, char *why,
 	return ADDRESS_OK;
 }
 
+/*
+ * Code points that show nothing and that the UTS #46 mapping of IDNA
+ * drops or ignores (soft hyphen, zero-width joiners and spaces, variation
+ * selectors, bidirectional and tag characters).  In a domain they change
+ * nothing the reader sees, yet the name the probe would ask for is not
+ * the one given, and software that maps differently would send elsewhere.
+ */
+static const struct {
+	unsigned	 lo, hi;
+	const char	*name;
+} invisibles[] = {
+	{ 0x00ad, 0x00ad, "SOFT HYPHEN" },
+	{ 0x034f, 0x034f, "COMBINING GRAPHEME JOINER" },
+	{ 0x061c, 0x061c, "ARABIC LETTER MARK" },
+	{ 0x115f, 0x1160, "HANGUL FILLER" },
+	{ 0x17b4, 0x17b5, "KHMER INHERENT VOWEL" },
+	{ 0x180b, 0x180f, "MONGOLIAN FORMAT CHARACTER" },
+	{ 0x200b, 0x200b, "ZERO WIDTH SPACE" },
+	{ 0x200c, 0x200c, "ZERO WIDTH NON-JOINER" },
+	{ 0x200d, 0x200d, "ZERO WIDTH JOINER" },
+	{ 0x200e, 0x200f, "DIRECTIONAL MARK" },
+	{ 0x202a, 0x202e, "BIDIRECTIONAL FORMATTING CHARACTER" },
+	{ 0x2060, 0x2060, "WORD JOINER" },
+	{ 0x2061, 0x2064, "INVISIBLE OPERATOR" },
+	{ 0x2066, 0x206f, "INVISIBLE FORMAT CHARACTER" },
+	{ 0x3164, 0x3164, "HANGUL FILLER" },
+	{ 0xfe00, 0xfe0f, "VARIATION SELECTOR" },
+	{ 0xfeff, 0xfeff, "ZERO WIDTH NO-BREAK SPACE" },
+	{ 0xffa0, 0xffa0, "HALFWIDTH HANGUL FILLER" },
+	{ 0x1bca0, 0x1bca3, "SHORTHAND FORMAT CONTROL" },
+	{ 0xe0000, 0xe007f, "TAG CHARACTER" },
+	{ 0xe0100, 0xe01ef, "VARIATION SELECTOR" },
+};
+
+/* The name of an invisible code point, or NULL. */
+static const char *
+invisible_name(unsigned cp)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(invisibles) / sizeof(invisibles[0]); i++)
+		if (cp >= invisibles[i].lo && cp <= invisibles[i].hi)
+			return invisibles[i].name;
+	return NULL;
+}
+
+/*
+ * Refuse a domain with an invisible character rather than let IDNA map it
+ * away: name the first one by its code point and offer the address
+ * without them.  ADDRESS_OK when there is none.
+ */
+static enum address_error
+check_invisible(const char *d, size_t n, const struct address *a, char *why,
+    size_t whylen)
+{
+	char clean[LIMIT_DOMAIN * 4 + 1];
+	const char *name = NULL;
+	size_t i, l, o = 0, chars = 0, at = 0;
+	unsigned cp, first = 0;
+
+	for (i = 0; i < n; i += l) {
+		if ((l = utf8_decode((const unsigned char *)d + i, n - i,
+		    &cp)) == 0)
+			return ADDRESS_OK;	/* check_bytes() refused it */
+		chars++;
+		if (invisible_name(cp) != NULL) {
+			if (name == NULL) {
+				name = invisible_name(cp);
+				first = cp;
+				at = chars;
+			}
+			continue;
+		}
+		if (o + l < sizeof(clean)) {
+			memcpy(clean + o, d + i, l);
+			o += l;
+		}
+	}
+	if (name == NULL)
+		return ADDRESS_OK;
+	clean[o] = '\0';
+	if (o == 0) {
+		snprintf(why, whylen, "the domain holds only invisible "
+		    "characters (U+%04X %s first): it is empty once converted "
+		    "to an ASCII (IDNA) name", first, name);
+		return ADDRESS_DOMAIN_IDNA;
+	}
+	/* Nothing was sent: the address suggested is the one without them,
+	 * when that leaves a name and it fits. */
+	if (clean[0] == '.' || clean[o - 1] == '.' ||
+	    strstr(clean, "..") != NULL ||
+	    (size_t)snprintf(why, whylen, "invisible character U+%04X %s in "
+	    "the domain (character %zu), which IDNA would drop silently; "
+	    "nothing was sent. Without it: %s@%s", first, name, at,
+	    a->local, clean) >= whylen)
+		snprintf(why, whylen, "invisible character U+%04X %s in the "
+		    "domain (character %zu), which IDNA would drop silently; "
+		    "nothing was sent", first, name, at);
+	return ADDRESS_DOMAIN_IDNA;
+}
+
 static enum address_error
 parse_domain(const char *d, size_t n, struct address *a, char *why,
     size_t whylen)
@@ -211,8 +312,11 @@ parse_domain(const char *d, size_t n, struct address *a, char *why,
 		a->domain_ascii[n] = '\0';
 	} else {
 		char *out = NULL;
+		enum address_error e;
 		int rc;
 
+		if ((e = check_invisible(d, n, a, why, whylen)) != ADDRESS_OK)
+			return e;
 		/* IDNA 2008 with the UTS #46 non-transitional mapping, the
 		 * choice of current browsers and mail systems. */
 		rc = idn2_to_ascii_8z(a->domain, &out,

@@ -1,30 +1,29 @@
 /*
- * batch.h — many addresses on one event loop, politely (--batch).
+ * batch.h — many addresses on one event loop, politely and fast
+ * (--batch, docs/BATCH.md).
  *
  * Addresses come from the command line and from a list (one per line,
- * batchinput.h).  Up to `parallel` probes run at once on the context's
- * loop, with these rules (docs/BATCH.md):
- *
- *  - one address per domain at a time: a domain's addresses are probed
- *    one after another, never in parallel;
- *  - one connection per server address at a time, whatever the domain
- *    (domains that share their MX hosts share this), with `delay_ms`
- *    between the end of one connection and the start of the next;
- *  - after a 421 or another 4xx at the greeting or EHLO ("too many
- *    connections", rate limits), the server is left alone for a back-off
- *    that doubles on each such answer (backoff_ms .. backoff_max_ms), and
- *    the address is tried again, at most `retries` more times; then it is
- *    reported "unknown", reason "rate_limited";
- *  - DNS answers are shared through the resolver's cache, so a domain's
- *    MX and address look-ups are made once.
+ * batchinput.h).  Every domain is resolved once; its addresses then wait
+ * on the first server its probe would try, and connections are made per
+ * server, not per domain: one connection asks one transaction per domain
+ * (RSET between), each of up to `rcpt_per_txn` recipients.  Politeness
+ * is kept per server address (batchserver.c): connections at once (1 up
+ * to `per_server`) and the pause between them (from `delay_ms`) adapt to
+ * what the server shows; a 421 or a refused greeting starts a back-off
+ * that doubles (backoff_ms .. backoff_max_ms) and the addresses turned
+ * away are tried again, at most `retries` more times, then reported
+ * "unknown", reason "rate_limited".  A connection stops asking before
+ * the server's error limits (`error_budget` refusals) and its remaining
+ * addresses go on a fresh one.  `rate` caps the recipients asked per
+ * second over the whole run.
  *
  * A duplicate (same local part, same domain in any case) is probed once
  * and reported as a duplicate of the first.  Results are handed to the
  * caller as each address is finished, in the order they finish; the
  * per-address state is freed right after.  Memory is bounded: at most
- * BATCH_WINDOW addresses are read ahead of the probes, at most `parallel`
- * results exist at once, the server table and the DNS cache are capped.
- * The engine knows nothing of output formats: the caller prints.
+ * BATCH_WINDOW addresses and BATCH_DOMAINS_HELD domains' DNS facts are
+ * held, one result is built at a time, the tables are capped.  The
+ * engine knows nothing of output formats: the caller prints.
  */
 #ifndef SMTPPROBE_BATCH_H
 #define SMTPPROBE_BATCH_H
@@ -32,39 +31,77 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "batchout.h"
 #include "probe.h"
 
-#define BATCH_PARALLEL_DEFAULT	10
-#define BATCH_PARALLEL_MAX	100
-/* Pause between connections to one server address. */
-#define BATCH_DELAY_DEFAULT_MS	1000
+/* Connections open at once, over every server. */
+#define BATCH_PARALLEL_DEFAULT	32
+#define BATCH_PARALLEL_MAX	500
+/* Connections at once to one server address (the most the adaptive rule
+ * allows). */
+#define BATCH_PER_SERVER_DEFAULT 2
+#define BATCH_PER_SERVER_MAX	20
+/* The least pause between connections to one server address
+ * (--delay); the adaptive pause starts at BATCH_PAUSE_START_MS (or
+ * --delay when longer). */
+#define BATCH_DELAY_DEFAULT_MS	0
 #define BATCH_DELAY_MAX_MS	3600000
+#define BATCH_PAUSE_START_MS	50
+/* The adaptive rule (batchserver.c): the pause shrinks by a step after a
+ * good connection, one more connection at once after a streak of good
+ * ones; a slow-down doubles the pause, to at least BATCH_SLOW_PAUSE_MS,
+ * at most BATCH_PAUSE_MAX_MS. */
+#define BATCH_PAUSE_STEP_MS	25
+#define BATCH_GOOD_STREAK	1
+#define BATCH_SLOW_PAUSE_MS	1000
+#define BATCH_PAUSE_MAX_MS	60000
+/* A tarpit: a MAIL or RCPT reply slower than BATCH_SLOW_MIN_MS and than
+ * BATCH_SLOW_FACTOR times the server's usual (twice that ends the
+ * session). */
+#define BATCH_SLOW_MIN_MS	1000
+#define BATCH_SLOW_FACTOR	4
 /* Back-off after a 421 / 4xx greeting: first wait, cap, tries more. */
 #define BATCH_BACKOFF_MS	5000
 #define BATCH_BACKOFF_MAX_MS	300000
 #define BATCH_RETRIES_DEFAULT	3
 #define BATCH_RETRIES_MAX	10
-/* Addresses read ahead of the probes (waiting for their domain or a
- * free slot). */
-#define BATCH_WINDOW		512
-/* Server addresses remembered (busy, pause, back-off). */
+/* Addresses held in memory (read ahead, waiting, being asked). */
+#define BATCH_WINDOW		4096
+/* How long a server's first domain waits for others that may share the
+ * server while their look-ups are under way. */
+#define BATCH_GATHER_MS		200
+/* Addresses waiting aside for a back-off or greylisting, at most. */
+#define BATCH_PARKED_MAX	16384
+/* Domains whose DNS facts are held at once, and looked up at once. */
+#define BATCH_DOMAINS_HELD	2048
+#define BATCH_RESOLVING		64
+/* Server addresses remembered. */
 #define BATCH_SERVERS_MAX	4096
 /* DNS answers kept by the resolver in batch mode. */
-#define BATCH_DNS_CACHE		512
-/* Recipients asked in one SMTP transaction (--rcpt-per-connection):
- * the default stays under the error counts at which common servers
- * start slowing a client down or disconnecting it (Postfix
- * smtpd_soft_error_limit 10, smtpd_hard_error_limit 20), since many
- * addresses of a list may be unknown; the maximum is the 100 recipients
- * RFC 5321 §4.5.3.1.8 asks every server to take. */
-#define BATCH_RCPT_DEFAULT	5
+#define BATCH_DNS_CACHE		2048
+/* Recipients per transaction (--rcpt-per-transaction): 50 stays under
+ * the 100 RFC 5321 §4.5.3.1.8 asks every server to take, and the rest
+ * carries over on 452 "too many recipients". */
+#define BATCH_RCPT_DEFAULT	50
 #define BATCH_RCPT_MAX		100
+/* Per connection: the recipients planned, and the transactions — each
+ * ends with RSET, which Postfix counts as a junk command past
+ * smtpd_junk_command_limit (100). */
+#define BATCH_CONN_RCPT		100
+#define BATCH_CONN_TXNS		50
+/* Refused MAIL and RCPT commands after which a connection stops asking
+ * (--error-budget): under the 10 errors at which Postfix starts delaying
+ * every reply (smtpd_soft_error_limit) and the 20 at which it hangs up
+ * (smtpd_hard_error_limit); Exim and others count alike. */
+#define BATCH_ERROR_BUDGET_DEFAULT 8
+#define BATCH_ERROR_BUDGET_MAX	100
+/* --rate: recipients per second, at most. */
+#define BATCH_RATE_MAX		100000
 /* --greylist-retry: the longest delay, and how many addresses may wait
  * for their second try at once (past that they are reported after one). */
 #define BATCH_GREYLIST_MAX_MS	3600000
 #define BATCH_GREYLIST_WAITING	4096
-/* Domains remembered: the --catch-all answer, the recipients a server
- * took in one transaction. */
+/* Domains remembered after their last address: the --catch-all answer. */
 #define BATCH_DOMAINS_MAX	4096
 /* Outbound port 25 blocked: after this many unrelated domains (no server
  * address in common) whose every server failed to connect, with no
@@ -82,18 +119,40 @@
 #define BATCH_INTERRUPT_GRACE_MS 2000
 /* Exit status of an interrupted batch (128 + SIGINT, as shells do). */
 #define BATCH_EXIT_INTERRUPTED	130
+/* --shard K/N: the most shards. */
+#define BATCH_SHARDS_MAX	100000
+/* Servers named in the summary as slowed down. */
+#define BATCH_SLOW_NOTES	8
 
 struct batch_options {
-	int	parallel;	/* 1 .. BATCH_PARALLEL_MAX */
-	int	delay_ms;	/* 0 .. BATCH_DELAY_MAX_MS */
+	int	parallel;	/* connections at once: 1 .. BATCH_PARALLEL_MAX */
+	int	per_server;	/* at once to one server: 1 .. */
+	int	delay_ms;	/* least pause: 0 .. BATCH_DELAY_MAX_MS */
 	int	retries;	/* 0 .. BATCH_RETRIES_MAX */
 	int	backoff_ms;	/* first back-off */
 	int	backoff_max_ms;
 	bool	progress;	/* a status line on stderr */
-	int	rcpt_per_conn;	/* 1 .. BATCH_RCPT_MAX */
+	int	rcpt_per_txn;	/* 1 .. BATCH_RCPT_MAX */
+	int	error_budget;	/* refusals per connection */
+	double	rate;		/* recipients per second; 0: no cap */
 	int	greylist_ms;	/* 0: no second try after greylisting */
+	/* --resume: the entries answered before (batchout.h), skipped;
+	 * NULL for none. */
+	const struct batch_done *done;
+	/* --column NAME: the list is CSV, the addresses in that column;
+	 * NULL for a plain list. */
+	const char *column;
+	/* --shard K/N: only the entries whose domain falls in shard K of N
+	 * (batch_shard()); shard_n 0 for all. */
+	unsigned long shard_k, shard_n;
 	bool	keep_going;	/* no stop when port 25 looks blocked */
 };
+
+/* The shard (0 .. n-1) of an entry: FNV-1a (64 bits) of its domain in
+ * lower-case A-label form (the address literal as written; the whole
+ * entry when it has no valid domain), modulo n.  Stable across runs,
+ * machines and versions: the shards of one list are always the same. */
+unsigned long batch_shard(const char *domain, unsigned long n);
 
 void batch_options_defaults(struct batch_options *o);
 
@@ -131,7 +190,13 @@ struct batch_stats {
 	bool		 dup_table_full;
 	bool		 stopped;	/* the callback asked to stop */
 	unsigned long	 connections;	/* SMTP connections made */
+	unsigned long	 transactions;	/* MAIL transactions asked */
+	unsigned long	 tls_sessions;	/* connections that ended in TLS */
+	unsigned long	 tls_resumed;	/* ... whose handshake was resumed */
 	unsigned long	 shared;	/* addresses asked on another's connection */
+	unsigned long	 servers_slowed;	/* servers the rule slowed down */
+	size_t		 nslow_notes;
+	char		 slow_notes[BATCH_SLOW_NOTES][384];	/* "host ip: why" */
 	unsigned long	 stalled;	/* reported without trying: servers stalled */
 	unsigned long	 grey_retried;	/* greylisted, tried again */
 	unsigned long	 grey_verdicts[4];	/* their second answers */
@@ -140,6 +205,11 @@ struct batch_stats {
 	bool		 abandoned;	/* probes were left unfinished: exit now */
 	unsigned long	 abandoned_n;	/* reported "interrupted" */
 	unsigned long	 not_finished;	/* read or retried, then dropped */
+	unsigned long	 resumed;	/* answered before: skipped */
+	unsigned long	 other_shards;	/* entries of the other shards */
+	bool		 no_column;	/* --column: not in the header */
+	unsigned long	 resume_mismatch;	/* entry whose address is not
+						 * the one answered; 0: none */
 	/* Outbound port 25: unrelated domains whose every server failed
 	 * to connect, their servers, the port; whether any connection was
 	 * made in the run, and whether the batch stopped early for it. */

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "batchinput.h"
 
@@ -97,10 +98,110 @@ batch_line_classify(const char *raw, size_t kept, size_t total, long nul_at,
 }
 
 void
-batch_reader_init(struct batch_reader *r, FILE *in)
+batch_reader_init(struct batch_reader *r, FILE *in, const char *column)
 {
 	memset(r, 0, sizeof(*r));
 	r->in = in;
+	r->column = column;
+	r->col = -1;
+}
+
+/* ---- CSV lists (--column) ---------------------------------------------- */
+
+int
+batch_csv_field(const char *s, size_t len, size_t k, char *out,
+    size_t outlen)
+{
+	size_t i = 0, o = 0, f = 0;
+	bool quoted;
+
+	for (;;) {
+		while (i < len && blank(s[i]))
+			i++;
+		quoted = i < len && s[i] == '"';
+		i += quoted;
+		o = 0;
+		for (; i < len; i++) {
+			if (quoted && s[i] == '"') {
+				if (i + 1 < len && s[i + 1] == '"')
+					i++;	/* a doubled quote */
+				else {
+					quoted = false;
+					continue;
+				}
+			} else if (!quoted && s[i] == ',')
+				break;
+			if (f == k && o + 1 < outlen)
+				out[o++] = s[i];
+		}
+		if (quoted)
+			return -1;
+		if (f == k) {
+			size_t b0 = 0;
+
+			while (o > 0 && blank(out[o - 1]))
+				o--;
+			while (b0 < o && blank(out[b0]))
+				b0++;
+			memmove(out, out + b0, o - b0);
+			if (outlen > 0)
+				out[o - b0] = '\0';
+			return 1;
+		}
+		if (i >= len)
+			return 0;
+		i++;	/* the comma */
+		f++;
+	}
+}
+
+long
+batch_csv_column(const char *s, size_t len, const char *name)
+{
+	char field[BATCH_LINE_MAX + 1];
+	size_t k;
+	int rc;
+
+	for (k = 0; (rc = batch_csv_field(s, len, k, field,
+	    sizeof(field))) == 1; k++)
+		if (strcasecmp(field, name) == 0)
+			return (long)k;
+	return -1;
+}
+
+/* A CSV list's line (classified as an address line): the header, or the
+ * address in the column. */
+static void
+csv_line(struct batch_reader *r, struct batch_line *out)
+{
+	char field[sizeof(out->text)];
+	int rc;
+
+	if (r->col < 0) {
+		if ((r->col = batch_csv_column(out->text, out->len,
+		    r->column)) < 0) {
+			r->no_column = true;
+			r->eof = true;
+			r->error = EINVAL;
+		}
+		out->kind = BATCH_LINE_SKIP;
+		return;
+	}
+	rc = batch_csv_field(out->text, out->len, (size_t)r->col, field,
+	    sizeof(field));
+	if (rc == 1 && field[0] == '\0') {
+		out->kind = BATCH_LINE_SKIP;	/* an empty cell */
+		return;
+	}
+	if (rc != 1) {
+		out->kind = BATCH_LINE_INVALID;
+		snprintf(out->why, sizeof(out->why), rc == 0 ? "line %lu has "
+		    "no column %s" : "line %lu has a quoted field that is not "
+		    "closed on the line", out->lineno, r->column);
+		return;
+	}
+	out->len = strlen(field);
+	memcpy(out->text, field, out->len + 1);
 }
 
 int
@@ -140,7 +241,9 @@ batch_reader_next(struct batch_reader *r, struct batch_line *out)
 	r->lineno++;
 	batch_line_classify(r->buf, kept, total, nul_at, cr_at,
 	    r->lineno == 1, r->lineno, out);
-	return 1;
+	if (r->column != NULL && out->kind == BATCH_LINE_ADDRESS)
+		csv_line(r, out);
+	return r->no_column ? 0 : 1;
 }
 
 /* ---- duplicates ------------------------------------------------------- */

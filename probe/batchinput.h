@@ -64,13 +64,33 @@ struct batch_reader {
 	unsigned long	 lineno;
 	bool		 eof;
 	int		 error;		/* errno of a read error, else 0 */
+	/* --column NAME: the list is CSV with a header row, the address is
+	 * in that column.  NULL for a plain list. */
+	const char	*column;
+	long		 col;		/* its index; -1 before the header */
+	bool		 no_column;	/* the header has no such column */
 	char		 buf[BATCH_LINE_MAX + 2];
 };
 
-void batch_reader_init(struct batch_reader *r, FILE *in);
-/* Next line (skipped lines included, as BATCH_LINE_SKIP): 1, or 0 at the
- * end of the input or on a read error (then r->error is set). */
+/* column: NULL, or the CSV column holding the addresses. */
+void batch_reader_init(struct batch_reader *r, FILE *in, const char *column);
+/* Next line (skipped lines included, as BATCH_LINE_SKIP; the header of a
+ * CSV list too): 1, or 0 at the end of the input or on a read error
+ * (then r->error is set; a CSV header without the column also sets
+ * no_column). */
 int batch_reader_next(struct batch_reader *r, struct batch_line *out);
+
+/*
+ * CSV (RFC 4180), one row: field k (from 0) of s[0..len) into out
+ * (quotes removed, doubled quotes undone, blanks around it trimmed).
+ * 1; 0 when the row has fewer fields; -1 when a quoted field is not
+ * closed on the line (fields spanning lines are not read).  Pure.
+ */
+int batch_csv_field(const char *s, size_t len, size_t k, char *out,
+    size_t outlen);
+/* The index of the column called name (case-insensitive) in the header
+ * row s; -1 when there is none. */
+long batch_csv_column(const char *s, size_t len, const char *name);
 
 /* The set of addresses seen so far. */
 struct batch_seen_entry {

@@ -56,7 +56,13 @@ static const char usage_options[] =
 "  --no-mta-sts         do not fetch the domain's MTA-STS policy (its DNS\n"
 "                       record is still looked up and reported)\n"
 "  --catch-all          also ask for a made-up address at the same\n"
-"                       domain; if it is accepted too, say 'risky'\n";
+"                       domain; if it is accepted too, say 'risky'\n"
+"  --quit-after STAGE   stop politely (QUIT) after STAGE: connect (close\n"
+"                       before the greeting), greeting, ehlo, tls, auth,\n"
+"                       mail (MAIL FROM, no RCPT) or rcpt.  Before rcpt\n"
+"                       the address is not checked (reason not_checked,\n"
+"                       exit 0 when every stage asked went through), and\n"
+"                       a bare DOMAIN, or nothing with --server, will do\n";
 
 static const char usage_modes[] =
 "  --helo-test          instead of probing addresses: which HELO names does\n"
@@ -87,21 +93,43 @@ static const char usage_batch[] =
 "                       probed once.  One line per address (text) or one\n"
 "                       JSON object each as it finishes, then a summary\n"
 "                       (docs/BATCH.md)\n"
-"  --parallel N         batch: addresses in flight (default 10, max 100)\n"
-"  --delay SECONDS      batch: pause between connections to one server\n"
-"                       (default 1)\n"
+"  --parallel N         batch: connections open at once, over all servers\n"
+"                       (default 32, max 500)\n"
+"  --per-server N       batch: connections at once to one server address,\n"
+"                       the most the adaptive rule allows (default 2)\n"
+"  --delay SECONDS      batch: the least pause between connections to one\n"
+"                       server (default 0; the adaptive pause starts at\n"
+"                       0.05)\n"
+"  --rate N             batch: ask at most N recipients per second over\n"
+"                       the whole run (default: no cap)\n"
 "  --retries N          batch: tries more after a 421 / 4xx greeting, with\n"
 "                       a growing back-off (default 3, max 10)\n"
 "  --backoff SECONDS    batch: the first back-off (default 5; doubles on\n"
 "                       each refusal, at most 300)\n"
 "  --progress           batch: a progress line on stderr\n"
-"  --rcpt-per-connection K\n"
+"  --rcpt-per-transaction K\n"
 "                       batch: addresses of one domain asked in one SMTP\n"
-"                       transaction, one RCPT at a time (default 5, max\n"
-"                       100; 1 for a connection per address)\n"
+"                       transaction (default 50, max 100); a connection\n"
+"                       asks one transaction per domain of its server\n"
+"  --rcpt-per-connection K\n"
+"                       the old name of --rcpt-per-transaction\n"
+"  --error-budget N     batch: refused recipients after which a connection\n"
+"                       stops and a fresh one goes on (default 8, under\n"
+"                       the servers' own error limits)\n"
 "  --greylist-retry SECONDS\n"
 "                       batch: try greylisted addresses once more after\n"
 "                       SECONDS (e.g. 300; default: no second try)\n"
+"  --output FILE        batch: append the results to FILE, one line each,\n"
+"                       written as each is known (JSON Lines, or CSV with\n"
+"                       --format csv); stdout keeps the summary\n"
+"  --resume             batch: read --output FILE first and skip the\n"
+"                       addresses answered there (after a crash or a\n"
+"                       kill), then append the rest\n"
+"  --column NAME        batch: the list is CSV with a header row; the\n"
+"                       addresses are in column NAME\n"
+"  --shard K/N          batch: only the addresses whose domain falls in\n"
+"                       shard K of N (0 <= K < N), for running one list\n"
+"                       on N machines (docs/BATCH.md)\n"
 "  --keep-going         batch: probe the whole list even when outbound\n"
 "                       port 25 looks blocked (by default the batch stops\n"
 "                       once the first few unrelated domains show it)\n";
@@ -141,8 +169,28 @@ static const char usage_relay[] =
 "                       relay, 2 could not tell\n"
 "  --relay-rcpt ADDR    the outside recipient (default\n"
 "                       relay-test@example.net; nothing is delivered)\n"
+"  --relay-domain DOMAIN\n"
+"                       relay test: the server's own mail domain, for the\n"
+"                       forms at it (%-hack, bang path, quoted); default:\n"
+"                       the domain given, or with --server alone the name\n"
+"                       the server gives in its greeting\n"
 "  -4, -6               IPv4 only, IPv6 only\n"
 "  --json               one JSON object per address (docs/REPORT-FORMAT.md)\n"
+"  --format FORMAT      text (default), json (as --json), csv (--batch:\n"
+"                       one row per address), or, for\n"
+"                       monitoring one ADDRESS (or a DOMAIN or --server\n"
+"                       alone with --quit-after): nagios (a plugin's\n"
+"                       status line and performance data; exit 0 OK,\n"
+"                       1 WARNING, 2 CRITICAL, 3 UNKNOWN) or prometheus\n"
+"                       (the same figures as metrics; exit 0)\n"
+"  --warning SECONDS    nagios, prometheus: WARNING when the whole probe\n"
+"                       takes longer\n"
+"  --critical SECONDS   nagios, prometheus: CRITICAL when it takes longer\n"
+"  --warning-days DAYS  nagios, prometheus: WARNING when the server's\n"
+"                       certificate has fewer days left\n"
+"  --critical-days DAYS\n"
+"                       nagios, prometheus: CRITICAL when it has fewer\n"
+"                       days left\n"
 "  -v, --verbose        add the SMTP transcript to the text report\n"
 "  -h, --help           this help\n"
 "  --version            the version\n"
@@ -380,6 +428,7 @@ struct parse {
 	const char	*proxy_pwfile;	/* --proxy-password-file */
 	bool		 auth_opt;	/* an option that needs --auth-user */
 	bool		 batch_opt;	/* an option that needs --batch */
+	bool		 monitor_opt;	/* one that needs a monitoring format */
 	bool		 from_set;
 	bool		 tls_set;	/* --tls given */
 	bool		 tls_implicit;	/* --tls implicit */
@@ -411,6 +460,8 @@ struct cli_option {
 #define NEEDS_BATCH	0x1u	/* meaningless without --batch */
 #define NEEDS_AUTH	0x2u	/* meaningless without --auth-user */
 #define POSITIVE	0x4u	/* opt_seconds: 0 is refused; 1 ms at least */
+#define NEEDS_MONITOR	0x8u	/* meaningless without --format nagios or
+				 * prometheus */
 
 #define CLI_FIELD(f)	offsetof(struct cli, f)
 
@@ -437,7 +488,45 @@ opt_family(struct parse *p, const struct cli_option *o, const char *arg)
 	return 0;
 }
 
-/* --parallel, --retries, --rcpt-per-connection. */
+static const char *const format_names[] = {
+	"text", "json", "nagios", "prometheus", "csv"
+};
+
+static int
+opt_format(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	size_t i;
+
+	(void)o;
+	for (i = 0; i < sizeof(format_names) / sizeof(format_names[0]); i++)
+		if (strcmp(arg, format_names[i]) == 0) {
+			p->cli->format = (enum output_format)i;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--format: \"%s\" is not text, json, "
+	    "csv, nagios or prometheus", shown(arg));
+}
+
+/* --quit-after: the stages a session can stop after (STARTTLS is part
+ * of tls). */
+static int
+opt_quit_after(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	int st;
+
+	(void)o;
+	for (st = STAGE_CONNECT; st <= STAGE_RCPT; st++)
+		if (st != STAGE_STARTTLS &&
+		    strcmp(arg, stage_name((enum stage)st)) == 0) {
+			p->cli->cfg.quit_after = (enum stage)st;
+			return 0;
+		}
+	return fail(p->err, p->errlen, "--quit-after: \"%s\" is not connect, "
+	    "greeting, ehlo, tls, auth, mail or rcpt", shown(arg));
+}
+
+/* --parallel, --per-server, --retries, --rcpt-per-transaction,
+ * --error-budget. */
 static int
 opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 {
@@ -447,6 +536,21 @@ opt_number(struct parse *p, const struct cli_option *o, const char *arg)
 		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
 		    "from %ld to %ld", o->name, shown(arg), o->min, o->max);
 	*(int *)(void *)((char *)p->cli + o->off) = (int)l;
+	return 0;
+}
+
+/* --rate: a positive number (of recipients per second). */
+static int
+opt_rate(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char *end;
+	double d;
+
+	d = strtod(arg, &end);
+	if (end == arg || *end != '\0' || !(d > 0) || d > o->max)
+		return fail(p->err, p->errlen, "--%s: \"%s\" is not a number "
+		    "above 0 and at most %ld", o->name, shown(arg), o->max);
+	*(double *)(void *)((char *)p->cli + o->off) = d;
 	return 0;
 }
 
@@ -528,6 +632,50 @@ opt_batch(struct parse *p, const struct cli_option *o, const char *arg)
 }
 
 static int
+opt_output(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0')
+		return fail(p->err, p->errlen, "--output: give a file name");
+	p->cli->output = arg;
+	return 0;
+}
+
+static int
+opt_column(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	(void)o;
+	if (arg[0] == '\0' || has_control(arg) || strlen(arg) > 256)
+		return fail(p->err, p->errlen, "--column: give the name of the "
+		    "column in the header row");
+	p->cli->bopt.column = arg;
+	return 0;
+}
+
+/* --shard K/N: 0 <= K < N <= BATCH_SHARDS_MAX. */
+static int
+opt_shard(struct parse *p, const struct cli_option *o, const char *arg)
+{
+	char k[16];
+	const char *slash = strchr(arg, '/');
+	long lk, ln;
+
+	(void)o;
+	if (slash == NULL || (size_t)(slash - arg) >= sizeof(k))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N",
+		    shown(arg));
+	memcpy(k, arg, (size_t)(slash - arg));
+	k[slash - arg] = '\0';
+	if (!number_in_range(slash + 1, 1, BATCH_SHARDS_MAX, &ln) ||
+	    !number_in_range(k, 0, ln - 1, &lk))
+		return fail(p->err, p->errlen, "--shard: \"%s\" is not K/N "
+		    "with 0 <= K < N <= %d", shown(arg), BATCH_SHARDS_MAX);
+	p->cli->bopt.shard_k = (unsigned long)lk;
+	p->cli->bopt.shard_n = (unsigned long)ln;
+	return 0;
+}
+
+static int
 opt_auth_user(struct parse *p, const struct cli_option *o, const char *arg)
 {
 	(void)o;
@@ -602,6 +750,25 @@ opt_relay_rcpt(struct parse *p, const struct cli_option *o, const char *arg)
 		    "relay-test@example.net");
 	snprintf(p->cli->relay_rcpt, sizeof(p->cli->relay_rcpt), "%s",
 	    a.mailbox);
+	return 0;
+}
+
+static int
+opt_relay_domain(struct parse *p, const struct cli_option *o,
+    const char *arg)
+{
+	struct address a;
+	char buf[LIMIT_DOMAIN * 4 + 32], why[256];
+
+	(void)o;
+	snprintf(buf, sizeof(buf), "postmaster@%s", arg);
+	if (arg[0] == '\0' || strchr(arg, '@') != NULL ||
+	    address_parse(buf, &a, why, sizeof(why)) != ADDRESS_OK)
+		return fail(p->err, p->errlen, "--relay-domain: %s",
+		    arg[0] != '\0' && strchr(arg, '@') == NULL ? why : "give "
+		    "a domain such as example.com");
+	snprintf(p->cli->relay_domain, sizeof(p->cli->relay_domain), "%s",
+	    arg);
 	return 0;
 }
 
@@ -721,8 +888,18 @@ static const struct cli_option options[] = {
 	{ "no-mta-sts", 0, no_argument, 0, opt_flag, CLI_FIELD(cfg.no_mta_sts),
 	    0, 0 },
 	{ "json", 0, no_argument, 0, opt_flag, CLI_FIELD(json), 0, 0 },
+	{ "format", 0, required_argument, 0, opt_format, 0, 0, 0 },
+	{ "warning", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.warning_ms), 0, 3600000 },
+	{ "critical", 0, required_argument, NEEDS_MONITOR | POSITIVE,
+	    opt_seconds, CLI_FIELD(limits.critical_ms), 0, 3600000 },
+	{ "warning-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.warning_days), 0, 3650 },
+	{ "critical-days", 0, required_argument, NEEDS_MONITOR, opt_number,
+	    CLI_FIELD(limits.critical_days), 0, 3650 },
 	{ "catch-all", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.catch_all), 0, 0 },
+	{ "quit-after", 0, required_argument, 0, opt_quit_after, 0, 0, 0 },
 	{ "self-check", 0, no_argument, 0, opt_flag,
 	    CLI_FIELD(cfg.self_check), 0, 0 },
 	{ "source-ip", 0, required_argument, 0, opt_source_ip, 0, 0, 0 },
@@ -731,8 +908,12 @@ static const struct cli_option options[] = {
 	{ "batch", 0, required_argument, 0, opt_batch, 0, 0, 0 },
 	{ "parallel", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.parallel), 1, BATCH_PARALLEL_MAX },
+	{ "per-server", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.per_server), 1, BATCH_PER_SERVER_MAX },
 	{ "delay", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.delay_ms), 0, BATCH_DELAY_MAX_MS },
+	{ "rate", 0, required_argument, NEEDS_BATCH, opt_rate,
+	    CLI_FIELD(bopt.rate), 0, BATCH_RATE_MAX },
 	{ "retries", 0, required_argument, NEEDS_BATCH, opt_number,
 	    CLI_FIELD(bopt.retries), 0, BATCH_RETRIES_MAX },
 	{ "backoff", 0, required_argument, NEEDS_BATCH | POSITIVE,
@@ -740,10 +921,19 @@ static const struct cli_option options[] = {
 	    BATCH_BACKOFF_MAX_MS },
 	{ "progress", 0, no_argument, NEEDS_BATCH, opt_flag,
 	    CLI_FIELD(bopt.progress), 0, 0 },
+	{ "rcpt-per-transaction", 0, required_argument, NEEDS_BATCH,
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
 	{ "rcpt-per-connection", 0, required_argument, NEEDS_BATCH,
-	    opt_number, CLI_FIELD(bopt.rcpt_per_conn), 1, BATCH_RCPT_MAX },
+	    opt_number, CLI_FIELD(bopt.rcpt_per_txn), 1, BATCH_RCPT_MAX },
+	{ "error-budget", 0, required_argument, NEEDS_BATCH, opt_number,
+	    CLI_FIELD(bopt.error_budget), 1, BATCH_ERROR_BUDGET_MAX },
 	{ "greylist-retry", 0, required_argument, NEEDS_BATCH, opt_seconds,
 	    CLI_FIELD(bopt.greylist_ms), 0, BATCH_GREYLIST_MAX_MS },
+	{ "output", 0, required_argument, NEEDS_BATCH, opt_output, 0, 0, 0 },
+	{ "resume", 0, no_argument, NEEDS_BATCH, opt_flag, CLI_FIELD(resume),
+	    0, 0 },
+	{ "column", 0, required_argument, NEEDS_BATCH, opt_column, 0, 0, 0 },
+	{ "shard", 0, required_argument, NEEDS_BATCH, opt_shard, 0, 0, 0 },
 	{ "keep-going", 0, no_argument, NEEDS_BATCH, opt_flag,
 	    CLI_FIELD(bopt.keep_going), 0, 0 },
 	{ "auth-user", 0, required_argument, 0, opt_auth_user, 0, 0, 0 },
@@ -759,6 +949,8 @@ static const struct cli_option options[] = {
 	{ "relay-test", 0, no_argument, 0, opt_flag, CLI_FIELD(relay_test), 0,
 	    0 },
 	{ "relay-rcpt", 0, required_argument, 0, opt_relay_rcpt, 0, 0, 0 },
+	{ "relay-domain", 0, required_argument, 0, opt_relay_domain, 0, 0,
+	    0 },
 	{ "verbose", 'v', no_argument, 0, opt_flag, CLI_FIELD(verbose), 0, 0 },
 	{ "help", 'h', no_argument, 0, opt_flag, CLI_FIELD(help), 0, 0 },
 	{ "version", 0, no_argument, 0, opt_flag, CLI_FIELD(version), 0, 0 },
@@ -835,7 +1027,86 @@ parse_options(struct parse *p, int argc, char **argv)
 			p->batch_opt = true;
 		if (o->flags & NEEDS_AUTH)
 			p->auth_opt = true;
+		if (o->flags & NEEDS_MONITOR)
+			p->monitor_opt = true;
 	}
+	return 0;
+}
+
+/* --quit-after: a probe of its own, and a bare DOMAIN (or nothing with
+ * --server) when it stops before MAIL. */
+static bool
+quit_early(const struct cli *cli)
+{
+	return cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+}
+
+static int
+check_quit_after(struct parse *p)
+{
+	const struct cli *cli = p->cli;
+	const struct probe_config *cfg = &cli->cfg;
+
+	if (cfg->quit_after == STAGE_ADDRESS)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test || cfg->self_check)
+		return fail(p->err, p->errlen, "--quit-after cannot be combined "
+		    "with %s", cli->batch ? "--batch" : cli->helo_test ?
+		    "--helo-test" : cli->relay_test ? "--relay-test" :
+		    "--self-check");
+	if (cfg->catch_all && cfg->quit_after < STAGE_RCPT)
+		return fail(p->err, p->errlen, "--catch-all needs RCPT: it "
+		    "cannot be combined with --quit-after %s",
+		    stage_name(cfg->quit_after));
+	return 0;
+}
+
+/* --json and --format; csv is a batch's; the monitoring formats report
+ * one probe, and their thresholds need them. */
+static int
+check_format(struct parse *p, int nargs)
+{
+	struct cli *cli = p->cli;
+	const struct monitor_limits *l = &cli->limits;
+	bool monitor = cli->format == FORMAT_NAGIOS ||
+	    cli->format == FORMAT_PROMETHEUS;
+
+	if (cli->json && cli->format != FORMAT_TEXT &&
+	    cli->format != FORMAT_JSON)
+		return fail(p->err, p->errlen, "--json and --format %s "
+		    "exclude each other", format_names[cli->format]);
+	if (cli->json)
+		cli->format = FORMAT_JSON;
+	cli->json = cli->format == FORMAT_JSON;
+	if (cli->format == FORMAT_CSV && !cli->batch)
+		return fail(p->err, p->errlen, "--format csv needs --batch");
+	if (p->monitor_opt && !monitor)
+		return fail(p->err, p->errlen, "--warning, --critical, "
+		    "--warning-days and --critical-days need --format nagios "
+		    "or prometheus");
+	if (!monitor)
+		return 0;
+	if (cli->batch || cli->helo_test || cli->relay_test ||
+	    cli->cfg.self_check || nargs > 1)
+		return fail(p->err, p->errlen, "--format %s reports one probe "
+		    "of one ADDRESS (or DOMAIN): not %s",
+		    format_names[cli->format], nargs > 1 ? "several" :
+		    cli->batch ? "--batch" : cli->helo_test ? "--helo-test" :
+		    cli->relay_test ? "--relay-test" : "--self-check");
+	if ((l->warning_days >= 0 || l->critical_days >= 0) &&
+	    (cli->cfg.tls_mode == TLS_NEVER || (quit_early(cli) &&
+	    cli->cfg.quit_after < STAGE_TLS)))
+		return fail(p->err, p->errlen, "--warning-days and "
+		    "--critical-days need the TLS stage (not --tls never, nor "
+		    "--quit-after before tls)");
+	if (l->warning_ms > 0 && l->critical_ms > 0 &&
+	    l->warning_ms > l->critical_ms)
+		return fail(p->err, p->errlen, "--warning is above --critical");
+	if (l->warning_days >= 0 && l->critical_days >= 0 &&
+	    l->warning_days < l->critical_days)
+		return fail(p->err, p->errlen, "--warning-days is below "
+		    "--critical-days");
 	return 0;
 }
 
@@ -853,9 +1124,11 @@ check_combinations(struct parse *p, int nargs)
 	if (cfg->auth_user[0] != '\0' && cli->helo_test)
 		return fail(p->err, p->errlen, "--auth-user cannot be "
 		    "combined with --helo-test");
-	if (cli->relay_rcpt[0] != '\0' && !cli->relay_test)
-		return fail(p->err, p->errlen, "--relay-rcpt needs "
-		    "--relay-test");
+	if ((cli->relay_rcpt[0] != '\0' || cli->relay_domain[0] != '\0') &&
+	    !cli->relay_test)
+		return fail(p->err, p->errlen, "%s needs --relay-test",
+		    cli->relay_rcpt[0] != '\0' ? "--relay-rcpt" :
+		    "--relay-domain");
 	if (cli->relay_test && (cli->batch || cli->helo_test ||
 	    cfg->self_check || cfg->catch_all))
 		return fail(p->err, p->errlen, "--relay-test cannot be "
@@ -867,15 +1140,23 @@ check_combinations(struct parse *p, int nargs)
 		return fail(p->err, p->errlen, "--relay-test takes one domain "
 		    "(or address) whose MX is tested, or --server");
 	if (p->batch_opt && !cli->batch)
-		return fail(p->err, p->errlen, "--parallel, --delay, "
-		    "--retries, --backoff, --progress, --rcpt-per-connection, "
-		    "--greylist-retry and --keep-going need --batch");
+		return fail(p->err, p->errlen, "--parallel, --per-server, "
+		    "--delay, --rate, --retries, --backoff, --progress, "
+		    "--rcpt-per-transaction, --error-budget, --greylist-retry, "
+		    "--output, --resume, --column, --shard and --keep-going "
+		    "need --batch");
+	if (cli->resume && cli->output == NULL)
+		return fail(p->err, p->errlen, "--resume needs --output FILE "
+		    "(the file to read back and append to)");
 	if (cli->batch && (cli->helo_test || cfg->self_check))
 		return fail(p->err, p->errlen, "--batch cannot be combined "
 		    "with %s", cli->helo_test ? "--helo-test" :
 		    "--self-check");
+	if (check_quit_after(p) != 0 || check_format(p, nargs) != 0)
+		return -1;
 	if (nargs == 0 && !cli->batch &&
 	    !(cli->helo_test && cfg->use_server) &&
+	    !(quit_early(cli) && cfg->use_server) &&
 	    !(cli->relay_test && cfg->use_server) &&
 	    !(cfg->self_check && !cli->helo_test))
 		return fail(p->err, p->errlen, "%s", cli->helo_test ?
@@ -933,6 +1214,7 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	struct parse p;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->limits.warning_days = cli->limits.critical_days = -1;
 	probe_config_defaults(cfg);
 	batch_options_defaults(&cli->bopt);
 	memset(&p, 0, sizeof(p));
@@ -974,4 +1256,17 @@ cli_parse(int argc, char **argv, struct cli *cli, char *err, size_t errlen)
 	    sizeof(cfg->proxy_password), err, errlen) != 0)
 		return -1;
 	return 0;
+}
+
+bool
+cli_wants_nagios(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--format=nagios") == 0 ||
+		    (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "nagios") == 0))
+			return true;
+	return false;
 }

@@ -124,6 +124,34 @@ explain_reply(struct stage_rec *s, const struct rec_reply *rr)
 	    d.meaning, d.cause, d.advice);
 }
 
+/* The TLS stage warns only because a certificate that verifies ends
+ * soon (finding tls.cert_expiring_soon).  True when explained. */
+static bool
+explain_cert_expiring(struct probe_result *r)
+{
+	const struct finding *f = NULL;
+	char meaning[600];
+	size_t i;
+
+	if (!r->tls.verified || r->tls.expired)
+		return false;
+	for (i = 0; i < r->nfindings && f == NULL; i++)
+		if (r->findings[i].id == FINDING_TLS_CERT_EXPIRING_SOON)
+			f = &r->findings[i];
+	if (f == NULL)
+		return false;
+	snprintf(meaning, sizeof(meaning), "The TLS certificate is valid, but "
+	    "%s.", f->message);
+	expl_set(&r->stages[STAGE_TLS].expl, DIAG_CAT_TLS_CERTIFICATE,
+	    CODES_BLAME_SERVER, CODES_SUCCESS, meaning, "The certificate was "
+	    "not renewed in time (automatic renewal failing, or a manual "
+	    "one forgotten); once it expires, senders that check "
+	    "certificates (DANE, MTA-STS, --tls required) will stop "
+	    "delivering.", "Renew the certificate and reload the mail "
+	    "server.");
+	return true;
+}
+
 /* The TLS stage ended by DANE (RFC 7672): no TLSA record matched, or
  * with --tls dane the look-up failed.  True when explained. */
 static bool
@@ -395,6 +423,21 @@ explain_transport(struct probe_result *r, enum stage st)
 	struct stage_rec *s = &r->stages[st];
 	char meaning[512];
 
+	if (s->timed_out && s->unfinished) {
+		snprintf(meaning, sizeof(meaning), "The server began a reply "
+		    "and never finished it: %s.", s->error);
+		expl_set(&s->expl, DIAG_CAT_REPLY_UNFINISHED,
+		    CODES_BLAME_SERVER, CODES_TRANSIENT, meaning, "The "
+		    "server, or a filter or proxy in front of it, stopped in "
+		    "the middle of a multi-line reply (a hung policy service "
+		    "or content scanner, a broken proxy), or the connection "
+		    "stalled. It is not tarpitting: that slows whole replies "
+		    "down.",
+		    "Try again later; if it persists, the server's "
+		    "administrator should look at what answers on the port "
+		    "(the transcript shows the lines that came).");
+		return;
+	}
 	switch (st) {
 	case STAGE_PROXY:
 		explain_proxy(r);
@@ -488,11 +531,9 @@ explain_transport(struct probe_result *r, enum stage st)
 /*
  * RCPT was accepted, but the reply itself casts doubt on it: 252 ("cannot
  * verify the user, but will accept the message", RFC 5321 §3.5.3: the
- * mailbox is not confirmed), or an enhanced code of another class than
- * the reply code (RFC 3463 §2).  The reply code decides what the server
- * does (RFC 5321 §4.2), so the mail would be taken, but whether it
- * reaches a mailbox is in doubt: the rcpt stage warns and the verdict is
- * "risky".
+ * mailbox is not confirmed), or a reply that contradicts itself
+ * (reply_contradicts(): another class on another line, or in the enhanced
+ * code).  The rcpt stage warns.
  */
 static bool
 doubtful_accept(const struct rec_reply *rr)
@@ -501,43 +542,329 @@ doubtful_accept(const struct rec_reply *rr)
 
 	if (rp->code / 100 != 2 || rr->legality == CODES_ILLEGAL)
 		return false;
-	return rp->code == 252 || (rp->esc_class != 0 && rp->esc_class != 2);
+	return rp->code == 252 || reply_contradicts(rp);
+}
+
+/* "a permanent failure", "a success", ... for a class digit. */
+static const char *
+class_words(int cls)
+{
+	switch (cls) {
+	case 2: return "a success";
+	case 3: return "an intermediate reply";
+	case 4: return "a temporary failure";
+	case 5: return "a permanent failure";
+	default: return "no valid class";
+	}
+}
+
+/*
+ * A reply that contradicts itself (reply_contradicts()): RFC 5321 §4.2.1
+ * wants one code on every line of a reply, RFC 3463 §2 an enhanced code
+ * of the reply code's class.  The session acted on the reply code (the
+ * last line's), as clients must; the diagnosis draws no verdict from it
+ * (the rule is in docs/ARCHITECTURE.md, "Diagnosis").
+ */
+static void
+explain_contradiction(struct stage_rec *s, const struct rec_reply *rr)
+{
+	const struct reply *rp = rr->reply;
+	char meaning[EXPL_TEXT_MAX];
+
+	if (rp->classes & ~(1u << (rp->code / 100)))
+		snprintf(meaning, sizeof(meaning), "The server's reply "
+		    "contradicts itself: its first line carries %d (%s) and "
+		    "its last line %d (%s), where every line of a reply must "
+		    "carry the same code (RFC 5321 §4.2.1). The server acts "
+		    "on the last line, but neither line can be trusted as the "
+		    "answer.", rp->first_code,
+		    class_words(rp->first_code / 100), rp->code,
+		    class_words(rp->code / 100));
+	else
+		snprintf(meaning, sizeof(meaning), "The server's reply "
+		    "contradicts itself: its code %d is %s, its enhanced code "
+		    "%d.%d.%d %s (RFC 3463 §2). The server acts on the reply "
+		    "code, but the reply cannot be trusted as the answer.",
+		    rp->code, class_words(rp->code / 100), rp->esc_class,
+		    rp->esc_subject, rp->esc_detail,
+		    class_words(rp->esc_class));
+	s->expl.present = false;
+	expl_set(&s->expl, DIAG_CAT_CONTRADICTORY_REPLY, CODES_BLAME_PROTOCOL,
+	    rp->code / 100 == 2 ? CODES_SUCCESS : rp->code / 100 == 4 ?
+	    CODES_TRANSIENT : CODES_PERMANENT, meaning, "A filter or proxy in "
+	    "front of the mail server splices or rewrites its replies, or "
+	    "the server's reply templates are wrong.", "Report the reply to "
+	    "the server's administrator; the address could not be judged "
+	    "from it.");
 }
 
 static void
-explain_doubtful_accept(struct stage_rec *s, const struct rec_reply *rr)
+explain_unverified(struct stage_rec *s)
 {
-	const struct reply *rp = rr->reply;
-	const struct codes_enhanced *e;
-	char meaning[512];
+	expl_set(&s->expl, DIAG_CAT_ACCEPTED_UNVERIFIED, CODES_BLAME_NONE,
+	    CODES_SUCCESS, "The server takes mail for the address (252) but "
+	    "says it cannot confirm that such a mailbox exists.", "A gateway "
+	    "or filter that cannot see the list of mailboxes behind it, or a "
+	    "server that will not reveal which users exist.", "Treat the "
+	    "address as unconfirmed: only a real delivery, or its bounce, "
+	    "will tell.");
+}
 
-	if (rp->code == 252) {
-		expl_set(&s->expl, DIAG_CAT_ACCEPTED_UNVERIFIED,
-		    CODES_BLAME_NONE, CODES_SUCCESS,
-		    "The server takes mail for the address (252) but says it "
-		    "cannot confirm that such a mailbox exists.", "A gateway "
-		    "or filter that cannot see the list of mailboxes behind "
-		    "it, or a server that will not reveal which users exist.",
-		    "Treat the address as unconfirmed: only a real delivery, "
-		    "or its bounce, will tell.");
+/* The reply that decides the verdict, when the session ended with an
+ * answer at MAIL or RCPT; NULL otherwise. */
+static const struct rec_reply *
+envelope_reply(const struct probe_result *r, enum stage *st)
+{
+	const struct stage_rec *m = &r->stages[STAGE_MAIL];
+	const struct stage_rec *rc = &r->stages[STAGE_RCPT];
+
+	if (r->outcome != OUTCOME_ANSWERED)
+		return NULL;
+	*st = m->status == STATUS_FAIL ? STAGE_MAIL : STAGE_RCPT;
+	if (*st == STAGE_MAIL)
+		return deciding_reply(m);
+	/* At RCPT the first reply is the address's own; a second one is
+	 * the --catch-all control's, which must not decide. */
+	return rc->nreplies > 0 ? &rc->replies[0] : NULL;
+}
+
+/* The deciding reply contradicts itself: its stage says so. */
+static void
+explain_contradictory_envelope(struct probe_result *r)
+{
+	const struct rec_reply *rr;
+	enum stage st;
+
+	if ((rr = envelope_reply(r, &st)) == NULL ||
+	    rr->legality == CODES_ILLEGAL || !reply_contradicts(rr->reply))
 		return;
+	if (r->stages[st].status == STATUS_OK)
+		r->stages[st].status = STATUS_WARN;
+	explain_contradiction(&r->stages[st], rr);
+}
+
+static bool
+explain_starttls_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
+		expl_set(&s->expl,
+		    DIAG_CAT_STARTTLS_NOT_OFFERED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server does not "
+		    "offer STARTTLS: mail to it crosses the "
+		    "network unencrypted.", "TLS is not "
+		    "configured on the server, or a middlebox "
+		    "strips the STARTTLS keyword.",
+		    "Install a certificate and enable STARTTLS "
+		    "on the server (in Postfix: "
+		    "smtpd_tls_security_level = may).");
+	else if (result_has_finding(r,
+	    FINDING_STARTTLS_PIPELINED_DATA))
+		expl_set(&s->expl, DIAG_CAT_STARTTLS_INJECTION,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server sent data "
+		    "after its 220 to STARTTLS, before the "
+		    "handshake; smtpprobe discarded it.",
+		    "A buggy server or a man-in-the-middle "
+		    "trying to inject replies into the "
+		    "encrypted session.", "Have the server "
+		    "checked; a correct server sends nothing "
+		    "after 220 until the handshake.");
+	else
+		expl_set(&s->expl, DIAG_CAT_STARTTLS_SKIPPED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "STARTTLS was not "
+		    "used on this connection after a failed "
+		    "handshake on the previous one.",
+		    "See the tls stage of the previous attempt.",
+		    "Fix the server's TLS configuration.");
+	return true;
+}
+
+static bool
+explain_tls_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->error[0] == '\0' && (explain_dane(r) ||
+	    explain_cert_expiring(r)))
+		return true;
+	if (s->error[0] == '\0') {
+		const struct tlsconn_info *t = &r->tls;
+		char meaning[512];
+
+		snprintf(meaning, sizeof(meaning), "The TLS "
+		    "certificate is not valid for this server "
+		    "(%s%s%s).", t->verify_error[0] ?
+		    t->verify_error : "",
+		    t->verify_error[0] && t->name_checked &&
+		    !t->name_match ? "; " : "",
+		    t->name_checked && !t->name_match ?
+		    "the name does not match" : "");
+		expl_set(&s->expl, DIAG_CAT_TLS_CERTIFICATE,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    meaning, "A self-signed or "
+		    "expired certificate, a missing "
+		    "intermediate certificate, or one issued "
+		    "for another host name than the MX name.",
+		    "Install a certificate from a public CA "
+		    "that names the MX host, with its full "
+		    "chain.");
+		return true;
 	}
-	e = codes_enhanced_lookup(rp->esc_subject, rp->esc_detail);
-	snprintf(meaning, sizeof(meaning), "The server accepted the address "
-	    "with %d, but the enhanced code %d.%d.%d in the same reply is a "
-	    "%s%s%s%s: the reply contradicts itself (RFC 3463 §2).",
-	    rp->code, rp->esc_class, rp->esc_subject, rp->esc_detail,
-	    rp->esc_class == 5 ? "permanent failure" : "temporary failure",
-	    e != NULL ? " (" : "", e != NULL ? e->title : "",
-	    e != NULL ? ")" : "");
-	expl_set(&s->expl, DIAG_CAT_ACCEPTED_CONFLICTING, CODES_BLAME_SERVER,
-	    CODES_SUCCESS,
-	    meaning, "A filter or proxy in front of the mail server rewrites "
-	    "its replies, or the server's reply templates are wrong. The "
-	    "reply code decides what happens now (RFC 5321 §4.2), so the "
-	    "mail would be taken, and may bounce later.", "Treat the "
-	    "acceptance as doubtful, and report the reply to the server's "
-	    "administrator.");
+	return false;
+}
+
+static bool
+explain_ehlo_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->status == STATUS_WARN) {
+		expl_set(&s->expl, DIAG_CAT_EHLO_REJECTED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "The server refused EHLO and "
+		    "accepted HELO, so no SMTP extension "
+		    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
+		    "used.", "A very old or minimal server, "
+		    "or a firewall that filters ESMTP.",
+		    "Enable ESMTP on the server, or remove "
+		    "the filtering device.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_rcpt_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->nreplies > 0 && s->replies[0].reply->code ==
+	    252) {
+		explain_unverified(s);
+		return true;
+	}
+	if (result_has_finding(r,
+	    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
+		expl_set(&s->expl, DIAG_CAT_SMTPUTF8_REQUIRED,
+		    CODES_BLAME_RECIPIENT_ADDRESS,
+		    CODES_PERMANENT, "The "
+		    "address has a non-ASCII local part, and "
+		    "the server does not offer SMTPUTF8 (RFC "
+		    "6531), so it cannot be given to it.",
+		    "The server has no internationalized "
+		    "email support.", "Use an ASCII address "
+		    "for this recipient, or have the server "
+		    "enable SMTPUTF8.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_dns_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (s->status == STATUS_WARN) {
+		/* Mail still has a way in; the findings name
+		 * what is wrong. */
+		expl_set(&s->expl, DIAG_CAT_DNS_MISCONFIGURED,
+		    CODES_BLAME_SERVER, CODES_SUCCESS,
+		    "Part of "
+		    "the domain's mail DNS is not right (see "
+		    "the findings), but a usable mail server "
+		    "was found.", "An MX record that names an "
+		    "alias (CNAME), an IP address or a host "
+		    "without an address, or a look-up that "
+		    "failed for now.", "The domain's DNS "
+		    "administrator should make every MX record "
+		    "name a host that has its own A/AAAA "
+		    "records.");
+		return true;
+	}
+	return false;
+}
+
+static bool
+explain_auth_stage(struct probe_result *r, struct stage_rec *s)
+{
+	if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NOT_ENCRYPTED,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "smtpprobe "
+		    "did not send AUTH: the connection is not "
+		    "encrypted, and the password would have "
+		    "crossed the network in the clear.",
+		    "The server does not offer STARTTLS on "
+		    "this port, the TLS handshake failed, or "
+		    "--tls never was given.", "Enable STARTTLS "
+		    "on the server (the submission port 587 "
+		    "should offer it); only on a network you "
+		    "trust, pass --auth-plaintext.");
+	else if (result_has_finding(r,
+	    FINDING_AUTH_NOT_OFFERED))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NOT_OFFERED,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "The "
+		    "server does not announce AUTH in its "
+		    "EHLO reply, so nobody can log in on this "
+		    "connection.", "AUTH is switched off on "
+		    "this port (MX servers on port 25 seldom "
+		    "offer it), or it is offered only after "
+		    "STARTTLS (common on port 587), or only to "
+		    "some client networks.", "Use the "
+		    "submission port (587 with STARTTLS) and "
+		    "check the server's SASL settings (Postfix: "
+		    "smtpd_sasl_auth_enable, "
+		    "smtpd_tls_auth_only).");
+	else if (result_has_finding(r,
+	    FINDING_AUTH_NO_MECHANISM))
+		expl_set(&s->expl, DIAG_CAT_AUTH_NO_MECHANISM,
+		    CODES_BLAME_CLIENT_AUTH_TLS,
+		    CODES_PERMANENT, "The "
+		    "server offers no AUTH mechanism smtpprobe "
+		    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
+		    "the one chosen with --auth-mech.", "The "
+		    "server allows only other mechanisms "
+		    "(XOAUTH2, OAUTHBEARER, GSSAPI, NTLM).",
+		    "Choose another --auth-mech, or test with "
+		    "a client that speaks the server's "
+		    "mechanism.");
+	else
+		return false;
+	return true;
+}
+
+static bool
+explain_quit_stage(struct probe_result *r, struct stage_rec *s)
+{
+	expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
+	    CODES_BLAME_SERVER, CODES_SUCCESS,
+	    "The server did not end the session cleanly.",
+	    s->error[0] ? s->error : "An unexpected reply to "
+	    "RSET or QUIT.", "Nothing to do for delivery; "
+	    "the answer above stands.");
+	return true;
+}
+
+/* What a stage that did not fail on a reply of its own means; false
+ * when nothing is known beyond the transport's error. */
+static bool
+explain_own_stage(struct probe_result *r, enum stage st,
+    struct stage_rec *s)
+{
+	switch (st) {
+	case STAGE_STARTTLS:
+		return explain_starttls_stage(r, s);
+	case STAGE_TLS:
+		return explain_tls_stage(r, s);
+	case STAGE_EHLO:
+		return explain_ehlo_stage(r, s);
+	case STAGE_RCPT:
+		return explain_rcpt_stage(r, s);
+	case STAGE_DNS:
+		return explain_dns_stage(r, s);
+	case STAGE_AUTH:
+		return explain_auth_stage(r, s);
+	case STAGE_QUIT:
+		return explain_quit_stage(r, s);
+	default:
+		return false;
+	}
 }
 
 /*
@@ -645,180 +972,8 @@ explain_stages(struct probe_result *r)
 			explain_reply(s, rr);
 			continue;
 		}
-		switch (st) {
-		case STAGE_STARTTLS:
-			if (result_has_finding(r, FINDING_STARTTLS_NOT_OFFERED))
-				expl_set(&s->expl,
-				    DIAG_CAT_STARTTLS_NOT_OFFERED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server does not "
-				    "offer STARTTLS: mail to it crosses the "
-				    "network unencrypted.", "TLS is not "
-				    "configured on the server, or a middlebox "
-				    "strips the STARTTLS keyword.",
-				    "Install a certificate and enable STARTTLS "
-				    "on the server (in Postfix: "
-				    "smtpd_tls_security_level = may).");
-			else if (result_has_finding(r,
-			    FINDING_STARTTLS_PIPELINED_DATA))
-				expl_set(&s->expl, DIAG_CAT_STARTTLS_INJECTION,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server sent data "
-				    "after its 220 to STARTTLS, before the "
-				    "handshake; smtpprobe discarded it.",
-				    "A buggy server or a man-in-the-middle "
-				    "trying to inject replies into the "
-				    "encrypted session.", "Have the server "
-				    "checked; a correct server sends nothing "
-				    "after 220 until the handshake.");
-			else
-				expl_set(&s->expl, DIAG_CAT_STARTTLS_SKIPPED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "STARTTLS was not "
-				    "used on this connection after a failed "
-				    "handshake on the previous one.",
-				    "See the tls stage of the previous attempt.",
-				    "Fix the server's TLS configuration.");
-			continue;
-		case STAGE_TLS:
-			if (s->error[0] == '\0' && explain_dane(r))
-				continue;
-			if (s->error[0] == '\0') {
-				const struct tlsconn_info *t = &r->tls;
-				char meaning[512];
-
-				snprintf(meaning, sizeof(meaning), "The TLS "
-				    "certificate is not valid for this server "
-				    "(%s%s%s).", t->verify_error[0] ?
-				    t->verify_error : "",
-				    t->verify_error[0] && t->name_checked &&
-				    !t->name_match ? "; " : "",
-				    t->name_checked && !t->name_match ?
-				    "the name does not match" : "");
-				expl_set(&s->expl, DIAG_CAT_TLS_CERTIFICATE,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    meaning, "A self-signed or "
-				    "expired certificate, a missing "
-				    "intermediate certificate, or one issued "
-				    "for another host name than the MX name.",
-				    "Install a certificate from a public CA "
-				    "that names the MX host, with its full "
-				    "chain.");
-				continue;
-			}
-			break;
-		case STAGE_EHLO:
-			if (s->status == STATUS_WARN) {
-				expl_set(&s->expl, DIAG_CAT_EHLO_REJECTED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "The server refused EHLO and "
-				    "accepted HELO, so no SMTP extension "
-				    "(STARTTLS, SIZE, SMTPUTF8, ...) can be "
-				    "used.", "A very old or minimal server, "
-				    "or a firewall that filters ESMTP.",
-				    "Enable ESMTP on the server, or remove "
-				    "the filtering device.");
-				continue;
-			}
-			break;
-		case STAGE_RCPT:
-			if (s->nreplies > 0 && s->replies[0].reply->code / 100 ==
-			    2) {
-				explain_doubtful_accept(s, &s->replies[0]);
-				continue;
-			}
-			if (result_has_finding(r,
-			    FINDING_RCPT_SMTPUTF8_UNSUPPORTED)) {
-				expl_set(&s->expl, DIAG_CAT_SMTPUTF8_REQUIRED,
-				    CODES_BLAME_RECIPIENT_ADDRESS,
-				    CODES_PERMANENT, "The "
-				    "address has a non-ASCII local part, and "
-				    "the server does not offer SMTPUTF8 (RFC "
-				    "6531), so it cannot be given to it.",
-				    "The server has no internationalized "
-				    "email support.", "Use an ASCII address "
-				    "for this recipient, or have the server "
-				    "enable SMTPUTF8.");
-				continue;
-			}
-			break;
-		case STAGE_DNS:
-			if (s->status == STATUS_WARN) {
-				/* Mail still has a way in; the findings name
-				 * what is wrong. */
-				expl_set(&s->expl, DIAG_CAT_DNS_MISCONFIGURED,
-				    CODES_BLAME_SERVER, CODES_SUCCESS,
-				    "Part of "
-				    "the domain's mail DNS is not right (see "
-				    "the findings), but a usable mail server "
-				    "was found.", "An MX record that names an "
-				    "alias (CNAME), an IP address or a host "
-				    "without an address, or a look-up that "
-				    "failed for now.", "The domain's DNS "
-				    "administrator should make every MX record "
-				    "name a host that has its own A/AAAA "
-				    "records.");
-				continue;
-			}
-			break;
-		case STAGE_AUTH:
-			if (result_has_finding(r, FINDING_AUTH_NOT_ENCRYPTED))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_ENCRYPTED,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "smtpprobe "
-				    "did not send AUTH: the connection is not "
-				    "encrypted, and the password would have "
-				    "crossed the network in the clear.",
-				    "The server does not offer STARTTLS on "
-				    "this port, the TLS handshake failed, or "
-				    "--tls never was given.", "Enable STARTTLS "
-				    "on the server (the submission port 587 "
-				    "should offer it); only on a network you "
-				    "trust, pass --auth-plaintext.");
-			else if (result_has_finding(r,
-			    FINDING_AUTH_NOT_OFFERED))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NOT_OFFERED,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "The "
-				    "server does not announce AUTH in its "
-				    "EHLO reply, so nobody can log in on this "
-				    "connection.", "AUTH is switched off on "
-				    "this port (MX servers on port 25 seldom "
-				    "offer it), or it is offered only after "
-				    "STARTTLS (common on port 587), or only to "
-				    "some client networks.", "Use the "
-				    "submission port (587 with STARTTLS) and "
-				    "check the server's SASL settings (Postfix: "
-				    "smtpd_sasl_auth_enable, "
-				    "smtpd_tls_auth_only).");
-			else if (result_has_finding(r,
-			    FINDING_AUTH_NO_MECHANISM))
-				expl_set(&s->expl, DIAG_CAT_AUTH_NO_MECHANISM,
-				    CODES_BLAME_CLIENT_AUTH_TLS,
-				    CODES_PERMANENT, "The "
-				    "server offers no AUTH mechanism smtpprobe "
-				    "can use (PLAIN, LOGIN, CRAM-MD5), or not "
-				    "the one chosen with --auth-mech.", "The "
-				    "server allows only other mechanisms "
-				    "(XOAUTH2, OAUTHBEARER, GSSAPI, NTLM).",
-				    "Choose another --auth-mech, or test with "
-				    "a client that speaks the server's "
-				    "mechanism.");
-			else
-				break;
-			continue;
-		case STAGE_QUIT:
-			expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
-			    CODES_BLAME_SERVER, CODES_SUCCESS,
-			    "The server did not end the session cleanly.",
-			    s->error[0] ? s->error : "An unexpected reply to "
-			    "RSET or QUIT.", "Nothing to do for delivery; "
-			    "the answer above stands.");
-			continue;
-		default:
-			break;
-		}
-		explain_transport(r, (enum stage)st);
+		if (!explain_own_stage(r, (enum stage)st, s))
+			explain_transport(r, (enum stage)st);
 	}
 }
 
@@ -979,6 +1134,274 @@ explain_spam_verdict(struct probe_result *r, enum stage st)
 	    "matching reverse DNS; the recipient address was not judged.");
 }
 
+/* The address the reply of rr points to instead of the recipient
+ * (codes_text_address()). */
+static bool
+other_address(const struct rec_reply *rr, const char *rcpt, char *buf,
+    size_t len)
+{
+	char text[2048];
+
+	reply_text_join_noesc(rr->reply, text, sizeof(text));
+	return codes_text_address(text, rcpt, buf, len);
+}
+
+/* The recipient of the RCPT command recorded in rr ("RCPT TO:<x>"). */
+static void
+rcpt_of(const struct rec_reply *rr, char *buf, size_t len)
+{
+	const char *lt = strchr(rr->command, '<'), *gt;
+
+	buf[0] = '\0';
+	if (lt != NULL && (gt = strchr(lt, '>')) != NULL)
+		snprintf(buf, len, "%.*s", (int)(gt - lt - 1), lt + 1);
+}
+
+/* A moved mailbox (551, X.1.6): the stage quotes the new address. */
+static void
+explain_moved(struct probe_result *r)
+{
+	struct stage_rec *s = &r->stages[STAGE_RCPT];
+	char rcpt[LIMIT_ADDRESS * 4 + 8], to[LIMIT_ADDRESS * 4 + 8];
+	char meaning[EXPL_TEXT_MAX];
+
+	if (s->status != STATUS_FAIL || s->nreplies == 0 ||
+	    !s->expl.present || s->expl.category != CODES_CAT_MAILBOX_MOVED)
+		return;
+	rcpt_of(&s->replies[0], rcpt, sizeof(rcpt));
+	if (!other_address(&s->replies[0], rcpt, to, sizeof(to)))
+		return;
+	snprintf(meaning, sizeof(meaning), "The recipient has moved: the "
+	    "server no longer takes mail for this address, and names the new "
+	    "one: %s.", to);
+	expl_set(&s->expl, CODES_CAT_MAILBOX_MOVED, s->expl.blame,
+	    s->expl.permanence, meaning, s->expl.cause, "Check the new "
+	    "address with the recipient by another channel, then write to "
+	    "it; the old one will keep failing.");
+}
+
+/* MAIL FROM was not accepted: the recipient was never asked. */
+static void
+verdict_mail(struct probe_result *r, int code,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+
+	if (blame_is_client(d->blame) ||
+	    d->blame == CODES_BLAME_CLIENT_AUTH_TLS ||
+	    (code / 100 == 5 && d->blame == CODES_BLAME_CONTENT))
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused this probing host at MAIL FROM "
+		    "(%d), so the recipient was never asked.", dom, code);
+	else if (d->category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The server "
+		    "for %s greylisted the sender (%d); the recipient was not "
+		    "asked.", dom, code);
+	else if (code / 100 == 4 &&
+	    d->blame != CODES_BLAME_SENDER_ADDRESS &&
+	    d->blame != CODES_BLAME_SENDER_AUTHENTICATION)
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE, "The "
+		    "server for %s deferred the probe at MAIL FROM (%d), "
+		    "before the recipient was asked; try again later.", dom,
+		    code);
+	else if (code / 100 == 5 && (d->blame == CODES_BLAME_RATE_LIMIT ||
+	    d->blame == CODES_BLAME_SERVER))
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "server for %s refused the probe at MAIL FROM (%d) for a "
+		    "reason that is not the sender address: %s", dom, code,
+		    d->meaning);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED, "The "
+		    "server for %s refused the sender address at MAIL FROM "
+		    "(%d), so the recipient was never asked.", dom, code);
+}
+
+/* RCPT was accepted (2xx). */
+static void
+verdict_accepted(struct probe_result *r, const struct rec_reply *rr,
+    int catch_all_code)
+{
+	const char *dom = r->addr.domain;
+	char to[LIMIT_ADDRESS * 4 + 8];
+	int code = rr->reply->code;
+
+	if (catch_all_code / 100 == 2)
+		verdict(r, VERDICT_RISKY, REASON_ACCEPT_ALL, "The server for "
+		    "%s accepts the address, but it also accepts a made-up "
+		    "address: it takes everything, so acceptance proves "
+		    "nothing.", dom);
+	else if (code == 252)
+		verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED, "The "
+		    "server for %s takes mail for this address but says it "
+		    "cannot verify the mailbox (252).", dom);
+	else if (code == 251 && other_address(rr, r->addr.mailbox, to,
+	    sizeof(to)))
+		/* RFC 5321 §3.4: "User not local; will forward to". */
+		verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The server "
+		    "for %s accepts mail for this address and will forward it "
+		    "to %s (251).", dom, to);
+	else
+		verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The server "
+		    "for %s accepts mail for this address.", dom);
+}
+
+/* RCPT was refused for a reason that does not say the address is bad:
+ * true when a verdict was given. */
+static bool
+verdict_refused_not_address(struct probe_result *r, int code,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+
+	if (blame_is_client(d->blame) ||
+	    d->blame == CODES_BLAME_CLIENT_AUTH_TLS)
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused this probing host (%d), not the "
+		    "address: %s", dom, code, d->meaning);
+	else if (d->blame == CODES_BLAME_SENDER_ADDRESS ||
+	    d->blame == CODES_BLAME_SENDER_AUTHENTICATION)
+		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED, "The "
+		    "server for %s refused the probe because of the sender "
+		    "(%d), not the recipient.", dom, code);
+	else if (d->category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The server "
+		    "for %s greylisted the probe (%d): it asks senders to come "
+		    "back later, so the address could not be checked now.",
+		    dom, code);
+	else if (d->category == CODES_CAT_MAILBOX_FULL)
+		verdict(r, VERDICT_UNKNOWN, REASON_MAILBOX_FULL, "The mailbox "
+		    "at %s exists but is full (%d).", dom, code);
+	else if (d->category == CODES_CAT_BAD_SEQUENCE ||
+	    d->category == CODES_CAT_COMMAND_NOT_IMPLEMENTED ||
+	    d->category == CODES_CAT_PROTOCOL_ERROR)
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
+		    "for %s did not take the probe's RCPT command (%d).", dom,
+		    code);
+	else if (code / 100 == 4)
+		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE, "The "
+		    "server for %s deferred the address (%d); try again "
+		    "later.", dom, code);
+	else if (d->category == CODES_CAT_CONTENT_REJECTED)
+		/* Spam filters answer RCPT too, but they judge the
+		 * traffic, not the mailbox. */
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The "
+		    "server for %s refused the probe (%d) with a spam verdict "
+		    "on the sending host or sender, before any message was "
+		    "sent; the address was not judged.", dom, code);
+	else if (d->blame == CODES_BLAME_RECIPIENT_MAILBOX &&
+	    d->category == CODES_CAT_RATE_LIMITED)
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "mailbox at %s is receiving more mail than it accepts for "
+		    "now (%d); the address itself was not judged.", dom, code);
+	else if (d->blame == CODES_BLAME_CONTENT ||
+	    d->blame == CODES_BLAME_RATE_LIMIT ||
+	    d->blame == CODES_BLAME_SERVER)
+		/* Rate limits and server faults judge the traffic or the
+		 * server, not the mailbox. */
+		verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED, "The "
+		    "server for %s refused the probe (%d) for a reason that is "
+		    "not about the address: %s", dom, code, d->meaning);
+	else
+		return false;
+	return true;
+}
+
+/* RCPT was refused (4xx, 5xx). */
+static void
+verdict_refused(struct probe_result *r, const struct rec_reply *rr,
+    const struct codes_diagnosis *d)
+{
+	const char *dom = r->addr.domain;
+	char to[LIMIT_ADDRESS * 4 + 8];
+	int code = rr->reply->code;
+
+	if (verdict_refused_not_address(r, code, d))
+		return;
+	if (d->category == CODES_CAT_USER_UNKNOWN)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_USER_UNKNOWN, "The "
+		    "server for %s says this mailbox does not exist (%d).",
+		    dom, code);
+	else if (d->category == CODES_CAT_MAILBOX_MOVED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_MOVED, "The "
+		    "server for %s says this mailbox has moved (%d)%s%s.", dom,
+		    code, other_address(rr, r->addr.mailbox, to, sizeof(to)) ?
+		    "; the new address it names is " : "", to);
+	else if (d->category == CODES_CAT_MAILBOX_DISABLED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_DISABLED,
+		    "The mailbox at %s exists but is disabled (%d).", dom,
+		    code);
+	else if (d->category == CODES_CAT_RELAY_DENIED)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_RELAY_DENIED, "The "
+		    "server does not take mail for %s (relay denied, %d): it "
+		    "is not the domain's mail server, or it does not know the "
+		    "domain.", dom, code);
+	else if (d->category == CODES_CAT_NULL_MX)
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX, "The server "
+		    "says %s takes no mail (%d).", dom, code);
+	else
+		verdict(r, VERDICT_UNDELIVERABLE, REASON_REJECTED, "The server "
+		    "for %s refused the address (%d): %s", dom, code,
+		    d->meaning);
+}
+
+/*
+ * A refusal that only says "log in first": the recipient was not judged.
+ * RFC 6409 §4.3: a submission server (587, and 465 with implicit TLS,
+ * RFC 8314) relays only for users who authenticate, and answers anyone
+ * else with a relay or access refusal (Postfix: "Relay access denied" from
+ * reject_unauth_destination, "Access denied" from permit_sasl_authenticated,
+ * reject).  The same refusal from a server that offers AUTH means the
+ * same.  Not when the session did authenticate.
+ */
+static bool
+needs_login(const struct probe_result *r, const struct rec_reply *rr,
+    const struct codes_diagnosis *d)
+{
+	bool submission = r->server_port == 587 || r->server_port == 465;
+	bool offered = r->has_caps && r->caps.auth[0] != '\0';
+	bool access;
+
+	if (r->stages[STAGE_AUTH].status == STATUS_OK ||
+	    rr->reply->code / 100 != 5)
+		return false;
+	if (d->category == CODES_CAT_AUTH_REQUIRED)
+		return true;
+	/* A relay refusal, or a bare access refusal: no text that names
+	 * another cause (a policy-reasons pattern, the recipient...). */
+	access = d->category == CODES_CAT_RELAY_DENIED ||
+	    (d->category == CODES_CAT_POLICY_REJECTED &&
+	    d->blame == CODES_BLAME_RELAY_POLICY &&
+	    (d->rule[0] == '\0' || strncmp(d->rule, "weak-", 5) == 0)) ||
+	    (d->category == CODES_CAT_RECIPIENT_REJECTED &&
+	    rr->reply->esc_subject == 7);
+	return access && (submission || offered);
+}
+
+static void
+explain_needs_login(struct probe_result *r, enum stage st)
+{
+	struct stage_rec *s = &r->stages[st];
+	char meaning[EXPL_TEXT_MAX];
+
+	snprintf(meaning, sizeof(meaning), "The server refused %s because "
+	    "this session did not log in: %s, and such a refusal of an "
+	    "unauthenticated client says nothing about the mailbox.",
+	    st == STAGE_MAIL ? "the sender" : "the recipient",
+	    r->server_port == 587 || r->server_port == 465 ? "this is a "
+	    "submission port, where a server takes mail only from its users" :
+	    "the server offers AUTH and takes this mail only from users who "
+	    "log in");
+	s->expl.present = false;
+	expl_set(&s->expl, CODES_CAT_AUTH_REQUIRED, CODES_BLAME_CLIENT_AUTH_TLS,
+	    CODES_PERMANENT, meaning, "A submission server (RFC 6409 §4.3, "
+	    "ports 587 and 465) relays only for authenticated users and "
+	    "refuses anyone else, whatever the recipient (Postfix: \"Relay "
+	    "access denied\", or \"Access denied\" from "
+	    "permit_sasl_authenticated, reject).", "To check the mailbox, "
+	    "probe the domain's MX on port 25; to test this server, log in "
+	    "with --auth-user USER and --auth-password-file FILE.");
+}
+
 /* Verdict from the reply at MAIL or RCPT. */
 static void
 verdict_from_envelope(struct probe_result *r, enum stage st,
@@ -1016,172 +1439,45 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    "RCPT", code);
 		return;
 	}
+	if (reply_contradicts(rr->reply)) {
+		/* One rule for every reply that contradicts itself: no
+		 * verdict rests on it (docs/ARCHITECTURE.md). */
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
+		    "for %s answered %s with a reply that contradicts itself "
+		    "(%d%s%s): the address could not be judged.", dom,
+		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
+		    rr->reply->first_code != code ? " after a line with " :
+		    " with the enhanced code of another class",
+		    rr->reply->first_code != code ? "another code" : "");
+		return;
+	}
+	if (needs_login(r, rr, &d)) {
+		explain_needs_login(r, st);
+		verdict(r, VERDICT_UNKNOWN, REASON_AUTH_REQUIRED, "The server "
+		    "for %s on port %d takes this mail only from users who log "
+		    "in (%d at %s), so the address was not judged; use "
+		    "--auth-user, or probe the domain's MX on port 25.", dom,
+		    r->server_port, code, st == STAGE_MAIL ? "MAIL FROM" :
+		    "RCPT TO");
+		return;
+	}
 	if (code / 100 != 2 && d.category == CODES_CAT_STARTTLS_REQUIRED) {
 		/* 530 "Must issue a STARTTLS command first": the session
 		 * lacked TLS; explain_starttls_demand() says why. */
-		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED,
-		    "The server for %s "
-		    "demands STARTTLS before %s (%d), and this session was not "
-		    "encrypted%s, so the address could not be checked.", dom,
-		    st == STAGE_MAIL ? "MAIL FROM" : "RCPT TO", code,
-		    !(r->has_caps && r->caps.starttls) ? " (the server does "
-		    "not even offer STARTTLS)" : "");
+		verdict(r, VERDICT_UNKNOWN, REASON_TLS_FAILED, "The server "
+		    "for %s demands STARTTLS before %s (%d), and this session "
+		    "was not encrypted%s, so the address could not be "
+		    "checked.", dom, st == STAGE_MAIL ? "MAIL FROM" :
+		    "RCPT TO", code, !(r->has_caps && r->caps.starttls) ?
+		    " (the server does not even offer STARTTLS)" : "");
 		return;
 	}
-	if (st == STAGE_MAIL) {
-		if (blame_is_client(d.blame) ||
-		    d.blame == CODES_BLAME_CLIENT_AUTH_TLS ||
-		    (code / 100 == 5 && d.blame == CODES_BLAME_CONTENT))
-			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-			    "The "
-			    "server for %s refused this probing host at MAIL "
-			    "FROM (%d), so the recipient was never asked.",
-			    dom, code);
-		else if (d.category == CODES_CAT_GREYLISTED)
-			verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
-			    "The server "
-			    "for %s greylisted the sender (%d); the recipient "
-			    "was not asked.", dom, code);
-		else if (code / 100 == 4 &&
-		    d.blame != CODES_BLAME_SENDER_ADDRESS &&
-		    d.blame != CODES_BLAME_SENDER_AUTHENTICATION)
-			verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-			    "The "
-			    "server for %s deferred the probe at MAIL FROM "
-			    "(%d), before the recipient was asked; try again "
-			    "later.", dom, code);
-		else if (code / 100 == 5 && (d.blame == CODES_BLAME_RATE_LIMIT ||
-		    d.blame == CODES_BLAME_SERVER))
-			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
-			    "The "
-			    "server for %s refused the probe at MAIL FROM (%d) "
-			    "for a reason that is not the sender address: %s",
-			    dom, code, d.meaning);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
-			    "The "
-			    "server for %s refused the sender address at MAIL "
-			    "FROM (%d), so the recipient was never asked.",
-			    dom, code);
-		return;
-	}
-
-	if (code / 100 == 2) {
-		if (catch_all_code / 100 == 2)
-			verdict(r, VERDICT_RISKY, REASON_ACCEPT_ALL,
-			    "The server "
-			    "for %s accepts the address, but it also accepts "
-			    "a made-up address: it takes everything, so "
-			    "acceptance proves nothing.", dom);
-		else if (code == 252)
-			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_UNVERIFIED,
-			    "The "
-			    "server for %s takes mail for this address but "
-			    "says it cannot verify the mailbox (252).", dom);
-		else if (doubtful_accept(rr))
-			verdict(r, VERDICT_RISKY, REASON_ACCEPTED_CONFLICTING,
-			    "The "
-			    "server for %s accepted the address with %d, but "
-			    "with the enhanced code %d.%d.%d of a failure: the "
-			    "reply contradicts itself, and a bounce is likely.",
-			    dom, code, rr->reply->esc_class,
-			    rr->reply->esc_subject, rr->reply->esc_detail);
-		else
-			verdict(r, VERDICT_DELIVERABLE, REASON_ACCEPTED, "The "
-			    "server for %s accepts mail for this address.",
-			    dom);
-		return;
-	}
-	if (d.blame == CODES_BLAME_CLIENT_IP_REPUTATION ||
-	    d.blame == CODES_BLAME_CLIENT_IDENTITY ||
-	    d.blame == CODES_BLAME_CLIENT_AUTH_TLS) {
-		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-		    "The server "
-		    "for %s refused this probing host (%d), not the address: "
-		    "%s", dom, code, d.meaning);
-		return;
-	}
-	if (d.blame == CODES_BLAME_SENDER_ADDRESS ||
-	    d.blame == CODES_BLAME_SENDER_AUTHENTICATION) {
-		verdict(r, VERDICT_UNKNOWN, REASON_SENDER_REJECTED,
-		    "The server "
-		    "for %s refused the probe because of the sender (%d), "
-		    "not the recipient.", dom, code);
-		return;
-	}
-	if (d.category == CODES_CAT_GREYLISTED) {
-		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED,
-		    "The server for %s "
-		    "greylisted the probe (%d): it asks senders to come back "
-		    "later, so the address could not be checked now.", dom,
-		    code);
-		return;
-	}
-	if (d.category == CODES_CAT_MAILBOX_FULL) {
-		verdict(r, VERDICT_UNKNOWN, REASON_MAILBOX_FULL,
-		    "The mailbox at "
-		    "%s exists but is full (%d).", dom, code);
-		return;
-	}
-	if (d.category == CODES_CAT_BAD_SEQUENCE ||
-	    d.category == CODES_CAT_COMMAND_NOT_IMPLEMENTED ||
-	    d.category == CODES_CAT_PROTOCOL_ERROR) {
-		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The server "
-		    "for %s did not take the probe's RCPT command (%d).", dom,
-		    code);
-		return;
-	}
-	if (code / 100 == 4) {
-		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-		    "The server "
-		    "for %s deferred the address (%d); try again later.",
-		    dom, code);
-		return;
-	}
-	if (d.blame == CODES_BLAME_CONTENT || d.blame == CODES_BLAME_RATE_LIMIT ||
-	    d.blame == CODES_BLAME_SERVER) {
-		/* Spam or content filters, rate limits and server faults
-		 * answer RCPT too, but they judge the traffic, not the
-		 * mailbox: a permanent refusal that says nothing about the
-		 * address. */
-		if (d.category == CODES_CAT_CONTENT_REJECTED)
-			verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED,
-			    "The "
-			    "server for %s refused the probe (%d) with a spam "
-			    "verdict on the sending host or sender, before any "
-			    "message was sent; the address was not judged.",
-			    dom, code);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_POLICY_REJECTED,
-			    "The "
-			    "server for %s refused the probe (%d) for a reason "
-			    "that is not about the address: %s", dom, code,
-			    d.meaning);
-		return;
-	}
-	if (d.category == CODES_CAT_USER_UNKNOWN)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_USER_UNKNOWN,
-		    "The server "
-		    "for %s says this mailbox does not exist (%d).", dom,
-		    code);
-	else if (d.category == CODES_CAT_MAILBOX_DISABLED)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_MAILBOX_DISABLED,
-		    "The "
-		    "mailbox at %s exists but is disabled (%d).", dom, code);
-	else if (d.category == CODES_CAT_RELAY_DENIED)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_RELAY_DENIED,
-		    "The server "
-		    "does not take mail for %s (relay denied, %d): it is "
-		    "not the domain's mail server, or it does not know the "
-		    "domain.", dom, code);
-	else if (d.category == CODES_CAT_NULL_MX)
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX,
-		    "The server says "
-		    "%s takes no mail (%d).", dom, code);
+	if (st == STAGE_MAIL)
+		verdict_mail(r, code, &d);
+	else if (code / 100 == 2)
+		verdict_accepted(r, rr, catch_all_code);
 	else
-		verdict(r, VERDICT_UNDELIVERABLE, REASON_REJECTED,
-		    "The server for "
-		    "%s refused the address (%d): %s", dom, code, d.meaning);
+		verdict_refused(r, rr, &d);
 }
 
 /* Both EHLO and HELO refused: say what the refusal names (Postfix can
@@ -1296,6 +1592,157 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 	}
 }
 
+/* --quit-after before RCPT: was the address left unasked? */
+static bool
+stopped_before_rcpt(const struct probe_result *r)
+{
+	return r->stop_after != STAGE_ADDRESS && r->stop_after < STAGE_RCPT;
+}
+
+/* The stages after the stop point were not asked (AUTH and PROXY, which
+ * only --auth-user and --proxy ask for, stay skipped; QUIT still
+ * comes). */
+static void
+mark_not_asked(struct probe_result *r)
+{
+	int st;
+
+	if (!stopped_before_rcpt(r))
+		return;
+	for (st = r->stop_after + 1; st < STAGE_QUIT; st++)
+		if (st != STAGE_AUTH && st != STAGE_PROXY &&
+		    r->stages[st].status == STATUS_SKIPPED)
+			r->stages[st].status = STATUS_NOT_ASKED;
+}
+
+/* "a, b and c" of the stages from `from` to `to` whose status is want
+ * (ok or warn for STATUS_OK). */
+static void
+stage_list(const struct probe_result *r, int from, int to,
+    enum stage_status want, char *buf, size_t len)
+{
+	size_t n = 0, total = 0, i = 0;
+	int st;
+
+	for (st = from; st <= to; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s == want || (want == STATUS_OK && s == STATUS_WARN))
+			total++;
+	}
+	buf[0] = '\0';
+	for (st = from; st <= to && n < len; st++) {
+		enum stage_status s = r->stages[st].status;
+
+		if (s != want && !(want == STATUS_OK && s == STATUS_WARN))
+			continue;
+		i++;
+		n += snprintf(buf + n, len - n, "%s%s", i == 1 ? "" :
+		    i == total ? " and " : ", ", stage_name((enum stage)st));
+	}
+}
+
+/*
+ * The session stopped where --quit-after asked it to, before RCPT: the
+ * mailbox was not asked, so there is no verdict about the address
+ * (reason not_checked).  The summary says which stages went through and
+ * which were not asked.  The exit status is 0: everything asked went
+ * through (a failure before the stop point has its own verdict).
+ */
+static void
+verdict_not_checked(struct probe_result *r, const char *dom)
+{
+	char done[160], left[160];
+
+	/* Up to where the session stopped: through a proxy, --quit-after
+	 * connect stops once the proxy has connected to the server. */
+	stage_list(r, STAGE_CONNECT, r->outcome_stage > r->stop_after ?
+	    r->outcome_stage : r->stop_after, STATUS_OK, done, sizeof(done));
+	stage_list(r, r->stop_after + 1, STAGE_RCPT, STATUS_NOT_ASKED, left,
+	    sizeof(left));
+	verdict(r, VERDICT_UNKNOWN, REASON_NOT_CHECKED, "Stopped after the %s "
+	    "stage, as asked: with the mail server for %s, %s went through; "
+	    "%s %s not asked, so the address was not checked.",
+	    stage_name(r->stop_after), dom, done[0] ? done : "nothing",
+	    left[0] ? left : "nothing more", strchr(left, ' ') != NULL ?
+	    "were" : "was");
+	r->exit_code = EXIT_DELIVERABLE;
+}
+
+/*
+ * A 5xx greeting: the summary says what the greeting stage explains, so
+ * that both name the same culprit (the explanation's blame).
+ */
+static void
+verdict_greeting_refused(struct probe_result *r, const char *dom)
+{
+	const struct explanation *e = &r->stages[STAGE_GREETING].expl;
+	const struct rec_reply *rr = last_reply(&r->stages[STAGE_GREETING]);
+	int code = rr != NULL ? rr->reply->code : 0;
+	const char *many = r->nattempts > 1 ? "s" : "";
+
+	if (greeting_is_no_mail(r))
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server for %s answered 521: it says it does not "
+		    "accept mail at all (RFC 7504). The address was not asked; "
+		    "if every mail server of the domain says so, the domain "
+		    "takes no mail.", dom);
+	else if (!e->present || blame_is_client(e->blame))
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server%s for %s refused to talk to this probing host "
+		    "at the greeting (%d); the address was not asked.", many,
+		    dom, code);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED, "The "
+		    "mail server%s for %s refused the session at the greeting "
+		    "(%d), before the address was asked: %s", many, dom, code,
+		    e->meaning);
+}
+
+/*
+ * The server turned the probe away for now before any recipient was
+ * asked: 421 or another 4xx at the greeting, EHLO, STARTTLS or AUTH.
+ * One answer whether it came once (a single probe) or on every try of a
+ * batch (tries > 0): the reply's own diagnosis picks the reason, so that
+ * the same 421 gets the same reason in both modes.
+ */
+static void
+verdict_turned_away(struct probe_result *r, const char *dom, int tries)
+{
+	const struct rec_reply *rr = last_reply(&r->stages[r->outcome_stage]);
+	const char *many = r->nattempts > 1 ? "s" : "";
+	struct codes_diagnosis d;
+	char when[64];
+
+	memset(&d, 0, sizeof(d));
+	d.category = CODES_CAT_UNKNOWN;
+	d.meaning = "";
+	if (rr != NULL)
+		classify(rr, &d);
+	if (tries > 0)
+		snprintf(when, sizeof(when), " on each of %d tr%s", tries,
+		    tries == 1 ? "y" : "ies");
+	else
+		when[0] = '\0';
+	if (rr != NULL && blame_is_client(d.blame))
+		verdict(r, VERDICT_UNKNOWN, REASON_CLIENT_REJECTED, "The mail "
+		    "server%s for %s turned this probing host away for now "
+		    "(%d at %s)%s: %s", many, dom, rr->reply->code,
+		    stage_name(r->outcome_stage), when, d.meaning);
+	else if (rr != NULL && d.category == CODES_CAT_GREYLISTED)
+		verdict(r, VERDICT_UNKNOWN, REASON_GREYLISTED, "The mail "
+		    "server%s for %s greylisted the connection (%d at %s)%s; "
+		    "try again in a few minutes.", many, dom, rr->reply->code,
+		    stage_name(r->outcome_stage), when);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_RATE_LIMITED, "The mail "
+		    "server%s for %s turned the probe away for now%s (%d at "
+		    "%s: busy, too many connections or a rate limit); try "
+		    "again later%s.", many, dom, when, rr != NULL ?
+		    rr->reply->code : 0, stage_name(r->outcome_stage),
+		    tries > 0 ? ", or with a longer --delay" : "");
+}
+
 /* The finding that says a reply went past one of smtpprobe's own limits
  * (its evidence names the limit), or NULL. */
 static const struct finding *
@@ -1367,6 +1814,8 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 	case OUTCOME_ANSWERED:
 		if (r->stages[STAGE_MAIL].status == STATUS_FAIL)
 			verdict_from_envelope(r, STAGE_MAIL, 0);
+		else if (stopped_before_rcpt(r))
+			verdict_not_checked(r, dom);
 		else if (result_has_finding(r,
 		    FINDING_RCPT_SMTPUTF8_UNSUPPORTED))
 			verdict(r, VERDICT_UNDELIVERABLE,
@@ -1396,31 +1845,21 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		    r->stages[r->outcome_stage].error, dom);
 		return;
 	case OUTCOME_GREETING_REJECTED:
-		if (greeting_is_no_mail(r))
-			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
-			    "The "
-			    "mail server for %s answered 521: it says it does "
-			    "not accept mail at all (RFC 7504). The address "
-			    "was not asked; if every mail server of the domain "
-			    "says so, the domain takes no mail.", dom);
-		else
-			verdict(r, VERDICT_UNKNOWN, REASON_GREETING_REJECTED,
-			    "The "
-			    "mail server%s for %s refused to talk to this "
-			    "probing host at the greeting.", r->nattempts > 1 ?
-			    "s" : "", dom);
+		verdict_greeting_refused(r, dom);
 		return;
 	case OUTCOME_GREETING_TEMPORARY:
-		verdict(r, VERDICT_UNKNOWN, REASON_TEMPORARY_FAILURE,
-		    "The mail "
-		    "server%s for %s are not taking mail right now.",
-		    r->nattempts > 1 ? "s" : "", dom);
+		verdict_turned_away(r, dom, 0);
 		return;
 	case OUTCOME_TIMEOUT:
-		verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT,
-		    "The mail server for "
-		    "%s stopped answering (%s stage).", dom,
-		    stage_name(r->outcome_stage));
+		if (r->stages[r->outcome_stage].unfinished)
+			verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT, "The mail "
+			    "server for %s began a reply and never finished "
+			    "it (%s stage).", dom,
+			    stage_name(r->outcome_stage));
+		else
+			verdict(r, VERDICT_UNKNOWN, REASON_TIMEOUT, "The mail "
+			    "server for %s stopped answering (%s stage).", dom,
+			    stage_name(r->outcome_stage));
 		return;
 	case OUTCOME_LOST:
 		verdict(r, VERDICT_UNKNOWN, REASON_CONNECTION_LOST, "The mail "
@@ -1466,6 +1905,11 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 {
 	const char *dom = r->addr.domain[0] ? r->addr.domain : "the domain";
 
+	/* A --catch-all control whose reply contradicts itself says
+	 * nothing about the domain. */
+	if (r->stages[STAGE_RCPT].nreplies > 1 &&
+	    reply_contradicts(r->stages[STAGE_RCPT].replies[1].reply))
+		catch_all_code = 0;
 	/* An accepted RCPT whose reply casts doubt on it warns. */
 	if (r->outcome == OUTCOME_ANSWERED &&
 	    r->stages[STAGE_RCPT].status == STATUS_OK &&
@@ -1474,11 +1918,14 @@ diag_finish_address(struct probe_result *r, int catch_all_code)
 		r->stages[STAGE_RCPT].status = STATUS_WARN;
 	explain_quit_after_421(r);
 	explain_stages(r);
+	explain_contradictory_envelope(r);
 	explain_starttls_demand(r, STAGE_MAIL);
 	explain_starttls_demand(r, STAGE_RCPT);
 	explain_spam_verdict(r, STAGE_MAIL);
 	explain_spam_verdict(r, STAGE_RCPT);
 	explain_greeting_521(r);
+	explain_moved(r);
+	mark_not_asked(r);
 
 	if (r->local_error) {
 		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,
@@ -1907,11 +2354,7 @@ diag_rate_limited(struct probe_result *r, int tries)
 	    "421 \"too many connections\") over %d tr%s with growing pauses "
 	    "between them", r->server_ip[0] != '\0' ? r->server_ip : dom, tries,
 	    tries == 1 ? "y" : "ies");
-	verdict(r, VERDICT_UNKNOWN, REASON_RATE_LIMITED,
-	    "The mail server for %s "
-	    "turned the probe away for now on each of %d tries (a rate "
-	    "limit or too many connections); try again later, or with a "
-	    "longer --delay.", dom, tries);
+	verdict_turned_away(r, dom, tries);
 }
 
 static void

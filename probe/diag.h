@@ -27,8 +27,10 @@
 void diag_finish(struct probe_result *r, int catch_all_code);
 
 /* Batch mode: the servers kept refusing with 421 / 4xx at the greeting
- * (rate limits) through every try; verdict unknown, reason
- * "rate_limited", finding batch.rate_limited.  After diag_finish(). */
+ * (rate limits) through every try: finding batch.rate_limited, and the
+ * verdict a single probe gives that refusal (unknown; rate_limited, or
+ * client_rejected or greylisted when the reply says so), with the number
+ * of tries.  After diag_finish(). */
 void diag_rate_limited(struct probe_result *r, int tries);
 
 /*

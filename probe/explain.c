@@ -836,6 +836,7 @@ explain_parse(const char *in, size_t len, struct explain_reply *out,
 struct explained {
 	const struct explain_reply	*r;
 	struct codes_diagnosis		 d;
+	char				 new_address[EXPLAIN_TEXT_MAX];	/* or "" */
 	const struct codes_basic	*basic;
 	const struct codes_enhanced	*enh;
 	bool				 enh_exact;	/* enh is the detail's own entry */
@@ -872,6 +873,11 @@ explain_one(const struct explain_reply *r, struct explained *x)
 		    &x->legality_ref);
 		x->has_legality = true;
 	}
+	/* A moved mailbox, or a 251: the address the reply points to. */
+	if ((x->d.category == CODES_CAT_MAILBOX_MOVED || r->code == 251 ||
+	    r->code == 551) && !codes_text_address(r->text, NULL,
+	    x->new_address, sizeof(x->new_address)))
+		x->new_address[0] = '\0';
 }
 
 static void
@@ -1054,6 +1060,8 @@ print_text(FILE *out, const struct explained *x, size_t idx, size_t n,
 	put_label(out, "blame:");
 	fprintf(out, "%s\n", codes_blame_name(x->d.blame));
 	put_line(out, "meaning:", x->d.meaning);
+	if (x->new_address[0] != '\0')
+		put_line(out, "new address:", x->new_address);
 	if (x->d.cause[0] != '\0')
 		put_line(out, "cause:", x->d.cause);
 	put_line(out, "advice:", x->d.advice);
@@ -1117,7 +1125,7 @@ print_json(FILE *out, const struct explained *x, size_t input,
 	char	 esc[32];
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_uint(&w, "input", input);
 	json_kv_bool(&w, "input_truncated", input_cut);
 	if (r->code != 0)
@@ -1141,6 +1149,7 @@ print_json(FILE *out, const struct explained *x, size_t input,
 	json_kv_str(&w, "category", codes_category_name(x->d.category));
 	json_kv_str(&w, "blame", codes_blame_name(x->d.blame));
 	json_kv_str(&w, "meaning", x->d.meaning);
+	json_kv_str_nonempty(&w, "new_address", x->new_address);
 	json_kv_str(&w, "cause", x->d.cause);
 	json_kv_str(&w, "advice", x->d.advice);
 	json_kv_str(&w, "rule", x->d.rule);

@@ -205,8 +205,10 @@ server_name_ok(const char *s)
 	return has_dot(s) && address_hostname_ok(s);
 }
 
-/* Learn the server's own name from a session's greeting (RFC 5321 §4.2:
- * "220 domain ..."), else from its EHLO reply. */
+/* Learn the server's own name from a session's greeting, else from its
+ * EHLO reply.  RFC 5321 §4.2 and §3.8: the greeting starts with the
+ * server's name, and so do its 421 and 554 greetings ("421 <domain>
+ * Service not available"); an enhanced code before it is skipped. */
 static void
 learn_server_name(struct helotest_result *ht, const struct probe_result *r)
 {
@@ -215,10 +217,13 @@ learn_server_name(struct helotest_result *ht, const struct probe_result *r)
 
 	if (ht->server_name[0] != '\0')
 		return;
-	if (g->nreplies > 0 && g->replies[0].reply->code == 220 &&
-	    g->replies[0].reply->nlines > 0) {
+	if (g->nreplies > 0 && g->replies[0].reply->nlines > 0) {
 		const char *t = g->replies[0].reply->lines[0].text;
-		size_t n = strcspn(t, " \t");
+		size_t n = strlen(t), k;
+
+		if ((k = codes_enhanced_parse(t, n, NULL, NULL, NULL)) > 0)
+			t += k + strspn(t + k, " \t");
+		n = strcspn(t, " \t");
 
 		if (n < sizeof(word)) {
 			memcpy(word, t, n);
@@ -249,10 +254,16 @@ make_name(struct ht_run *run, struct helotest_candidate *c)
 		snprintf(c->name, sizeof(c->name), "%s", cfg_helo);
 		break;
 	case HT_FQDN:
-		snprintf(c->name, sizeof(c->name), "%s", run->machine_fqdn);
-		if (!has_dot(c->name))
+		/* A machine name without a domain part is no FQDN: the
+		 * unqualified candidate tests it under its own label. */
+		if (!has_dot(run->machine_fqdn)) {
 			snprintf(c->note, sizeof(c->note), "this machine's "
-			    "name has no domain part");
+			    "name%s%s has no domain part, so it has no FQDN; "
+			    "it is tested as the unqualified name",
+			    run->machine_fqdn[0] ? " " : "", run->machine_fqdn);
+			return false;
+		}
+		snprintf(c->name, sizeof(c->name), "%s", run->machine_fqdn);
 		break;
 	case HT_ADDRESS_LITERAL:
 		if (run->locallen == 0 && !local_addr_guess(run)) {
@@ -280,6 +291,10 @@ make_name(struct ht_run *run, struct helotest_candidate *c)
 		    sizeof(label))) || (has_dot(run->machine_fqdn) &&
 		    first_label(run->machine_fqdn, label, sizeof(label))))
 			snprintf(c->name, sizeof(c->name), "%s", label);
+		else if (run->machine_fqdn[0] != '\0' &&
+		    address_hostname_ok(run->machine_fqdn))
+			snprintf(c->name, sizeof(c->name), "%s",
+			    run->machine_fqdn);
 		else
 			snprintf(c->name, sizeof(c->name), "mailhost");
 		break;
@@ -540,6 +555,12 @@ classify(struct helotest_candidate *c)
 		/* A reply that never ended answers nothing. */
 		snprintf(c->note, sizeof(c->note), "no answer about the name "
 		    "(a reply was cut off or was not an SMTP reply)");
+		return;
+	}
+	if (c->rcpt != NULL && reply_contradicts(c->rcpt->reply)) {
+		/* No answer rests on a reply that contradicts itself. */
+		snprintf(c->note, sizeof(c->note), "the RCPT reply contradicts "
+		    "itself; no answer about the name");
 		return;
 	}
 	if (c->rcpt != NULL && c->rcpt->reply->code / 100 == 2) {

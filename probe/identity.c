@@ -101,6 +101,28 @@ identity_hostname_valid(const char *name)
 	return !digits_only;
 }
 
+/*
+ * What is wrong with a PTR name identity_hostname_valid() refuses.  A name
+ * without a dot ("localhost") is valid (RFC 1123 §2.1) but names no host
+ * that others can find: "localhost" is every machine's name for itself,
+ * so as a mail server's reverse DNS it says nothing, and servers that
+ * check reverse DNS treat it as missing.
+ */
+static const char *
+ptr_name_fault(const char *name)
+{
+	if (strcasecmp(name, "localhost") == 0 ||
+	    strcasecmp(name, "localhost.") == 0)
+		return "a valid name, but every machine's name for itself: "
+		    "it is wrong for a mail server, and servers that check "
+		    "reverse DNS treat it as none";
+	if (address_hostname_ok(name) && strchr(name, '.') == NULL)
+		return "a valid name, but not a fully qualified one: it is "
+		    "wrong for a mail server, and servers that check reverse "
+		    "DNS treat it as none";
+	return "which is not a valid host name (RFC 1123 §2.1)";
+}
+
 bool
 identity_ip_private(const char *ip)
 {
@@ -838,8 +860,8 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 				result_finding(res,
 				    FINDING_IDENTITY_PTR_INVALID_NAME,
 				    STAGE_CONNECT, NULL, "the PTR record of %s "
-				    "names \"%s\", which is not a valid host "
-				    "name", rd->ip, rd->ptr[i]);
+				    "names \"%s\", %s", rd->ip, rd->ptr[i],
+				    ptr_name_fault(rd->ptr[i]));
 		if (rd->ptr_status == RESOLVER_OK) {
 			if (rd->fcrdns == IDENT_NO)
 				result_finding(res,
@@ -946,9 +968,9 @@ client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 					result_finding(res,
 					    FINDING_CLIENT_PTR_INVALID_NAME,
 					    STAGE_EHLO, NULL, "the PTR name of "
-					    "this host's address %s (\"%s\") "
-					    "is not a valid host name", rd->ip,
-					    rd->ptr[i]);
+					    "this host's address %s is \"%s\", "
+					    "%s", rd->ip, rd->ptr[i],
+					    ptr_name_fault(rd->ptr[i]));
 			if (rd->fcrdns == IDENT_NO)
 				result_finding(res,
 				    FINDING_CLIENT_PTR_NOT_CONFIRMED,

@@ -154,6 +154,13 @@ json_object(struct json_writer *w)
 }
 
 void
+json_report_object(struct json_writer *w)
+{
+	json_object(w);
+	json_kv_str(w, "schema", JSON_SCHEMA);
+}
+
+void
 json_object_end(struct json_writer *w)
 {
 	close_container(w, '{');

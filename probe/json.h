@@ -27,6 +27,15 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/*
+ * The format of every JSON document smtpprobe prints, the value of the
+ * "schema" key its outer object starts with.  The number is raised when
+ * a program written for the old format could misread the new one
+ * (docs/REPORT-FORMAT.md, "Versioned JSON"); docs/schema/ describes the
+ * format (scripts/gen_schema.py reads it from here).
+ */
+#define JSON_SCHEMA	"smtpprobe/1"
+
 /* The deepest report nests 8 levels (a relay test's session, its stages,
  * a stage's replies, a reply's lines). */
 #define JSON_DEPTH_MAX	16
@@ -51,6 +60,10 @@ void json_init(struct json_writer *w, FILE *out);
 bool json_finish(struct json_writer *w);
 
 void json_object(struct json_writer *w);
+/* An object that is a whole report (a document, or a probe's report
+ * nested in another), opened, with "schema": JSON_SCHEMA as its first
+ * member. */
+void json_report_object(struct json_writer *w);
 void json_object_end(struct json_writer *w);
 void json_array(struct json_writer *w);
 void json_array_end(struct json_writer *w);

@@ -95,6 +95,12 @@
 /* AUTH (RFC 4954 sets no time): a back end checking a password answers
  * in seconds; the same as the TLS handshake. */
 #define TIMEOUT_AUTH_MS		30000
+/* Once a reply has begun (a continuation line came), the rest may keep
+ * the probe waiting for the stage's timeout divided by this, counted from
+ * the last line: a server that falls silent mid-reply did answer, and
+ * postscreen's pause between its 220- teaser and the rest (6 s by
+ * default) stays well inside it. */
+#define TIMEOUT_PARTIAL_REPLY_DIV	2
 /* The SOCKS 5 handshake with --proxy (RFC 1928 sets no time): a few round
  * trips with the proxy, and its own connection to the server, which a
  * proxy makes before it answers CONNECT: the connect timeout and as much

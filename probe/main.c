@@ -10,6 +10,7 @@
 
 #include "batch.h"
 #include "batchinput.h"
+#include "batchout.h"
 #include "cli.h"
 #include "diag.h"
 #include "explain.h"
@@ -75,7 +76,7 @@ relay_test(struct probe_ctx *ctx, const struct cli *cli)
 		return EXIT_LOCAL_ERROR;
 	}
 	relaytest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
-	    cli->relay_rcpt, rt);
+	    cli->relay_rcpt, cli->relay_domain, rt);
 	if (rt->error[0] != '\0')
 		warn_text("--relay-test: ", rt->error);
 	if (cli->json)
@@ -94,16 +95,30 @@ struct batch_print {
 	bool			 color;
 	unsigned long		 printed;
 	bool			 write_error;
+	struct batch_out	*out;		/* --output FILE, or NULL */
 };
 
-/* Batch mode: print each address as it is finished. */
+/* Batch mode: print each address as it is finished (to --output FILE,
+ * one line each, written at once). */
 static bool
 batch_print(void *arg, const struct batch_item_info *info,
     struct probe_result *res)
 {
 	struct batch_print *p = arg;
 
-	if (p->cli->json)
+	if (p->out != NULL) {
+		if (!batch_out_write(p->out, res, info)) {
+			p->write_error = true;
+			return false;
+		}
+		p->printed++;
+		return true;
+	}
+	if (p->cli->format == FORMAT_CSV) {
+		if (p->printed == 0)
+			report_csv_header(stdout);
+		report_csv_line(stdout, res, info);
+	} else if (p->cli->json)
 		report_json_batch(stdout, res, info);
 	else if (p->cli->verbose || info->only) {
 		if (p->printed > 0)
@@ -147,10 +162,29 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	    "a back-off\n", st->duplicates, st->duplicates == 1 ? "" : "s",
 	    st->invalid_lines, st->invalid_lines == 1 ? "" : "s", st->retries,
 	    st->retries == 1 ? "y" : "ies");
-	fprintf(out, "  %lu SMTP connection%s; %lu address%s asked on "
-	    "another's connection (up to %d per connection)\n",
-	    st->connections, st->connections == 1 ? "" : "s", st->shared,
-	    st->shared == 1 ? "" : "es", o->rcpt_per_conn);
+	fprintf(out, "  %lu SMTP connection%s, %lu transaction%s; %lu "
+	    "address%s asked on another's connection (up to %d per "
+	    "transaction)\n", st->connections, st->connections == 1 ? "" :
+	    "s", st->transactions, st->transactions == 1 ? "" : "s",
+	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
+	if (st->tls_sessions > 0)
+		fprintf(out, "  TLS on %lu connection%s, %lu of them resuming the "
+		    "session of an earlier one to the same server\n",
+		    st->tls_sessions, st->tls_sessions == 1 ? "" : "s",
+		    st->tls_resumed);
+	fprintf(out, "  politeness per server address: 1 to %d connection%s "
+	    "at once, pauses from %.2f s down to %.2f s; faster after good "
+	    "connections, slower after a 421, a rate-limit reply, a refused "
+	    "connection or a tarpit; %lu server%s slowed down\n",
+	    o->per_server, o->per_server == 1 ? "" : "s",
+	    (o->delay_ms > BATCH_PAUSE_START_MS ? o->delay_ms :
+	    BATCH_PAUSE_START_MS) / 1000.0, o->delay_ms / 1000.0,
+	    st->servers_slowed, st->servers_slowed == 1 ? "" : "s");
+	for (i = 0; i < st->nslow_notes; i++)
+		fprintf(out, "    %s\n", st->slow_notes[i]);
+	if (st->servers_slowed > st->nslow_notes)
+		fprintf(out, "    (and %lu more)\n",
+		    (unsigned long)(st->servers_slowed - st->nslow_notes));
 	if (st->stalled > 0)
 		fprintf(out, "  %lu address%s not tried: %s servers timed out "
 		    "earlier (batch.server_stalled)\n", st->stalled,
@@ -183,6 +217,13 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		fprintf(out, "  %lu address%s: %s (network.intercepted)\n",
 		    st->intercepted, st->intercepted == 1 ? "" : "es",
 		    st->intercept_text);
+	if (o->shard_n > 0)
+		fprintf(out, "  shard %lu/%lu: %lu entr%s of the other shards "
+		    "left out\n", o->shard_k, o->shard_n, st->other_shards,
+		    st->other_shards == 1 ? "y" : "ies");
+	if (st->resumed > 0)
+		fprintf(out, "  resumed: %lu entr%s answered before, skipped\n",
+		    st->resumed, st->resumed == 1 ? "y" : "ies");
 	if (st->interrupted)
 		fprintf(out, "  interrupted: %lu probe%s in flight stopped "
 		    "(reason interrupted), %lu address%s read or waiting not "
@@ -192,14 +233,88 @@ batch_summary(FILE *out, const struct batch_stats *st,
 		    BATCH_EXIT_INTERRUPTED);
 }
 
+/* --output FILE (and --resume): open it, read back what is done. */
+static int
+batch_output(const struct cli *cli, struct batch_out *out,
+    struct batch_done *done, struct batch_options *opt)
+{
+	char err[512];
+
+	memset(done, 0, sizeof(*done));
+	/* The file is JSON Lines unless --format csv. */
+	if (batch_out_open(out, cli->output, cli->format == FORMAT_CSV ?
+	    BATCH_FORMAT_CSV : BATCH_FORMAT_JSON, cli->resume, done,
+	    err, sizeof(err)) != 0) {
+		fprintf(stderr, "smtpprobe: %s\n", err);
+		return -1;
+	}
+	if (done->cut > 0)
+		fprintf(stderr, "smtpprobe: --resume: the last line of %s was "
+		    "cut short (%lu bytes, left by a crash): removed\n",
+		    cli->output, done->cut);
+	if (cli->resume)
+		opt->done = done;
+	return 0;
+}
+
+/* After the run: the errors, the summary, the exit status. */
+static int
+batch_report(const struct cli *cli, const struct batch_stats *st,
+    const struct batch_print *p)
+{
+	int status = st->exit_code;
+
+	if (st->no_column) {
+		fprintf(stderr, "smtpprobe: --column: the first row of %s has "
+		    "no column \"%s\"\n", cli->batch_file, cli->bopt.column);
+		status = EXIT_USAGE;
+	} else if (st->read_error != 0) {
+		fputs("smtpprobe: --batch: reading ", stderr);
+		report_put_cstr(stderr, cli->batch_file);
+		fprintf(stderr, ": %s\n", strerror(st->read_error));
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (p->write_error) {
+		fprintf(stderr, "smtpprobe: cannot write the results%s%s: %s; "
+		    "stopped\n", cli->output != NULL ? " to " : "",
+		    cli->output != NULL ? cli->output : "", strerror(errno));
+		status = EXIT_LOCAL_ERROR;
+	}
+	if (st->resume_mismatch > 0) {
+		fprintf(stderr, "smtpprobe: --resume: entry %lu of the list is "
+		    "not the address %s answered there: is it the same list?\n",
+		    st->resume_mismatch - 1, cli->output);
+		status = EXIT_USAGE;
+	}
+	if (st->dup_table_full)
+		fprintf(stderr, "smtpprobe: more than %u distinct addresses: "
+		    "duplicates past that are probed again\n",
+		    (unsigned)BATCH_SEEN_MAX);
+	/* JSON or CSV on stdout keep it for the records; the summary goes to
+	 * stderr then. */
+	if (st->total > 1 || cli->bopt.progress || st->interrupted ||
+	    st->resumed > 0 || cli->bopt.shard_n > 0)
+		batch_summary((cli->output == NULL && cli->format !=
+		    FORMAT_TEXT) || p->write_error ? stderr : stdout, st,
+		    &cli->bopt);
+	fflush(stdout);
+	if (st->interrupted)
+		status = BATCH_EXIT_INTERRUPTED;
+	return status;
+}
+
 static int
 batch(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct batch_print p;
 	struct batch_stats *st;
+	struct batch_options opt = cli->bopt;
+	struct batch_out out;
+	struct batch_done done;
 	FILE *list = NULL;
 	int status;
 
+	memset(&done, 0, sizeof(done));
 	if (strcmp(cli->batch_file, "-") == 0)
 		list = stdin;
 	else if ((list = fopen(cli->batch_file, "r")) == NULL) {
@@ -208,51 +323,66 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 		fprintf(stderr, ": %s\n", strerror(errno));
 		return EXIT_LOCAL_ERROR;
 	}
-	if ((st = malloc(sizeof(*st))) == NULL) {
-		fprintf(stderr, "smtpprobe: out of memory\n");
+	if ((st = malloc(sizeof(*st))) == NULL ||
+	    (cli->output != NULL && batch_output(cli, &out, &done,
+	    &opt) != 0)) {
+		if (st == NULL)
+			fprintf(stderr, "smtpprobe: out of memory\n");
+		free(st);
 		if (list != stdin)
 			fclose(list);
-		return EXIT_LOCAL_ERROR;
+		return st == NULL ? EXIT_LOCAL_ERROR : EXIT_USAGE;
 	}
 	memset(&p, 0, sizeof(p));
 	p.cli = cli;
-	p.color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
-	batch_run(ctx, &cli->bopt, cli->addresses, cli->naddresses, list,
+	p.out = cli->output != NULL ? &out : NULL;
+	p.color = cli->format == FORMAT_TEXT && p.out == NULL &&
+	    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	batch_run(ctx, &opt, cli->addresses, cli->naddresses, list,
 	    batch_print, &p, st);
-	status = st->exit_code;
-	if (st->read_error != 0) {
-		fputs("smtpprobe: --batch: reading ", stderr);
-		report_put_cstr(stderr, cli->batch_file);
-		fprintf(stderr, ": %s\n", strerror(st->read_error));
-		status = EXIT_LOCAL_ERROR;
-	}
-	if (p.write_error) {
-		fprintf(stderr, "smtpprobe: cannot write the results; "
-		    "stopped\n");
-		status = EXIT_LOCAL_ERROR;
-	}
-	if (st->dup_table_full)
-		fprintf(stderr, "smtpprobe: more than %u distinct addresses: "
-		    "duplicates past that are probed again\n",
-		    (unsigned)BATCH_SEEN_MAX);
-	/* JSON keeps stdout for the objects; the summary goes to stderr. */
-	if (st->total > 1 || cli->bopt.progress || st->interrupted)
-		batch_summary(cli->json || p.write_error ? stderr : stdout, st,
-		    &cli->bopt);
-	fflush(stdout);
-	if (st->interrupted)
-		status = BATCH_EXIT_INTERRUPTED;
+	status = batch_report(cli, st, &p);
 	if (st->abandoned) {
 		/* Probes were left in flight and still point into the
 		 * batch's state: nothing may be freed; leave now. */
 		fflush(stderr);
 		_exit(status);
 	}
+	if (p.out != NULL && batch_out_close(p.out) != 0) {
+		fprintf(stderr, "smtpprobe: --output: closing %s: %s\n",
+		    cli->output, strerror(errno));
+		status = EXIT_LOCAL_ERROR;
+	}
+	batch_done_free(&done);
 	if (list != stdin)
 		fclose(list);
 	free(st);
 	return status;
+}
+
+/* One result in the chosen format; the exit status it gives (for the
+ * monitoring formats, the whole run's: they report one probe). */
+static int
+print_result(const struct cli *cli, const struct probe_result *res,
+    bool first, bool color)
+{
+	switch (cli->format) {
+	case FORMAT_JSON:
+		report_json(stdout, res);
+		break;
+	case FORMAT_NAGIOS:
+		return report_nagios(stdout, res, &cli->limits);
+	case FORMAT_PROMETHEUS:
+		/* The status is in the metrics; a cron job or an exporter
+		 * takes them when the exit status is 0. */
+		(void)report_prometheus(stdout, res, &cli->limits);
+		return 0;
+	default:
+		if (!first)
+			fputc('\n', stdout);
+		report_text(stdout, res, cli->verbose, color);
+		break;
+	}
+	return res->exit_code;
 }
 
 /* The addresses of the command line (or --self-check without one), one
@@ -261,36 +391,37 @@ static int
 probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 {
 	struct probe_result *res;
-	int i, status = EXIT_DELIVERABLE;
-	bool color;
+	int i, st, status = EXIT_DELIVERABLE;
+	bool color, early, none;
 
 	if ((res = malloc(sizeof(*res))) == NULL) {
 		fprintf(stderr, "smtpprobe: out of memory\n");
 		return EXIT_LOCAL_ERROR;
 	}
-	color = !cli->json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
-	    NULL;
-	for (i = 0; i < cli->naddresses || (i == 0 && cli->cfg.self_check);
-	    i++) {
+	color = cli->format == FORMAT_TEXT && isatty(STDOUT_FILENO) &&
+	    getenv("NO_COLOR") == NULL;
+	/* --quit-after before MAIL needs no mailbox: a bare domain, or the
+	 * --server alone, will do. */
+	early = cli->cfg.quit_after != STAGE_ADDRESS &&
+	    cli->cfg.quit_after < STAGE_MAIL;
+	none = cli->cfg.self_check || (early && cli->cfg.use_server);
+	for (i = 0; i < cli->naddresses || (i == 0 && none); i++) {
 		const char *a = i < cli->naddresses ? cli->addresses[i] : NULL;
+		bool mailbox = a != NULL && strchr(a, '@') != NULL;
 
 		/* --self-check with no mailbox: no MAIL, no RCPT. */
-		if (cli->cfg.self_check && (a == NULL ||
-		    strchr(a, '@') == NULL))
+		if (cli->cfg.self_check && !mailbox)
 			probe_self_check(ctx, a, res);
+		else if (early && !mailbox)
+			probe_opening(ctx, a, res);
 		else
 			probe_address(ctx, a, res);
 		if (res->addr_error != ADDRESS_OK)
 			warn_text("invalid address: ", res->addr_why);
-		if (cli->json)
-			report_json(stdout, res);
-		else {
-			if (i > 0)
-				fputc('\n', stdout);
-			report_text(stdout, res, cli->verbose, color);
-		}
+		st = print_result(cli, res, i == 0, color);
 		fflush(stdout);
-		status = diag_exit_combine(status, res->exit_code);
+		status = cli->format == FORMAT_NAGIOS || cli->format ==
+		    FORMAT_PROMETHEUS ? st : diag_exit_combine(status, st);
 		result_clear(res);
 	}
 	free(res);
@@ -309,6 +440,11 @@ run(struct cli *cli, int argc, char **argv)
 	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
 		warn_text("", err);
 		fprintf(stderr, "Try 'smtpprobe --help'.\n");
+		if (cli_wants_nagios(argc, argv)) {
+			/* A plugin's usage error is UNKNOWN. */
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_USAGE;
 	}
 	if (cli->help) {
@@ -321,6 +457,10 @@ run(struct cli *cli, int argc, char **argv)
 	}
 	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
 		warn_text("", err);
+		if (cli->format == FORMAT_NAGIOS) {
+			report_nagios_unknown(stdout, err);
+			return MONITOR_UNKNOWN;
+		}
 		return EXIT_LOCAL_ERROR;
 	}
 	if (cli->relay_test)

@@ -97,6 +97,16 @@ fail_policy(struct mtasts_policy *p, const char *why, size_t line)
 	return false;
 }
 
+/* val[0..len) is all ASCII digits (val need not end with a NUL). */
+static bool
+all_digits(const char *val, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (val[i] < '0' || val[i] > '9')
+			return false;
+	return true;
+}
+
 /* One "key: value" line; false when it makes the policy invalid. */
 static bool
 policy_field(struct mtasts_policy *p, const char *key, size_t klen,
@@ -125,7 +135,7 @@ policy_field(struct mtasts_policy *p, const char *key, size_t klen,
 	} else if (klen == 7 && strncasecmp(key, "max_age", 7) == 0) {
 		if (*seen & 4)
 			return true;
-		if (vlen == 0 || vlen > 10 || strspn(val, "0123456789") < vlen)
+		if (vlen == 0 || vlen > 10 || !all_digits(val, vlen))
 			return fail_policy(p, "max_age is not a number of "
 			    "seconds", line);
 		memcpy(num, val, vlen);
@@ -741,7 +751,8 @@ on_rpt_txt(void *arg, const struct resolver_txt_result *tr)
 		mi->rpt_valid = rc;
 		snprintf(mi->rpt_record, sizeof(mi->rpt_record), "%s",
 		    tr->txt[i]);
-		memcpy(mi->rpt_rua, rc == 1 ? rua : why, sizeof(mi->rpt_rua));
+		snprintf(mi->rpt_rua, sizeof(mi->rpt_rua), "%s",
+		    rc == 1 ? rua : why);
 	}
 	step_done(mr);
 	unref(mr);

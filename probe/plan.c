@@ -17,11 +17,15 @@ plan_reset(struct plan *p)
 {
 	size_t i, j;
 
+	p->rejected = 0;
+	p->stopped = PLAN_STOP_NONE;
+	p->nreplies = 0;
+	p->reply_ms = p->slowest_ms = 0;
 	for (i = 0; i < p->ntxns; i++) {
 		struct plan_txn *t = &p->txns[i];
 
 		t->state = PLAN_TXN_NOT_ASKED;
-		t->accepted = 0;
+		t->accepted = t->took = 0;
 		rec_reset(&t->mail);
 		for (j = 0; j < t->nrcpts; j++) {
 			struct plan_rcpt *r = &t->rcpts[j];

@@ -12,7 +12,8 @@
  *   single probe  1 transaction: the address (+ the made-up control
  *                 recipient with --catch-all, asked only once a recipient
  *                 was accepted)
- *   batch group   1 transaction: several addresses of one domain
+ *   batch group   1 transaction per domain (RSET between): the domains
+ *                 whose first server is the same address
  *   relay test    1 transaction per recipient form
  *
  * The caller owns the plan, its arrays and the strings they point to,
@@ -65,11 +66,41 @@ struct plan_txn {
 	enum plan_txn_state	 state;
 	struct rec_reply	 mail;		/* .reply NULL when none came */
 	size_t			 accepted;	/* recipients accepted */
+	size_t			 took;		/* accepted under one MAIL before
+						 * a 452 "too many"; 0: none */
+};
+
+/* Why the session stopped asking before the end of the plan. */
+enum plan_stop {
+	PLAN_STOP_NONE,
+	PLAN_STOP_BUDGET,	/* max_rejected refusals reached */
+	PLAN_STOP_SLOW		/* a reply slower than slow_reply_ms */
 };
 
 struct plan {
 	struct plan_txn		*txns;
 	size_t			 ntxns;		/* 0: QUIT after the opening */
+	/*
+	 * Rules for the session; 0 or false for none.  max_rejected: stop
+	 * asking (RSET, QUIT) once this many MAIL and RCPT commands were
+	 * refused (4xx or 5xx) on the connection: servers count errors per
+	 * session and slow down or drop the client past a limit (Postfix
+	 * smtpd_soft_error_limit 10, smtpd_hard_error_limit 20).
+	 * slow_reply_ms: stop asking after a MAIL or RCPT reply that took
+	 * longer (a server that tarpits).  carry_over: after a 452 "too
+	 * many recipients" (RFC 5321 §4.5.3.1.10), ask the rest of the
+	 * transaction in a new one on the same connection (RSET, MAIL,
+	 * RCPT...) instead of leaving them TOO_MANY.
+	 */
+	unsigned		 max_rejected;
+	unsigned		 slow_reply_ms;
+	bool			 carry_over;
+	/* Written by the session: */
+	unsigned		 rejected;	/* MAIL and RCPT refused */
+	enum plan_stop		 stopped;
+	unsigned		 nreplies;	/* MAIL and RCPT replies */
+	double			 reply_ms;	/* their time, summed */
+	double			 slowest_ms;	/* the slowest of them */
 };
 
 /* Forget every answer (before the plan is run again on a new

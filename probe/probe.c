@@ -39,6 +39,22 @@ struct target {
 	int			port;
 };
 
+/* The servers to try, in order (grown up to LIMIT_TARGETS), and those
+ * -4, -6 or --source-ip left out. */
+struct tlist {
+	struct target	*t;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 dropped;	/* not kept for want of memory */
+	size_t		 nexcluded;
+	char		 excluded[192];	/* the first few, for the finding */
+};
+
+struct host_addr {
+	size_t			mx_index;
+	struct sockaddr_storage	addr;
+};
+
 struct run {
 	struct probe_ctx	*ctx;
 	struct probe_result	*res;
@@ -47,9 +63,7 @@ struct run {
 	struct host_addr	*haddrs;
 	size_t			 nhaddrs;
 	size_t			 haddrs_cap;
-	struct target		*targets;	/* grown up to LIMIT_TARGETS */
-	size_t			 ntargets;
-	size_t			 targets_cap;
+	struct tlist		 tl;
 	size_t			 next;		/* next target to try */
 	size_t			 tried;
 	bool			 retry_plain;	/* same target again, no STARTTLS */
@@ -57,6 +71,9 @@ struct run {
 	int			 pending;	/* DNS queries under way */
 	struct session		*session;
 	struct probe_request	 req;		/* req.plan: what each connection asks */
+	struct plan		 cut;		/* req.plan without the group's
+						 * other domains */
+	bool			 cut_used;	/* the session runs cut */
 	struct plan		 own_plan;	/* the address alone (no plan given) */
 	struct plan_txn		 own_txn;
 	struct plan_rcpt	 own_rcpts[2];	/* the address, the control */
@@ -80,15 +97,7 @@ struct run {
 	bool			 gate_waiting;
 	size_t			 fast_failed;	/* refused/unreachable at once */
 	bool			 no_ipv6;	/* IPv6 has no route: skip it */
-	/* Addresses left out because of -4, -6 or --source-ip. */
-	size_t			 nexcluded;
-	char			 excluded[192];	/* the first few, for the finding */
 	size_t			 nstalled;	/* targets skipped: timed out before */
-};
-
-struct host_addr {
-	size_t			mx_index;
-	struct sockaddr_storage	addr;
 };
 
 struct host_query {
@@ -294,6 +303,7 @@ finish_run(struct run *run)
 	run->catch_all_code = control_of(run) != NULL ?
 	    run->res->catch_all_code : run->req.catch_all_code;
 	run->res->skipped_stalled = run->nstalled;
+	run->res->elapsed_ms = monotonic_ms() - run->res->t0;
 	diag_finish(run->res, run->catch_all_code);
 	/* The caller hears of it from a fresh loop turn, never from inside
 	 * a callback of the run's own objects. */
@@ -311,56 +321,58 @@ server_port(const struct probe_config *cfg)
 /* A new target for host, its port set; NULL at the limit or without
  * memory. */
 static struct target *
-new_target(struct run *run, const char *host)
+new_target(const struct probe_config *cfg, struct tlist *tl, const char *host)
 {
 	struct target *t;
 
-	if (run->ntargets >= LIMIT_TARGETS)
+	if (tl->n >= LIMIT_TARGETS)
 		return NULL;
-	if (!result_grow(&run->targets, &run->targets_cap, run->ntargets,
-	    LIMIT_TARGETS, sizeof(*run->targets))) {
-		run->res->nomem_dropped++;
+	if (!result_grow(&tl->t, &tl->cap, tl->n, LIMIT_TARGETS,
+	    sizeof(*tl->t))) {
+		tl->dropped++;
 		return NULL;
 	}
-	t = &run->targets[run->ntargets++];
+	t = &tl->t[tl->n++];
 	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
-	t->port = server_port(run->ctx->cfg);
+	t->port = server_port(cfg);
 	return t;
 }
 
 /* A server the proxy resolves (socks5h): its name only. */
 static void
-add_name_target(struct run *run, const char *host)
+add_name_target(const struct probe_ctx *ctx, struct tlist *tl,
+    const char *host)
 {
-	(void)new_target(run, host);
+	(void)new_target(ctx->cfg, tl, host);
 }
 
 static void
-add_target(struct run *run, const char *host, const struct sockaddr *sa)
+add_target(const struct probe_ctx *ctx, struct tlist *tl, const char *host,
+    const struct sockaddr *sa)
 {
+	const struct probe_config *cfg = ctx->cfg;
 	struct target *t;
 
-	if (run->ntargets >= LIMIT_TARGETS)
+	if (tl->n >= LIMIT_TARGETS)
 		return;
 	/* -4/-6, and --source-ip, which binds one family (the family of
 	 * the connection to the proxy, when there is one). */
-	if ((run->ctx->cfg->family != AF_UNSPEC &&
-	    sa->sa_family != run->ctx->cfg->family) ||
-	    (run->ctx->cfg->source_len > 0 && run->ctx->proxy == NULL &&
-	    sa->sa_family != run->ctx->cfg->source.ss_family)) {
+	if ((cfg->family != AF_UNSPEC && sa->sa_family != cfg->family) ||
+	    (cfg->source_len > 0 && ctx->proxy == NULL &&
+	    sa->sa_family != cfg->source.ss_family)) {
 		char ip[64];
-		size_t n = strlen(run->excluded);
+		size_t n = strlen(tl->excluded);
 
-		if (run->nexcluded++ < 3 && n + 4 < sizeof(run->excluded)) {
+		if (tl->nexcluded++ < 3 && n + 4 < sizeof(tl->excluded)) {
 			resolver_addr_str(sa, ip, sizeof(ip));
-			snprintf(run->excluded + n, sizeof(run->excluded) - n,
+			snprintf(tl->excluded + n, sizeof(tl->excluded) - n,
 			    "%s%s%s%s", n > 0 ? ", " : "", host, host[0] ?
 			    " " : "", ip);
 		}
 		return;
 	}
-	if ((t = new_target(run, host)) == NULL)
+	if ((t = new_target(cfg, tl, host)) == NULL)
 		return;
 	memcpy(&t->addr, sa, sa->sa_family == AF_INET ?
 	    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6));
@@ -387,6 +399,108 @@ target_key(const struct target *t, char *buf, size_t len)
 		snprintf(buf, len, "%s", t->host);
 }
 
+/* socks5h: the proxy looks up the servers' names, the probe does not. */
+static bool
+proxy_resolves(const struct probe_ctx *ctx)
+{
+	return ctx->proxy != NULL && ctx->cfg->proxy.remote_dns;
+}
+
+/* The targets of the MX hosts' addresses haddrs: in MX order, each
+ * host's IPv6 addresses first (pass 0), then its IPv4 ones, each family
+ * in the order DNS gave them. */
+static void
+targets_from_haddrs(const struct probe_ctx *ctx, const struct mx_info *mx,
+    size_t nmx, const struct host_addr *haddrs, size_t nhaddrs,
+    struct tlist *tl)
+{
+	size_t i, j;
+
+	for (i = 0; i < nmx * 2; i++)
+		for (j = 0; j < nhaddrs; j++) {
+			const struct host_addr *h = &haddrs[j];
+
+			/* An address as MX target has no name to check a
+			 * certificate against. */
+			if (h->mx_index == i / 2 &&
+			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
+				add_target(ctx, tl, mx[i / 2].is_ip ? "" :
+				    mx[i / 2].host,
+				    (const struct sockaddr *)&h->addr);
+		}
+}
+
+/* The one target that needs no DNS: --server given as an address (or as
+ * a name the proxy resolves), or an address literal (RFC 5321 §5.1: it
+ * names the host).  false when there is none. */
+static bool
+target_fixed(const struct probe_ctx *ctx, bool literal,
+    const struct sockaddr_storage *literal_addr, struct tlist *tl)
+{
+	const struct probe_config *cfg = ctx->cfg;
+	struct sockaddr_storage ss;
+
+	if (cfg->use_server && resolver_addr_parse(cfg->server_host, &ss))
+		add_target(ctx, tl, "", (struct sockaddr *)&ss);
+	else if (cfg->use_server && proxy_resolves(ctx))
+		add_name_target(ctx, tl, cfg->server_host);
+	else if (!cfg->use_server && literal)
+		add_target(ctx, tl, "", (const struct sockaddr *)literal_addr);
+	else
+		return false;
+	return true;
+}
+
+/* The MX hosts' addresses of DNS facts found earlier (the report's
+ * text, read back); false without memory. */
+static bool
+haddrs_of(const struct probe_dns *d, struct host_addr **haddrs, size_t *n,
+    size_t *cap)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->nmx; i++)
+		for (k = 0; k < d->mx[i].naddrs; k++) {
+			if (!result_grow(haddrs, cap, *n, RESOLVER_MAX_MX *
+			    RESOLVER_MAX_ADDRS, sizeof(**haddrs)))
+				return false;
+			if (!resolver_addr_parse(d->mx[i].addrs[k],
+			    &(*haddrs)[*n].addr))
+				continue;
+			(*haddrs)[(*n)++].mx_index = i;
+		}
+	return true;
+}
+
+/*
+ * The targets of DNS facts found earlier (batch mode,
+ * probe_request.resolved), in the order the walk tries them: a fixed
+ * one (target_fixed()), else the MX hosts by name when the proxy
+ * resolves them, and the MX hosts' addresses.
+ */
+static void
+targets_of(const struct probe_ctx *ctx, const struct probe_dns *d,
+    struct tlist *tl)
+{
+	struct host_addr *haddrs = NULL;
+	size_t i, n = 0, cap = 0;
+
+	if (target_fixed(ctx, d->literal, &d->literal_addr, tl))
+		return;
+	/* As resolve_hosts() and hosts_resolved() list them: through a
+	 * proxy that resolves names, the MX hosts by name first; then the
+	 * addresses known (only those of MX records that are addresses,
+	 * then). */
+	if (proxy_resolves(ctx))
+		for (i = 0; i < d->nmx; i++)
+			if (!d->mx[i].is_ip)
+				add_name_target(ctx, tl, d->mx[i].host);
+	if (!haddrs_of(d, &haddrs, &n, &cap))
+		tl->dropped++;
+	targets_from_haddrs(ctx, d->mx, d->nmx, haddrs, n, tl);
+	free(haddrs);
+}
+
 /* Every address found was ruled out by -4, -6 or --source-ip. */
 static void
 no_target_in_family(struct run *run)
@@ -405,10 +519,10 @@ no_target_in_family(struct run *run)
 		snprintf(why, sizeof(why), "%s asks for %s only",
 		    fam == AF_INET6 ? "-6" : "-4", want);
 	result_finding(res, FINDING_CONNECT_NO_ADDRESS_IN_FAMILY, STAGE_CONNECT,
-	    run->excluded, "no server address to connect to: %s, and the %s "
+	    run->tl.excluded, "no server address to connect to: %s, and the %s "
 	    "only %s address%s (%s%s)", why, res->addr.literal ||
 	    cfg->use_server ? "server has" : "mail hosts have", other,
-	    run->nexcluded == 1 ? "" : "es", run->excluded, run->nexcluded > 3 ?
+	    run->tl.nexcluded == 1 ? "" : "es", run->tl.excluded, run->tl.nexcluded > 3 ?
 	    ", ..." : "");
 	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
 	snprintf(res->stages[STAGE_CONNECT].error,
@@ -452,7 +566,7 @@ hosts_resolved(struct run *run)
 {
 	struct probe_result *res = run->res;
 	bool temp = false;
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < res->nmx; i++) {
 		struct mx_info *m = &res->mx[i];
@@ -476,19 +590,11 @@ hosts_resolved(struct run *run)
 			    STAGE_DNS, NULL, "the mail host %s has no address "
 			    "(%s)", m->host, resolver_status_name(m->status));
 	}
-	/* Targets in MX order, each host's IPv6 addresses first (pass 0),
-	 * then its IPv4 ones, each family in the order given. */
-	for (i = 0; i < res->nmx * 2; i++)
-		for (j = 0; j < run->nhaddrs; j++) {
-			const struct host_addr *h = &run->haddrs[j];
-
-			if (h->mx_index == i / 2 &&
-			    (h->addr.ss_family == AF_INET6) == (i % 2 == 0))
-				add_target(run, res->mx[i / 2].host,
-				    (const struct sockaddr *)&h->addr);
-		}
+	targets_from_haddrs(run->ctx, res->mx, res->nmx, run->haddrs,
+	    run->nhaddrs, &run->tl);
+	res->nomem_dropped += run->tl.dropped;
 	/* Addresses only of the family ruled out: start_next() says so. */
-	if (run->ntargets == 0 && run->nexcluded == 0) {
+	if (run->tl.n == 0 && run->tl.nexcluded == 0) {
 		if (temp) {
 			res->dns_status = RESOLVER_SERVFAIL;
 			dns_stage(res, STATUS_FAIL, 0);
@@ -546,12 +652,6 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 		hosts_resolved(run);
 }
 
-/* socks5h: the proxy looks up the servers' names, the probe does not. */
-static bool
-proxy_resolves(const struct run *run)
-{
-	return run->ctx->proxy != NULL && run->ctx->cfg->proxy.remote_dns;
-}
 
 static void
 resolve_hosts(struct run *run)
@@ -566,21 +666,29 @@ resolve_hosts(struct run *run)
 	for (i = 0; i < run->res->nmx; i++) {
 		struct mx_info *m = &run->res->mx[i];
 		struct sockaddr_storage ss;
+		struct resolver_addr_result ar;
 		struct host_query *hq;
 
 		if (!run->res->addr.literal && !run->ctx->cfg->use_server &&
 		    !run->res->implicit_mx &&
 		    resolver_addr_parse(m->host, &ss)) {
 			/* RFC 5321 §5.1 and RFC 2181 §10.3: an MX names a
-			 * host, never an address; MTAs (Postfix, Exim) do
-			 * not use such a target, so neither does the
-			 * probe. */
+			 * host, never an address.  Most MTAs still reach
+			 * the address (their look-up of the "name" gives it
+			 * back), so the probe asks what they would reach,
+			 * and reports the mistake. */
+			memset(&ar, 0, sizeof(ar));
+			ar.status = RESOLVER_OK;
+			ar.n = 1;
+			ar.addrs[0] = ss;
 			m->is_ip = true;
-			m->status = RESOLVER_NODATA;
+			m->status = RESOLVER_OK;
+			keep_host_addrs(run, i, &ar);
 			result_finding(run->res, FINDING_DNS_MX_IS_IP,
 			    STAGE_DNS, NULL, "the MX record of %s points to "
-			    "the IP address %s instead of a host name; mail "
-			    "servers do not use it",
+			    "the IP address %s instead of a host name (RFC "
+			    "5321 §5.1); most mail servers still deliver "
+			    "there, some (Exim by default) refuse to",
 			    run->res->addr.domain_ascii, m->host);
 			if (--run->pending == 0)
 				hosts_resolved(run);
@@ -588,9 +696,9 @@ resolve_hosts(struct run *run)
 		}
 		/* DANE: the TLSA records come beside the addresses. */
 		dane_lookup(run->dane, m->host);
-		if (proxy_resolves(run)) {
+		if (proxy_resolves(run->ctx)) {
 			/* In MX order (RFC 5321 §5.1), each host once. */
-			add_name_target(run, m->host);
+			add_name_target(run->ctx, &run->tl, m->host);
 			result_transcriptf(run->res, 'i', "DNS: %s is left to "
 			    "the proxy to resolve", m->host);
 			if (--run->pending == 0)
@@ -750,8 +858,8 @@ ipv6_failed(struct run *run, int cerr)
 	    cerr != EADDRNOTAVAIL && cerr != EAFNOSUPPORT))
 		return;
 	run->no_ipv6 = true;
-	for (i = run->next; i < run->ntargets; i++)
-		if (run->targets[i].addr.ss_family == AF_INET6)
+	for (i = run->next; i < run->tl.n; i++)
+		if (run->tl.t[i].addr.ss_family == AF_INET6)
 			left++;
 	result_finding(run->res, FINDING_CONNECT_IPV6_UNREACHABLE,
 	    STAGE_CONNECT, strerror(cerr), "IPv6 is not usable from %s (%s "
@@ -768,8 +876,8 @@ ipv6_failed(struct run *run, int cerr)
 static void
 skip_unusable(struct run *run)
 {
-	while (run->no_ipv6 && run->next < run->ntargets &&
-	    run->targets[run->next].addr.ss_family == AF_INET6)
+	while (run->no_ipv6 && run->next < run->tl.n &&
+	    run->tl.t[run->next].addr.ss_family == AF_INET6)
 		run->next++;
 }
 
@@ -837,6 +945,21 @@ file_records(struct run *run)
 	}
 }
 
+/* The session's TLS session to the politeness layer, for the next
+ * connection to the same server. */
+static void
+keep_tls_session(struct run *run, struct session *s)
+{
+	SSL_SESSION *sess;
+	char key[RESOLVER_NAME_MAX];
+
+	if (run->ctx->hooks.tls_put == NULL ||
+	    (sess = session_tls_session(s)) == NULL)
+		return;
+	target_key(&run->tl.t[run->current], key, sizeof(key));
+	run->ctx->hooks.tls_put(run->ctx->hooks.arg, key, sess);
+}
+
 /* The server never greeted with 2xx on this connection: it refused or
  * timed out the connection, cut it or stayed silent before the greeting,
  * or greeted with 4xx (421 included).  A 5xx greeting is an answer. */
@@ -866,6 +989,14 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 	bool move_on;
 	int cerr = 0;
 
+	if (s == run->session && s != NULL && run->cut_used) {
+		/* What the session wrote about the plan as a whole. */
+		run->req.plan->rejected = run->cut.rejected;
+		run->req.plan->stopped = run->cut.stopped;
+		run->req.plan->nreplies = run->cut.nreplies;
+		run->req.plan->reply_ms = run->cut.reply_ms;
+		run->req.plan->slowest_ms = run->cut.slowest_ms;
+	}
 	if (s == run->session && s != NULL)
 		file_records(run);
 	if (run->gate_token != NULL) {
@@ -887,6 +1018,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		}
 		identity_session_done(run->ident, run->ident_idx);
 		dane_session_done(run->dane, res->server_host);
+		keep_tls_session(run, s);
 		session_free(s);
 		run->session = NULL;
 	}
@@ -943,12 +1075,12 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		if (!run->retry_plain && run->tried > 0)
 			run->tried--;
 		run->fast_failed++;
-		if (run->targets[run->current].addr.ss_family == AF_INET6)
+		if (run->tl.t[run->current].addr.ss_family == AF_INET6)
 			ipv6_failed(run, cerr);
 	}
 	run->retry_plain = false;
 	skip_unusable(run);
-	if (move_on && run->next < run->ntargets &&
+	if (move_on && run->next < run->tl.n &&
 	    run->tried < LIMIT_ATTEMPTS && run->fast_failed < LIMIT_FAST_FAILURES)
 		start_next(run);
 	else
@@ -972,7 +1104,8 @@ connect_target(struct run *run)
 	struct probe_result *res = run->res;
 	const struct probe_config *cfg = run->ctx->cfg;
 	struct session_params sp;
-	struct target *t = &run->targets[run->current];
+	struct target *t = &run->tl.t[run->current];
+	char key[RESOLVER_NAME_MAX];
 
 	memset(&sp, 0, sizeof(sp));
 	sp.base = run->ctx->base;
@@ -984,6 +1117,19 @@ connect_target(struct run *run)
 	sp.proxy = run->ctx->proxy;
 	sp.helo = run->req.helo != NULL ? run->req.helo : cfg->helo;
 	sp.plan = run->req.plan;
+	target_key(t, key, sizeof(key));
+	run->cut_used = run->req.group_server != NULL &&
+	    run->req.group_from < run->req.plan->ntxns &&
+	    strcmp(key, run->req.group_server) != 0;
+	if (run->cut_used) {
+		/* Another server than the group's (the first one failed):
+		 * only this domain's transactions go there. */
+		run->cut = *run->req.plan;
+		run->cut.ntxns = run->req.group_from;
+		sp.plan = &run->cut;
+	}
+	if (cfg->quit_after < STAGE_MAIL)
+		sp.stop_after = cfg->quit_after;
 	sp.tls_mode = run->ctx->ssl_ctx != NULL ? cfg->tls_mode : TLS_NEVER;
 	sp.implicit_tls = cfg->implicit_tls && sp.tls_mode != TLS_NEVER;
 	sp.no_starttls = run->retry_plain;
@@ -997,6 +1143,9 @@ connect_target(struct run *run)
 	sp.auth_password = cfg->auth_password;
 	sp.auth_mech = cfg->auth_mech;
 	sp.auth_plaintext = cfg->auth_plaintext;
+	if (run->ctx->hooks.tls_get != NULL)
+		sp.tls_resume = run->ctx->hooks.tls_get(run->ctx->hooks.arg,
+		    key);
 	sp.connected = session_connected;
 	sp.connected_arg = run;
 
@@ -1017,7 +1166,7 @@ static bool
 target_stalled(struct run *run, size_t i)
 {
 	struct probe_result *res = run->res;
-	struct target *t = &run->targets[i];
+	struct target *t = &run->tl.t[i];
 	struct attempt *a;
 	char ip[64], key[RESOLVER_NAME_MAX];
 
@@ -1069,12 +1218,19 @@ start_next(struct run *run)
 	struct target *t;
 	bool plain = run->retry_plain;
 
+	if (run->req.resolve_only) {
+		/* The servers are found: that is all that was asked. */
+		if (run->tl.n == 0 && run->tl.nexcluded > 0)
+			no_target_in_family(run);
+		finish_run(run);
+		return;
+	}
 	if (!plain) {
-		while (run->next < run->ntargets &&
+		while (run->next < run->tl.n &&
 		    target_stalled(run, run->next))
 			run->next++;
-		if (run->next >= run->ntargets || run->tried >= LIMIT_ATTEMPTS) {
-			if (run->ntargets == 0 && run->nexcluded > 0)
+		if (run->next >= run->tl.n || run->tried >= LIMIT_ATTEMPTS) {
+			if (run->tl.n == 0 && run->tl.nexcluded > 0)
 				no_target_in_family(run);
 			finish_run(run);
 			return;
@@ -1082,8 +1238,9 @@ start_next(struct run *run)
 		run->current = run->next++;
 		run->tried++;
 	}
-	t = &run->targets[run->current];
+	t = &run->tl.t[run->current];
 	result_reset_session(res);
+	res->transcript_session = res->ntranscript;
 	res->has_server = true;
 	res->server_addr = t->addr;
 	res->server_addrlen = t->addrlen;
@@ -1126,7 +1283,7 @@ dane_go(void *arg)
 static void
 open_target(struct run *run)
 {
-	struct target *t = &run->targets[run->current];
+	struct target *t = &run->tl.t[run->current];
 
 	if (!dane_ready(run->dane, t->host, dane_go, run)) {
 		run->dane_waiting = true;
@@ -1197,8 +1354,14 @@ own_plan(struct run *run)
 		run->own_rcpts[1].if_accepted = true;
 		t->nrcpts = 2;
 	}
+	/* --quit-after: before MAIL no transaction; at MAIL one without a
+	 * recipient (MAIL FROM, RSET). */
+	if (cfg->quit_after == STAGE_MAIL)
+		t->nrcpts = 0;
 	run->own_plan.txns = t;
-	run->own_plan.ntxns = run->req.kind == RESULT_SELF_CHECK ? 0 : 1;
+	run->own_plan.ntxns = run->req.kind == RESULT_SELF_CHECK ||
+	    (cfg->quit_after != STAGE_ADDRESS && cfg->quit_after < STAGE_MAIL) ?
+	    0 : 1;
 	run->req.plan = &run->own_plan;
 	run->req.own_first = true;
 }
@@ -1229,7 +1392,7 @@ run_release(struct run *run)
 		event_free(run->deliver_ev);
 	if (run->delay_ev != NULL)
 		event_free(run->delay_ev);
-	free(run->targets);
+	free(run->tl.t);
 	free(run->haddrs);
 	free(run);
 }
@@ -1303,6 +1466,7 @@ run_start(struct probe_ctx *ctx, const char *address,
 		req = &plain;
 	result_init(res, address);
 	res->kind = req->kind;
+	res->stop_after = cfg->quit_after;
 	res->ident.self_check = cfg->self_check ||
 	    req->kind == RESULT_SELF_CHECK;
 	if ((ctx->proxy != NULL && !result_use_proxy(res, ctx->proxy_url,
@@ -1340,8 +1504,10 @@ run_start(struct probe_ctx *ctx, const char *address,
 
 	if (req->intro != NULL)
 		result_transcriptf(res, 'i', "%s", req->intro);
+	if (req->resolve_only)
+		run->req.no_identity = true;
 	/* The HELO name is looked up from the start, beside the MX. */
-	if (!req->no_identity) {
+	if (!run->req.no_identity) {
 		run->ident = identity_run_new(ctx->base, ctx->resolver, res,
 		    cfg->helo, cfg->source_ip, cfg->family);
 		res->identity_checked = true;
@@ -1353,35 +1519,33 @@ run_start(struct probe_ctx *ctx, const char *address,
 	if (req->server != NULL) {
 		if (req->server_host != NULL)
 			dane_lookup(run->dane, req->server_host);
-		add_target(run, req->server_host != NULL ? req->server_host :
-		    "", (const struct sockaddr *)req->server);
+		add_target(ctx, &run->tl, req->server_host != NULL ?
+		    req->server_host : "", (const struct sockaddr *)req->server);
 		res->stages[STAGE_DNS].status = STATUS_SKIPPED;
 		res->dns_done = true;
 		start_next(run);
-	} else if (cfg->use_server) {
-		struct sockaddr_storage ss;
-
-		if (!resolver_addr_parse(cfg->server_host, &ss))
-			ss.ss_family = 0;
-		if (ss.ss_family != 0 || proxy_resolves(run)) {
-			if (ss.ss_family != 0)
-				add_target(run, "", (struct sockaddr *)&ss);
-			else
-				add_name_target(run, cfg->server_host);
+	} else if (req->resolved != NULL) {
+		/* The servers were found earlier (batch mode): no DNS.  The
+		 * times count from that look-up. */
+		result_copy_dns(res, req->resolved);
+		res->t0 = req->resolved->t0;
+		for (size_t i = 0; i < req->resolved->nmx; i++)
+			if (!req->resolved->mx[i].is_ip)
+				dane_lookup(run->dane, req->resolved->mx[i].host);
+		targets_of(ctx, req->resolved, &run->tl);
+		res->nomem_dropped += run->tl.dropped;
+		start_next(run);
+	} else if (target_fixed(ctx, res->addr.literal,
+	    &res->addr.literal_addr, &run->tl)) {
+		/* No DNS is involved. */
+		if (cfg->use_server)
 			res->stages[STAGE_DNS].status = STATUS_SKIPPED;
-			res->dns_done = true;
-			start_next(run);
-		} else {
-			dane_lookup(run->dane, cfg->server_host);
-			resolver_query_addrs(ctx->resolver, cfg->server_host,
-			    AF_UNSPEC, on_server_addrs, run);
-		}
-	} else if (res->addr.literal) {
-		/* RFC 5321 §5.1: an address literal names the host; no
-		 * DNS is involved. */
-		add_target(run, "", (struct sockaddr *)&res->addr.literal_addr);
 		res->dns_done = true;
 		start_next(run);
+	} else if (cfg->use_server) {
+		dane_lookup(run->dane, cfg->server_host);
+		resolver_query_addrs(ctx->resolver, cfg->server_host,
+		    AF_UNSPEC, on_server_addrs, run);
 	} else
 		resolver_query_mx(ctx->resolver, res->addr.domain_ascii, on_mx,
 		    run);
@@ -1405,27 +1569,27 @@ probe_start_request(struct probe_ctx *ctx, const char *address,
 	    arg);
 }
 
-void
-probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
-    const char *address, int catch_all_code, size_t position,
-    struct probe_result *out)
+/* The answers of recipient r of transaction t into out (initialised
+ * with its connection's facts): MAIL, then RCPT or the refused MAIL. */
+static void
+group_answers(struct probe_result *out, const struct probe_result *conn,
+    struct plan_txn *t, struct plan_rcpt *r)
 {
 	struct stage_rec *sr = &out->stages[STAGE_RCPT];
 	const struct rec_reply *rr;
 
-	result_init(out, address);
-	out->addr_error = address_parse(address, &out->addr, out->addr_why,
-	    sizeof(out->addr_why));
-	result_copy_shared(out, first);
-	if (out->local_error) {
-		diag_finish(out, 0);
+	result_transcript_rec(out, &t->mail, conn->t0);
+	record_txn_mail(out, t);
+	out->outcome_stage = STAGE_RCPT;
+	if (r->state == PLAN_RCPT_NOT_ASKED && record_txn_refused(t)) {
+		/* The refused MAIL (or a server without SMTPUTF8) answers
+		 * for every recipient of the transaction. */
+		out->outcome = OUTCOME_ANSWERED;
+		out->outcome_stage = t->state == PLAN_TXN_ASKED ? STAGE_MAIL :
+		    STAGE_RCPT;
 		return;
 	}
-	result_finding(out, FINDING_BATCH_SHARED_CONNECTION, STAGE_RCPT,
-	    first->addr.mailbox, "asked in the same SMTP transaction as %s "
-	    "(recipient %zu of it); the stages before RCPT are that "
-	    "connection's", first->addr.mailbox, position);
-	out->outcome_stage = STAGE_RCPT;
+	result_transcript_rec(out, &r->reply, conn->t0);
 	if ((rr = record_rcpt(out, r)) == NULL) {
 		/* Sent and never answered, or never sent. */
 		sr->status = STATUS_FAIL;
@@ -1437,8 +1601,52 @@ probe_group_result(const struct probe_result *first, struct plan_rcpt *r,
 		out->outcome = rr->legality == CODES_ILLEGAL ||
 		    rr->untrusted || rr->reply->incomplete ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
-	out->identity_checked = first->identity_checked;
+}
+
+void
+probe_group_result(const struct probe_result *conn,
+    const struct probe_dns *dns, struct plan_txn *t, struct plan_rcpt *r,
+    const char *address, int catch_all_code, size_t position,
+    struct probe_result *out)
+{
+	result_init(out, address);
+	out->addr_error = address_parse(address, &out->addr, out->addr_why,
+	    sizeof(out->addr_why));
+	if (r == NULL)
+		/* conn's fate, facts and all: the verdict will be the same. */
+		result_copy_shared(out, conn);
+	else
+		result_copy_connection(out, conn, dns);
+	if (out->local_error || r == NULL) {
+		diag_finish(out, catch_all_code);
+		return;
+	}
+	if (position > 1)
+		result_finding(out, FINDING_BATCH_SHARED_CONNECTION,
+		    STAGE_RCPT, conn->addr.mailbox, "asked on the same SMTP "
+		    "connection as %s (recipient %zu on it); the stages before "
+		    "MAIL are that connection's", conn->addr.mailbox, position);
+	group_answers(out, conn, t, r);
 	diag_finish(out, catch_all_code);
+}
+
+bool
+probe_first_target(struct probe_ctx *ctx, const struct probe_dns *resolved,
+    char *key, size_t keylen)
+{
+	struct tlist tl;
+	size_t i;
+	bool found = false;
+
+	memset(&tl, 0, sizeof(tl));
+	targets_of(ctx, resolved, &tl);
+	for (i = 0; i < tl.n && !found; i++) {
+		target_key(&tl.t[i], key, keylen);
+		found = ctx->hooks.conn_skip == NULL ||
+		    !ctx->hooks.conn_skip(ctx->hooks.arg, key);
+	}
+	free(tl.t);
+	return found;
 }
 
 struct sync_wait {
@@ -1599,29 +1807,44 @@ self_check_offline(struct probe_ctx *ctx, struct probe_result *res)
 	identity_run_release(ir);
 }
 
+/* Probe target — a bare domain (its MX hosts are tried), or NULL for the
+ * --server given — through a mailbox made up only to carry it, which
+ * the plan never asks for: the result shows target, and its address
+ * stage is skipped, since no address was checked. */
+static void
+probe_carried(struct probe_ctx *ctx, const char *target,
+    const struct probe_request *req, struct probe_result *res)
+{
+	const char *shown = target != NULL ? target : ctx->cfg->server_host;
+	char address[LIMIT_ADDRESS * 4 + 8];
+
+	probe_carrier_address(shown, address, sizeof(address));
+	probe_request_sync(ctx, address, res, req);
+	result_set_input(res, shown, strlen(shown));
+	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
+		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
+}
+
 void
 probe_self_check(struct probe_ctx *ctx, const char *target,
     struct probe_result *res)
 {
-	const struct probe_config *cfg = ctx->cfg;
-	char address[LIMIT_ADDRESS * 4 + 8];
-	const char *shown;
+	static const struct probe_request req = { .kind = RESULT_SELF_CHECK };
 
-	if (target == NULL && !cfg->use_server) {
+	if (target == NULL && !ctx->cfg->use_server) {
 		self_check_offline(ctx, res);
 		return;
 	}
-	/* A mailbox only to carry the domain: no MAIL or RCPT is sent. */
-	probe_carrier_address(target != NULL ? target : cfg->server_host,
-	    address, sizeof(address));
-	shown = target != NULL ? target : cfg->server_host;
-	struct probe_request req = { .kind = RESULT_SELF_CHECK };
-
-	probe_request_sync(ctx, address, res, &req);
+	/* No MAIL or RCPT is sent: the plan has no transaction. */
+	probe_carried(ctx, target, &req, res);
 	res->self_check_only = true;
-	result_set_input(res, shown, strlen(shown));
-	/* The mailbox was made up to carry the domain: no address was
-	 * checked. */
-	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
-		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
+}
+
+void
+probe_opening(struct probe_ctx *ctx, const char *target,
+    struct probe_result *res)
+{
+	static const struct probe_request req = { .kind = RESULT_ADDRESS };
+
+	probe_carried(ctx, target, &req, res);
 }

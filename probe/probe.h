@@ -35,6 +35,10 @@ struct probe_config {
 	int			 family;	/* AF_UNSPEC, AF_INET, AF_INET6 */
 	bool			 catch_all;	/* also ask for a random address */
 	bool			 self_check;	/* --self-check: the full client audit */
+	/* --quit-after: the last stage asked, QUIT then; STAGE_ADDRESS (0)
+	 * for none.  Up to STAGE_AUTH it is the session's stop point, at
+	 * STAGE_MAIL the plan's transaction has no recipient. */
+	enum stage		 quit_after;
 	char			 source_ip[64];	/* --source-ip, "" for none */
 	struct sockaddr_storage	 source;	/* that address, port 0 */
 	socklen_t		 source_len;	/* 0 for none */
@@ -85,6 +89,11 @@ struct probe_hooks {
 		    const struct probe_result *res, unsigned flags);
 	void	 (*conn_cancel)(void *arg, void *token);
 	bool	 (*conn_skip)(void *arg, const char *server);
+	/* TLS resumption (both may be NULL): tls_get gives a session kept
+	 * for server (borrowed, or NULL), tls_put hands one over to keep
+	 * (the hook owns it). */
+	SSL_SESSION *(*tls_get)(void *arg, const char *server);
+	void	 (*tls_put)(void *arg, const char *server, SSL_SESSION *sess);
 	void	*arg;
 };
 
@@ -162,6 +171,19 @@ struct probe_request {
 	bool		 no_tls_policy;	/* no DANE or MTA-STS look-ups */
 	const char	*intro;		/* first transcript line, or NULL */
 	enum result_kind kind;		/* what the verdict is about */
+	/* The servers, found earlier by a resolve_only probe of the same
+	 * domain (its DNS facts, result_dns_save(), kept by the caller
+	 * until done): no DNS. */
+	const struct probe_dns *resolved;
+	/* Find the servers and stop: the result holds the DNS facts (and,
+	 * when DNS gives no server, the verdict); nothing is connected. */
+	bool		 resolve_only;
+	/* Transactions from group_from on are other domains' whose first
+	 * server is group_server too: they are asked only on a connection
+	 * to it.  Any other server the walk reaches gets the plan without
+	 * them.  NULL: the whole plan goes wherever the walk goes. */
+	const char	*group_server;	/* its name for the hooks (probe_hooks) */
+	size_t		 group_from;
 };
 
 struct probe_run *probe_start_request(struct probe_ctx *ctx,
@@ -182,16 +204,31 @@ void probe_request_sync(struct probe_ctx *ctx, const char *address,
     struct probe_result *res, const struct probe_request *req);
 
 /*
- * The result of further recipient r (address as given) of a plan whose
- * first address ended in `first`: the shared stages (DNS, connection,
- * greeting, EHLO, TLS, MAIL), attempts, identity and transcript are
- * copied from first, the RCPT stage is r's own reply (taken from r), and
- * the verdict is made as for a single probe.  out is initialised here.
- * Also for records without an answer (the verdict then says so).
+ * The result of address (as given) asked as recipient r of transaction t
+ * on the connection whose result is conn: the connection's stages
+ * (connection, greeting, EHLO, TLS, AUTH), attempts, identity and the
+ * transcript up to the first transaction are copied from conn, the DNS
+ * facts from dns (the address's domain, when conn's is another; NULL:
+ * conn's), the MAIL stage is t's answer, the RCPT stage is r's own reply
+ * (taken from r), and the verdict is made as for a single probe.  When
+ * t's MAIL was refused, that refusal is the answer.  position is r's
+ * place on the connection (1 for its first recipient; later ones get the
+ * finding batch.shared_connection).  With r NULL the address was not
+ * asked and shares the connection's fate: its result is conn's, for this
+ * address (an address of conn's domain when no server answered).  out is
+ * initialised here.
  */
-void probe_group_result(const struct probe_result *first,
-    struct plan_rcpt *r, const char *address, int catch_all_code,
-    size_t position, struct probe_result *out);
+void probe_group_result(const struct probe_result *conn,
+    const struct probe_dns *dns, struct plan_txn *t, struct plan_rcpt *r,
+    const char *address, int catch_all_code, size_t position,
+    struct probe_result *out);
+
+/* The first server a probe of resolved's domain would connect to (as the
+ * hooks name it: its address, or its name when the proxy resolves it;
+ * servers ctx->hooks.conn_skip leaves out are passed over) into key;
+ * false when there is none. */
+bool probe_first_target(struct probe_ctx *ctx,
+    const struct probe_dns *resolved, char *key, size_t keylen);
 
 /* --self-check without a mailbox: target is a bare domain (its MX is
  * greeted: connect, EHLO, STARTTLS, QUIT, no MAIL), or NULL for the
@@ -201,6 +238,13 @@ void probe_group_result(const struct probe_result *first,
  * audit found nothing wrong, 1 when it found a problem, 2 when it could
  * not check. */
 void probe_self_check(struct probe_ctx *ctx, const char *target,
+    struct probe_result *res);
+
+/* --quit-after before MAIL without a mailbox: target is a bare domain
+ * (its MX hosts are tried) or NULL for the --server given; the session
+ * stops where cfg->quit_after says, and the verdict is about what was
+ * asked (reason not_checked), never about an address. */
+void probe_opening(struct probe_ctx *ctx, const char *target,
     struct probe_result *res);
 
 #endif

@@ -43,9 +43,10 @@ not_an_answer(struct probe_result *res, enum stage st,
 	return true;
 }
 
-/* The answer to MAIL FROM of transaction t, into the MAIL stage. */
+/* The answer to MAIL FROM of transaction t, into the MAIL stage: moved
+ * out of the record, or with copy a copy of it. */
 static void
-record_mail(struct probe_result *res, struct plan_txn *t)
+record_mail(struct probe_result *res, struct plan_txn *t, bool copy)
 {
 	struct stage_rec *sr = &res->stages[STAGE_MAIL];
 	const struct rec_reply *rr;
@@ -59,7 +60,8 @@ record_mail(struct probe_result *res, struct plan_txn *t)
 		worse(&res->stages[STAGE_RCPT], STATUS_FAIL);
 		return;
 	}
-	if ((rr = result_file_reply(res, STAGE_MAIL, &t->mail)) == NULL)
+	if ((rr = copy ? result_copy_reply(res, STAGE_MAIL, &t->mail) :
+	    result_file_reply(res, STAGE_MAIL, &t->mail)) == NULL)
 		return;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
@@ -140,7 +142,22 @@ record_address(struct probe_result *res, struct plan *p)
 {
 	if (p->ntxns == 0)
 		return;
-	record_mail(res, &p->txns[0]);
+	record_mail(res, &p->txns[0], false);
 	if (p->txns[0].nrcpts > 0)
 		(void)record_rcpt(res, &p->txns[0].rcpts[0]);
+}
+
+void
+record_txn_mail(struct probe_result *res, struct plan_txn *t)
+{
+	if (t->state != PLAN_TXN_NOT_ASKED)
+		record_mail(res, t, true);
+}
+
+bool
+record_txn_refused(const struct plan_txn *t)
+{
+	return t->state == PLAN_TXN_NO_SMTPUTF8 ||
+	    (t->state == PLAN_TXN_ASKED && t->mail.reply != NULL &&
+	    t->mail.reply->code / 100 != 2);
 }

@@ -4,6 +4,8 @@
 #ifndef SMTPPROBE_RECORD_H
 #define SMTPPROBE_RECORD_H
 
+#include <stdbool.h>
+
 #include "plan.h"
 #include "result.h"
 
@@ -16,6 +18,14 @@ void record_address(struct probe_result *res, struct plan *p);
  * it got none. */
 const struct rec_reply *record_rcpt(struct probe_result *res,
     struct plan_rcpt *r);
+
+/* Transaction t's MAIL answer (or why it was not asked: SMTPUTF8) into
+ * the MAIL stage, copied: every recipient of t gets it. */
+void record_txn_mail(struct probe_result *res, struct plan_txn *t);
+
+/* Transaction t got no further than MAIL: refused, or not possible
+ * without SMTPUTF8.  Its recipients share that answer. */
+bool record_txn_refused(const struct plan_txn *t);
 
 /* Records that stay with the caller (the relay test's forms): the result
  * gets the findings about their replies, and the MAIL and RCPT stages say

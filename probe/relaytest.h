@@ -8,8 +8,16 @@
  * open-relay testers use (plain, the %-hack, a bang path, a quoted local
  * part, a source route), RSET after each.  Never DATA: nothing can be
  * delivered.  Without --auth-user that is one connection; with it, a
- * second one authenticates first.  An outside recipient accepted without
- * authentication makes an open relay.
+ * second one authenticates first.  Only an outside recipient accepted as
+ * such (the plain form, or a source route to it) without authentication
+ * proves an open relay.  The %-hack, the bang path and the quoted local
+ * part are local parts at the server's own domain: a made-up local part
+ * there is asked as a control after each of them is accepted, and when
+ * the control is accepted too, the domain takes any local part and these
+ * forms prove nothing.  A form refused as syntax (a domain literal the
+ * server will not take) is not a relay refusal either: with --server
+ * alone, the forms are built at the name the server gives in its greeting
+ * (learnt on a first connection) or at --relay-domain.
  */
 #ifndef SMTPPROBE_RELAYTEST_H
 #define SMTPPROBE_RELAYTEST_H
@@ -42,6 +50,11 @@ enum relay_status {
 /* "unknown", "accepted", "refused". */
 const char *relaytest_status_name(enum relay_status s);
 
+/* Whether the form is an outside recipient as such (plain, source
+ * route), whose acceptance proves an open relay; the others are local
+ * parts at the server's domain. */
+bool relaytest_variant_outside(enum relay_variant v);
+
 /* One envelope of the test and its answers (taken from the plan's
  * records once the connection is over; the replies are owned here). */
 struct relaytest_txn {
@@ -50,7 +63,21 @@ struct relaytest_txn {
 	bool			 asked;		/* MAIL was sent */
 	struct rec_reply	 mail;		/* .reply NULL when none came */
 	struct rec_reply	 rcpt_reply;	/* .reply NULL when not asked */
+	struct rec_reply	 control;	/* the made-up local part, asked
+						 * after an accepted local form;
+						 * .reply NULL when not asked */
 };
+
+/* Where the domain of the forms comes from. */
+enum relay_domain_source {
+	RD_TARGET,		/* the domain (or address) given */
+	RD_OPTION,		/* --relay-domain */
+	RD_GREETING,		/* the name in the server's greeting or EHLO */
+	RD_SERVER		/* --server's name, or its address literal */
+};
+
+/* "target", "option", "greeting", "server". */
+const char *relaytest_domain_source_name(enum relay_domain_source s);
 
 /* One connection: unauthenticated, or authenticated with --auth-user. */
 struct relaytest_pass {
@@ -59,15 +86,22 @@ struct relaytest_pass {
 	struct probe_result	*res;		/* owned; stages, findings, transcript */
 	struct relaytest_txn	 txns[RV_COUNT];	/* one envelope per variant */
 	enum relay_status	 status[RV_COUNT];
-	char			 note[RV_COUNT][160];
+	char			 note[RV_COUNT][320];
 	bool			 auth_ok;	/* the auth stage succeeded */
-	size_t			 naccepted;
+	size_t			 naccepted;	/* outside rcpts accepted */
+	size_t			 nlocal;	/* local forms accepted, their
+						 * control refused */
 	size_t			 nrefused;
+	bool			 any_local_part;	/* a control accepted */
+	bool			 syntax;	/* a form refused as syntax */
 };
 
 struct relaytest_result {
 	char			 target[LIMIT_ADDRESS * 4 + 8];	/* as given, "" with --server alone */
 	char			 server_domain[LIMIT_DOMAIN + 16];	/* the domain in the variants */
+	enum relay_domain_source domain_source;
+	/* The made-up local part asked after an accepted local form. */
+	char			 control[LIMIT_ADDRESS * 4 + 8];
 	char			 from[LIMIT_ADDRESS * 4 + 8];
 	char			 outside[LIMIT_ADDRESS * 4 + 8];	/* the outside recipient */
 	size_t			 npass;
@@ -82,11 +116,11 @@ struct relaytest_result {
 /*
  * Run the test; target is a domain or an address (its domain's MX is
  * tested) or NULL with --server.  outside is --relay-rcpt, or NULL for
- * relay-test@example.net.  Runs the event loop until done.  Free with
- * relaytest_clear().
+ * relay-test@example.net; domain is --relay-domain, or NULL.  Runs the
+ * event loop until done.  Free with relaytest_clear().
  */
 void relaytest_run(struct probe_ctx *ctx, const char *target,
-    const char *outside, struct relaytest_result *rt);
+    const char *outside, const char *domain, struct relaytest_result *rt);
 void relaytest_clear(struct relaytest_result *rt);
 
 #endif

@@ -231,11 +231,12 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		return hand_out(p, out, REPLY_FATAL);
 	}
 	if (r->lines_seen == 1) {
-		r->code = code;
+		r->code = r->first_code = code;
 		if (!code_in_range(code))
 			r->deviations |= REPLY_DEV_CODE_RANGE;
 	} else if (code != r->code)
 		r->deviations |= REPLY_DEV_MIXED_CODES;
+	r->classes |= 1u << (code / 100);
 
 	last = line_is_last(r, line, len, &skip);
 	if (last && r->lines_seen > 1 && code != r->code)
@@ -261,6 +262,14 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 		return REPLY_MORE;
 	}
 	return hand_out(p, out, REPLY_DONE);
+}
+
+bool
+reply_contradicts(const struct reply *r)
+{
+	if (r->classes & ~(1u << (r->code / 100)))
+		return true;
+	return r->esc_class != 0 && r->esc_class != r->code / 100;
 }
 
 const char *

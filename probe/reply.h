@@ -47,7 +47,10 @@ enum reply_cut {
 };
 
 struct reply {
-	int		 code;		/* from the first line */
+	int		 code;		/* the last line's (see reply.c) */
+	int		 first_code;	/* the first line's */
+	unsigned	 classes;	/* bit 1 << d for each first digit d
+					 * seen on the lines */
 	int		 esc_class;	/* enhanced code, 0 when absent */
 	int		 esc_subject;
 	int		 esc_detail;
@@ -91,6 +94,15 @@ enum reply_status reply_parser_line(struct reply_parser *p, const char *line,
     size_t len, bool crlf, struct reply **out);
 
 void reply_free(struct reply *r);
+
+/*
+ * Whether the reply contradicts itself about the outcome: its lines carry
+ * codes of different classes (250-... then 550 ...; RFC 5321 §4.2.1 wants
+ * one code per reply), or its enhanced code is of another class than its
+ * reply code (250 5.1.1; RFC 3463 §2).  Such a reply never decides a
+ * verdict (diag.c).
+ */
+bool reply_contradicts(const struct reply *r);
 
 /* Enhanced code of r as "5.1.1" into buf (empty string when absent). */
 const char *reply_esc_str(const struct reply *r, char *buf, size_t len);

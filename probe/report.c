@@ -363,7 +363,7 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 {
 	size_t i;
 
-	json_object(w);
+	json_report_object(w);
 	json_kv_strn(w, "address", r->input, r->input_len);
 	if (info != NULL)
 		json_batch_info(w, info);
@@ -373,6 +373,9 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 	json_kv_str(w, "reason", reason_name(r->reason));
 	json_kv_str(w, "summary", r->summary);
 	json_kv_int(w, "exit_code", r->exit_code);
+	json_kv_str(w, "quit_after", r->stop_after != STAGE_ADDRESS ?
+	    stage_name(r->stop_after) : NULL);
+	json_kv_ms(w, "elapsed_ms", r->elapsed_ms);
 	if (r->has_server) {
 		report_json_server(w, r->server_host, r->server_ip,
 		    r->server_port);
@@ -462,6 +465,11 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 	const struct stage_rec *s = &r->stages[st];
 
 	buf[0] = '\0';
+	if (s->status == STATUS_NOT_ASKED) {
+		snprintf(buf, len, "not asked (--quit-after %s)",
+		    stage_name(r->stop_after));
+		return;
+	}
 	switch (st) {
 	case STAGE_ADDRESS:
 		if (s->status == STATUS_OK)
@@ -484,19 +492,17 @@ stage_fact(const struct probe_result *r, enum stage st, char *buf,
 		break;
 	case STAGE_CONNECT:
 		if (s->status == STATUS_OK && r->proxy != NULL)
-			snprintf(buf, len, "the proxy in %.1f ms",
-			    s->elapsed_ms);
+			snprintf(buf, len, "the proxy");
 		else if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "%s%s%s port %d in %.1f ms",
-			    V6L(r->server_ip), r->server_ip,
-			    V6R(r->server_ip), r->server_port, s->elapsed_ms);
+			snprintf(buf, len, "%s%s%s port %d", V6L(r->server_ip),
+			    r->server_ip, V6R(r->server_ip), r->server_port);
 		break;
 	case STAGE_PROXY:
 		if (s->status == STATUS_OK && r->has_server)
-			snprintf(buf, len, "through it to %s%s%s port %d in "
-			    "%.1f ms", V6L(r->server_ip), r->server_ip[0] ?
+			snprintf(buf, len, "through it to %s%s%s port %d",
+			    V6L(r->server_ip), r->server_ip[0] ?
 			    r->server_ip : r->server_host, V6R(r->server_ip),
-			    r->server_port, s->elapsed_ms);
+			    r->server_port);
 		break;
 	default:
 		break;
@@ -590,8 +596,15 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 		report_put_text(out, r->input, r->input_len);
 	}
 	fputc('\n', out);
-	fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
-	    verdict_name(r->verdict), reset, reason_name(r->reason));
+	if (r->reason == REASON_SELF_CHECK)
+		/* No address was asked: the audit's result, as the exit
+		 * status says it, not "verdict: unknown". */
+		fprintf(out, "  self-check: %s%s%s\n", vcol, r->exit_code == 0 ?
+		    "nothing wrong found" : r->exit_code == 1 ?
+		    "problems found" : "could not check", reset);
+	else
+		fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
+		    verdict_name(r->verdict), reset, reason_name(r->reason));
 	fputs("  ", out);
 	report_put_cstr(out, r->summary);
 	fputc('\n', out);
@@ -630,8 +643,8 @@ text_mx(FILE *out, const struct probe_result *r)
 		fprintf(out, "    %3u %s", m->pref, m->host);
 		for (j = 0; j < m->naddrs; j++)
 			fprintf(out, "%s%s", j ? ", " : "  [", m->addrs[j]);
-		fprintf(out, "%s\n", m->naddrs ? "]" : m->is_ip ?
-		    "  (an IP address, not a host name: not used)" :
+		fprintf(out, "%s%s\n", m->naddrs ? "]" : "", m->is_ip ?
+		    "  (an IP address, not a host name)" : m->naddrs ? "" :
 		    m->status != RESOLVER_OK ? "  (no address)" :
 		    r->proxy != NULL && r->proxy->remote_dns ?
 		    "  (resolved by the proxy)" : "");
@@ -704,8 +717,74 @@ stage_hidden(const struct probe_result *r, enum stage st)
 	    s->nreplies == 0 && !s->expl.present;
 }
 
-/* One stage: its mark, its last reply (or error, or a fact), and for a
- * warning or a failure the explanation. */
+/* A time in the column of the stage lines: "12.3 ms", or blanks when
+ * there is none. */
+static void
+time_column(FILE *out, double ms)
+{
+	char t[32] = "";
+
+	if (ms > 0)
+		snprintf(t, sizeof(t), "%.1f ms", ms);
+	fprintf(out, " %10s", t);
+}
+
+/*
+ * The tls row: the handshake's outcome (the protocol, the cipher, whether
+ * the certificate was verified), not the EHLO reply that follows it; that
+ * one only when it was not a success.
+ */
+static void
+text_tls_row(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_TLS];
+	const struct rec_reply *ehlo = s->nreplies > 0 ?
+	    &s->replies[s->nreplies - 1] : NULL;
+
+	fprintf(out, " handshake done: %s %s, certificate %s", r->tls.version,
+	    r->tls.cipher, r->tls.verified ? "verified" : "NOT verified");
+	if (ehlo != NULL && ehlo->reply->code / 100 != 2) {
+		fputs("\n                             then EHLO: ", out);
+		put_reply_short(out, ehlo->reply, 90);
+	}
+}
+
+/* Word of the answer to one recipient. */
+static const char *
+rcpt_word(const struct rec_reply *rr)
+{
+	int c = rr->reply->code / 100;
+
+	return c == 2 ? "accepted" : c == 4 ? "deferred" : c == 5 ?
+	    "refused" : "unclear";
+}
+
+/*
+ * The rcpt row with --catch-all: the address's own reply under the
+ * stage's mark, then the made-up control's, each with its own answer, so
+ * that the control's refusal is not shown as the address's.
+ */
+static void
+text_rcpt_rows(FILE *out, const struct probe_result *r)
+{
+	const struct stage_rec *s = &r->stages[STAGE_RCPT];
+	const struct rec_reply *own = &s->replies[0], *ctl = &s->replies[1];
+	const char *lt = strchr(ctl->command, '<');
+
+	fprintf(out, " %s: ", rcpt_word(own));
+	put_reply_short(out, own->reply, 90);
+	fprintf(out, "\n                      control  %s: ",
+	    rcpt_word(ctl));
+	put_reply_short(out, ctl->reply, 70);
+	fputs(" (", out);
+	report_put_cstr(out, lt != NULL ? lt : ctl->command);
+	fprintf(out, ", made up: %s)", ctl->reply->code / 100 == 2 ?
+	    "the domain accepts any address" : "the domain does not take "
+	    "just any address");
+}
+
+/* One stage: its mark, its time, its last reply (or error, or a fact),
+ * and for a warning or a failure the explanation. */
 static void
 text_stage(FILE *out, const struct probe_result *r, enum stage st)
 {
@@ -713,7 +792,12 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	char fact[300];
 
 	fprintf(out, "    [%s] %-8s", status_mark(s->status), stage_name(st));
-	if (s->nreplies > 0) {
+	time_column(out, s->elapsed_ms);
+	if (st == STAGE_TLS && r->tls_done)
+		text_tls_row(out, r);
+	else if (st == STAGE_RCPT && s->nreplies > 1)
+		text_rcpt_rows(out, r);
+	else if (s->nreplies > 0) {
 		fputc(' ', out);
 		put_reply_short(out, s->replies[s->nreplies - 1].reply, 100);
 	} else if (s->error[0]) {
@@ -755,6 +839,12 @@ report_text(FILE *out, const struct probe_result *r, bool verbose, bool color)
 			stages_shown = true;
 		}
 		text_stage(out, r, (enum stage)st);
+	}
+	if (stages_shown && r->elapsed_ms > 0) {
+		/* The whole probe, in the stages' time column. */
+		fprintf(out, "    %-15s", "total");
+		time_column(out, r->elapsed_ms);
+		fputc('\n', out);
 	}
 	if (r->nfindings > 0) {
 		fputs("  findings:\n", out);
@@ -843,7 +933,7 @@ report_helotest_json(FILE *out, const struct helotest_result *ht)
 	size_t i;
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_str(&w, "mode", "helo_test");
 	json_kv_str_nonempty(&w, "target", ht->target);
 	json_kv_str_nonempty(&w, "domain", ht->domain);

@@ -1,5 +1,6 @@
 /*
- * report.h — printing results: text for people, JSON for programs.
+ * report.h — printing results: text for people, JSON for programs,
+ * status lines and metrics for monitoring systems.
  *
  * Server text is untrusted: every byte of it is escaped on the way out
  * (control bytes and invalid UTF-8 shown as \xNN in text, \u00NN in
@@ -27,6 +28,12 @@ void report_json_batch(FILE *out, const struct probe_result *r,
 void report_text_line(FILE *out, const struct probe_result *r,
     const struct batch_item_info *info, bool color);
 
+/* Batch mode, --format csv (report_csv.c): the header row, and one row
+ * per address. */
+void report_csv_header(FILE *out);
+void report_csv_line(FILE *out, const struct probe_result *r,
+    const struct batch_item_info *info);
+
 /* --helo-test: the table and conclusion, or one JSON object. */
 struct helotest_result;
 void report_helotest_text(FILE *out, const struct helotest_result *ht,
@@ -39,6 +46,38 @@ struct relaytest_result;
 void report_relaytest_text(FILE *out, const struct relaytest_result *rt,
     bool verbose);
 void report_relaytest_json(FILE *out, const struct relaytest_result *rt);
+
+/*
+ * For monitoring systems (report_monitor.c): the thresholds of --warning,
+ * --critical (the whole probe's time; 0 for none), --warning-days and
+ * --critical-days (fewer days left on the server's certificate; -1 for
+ * none), and the statuses of a Nagios plugin, which are its exit
+ * statuses too.
+ */
+struct monitor_limits {
+	int	warning_ms;
+	int	critical_ms;
+	int	warning_days;
+	int	critical_days;
+};
+
+enum monitor_status {
+	MONITOR_OK,
+	MONITOR_WARNING,
+	MONITOR_CRITICAL,
+	MONITOR_UNKNOWN
+};
+
+/* --format nagios: "SMTPPROBE STATUS - ... | performance data" and the
+ * stages that warn or fail on the lines after; returns the status. */
+int report_nagios(FILE *out, const struct probe_result *r,
+    const struct monitor_limits *lim);
+/* "SMTPPROBE UNKNOWN - why": a usage or local error. */
+void report_nagios_unknown(FILE *out, const char *why);
+/* --format prometheus: the same figures as gauges in the text
+ * exposition format; returns the status. */
+int report_prometheus(FILE *out, const struct probe_result *r,
+    const struct monitor_limits *lim);
 
 /* The pieces shared by the JSON reports, written through the JSON writer
  * (json.h). */

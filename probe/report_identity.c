@@ -129,8 +129,12 @@ text_rdns(FILE *out, const struct ident_rdns *rd)
 		if (i > 0)
 			fputs(", ", out);
 		report_put_cstr(out, rd->ptr[i]);
+		/* A name without a dot (localhost) is valid, but not
+		 * fully qualified: wrong for a mail server. */
 		if (!rd->ptr_valid[i])
-			fputs(" (not a valid host name)", out);
+			fputs(address_hostname_ok(rd->ptr[i]) ? " (not fully "
+			    "qualified: wrong for a mail server)" : " (not a "
+			    "valid host name)", out);
 	}
 	switch (rd->fcrdns) {
 	case IDENT_YES:

@@ -29,6 +29,9 @@ json_variant(struct json_writer *w, const struct relaytest_pass *ps,
 	report_json_reply(w, &t->mail);
 	json_key(w, "reply");
 	report_json_reply(w, &t->rcpt_reply);
+	/* The made-up local part asked after an accepted local form. */
+	json_key(w, "control");
+	report_json_reply(w, &t->control);
 	json_kv_str_nonempty(w, "note", ps->note[i]);
 	json_object_end(w);
 }
@@ -71,10 +74,13 @@ report_relaytest_json(FILE *out, const struct relaytest_result *rt)
 	struct json_writer w;
 
 	json_init(&w, out);
-	json_object(&w);
+	json_report_object(&w);
 	json_kv_str(&w, "mode", "relay_test");
 	json_kv_str_nonempty(&w, "target", rt->target);
 	json_kv_str_nonempty(&w, "server_domain", rt->server_domain);
+	json_kv_str(&w, "server_domain_from",
+	    relaytest_domain_source_name(rt->domain_source));
+	json_kv_str_nonempty(&w, "control", rt->control);
 	json_kv_str(&w, "from", rt->from);
 	json_kv_str(&w, "relay_rcpt", rt->outside);
 	if (r0 != NULL && r0->has_server) {
@@ -160,6 +166,13 @@ text_variant(FILE *out, const struct relaytest_pass *ps, size_t i)
 		fputs("MAIL ", out);
 	put_reply(out, shown, 60);
 	fputc('\n', out);
+	if (t->control.reply != NULL) {
+		fputs("      control ", out);
+		report_put_cstr(out, t->control.command);
+		fputs(": ", out);
+		put_reply(out, t->control.reply, 60);
+		fputc('\n', out);
+	}
 	if (ps->note[i][0]) {
 		fputs("      note: ", out);
 		report_put_cstr(out, ps->note[i]);

@@ -72,6 +72,7 @@ report_tls_json(struct json_writer *w, const struct probe_result *r)
 	json_kv_bool(w, "implicit", r->tls_implicit);
 	json_kv_str_nonempty(w, "version", t->version);
 	json_kv_str_nonempty(w, "cipher", t->cipher);
+	json_kv_bool(w, "resumed", t->resumed);
 	json_kv_bool(w, "verified", t->verified);
 	json_kv_bool(w, "chain_ok", t->chain_ok);
 	json_kv_str_nonempty(w, "verify_error", t->verify_error);
@@ -291,10 +292,11 @@ report_tls_text(FILE *out, const struct probe_result *r)
 	const struct tlsconn_info *t = &r->tls;
 
 	if (r->tls_done) {
-		fprintf(out, "  tls:     %s %s%s, certificate %s, OCSP %s\n",
+		fprintf(out, "  tls:     %s %s%s%s, certificate %s, OCSP %s\n",
 		    t->version, t->cipher, r->tls_implicit ? " (implicit)" :
-		    "", t->verified ? "verified" : "NOT verified",
-		    t->ocsp_stapled ? "stapled" : "not stapled");
+		    "", t->resumed ? " (session resumed)" : "", t->verified ?
+		    "verified" : "NOT verified", t->resumed ? "not asked "
+		    "(resumed)" : t->ocsp_stapled ? "stapled" : "not stapled");
 		if (t->nchain > 0) {
 			fputs("  chain:\n", out);
 			text_chain(out, t);

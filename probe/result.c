@@ -10,6 +10,7 @@
  * LIMIT_ATTEMPT_RECORDS, IDENT_MAX_SERVERS, LIMIT_TRANSCRIPT_BYTES.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ stage_status_name(enum stage_status s)
 	case STATUS_OK: return "ok";
 	case STATUS_WARN: return "warn";
 	case STATUS_FAIL: return "fail";
+	case STATUS_NOT_ASKED: return "not_asked";
 	default: return "skipped";
 	}
 }
@@ -697,96 +699,102 @@ copy_stage(struct stage_rec *d, const struct stage_rec *s)
 	}
 }
 
-/* dst's findings become src's, but those about src's own RCPT. */
+/* Append src's findings filed under a stage of mask (FINDING_STAGE_BIT)
+ * to dst's. */
 static void
-copy_findings(struct probe_result *dst, const struct probe_result *src)
+copy_findings(struct probe_result *dst, const struct probe_result *src,
+    unsigned mask)
 {
 	size_t i;
 
-	dst->findings = NULL;
-	dst->nfindings = dst->findings_cap = 0;
-	if (src->nfindings == 0)
-		return;
-	if ((dst->findings = malloc(src->nfindings *
-	    sizeof(*dst->findings))) == NULL) {
-		dst->findings_dropped += src->nfindings;
-		return;
+	for (i = 0; i < src->nfindings; i++) {
+		if ((FINDING_STAGE_BIT(src->findings[i].stage) & mask) == 0)
+			continue;
+		if (!result_grow(&dst->findings, &dst->findings_cap,
+		    dst->nfindings, LIMIT_FINDINGS, sizeof(*dst->findings))) {
+			dst->findings_dropped++;
+			continue;
+		}
+		dst->findings[dst->nfindings++] = src->findings[i];
 	}
-	dst->findings_cap = src->nfindings;
-	for (i = 0; i < src->nfindings; i++)
-		if (src->findings[i].stage != STAGE_RCPT)
-			dst->findings[dst->nfindings++] = src->findings[i];
 }
 
+/* Append the transcript entries [from, to) of src to dst's. */
 static void
-copy_transcript(struct probe_result *dst, const struct probe_result *src)
+copy_transcript(struct probe_result *dst, const struct probe_result *src,
+    size_t from, size_t to)
 {
 	size_t i;
 
-	dst->transcript = NULL;
-	dst->ntranscript = dst->transcript_cap = dst->transcript_bytes = 0;
-	if (src->ntranscript == 0)
-		return;
-	if ((dst->transcript = malloc(src->ntranscript *
-	    sizeof(*dst->transcript))) == NULL) {
-		dst->transcript_dropped += src->ntranscript;
-		return;
-	}
-	dst->transcript_cap = src->ntranscript;
-	for (i = 0; i < src->ntranscript; i++) {
+	for (i = from; i < to && i < src->ntranscript; i++) {
 		const struct transcript_entry *e = &src->transcript[i];
-		struct transcript_entry *d = &dst->transcript[dst->ntranscript];
+		struct transcript_entry *d;
 
-		if ((d->text = malloc(e->len + 1)) == NULL) {
+		if (!result_grow(&dst->transcript, &dst->transcript_cap,
+		    dst->ntranscript, SIZE_MAX, sizeof(*dst->transcript)) ||
+		    (dst->transcript[dst->ntranscript].text = malloc(e->len +
+		    1)) == NULL) {
 			dst->transcript_dropped++;
 			continue;
 		}
+		d = &dst->transcript[dst->ntranscript++];
 		memcpy(d->text, e->text, e->len + 1);
 		d->len = e->len;
 		d->dir = e->dir;
 		d->t_ms = e->t_ms;
-		dst->ntranscript++;
 		dst->transcript_bytes += e->len;
 	}
 }
 
-/* The MX hosts, attempts and server identities of src, copied. */
+/* A copy of src's n elements of elem bytes into *dstp (counted in *ndst
+ * and *cap); what memory does not allow is dropped and counted. */
 static void
-copy_lists(struct probe_result *dst, const struct probe_result *src)
+copy_list(void *dstp, size_t *ndst, size_t *cap, const void *src, size_t n,
+    size_t elem, struct probe_result *dst)
 {
-	dst->mx = dup_array(src->mx, src->nmx, sizeof(*src->mx));
-	dst->mx_cap = dst->nmx = dst->mx != NULL ? src->nmx : 0;
-	dst->attempts = dup_array(src->attempts, src->nattempts,
-	    sizeof(*src->attempts));
-	dst->attempts_cap = dst->nattempts = dst->attempts != NULL ?
-	    src->nattempts : 0;
-	dst->ident.servers = dup_array(src->ident.servers,
-	    src->ident.nservers, sizeof(*src->ident.servers));
-	dst->ident.servers_cap = dst->ident.nservers =
-	    dst->ident.servers != NULL ? src->ident.nservers : 0;
-	dst->nomem_dropped += (src->nmx - dst->nmx) +
-	    (src->nattempts - dst->nattempts) +
-	    (src->ident.nservers - dst->ident.nservers);
+	void *c = dup_array(src, n, elem);
+
+	*(void **)dstp = c;
+	*ndst = *cap = c != NULL ? n : 0;
+	dst->nomem_dropped += n - *ndst;
+}
+
+/* The MX hosts of mxsrc; the attempts, server identities, proxy facts
+ * and reachability of src. */
+static void
+copy_lists(struct probe_result *dst, const struct probe_result *src,
+    const struct probe_result *mxsrc)
+{
+	copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, mxsrc->mx, mxsrc->nmx,
+	    sizeof(*mxsrc->mx), dst);
+	copy_list(&dst->attempts, &dst->nattempts, &dst->attempts_cap,
+	    src->attempts, src->nattempts, sizeof(*src->attempts), dst);
+	copy_list(&dst->ident.servers, &dst->ident.nservers,
+	    &dst->ident.servers_cap, src->ident.servers, src->ident.nservers,
+	    sizeof(*src->ident.servers), dst);
 	dst->proxy = src->proxy != NULL ? dup_array(src->proxy, 1,
 	    sizeof(*src->proxy)) : NULL;
 	dst->reach = src->reach != NULL ? dup_array(src->reach, 1,
 	    sizeof(*src->reach)) : NULL;
-	if (dst->nmx < src->nmx || (src->proxy != NULL && dst->proxy == NULL) ||
-	    (src->reach != NULL && dst->reach == NULL))
+	if (dst->nmx < mxsrc->nmx || (src->proxy != NULL &&
+	    dst->proxy == NULL) || (src->reach != NULL && dst->reach == NULL))
 		result_nomem(dst);
 }
 
-void
-result_copy_shared(struct probe_result *dst, const struct probe_result *src)
+/*
+ * dst (its input and address set) takes src's plain facts: server,
+ * capabilities, TLS, identity, outcome.  Every array of dst is its own
+ * and empty afterwards, the stages cleared, the verdict unset.  False
+ * without memory (dst then says so).
+ */
+static bool
+copy_plain(struct probe_result *dst, const struct probe_result *src)
 {
 	struct probe_result *keep;
-	int st;
 
-	/* The address fields of dst are its own; everything else is the
-	 * session's, copied deeply: no pointer of src is shared. */
 	if ((keep = malloc(sizeof(*keep))) == NULL) {
 		result_nomem(dst);
-		return;
+		return false;
 	}
 	memcpy(keep, dst, sizeof(*keep));
 	result_clear(dst);
@@ -799,23 +807,266 @@ result_copy_shared(struct probe_result *dst, const struct probe_result *src)
 	memcpy(dst->addr_why, keep->addr_why, sizeof(dst->addr_why));
 	dst->t0 = keep->t0;
 	free(keep);
-
+	memset(dst->stages, 0, sizeof(dst->stages));
+	dst->findings = NULL;
+	dst->nfindings = dst->findings_cap = dst->findings_dropped = 0;
+	dst->transcript = NULL;
+	dst->ntranscript = dst->transcript_cap = dst->transcript_bytes = 0;
+	dst->transcript_dropped = 0;
+	dst->mx = NULL;
+	dst->attempts = NULL;
+	dst->ident.servers = NULL;
+	dst->proxy = NULL;
+	dst->reach = NULL;
+	/* The TLS facts' chain and the MTA-STS facts, copied deeply. */
+	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+		dst->nomem_dropped++;
+	dst->mtasts = NULL;
+	if (src->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(src->mtasts)) == NULL)
+		dst->nomem_dropped++;
 	dst->verdict = VERDICT_UNKNOWN;
 	dst->reason = REASON_NONE;
 	dst->summary[0] = '\0';
 	dst->exit_code = 0;
-	for (st = 0; st < STAGE_COUNT; st++) {
-		if (st == STAGE_RCPT)
-			memset(&dst->stages[st], 0, sizeof(dst->stages[st]));
-		else
+	return true;
+}
+
+void
+result_copy_shared(struct probe_result *dst, const struct probe_result *src)
+{
+	int st;
+
+	/* The address fields of dst are its own; everything else is the
+	 * session's, copied deeply: no pointer of src is shared. */
+	if (!copy_plain(dst, src))
+		return;
+	for (st = 0; st < STAGE_COUNT; st++)
+		if (st != STAGE_RCPT)
 			copy_stage(&dst->stages[st], &src->stages[st]);
+	dst->findings_dropped = src->findings_dropped;
+	copy_findings(dst, src, FINDING_ANY_STAGE &
+	    ~FINDING_STAGE_BIT(STAGE_RCPT));
+	copy_lists(dst, src, src);
+	dst->transcript_dropped = src->transcript_dropped;
+	copy_transcript(dst, src, 0, src->ntranscript);
+}
+
+struct probe_dns *
+result_dns_save(const struct probe_result *r)
+{
+	struct probe_dns *d;
+	struct probe_result *tmp;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->literal = r->addr.literal;
+	d->literal_addr = r->addr.literal_addr;
+	d->dns_done = r->dns_done;
+	d->dns_status = r->dns_status;
+	memcpy(d->dns_detail, r->dns_detail, sizeof(d->dns_detail));
+	d->implicit_mx = r->implicit_mx;
+	d->null_mx = r->null_mx;
+	memcpy(d->dns_cname, r->dns_cname, sizeof(d->dns_cname));
+	d->local_error = r->local_error;
+	memcpy(d->local_error_msg, r->local_error_msg,
+	    sizeof(d->local_error_msg));
+	d->t0 = r->t0;
+	copy_stage(&d->stage, &r->stages[STAGE_DNS]);
+	if (r->mtasts != NULL && (d->mtasts = mtasts_info_dup(r->mtasts)) ==
+	    NULL)
+		d->nomem_dropped++;
+	/* The arrays through a result's own copy helpers. */
+	if ((tmp = calloc(1, sizeof(*tmp))) == NULL) {
+		result_dns_free(d);
+		return NULL;
 	}
-	copy_findings(dst, src);
-	copy_lists(dst, src);
-	copy_transcript(dst, src);
-	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+	copy_list(&tmp->mx, &tmp->nmx, &tmp->mx_cap, r->mx, r->nmx,
+	    sizeof(*r->mx), tmp);
+	copy_findings(tmp, r, FINDING_STAGE_BIT(STAGE_DNS));
+	copy_transcript(tmp, r, 0, r->ntranscript);
+	d->mx = tmp->mx;
+	d->nmx = tmp->nmx;
+	d->findings = tmp->findings;
+	d->nfindings = tmp->nfindings;
+	d->transcript = tmp->transcript;
+	d->ntranscript = tmp->ntranscript;
+	d->nomem_dropped = tmp->nomem_dropped + r->nmx - tmp->nmx;
+	free(tmp);	/* its arrays are d's now */
+	return d;
+}
+
+void
+result_dns_free(struct probe_dns *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	clear_stage(&d->stage);
+	free(d->mtasts);
+	free(d->mx);
+	free(d->findings);
+	for (i = 0; i < d->ntranscript; i++)
+		free(d->transcript[i].text);
+	free(d->transcript);
+	free(d);
+}
+
+/* The DNS fields of d into dst. */
+static void
+copy_dns_fields(struct probe_result *dst, const struct probe_dns *d)
+{
+	dst->dns_done = d->dns_done;
+	dst->dns_status = d->dns_status;
+	memcpy(dst->dns_detail, d->dns_detail, sizeof(dst->dns_detail));
+	dst->implicit_mx = d->implicit_mx;
+	dst->null_mx = d->null_mx;
+	memcpy(dst->dns_cname, d->dns_cname, sizeof(dst->dns_cname));
+}
+
+/* d's findings and transcript entries appended to dst's. */
+static void
+append_dns_lists(struct probe_result *dst, const struct probe_dns *d)
+{
+	struct probe_result view;
+
+	/* A result that shows d's arrays, for the copy helpers. */
+	memset(&view, 0, sizeof(view));
+	view.findings = d->findings;
+	view.nfindings = d->nfindings;
+	view.transcript = d->transcript;
+	view.ntranscript = d->ntranscript;
+	copy_findings(dst, &view, FINDING_STAGE_BIT(STAGE_DNS));
+	copy_transcript(dst, &view, 0, view.ntranscript);
+}
+
+void
+result_copy_dns(struct probe_result *dst, const struct probe_dns *d)
+{
+	copy_dns_fields(dst, d);
+	clear_stage(&dst->stages[STAGE_DNS]);
+	copy_stage(&dst->stages[STAGE_DNS], &d->stage);
+	free(dst->mx);
+	copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, d->mx, d->nmx,
+	    sizeof(*d->mx), dst);
+	dst->nomem_dropped += d->nomem_dropped;
+	if (dst->nmx < d->nmx)
+		result_nomem(dst);
+	/* The domain's MTA-STS facts, unless the run has them already. */
+	if (dst->mtasts == NULL && d->mtasts != NULL && (dst->mtasts =
+	    mtasts_info_dup(d->mtasts)) == NULL)
 		dst->nomem_dropped++;
-	if (src->mtasts != NULL && (dst->mtasts =
-	    mtasts_info_dup(src->mtasts)) == NULL)
-		dst->nomem_dropped++;
+	if (d->local_error) {
+		dst->local_error = true;
+		memcpy(dst->local_error_msg, d->local_error_msg,
+		    sizeof(dst->local_error_msg));
+	}
+	append_dns_lists(dst, d);
+}
+
+/* The first MAIL FROM sent in r's last session (its index), or the end
+ * of the transcript. */
+static size_t
+first_mail(const struct probe_result *r)
+{
+	size_t i;
+
+	for (i = r->transcript_session; i < r->ntranscript; i++)
+		if (r->transcript[i].dir == 's' &&
+		    strncmp(r->transcript[i].text, "MAIL FROM:", 10) == 0)
+			return i;
+	return r->ntranscript;
+}
+
+void
+result_copy_connection(struct probe_result *dst,
+    const struct probe_result *conn, const struct probe_dns *dns)
+{
+	unsigned mask = FINDING_ANY_STAGE & ~FINDING_STAGE_BIT(STAGE_MAIL) &
+	    ~FINDING_STAGE_BIT(STAGE_RCPT);
+	int st;
+
+	if (!copy_plain(dst, conn))
+		return;
+	if (dns != NULL) {
+		copy_dns_fields(dst, dns);
+		mask &= ~FINDING_STAGE_BIT(STAGE_DNS);
+	}
+	for (st = 0; st < STAGE_COUNT; st++)
+		if (st != STAGE_MAIL && st != STAGE_RCPT)
+			copy_stage(&dst->stages[st], dns != NULL &&
+			    st == STAGE_DNS ? &dns->stage : &conn->stages[st]);
+	copy_lists(dst, conn, conn);
+	/* The transcript up to the first transaction: the address's own
+	 * lines follow (result_transcript_rec()), not the others'. */
+	if (dns != NULL) {
+		free(dst->mx);
+		copy_list(&dst->mx, &dst->nmx, &dst->mx_cap, dns->mx, dns->nmx,
+		    sizeof(*dns->mx), dst);
+		/* The MTA-STS facts are its domain's, not the connection's. */
+		free(dst->mtasts);
+		dst->mtasts = NULL;
+		if (dns->mtasts != NULL && (dst->mtasts =
+		    mtasts_info_dup(dns->mtasts)) == NULL)
+			dst->nomem_dropped++;
+		append_dns_lists(dst, dns);
+		copy_findings(dst, conn, mask);
+		copy_transcript(dst, conn, conn->transcript_session,
+		    first_mail(conn));
+	} else {
+		copy_findings(dst, conn, mask);
+		copy_transcript(dst, conn, 0, first_mail(conn));
+	}
+}
+
+struct rec_reply *
+result_copy_reply(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr)
+{
+	struct reply *rp;
+
+	if (rr->reply == NULL)
+		return NULL;
+	if ((rp = reply_dup(rr->reply)) == NULL) {
+		result_nomem(r);
+		return NULL;
+	}
+	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	    rr->elapsed_ms);
+}
+
+/* One transcript entry at t_ms. */
+static void
+transcript_at(struct probe_result *r, char dir, const char *text, size_t len,
+    double t_ms)
+{
+	size_t n = r->ntranscript;
+
+	result_transcript(r, dir, text, len);
+	if (r->ntranscript > n)
+		r->transcript[n].t_ms = t_ms;
+}
+
+void
+result_transcript_rec(struct probe_result *r, const struct rec_reply *rr,
+    double t0)
+{
+	const struct reply *rp = rr->reply;
+	char line[LIMIT_TRANSCRIPT_ENTRY];
+	double sent = rr->sent_ms > 0 ? rr->sent_ms - t0 : 0;
+	size_t i;
+	int n;
+
+	if (rr->command[0] != '\0')
+		transcript_at(r, 's', rr->command, strlen(rr->command), sent);
+	for (i = 0; rp != NULL && i < rp->nlines; i++) {
+		n = snprintf(line, sizeof(line), "%d%c%.*s", rp->code,
+		    i + 1 < rp->nlines ? '-' : ' ', (int)rp->lines[i].len,
+		    rp->lines[i].text);
+		if (n > 0)
+			transcript_at(r, 'r', line, (size_t)n < sizeof(line) ?
+			    (size_t)n : sizeof(line) - 1, sent +
+			    rr->elapsed_ms);
+	}
 }

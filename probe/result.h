@@ -55,7 +55,8 @@ enum stage_status {
 	STATUS_SKIPPED,
 	STATUS_OK,
 	STATUS_WARN,
-	STATUS_FAIL
+	STATUS_FAIL,
+	STATUS_NOT_ASKED	/* after the stop point (--quit-after) */
 };
 
 const char *stage_status_name(enum stage_status s);
@@ -66,6 +67,7 @@ struct rec_reply {
 	char			 command[LIMIT_ADDRESS * 4 + 32];	/* line sent, "" for the greeting */
 	struct reply		*reply;		/* owned */
 	double			 elapsed_ms;	/* from sending to the last line */
+	double			 sent_ms;	/* monotonic ms when sent; 0: unknown */
 	enum codes_legality	 legality;
 	const char		*legality_ref;
 	bool			 untrusted;	/* the server's replies were out of
@@ -107,6 +109,9 @@ struct stage_rec {
 	size_t			replies_dropped;
 	double			elapsed_ms;
 	bool			timed_out;
+	/* Timed out inside a reply that had begun (continuation lines,
+	 * then silence). */
+	bool			unfinished;
 	char			error[256];	/* our own failure (errno, OpenSSL), not the server's */
 	struct explanation	expl;
 };
@@ -315,6 +320,8 @@ struct probe_result {
 	struct identity		 ident;
 	bool			 self_check_only;	/* --self-check without a mailbox */
 	enum result_kind	 kind;
+	enum stage		 stop_after;	/* --quit-after: the last stage
+						 * asked; STAGE_ADDRESS: every one */
 	bool			 identity_checked;	/* identity.c looked things up */
 	size_t			 skipped_stalled;	/* server addresses not tried:
 							 * they timed out earlier */
@@ -334,7 +341,10 @@ struct probe_result {
 	size_t			 transcript_bytes;
 	size_t			 transcript_dropped;
 	struct transcript_entry	*transcript;
+	size_t			 transcript_session;	/* where the last session's
+						 * entries begin */
 	double			 t0;		/* monotonic ms at start */
+	double			 elapsed_ms;	/* the whole probe, to its verdict */
 
 	enum verdict		 verdict;
 	enum reason		 reason;
@@ -419,6 +429,67 @@ void result_note_reply(struct probe_result *r, enum stage st,
  * transaction.  Replies and transcript are copied, not shared. */
 void result_copy_shared(struct probe_result *dst,
     const struct probe_result *src);
+
+/*
+ * The DNS facts of a domain kept apart from any result, sized by what
+ * they hold (batch mode keeps one per domain while addresses of it wait,
+ * where a whole result would cost 17 KiB): the status, the MX hosts and
+ * their addresses, an address literal, the DNS stage and its findings,
+ * the transcript, a local error.
+ */
+struct probe_dns {
+	bool			 literal;	/* the domain is an address literal */
+	struct sockaddr_storage	 literal_addr;
+	bool			 dns_done;
+	enum resolver_status	 dns_status;
+	char			 dns_detail[160];
+	bool			 implicit_mx;
+	bool			 null_mx;
+	char			 dns_cname[RESOLVER_NAME_MAX];
+	size_t			 nmx;
+	struct mx_info		*mx;
+	struct stage_rec	 stage;		/* STAGE_DNS */
+	size_t			 nfindings;
+	struct finding		*findings;	/* those filed under STAGE_DNS */
+	size_t			 ntranscript;
+	struct transcript_entry	*transcript;
+	struct mtasts_info	*mtasts;	/* the domain's MTA-STS facts */
+	size_t			 nomem_dropped;
+	bool			 local_error;
+	char			 local_error_msg[256];
+	double			 t0;
+};
+
+/* r's DNS facts, copied; NULL without memory. */
+struct probe_dns *result_dns_save(const struct probe_result *r);
+void result_dns_free(struct probe_dns *d);
+
+/* The DNS facts d (of an address's domain) into dst, a result just
+ * initialised for an address of that domain. */
+void result_copy_dns(struct probe_result *dst, const struct probe_dns *d);
+
+/*
+ * Batch mode: make dst (its input and address already set) a copy of the
+ * connection conn asked it on: server, attempts, identity, the stages
+ * from CONNECT to AUTH and QUIT with their findings, and the transcript
+ * up to the first MAIL FROM.  MAIL and RCPT are left empty for dst's own
+ * answers.  The DNS facts are dns's when given (an address of another
+ * domain than conn's; the transcript then starts with dns's and goes on
+ * with conn's last session), else conn's.
+ */
+void result_copy_connection(struct probe_result *dst,
+    const struct probe_result *conn, const struct probe_dns *dns);
+
+/* A copy of the reply of record rr into stage st, with the findings its
+ * deviations call for; the record keeps its reply.  NULL when it has
+ * none or without memory. */
+struct rec_reply *result_copy_reply(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr);
+
+/* Record rr's command and reply lines into the transcript, at the times
+ * they were sent and received (relative to t0). */
+void result_transcript_rec(struct probe_result *r, const struct rec_reply *rr,
+    double t0);
 
 double monotonic_ms(void);
 

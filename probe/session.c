@@ -125,6 +125,9 @@ struct session {
 	struct sent_cmd		 cur;		/* what the reply in hand answers */
 	struct redact		*redact;	/* with AUTH: the credentials' forms */
 	double			 stage_start;
+	double			 deadline;	/* the state's timer ends */
+	double			 line_at;	/* the last line came */
+	bool			 unfinished;	/* timed out mid-reply */
 	bool			 in_tls;
 	struct tlsconn_params	 tp;		/* the handshake's name, TLSA records */
 	bool			 dane_usable;	/* a TLSA record OpenSSL can match */
@@ -134,6 +137,12 @@ struct session {
 	size_t			 ri;		/* its recipient being asked */
 	bool			 in_control;	/* asking a control out of order */
 	size_t			 resume;	/* ... then go on from here */
+	size_t			 accepted_mail;	/* recipients accepted since MAIL */
+	bool			 carrying;	/* plan.carry_over: RSET, then MAIL
+						 * again for the rest */
+	bool			 carry_mail;	/* that MAIL is in flight */
+	struct rec_reply	 carry_rec;	/* its answer */
+	SSL_SESSION		*tls_session;	/* to resume; owned */
 	bool			 finished;
 	enum session_outcome	 outcome;	/* decided; QUIT may still follow */
 	enum stage		 outcome_stage;
@@ -177,6 +186,7 @@ enter(struct session *s, enum sstate st)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(s->timer, &tv);
+	s->deadline = now_ms() + ms;
 	if (stage_of(s)->elapsed_ms == 0)
 		s->stage_start = now_ms();
 }
@@ -201,6 +211,9 @@ finish(struct session *s)
 	s->state = S_DONE;
 	if (s->timer != NULL)
 		evtimer_del(s->timer);
+	/* For the next connection to this server: a shorter handshake. */
+	if (s->in_tls && s->tls_session == NULL)
+		s->tls_session = tlsconn_session(conn_tls_bev(s->conn));
 	conn_close(s->conn);
 	s->res->outcome = s->outcome;
 	s->res->outcome_stage = s->outcome_stage;
@@ -654,6 +667,28 @@ tls_failed(struct session *s, const char *why)
 }
 
 /*
+ * The stop point (session_params.stop_after): once stage `done` is over
+ * and the caller asked for no more, end politely — QUIT, or after a mere
+ * connection (through a proxy: once the proxy has connected to the
+ * server) just close it, since nothing may be said before the greeting
+ * (RFC 5321 §3.1).  True when the session stops here.
+ */
+static bool
+stop_point(struct session *s, enum stage done)
+{
+	if (s->p.stop_after == STAGE_ADDRESS || s->p.stop_after > done)
+		return false;
+	decide(s, OUTCOME_ANSWERED, done);
+	result_transcriptf(s->res, 'i', "stopping after the %s stage, as "
+	    "asked", stage_name(done));
+	if (done < STAGE_GREETING)
+		finish(s);
+	else
+		send_quit(s);
+	return true;
+}
+
+/*
  * A TLS record where the greeting should be: the server expects TLS
  * from the first byte (implicit TLS, as on port 465), and sent an alert
  * or a handshake message.  A finding; true when p is such a record.
@@ -873,6 +908,7 @@ record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
 	rec_reply_set(rr, cmd, s->cur.shown, rp, now_ms() - s->cur.sent_at);
+	rr->sent_ms = s->cur.sent_at;
 	return rr->legality != CODES_ILLEGAL;
 }
 
@@ -889,20 +925,75 @@ rcpt_of(struct session *s, const struct sent_cmd *c)
 	return &txn_of(s, c)->rcpts[c->ri];
 }
 
+/* Where the answer to the MAIL in flight goes: the transaction's record,
+ * or for the MAIL of a carried-over rest (plan.carry_over) a record of
+ * the session's own (the transaction's first answer stands). */
+static struct rec_reply *
+mail_rec(struct session *s)
+{
+	return s->carry_mail ? &s->carry_rec : &txn_of(s, &s->cur)->mail;
+}
+
+/*
+ * The plan's rules (plan.h) after the answer rr to MAIL or RCPT: count
+ * it, and true when the session must stop asking — the refusals reached
+ * the plan's budget, or the reply was slower than the plan allows.
+ */
+static bool
+plan_rules(struct session *s, const struct rec_reply *rr)
+{
+	struct plan *p = s->p.plan;
+	int code = rr->reply->code;
+
+	p->nreplies++;
+	p->reply_ms += rr->elapsed_ms;
+	if (rr->elapsed_ms > p->slowest_ms)
+		p->slowest_ms = rr->elapsed_ms;
+	if (code / 100 == 4 || code / 100 == 5)
+		p->rejected++;
+	if (p->max_rejected > 0 && p->rejected >= p->max_rejected)
+		p->stopped = PLAN_STOP_BUDGET;
+	else if (p->slow_reply_ms > 0 && rr->elapsed_ms > p->slow_reply_ms)
+		p->stopped = PLAN_STOP_SLOW;
+	if (p->stopped != PLAN_STOP_NONE)
+		result_transcriptf(s->res, 'i', "stopping here: %s",
+		    p->stopped == PLAN_STOP_BUDGET ? "the refusals reached the "
+		    "budget of this connection" : "the server answers too "
+		    "slowly");
+	return p->stopped != PLAN_STOP_NONE;
+}
+
 static void next_txn(struct session *s);
 
 /* After EHLO (and STARTTLS, AUTH): the transactions, or QUIT. */
 static void
 after_opening(struct session *s)
 {
+	if (stop_point(s, s->auth_tried ? STAGE_AUTH : STAGE_TLS))
+		return;
 	if (!s->auth_tried && s->p.auth_user != NULL &&
 	    s->p.auth_user[0] != '\0') {
 		/* After the last EHLO (inside TLS when there is TLS). */
 		start_auth(s);
 		return;
 	}
+	if (stop_point(s, STAGE_AUTH))
+		return;
 	s->ti = 0;
 	next_txn(s);
+}
+
+/* MAIL FROM for transaction s->ti (again for a carried-over rest). */
+static void
+send_mail(struct session *s)
+{
+	struct plan_txn *t = cur_txn(s);
+	bool utf8 = t->need_smtputf8 && s->res->has_caps &&
+	    s->res->caps.smtputf8;
+
+	s->accepted_mail = 0;
+	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
+	    utf8 ? " SMTPUTF8" : "");
 }
 
 /* MAIL FROM for transaction s->ti, or QUIT after the last. */
@@ -932,8 +1023,7 @@ next_txn(struct session *s)
 	}
 	t->state = PLAN_TXN_ASKED;
 	s->ri = 0;
-	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
-	    utf8 ? " SMTPUTF8" : "");
+	send_mail(s);
 }
 
 /* The control recipient not asked yet (plan.h, if_accepted), or nrcpts. */
@@ -992,22 +1082,28 @@ rcpt_advance(struct session *s)
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = txn_of(s, &s->cur);
+	struct rec_reply *rr = mail_rec(s);
 	int code = rp->code;
+	bool stop;
 
-	if (!record(s, &t->mail, CODES_CMD_MAIL, rp)) {
+	if (!record(s, rr, CODES_CMD_MAIL, rp)) {
 		decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_MAIL);
 		send_quit(s);
 		return;
 	}
+	s->carry_mail = false;
+	stop = plan_rules(s, rr);
 	if (code / 100 == 2) {
 		s->transaction = true;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	/* A refused MAIL opens no transaction (§4.1.1.2). */
 	decide(s, OUTCOME_ANSWERED, STAGE_MAIL);
-	if (code == 421) {
+	if (code == 421 || stop) {
 		/* RFC 5321 §3.8: the server is closing the channel. */
 		send_line(s, S_QUIT, "QUIT");
 		return;
@@ -1022,9 +1118,9 @@ on_mail_reply(struct session *s, struct reply *rp)
  * recipient: it and the rest of the transaction stay to be asked again.
  */
 static bool
-too_many(const struct plan_txn *t, const struct reply *rp)
+too_many(const struct session *s, const struct reply *rp)
 {
-	return t->accepted > 0 && ((rp->esc_subject == 5 &&
+	return s->accepted_mail > 0 && ((rp->esc_subject == 5 &&
 	    rp->esc_detail == 3 && rp->esc_class == rp->code / 100) ||
 	    (rp->code == 452 && rp->esc_class == 0));
 }
@@ -1035,6 +1131,7 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 	struct plan_txn *t = txn_of(s, &s->cur);
 	struct plan_rcpt *r = rcpt_of(s, &s->cur);
 	int code = rp->code;
+	bool stop;
 
 	if (!record(s, &r->reply, CODES_CMD_RCPT, rp)) {
 		/* Never take a 3xx (or anything odd) as leave to go on:
@@ -1044,14 +1141,30 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		send_quit(s);
 		return;
 	}
-	if (too_many(t, rp)) {
+	stop = plan_rules(s, &r->reply);
+	if (too_many(s, rp)) {
 		r->state = PLAN_RCPT_TOO_MANY;
+		if (t->took == 0 || s->accepted_mail < t->took)
+			t->took = s->accepted_mail;
 		result_transcriptf(s->res, 'i', "no more recipients in this "
 		    "transaction (%d); %zu recipient(s) left for another one",
 		    code, t->nrcpts - s->ri);
-		s->in_control = false;
+		if (s->in_control) {
+			s->in_control = false;
+			s->ri = s->resume;
+		}
+		if (s->p.plan->carry_over && !stop) {
+			/* RSET, then the rest in a new transaction. */
+			s->carrying = true;
+			s->transaction = false;
+			send_line(s, S_RSET, "RSET");
+			return;
+		}
 		s->ri = t->nrcpts;
-		next_rcpt(s);
+		if (stop)
+			send_quit(s);
+		else
+			next_rcpt(s);
 		return;
 	}
 	decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
@@ -1062,10 +1175,15 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	r->state = PLAN_RCPT_ANSWERED;
-	if (code / 100 == 2 && !r->if_accepted)
+	if (code / 100 == 2 && !r->if_accepted) {
 		t->accepted++;
+		s->accepted_mail++;
+	}
 	rcpt_advance(s);
-	next_rcpt(s);
+	if (stop)
+		send_quit(s);
+	else
+		next_rcpt(s);
 }
 
 /* The RSET that ends a transaction (or comes before QUIT). */
@@ -1077,6 +1195,14 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 	set_status(s, STAGE_QUIT, ok ? STATUS_OK : STATUS_WARN);
 	if (s->quitting || !ok) {
 		send_line(s, S_QUIT, "QUIT");
+		return;
+	}
+	if (s->carrying) {
+		/* The rest of the transaction, from the recipient that got
+		 * the 452. */
+		s->carrying = false;
+		s->carry_mail = true;
+		send_mail(s);
 		return;
 	}
 	s->ti++;
@@ -1109,6 +1235,8 @@ after_hello(struct session *s)
 {
 	bool offered = s->res->has_caps && s->res->caps.starttls;
 
+	if (!s->in_tls && stop_point(s, STAGE_EHLO))
+		return;
 	if (s->in_tls || s->p.tls_mode == TLS_NEVER) {
 		after_opening(s);
 		return;
@@ -1191,6 +1319,8 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 
 	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
 		set_status(s, STAGE_GREETING, STATUS_OK);
+		if (stop_point(s, STAGE_GREETING))
+			return;
 		send_line(s, S_EHLO, "EHLO %s", s->p.helo);
 		return;
 	}
@@ -1452,7 +1582,11 @@ dispatch_reply(struct session *s, struct reply *rp)
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
 		 * few and counts the rest. */
-		if (state == S_RSET && !s->quitting) {
+		if (state == S_RSET && !s->quitting && s->carrying) {
+			s->carrying = false;
+			s->carry_mail = true;
+			send_mail(s);
+		} else if (state == S_RSET && !s->quitting) {
 			s->ti++;
 			next_txn(s);
 		} else
@@ -1664,6 +1798,7 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		return;
 	}
 	sr->timed_out = timeout;
+	sr->unfinished = timeout && s->unfinished;
 	snprintf(sr->error, sizeof(sr->error), "%s", why);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
@@ -1682,6 +1817,10 @@ transport_failure(struct session *s, bool timeout, const char *why)
 	} else if (state == S_TLS_HANDSHAKE) {
 		tls_failed(s, why);
 		return;
+	} else if (sr->unfinished) {
+		result_finding(s->res, FINDING_REPLY_UNFINISHED, st, NULL,
+		    "%s", why);
+		decide(s, OUTCOME_TIMEOUT, st);
 	} else if (state == S_GREETING && pending_tls_record(s)) {
 		decide(s, timeout ? OUTCOME_TIMEOUT : OUTCOME_PROTOCOL_ERROR,
 		    STAGE_GREETING);
@@ -1718,8 +1857,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	if (state == S_MAIL || state == S_RCPT) {
 		/* ... and goes into the record of the request in flight. */
 		if (partial != NULL && state == S_MAIL)
-			(void)record(s, &txn_of(s, &s->cur)->mail,
-			    CODES_CMD_MAIL, partial);
+			(void)record(s, mail_rec(s), CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
 			(void)record(s, &rcpt_of(s, &s->cur)->reply,
 			    CODES_CMD_RCPT, partial);
@@ -1743,6 +1881,29 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	decide(s, OUTCOME_PROTOCOL_ERROR, st);
 	result_transcriptf(s->res, 'i', "giving up: %s", why);
 	finish(s);
+}
+
+/*
+ * A reply has begun and goes on (a continuation line came): a server that
+ * then falls silent would hold the probe for the whole stage's timeout,
+ * although it did answer.  Give up once the partial reply has been silent
+ * for a share of the stage's timeout (limits.h), never later than the
+ * stage's own end.
+ */
+static void
+wait_rest_of_reply(struct session *s)
+{
+	double left = s->deadline - now_ms();
+	double share = s->p.timeout_ms[states[s->state].stage] /
+	    (double)TIMEOUT_PARTIAL_REPLY_DIV;
+	double ms = left < share ? left : share;
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((long)ms % 1000) * 1000;
+	evtimer_add(s->timer, &tv);
 }
 
 /*
@@ -1794,6 +1955,7 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 		return;
 	}
 	result_transcript(s->res, 'r', line, len);
+	s->line_at = now_ms();
 	if (s->state == S_GREETING && s->res->stages[STAGE_GREETING].nreplies
 	    == 0 && greeting_is_tls(s, (const unsigned char *)line, len)) {
 		protocol_abort(s, NULL, "the server sent a TLS record instead "
@@ -1802,6 +1964,7 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 	}
 	switch (reply_parser_line(&s->parser, line, len, crlf, &rp)) {
 	case REPLY_MORE:
+		wait_rest_of_reply(s);
 		break;
 	case REPLY_DONE:
 		on_reply(s, rp);
@@ -1890,6 +2053,9 @@ on_connected(void *arg)
 		    "%s in %.1f ms", s->res->server_ip, s->res->server_port,
 		    ip, s->res->stages[STAGE_CONNECT].elapsed_ms);
 	}
+	if (stop_point(s, s->state == S_PROXY ? STAGE_PROXY :
+	    STAGE_CONNECT))
+		return;
 	if (s->p.implicit_tls) {
 		/* RFC 8314 §3.3: TLS first, the greeting inside it. */
 		s->stage_start = now_ms();
@@ -1929,8 +2095,17 @@ on_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "no answer within %.1f s %s",
-	    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
+	if (s->parser.cur != NULL) {
+		/* Lines came, the reply's last line never did. */
+		s->unfinished = true;
+		snprintf(why, sizeof(why), "the reply was never finished: "
+		    "%zu line%s %s, then nothing for %.1f s",
+		    s->parser.cur->lines_seen, s->parser.cur->lines_seen == 1 ?
+		    "" : "s", states[s->state].during,
+		    (now_ms() - s->line_at) / 1000.0);
+	} else
+		snprintf(why, sizeof(why), "no answer within %.1f s %s",
+		    s->p.timeout_ms[st] / 1000.0, states[s->state].during);
 	result_transcriptf(s->res, 'i', "timeout: %s", why);
 	transport_failure(s, true, why);
 }
@@ -1995,6 +2170,7 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->tp.servername = s->p.host;
 	s->tp.tlsa = s->p.tlsa;
 	s->tp.ntlsa = s->p.ntlsa;
+	s->tp.resume = s->p.tls_resume;
 	for (size_t i = 0; i < s->p.ntlsa; i++)
 		if (tlsconn_tlsa_usable(&s->p.tlsa[i]))
 			s->dane_usable = true;
@@ -2063,11 +2239,23 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	conn_free(s->conn);
+	reply_free(s->carry_rec.reply);
+	if (s->tls_session != NULL)
+		SSL_SESSION_free(s->tls_session);
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
 	redact_free(s->redact);
 	free(s);
+}
+
+SSL_SESSION *
+session_tls_session(struct session *s)
+{
+	SSL_SESSION *sess = s->tls_session;
+
+	s->tls_session = NULL;
+	return sess;
 }
 
 int

@@ -47,6 +47,13 @@ struct session_params {
 	const struct conn_proxy	*proxy;		/* SOCKS 5 proxy; NULL: direct */
 	const char		*helo;
 	struct plan		*plan;		/* what to ask after the opening */
+	/* A stop point: QUIT as soon as this stage of the opening is done
+	 * (STAGE_CONNECT: close once connected to the server, through the
+	 * proxy if there is one, sending nothing, since no command may come
+	 * before the greeting; STAGE_TLS: after STARTTLS,
+	 * the handshake and the EHLO inside TLS, or where they would have
+	 * been).  STAGE_ADDRESS (0) for none: the plan decides. */
+	enum stage		 stop_after;
 	enum tls_mode		 tls_mode;
 	bool			 implicit_tls;	/* TLS from the connect (RFC 8314), no STARTTLS */
 	bool			 no_starttls;	/* retry after a failed handshake */
@@ -64,6 +71,9 @@ struct session_params {
 	const char		*auth_password;
 	enum auth_mech		 auth_mech;
 	bool			 auth_plaintext;
+	/* A TLS session of an earlier connection to this server, offered
+	 * for resumption (borrowed; NULL for none). */
+	SSL_SESSION		*tls_resume;
 	/* Called when the TCP connection is made, with our end of it, so
 	 * that look-ups about it run beside the dialogue; may be NULL. */
 	void			(*connected)(void *arg,
@@ -84,6 +94,11 @@ typedef void (*session_done_cb)(void *arg, struct session *s,
 struct session *session_start(const struct session_params *params,
     struct probe_result *res, session_done_cb done, void *arg);
 void session_free(struct session *s);
+
+/* The session's TLS session, for resumption on a later connection to
+ * the server (the caller owns it: SSL_SESSION_free()); NULL without
+ * TLS.  Once the session is done. */
+SSL_SESSION *session_tls_session(struct session *s);
 
 /* The errno of a failed connection attempt (refused, unreachable, ...);
  * 0 when the connection was made or failed otherwise (timeout).  Through

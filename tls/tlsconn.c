@@ -272,6 +272,7 @@ struct bufferevent *
 tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
     const struct tlsconn_params *tp, char *err, size_t errlen)
 {
+	const char *was;
 	struct bufferevent *bev;
 	SSL *ssl;
 
@@ -298,6 +299,15 @@ tlsconn_wrap(struct event_base *base, SSL_CTX *ctx, struct bufferevent *under,
 		SSL_set_msg_callback(ssl, on_msg);
 		SSL_set_msg_callback_arg(ssl, tp->peek);
 	}
+	/* A resumed session's certificates are those it kept: only a
+	 * session made for the same name is offered, so that they are
+	 * right for it. */
+	was = tp->resume != NULL ? SSL_SESSION_get0_hostname(tp->resume) :
+	    NULL;
+	if (tp->resume != NULL && tp->ntlsa == 0 && (was != NULL ?
+	    is_host_name(tp->servername) && strcmp(was, tp->servername) == 0 :
+	    !is_host_name(tp->servername)))
+		SSL_set_session(ssl, tp->resume);
 	bev = bufferevent_openssl_filter_new(base, under, ssl,
 	    BUFFEREVENT_SSL_CONNECTING,
 	    BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -619,6 +629,7 @@ tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
 	info->version_num = SSL_version(ssl);
 	snprintf(info->cipher, sizeof(info->cipher), "%s",
 	    SSL_get_cipher_name(ssl));
+	info->resumed = SSL_session_reused(ssl) == 1;
 	info->ocsp_stapled = SSL_get_tlsext_status_ocsp_resp(ssl, &ocsp) > 0 &&
 	    ocsp != NULL;
 	vr = SSL_get_verify_result(ssl);
@@ -676,6 +687,31 @@ tlsconn_inspect(struct bufferevent *bev, const struct tlsconn_params *tp,
 		info->verified = pkix == X509_V_OK &&
 		    (!info->name_checked || info->name_match);
 	X509_free(cert);
+}
+
+SSL_SESSION *
+tlsconn_session(struct bufferevent *bev)
+{
+	SSL *ssl = bev != NULL ? bufferevent_openssl_get_ssl(bev) : NULL;
+	SSL_SESSION *cur, *sess;
+	const char *name;
+
+	if (ssl == NULL || (cur = SSL_get1_session(ssl)) == NULL)
+		return NULL;
+	/* A copy: freeing an SSL that did not send close_notify (the
+	 * connection ends with QUIT) marks its own session not resumable. */
+	sess = SSL_SESSION_is_resumable(cur) ? SSL_SESSION_dup(cur) : NULL;
+	SSL_SESSION_free(cur);
+	if (sess == NULL)
+		return NULL;
+	/* The name it was made for (a client's TLS 1.3 session does not
+	 * keep its SNI): tlsconn_wrap() resumes it for that name only. */
+	name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (name != NULL && SSL_SESSION_set1_hostname(sess, name) != 1) {
+		SSL_SESSION_free(sess);
+		return NULL;
+	}
+	return sess;
 }
 
 bool

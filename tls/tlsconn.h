@@ -75,6 +75,12 @@ struct tlsconn_params {
 	 * explain a peer that does not speak TLS; NULL for none.  Must
 	 * outlive the bufferevent. */
 	struct tlsconn_peek		*peek;
+	/* A session of an earlier connection to the same server
+	 * (tlsconn_session()), offered for resumption (RFC 8446 §2.2, RFC
+	 * 5077) so that the handshake is cut short: only when it was made
+	 * for the same servername, and never with DANE (whose match is
+	 * made in a full handshake).  NULL for none. */
+	SSL_SESSION			*resume;
 };
 
 /*
@@ -85,6 +91,11 @@ struct tlsconn_params {
 struct bufferevent *tlsconn_wrap(struct event_base *base, SSL_CTX *ctx,
     struct bufferevent *under, const struct tlsconn_params *tp, char *err,
     size_t errlen);
+
+/* The session of the TLS bufferevent bev, to resume on a later
+ * connection (a reference the caller frees with SSL_SESSION_free());
+ * NULL when it cannot be resumed. */
+SSL_SESSION *tlsconn_session(struct bufferevent *bev);
 
 /* One certificate as the server presented it. */
 struct tlsconn_cert {
@@ -131,6 +142,9 @@ struct tlsconn_info {
 	char	not_after[32];
 	char	names[512];
 	bool	ocsp_stapled;		/* a stapled OCSP response came (RFC 6066 §8) */
+	bool	resumed;		/* an earlier session was resumed: the
+					 * certificates are those it kept, and
+					 * no OCSP response is stapled */
 	/* The chain as presented, the leaf first: nchain entries allocated
 	 * here (tlsconn_info_clear() frees them); certificates past
 	 * TLSCONN_MAX_CHAIN, or without memory, are counted in chain_more. */

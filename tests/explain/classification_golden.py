@@ -4,7 +4,8 @@ binary: every case of tests/data/classification.tsv is given to
 `smtpprobe explain --json` on standard input (lines ending in CRLF, as on
 the wire), with `--after COMMAND` unless the command is "-", and the JSON
 object must state what the corpus states: the reply code, the enhanced
-code, the command, permanence, blame and category.
+code, the command, permanence, blame and category, and must match
+docs/schema/explain.schema.json.
 
 The file's format is described in its header and in docs/TESTING.md; this
 reader follows the same rules as tests/unit/test_codes.c, and a line that
@@ -17,9 +18,14 @@ exit status: 0 every case matched, 1 otherwise.
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "harness"))
+import schemacheck  # noqa: E402  (path set up above)
 
 COMMANDS = ("GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
             "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT")
@@ -135,7 +141,9 @@ def check(binary, case):
     if len(objs) != 1 or not isinstance(objs[0], dict):
         return ["%d JSON objects, want one: %s" % (len(objs), out[:400])]
     return ["%s: got %r, want %r" % (k, objs[0].get(k, "(absent)"), v)
-            for k, v in case["want"].items() if objs[0].get(k, KeyError) != v]
+            for k, v in case["want"].items() if objs[0].get(k, KeyError) !=
+            v] + ["docs/schema/explain.schema.json: %s" % e for e in
+                  schemacheck.validate(objs[0], schemacheck.load("explain"))]
 
 
 def main():

@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """explain_cli.py — runs the real `smtpprobe explain` and checks its text
 and JSON output, its exit status, and its behaviour on hostile input
-(control bytes, NUL, invalid UTF-8, input over the 64 KiB cap).
+(control bytes, NUL, invalid UTF-8, input over the 64 KiB cap).  Every
+JSON object must match docs/schema/explain.schema.json.
 
 usage: explain_cli.py --binary PATH/TO/smtpprobe
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "harness"))
+import schemacheck  # noqa: E402  (path set up above)
 
 FAILURES = []
 
@@ -39,6 +45,11 @@ def json_lines(out, what):
             objs.append(json.loads(line))
         except ValueError as e:
             check(False, "%s: bad JSON line %r: %s" % (what, line[:200], e))
+            continue
+        for error in schemacheck.validate(objs[-1],
+                                          schemacheck.load("explain")):
+            check(False, "%s: docs/schema/explain.schema.json: %s"
+                  % (what, error))
     return objs
 
 

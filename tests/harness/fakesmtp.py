@@ -116,7 +116,10 @@ INTERMEDIATE_RE = re.compile(rb"^3[0-9][0-9]([ -]|\r?$)")
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
                "idle_timeout", "by_helo", "sync_error", "auth",
-               "after_auth")
+               "after_auth", "rcpt_limit", "error_limits", "tarpit",
+               "mailboxes")
+ERROR_LIMIT_KEYS = ("soft", "hard", "sleep")
+TARPIT_KEYS = ("after", "delay")
 AUTH_KEYS = ("user", "password", "mechanisms", "tls_only", "echo")
 AUTH_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
@@ -516,6 +519,18 @@ class FakeSMTPServer(ThreadedServer):
         self.after_auth = {verb.upper(): parse_reply_spec(value, verb)
                            for verb, value in
                            (spec.get("after_auth") or {}).items()}
+        self.mailboxes = spec.get("mailboxes")
+        if self.mailboxes is not None and (
+                not isinstance(self.mailboxes, list) or
+                not all(isinstance(m, str) for m in self.mailboxes)):
+            raise SpecError("server %s: mailboxes must be a list of "
+                            "strings" % self.name)
+        self.rcpt_limit = int(spec.get("rcpt_limit", 0))
+        self.error_limits = self._limits(spec, "error_limits",
+                                         ERROR_LIMIT_KEYS)
+        self.tarpit = self._limits(spec, "tarpit", TARPIT_KEYS)
+        self.transactions = 0     # MAIL commands answered with 2xx
+        self.slowed_replies = 0   # replies held back (error_limits, tarpit)
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
@@ -532,6 +547,17 @@ class FakeSMTPServer(ThreadedServer):
         self._lock = threading.Lock()
         self.active = 0           # connections open right now
         self.max_active = 0       # the most ever open at once
+
+    def _limits(self, spec, key, keys):
+        """A table of numbers among KEYS, or None."""
+        value = spec.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, dict) or set(value) - set(keys) or \
+                not all(isinstance(v, (int, float)) for v in value.values()):
+            raise SpecError("server %s: %s takes numbers %s"
+                            % (self.name, key, ", ".join(keys)))
+        return dict(value)
 
     # -- set-up -------------------------------------------------------------
 
@@ -684,6 +710,17 @@ class FakeSMTPServer(ThreadedServer):
         counts[key] = use + 1
         return actions[min(use, len(actions) - 1)]
 
+    def rcpt_reply(self, line):
+        """With mailboxes: 250 for an address listed (a plain string, any
+        case, or "re:..." searched), 550 5.1.1 for any other."""
+        match = re.match(r"RCPT TO:\s*<([^>]*)>", line, re.IGNORECASE)
+        rcpt = match.group(1) if match else ""
+        for mailbox in self.mailboxes:
+            if helo_matches(mailbox, rcpt):
+                return "250 2.1.5 Ok"
+        return "550 5.1.1 <%s>: Recipient address rejected: User unknown" \
+            % rcpt
+
     def default_reply(self, verb, in_tls):
         """The reply used when the scenario gives none for VERB."""
         if verb == "EHLO":
@@ -729,6 +766,9 @@ class _Session:
         self.authenticated = False
         self.in_auth = False       # inside an AUTH exchange (334 expected)
         self.intermediate = None   # the 3yz reply line sent, if any
+        self.rcpt_ok = 0      # recipients accepted since MAIL (rcpt_limit)
+        self.rcpts = 0        # RCPT commands on the connection (tarpit)
+        self.errors = 0       # 4xx/5xx replies sent (error_limits)
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -943,6 +983,8 @@ class _Session:
             else:
                 action = server.next_action(verb, self.counts, self.helo)
             default = server.default_reply(verb, self.in_tls)
+            if verb == "RCPT" and server.mailboxes is not None:
+                default = server.rcpt_reply(text)
             if verb == "STARTTLS" and server.starttls_inject \
                     and not self.in_tls:
                 self.send_suffix = server.starttls_inject
@@ -953,7 +995,10 @@ class _Session:
                 # second simultaneous connection.
                 self.released = True
                 server._closed()
+            action = self.limits_before(verb, action)
             self.perform(action, default)
+            self.limits_after(verb, default if action is None else
+                              action.get("text", ""))
             if verb == "QUIT":
                 self.conn.event("closed after QUIT")
                 raise _Closed()
@@ -962,6 +1007,52 @@ class _Session:
                 if sent.startswith("220") and server.ssl_context is not None \
                         and not self.in_tls:
                     self.start_tls()
+
+    # -- the server's own limits ---------------------------------------------
+
+    def limits_before(self, verb, action):
+        """rcpt_limit, error_limits.soft and tarpit, before a reply."""
+        server = self.server
+        if verb == "RCPT":
+            self.rcpts += 1
+            if server.rcpt_limit and self.rcpt_ok >= server.rcpt_limit:
+                action = {"kind": "reply", "close": False, "delay": 0.0,
+                          "text": "452 4.5.3 Error: too many recipients"}
+        delay = 0.0
+        limits = server.error_limits
+        if limits and self.errors >= limits.get("soft", 10):
+            # Postfix: past smtpd_soft_error_limit every reply waits
+            # smtpd_error_sleep_time.
+            delay = float(limits.get("sleep", 1))
+        tarpit = server.tarpit
+        if tarpit and verb == "RCPT" and self.rcpts > tarpit.get("after", 0):
+            delay = max(delay, float(tarpit.get("delay", 1)))
+        if delay > 0:
+            with server._lock:
+                server.slowed_replies += 1
+            self.conn.event("reply held back %.1f s" % delay)
+            self.sleep(delay)
+        return action
+
+    def limits_after(self, verb, sent):
+        """Count transactions, accepted recipients and errors; past
+        error_limits.hard say 421 and hang up, as Postfix does."""
+        server = self.server
+        if verb in ("MAIL", "RSET"):
+            self.rcpt_ok = 0
+        if verb == "MAIL" and sent.startswith("2"):
+            with server._lock:
+                server.transactions += 1
+        if verb == "RCPT" and sent.startswith("2"):
+            self.rcpt_ok += 1
+        if sent[:1] in ("4", "5") and verb not in ("EHLO", "QUIT"):
+            self.errors += 1
+            limits = server.error_limits
+            if limits and self.errors >= limits.get("hard", 20):
+                self.send(self.encode_reply("421 4.7.0 %s Error: too many "
+                                            "errors" % server.name))
+                self.conn.event("closed after too many errors")
+                raise _Closed()
 
     # -- AUTH (RFC 4954) ----------------------------------------------------
 
@@ -1113,7 +1204,9 @@ class _Session:
         self.sock.settimeout(POLL_SECONDS)
         self.in_tls = True
         self.conn.tls = True
-        self.conn.event("TLS established (%s)" % self.sock.version())
+        self.conn.event("TLS established (%s%s)" % (
+            self.sock.version(), ", session resumed"
+            if self.sock.session_reused else ""))
 
 
 class FakeSMTPGroup:

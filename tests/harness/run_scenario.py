@@ -20,7 +20,11 @@ its address), and compares the exit status, the JSON report
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
 received DATA or BDAT, or any line after it had sent a 3yz reply (354, or
 anything but 334 during AUTH), if the probe died of a signal or printed a
-sanitizer report, or if a harness server hit an internal error.
+sanitizer report, if a harness server hit an internal error, or if a JSON
+object it printed does not match its JSON Schema in docs/schema/ (the kind
+of document follows from the arguments: explain, --helo-test,
+--relay-test, --batch, else a probe report; ``--no-schema`` turns this
+off).
 
 A case with ``requires_ipv6 = true`` is skipped, not failed, when this
 host has no usable IPv6 loopback (::1); a server on ::1 needs that key.
@@ -51,6 +55,7 @@ import fakedns  # noqa: E402  (path set up above)
 import fakehttps  # noqa: E402
 import fakesmtp  # noqa: E402
 import fakesocks  # noqa: E402
+import schemacheck  # noqa: E402
 
 DEFAULT_WALL_TIMEOUT = 60.0
 HELO_NAME = "probe.test.invalid"
@@ -67,6 +72,7 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
+    "transactions", "slowed_replies",
     "results_sort", "secrets", "auth_responses_secret", "https_requested",
     "https_not_requested", "proxy_received", "proxy_not_received",
     "proxy_connections"}
@@ -332,10 +338,11 @@ def expand_text(obj, key, value):
 class Case:
     """One scenario: load, run, check, report."""
 
-    def __init__(self, path, binary, verbose=False):
+    def __init__(self, path, binary, verbose=False, schema=True):
         self.path = path
         self.binary = binary
         self.verbose = verbose
+        self.schema = schema
         self.failures = []     # (what, expected, actual)
         self.command = []
         self.returncode = None
@@ -517,7 +524,24 @@ class Case:
         self.check_proxy(expect)
         self.check_dns(expect)
         self.check_https(expect)
+        self.check_schema()
         self.check_results(expect)
+
+    def check_schema(self):
+        """Every JSON object on stdout against its schema."""
+        if not self.schema:
+            return
+        kind = schemacheck.document_kind(self.command[1:])
+        for n, line in enumerate(self.stdout.splitlines(), 1):
+            if not line.startswith("{"):
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue    # check_results reports it in JSON mode
+            for error in schemacheck.validate(obj, schemacheck.load(kind)):
+                self.fail("stdout line %d against docs/schema/%s.schema."
+                          "json" % (n, kind), "valid", error)
 
     def check_invariants(self):
         for server, line in self.smtp.data_lines() if self.smtp else []:
@@ -647,16 +671,20 @@ class Case:
                     if n > want:
                         self.fail("max_concurrent on %s" % name,
                                   "at most %d" % want, n)
-        if "connections" in expect:
-            want = expect["connections"]
-            counts = {s.name: len(s.connections) for s in self.smtp.servers}
+        for key, what in (("connections", "_accepted"),
+                          ("transactions", "transactions"),
+                          ("slowed_replies", "slowed_replies")):
+            if key not in expect:
+                continue
+            want = expect[key]
+            counts = {s.name: getattr(s, what) for s in self.smtp.servers}
             if isinstance(want, dict):
                 for name, n in want.items():
                     if counts.get(name) != n:
-                        self.fail("connections to %s" % name, n,
+                        self.fail("%s to %s" % (key, name), n,
                                   counts.get(name))
             elif sum(counts.values()) != want:
-                self.fail("connections (all servers)", want,
+                self.fail("%s (all servers)" % key, want,
                           sum(counts.values()))
 
     def check_proxy(self, expect):
@@ -855,13 +883,16 @@ def main(argv=None):
                         help="the smtpprobe executable")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="print the details of passing cases too")
+    parser.add_argument("--no-schema", action="store_true",
+                        help="do not check the JSON output against "
+                        "docs/schema/")
     parser.add_argument("cases", nargs="+", metavar="CASE.toml")
     opts = parser.parse_args(argv)
     binary = os.path.abspath(opts.binary)
     passed = failed = skipped = 0
     for path in opts.cases:
         try:
-            case = Case(path, binary, opts.verbose)
+            case = Case(path, binary, opts.verbose, not opts.no_schema)
             why = case.skip_reason()
             if why is not None:
                 print("SKIP %s: %s" % (os.path.basename(path), why),
@@ -871,7 +902,7 @@ def main(argv=None):
             ok = case.run()
             case.report(sys.stderr)
         except (CaseError, fakesmtp.SpecError, fakesocks.SpecError,
-                ValueError,
+                schemacheck.SchemaError, ValueError,
                 tomllib.TOMLDecodeError, OSError,
                 subprocess.SubprocessError) as exc:
             print("FAIL %s\n  - the case could not be run: %s\n"

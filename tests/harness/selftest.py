@@ -15,7 +15,13 @@
    server with refuse = "timeout" lets a connect time out.
 4. run_scenario.py: runs a few scenario files against a tiny mock probe
    (``selftest.py --mock-probe``, a much simplified smtpprobe in Python),
-   and checks that a wrong expectation and a DATA command make a case fail.
+   and checks that a wrong expectation and a DATA command make a case fail,
+   and that the mock's reports, which are not what docs/schema/ describes,
+   fail the schema check unless it is turned off.
+4. schemacheck.py: every schema of docs/schema/ loads, the keywords it
+   implements accept and refuse what they should, and, when the jsonschema
+   library is installed, the schemas are valid draft 2020-12 schemas and
+   both validators agree on sample documents.
 
 Exit status 0 when everything passed.  Only loopback traffic.
 """
@@ -39,6 +45,7 @@ import fakedns  # noqa: E402
 import fakehttps  # noqa: E402
 import fakesmtp  # noqa: E402
 import fakesocks  # noqa: E402
+import schemacheck  # noqa: E402
 
 
 # -- a minimal DNS client ------------------------------------------------------
@@ -857,13 +864,16 @@ class RunnerTest(unittest.TestCase):
                          % (sys.executable, os.path.abspath(__file__)))
         os.chmod(cls.binary, 0o755)
 
-    def run_case(self, path, env=None):
+    def run_case(self, path, env=None, schema=False):
+        """Run a case against the mock; its reports are not those of
+        docs/schema/, so the schema check is off unless asked for."""
         full_env = dict(os.environ)
         full_env.update(env or {})
         return subprocess.run(
             [sys.executable, os.path.join(HERE, "run_scenario.py"),
-             "--binary", self.binary, path], capture_output=True, text=True,
-            timeout=60, env=full_env)
+             "--binary", self.binary, path] + ([] if schema else
+                                              ["--no-schema"]),
+            capture_output=True, text=True, timeout=60, env=full_env)
 
     def write_case(self, text):
         path = os.path.join(self.tmp.name, "case.toml")
@@ -962,6 +972,23 @@ json = {index = 1, address = "b@one.test"}
             '"614f', '"zz')))
         self.assertIn("could not be run", proc.stderr)
 
+    def test_schema_checked(self):
+        """The mock's report lacks most keys: the case fails on it."""
+        proc = self.run_case(self.write_case(self.CASE % 0), schema=True)
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("against docs/schema/probe.schema.json", proc.stderr)
+        self.assertIn("required key 'schema' is missing", proc.stderr)
+
+    def test_document_kind(self):
+        for args, kind in ((["explain", "--json", "550"], "explain"),
+                           (["--json", "--helo-test", "a@b.test"],
+                            "helo-test"),
+                           (["--relay-test", "b.test"], "relay-test"),
+                           (["--batch=-"], "batch-line"),
+                           (["--batch", "x", "a@b.test"], "batch-line"),
+                           (["--json", "a@b.test"], "probe")):
+            self.assertEqual(schemacheck.document_kind(args), kind, args)
+
     def test_data_fails_any_case(self):
         proc = self.run_case(self.write_case(self.CASE % 0),
                              env={"MOCK_SEND_DATA": "1"})
@@ -999,6 +1026,91 @@ exit = 0
         proc = self.run_case(self.write_case(self.CASE % 0 + "verdikt = 1\n"))
         self.assertEqual(proc.returncode, 1)
         self.assertIn("unknown [expect] keys", proc.stderr)
+
+
+class SchemaTest(unittest.TestCase):
+    """The validator of tests/harness/schemacheck.py and docs/schema/."""
+
+    SCHEMA = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": {
+            "a": {"type": ["integer", "null"], "minimum": 0,
+                  "maximum": 9},
+            "b": {"type": "string", "enum": ["x", "y"]},
+            "c": {"type": "array", "prefixItems": [{"const": 1}],
+                  "items": {"$ref": "#/$defs/s"}, "minItems": 2,
+                  "maxItems": 3},
+            "d": {"anyOf": [{"type": "boolean"},
+                            {"type": "string", "pattern": "^[0-9]+$",
+                             "minLength": 2}]},
+            "e": {"oneOf": [{"type": "number"}, {"type": "integer"}]},
+        },
+        "required": ["a", "b"],
+        "additionalProperties": False,
+        "$defs": {"s": {"type": "string"}},
+    }
+    GOOD = [
+        {"a": 3, "b": "x"},
+        {"a": None, "b": "y", "c": [1, "s"], "d": True, "e": 1.5},
+        {"a": 0.0, "b": "x", "c": [1, "s", "t"], "d": "42"},
+    ]
+    BAD = [
+        {"a": 3},                           # b missing
+        {"a": 3, "b": "z"},                 # not in the enum
+        {"a": True, "b": "x"},              # a boolean is no integer
+        {"a": 1.5, "b": "x"},               # not an integer
+        {"a": 10, "b": "x"},                # above the maximum
+        {"a": -1, "b": "x"},                # below the minimum
+        {"a": 1, "b": "x", "z": 1},         # additional key
+        {"a": 1, "b": "x", "c": [2, "s"]},  # const
+        {"a": 1, "b": "x", "c": [1]},       # too few
+        {"a": 1, "b": "x", "c": [1, "s", "t", "u"]},    # too many
+        {"a": 1, "b": "x", "c": [1, 2]},    # $ref: not a string
+        {"a": 1, "b": "x", "d": "4"},       # too short
+        {"a": 1, "b": "x", "d": "ab"},      # pattern
+        {"a": 1, "b": "x", "e": 2},         # both oneOf choices
+        [],                                 # not an object
+    ]
+
+    def test_keywords(self):
+        schemacheck.check_schema(self.SCHEMA)
+        for doc in self.GOOD:
+            self.assertEqual(schemacheck.validate(doc, self.SCHEMA), [], doc)
+        for doc in self.BAD:
+            self.assertNotEqual(schemacheck.validate(doc, self.SCHEMA), [],
+                                doc)
+
+    def test_unsupported_keyword_refused(self):
+        for bad in ({"type": "object", "patternProperties": {}},
+                    {"$ref": "other.json#/x"}, {"type": "text"},
+                    {"properties": {"a": {"if": {}}}}):
+            with self.assertRaises(schemacheck.SchemaError):
+                schemacheck.check_schema(bad)
+
+    def test_shipped_schemas(self):
+        """Every file loads; the version is JSON_SCHEMA of probe/json.h."""
+        with open(os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                               "probe", "json.h"), encoding="utf-8") as f:
+            version = f.read().split('#define JSON_SCHEMA\t"', 1)[1]
+        version = version.split('"', 1)[0]
+        for kind in schemacheck.KINDS:
+            schema = schemacheck.load(kind)
+            self.assertEqual(schema["properties"]["schema"],
+                             {"const": version}, kind)
+
+    def test_agrees_with_jsonschema(self):
+        try:
+            import jsonschema
+        except ImportError:
+            self.skipTest("the jsonschema library is not installed")
+        check = jsonschema.Draft202012Validator
+        for kind in schemacheck.KINDS:
+            check.check_schema(schemacheck.load(kind))
+        for doc in self.GOOD + self.BAD:
+            self.assertEqual(
+                not schemacheck.validate(doc, self.SCHEMA),
+                check(self.SCHEMA).is_valid(doc), doc)
 
 
 def main():

@@ -12,14 +12,17 @@ directory, starts the real server on its own loopback address (Postfix on
 responder (tests/harness/fakedns.py) on 127.0.0.1 so that MX resolution
 leads to that server, runs the real smtpprobe binary with --json against it
 and checks the verdicts, the reply codes, the explanations and who is
-blamed.  Last, it reads the server's own log and queue: the probe must never
+blamed, and every JSON object against its schema in docs/schema/.  Last, it reads the server's own log and queue: the probe must never
 have sent DATA or BDAT and no message may have been queued.
 
 Both servers use a local domain with one known user (alice), STARTTLS with
 a certificate made at test time for the server's name, a rule that refuses
 relaying for other domains, and a rule that refuses the HELO name
 "localhost" at RCPT time.  Postfix also has a check_recipient_access map
-that refuses blocked@example.test.
+that refuses blocked@example.test and moved@example.test (551 5.1.6), and
+a submission service (port 587 when free) that offers AUTH and takes mail
+only after it; Exim also has a catch-all domain, catchall.test, for the
+relay test.
 
 Postfix comes from Debian's postfix package.  Exim cannot be installed next
 to it (both are a mail-transport-agent), so scripts/deps unpacks the
@@ -38,6 +41,7 @@ import glob
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -51,6 +55,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "harness"))
 
 import fakedns  # noqa: E402  (path set up above)
 import fakesmtp  # noqa: E402
+import schemacheck  # noqa: E402
 
 SKIP = 77
 HELO_NAME = "probe.test.invalid"
@@ -69,8 +74,12 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
 ZONE = {
     "example.test": {"MX": "10 mx.example.test"},
     "mx.example.test": {"A": POSTFIX_IP},
+    # A second domain on the Postfix server, for --batch.
+    "shared.test": {"MX": "10 mx.example.test"},
     "exim.test": {"MX": "10 mx2.exim.test"},
     "mx2.exim.test": {"A": EXIM_IP},
+    # Exim takes any local part at this domain (a catch-all).
+    "catchall.test": {"MX": "10 mx2.exim.test"},
 }
 
 
@@ -80,6 +89,18 @@ class Skip(Exception):
 
 # --------------------------------------------------------------------------
 # helpers
+
+
+def port_or_free(ip, port):
+    """PORT on IP when it is free there, else a free port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind((ip, port))
+        return port
+    except OSError:
+        return free_port(ip)
+    finally:
+        sock.close()
 
 
 def free_port(ip):
@@ -218,14 +239,18 @@ def not_in(*values):
     return predicate
 
 
-def run_probe(binary, dns_port, port, ca_file, args, helo=HELO_NAME):
+def run_probe(binary, dns_port, port, ca_file, args, helo=HELO_NAME,
+              stdin_text=None):
+    """STDIN_TEXT: what the probe reads on stdin (--batch -)."""
     cmd = [binary, "--json", "--dns-server", "127.0.0.1:%d" % dns_port,
            "--port", str(port), "--helo", helo, "--from", MAIL_FROM,
            "--timeout", PROBE_TIMEOUT, "--ca-file", ca_file] + list(args)
     started = time.monotonic()
+    feed = {"stdin": subprocess.DEVNULL} if stdin_text is None else {
+        "input": stdin_text.encode("utf-8")}
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=PROBE_WALL)
+        proc = subprocess.run(cmd, capture_output=True, timeout=PROBE_WALL,
+                              **feed)
         status, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
     except subprocess.TimeoutExpired as exc:
         status, stdout, stderr = None, exc.stdout or b"", exc.stderr or b""
@@ -267,6 +292,11 @@ def probe_case(checker, title, run, exit_status, count=1):
     for marker in SANITIZER_MARKERS:
         case.check(marker not in run["stderr"],
                    "sanitizer report on stderr (%s)" % marker)
+    kind = schemacheck.document_kind(run["cmd"][1:])
+    for n, result in enumerate(run["results"]):
+        for error in schemacheck.validate(result, schemacheck.load(kind)):
+            case.check(False, "JSON object %d against docs/schema/%s."
+                       "schema.json: %s" % (n, kind, error))
     return case
 
 
@@ -293,7 +323,8 @@ def tls_verified(case, result, host):
 
 def common_cases(checker, binary, dns_port, port, ca_file, domain, mx, ip,
                  unknown_code, unknown_enhanced, relay_code, relay_enhanced,
-                 helo_code, helo_enhanced):
+                 helo_code, helo_enhanced, other, tls_resumes):
+    """OTHER, TLS_RESUMES: for batch_case."""
     alice = "alice@" + domain
     nobody = "nobody@" + domain
 
@@ -358,6 +389,63 @@ def common_cases(checker, binary, dns_port, port, ca_file, domain, mx, ip,
         case.expect(run["results"][0], "verdict", "deliverable")
         case.expect(run["results"][1], "address", nobody)
         case.expect(run["results"][1], "verdict", "undeliverable")
+    case.done()
+
+    batch_case(checker, binary, dns_port, port, ca_file, domain, ip, other,
+               tls_resumes)
+
+
+def batch_case(checker, binary, dns_port, port, ca_file, domain, ip,
+               other, tls_resumes):
+    """--batch on one real server: alice and 20 unknown users of DOMAIN,
+    and OTHER, (address, verdict) pairs of another domain with the same
+    MX.  The error budget (8 refusals) keeps every connection under the
+    server's error limits, so no reply is slowed; the other domain rides
+    a connection of DOMAIN in a transaction of its own."""
+    entries = [("alice@" + domain, "deliverable")]
+    entries += [("nobody%02d@%s" % (n, domain), "undeliverable")
+                for n in range(1, 21)]
+    entries += list(other)
+    run = run_probe(binary, dns_port, port, ca_file, ["--batch", "-"],
+                    stdin_text="".join(a + "\n" for a, _v in entries))
+    case = probe_case(checker, "--batch: %d addresses of %s and %s on one "
+                      "server, grouped, under its error limits"
+                      % (len(entries), domain, other[0][0].split("@")[1]),
+                      run, 1, count=len(entries))
+    by_address = {r.get("address"): r for r in run["results"]}
+    slowest = 0.0
+    first_of = {}
+    for address, verdict in entries:
+        result = by_address.get(address)
+        case.check(result is not None, "no result for %s" % address)
+        if result is None:
+            continue
+        case.check(result.get("verdict") == verdict, "%s: verdict %s, "
+                   "expected %s" % (address, result.get("verdict"),
+                                    verdict))
+        case.expect(result, "server.ip", ip)
+        case.expect(result, "tls.verified", True)
+        for stage in result.get("stages", []):
+            if stage.get("name") in ("mail", "rcpt"):
+                for reply in stage.get("replies", []):
+                    slowest = max(slowest, reply.get("elapsed_ms") or 0)
+        shared = [f for f in result.get("findings", [])
+                  if f.get("id") == "batch.shared_connection"]
+        first_of[address] = shared[0]["evidence"] if shared else address
+    case.check(slowest < 500, "a MAIL or RCPT reply took %.0f ms (the "
+               "server's error delay?)" % slowest)
+    mixed = [first for first in set(first_of.values())
+             if {a.split("@")[1] for a, f in first_of.items()
+                 if f == first} == {domain, other[0][0].split("@")[1]}]
+    case.check(mixed, "no connection carried both domains")
+    match = re.search(r"([0-9]+) SMTP connection", run["stderr"])
+    conns = int(match.group(1)) if match else -1
+    case.check(3 <= conns <= 5, "%d SMTP connections for 20 refusals "
+               "with an error budget of 8 (expected 3 to 5)" % conns)
+    if tls_resumes:
+        case.check(any((r.get("tls") or {}).get("resumed")
+                       for r in run["results"]),
+                   "no connection resumed the TLS session of another")
     case.done()
 
 
@@ -430,7 +518,7 @@ inet_interfaces = loopback-only
 inet_protocols = ipv4
 mynetworks = {ip}/32
 relay_domains =
-virtual_mailbox_domains = example.test
+virtual_mailbox_domains = example.test shared.test
 virtual_mailbox_maps = texthash:{d}/conf/virtual_mailbox
 virtual_transport = discard:
 alias_maps =
@@ -460,6 +548,12 @@ biff = no
 
 POSTFIX_MASTER_CF = """\
 {ip}:{port} inet n - n - - smtpd
+# A submission service: AUTH offered, mail only from users who log in.
+{ip}:{subport} inet n - n - - smtpd
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=no
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
 {ip}:{implicit_port} inet n - n - - smtpd
   -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_security_level=encrypt
@@ -484,9 +578,11 @@ showq     unix n - n - - showq
 
 
 class Postfix:
-    def __init__(self, workdir, port, cert, key, implicit_port=None):
-        """IMPLICIT_PORT: a second listener with implicit TLS (RFC 8314,
-        smtpd_tls_wrappermode), on a free port when not given."""
+    def __init__(self, workdir, port, subport, cert, key,
+                 implicit_port=None):
+        """SUBPORT: the submission service; IMPLICIT_PORT: a second listener
+        with implicit TLS (RFC 8314, smtpd_tls_wrappermode), on a free port
+        when not given."""
         self.dir = os.path.join(workdir, "postfix")
         self.conf = os.path.join(self.dir, "conf")
         self.log = os.path.join(self.dir, "log", "postfix.log")
@@ -502,6 +598,7 @@ class Postfix:
             os.chmod(os.path.join(self.dir, sub), 0o755)
         self.implicit_port = implicit_port or free_port(POSTFIX_IP)
         values = {"d": self.dir, "ip": POSTFIX_IP, "port": port,
+                  "subport": subport,
                   "implicit_port": self.implicit_port, "cert": cert,
                   "key": key}
         with open(os.path.join(self.conf, "main.cf"), "w") as handle:
@@ -509,10 +606,13 @@ class Postfix:
         with open(os.path.join(self.conf, "master.cf"), "w") as handle:
             handle.write(POSTFIX_MASTER_CF.format(**values))
         with open(os.path.join(self.conf, "virtual_mailbox"), "w") as handle:
-            handle.write("alice@example.test  example.test/alice/\n")
+            handle.write("alice@example.test  example.test/alice/\n"
+                         "bob@shared.test  shared.test/bob/\n")
         with open(os.path.join(self.conf, "recipient_access"), "w") as handle:
             handle.write("blocked@example.test  REJECT 5.2.1 Mailbox "
-                         "disabled for this recipient\n")
+                         "disabled for this recipient\n"
+                         "moved@example.test  551 5.1.6 User has moved; "
+                         "please try <alice@elsewhere.test>\n")
 
     def _postfix(self, *args):
         return subprocess.run(["postfix", "-c", self.conf] + list(args),
@@ -559,6 +659,65 @@ class Postfix:
         return found
 
 
+def access_map_case(checker, binary, dns_port, port, ca_file, rcpt, code,
+                    enhanced, category, blame, extra=None):
+    """An address the check_recipient_access map refuses: undeliverable,
+    with the reason and the stage's category the reply calls for."""
+    run = run_probe(binary, dns_port, port, ca_file, [rcpt])
+    case = probe_case(checker, "%s: %d %s from check_recipient_access"
+                      % (rcpt, code, enhanced), run, 1)
+    for result in run["results"][:1]:
+        case.expect(result, "verdict", "undeliverable")
+        case.expect(result, "reason", category)
+        rcpt_rejection(case, result, code, enhanced, category, blame)
+        if extra is not None:
+            extra(case, result)
+    case.done()
+
+
+def postfix_answers_cases(checker, binary, dns_port, port, subport,
+                          ca_file):
+    """The access map's refusals (a disabled mailbox, a moved user with
+    551 5.1.6) and the submission port without AUTH."""
+    def names_new(value):
+        """names alice@elsewhere.test"""
+        return "alice@elsewhere.test" in value
+
+    def quotes_new_address(case, result):
+        case.expect(result, "summary", names_new)
+        case.expect(result, "stages.rcpt.explanation.meaning", names_new)
+
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "blocked@example.test", 554, "5.2.1", "mailbox_disabled",
+                    "recipient_mailbox")
+    access_map_case(checker, binary, dns_port, port, ca_file,
+                    "moved@example.test", 551, "5.1.6", "mailbox_moved",
+                    "recipient_address", quotes_new_address)
+
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--server", "mx.example.test:%d" % subport,
+                     "alice@example.test"])
+    case = probe_case(checker, "alice@example.test on the submission port "
+                      "%d without AUTH: log in first, not undeliverable"
+                      % subport, run, 2)
+    for result in run["results"][:1]:
+        case.expect(result, "verdict", "unknown")
+        case.expect(result, "reason", "auth_required")
+        case.expect(result, "ehlo.auth", lambda v: bool(v))
+        case.expect(result, "stages.rcpt.status", "fail")
+        case.expect(result, "stages.rcpt.replies.0.code", 554)
+        case.expect(result, "stages.rcpt.explanation.category",
+                    "auth_required")
+        case.expect(result, "stages.rcpt.explanation.blame",
+                    "client_auth_tls")
+
+        def suggests_auth(value):
+            """mentions --auth-user"""
+            return "--auth-user" in value
+        case.expect(result, "stages.rcpt.explanation.action", suggests_auth)
+    case.done()
+
+
 def postfix_log_commands(log_text):
     """The commands loopback clients sent, from the debug_peer log."""
     commands = []
@@ -590,8 +749,10 @@ def run_postfix(binary, workdir, dns_port, verbose):
                    "package)") from None
     checker = Checker("postfix", verbose)
     port = free_port(POSTFIX_IP)
+    # The submission service on 587 where it is free (RFC 6409 §3.1).
+    subport = port_or_free(POSTFIX_IP, 587)
     ca_file, leaves = make_certs(workdir, ["mx.example.test"])
-    server = Postfix(workdir, port, *leaves["mx.example.test"])
+    server = Postfix(workdir, port, subport, *leaves["mx.example.test"])
     print("postfix: %s, listening on %s:%d, config %s"
           % (subprocess.run(["postconf", "-c", server.conf, "-h",
                              "mail_version"], capture_output=True,
@@ -604,7 +765,10 @@ def run_postfix(binary, workdir, dns_port, verbose):
                      "example.test", "mx.example.test", POSTFIX_IP,
                      unknown_code=550, unknown_enhanced="5.1.1",
                      relay_code=554, relay_enhanced="5.7.1",
-                     helo_code=504, helo_enhanced="5.5.2")
+                     helo_code=504, helo_enhanced="5.5.2",
+                     other=[("bob@shared.test", "deliverable"),
+                            ("nobody@shared.test", "undeliverable")],
+                     tls_resumes=True)
 
         # Implicit TLS (RFC 8314) on Postfix's wrapper-mode listener:
         # the handshake first, the greeting inside TLS, no STARTTLS.
@@ -624,16 +788,8 @@ def run_postfix(binary, workdir, dns_port, verbose):
             case.expect(result, "ehlo.starttls", False)
         case.done()
 
-        run = run_probe(binary, dns_port, port, ca_file,
-                        ["blocked@example.test"])
-        case = probe_case(checker, "blocked@example.test: refused by "
-                          "check_recipient_access", run, 1)
-        for result in run["results"][:1]:
-            case.expect(result, "verdict", "undeliverable")
-            case.expect(result, "reason", "mailbox_disabled")
-            rcpt_rejection(case, result, 554, "5.2.1", "mailbox_disabled",
-                           "recipient_mailbox")
-        case.done()
+        postfix_answers_cases(checker, binary, dns_port, port, subport,
+                              ca_file)
 
         # What Postfix itself saw.
         time.sleep(0.5)
@@ -644,7 +800,8 @@ def run_postfix(binary, workdir, dns_port, verbose):
         case.check(len(commands) > 0, "no client command in the log "
                    "(debug_peer_list not working?)")
         for rcpt in ("alice@example.test", "nobody@example.test",
-                     "someone@elsewhere.test", "blocked@example.test"):
+                     "someone@elsewhere.test", "blocked@example.test",
+                     "moved@example.test"):
             case.check(any(c.upper().startswith("RCPT TO:<%s>" % rcpt.upper())
                            for c in commands),
                        "Postfix never saw RCPT TO:<%s>" % rcpt)
@@ -665,6 +822,8 @@ def run_postfix(binary, workdir, dns_port, verbose):
                    % server.queued_files()[:5])
         case.check(" fatal: " not in log_text and " panic: " not in log_text,
                    "Postfix logged a fatal error")
+        case.check("too many errors" not in log_text,
+                   "Postfix hung up on too many errors")
         case.context = "        log: %s" % server.log
         case.done()
 
@@ -689,7 +848,7 @@ EXIM_CONF = """\
 # Throw-away Exim for smtpprobe's integration test: nothing outside {d} is
 # written, nothing is ever delivered.
 primary_hostname = mx2.exim.test
-domainlist local_domains = exim.test
+domainlist local_domains = exim.test : catchall.test
 local_interfaces = <; {ip}
 exim_user = {user}
 exim_group = {group}
@@ -732,8 +891,15 @@ begin routers
 
 known_user:
   driver = accept
-  domains = +local_domains
+  domains = exim.test
   local_parts = alice
+  transport = discard_transport
+
+# Any local part at catchall.test, and no percent_hack_domains: a local
+# part with %, ! or quotes is just a local part here.
+catch_all:
+  driver = accept
+  domains = catchall.test
   transport = discard_transport
 
 begin transports
@@ -840,6 +1006,46 @@ class Exim:
         return found
 
 
+def exim_relay_cases(checker, binary, dns_port, port, ca_file):
+    """The relay test against a catch-all domain, and with --server alone."""
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--relay-test", "catchall.test"])
+    case = probe_case(checker, "--relay-test catchall.test: the domain takes "
+                      "any local part; the forms at it prove nothing, the "
+                      "outside recipient is refused", run, 2)
+    # relay_test lists the forms in order: plain, percent_hack, bang_path,
+    # quoted, source_route.
+    for result in run["results"][:1]:
+        case.expect(result, "open_relay", None)
+        case.expect(result, "server_domain", "catchall.test")
+        case.expect(result, "relay_test.0.status", "refused")
+        case.expect(result, "relay_test.4.status", "refused")
+        for form in (1, 2, 3):
+            case.expect(result, "relay_test.%d.status" % form, "unknown")
+            case.expect(result, "relay_test.%d.reply.code" % form, 250)
+
+            def any_local_part(value):
+                """says the domain accepts any local part"""
+                return "accepts any local part" in (value or "")
+            case.expect(result, "relay_test.%d.note" % form, any_local_part)
+        case.check(not any(f.get("id") == "relay.open"
+                           for f in result.get("findings", [])),
+                   "relay.open reported for a catch-all domain")
+    case.done()
+
+    run = run_probe(binary, dns_port, port, ca_file,
+                    ["--relay-test", "--server", EXIM_IP])
+    case = probe_case(checker, "--relay-test --server %s: the forms are built "
+                      "at the name in the greeting, not at a domain literal "
+                      "Exim refuses; no open relay" % EXIM_IP, run, 0)
+    for result in run["results"][:1]:
+        case.expect(result, "open_relay", False)
+        case.expect(result, "server_domain", "mx2.exim.test")
+        case.expect(result, "relay_test.1.rcpt",
+                    "relay-test%example.net@mx2.exim.test")
+    case.done()
+
+
 def exim_binary():
     candidates = []
     if os.environ.get("SMTPPROBE_EXIM"):
@@ -869,7 +1075,11 @@ def run_exim(binary, workdir, dns_port, verbose):
                      "exim.test", "mx2.exim.test", EXIM_IP,
                      unknown_code=550, unknown_enhanced=None,
                      relay_code=550, relay_enhanced=None,
-                     helo_code=550, helo_enhanced=None)
+                     helo_code=550, helo_enhanced=None,
+                     other=[("anyone@catchall.test", "deliverable"),
+                            ("someone@catchall.test", "deliverable")],
+                     tls_resumes=False)
+        exim_relay_cases(checker, binary, dns_port, port, ca_file)
         time.sleep(0.5)
         log_text = read_text(server.log)
         case = checker.case("Exim log: never DATA or BDAT, nothing queued")

@@ -234,8 +234,20 @@ static const struct bad_case {
 	    "holds only invisible characters" },	/* U+00AD only */
 	{ "user@\xe2\x80\x8b\xe2\x80\x8b", ADDRESS_DOMAIN_IDNA,
 	    "holds only invisible characters" },
-	{ "user@\xe2\x80\x8b.example", ADDRESS_DOMAIN_SYNTAX,
-	    "not a valid domain name" },		/* ".example" */
+	{ "user@\xe2\x80\x8b.example", ADDRESS_DOMAIN_IDNA,
+	    "U+200B ZERO WIDTH SPACE in the domain (character 1), which "
+	    "IDNA would drop silently; nothing was sent" },
+	/* Invisible characters are refused, not mapped away by IDNA. */
+	{ "user@exam\xc2\xad" "ple.com", ADDRESS_DOMAIN_IDNA,
+	    "U+00AD SOFT HYPHEN in the domain (character 5), which IDNA "
+	    "would drop silently; nothing was sent. Without it: "
+	    "user@example.com" },
+	{ "user@b\xc3\xbc\xe2\x80\x8d" "cher.example", ADDRESS_DOMAIN_IDNA,
+	    "U+200D ZERO WIDTH JOINER in the domain (character 3)" },
+	{ "user@\xef\xbb\xbf" "example.com", ADDRESS_DOMAIN_IDNA,
+	    "Without it: user@example.com" },
+	{ "user@example.com\xe2\x81\xa0", ADDRESS_DOMAIN_IDNA,
+	    "U+2060 WORD JOINER" },
 	{ "user@\xe2\x98\x83.example", ADDRESS_DOMAIN_IDNA,
 	    "cannot be converted to an ASCII (IDNA) name" },	/* U+2603 */
 };

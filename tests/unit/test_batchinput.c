@@ -1,7 +1,7 @@
 /*
  * test_batchinput.c — the batch-mode line reader (blank and comment
  * lines, trimming, CRLF, NUL, bare CR, over-long lines, the byte-order
- * mark) and the duplicate table.
+ * mark), CSV lists (--column) and the duplicate table.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@ read_all(const char *input, size_t len, struct batch_line *out, size_t max)
 
 	if (f == NULL)
 		return 0;
-	batch_reader_init(&r, f);
+	batch_reader_init(&r, f, NULL);
 	while (n < max && batch_reader_next(&r, &out[n]) == 1)
 		n++;
 	CHECK_INT(r.error, 0);
@@ -180,6 +180,70 @@ test_seen(void)
 	batch_seen_free(&s);
 }
 
+/* --column: CSV fields, the header, rows through the reader. */
+static void
+test_csv(void)
+{
+	static const char row[] = "a, \"b,c\" ,\"d \"\"e\"\"\",,  f  ";
+	static const char list[] = "\xef\xbb\xbfName,E-Mail,Note\r\n"
+	    "Alice,alice@example.test,x\r\n"
+	    "\"Bob, B\",\" bob@example.test\",\"y, \"\"z\"\"\"\r\n"
+	    "Carl\r\n"
+	    "Dora,,\r\n"
+	    "Eve,\"eve@example.test\r\n"
+	    "# a comment\r\n";
+	struct batch_reader r;
+	struct batch_line l;
+	char out[64];
+	FILE *f;
+
+	CHECK_INT(batch_csv_field(row, strlen(row), 0, out, sizeof(out)), 1);
+	CHECK_STR(out, "a");
+	CHECK_INT(batch_csv_field(row, strlen(row), 1, out, sizeof(out)), 1);
+	CHECK_STR(out, "b,c");
+	CHECK_INT(batch_csv_field(row, strlen(row), 2, out, sizeof(out)), 1);
+	CHECK_STR(out, "d \"e\"");
+	CHECK_INT(batch_csv_field(row, strlen(row), 3, out, sizeof(out)), 1);
+	CHECK_STR(out, "");
+	CHECK_INT(batch_csv_field(row, strlen(row), 4, out, sizeof(out)), 1);
+	CHECK_STR(out, "f");
+	CHECK_INT(batch_csv_field(row, strlen(row), 5, out, sizeof(out)), 0);
+	CHECK_INT(batch_csv_field("\"open,x", 7, 1, out, sizeof(out)), -1);
+	CHECK_INT(batch_csv_column("a,Email,b", 9, "email"), 1);
+	CHECK_INT(batch_csv_column("a,b", 3, "email"), -1);
+
+	f = fmemopen((void *)list, sizeof(list) - 1, "r");
+	CHECK(f != NULL);
+	batch_reader_init(&r, f, "e-mail");
+	CHECK_INT(batch_reader_next(&r, &l), 1);	/* the header */
+	CHECK_INT(l.kind, BATCH_LINE_SKIP);
+	CHECK_INT(r.col, 1);
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_INT(l.kind, BATCH_LINE_ADDRESS);
+	CHECK_STR(l.text, "alice@example.test");
+	CHECK_INT(l.lineno, 2);
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_STR(l.text, "bob@example.test");
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_INT(l.kind, BATCH_LINE_INVALID);	/* no such column */
+	CHECK(strstr(l.why, "no column e-mail") != NULL);
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_INT(l.kind, BATCH_LINE_SKIP);	/* an empty cell */
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_INT(l.kind, BATCH_LINE_INVALID);	/* a quote not closed */
+	CHECK_INT(batch_reader_next(&r, &l), 1);
+	CHECK_INT(l.kind, BATCH_LINE_SKIP);
+	CHECK_INT(batch_reader_next(&r, &l), 0);
+	CHECK_INT(r.error, 0);
+	fclose(f);
+
+	f = fmemopen((void *)list, sizeof(list) - 1, "r");
+	batch_reader_init(&r, f, "address");
+	CHECK_INT(batch_reader_next(&r, &l), 0);
+	CHECK(r.no_column);
+	fclose(f);
+}
+
 int
 main(void)
 {
@@ -188,5 +252,6 @@ main(void)
 	test_long();
 	test_classify();
 	test_seen();
+	test_csv();
 	return check_report("test_batchinput");
 }

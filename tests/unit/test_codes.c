@@ -717,6 +717,34 @@ test_classify_edges(void)
 	CHECK_STR(codes_category_name(CODES_CAT_COUNT), "unknown");
 }
 
+/* The address a moved mailbox's or a 251's text points to. */
+static void
+test_text_address(void)
+{
+	char buf[64];
+
+	CHECK(codes_text_address("User not local; please try "
+	    "<new@example.net>", NULL, buf, sizeof(buf)));
+	CHECK_STR(buf, "new@example.net");
+	/* The recipient itself is skipped, the last other one wins. */
+	CHECK(codes_text_address("<old@example.org>: Recipient address "
+	    "rejected: User has moved to new@example.net.", "old@example.org",
+	    buf, sizeof(buf)));
+	CHECK_STR(buf, "new@example.net");
+	CHECK(codes_text_address("will forward to \"a@b.example\"", NULL,
+	    buf, sizeof(buf)));
+	CHECK_STR(buf, "a@b.example");
+	CHECK(!codes_text_address("User unknown", NULL, buf, sizeof(buf)));
+	CHECK(!codes_text_address("<x@y.example>: gone", "X@Y.example", buf,
+	    sizeof(buf)));
+	CHECK(!codes_text_address("mail to @ or a@ is odd", NULL, buf,
+	    sizeof(buf)));
+	/* Cut to the buffer, always terminated. */
+	CHECK(codes_text_address("try averylongname@example.net", NULL, buf,
+	    8));
+	CHECK_STR(buf, "averylo");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -728,5 +756,6 @@ main(int argc, char **argv)
 	test_classify_corpus(
 	    argc > 1 ? argv[1] : SMTPPROBE_CLASSIFICATION_CORPUS);
 	test_classify_edges();
+	test_text_address();
 	return check_report("test_codes");
 }

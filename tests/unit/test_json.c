@@ -1,7 +1,8 @@
 /*
  * test_json.c — unit tests of the JSON writer (probe/json.h): string
  * escaping (control bytes, invalid UTF-8, invisible characters, long
- * strings), nesting and commas, the value helpers, and misuse.
+ * strings), nesting and commas, a report's outer object with its
+ * "schema" key, the value helpers, and misuse.
  */
 #include <math.h>
 #include <stdio.h>
@@ -192,6 +193,30 @@ test_nesting(void)
 	free(got);
 }
 
+/* A report's outer object starts with its format's version, wherever it
+ * is written (a nested report carries it too). */
+static void
+test_report_object(void)
+{
+	struct cap c;
+	char *got;
+
+	cap_open(&c);
+	json_report_object(&c.w);
+	json_kv_int(&c.w, "n", 1);
+	json_kv_array(&c.w, "nested");
+	json_report_object(&c.w);
+	json_object_end(&c.w);
+	json_array_end(&c.w);
+	json_object_end(&c.w);
+	CHECK(json_finish(&c.w));
+	got = cap_close(&c);
+	CHECK_STR(got, "{\"schema\":\"" JSON_SCHEMA "\",\"n\":1,"
+	    "\"nested\":[{\"schema\":\"" JSON_SCHEMA "\"}]}\n");
+	CHECK(strncmp(JSON_SCHEMA, "smtpprobe/", 10) == 0);
+	free(got);
+}
+
 static void
 test_values(void)
 {
@@ -299,6 +324,7 @@ main(void)
 	test_escape_invisible();
 	test_long_string();
 	test_nesting();
+	test_report_object();
 	test_values();
 	test_misuse();
 	return check_report("test_json");

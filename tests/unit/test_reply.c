@@ -427,6 +427,39 @@ test_mixed_esc(void)
 	fed_free(&f);
 }
 
+/* Which replies contradict themselves: lines of different classes, or an
+ * enhanced code of another class than the reply code. */
+static void
+test_contradicts(void)
+{
+	static const struct {
+		const char	*in;
+		bool		 contradicts;
+		int		 first;
+	} cases[] = {
+		{ "250 2.1.5 Ok\r\n", false, 250 },
+		{ "250-a\r\n251 b\r\n", false, 250 },	/* one class */
+		{ "250-2.1.5 a\r\n550 5.1.1 b\r\n", true, 250 },
+		{ "550-5.1.1 a\r\n250 2.1.5 b\r\n", true, 550 },
+		{ "220-teaser\r\n521 5.7.1 no\r\n", true, 220 },
+		{ "450-a\r\n550 b\r\n", true, 450 },
+		{ "250 5.1.1 x\r\n", true, 250 },
+		{ "550 4.7.1 x\r\n", true, 550 },
+		{ "550-a\r\n450-b\r\n550 c\r\n", true, 550 },
+		{ "354 go ahead\r\n", false, 354 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fed f;
+		struct reply *r = one(cases[i].in, &f);
+
+		CHECK_INT(reply_contradicts(r), cases[i].contradicts);
+		CHECK_INT(r->first_code, cases[i].first);
+		fed_free(&f);
+	}
+}
+
 /* Build "250-" lines of text length tl, count times, then "250 end". */
 static char *
 many_lines(size_t count, size_t tl, bool end)
@@ -782,6 +815,7 @@ main(void)
 	test_esc();
 	test_deviations();
 	test_mixed_esc();
+	test_contradicts();
 	test_line_length();
 	test_truncated();
 	test_malformed();

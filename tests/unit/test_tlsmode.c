@@ -15,7 +15,7 @@ static int
 parse(struct cli *cli, const char *a1, const char *a2, const char *a3,
     const char *a4)
 {
-	char *argv[8];
+	char *argv[9];
 	char err[256];
 	int argc = 0, rc;
 
