@@ -321,6 +321,20 @@ result_reset_session(struct probe_result *r)
 	r->catch_all_code = 0;	/* asked again on the new connection */
 }
 
+/* Free an array grown by result_grow() (arrp: the address of its
+ * pointer, as there) and forget its size. */
+static void
+drop_array(void *arrp, size_t *n, size_t *cap)
+{
+	void *arr;
+
+	memcpy(&arr, arrp, sizeof(arr));
+	free(arr);
+	arr = NULL;
+	memcpy(arrp, &arr, sizeof(arr));
+	*n = *cap = 0;
+}
+
 void
 result_clear(struct probe_result *r)
 {
@@ -331,21 +345,13 @@ result_clear(struct probe_result *r)
 		clear_stage(&r->stages[st]);
 	for (i = 0; i < r->ntranscript; i++)
 		free(r->transcript[i].text);
-	free(r->transcript);
-	r->transcript = NULL;
-	r->ntranscript = r->transcript_cap = 0;
-	free(r->findings);
-	r->findings = NULL;
-	r->nfindings = r->findings_cap = 0;
-	free(r->mx);
-	r->mx = NULL;
-	r->nmx = r->mx_cap = 0;
-	free(r->attempts);
-	r->attempts = NULL;
-	r->nattempts = r->attempts_cap = 0;
-	free(r->ident.servers);
-	r->ident.servers = NULL;
-	r->ident.nservers = r->ident.servers_cap = 0;
+	drop_array(&r->transcript, &r->ntranscript,
+	    &r->transcript_cap);
+	drop_array(&r->findings, &r->nfindings, &r->findings_cap);
+	drop_array(&r->mx, &r->nmx, &r->mx_cap);
+	drop_array(&r->attempts, &r->nattempts, &r->attempts_cap);
+	drop_array(&r->ident.servers, &r->ident.nservers,
+	    &r->ident.servers_cap);
 	tlsconn_info_clear(&r->tls);
 	free(r->mtasts);
 	r->mtasts = NULL;
