@@ -499,6 +499,27 @@ codes_isword(int c)
 	return isalnum((unsigned char)c) || c == '_';
 }
 
+/* ASCII lower case: the terms are ASCII (gen_codes.py refuses others),
+ * and in the C locale tolower() does the same, only through a call. */
+#define CODES_LC(c)	((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' + 'a' : (c))
+
+/* The first byte of s[0..n) that is c or, for a letter, its other case;
+ * NULL when none.  memchr() scans many bytes a step, which is what makes
+ * classifying a long text against every pattern cheap. */
+static const char *
+codes_find_byte(const char *s, size_t n, int c)
+{
+	const char	*a, *b;
+	int		 other = c >= 'a' && c <= 'z' ? c - 'a' + 'A' :
+			    c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : -1;
+
+	a = memchr(s, c, n);
+	if (other < 0)
+		return a;
+	b = memchr(s, other, a != NULL ? (size_t)(a - s) : n);
+	return b != NULL ? b : a;
+}
+
 /*
  * Is the term t[0..tlen) (ASCII, compared without case) in text?  bl/br ask
  * for a word boundary before/after the match, so that "PTR" does not fire
@@ -508,14 +529,20 @@ static bool
 codes_term_in(const char *text, size_t textlen, const char *t, size_t tlen,
     bool bl, bool br)
 {
-	size_t	 i, j;
+	const char	*hit;
+	size_t		 i, j;
 
 	if (tlen == 0 || tlen > textlen)
 		return false;
 	for (i = 0; i + tlen <= textlen; i++) {
-		for (j = 0; j < tlen; j++)
-			if (tolower((unsigned char)text[i + j]) !=
-			    tolower((unsigned char)t[j]))
+		/* Skip to the next place the first byte matches. */
+		if ((hit = codes_find_byte(text + i, textlen - tlen + 1 - i,
+		    (unsigned char)t[0])) == NULL)
+			return false;
+		i = (size_t)(hit - text);
+		for (j = 1; j < tlen; j++)
+			if (CODES_LC((unsigned char)text[i + j]) !=
+			    CODES_LC((unsigned char)t[j]))
 				break;
 		if (j < tlen)
 			continue;

@@ -134,7 +134,8 @@ emit_invalid_line(struct batch *b, const struct batch_line *l)
 	info.index = b->next_index++;
 	info.line = l->lineno;
 	info.invalid_line = true;
-	result_init(res, l->text);
+	result_init(res, "");
+	result_set_input(res, l->text, l->len);
 	if (l->len > 254)
 		res->input_cut = true;
 	res->addr_error = strstr(l->why, "bytes long") != NULL ?

@@ -21,22 +21,17 @@ blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* A copy of raw for display: NUL bytes written as the four characters
- * "\x00" (the reports escape every other control byte themselves). */
+/* A copy of raw for display, NUL bytes and all (len says how long): the
+ * reports escape every control byte themselves, so a NUL is shown once
+ * as \x00 and not as an escape of an escape. */
 static void
 display(const char *raw, size_t len, struct batch_line *out)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 5 < sizeof(out->text); i++) {
-		if (raw[i] == '\0') {
-			memcpy(out->text + o, "\\x00", 4);
-			o += 4;
-		} else
-			out->text[o++] = raw[i];
-	}
-	out->text[o] = '\0';
-	out->len = o;
+	if (len >= sizeof(out->text))
+		len = sizeof(out->text) - 1;
+	memcpy(out->text, raw, len);
+	out->text[len] = '\0';
+	out->len = len;
 }
 
 void

@@ -35,7 +35,8 @@
 enum batch_line_kind {
 	BATCH_LINE_ADDRESS,	/* text holds the trimmed address */
 	BATCH_LINE_SKIP,	/* blank or comment */
-	BATCH_LINE_INVALID	/* why says what is wrong; text is for display */
+	BATCH_LINE_INVALID	/* why says what is wrong; text (len bytes, NUL
+				 * bytes included) is for display */
 };
 
 struct batch_line {

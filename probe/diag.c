@@ -867,6 +867,85 @@ explain_own_stage(struct probe_result *r, enum stage st,
 	}
 }
 
+/*
+ * Stages that went wrong through something the session itself noticed
+ * and named with a finding, rather than through a reply's meaning: the
+ * finding's message says what happened, this table why and what to do.
+ */
+static const struct {
+	enum finding_id	 id;
+	enum severity	 sev;		/* the finding at least this grave */
+	int		 category;
+	const char	*cause;
+	const char	*action;
+} finding_expl[] = {
+	{ FINDING_SESSION_UNSOLICITED_REPLY, SEV_ERROR, DIAG_CAT_OUT_OF_STEP,
+	  "A server or proxy that answers twice, sends replies before the "
+	  "commands (pipelining the client did not ask for), or a man in the "
+	  "middle injecting text into the dialogue.",
+	  "Report the transcript (the early lines are marked) to the "
+	  "server's administrator; the address could not be checked on "
+	  "this connection." },
+	{ FINDING_REPLY_OUT_OF_STEP, SEV_ERROR, DIAG_CAT_OUT_OF_STEP,
+	  "The server had sent a reply nobody asked for, so from there each "
+	  "reply may answer the command before or after the one it seems "
+	  "to answer.",
+	  "Do not rely on this answer; report the transcript to the "
+	  "server's administrator." },
+	{ FINDING_SESSION_UNEXPECTED_INTERMEDIATE, SEV_ERROR,
+	  CODES_CAT_PROTOCOL_ERROR,
+	  "A broken server, a proxy that lost track of the dialogue, or a "
+	  "server trying to make clients send text it can take as a "
+	  "message.",
+	  "Report the reply to the server's administrator; nothing more "
+	  "was sent on that connection." },
+	{ FINDING_REPLY_OVER_LIMIT, SEV_ERROR, DIAG_CAT_REPLY_OVER_LIMIT,
+	  "RFC 5321 sets no limit on the lines of a reply, but no honest "
+	  "reply comes near this one (the longest, to EHLO, are a few dozen "
+	  "lines): a server sending an endless multi-line reply, by fault "
+	  "or to tie clients up.",
+	  "Report the transcript to the server's administrator; the address "
+	  "could not be checked on this server." },
+	{ FINDING_REPLY_LINE_TOO_LONG, SEV_ERROR, DIAG_CAT_REPLY_OVER_LIMIT,
+	  "RFC 5321 §4.5.3.1.5 allows 512 octets a line; a server that sends "
+	  "thousands without a line end is broken, or something other than "
+	  "a mail server answers on the port.",
+	  "Check what listens on the port, and report the transcript to the "
+	  "server's administrator." },
+};
+
+/* The explanation of stage st from a finding of finding_expl; false when
+ * it has none. */
+static bool
+explain_from_finding(struct probe_result *r, enum stage st)
+{
+	char meaning[512];
+	size_t i, k;
+
+	for (i = 0; i < r->nfindings; i++) {
+		const struct finding *f = &r->findings[i];
+
+		if (f->stage != st)
+			continue;
+		for (k = 0; k < sizeof(finding_expl) /
+		    sizeof(finding_expl[0]); k++)
+			if (f->id == finding_expl[k].id)
+				break;
+		if (k == sizeof(finding_expl) / sizeof(finding_expl[0]) ||
+		    f->severity < finding_expl[k].sev)
+			continue;
+		snprintf(meaning, sizeof(meaning), "%c%s.",
+		    f->message[0] >= 'a' && f->message[0] <= 'z' ?
+		    f->message[0] - 'a' + 'A' : f->message[0],
+		    f->message[0] != '\0' ? f->message + 1 : "");
+		expl_set(&r->stages[st].expl, finding_expl[k].category,
+		    CODES_BLAME_PROTOCOL, CODES_TRANSIENT, meaning,
+		    finding_expl[k].cause, finding_expl[k].action);
+		return true;
+	}
+	return false;
+}
+
 static void
 explain_stages(struct probe_result *r)
 {
@@ -878,7 +957,7 @@ explain_stages(struct probe_result *r)
 
 		if (s->status != STATUS_WARN && s->status != STATUS_FAIL)
 			continue;
-		if (s->expl.present)
+		if (s->expl.present || explain_from_finding(r, st))
 			continue;
 		/* AUTH: the last reply decides (334 prompts come first). */
 		rr = st == STAGE_AUTH && s->nreplies > 0 ?
@@ -1343,6 +1422,14 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		return;
 	}
 	code = rr->reply->code;
+	if (rr->untrusted) {
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
+		    "server for %s sent a reply nobody asked for: its answer "
+		    "%d to %s may belong to another command, so the address "
+		    "could not be checked.", dom, code, st == STAGE_MAIL ?
+		    "MAIL FROM" : "RCPT TO");
+		return;
+	}
 	classify(rr, &d);
 	if (rr->legality == CODES_ILLEGAL || (code / 100 != 2 &&
 	    code / 100 != 4 && code / 100 != 5)) {
@@ -1458,6 +1545,24 @@ verdict_dns_failed(struct probe_result *r, const char *dom)
 		    "address for this recipient.");
 		verdict(r, VERDICT_UNDELIVERABLE, REASON_NULL_MX,
 		    "%s accepts no email (null MX).", dom);
+	} else if (result_has_finding(r, FINDING_DNS_CNAME_LOOP)) {
+		/* A loop is a fault of the domain's DNS that its owner can
+		 * fix, not a statement that the domain takes no mail: MTAs
+		 * defer on it (resolvers answer SERVFAIL or an endless chain),
+		 * so the verdict is unknown, not undeliverable. */
+		snprintf(m, sizeof(m), "The DNS names of %s's mail lead into a "
+		    "loop of aliases (CNAME records that point back to each "
+		    "other), so no mail server can be found.", dom);
+		expl_set(e, DIAG_CAT_DNS_CNAME_LOOP, CODES_BLAME_SERVER,
+		    CODES_TRANSIENT, m, "A mistake in the domain's DNS: an "
+		    "alias that points, directly or through other aliases, "
+		    "back to itself.",
+		    "The domain's DNS administrator must break the loop "
+		    "(compare `dig CNAME NAME` along the chain); until then "
+		    "mail to the domain cannot be delivered.");
+		verdict(r, VERDICT_UNKNOWN, REASON_DNS_MISCONFIGURED, "The DNS "
+		    "of %s has a CNAME loop, so its mail server cannot be "
+		    "found; the address could not be checked.", dom);
 	} else if (result_has_finding(r, FINDING_DNS_NO_MAIL_HOST)) {
 		snprintf(m, sizeof(m), "No mail server for %s can be "
 		    "found: no usable MX host and no address.", dom);
@@ -1638,6 +1743,50 @@ verdict_turned_away(struct probe_result *r, const char *dom, int tries)
 		    tries > 0 ? ", or with a longer --delay" : "");
 }
 
+/* The finding that says a reply went past one of smtpprobe's own limits
+ * (its evidence names the limit), or NULL. */
+static const struct finding *
+limit_finding(const struct probe_result *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nfindings; i++)
+		if ((r->findings[i].id == FINDING_REPLY_OVER_LIMIT ||
+		    r->findings[i].id == FINDING_REPLY_LINE_TOO_LONG) &&
+		    r->findings[i].severity == SEV_ERROR)
+			return &r->findings[i];
+	return NULL;
+}
+
+/* The session gave up on the server's dialogue: say how. */
+static void
+verdict_protocol_error(struct probe_result *r, const char *dom)
+{
+	const char *st = stage_name(r->outcome_stage);
+	const struct finding *lim;
+
+	if (result_has_finding(r, FINDING_SESSION_UNEXPECTED_INTERMEDIATE))
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
+		    "server for %s answered with a reply that asks for message "
+		    "text (%s stage); smtpprobe closed the connection at once, "
+		    "and the address was not checked.", dom, st);
+	else if ((lim = limit_finding(r)) != NULL)
+		/* Our limit, not a fault of the reply's form: say which. */
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "A reply of "
+		    "the mail server for %s went on past smtpprobe's limit of "
+		    "%s (%s stage) and was cut there, so the address was not "
+		    "checked.", dom, lim->evidence, st);
+	else if (result_has_finding(r, FINDING_SESSION_UNSOLICITED_REPLY))
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
+		    "server for %s sent a reply nobody asked for (%s stage): "
+		    "its replies no longer matched the commands, so the "
+		    "address was not checked.", dom, st);
+	else
+		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
+		    "server for %s broke the SMTP protocol (%s stage).", dom,
+		    st);
+}
+
 /* No server reached, and the proxy said why: the refusals are the
  * proxy's, not the mail servers'. */
 static void
@@ -1728,9 +1877,7 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		verdict_helo_rejected(r, dom);
 		return;
 	case OUTCOME_PROTOCOL_ERROR:
-		verdict(r, VERDICT_UNKNOWN, REASON_PROTOCOL_ERROR, "The mail "
-		    "server for %s broke the SMTP protocol (%s stage).", dom,
-		    stage_name(r->outcome_stage));
+		verdict_protocol_error(r, dom);
 		return;
 	case OUTCOME_LOCAL_ERROR:
 		verdict(r, VERDICT_UNKNOWN, REASON_LOCAL_ERROR,

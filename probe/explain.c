@@ -27,15 +27,21 @@
 
 /* ---- small helpers over (buffer, length) ------------------------------ */
 
+/* ASCII lower case: the words looked for are ASCII, and tolower() in the
+ * C locale does the same through a call. */
+#define EXPLAIN_LC(c)	((c) >= 'A' && (c) <= 'Z' ? (c) - 'A' + 'a' : (c))
+
+/* Does s[0..n) start with p (case-insensitive)?  It is asked at every
+ * word of the input for a dozen words, so it stops at the first byte
+ * that differs rather than measuring p first. */
 static bool
 ci_prefix(const char *s, size_t n, const char *p)
 {
-	size_t	 i, pl = strlen(p);
+	size_t	 i;
 
-	if (pl > n)
-		return false;
-	for (i = 0; i < pl; i++)
-		if (tolower((unsigned char)s[i]) != tolower((unsigned char)p[i]))
+	for (i = 0; p[i] != '\0'; i++)
+		if (i >= n || EXPLAIN_LC((unsigned char)s[i]) !=
+		    EXPLAIN_LC((unsigned char)p[i]))
 			return false;
 	return true;
 }
@@ -194,11 +200,17 @@ cmd_named(const char *s, size_t n)
 		"in reply to ", "after pipelined ", "after ", ">>> ",
 		"for ", "reply to "
 	};
+	/* The first letters of every phrase below: most words start with
+	 * none of them and need no further look. */
+	static const char firsts[] = "iaf>rme";
 	size_t	 i, k;
 	int	 found = -1, c;
 
 	for (i = 0; i < n; i++) {
 		if (i > 0 && is_word(s[i - 1]))
+			continue;
+		c = EXPLAIN_LC((unsigned char)s[i]);
+		if (memchr(firsts, c, sizeof(firsts) - 1) == NULL)
 			continue;
 		for (k = 0; k < EXPLAIN_NELEM(lead); k++) {
 			size_t ll = strlen(lead[k]);

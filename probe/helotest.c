@@ -542,6 +542,21 @@ classify(struct helotest_candidate *c)
 	c->rcpt = r->stages[STAGE_RCPT].nreplies ?
 	    &r->stages[STAGE_RCPT].replies[0] : NULL;
 
+	if ((c->rcpt != NULL && c->rcpt->untrusted) ||
+	    (c->mail != NULL && c->mail->untrusted)) {
+		/* A reply nobody asked for came first (reply.out_of_step):
+		 * these answers may belong to other commands. */
+		snprintf(c->note, sizeof(c->note), "no answer about the name "
+		    "(the server's replies were out of step)");
+		return;
+	}
+	if ((c->rcpt != NULL && c->rcpt->reply->incomplete) ||
+	    (c->mail != NULL && c->mail->reply->incomplete)) {
+		/* A reply that never ended answers nothing. */
+		snprintf(c->note, sizeof(c->note), "no answer about the name "
+		    "(a reply was cut off or was not an SMTP reply)");
+		return;
+	}
 	if (c->rcpt != NULL && reply_contradicts(c->rcpt->reply)) {
 		/* No answer rests on a reply that contradicts itself. */
 		snprintf(c->note, sizeof(c->note), "the RCPT reply contradicts "
@@ -604,8 +619,8 @@ other_passed(const struct helotest_result *ht, size_t self, enum stage st)
 		const struct rec_reply *rr = st == STAGE_RCPT ? o->rcpt :
 		    o->mail;
 
-		if (i != self && o->tested && rr != NULL &&
-		    rr->reply->code / 100 == 2)
+		if (i != self && o->tested && rr != NULL && !rr->untrusted &&
+		    !rr->reply->incomplete && rr->reply->code / 100 == 2)
 			return true;
 	}
 	return false;

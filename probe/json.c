@@ -45,7 +45,13 @@ json_put_string(FILE *out, const char *s, size_t len)
 			continue;
 		}
 		if (utf8_invisible(cp)) {
-			fprintf(out, "\\u%04x", cp);
+			/* Past U+FFFF as a surrogate pair (RFC 8259 §7). */
+			if (cp > 0xffff)
+				fprintf(out, "\\u%04x\\u%04x",
+				    0xd800 + ((cp - 0x10000) >> 10),
+				    0xdc00 + ((cp - 0x10000) & 0x3ff));
+			else
+				fprintf(out, "\\u%04x", cp);
 			i += l;
 			continue;
 		}

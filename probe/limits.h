@@ -21,6 +21,24 @@
 /* Bytes of text kept for one reply (all lines); the rest is counted. */
 #define LIMIT_REPLY_BYTES	16384
 
+/* A reply still going on past these is cut and the connection given up:
+ * lines received (kept or not) and bytes received.  RFC 5321 sets no
+ * number; the longest honest replies (EHLO) are a few dozen lines and a
+ * few KiB, so this stops an endless "250-" stream early without ever
+ * cutting one of them. */
+#define LIMIT_REPLY_LINES_HARD	(10 * LIMIT_REPLY_LINES)
+#define LIMIT_REPLY_BYTES_HARD	(4 * LIMIT_REPLY_BYTES)
+
+/* Commands sent and not yet answered on one connection.  RFC 5321
+ * §4.3.1 has the client wait for each reply, so without PIPELINING this
+ * is one; RFC 2920 §3.1 lets a group (the RCPTs of a transaction) go out
+ * at once.  A group never needs more than this. */
+#define LIMIT_OUTSTANDING	16
+
+/* Bytes a server sent before it was asked (a reply nobody asked for)
+ * that are shown in the transcript; the session is given up there. */
+#define LIMIT_EARLY_SHOWN	4096
+
 /* EHLO keywords kept (RFC 5321 §4.1.1.1 sets no number). */
 #define LIMIT_EHLO_KEYWORDS	64
 

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,39 @@
 #define SMTPPROBE_VERSION "0.0.0"
 #endif
 
+/*
+ * "smtpprobe: ", what, then text on stderr.  The text may come from the
+ * command line, a file or a server, so it goes through the escaper the
+ * reports use: control bytes, C1 controls (CSI), the line separators and
+ * the format characters (U+202E, the soft hyphen, ...) are written as
+ * escapes, as on stdout and in the JSON.
+ */
+static void
+warn_text(const char *what, const char *text)
+{
+	fprintf(stderr, "smtpprobe: %s", what);
+	report_put_cstr(stderr, text);
+	fputc('\n', stderr);
+}
+
+/* warn_text() of a whole message made from fmt: for the messages that
+ * quote a file name or a column name among words of their own. */
+static void
+warn_fmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+warn_fmt(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	warn_text("", buf);
+}
+
 /* --helo-test: one server, one connection per candidate HELO name. */
 static int
 helo_test(struct probe_ctx *ctx, const struct cli *cli)
@@ -37,7 +71,7 @@ helo_test(struct probe_ctx *ctx, const struct cli *cli)
 	helotest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
 	    cli->machine_fqdn, ht);
 	if (ht->error[0] != '\0')
-		fprintf(stderr, "smtpprobe: --helo-test: %s\n", ht->error);
+		warn_text("--helo-test: ", ht->error);
 	if (cli->json)
 		report_helotest_json(stdout, ht);
 	else
@@ -63,7 +97,7 @@ relay_test(struct probe_ctx *ctx, const struct cli *cli)
 	relaytest_run(ctx, cli->naddresses > 0 ? cli->addresses[0] : NULL,
 	    cli->relay_rcpt, cli->relay_domain, rt);
 	if (rt->error[0] != '\0')
-		fprintf(stderr, "smtpprobe: --relay-test: %s\n", rt->error);
+		warn_text("--relay-test: ", rt->error);
 	if (cli->json)
 		report_relaytest_json(stdout, rt);
 	else
@@ -230,13 +264,12 @@ batch_output(const struct cli *cli, struct batch_out *out,
 	if (batch_out_open(out, cli->output, cli->format == FORMAT_CSV ?
 	    BATCH_FORMAT_CSV : BATCH_FORMAT_JSON, cli->resume, done,
 	    err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		return -1;
 	}
 	if (done->cut > 0)
-		fprintf(stderr, "smtpprobe: --resume: the last line of %s was "
-		    "cut short (%lu bytes, left by a crash): removed\n",
-		    cli->output, done->cut);
+		warn_fmt("--resume: the last line of %s was cut short (%lu "
+		    "bytes, left by a crash): removed", cli->output, done->cut);
 	if (cli->resume)
 		opt->done = done;
 	return 0;
@@ -250,23 +283,23 @@ batch_report(const struct cli *cli, const struct batch_stats *st,
 	int status = st->exit_code;
 
 	if (st->no_column) {
-		fprintf(stderr, "smtpprobe: --column: the first row of %s has "
-		    "no column \"%s\"\n", cli->batch_file, cli->bopt.column);
+		warn_fmt("--column: the first row of %s has no column \"%s\"",
+		    cli->batch_file, cli->bopt.column);
 		status = EXIT_USAGE;
 	} else if (st->read_error != 0) {
-		fprintf(stderr, "smtpprobe: --batch: reading %s: %s\n",
-		    cli->batch_file, strerror(st->read_error));
+		warn_fmt("--batch: reading %s: %s", cli->batch_file,
+		    strerror(st->read_error));
 		status = EXIT_LOCAL_ERROR;
 	}
 	if (p->write_error) {
-		fprintf(stderr, "smtpprobe: cannot write the results%s%s: %s; "
-		    "stopped\n", cli->output != NULL ? " to " : "",
-		    cli->output != NULL ? cli->output : "", strerror(errno));
+		warn_fmt("cannot write the results%s%s: %s; stopped",
+		    cli->output != NULL ? " to " : "", cli->output != NULL ?
+		    cli->output : "", strerror(errno));
 		status = EXIT_LOCAL_ERROR;
 	}
 	if (st->resume_mismatch > 0) {
-		fprintf(stderr, "smtpprobe: --resume: entry %lu of the list is "
-		    "not the address %s answered there: is it the same list?\n",
+		warn_fmt("--resume: entry %lu of the list is not the address "
+		    "%s answered there: is it the same list?",
 		    st->resume_mismatch - 1, cli->output);
 		status = EXIT_USAGE;
 	}
@@ -302,8 +335,9 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	if (strcmp(cli->batch_file, "-") == 0)
 		list = stdin;
 	else if ((list = fopen(cli->batch_file, "r")) == NULL) {
-		fprintf(stderr, "smtpprobe: --batch: cannot open %s: %s\n",
-		    cli->batch_file, strerror(errno));
+		fputs("smtpprobe: --batch: cannot open ", stderr);
+		report_put_cstr(stderr, cli->batch_file);
+		fprintf(stderr, ": %s\n", strerror(errno));
 		return EXIT_LOCAL_ERROR;
 	}
 	if ((st = malloc(sizeof(*st))) == NULL ||
@@ -331,8 +365,8 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 		_exit(status);
 	}
 	if (p.out != NULL && batch_out_close(p.out) != 0) {
-		fprintf(stderr, "smtpprobe: --output: closing %s: %s\n",
-		    cli->output, strerror(errno));
+		warn_fmt("--output: closing %s: %s", cli->output,
+		    strerror(errno));
 		status = EXIT_LOCAL_ERROR;
 	}
 	batch_done_free(&done);
@@ -400,8 +434,7 @@ probe_addresses(struct probe_ctx *ctx, const struct cli *cli)
 		else
 			probe_address(ctx, a, res);
 		if (res->addr_error != ADDRESS_OK)
-			fprintf(stderr, "smtpprobe: invalid address: %s\n",
-			    res->addr_why);
+			warn_text("invalid address: ", res->addr_why);
 		st = print_result(cli, res, i == 0, color);
 		fflush(stdout);
 		status = cli->format == FORMAT_NAGIOS || cli->format ==
@@ -422,7 +455,7 @@ run(struct cli *cli, int argc, char **argv)
 	int status;
 
 	if (cli_parse(argc, argv, cli, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		fprintf(stderr, "Try 'smtpprobe --help'.\n");
 		if (cli_wants_nagios(argc, argv)) {
 			/* A plugin's usage error is UNKNOWN. */
@@ -440,7 +473,7 @@ run(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	if (probe_ctx_init(&ctx, &cli->cfg, err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		if (cli->format == FORMAT_NAGIOS) {
 			report_nagios_unknown(stdout, err);
 			return MONITOR_UNKNOWN;

@@ -631,7 +631,18 @@ on_host_addrs(void *arg, const struct resolver_addr_result *ar)
 	free(hq);
 	m->status = ar->status;
 	snprintf(m->cname, sizeof(m->cname), "%s", ar->cname);
-	if (m->cname[0] != '\0')
+	if (ar->cname_loop && ar->n == 0) {
+		/* Skipped like a host without an address; the verdict says
+		 * when no other host is left (diag.c). */
+		result_transcriptf(run->res, 'i', "DNS: %s: CNAME loop at %s",
+		    m->host, ar->cname);
+		result_finding_sev(run->res, FINDING_DNS_CNAME_LOOP,
+		    SEV_WARNING, STAGE_DNS, "RFC 1034 §3.6.2", ar->cname,
+		    "the mail host %s is an alias (CNAME) whose chain of "
+		    "aliases loops back on itself at %s, so it has no address",
+		    m->host, ar->cname);
+		m->cname[0] = '\0';
+	} else if (m->cname[0] != '\0')
 		result_transcriptf(run->res, 'i', "DNS: %s is an alias of %s",
 		    m->host, m->cname);
 	keep_host_addrs(run, hq_index, ar);
@@ -724,13 +735,29 @@ on_mx(void *arg, const struct resolver_mx_result *mr)
 
 	res->dns_status = mr->status;
 	snprintf(res->dns_detail, sizeof(res->dns_detail), "%s", mr->detail);
-	snprintf(res->dns_cname, sizeof(res->dns_cname), "%s", mr->cname);
+	if (!mr->cname_loop)
+		snprintf(res->dns_cname, sizeof(res->dns_cname), "%s",
+		    mr->cname);
 	if (res->dns_cname[0] != '\0')
 		result_transcriptf(res, 'i', "DNS: %s is an alias of %s", d,
 		    res->dns_cname);
 	result_transcriptf(res, 'i', "DNS: MX %s: %s, %zu record(s)", d,
 	    resolver_status_name(mr->status), mr->n);
 	res->stages[STAGE_DNS].elapsed_ms = mr->elapsed_ms;
+	if (mr->cname_loop && mr->n == 0) {
+		/* RFC 1034 §3.6.2: a loop of aliases is an error; there is
+		 * no MX, and no address either, behind it. */
+		result_transcriptf(res, 'i', "DNS: %s: CNAME loop at %s", d,
+		    mr->cname);
+		result_finding(res, FINDING_DNS_CNAME_LOOP, STAGE_DNS,
+		    mr->cname, "the domain %s is an alias (CNAME) whose chain "
+		    "of aliases loops back on itself at %s, so no mail server "
+		    "can be found through it", d, mr->cname);
+		dns_stage(res, STATUS_FAIL, mr->elapsed_ms);
+		res->dns_done = true;
+		finish_run(run);
+		return;
+	}
 
 	switch (mr->status) {
 	case RESOLVER_OK:
@@ -907,7 +934,13 @@ file_records(struct run *run)
 	}
 	record_address(res, p);
 	if (ctl != NULL && ctl->reply.reply != NULL) {
-		res->catch_all_code = ctl->reply.reply->code;
+		/* A control answer out of step, or cut off, says nothing of
+		 * the domain; one cut off fails the stage (the session gave
+		 * up there). */
+		if (ctl->reply.reply->incomplete)
+			res->stages[STAGE_RCPT].status = STATUS_FAIL;
+		else if (!ctl->reply.untrusted)
+			res->catch_all_code = ctl->reply.reply->code;
 		(void)result_file_reply(res, STAGE_RCPT, &ctl->reply);
 	}
 }
@@ -1565,7 +1598,8 @@ group_answers(struct probe_result *out, const struct probe_result *conn,
 		    r->why : "not asked: the connection ended before");
 		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
 	} else
-		out->outcome = rr->legality == CODES_ILLEGAL ?
+		out->outcome = rr->legality == CODES_ILLEGAL ||
+		    rr->untrusted || rr->reply->incomplete ?
 		    OUTCOME_PROTOCOL_ERROR : OUTCOME_ANSWERED;
 }
 
@@ -1786,7 +1820,7 @@ probe_carried(struct probe_ctx *ctx, const char *target,
 
 	probe_carrier_address(shown, address, sizeof(address));
 	probe_request_sync(ctx, address, res, req);
-	snprintf(res->input, sizeof(res->input), "%s", shown);
+	result_set_input(res, shown, strlen(shown));
 	if (res->stages[STAGE_ADDRESS].status == STATUS_OK)
 		res->stages[STAGE_ADDRESS].status = STATUS_SKIPPED;
 }

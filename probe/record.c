@@ -17,6 +17,32 @@ worse(struct stage_rec *sr, enum stage_status st)
 		sr->status = st;
 }
 
+/*
+ * A reply that cannot be taken as the answer to its command, so the stage
+ * cannot be ok and the verdict cannot rest on it: one that never ended
+ * (cut at smtpprobe's limits, or a line that is no reply; the reply
+ * checker has said which) answers nothing, and one taken after the
+ * server had sent a reply nobody asked for (the session's
+ * session.unsolicited_reply) may answer another command.
+ */
+static bool
+not_an_answer(struct probe_result *res, enum stage st,
+    const struct rec_reply *rr, const char *what)
+{
+	if (rr->reply->incomplete) {
+		worse(&res->stages[st], STATUS_FAIL);
+		return true;
+	}
+	if (!rr->untrusted)
+		return false;
+	worse(&res->stages[st], STATUS_WARN);
+	result_finding(res, FINDING_REPLY_OUT_OF_STEP, st, NULL, "the reply %d "
+	    "to %s came when the server's replies were out of step with the "
+	    "commands: it may be the answer to another command",
+	    rr->reply->code, what);
+	return true;
+}
+
 /* The answer to MAIL FROM of transaction t, into the MAIL stage: moved
  * out of the record, or with copy a copy of it. */
 static void
@@ -39,6 +65,8 @@ record_mail(struct probe_result *res, struct plan_txn *t, bool copy)
 		return;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
+	if (not_an_answer(res, STAGE_MAIL, rr, "MAIL FROM"))
+		return;
 	if (code / 100 == 2 && rr->legality != CODES_ILLEGAL) {
 		worse(sr, STATUS_OK);
 		return;
@@ -63,6 +91,8 @@ record_rcpt(struct probe_result *res, struct plan_rcpt *r)
 		return NULL;
 	code = rr->reply->code;
 	sr->elapsed_ms = rr->elapsed_ms;
+	if (not_an_answer(res, STAGE_RCPT, rr, "RCPT TO"))
+		return rr;
 	if (rr->legality == CODES_ILLEGAL)
 		worse(sr, STATUS_FAIL);
 	else if (code / 100 == 2)
@@ -91,6 +121,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 		if (t->mail.reply == NULL)
 			continue;
 		result_note_reply(res, STAGE_MAIL, &t->mail);
+		(void)not_an_answer(res, STAGE_MAIL, &t->mail, "MAIL FROM");
 		worse(&res->stages[STAGE_MAIL], t->mail.legality ==
 		    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		for (j = 0; j < t->nrcpts; j++) {
@@ -99,6 +130,7 @@ record_forms(struct probe_result *res, const struct plan *p)
 			if (rr->reply == NULL)
 				continue;
 			result_note_reply(res, STAGE_RCPT, rr);
+			(void)not_an_answer(res, STAGE_RCPT, rr, "RCPT TO");
 			worse(&res->stages[STAGE_RCPT], rr->legality ==
 			    CODES_ILLEGAL ? STATUS_FAIL : STATUS_OK);
 		}

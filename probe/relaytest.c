@@ -163,6 +163,19 @@ classify(struct relaytest_pass *p, size_t i, bool literal)
 		    "no answer on the connection");
 		return;
 	}
+	if (t->mail.untrusted || t->rcpt_reply.untrusted) {
+		/* A reply nobody asked for came first: this one may be the
+		 * answer to another command (reply.out_of_step). */
+		snprintf(p->note[i], sizeof(p->note[i]), "not trusted: the "
+		    "server's replies were out of step with the commands");
+		return;
+	}
+	if (m->incomplete || (r != NULL && r->incomplete)) {
+		/* A reply that never ended answers nothing. */
+		snprintf(p->note[i], sizeof(p->note[i]), "no answer: the "
+		    "reply was cut off or was not an SMTP reply");
+		return;
+	}
 	if (m->code / 100 != 2) {
 		snprintf(p->note[i], sizeof(p->note[i]), "MAIL FROM was "
 		    "refused (%d), so the recipient was not asked", m->code);

@@ -206,6 +206,8 @@ hand_out(struct reply_parser *p, struct reply **out, enum reply_status st)
 {
 	*out = p->cur;
 	p->cur = NULL;
+	if (st == REPLY_FATAL && *out != NULL)
+		(*out)->incomplete = true;
 	return st;
 }
 
@@ -247,9 +249,13 @@ reply_parser_line(struct reply_parser *p, const char *line, size_t len,
 	if ((st = keep_line(p, line + skip, len - skip)) != REPLY_MORE)
 		return st;
 	if (!last) {
-		/* A reply that never ends is cut off by the stage timeout;
-		 * this bounds the work done for it in the meantime. */
-		if (r->lines_seen > 10 * LIMIT_REPLY_LINES) {
+		/* A reply that never ends would be cut off by the stage
+		 * timeout; these bound the work done for it before that. */
+		if (r->lines_seen > LIMIT_REPLY_LINES_HARD)
+			r->cut = REPLY_CUT_LINES;
+		else if (r->bytes > LIMIT_REPLY_BYTES_HARD)
+			r->cut = REPLY_CUT_BYTES;
+		if (r->cut != REPLY_CUT_NONE) {
 			r->deviations |= REPLY_DEV_TRUNCATED;
 			return hand_out(p, out, REPLY_FATAL);
 		}

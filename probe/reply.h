@@ -39,6 +39,13 @@ struct reply_line {
 	size_t	 len;	/* bytes in text (text may contain NUL bytes) */
 };
 
+/* Why a reply was cut before its last line (REPLY_FATAL). */
+enum reply_cut {
+	REPLY_CUT_NONE,
+	REPLY_CUT_LINES,	/* past LIMIT_REPLY_LINES_HARD lines */
+	REPLY_CUT_BYTES		/* past LIMIT_REPLY_BYTES_HARD bytes */
+};
+
 struct reply {
 	int		 code;		/* the last line's (see reply.c) */
 	int		 first_code;	/* the first line's */
@@ -51,6 +58,9 @@ struct reply {
 	size_t		 nlines;	/* lines kept */
 	size_t		 lines_seen;	/* lines received, kept or not */
 	size_t		 bytes;		/* bytes received for this reply */
+	enum reply_cut	 cut;		/* cut at our limits, not malformed */
+	bool		 incomplete;	/* handed out with REPLY_FATAL: it never
+					 * ended, so it answers nothing */
 	struct reply_line lines[LIMIT_REPLY_LINES];
 };
 
@@ -62,7 +72,8 @@ struct reply_parser {
 enum reply_status {
 	REPLY_MORE,	/* the reply goes on; feed the next line */
 	REPLY_DONE,	/* *out holds a complete reply, owned by the caller */
-	REPLY_FATAL,	/* no reply code: the peer does not speak SMTP */
+	REPLY_FATAL,	/* no reply code: the peer does not speak SMTP; or
+			 * the reply went on past our limits (cut) */
 	REPLY_NOMEM
 };
 
@@ -74,8 +85,10 @@ void reply_parser_reset(struct reply_parser *p);
  * Feed one line: line[0..len) without its LF; crlf tells whether a CR
  * preceded the LF (the CR is not part of line).  On REPLY_DONE, *out is a
  * reply to free with reply_free().  On REPLY_FATAL, *out is the partial
- * reply with REPLY_DEV_MALFORMED set (the caller frees it) so that it can
- * still be shown.
+ * reply (the caller frees it) so that it can still be shown: with
+ * REPLY_DEV_MALFORMED for a line without a code, or with cut set (and
+ * REPLY_DEV_TRUNCATED) when it went on past LIMIT_REPLY_LINES_HARD lines
+ * or LIMIT_REPLY_BYTES_HARD bytes.
  */
 enum reply_status reply_parser_line(struct reply_parser *p, const char *line,
     size_t len, bool crlf, struct reply **out);

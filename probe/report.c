@@ -140,8 +140,7 @@ json_transcript(struct json_writer *w, const struct probe_result *r)
 
 		json_object(w);
 		json_kv_ms(w, "t_ms", e->t_ms);
-		json_kv_str(w, "dir", e->dir == 's' ? "send" :
-		    e->dir == 'r' ? "recv" : "info");
+		json_kv_str(w, "dir", transcript_dir_name(e->dir));
 		json_kv_strn(w, "text", e->text, e->len);
 		json_object_end(w);
 	}
@@ -365,7 +364,7 @@ report_json_value(struct json_writer *w, const struct probe_result *r,
 	size_t i;
 
 	json_report_object(w);
-	json_kv_str(w, "address", r->input);
+	json_kv_strn(w, "address", r->input, r->input_len);
 	if (info != NULL)
 		json_batch_info(w, info);
 	json_kv_str_nonempty(w, "domain", r->addr.domain);
@@ -539,8 +538,8 @@ report_text_transcript(FILE *out, const struct probe_result *r)
 	for (i = 0; i < r->ntranscript; i++) {
 		const struct transcript_entry *e = &r->transcript[i];
 
-		fprintf(out, "    %8.1f %s ", e->t_ms, e->dir == 's' ? "->" :
-		    e->dir == 'r' ? "<-" : "**");
+		fprintf(out, "    %8.1f %s ", e->t_ms,
+		    transcript_dir_mark(e->dir));
 		report_put_text(out, e->text, e->len);
 		fputc('\n', out);
 	}
@@ -571,7 +570,7 @@ report_text_line(FILE *out, const struct probe_result *r,
 	verdict_colors(r, color, &vcol, &reset);
 	fprintf(out, "%s%-13s%s %-18s ", vcol, verdict_name(r->verdict), reset,
 	    reason_name(r->reason));
-	report_put_cstr(out, r->input);
+	report_put_text(out, r->input, r->input_len);
 	if (r->input_cut)
 		fputs("...", out);
 	if (info != NULL && info->line > 0)
@@ -594,7 +593,7 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 	    out);
 	if (!r->self_check_only || r->input[0] != '\0') {
 		fputs(": ", out);
-		report_put_cstr(out, r->input);
+		report_put_text(out, r->input, r->input_len);
 	}
 	fputc('\n', out);
 	if (r->reason == REASON_SELF_CHECK)

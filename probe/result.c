@@ -247,17 +247,22 @@ monotonic_ms(void)
 void
 result_init(struct probe_result *r, const char *input)
 {
-	size_t n = strlen(input);
-
 	memset(r, 0, sizeof(*r));
-	if (n >= sizeof(r->input)) {
-		n = sizeof(r->input) - 1;
-		r->input_cut = true;
-	}
-	memcpy(r->input, input, n);
-	r->input[n] = '\0';
+	result_set_input(r, input, strlen(input));
 	r->t0 = monotonic_ms();
 	r->verdict = VERDICT_UNKNOWN;
+}
+
+void
+result_set_input(struct probe_result *r, const char *input, size_t len)
+{
+	if (len >= sizeof(r->input)) {
+		len = sizeof(r->input) - 1;
+		r->input_cut = true;
+	}
+	memcpy(r->input, input, len);
+	r->input[len] = '\0';
+	r->input_len = len;
 }
 
 /* A connection's facts about the proxy, before it has said anything. */
@@ -460,6 +465,28 @@ result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
 	    (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
+const char *
+transcript_dir_name(char dir)
+{
+	switch (dir) {
+	case 's': return "send";
+	case 'r': return "recv";
+	case 'e': return "early";
+	default: return "info";
+	}
+}
+
+const char *
+transcript_dir_mark(char dir)
+{
+	switch (dir) {
+	case 's': return "->";
+	case 'r': return "<-";
+	case 'e': return "<!";
+	default: return "**";
+	}
+}
+
 /*
  * The reply checker: facts about one reply, as findings.  Policy (what a
  * fact means for the verdict) is diag.c's business, not this one's.
@@ -510,7 +537,16 @@ check_reply(struct probe_result *r, enum stage st, const struct rec_reply *rr)
 	if (rp->deviations & (REPLY_DEV_MALFORMED | REPLY_DEV_CODE_RANGE))
 		result_finding(r, FINDING_REPLY_MALFORMED, st, ev,
 		    "the reply to %s is not a valid SMTP reply", what);
-	if (rp->deviations & REPLY_DEV_TRUNCATED)
+	if (rp->cut != REPLY_CUT_NONE) {
+		/* Our limit cut it, not a fault of its form: the evidence
+		 * names the limit (diag.c quotes it in the verdict). */
+		snprintf(ev, sizeof(ev), "%d %s", rp->cut == REPLY_CUT_LINES ?
+		    LIMIT_REPLY_LINES_HARD : LIMIT_REPLY_BYTES_HARD,
+		    rp->cut == REPLY_CUT_LINES ? "lines" : "bytes");
+		result_finding(r, FINDING_REPLY_OVER_LIMIT, st, ev, "the reply "
+		    "to %s went on past smtpprobe's limit of %s and was cut "
+		    "there; smtpprobe gave up the connection", what, ev);
+	} else if (rp->deviations & REPLY_DEV_TRUNCATED)
 		result_finding(r, FINDING_REPLY_TOO_LONG, st, ev,
 		    "the reply to %s had more lines or bytes than smtpprobe "
 		    "keeps (%d lines, %d bytes)", what, LIMIT_REPLY_LINES,
@@ -547,12 +583,16 @@ result_file_reply(struct probe_result *r, enum stage st,
     struct rec_reply *rr)
 {
 	struct reply *rp = rr->reply;
+	struct rec_reply *filed;
 
 	if (rp == NULL)
 		return NULL;
 	rr->reply = NULL;
-	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
+	if (filed != NULL)
+		filed->untrusted = rr->untrusted;
+	return filed;
 }
 
 static void
@@ -760,6 +800,7 @@ copy_plain(struct probe_result *dst, const struct probe_result *src)
 	result_clear(dst);
 	memcpy(dst, src, sizeof(*dst));
 	memcpy(dst->input, keep->input, sizeof(dst->input));
+	dst->input_len = keep->input_len;
 	dst->input_cut = keep->input_cut;
 	dst->addr = keep->addr;
 	dst->addr_error = keep->addr_error;
@@ -983,6 +1024,7 @@ struct rec_reply *
 result_copy_reply(struct probe_result *r, enum stage st,
     const struct rec_reply *rr)
 {
+	struct rec_reply *filed;
 	struct reply *rp;
 
 	if (rr->reply == NULL)
@@ -991,8 +1033,11 @@ result_copy_reply(struct probe_result *r, enum stage st,
 		result_nomem(r);
 		return NULL;
 	}
-	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
+	if (filed != NULL)
+		filed->untrusted = rr->untrusted;
+	return filed;
 }
 
 /* One transcript entry at t_ms. */

@@ -70,6 +70,9 @@ struct rec_reply {
 	double			 sent_ms;	/* monotonic ms when sent; 0: unknown */
 	enum codes_legality	 legality;
 	const char		*legality_ref;
+	bool			 untrusted;	/* the server's replies were out of
+						 * step here: this one may answer
+						 * another command */
 };
 
 /* Why a stage is not ok, in words for people and a word for programs.
@@ -187,7 +190,9 @@ struct mx_info {
 
 struct transcript_entry {
 	double	 t_ms;
-	char	 dir;		/* 's' sent, 'r' received, 'i' info */
+	char	 dir;		/* 's' sent, 'r' received, 'e' received
+				 * early (before anything asked for it),
+				 * 'i' info */
 	char	*text;		/* owned, raw bytes (escaped on output) */
 	size_t	 len;
 };
@@ -262,6 +267,8 @@ enum result_kind {
 
 struct probe_result {
 	char			 input[LIMIT_ADDRESS * 4 + 8];	/* as given, cut */
+	size_t			 input_len;	/* bytes in input: a --batch
+						 * line may hold NUL bytes */
 	bool			 input_cut;
 	struct address		 addr;
 	enum address_error	 addr_error;
@@ -348,6 +355,9 @@ struct probe_result {
 };
 
 void result_init(struct probe_result *r, const char *input);
+/* The input as given: len bytes, NUL bytes included (cut to fit). */
+void result_set_input(struct probe_result *r, const char *input,
+    size_t len);
 /* Every connection of r goes through the proxy url (shown, no password):
  * r->proxy is set up.  False without memory (a local error). */
 bool result_use_proxy(struct probe_result *r, const char *url,
@@ -386,6 +396,10 @@ void result_transcript(struct probe_result *r, char dir, const char *text,
     size_t len);
 void result_transcriptf(struct probe_result *r, char dir, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* A transcript direction as a word for JSON ("send", "recv", "early",
+ * "info") and as the mark of the text report ("->", "<-", "<!", "**"). */
+const char *transcript_dir_name(char dir);
+const char *transcript_dir_mark(char dir);
 
 /* Record reply rp (ownership taken) for stage st; the legality is
  * checked against the command table here. */

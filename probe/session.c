@@ -9,6 +9,21 @@
  * inside a libevent callback: finish() closes the connection and hands the
  * outcome over from a fresh event-loop turn.
  *
+ * Replies are matched to commands through a queue of the commands sent
+ * and not yet answered (one at a time without PIPELINING, RFC 5321
+ * §4.3.1; a group with it, RFC 2920 §3.1): each reply answers the oldest.
+ * Bytes from the server while nothing is outstanding were sent before
+ * anything asked for them, and would make every later reply answer the
+ * wrong command: the session is given up there (out_of_step()).  A 3yz
+ * reply to a command that cannot get one (354 anywhere, since DATA is
+ * never sent; anything but 334 during AUTH) means the server may be
+ * reading message text: the connection is closed without another line.
+ *
+ * Every line of server text passes through server_text() before it is
+ * recorded: with --auth-user the credentials in every form the session
+ * knows (redact.h) are replaced there, so a server that echoes the
+ * client's AUTH line cannot make any report show it.
+ *
  * There is no state that sends DATA or BDAT, and no code path writes them.
  */
 #include <errno.h>
@@ -23,6 +38,7 @@
 
 #include "codes.h"
 #include "conn.h"
+#include "redact.h"
 #include "session.h"
 #include "socks.h"
 #include "tlsconn.h"
@@ -83,6 +99,16 @@ static const struct {
 	[S_DONE] = { "done", STAGE_QUIT, -1, "after the end" },
 };
 
+/* A command sent and not answered yet. */
+struct sent_cmd {
+	enum sstate		 state;		/* its reply is read in this state */
+	char			 shown[LIMIT_ADDRESS * 4 + 32];	/* as recorded:
+						 * secrets hidden, "" for the
+						 * greeting */
+	double			 sent_at;
+	size_t			 ti, ri;	/* MAIL, RCPT: the plan's request */
+};
+
 struct session {
 	struct session_params	 p;
 	struct probe_result	*res;
@@ -93,12 +119,15 @@ struct session {
 	struct conn		*conn;
 	struct event		*timer;
 	struct reply_parser	 parser;
-	double			 sent_at;	/* when the last command went out */
+	struct sent_cmd		 q[LIMIT_OUTSTANDING];	/* sent, not answered:
+							 * a ring from qhead */
+	size_t			 qhead, nq;
+	struct sent_cmd		 cur;		/* what the reply in hand answers */
+	struct redact		*redact;	/* with AUTH: the credentials' forms */
 	double			 stage_start;
 	double			 deadline;	/* the state's timer ends */
 	double			 line_at;	/* the last line came */
 	bool			 unfinished;	/* timed out mid-reply */
-	char			 last_cmd[LIMIT_ADDRESS * 4 + 32];
 	bool			 in_tls;
 	struct tlsconn_params	 tp;		/* the handshake's name, TLSA records */
 	bool			 dane_usable;	/* a TLSA record OpenSSL can match */
@@ -213,6 +242,148 @@ set_status(struct session *s, enum stage st, enum stage_status status)
 		r->status = status;
 }
 
+/* ---- the commands outstanding ------------------------------------------ */
+
+static struct sent_cmd *
+queue_head(struct session *s)
+{
+	return s->nq > 0 ? &s->q[s->qhead] : NULL;
+}
+
+/* Queue command `shown` (its reply is read in state st); NULL when the
+ * queue is full. */
+static struct sent_cmd *
+queue_push(struct session *s, enum sstate st, const char *shown)
+{
+	struct sent_cmd *c;
+
+	if (s->nq >= LIMIT_OUTSTANDING)
+		return NULL;
+	c = &s->q[(s->qhead + s->nq) % LIMIT_OUTSTANDING];
+	c->state = st;
+	snprintf(c->shown, sizeof(c->shown), "%s", shown);
+	c->sent_at = now_ms();
+	c->ti = s->ti;
+	c->ri = s->ri;
+	s->nq++;
+	return c;
+}
+
+/* The greeting is the answer to the connection (RFC 5321 §3.1), or with
+ * implicit TLS to the handshake (RFC 8314 §3.3): it is outstanding from
+ * then on. */
+static void
+await_greeting(struct session *s)
+{
+	(void)queue_push(s, S_GREETING, "");
+	enter(s, S_GREETING);
+	s->stage_start = now_ms();
+}
+
+/* The oldest command outstanding, which the reply in hand answers, into
+ * s->cur; false when nothing is outstanding. */
+static bool
+queue_pop(struct session *s)
+{
+	if (s->nq == 0)
+		return false;
+	s->cur = s->q[s->qhead];
+	s->qhead = (s->qhead + 1) % LIMIT_OUTSTANDING;
+	s->nq--;
+	return true;
+}
+
+/* Bytes from the server not yet read as a reply: waiting in the input, or
+ * lines already parsed into a reply that is not complete. */
+static bool
+input_waiting(struct session *s)
+{
+	return conn_pending(s->conn) > 0 || s->parser.cur != NULL;
+}
+
+static void out_of_step(struct session *s, const char *line, size_t len,
+    const char *next);
+
+/* Room for a line of server text once credentials are replaced. */
+#define SERVER_TEXT_MAX	(2 * LIMIT_REPLY_LINE_HARD + 64)
+
+/* Append text[0..n) to the evidence ev (len used of evlen), CRs left
+ * out and other control bytes as spaces. */
+static void
+evidence_add(char *ev, size_t *len, size_t evlen, const char *text,
+    size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && *len + 1 < evlen; i++)
+		if (text[i] != '\r')
+			ev[(*len)++] = (unsigned char)text[i] < 0x20 ? ' ' :
+			    text[i];
+	ev[*len] = '\0';
+}
+
+/* Server text as it may be recorded: the credentials replaced (redact.h);
+ * *len is updated.  text itself when the session has none. */
+static const char *
+server_text(struct session *s, const char *text, size_t *len, char *buf,
+    size_t buflen)
+{
+	if (s->redact == NULL)
+		return text;
+	*len = redact_apply(s->redact, text, *len, buf, buflen);
+	return buf;
+}
+
+static void
+local_failure(struct session *s, enum stage st, const char *why)
+{
+	snprintf(s->res->local_error_msg, sizeof(s->res->local_error_msg),
+	    "%s", why);
+	decide(s, OUTCOME_LOCAL_ERROR, st);
+	finish(s);
+}
+
+/*
+ * Write one command and queue it; its reply is then read in state next.
+ * RFC 5321 §4.3.1: the dialogue alternates and the server speaks when
+ * spoken to, so bytes waiting while nothing is outstanding were sent
+ * before anything asked for them: the command is not sent, and the
+ * session stops (out_of_step()).  With a group (RFC 2920), only the first
+ * command of the group finds the queue empty; the replies to the others
+ * may already be arriving.  secret: line carries credentials; it leaves
+ * by reference from a copy that is wiped once written, line itself is
+ * wiped here, and `shown` goes to the transcript instead.  False when
+ * nothing was sent.
+ */
+static bool
+cmd_send(struct session *s, enum sstate next, const char *shown, char *line,
+    size_t len, bool secret)
+{
+	bool sent = false;
+
+	if (s->finished)
+		;	/* nothing after the end, nor after a 3yz */
+	else if (s->nq == 0 && input_waiting(s))
+		out_of_step(s, NULL, 0, shown);
+	else if (queue_push(s, next, shown) == NULL)
+		local_failure(s, states[next].stage, "too many commands "
+		    "outstanding");
+	else if (secret && conn_write_secret(s->conn, line, len) != 0) {
+		s->nq--;
+		local_failure(s, states[next].stage, "out of memory");
+	} else {
+		if (!secret)
+			conn_write_line(s->conn, line, len);
+		result_transcript(s->res, 's', shown, strlen(shown));
+		if (s->nq == 1)
+			enter(s, next);
+		sent = true;
+	}
+	if (secret)
+		auth_wipe(line, len);
+	return sent;
+}
+
 static void
 send_line(struct session *s, enum sstate next, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -220,7 +391,7 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 static void
 send_line(struct session *s, enum sstate next, const char *fmt, ...)
 {
-	char line[sizeof(s->last_cmd)];
+	char line[sizeof(s->cur.shown)];
 	va_list ap;
 	int n;
 
@@ -230,27 +401,17 @@ send_line(struct session *s, enum sstate next, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= sizeof(line) - 2) {
 		/* Cannot happen with checked addresses; never send a cut
 		 * command. */
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg), "command too long");
-		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
-		finish(s);
+		local_failure(s, states[next].stage, "command too long");
 		return;
 	}
 	/* Belt and braces: no command may carry CR or LF (the address
 	 * checks refuse them long before this point). */
 	if (strpbrk(line, "\r\n") != NULL) {
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg),
-		    "refusing to send a command containing CR or LF");
-		decide(s, OUTCOME_LOCAL_ERROR, states[next].stage);
-		finish(s);
+		local_failure(s, states[next].stage, "refusing to send a "
+		    "command containing CR or LF");
 		return;
 	}
-	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", line);
-	result_transcript(s->res, 's', line, (size_t)n);
-	conn_write_line(s->conn, line, (size_t)n);
-	s->sent_at = now_ms();
-	enter(s, next);
+	(void)cmd_send(s, next, line, line, (size_t)n, false);
 }
 
 /* The end: RSET first when a transaction is open, then QUIT. */
@@ -453,8 +614,7 @@ tls_done(struct session *s)
 		return;
 	if (s->p.implicit_tls) {
 		/* RFC 8314 §3.3: the greeting comes inside TLS. */
-		enter(s, S_GREETING);
-		s->stage_start = now_ms();
+		await_greeting(s);
 		return;
 	}
 	/* RFC 3207 §4.2: forget what EHLO said before TLS and ask again. */
@@ -552,27 +712,21 @@ greeting_is_tls(struct session *s, const unsigned char *p, size_t n)
 
 static void after_opening(struct session *s);
 
-/*
- * Send a line that carries a secret: the transcript and last_cmd get
- * `shown` instead.  The bytes go to the output buffer by reference, from
- * a copy that is wiped and freed once written (or when the connection is
- * freed); line is wiped here.
- */
+/* A line that carries a secret (cmd_send()): the transcript gets
+ * `shown` instead; line is wiped.  The SASL response in it (from byte
+ * off) is registered with the redaction first, so that no echo of it can
+ * be recorded; when that fails nothing is sent. */
 static void
 send_secret(struct session *s, enum sstate next, const char *shown,
-    char *line, size_t len)
+    char *line, size_t len, size_t off)
 {
-	if (conn_write_secret(s->conn, line, len) != 0) {
-		snprintf(s->res->local_error_msg,
-		    sizeof(s->res->local_error_msg), "out of memory");
-		decide(s, OUTCOME_LOCAL_ERROR, STAGE_AUTH);
-		finish(s);
+	if (s->redact == NULL ||
+	    redact_add_response(s->redact, line + off, len - off) != 0) {
+		auth_wipe(line, len);
+		local_failure(s, STAGE_AUTH, "out of memory");
 		return;
 	}
-	snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", shown);
-	result_transcript(s->res, 's', shown, strlen(shown));
-	s->sent_at = now_ms();
-	enter(s, next);
+	(void)cmd_send(s, next, shown, line, len, true);
 }
 
 /* AUTH was not possible or was refused: nothing more is asked. */
@@ -664,7 +818,7 @@ start_auth(struct session *s)
 		return;
 	}
 	send_secret(s, S_AUTH, "AUTH PLAIN <credentials hidden>", line,
-	    11 + (size_t)n);
+	    11 + (size_t)n, 11);
 }
 
 /* A 334 prompt: the next piece of the exchange, or "*" to cancel. */
@@ -700,7 +854,7 @@ auth_continue(struct session *s, const struct reply *rp)
 		send_line(s, S_AUTH, "*");
 		return;
 	}
-	send_secret(s, S_AUTH, shown, line, (size_t)n);
+	send_secret(s, S_AUTH, shown, line, (size_t)n, 0);
 }
 
 static void
@@ -747,24 +901,37 @@ cur_txn(struct session *s)
 	return &s->p.plan->txns[s->ti];
 }
 
-/* Fill record rr with reply rp (ownership taken) to the last command;
- * false when the command may not get that reply. */
+/* Fill record rr with reply rp (ownership taken) to the command it
+ * answers (s->cur); false when the command may not get that reply. */
 static bool
 record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
-	rec_reply_set(rr, cmd, s->last_cmd, rp, now_ms() - s->sent_at);
-	rr->sent_ms = s->sent_at;
+	rec_reply_set(rr, cmd, s->cur.shown, rp, now_ms() - s->cur.sent_at);
+	rr->sent_ms = s->cur.sent_at;
 	return rr->legality != CODES_ILLEGAL;
+}
+
+/* The records of the plan that command c asked for. */
+static struct plan_txn *
+txn_of(struct session *s, const struct sent_cmd *c)
+{
+	return &s->p.plan->txns[c->ti];
+}
+
+static struct plan_rcpt *
+rcpt_of(struct session *s, const struct sent_cmd *c)
+{
+	return &txn_of(s, c)->rcpts[c->ri];
 }
 
 /* Where the answer to the MAIL in flight goes: the transaction's record,
  * or for the MAIL of a carried-over rest (plan.carry_over) a record of
  * the session's own (the transaction's first answer stands). */
 static struct rec_reply *
-mail_rec(struct session *s)
+mail_rec(struct session *s, const struct sent_cmd *c)
 {
-	return s->carry_mail ? &s->carry_rec : &cur_txn(s)->mail;
+	return s->carry_mail ? &s->carry_rec : &txn_of(s, c)->mail;
 }
 
 /*
@@ -915,7 +1082,7 @@ rcpt_advance(struct session *s)
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct rec_reply *rr = mail_rec(s);
+	struct rec_reply *rr = mail_rec(s, &s->cur);
 	int code = rp->code;
 	bool stop;
 
@@ -961,8 +1128,8 @@ too_many(const struct session *s, const struct reply *rp)
 static void
 on_rcpt_reply(struct session *s, struct reply *rp)
 {
-	struct plan_txn *t = cur_txn(s);
-	struct plan_rcpt *r = &t->rcpts[s->ri];
+	struct plan_txn *t = txn_of(s, &s->cur);
+	struct plan_rcpt *r = rcpt_of(s, &s->cur);
 	int code = rp->code;
 	bool stop;
 
@@ -1042,18 +1209,24 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 	next_txn(s);
 }
 
-/* The request in flight got no answer: its record says so. */
+/* The recipients in flight got no answer: their records say so. */
 static void
 plan_lost(struct session *s, bool timeout, const char *why)
 {
 	struct plan_rcpt *r;
+	size_t i;
 
-	if (s->state != S_RCPT)
-		return;
-	r = &cur_txn(s)->rcpts[s->ri];
-	r->state = PLAN_RCPT_NO_ANSWER;
-	r->timed_out = timeout;
-	snprintf(r->why, sizeof(r->why), "%s", why);
+	for (i = 0; i < s->nq; i++) {
+		const struct sent_cmd *c =
+		    &s->q[(s->qhead + i) % LIMIT_OUTSTANDING];
+
+		if (c->state != S_RCPT)
+			continue;
+		r = rcpt_of(s, c);
+		r->state = PLAN_RCPT_NO_ANSWER;
+		r->timed_out = timeout;
+		snprintf(r->why, sizeof(r->why), "%s", why);
+	}
 }
 
 /* After EHLO/HELO, before or after TLS: STARTTLS or MAIL next. */
@@ -1177,15 +1350,16 @@ on_greeting_reply(struct session *s, const struct rec_reply *rr)
 static void
 drop_pretls_bytes(struct session *s)
 {
-	char ev[101];
-	size_t extra;
+	char raw[101], red[SERVER_TEXT_MAX], ev[101];
+	size_t extra, n, used = 0;
+	const char *t;
 
 	if (conn_pending(s->conn) == 0)
 		return;
-	extra = conn_drop_pending(s->conn, ev, sizeof(ev));
-	for (size_t i = 0; ev[i] != '\0'; i++)
-		if ((unsigned char)ev[i] < 0x20)
-			ev[i] = ' ';
+	extra = conn_drop_pending(s->conn, raw, sizeof(raw));
+	n = strlen(raw);
+	t = server_text(s, raw, &n, red, sizeof(red));
+	evidence_add(ev, &used, sizeof(ev), t, n);
 	result_finding(s->res, FINDING_STARTTLS_PIPELINED_DATA, STAGE_STARTTLS,
 	    ev, "the server sent %zu bytes after its 220 to STARTTLS, before "
 	    "the TLS handshake; they were discarded", extra);
@@ -1218,15 +1392,181 @@ on_starttls_reply(struct session *s, const struct rec_reply *rr)
 	after_opening(s);
 }
 
-static void
-on_reply(struct session *s, struct reply *rp)
+/* "after EHLO", "after the greeting": where the last reply came. */
+static const char *
+answered_words(const struct session *s)
 {
-	enum sstate state = s->state;
+	return s->cur.state == S_GREETING ? "after the greeting" :
+	    states[s->cur.state].during;
+}
+
+/* The record of command c's answer, if the plan keeps one. */
+static struct rec_reply *
+record_of(struct session *s, const struct sent_cmd *c)
+{
+	if (c->state == S_MAIL)
+		return mail_rec(s, c);
+	if (c->state == S_RCPT)
+		return &rcpt_of(s, c)->reply;
+	return NULL;
+}
+
+/* The early bytes (line, then what waits in the input) into the
+ * transcript, one entry per line, marked as early; their start into ev,
+ * the lines joined by spaces.  All of it as server_text() gives it. */
+static void
+show_early(struct session *s, const char *line, size_t len, char *ev,
+    size_t evlen)
+{
+	char buf[LIMIT_EARLY_SHOWN], red[SERVER_TEXT_MAX];
+	size_t n = 0, total, i, start, k, used = 0;
+	const char *t;
+
+	if (line != NULL) {
+		n = len < sizeof(buf) - 1 ? len : sizeof(buf) - 1;
+		memcpy(buf, line, n);
+		buf[n++] = '\n';
+	}
+	total = n + conn_pending(s->conn);
+	n += conn_peek_pending(s->conn, (unsigned char *)buf + n,
+	    sizeof(buf) - n);
+	ev[0] = '\0';
+	for (start = 0, i = 0; i <= n; i++) {
+		if (i < n && buf[i] != '\n')
+			continue;
+		if (i > start || i < n) {
+			k = i > start && buf[i - 1] == '\r' ? i - start - 1 :
+			    i - start;
+			t = line != NULL && start == 0 ? buf :
+			    server_text(s, buf + start, &k, red, sizeof(red));
+			result_transcript(s->res, 'e', t, k);
+			if (used > 0)
+				evidence_add(ev, &used, evlen, " ", 1);
+			evidence_add(ev, &used, evlen, t, k);
+		}
+		start = i + 1;
+	}
+	if (total > n)
+		result_transcriptf(s->res, 'i', "... %zu more bytes sent early "
+		    "not shown", total - n);
+	while (used > 0 && ev[used - 1] == ' ')
+		ev[--used] = '\0';
+}
+
+/* "MAIL FROM", "RCPT TO", "EHLO": the command word(s) of a line. */
+static void
+command_words(const char *line, char *buf, size_t len)
+{
+	size_t n = strcspn(line, ":");
+
+	if (line[n] != ':' || n > 9)
+		n = strcspn(line, " ");
+	snprintf(buf, len, "%.*s", (int)n, line);
+}
+
+/*
+ * The server sent a reply nobody asked for: bytes waiting when command
+ * `next` was to be sent, or a line (line, len) while nothing was
+ * outstanding.  From here every reply would be taken as the answer to the
+ * wrong command (one stray "250 OK" after EHLO and RCPT reads MAIL's
+ * 250), so nothing more is asked.  The early bytes go into the
+ * transcript, marked as early; the answer the server gave last and the
+ * commands still outstanding are marked as not to be trusted (the verdict
+ * then cannot rest on them); the connection is closed at once, since a
+ * QUIT would only get someone else's reply too.
+ */
+static void
+out_of_step(struct session *s, const char *line, size_t len,
+    const char *next)
+{
+	enum stage st = states[s->cur.state].stage;
+	struct rec_reply *rr;
+	char ev[201], verb[40];
+	size_t i;
+
+	show_early(s, line, len, ev, sizeof(ev));
+	command_words(next != NULL ? next : "", verb, sizeof(verb));
+	result_finding(s->res, FINDING_SESSION_UNSOLICITED_REPLY, st, ev,
+	    "the server sent a reply nobody asked for (%s, %s%s%s): its "
+	    "replies no longer match smtpprobe's commands, so nothing more was "
+	    "asked", answered_words(s), next != NULL ? "before " :
+	    "while nothing was asked", verb, next != NULL ? " was sent" : "");
+	if ((rr = record_of(s, &s->cur)) != NULL && rr->reply != NULL)
+		rr->untrusted = true;
+	for (i = 0; i < s->nq; i++)
+		if ((rr = record_of(s, &s->q[(s->qhead + i) %
+		    LIMIT_OUTSTANDING])) != NULL)
+			rr->untrusted = true;
+	plan_lost(s, false, "the server's replies were out of step");
+	set_status(s, st, STATUS_FAIL);
+	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
+	    "the server sent a reply nobody asked for");
+	decide(s, OUTCOME_PROTOCOL_ERROR, st);
+	result_transcriptf(s->res, 'i', "giving up: the server's replies are "
+	    "out of step with the commands");
+	finish(s);
+}
+
+/* RFC 5321 §4.3.2, RFC 4954 §4: 354 answers DATA alone (never sent
+ * here), 334 answers AUTH alone; no other command gets a 3yz. */
+static bool
+intermediate_allowed(enum sstate st, int code)
+{
+	return code / 100 != 3 || (st == S_AUTH && code == 334);
+}
+
+/*
+ * A 3yz to a command that cannot get one: the server may now be reading
+ * message text, and would take any line sent as part of a message.  The
+ * reply is recorded and the connection closed at once, without another
+ * line (no RSET, no QUIT).
+ */
+static void
+intermediate_abort(struct session *s, struct reply *rp)
+{
+	enum sstate state = s->cur.state;
+	enum stage st = states[state].stage;
+	const char *what = state == S_GREETING ? "the connection" :
+	    codes_cmd_name((enum codes_cmd)states[state].cmd);
+	int code = rp->code;
+
+	if (state == S_MAIL)
+		(void)record(s, mail_rec(s, &s->cur), CODES_CMD_MAIL, rp);
+	else if (state == S_RCPT) {
+		(void)record(s, &rcpt_of(s, &s->cur)->reply, CODES_CMD_RCPT,
+		    rp);
+		rcpt_of(s, &s->cur)->state = PLAN_RCPT_ANSWERED;
+	} else
+		(void)result_add_reply(s->res, st, states[state].cmd,
+		    state == S_GREETING ? NULL : s->cur.shown, rp,
+		    now_ms() - s->cur.sent_at);
+	result_finding(s->res, FINDING_SESSION_UNEXPECTED_INTERMEDIATE, st,
+	    NULL, "the server answered %s with %d, a reply that asks for more "
+	    "input (354 invites message text and is valid after DATA only): it "
+	    "may now take any line as part of a message, so smtpprobe closed "
+	    "the connection at once without sending another line", what, code);
+	set_status(s, st, STATUS_FAIL);
+	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
+	    "%d to %s: the server may be waiting for message text", code,
+	    what);
+	decide(s, OUTCOME_PROTOCOL_ERROR, st);
+	result_transcriptf(s->res, 'i', "closing at once: %d to %s asks for "
+	    "more input", code, what);
+	finish(s);
+}
+
+static void
+dispatch_reply(struct session *s, struct reply *rp)
+{
+	enum sstate state = s->cur.state;
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 	const struct rec_reply *rr;
 
-	evtimer_del(s->timer);
+	if (!intermediate_allowed(state, rp->code)) {
+		intermediate_abort(s, rp);
+		return;
+	}
 	if (state == S_MAIL || state == S_RCPT) {
 		/* The plan's records keep these, not the result. */
 		if (state == S_MAIL)
@@ -1236,8 +1576,8 @@ on_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	rr = result_add_reply(s->res, st, states[state].cmd,
-	    state == S_GREETING ? NULL : s->last_cmd, rp,
-	    now_ms() - (state == S_GREETING ? s->stage_start : s->sent_at));
+	    state == S_GREETING ? NULL : s->cur.shown, rp,
+	    now_ms() - s->cur.sent_at);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
@@ -1284,16 +1624,33 @@ on_reply(struct session *s, struct reply *rp)
 	case S_RSET:
 		on_rset_reply(s, rr);
 		return;
-	case S_QUIT:
+	default:
 		set_status(s, STAGE_QUIT, rp->code / 100 == 2 &&
 		    rr->legality != CODES_ILLEGAL ? STATUS_OK : STATUS_WARN);
 		finish(s);
 		return;
-	default:
-		/* A reply nobody asked for (after the end): recorded, and
-		 * otherwise ignored. */
+	}
+}
+
+/* A complete reply: it answers the oldest command outstanding. */
+static void
+on_reply(struct session *s, struct reply *rp)
+{
+	struct sent_cmd *next;
+
+	evtimer_del(s->timer);
+	if (!queue_pop(s)) {
+		/* on_line() stops lines that come while nothing is
+		 * outstanding; a reply cannot get here without one. */
+		reply_free(rp);
+		out_of_step(s, NULL, 0, NULL);
 		return;
 	}
+	dispatch_reply(s, rp);
+	/* A group (RFC 2920): the next reply answers the next command. */
+	if (!s->finished && (next = queue_head(s)) != NULL &&
+	    !evtimer_pending(s->timer, NULL))
+		enter(s, next->state);
 }
 
 /* Bytes without a line end waiting at the greeting: a TLS record? */
@@ -1489,19 +1846,24 @@ transport_failure(struct session *s, bool timeout, const char *why)
 static void
 protocol_abort(struct session *s, struct reply *partial, const char *why)
 {
-	enum stage st = states[s->state].stage;
+	enum sstate state = s->state;
+	enum stage st = states[state].stage;
 
-	if (s->state == S_MAIL || s->state == S_RCPT) {
-		/* What came instead of the answer goes into the record of
-		 * the request in flight. */
-		if (partial != NULL && s->state == S_MAIL)
-			(void)record(s, mail_rec(s), CODES_CMD_MAIL, partial);
+	/* What came instead of an answer answers the oldest command. */
+	if (partial != NULL && !queue_pop(s)) {
+		reply_free(partial);
+		partial = NULL;
+	}
+	if (state == S_MAIL || state == S_RCPT) {
+		/* ... and goes into the record of the request in flight. */
+		if (partial != NULL && state == S_MAIL)
+			(void)record(s, mail_rec(s, &s->cur), CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
-			(void)record(s, &cur_txn(s)->rcpts[s->ri].reply,
+			(void)record(s, &rcpt_of(s, &s->cur)->reply,
 			    CODES_CMD_RCPT, partial);
-			cur_txn(s)->rcpts[s->ri].state = PLAN_RCPT_ANSWERED;
-		} else
-			plan_lost(s, false, why);
+			rcpt_of(s, &s->cur)->state = PLAN_RCPT_ANSWERED;
+		}
+		plan_lost(s, false, why);
 		partial = NULL;
 		if (s->outcome != OUTCOME_NONE) {
 			result_transcriptf(s->res, 'i', "giving up: %s", why);
@@ -1510,8 +1872,9 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 		}
 	}
 	if (partial != NULL)
-		(void)result_add_reply(s->res, st, states[s->state].cmd,
-		    s->last_cmd, partial, now_ms() - s->sent_at);
+		(void)result_add_reply(s->res, st, states[state].cmd,
+		    state == S_GREETING ? NULL : s->cur.shown, partial,
+		    now_ms() - s->cur.sent_at);
 	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
 	    "%s", why);
 	set_status(s, st, STATUS_FAIL);
@@ -1543,14 +1906,34 @@ wait_rest_of_reply(struct session *s)
 	evtimer_add(s->timer, &tv);
 }
 
+/*
+ * A reply still going on past LIMIT_REPLY_LINES_HARD lines or
+ * LIMIT_REPLY_BYTES_HARD bytes: every line may have been a valid reply
+ * line, so the words say that it was our limit that cut it, and which
+ * (the reply checker files reply.over_limit when the cut reply is
+ * recorded).
+ */
+static void
+reply_over_limit(struct session *s, struct reply *rp)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "the reply went on past smtpprobe's limit "
+	    "of %d %s and was cut", rp->cut == REPLY_CUT_LINES ?
+	    LIMIT_REPLY_LINES_HARD : LIMIT_REPLY_BYTES_HARD,
+	    rp->cut == REPLY_CUT_LINES ? "lines" : "bytes");
+	protocol_abort(s, rp, why);
+}
+
 /* A line from the server: into the transcript, then the parser. */
 static void
 on_line(void *arg, const char *line, size_t len, bool crlf)
 {
 	struct session *s = arg;
 	struct reply *rp;
+	char buf[SERVER_TEXT_MAX];
 
-	result_transcript(s->res, 'r', line, len);
+	line = server_text(s, line, &len, buf, sizeof(buf));
 	if (!s->got_line) {
 		/* What answered, for --self-check's reachability line. */
 		size_t n = len < sizeof(s->res->first_bytes) - 1 ? len :
@@ -1562,8 +1945,16 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 		s->res->first_bytes_len = n;
 	}
 	if (s->state == S_CONNECTING || s->state == S_PROXY ||
-	    s->state == S_DONE || s->state == S_TLS_HANDSHAKE)
+	    s->state == S_DONE || s->state == S_TLS_HANDSHAKE) {
+		result_transcript(s->res, 'r', line, len);
 		return;
+	}
+	if (s->nq == 0) {
+		/* Nothing is outstanding: nobody asked for this. */
+		out_of_step(s, line, len, NULL);
+		return;
+	}
+	result_transcript(s->res, 'r', line, len);
 	s->line_at = now_ms();
 	if (s->state == S_GREETING && s->res->stages[STAGE_GREETING].nreplies
 	    == 0 && greeting_is_tls(s, (const unsigned char *)line, len)) {
@@ -1579,8 +1970,11 @@ on_line(void *arg, const char *line, size_t len, bool crlf)
 		on_reply(s, rp);
 		break;
 	case REPLY_FATAL:
-		protocol_abort(s, rp, "the server sent a line that is not an "
-		    "SMTP reply");
+		if (rp->cut != REPLY_CUT_NONE)
+			reply_over_limit(s, rp);
+		else
+			protocol_abort(s, rp, "the server sent a line that is "
+			    "not an SMTP reply");
 		break;
 	case REPLY_NOMEM:
 		protocol_abort(s, NULL, "out of memory");
@@ -1592,12 +1986,18 @@ static void
 on_line_too_long(void *arg)
 {
 	struct session *s = arg;
+	char limit[32], why[128];
 
+	snprintf(limit, sizeof(limit), "%d bytes in one line",
+	    LIMIT_REPLY_LINE_HARD);
 	result_finding_sev(s->res, FINDING_REPLY_LINE_TOO_LONG, SEV_ERROR,
-	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", NULL,
-	    "the server sent a line of more than %d bytes; smtpprobe stops "
-	    "reading there", LIMIT_REPLY_LINE_HARD);
-	protocol_abort(s, NULL, "reply line over the hard limit");
+	    states[s->state].stage, "RFC 5321 §4.5.3.1.5", limit, "the server "
+	    "sent a line of more than %d bytes, smtpprobe's limit for one "
+	    "line (RFC 5321 allows 512); smtpprobe stopped reading there and "
+	    "gave up the connection", LIMIT_REPLY_LINE_HARD);
+	snprintf(why, sizeof(why), "a reply line went past smtpprobe's limit "
+	    "of %s", limit);
+	protocol_abort(s, NULL, why);
 }
 
 /* Through a proxy: the TCP connection to it is up; the handshake runs
@@ -1662,8 +2062,7 @@ on_connected(void *arg)
 		start_tls(s);
 		return;
 	}
-	enter(s, S_GREETING);
-	s->stage_start = now_ms();
+	await_greeting(s);
 }
 
 static void
@@ -1723,6 +2122,33 @@ deliver_start_failure(evutil_socket_t fd, short what, void *arg)
 	transport_failure(s, false, why);
 }
 
+/*
+ * The forms of the credentials known before anything is sent: the user
+ * name and the password with their base64, and the PLAIN response, which
+ * they alone make.  Server text may carry them from the greeting on (a
+ * server that knows them, or a proxy that saw an earlier session), not
+ * only once AUTH has gone out.  -1 without memory.
+ */
+static int
+redact_credentials(struct session *s)
+{
+	const char *pw = s->p.auth_password != NULL ? s->p.auth_password : "";
+	char blob[AUTH_LINE_MAX];
+	int n, rc;
+
+	if ((s->redact = redact_new()) == NULL ||
+	    redact_add_secret(s->redact, s->p.auth_user,
+	    strlen(s->p.auth_user)) != 0 ||
+	    redact_add_secret(s->redact, pw, strlen(pw)) != 0)
+		return -1;
+	if ((n = auth_plain_response(s->p.auth_user, pw, blob,
+	    sizeof(blob))) < 0)
+		return 0;	/* too long to send as PLAIN either */
+	rc = redact_add_response(s->redact, blob, (size_t)n);
+	auth_wipe(blob, sizeof(blob));
+	return rc;
+}
+
 struct session *
 session_start(const struct session_params *params, struct probe_result *res,
     session_done_cb done, void *arg)
@@ -1754,6 +2180,13 @@ session_start(const struct session_params *params, struct probe_result *res,
 	s->done = done;
 	s->done_arg = arg;
 	reply_parser_init(&s->parser);
+	if (params->auth_user != NULL && params->auth_user[0] != '\0' &&
+	    redact_credentials(s) != 0) {
+		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
+		    "out of memory");
+		session_free(s);
+		return NULL;
+	}
 	if ((s->timer = evtimer_new(params->base, on_timeout, s)) == NULL) {
 		snprintf(res->local_error_msg, sizeof(res->local_error_msg),
 		    "cannot set up a connection (out of memory)");
@@ -1812,6 +2245,7 @@ session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	reply_parser_reset(&s->parser);
+	redact_free(s->redact);
 	free(s);
 }
 

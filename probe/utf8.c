@@ -47,11 +47,34 @@ utf8_decode(const unsigned char *s, size_t n, unsigned *cpp)
 	return len;
 }
 
+/*
+ * The C1 controls (Cc), the line and paragraph separators (Zl, Zp) and
+ * every format character (Cf, Unicode 15.1: the soft hyphen, the Arabic
+ * number signs, the zero-width characters, the bidirectional controls,
+ * the invisible operators, the byte-order mark, the interlinear
+ * annotation, the tag characters, ...): none shows what it does.
+ */
+static const struct {
+	unsigned	lo, hi;
+} invisible[] = {
+	{ 0x0080, 0x009f }, { 0x00ad, 0x00ad }, { 0x0600, 0x0605 },
+	{ 0x061c, 0x061c }, { 0x06dd, 0x06dd }, { 0x070f, 0x070f },
+	{ 0x0890, 0x0891 }, { 0x08e2, 0x08e2 }, { 0x180e, 0x180e },
+	{ 0x200b, 0x200f }, { 0x2028, 0x202e }, { 0x2060, 0x2064 },
+	{ 0x2066, 0x206f }, { 0xfeff, 0xfeff }, { 0xfff9, 0xfffb },
+	{ 0x110bd, 0x110bd }, { 0x110cd, 0x110cd }, { 0x13430, 0x1343f },
+	{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+	{ 0xe0020, 0xe007f },
+};
+
 bool
 utf8_invisible(unsigned cp)
 {
-	return (cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
-	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2064) ||
-	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff ||
-	    (cp >= 0xfff9 && cp <= 0xfffb);
+	size_t i;
+
+	for (i = 0; i < sizeof(invisible) / sizeof(invisible[0]) &&
+	    cp >= invisible[i].lo; i++)
+		if (cp <= invisible[i].hi)
+			return true;
+	return false;
 }

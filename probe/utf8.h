@@ -24,9 +24,11 @@ size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cpp);
 /*
  * Characters that are valid UTF-8 but must not reach a terminal or a log
  * as they are: C1 controls (U+0080-U+009F; U+009B is CSI to some
- * terminals), zero-width characters, the line and paragraph separators,
- * the bidirectional controls that can make server text read differently
- * from what it is, and the interlinear annotation characters.
+ * terminals), the line and paragraph separators, and every format
+ * character (Unicode category Cf): the soft hyphen, zero-width
+ * characters, the bidirectional controls that can make server text read
+ * differently from what it is, the interlinear annotation and tag
+ * characters.
  */
 bool utf8_invisible(unsigned cp);
 

@@ -83,6 +83,7 @@ struct resolver_part {
 	size_t			 more;
 	struct sockaddr_storage	 addrs[RESOLVER_MAX_ADDRS];
 	char			 cname[RESOLVER_NAME_MAX];
+	bool			 cname_loop;
 };
 
 TAILQ_HEAD(resolver_query_list, resolver_query);
@@ -982,8 +983,8 @@ resolver_mx_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	 * (NXDOMAIN / NODATA answers still carry the chain). */
 	if (abuf != NULL && alen > 0 && (status == ARES_SUCCESS ||
 	    status == ARES_ENODATA || status == ARES_ENOTFOUND))
-		(void)resolver_find_cname(abuf, (size_t)alen, q->name,
-		    res->cname, sizeof(res->cname));
+		res->cname_loop = resolver_find_cname(abuf, (size_t)alen,
+		    q->name, res->cname, sizeof(res->cname)) == 2;
 	if (status == ARES_SUCCESS)
 		status = ares_parse_mx_reply(abuf, alen, &mx);
 	if (status != ARES_SUCCESS) {
@@ -1052,6 +1053,7 @@ resolver_addr_finish(struct resolver_query *q)
 		res->truncated += p->more;
 		if (res->cname[0] == '\0')
 			memcpy(res->cname, p->cname, sizeof(res->cname));
+		res->cname_loop = res->cname_loop || p->cname_loop;
 		if (p->status != RESOLVER_OK) {
 			dl = strlen(res->detail);
 			snprintf(res->detail + dl, sizeof(res->detail) - dl,
@@ -1073,6 +1075,7 @@ resolver_addr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	struct resolver_part *p = arg;
 	struct resolver_query *q = p->q;
 	struct hostent *he = NULL;
+	char loop_at[RESOLVER_NAME_MAX];
 	struct sockaddr_in *sin;
 	struct sockaddr_in6 *sin6;
 	size_t i, want;
@@ -1122,14 +1125,21 @@ resolver_addr_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 			p->status = RESOLVER_NODATA;
 			snprintf(p->detail, sizeof(p->detail),
 			    "no usable address");
+			/* A chain of aliases that loops ends nowhere. */
+			if (resolver_find_cname(abuf, (size_t)alen, q->name,
+			    loop_at, sizeof(loop_at)) == 2) {
+				p->cname_loop = true;
+				memcpy(p->cname, loop_at, sizeof(p->cname));
+			}
 		}
 	} else {
 		if (he != NULL)
 			ares_free_hostent(he);
 		if (abuf != NULL && alen > 0 && (status == ARES_ENODATA ||
 		    status == ARES_ENOTFOUND))
-			(void)resolver_find_cname(abuf, (size_t)alen, q->name,
-			    p->cname, sizeof(p->cname));
+			p->cname_loop = resolver_find_cname(abuf,
+			    (size_t)alen, q->name, p->cname,
+			    sizeof(p->cname)) == 2;
 		resolver_describe(q->r, status, timeouts, &p->status,
 		    p->detail, sizeof(p->detail));
 	}

@@ -92,6 +92,7 @@ struct resolver_mx_result {
 	bool			null_mx;	/* exactly one MX, "0 ." (RFC 7505 §3) */
 	bool			null_mx_mixed;	/* a "." target among other MX records (misconfiguration) */
 	char			cname[RESOLVER_NAME_MAX];	/* the domain was an alias of this name; "" if not */
+	bool			cname_loop;	/* its aliases loop (cname: where) */
 	double			elapsed_ms;
 	bool			cached;		/* from the cache or a shared query */
 };
@@ -113,6 +114,7 @@ struct resolver_addr_result {
 	struct sockaddr_storage	addrs[RESOLVER_MAX_ADDRS];	/* in the order the server gave, port 0 */
 	size_t			truncated;
 	char			cname[RESOLVER_NAME_MAX];	/* final name when the host was an alias; "" if not */
+	bool			cname_loop;	/* its aliases loop (cname: where) */
 	double			elapsed_ms;
 	bool			cached;		/* from the cache or a shared query */
 };

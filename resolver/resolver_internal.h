@@ -45,8 +45,10 @@ bool	resolver_name_eq(const char *a, const char *b);
 /*
  * Follow the CNAME chain of qname inside a raw DNS answer (at most
  * RESOLVER_CNAME_HOPS hops, RESOLVER_CNAME_PAIRS CNAME records looked at)
- * and copy the final name into out.  1: a CNAME was found; 0: none;
- * -1: the packet is malformed (out is "" then).
+ * and copy the final name into out.  1: a CNAME was found; 2: the chain
+ * loops (a name comes back; out is the name where it does, RFC 1034
+ * §3.6.2 calls this an error); 0: none; -1: the packet is malformed (out
+ * is "" then).
  */
 #define RESOLVER_CNAME_HOPS	8
 #define RESOLVER_CNAME_PAIRS	16

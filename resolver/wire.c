@@ -127,9 +127,9 @@ resolver_find_cname(const unsigned char *abuf, size_t alen,
 	} pairs[RESOLVER_CNAME_PAIRS];
 	char cur[RESOLVER_NAME_MAX];
 	struct wire_rr rr;
-	size_t off, len, npairs, i;
-	unsigned ancount, hop;
-	bool fits_target, found;
+	size_t off, len, npairs, i, seen[RESOLVER_CNAME_HOPS];
+	unsigned ancount, hop, h;
+	bool fits_target, found, loop;
 
 	if (outlen > 0)
 		out[0] = '\0';
@@ -161,23 +161,28 @@ resolver_find_cname(const unsigned char *abuf, size_t alen,
 
 	if (!resolver_name_copy(cur, sizeof(cur), qname))
 		return 0;
-	found = false;
-	/* Chains longer than RESOLVER_CNAME_HOPS (or loops) stop where the
-	 * budget runs out: the last name reached is reported. */
-	for (hop = 0; hop < RESOLVER_CNAME_HOPS; hop++) {
+	found = loop = false;
+	/* Chains longer than RESOLVER_CNAME_HOPS stop where the budget runs
+	 * out: the last name reached is reported.  A chain that comes back
+	 * to the name asked or to a name it passed is a loop. */
+	for (hop = 0; hop < RESOLVER_CNAME_HOPS && !loop; hop++) {
 		for (i = 0; i < npairs; i++)
 			if (resolver_name_eq(pairs[i].owner, cur))
 				break;
 		if (i == npairs)
 			break;
+		seen[hop] = i;
 		memcpy(cur, pairs[i].target, sizeof(cur));
 		found = true;
+		loop = resolver_name_eq(cur, qname);
+		for (h = 0; h < hop && !loop; h++)
+			loop = resolver_name_eq(cur, pairs[seen[h]].target);
 	}
 	if (!found)
 		return 0;
 	if (!resolver_name_copy(out, outlen, cur))
 		return 0;
-	return 1;
+	return loop ? 2 : 1;
 }
 
 int

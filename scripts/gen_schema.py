@@ -321,7 +321,7 @@ def probe_props(data):
         "outcome": enum(OUTCOMES + ["skipped_stalled"]), "detail": NSTR,
     })
     transcript = closed({
-        "t_ms": MS, "dir": enum(["send", "recv", "info"]), "text": STR,
+        "t_ms": MS, "dir": enum(["send", "recv", "early", "info"]), "text": STR,
     })
     # Every stage in order; "proxy" only with --proxy.
     stages = {"anyOf": [{
@@ -457,7 +457,7 @@ def helo_schema(data):
         "helo": nullable(ref("reply")), "mail": nullable(ref("reply")),
         "rcpt": nullable(ref("reply")), "tls": BOOL, "note": NSTR,
         "transcript": array(closed({
-            "t_ms": MS, "dir": enum(["send", "recv", "info"]), "text": STR,
+            "t_ms": MS, "dir": enum(["send", "recv", "early", "info"]), "text": STR,
         })),
     })
     kinds = array(enum(HELO_KINDS))

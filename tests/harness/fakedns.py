@@ -26,7 +26,11 @@ written as an IP address stands for its reverse name, so ``"::1"`` is
   ``timeout`` (drop the query silently), ``truncate`` (over UDP: TC bit and
   an empty answer, so the client retries over TCP, where the answer is
   given in full), ``ok`` (answer normally);
-* ``ttl``: the TTL of its records (default 300).
+* ``ttl``: the TTL of its records (default 300);
+* ``cname_loop``: how a CNAME chain that starts at this name and loops is
+  answered: ``"servfail"`` (the default, as recursive resolvers do) or
+  ``"answer"`` (rcode 0 with the chain up to where a name comes back, as
+  some authoritative servers give it).
 
 A name that is not in the zone and is not the parent of a name in the zone
 gets NXDOMAIN.  A name that exists but has no record of the asked type gets
@@ -230,6 +234,11 @@ class Zone:
                     norm["action"] = self._check_action(value, key)
                 elif field == "ttl":
                     norm["ttl"] = int(value)
+                elif field == "cname_loop":
+                    if value not in ("servfail", "answer"):
+                        raise ValueError("zone entry %r: cname_loop must "
+                                         "be servfail or answer" % name)
+                    norm["cname_loop"] = value
                 elif field == "ad":
                     norm["ad"] = bool(value)
                 else:
@@ -285,7 +294,12 @@ class Zone:
         first_action = self.action(name, qtype_name)
         answers = []
         current = name
+        visited = set()
+        loop_answer = self.entries.get(name, {}).get("cname_loop") == "answer"
         for _hop in range(MAX_CNAME_HOPS + 1):
+            if current in visited and loop_answer:
+                return first_action, RCODE_NOERROR, answers, []
+            visited.add(current)
             action = self.action(current, qtype_name)
             if current != name and action in ("timeout", "truncate"):
                 action = "servfail"

@@ -27,10 +27,12 @@ A reply specification (greeting, or a value of ``replies``) is one of:
   goes away);
 * ``"none"``: send nothing for this command, carry on with the next one;
 * a table ``{text = "...", raw = "...", hex = "...", close = bool,
-  delay = seconds, action = "drop"|"hang"|"none"}``: ``raw`` is sent byte
-  for byte (characters up to U+00FF as single bytes, else UTF-8), ``hex`` is
-  hexadecimal bytes, ``close`` closes the connection after the reply,
-  ``delay`` waits before replying;
+  delay = seconds, action = "drop"|"hang"|"none", repeat = N}``: ``raw``
+  is sent byte for byte (characters up to U+00FF as single bytes, else
+  UTF-8), ``hex`` is hexadecimal bytes, ``close`` closes the connection
+  after the reply, ``delay`` waits before replying, ``repeat`` sends the
+  bytes N times in a row (a flood of replies, an endless multi-line reply,
+  a line longer than any limit);
 * a list of the above: used in order for successive uses of the same verb
   (per connection by default, per server with ``sequence = "server"``); the
   last element repeats.  For the greeting a list is indexed by connection;
@@ -53,7 +55,12 @@ true}`` (CRAM-MD5 may be listed too).  The EHLO reply announces ``AUTH``
 credentials (``235``, ``535 5.7.8``; ``538 5.7.11`` before TLS with
 ``tls_only``; ``504`` for a mechanism not listed; ``503`` when already
 authenticated; ``501`` when the client cancels with ``*``).  Scripted
-``replies.AUTH`` take precedence; after a scripted reply starting with
+``replies.AUTH`` take precedence.  ``echo = true`` makes the built-in
+exchange a credential trap: the second LOGIN prompt quotes the client's
+first answer, and the final reply (235 or 535) is preceded by lines that
+quote every line the client sent in the exchange and what its base64
+decodes to (the user name and password of PLAIN and LOGIN, CRAM-MD5's
+"user digest").  After a scripted reply starting with
 ``334`` the next line is the client's response, not a command: it is
 logged and answered with the next AUTH reply.  ``after_auth`` (verb ->
 reply) gives the replies used once the connection has authenticated
@@ -68,7 +75,11 @@ name.  The rule applies to the EHLO or HELO command itself too.
 
 Every line received is logged (``Connection.lines``), as are connection
 events.  Any line starting with DATA or BDAT is recorded in
-``FakeSMTPServer.data_lines``: smtpprobe must never send those.
+``FakeSMTPServer.data_lines``: smtpprobe must never send those.  Once a
+connection has sent a reply line with a 3yz code (354, or anything but a
+334 prompt during AUTH), every line it receives afterwards is recorded in
+``FakeSMTPServer.after_intermediate``: a server in that state may be
+reading message text, so smtpprobe must not send another line.
 
 Servers run in daemon threads, poll a stop flag, drop idle clients, and stop
 when ``stop()`` is called.
@@ -99,6 +110,8 @@ WRONG_NAME = "wrong-name.other.invalid"
 
 # Forbidden commands: a probe never sends a message.
 DATA_RE = re.compile(rb"^[ \t]*(DATA|BDAT)(?![A-Za-z0-9-])", re.IGNORECASE)
+# A reply line with a 3yz code (RFC 5321 §4.2): the server asks for more.
+INTERMEDIATE_RE = re.compile(rb"^3[0-9][0-9]([ -]|\r?$)")
 
 SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "bare_lf", "refuse", "tls", "starttls_inject", "sequence",
@@ -107,7 +120,7 @@ SERVER_KEYS = ("name", "ip", "greeting", "greeting_delay", "replies", "delay",
                "mailboxes")
 ERROR_LIMIT_KEYS = ("soft", "hard", "sleep")
 TARPIT_KEYS = ("after", "delay")
-AUTH_KEYS = ("user", "password", "mechanisms", "tls_only")
+AUTH_KEYS = ("user", "password", "mechanisms", "tls_only", "echo")
 AUTH_MECHS = ("PLAIN", "LOGIN", "CRAM-MD5")
 
 
@@ -137,12 +150,17 @@ def parse_action(value, what):
         return {"kind": "reply", "text": value, "close": False, "delay": 0.0}
     if isinstance(value, dict):
         unknown = set(value) - {"text", "raw", "hex", "close", "delay",
-                                "action", "parts"}
+                                "action", "parts", "repeat"}
         if unknown:
             raise SpecError("%s: unknown reply keys %s" % (what,
                                                            sorted(unknown)))
         out = {"kind": "reply", "close": bool(value.get("close", False)),
-               "delay": float(value.get("delay", 0.0))}
+               "delay": float(value.get("delay", 0.0)),
+               "repeat": value.get("repeat", 1)}
+        if not isinstance(out["repeat"], int) or \
+                not 1 <= out["repeat"] <= 1000000:
+            raise SpecError("%s: repeat must be a count from 1 to 1000000"
+                            % what)
         if "action" in value:
             action = str(value["action"]).lower()
             if action not in ("drop", "hang", "none"):
@@ -496,7 +514,8 @@ class FakeSMTPServer(ThreadedServer):
                 raise SpecError("server %s: auth mechanisms must be among "
                                 "%s" % (self.name, ", ".join(AUTH_MECHS)))
             self.auth = dict(self.auth, mechanisms=mechs,
-                             tls_only=bool(self.auth.get("tls_only", True)))
+                             tls_only=bool(self.auth.get("tls_only", True)),
+                             echo=bool(self.auth.get("echo", False)))
         self.after_auth = {verb.upper(): parse_reply_spec(value, verb)
                            for verb, value in
                            (spec.get("after_auth") or {}).items()}
@@ -515,6 +534,8 @@ class FakeSMTPServer(ThreadedServer):
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
+        self.after_intermediate = []   # lines received after a 3yz reply
+        self.auth_lines = []      # what clients sent in AUTH exchanges
         self.errors = []
         self.sock = None
         self.port = None
@@ -746,6 +767,8 @@ class _Session:
         self.rcpt_ok = 0      # recipients accepted since MAIL (rcpt_limit)
         self.rcpts = 0        # RCPT commands on the connection (tarpit)
         self.errors = 0       # 4xx/5xx replies sent (error_limits)
+        self.in_auth = False       # inside an AUTH exchange (334 expected)
+        self.intermediate = None   # the 3yz reply line sent, if any
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -794,6 +817,10 @@ class _Session:
             # man in the middle appending them would send them.
             data += suffix
             self.send_suffix = b""
+        for line in data.split(b"\n"):
+            if INTERMEDIATE_RE.match(line) and self.intermediate is None \
+                    and not (self.in_auth and line.startswith(b"334")):
+                self.intermediate = line.rstrip(b"\r")
         try:
             self.sock.sendall(data)
         except (OSError, ssl.SSLError) as exc:
@@ -840,6 +867,9 @@ class _Session:
         self.conn.lines.append(text)
         if DATA_RE.match(line):
             self.server.data_lines.append(text)
+        if self.intermediate is not None:
+            self.server.after_intermediate.append(
+                (self.intermediate.decode("latin-1"), text))
         return text
 
     # -- dialogue -------------------------------------------------------------
@@ -912,9 +942,10 @@ class _Session:
             return True
         self.sync_check()
         if "raw" in action:
-            self.send(action["raw"])
+            data = action["raw"]
         else:
-            self.send(self.encode_reply(action["text"]))
+            data = self.encode_reply(action["text"])
+        self.send(data * action.get("repeat", 1))
         if action["close"]:
             self.conn.event("closed after reply (scripted)")
             raise _Closed()
@@ -1035,6 +1066,13 @@ class _Session:
 
     def do_auth(self, text):
         """Answer AUTH: scripted replies first, else the built-in check."""
+        self.in_auth = True
+        try:
+            self.do_auth_exchange(text)
+        finally:
+            self.in_auth = False
+
+    def do_auth_exchange(self, text):
         server = self.server
         action = server.next_action("AUTH", self.counts, self.helo)
         if action is not None:
@@ -1063,6 +1101,9 @@ class _Session:
             self.auth_reply("538 5.7.11 Encryption required for requested "
                             "authentication mechanism")
             return
+        self.auth_sent = [text]
+        if len(words) > 2:
+            server.auth_lines.append(words[2])
         try:
             ok = self.sasl_exchange(mech, words[2] if len(words) > 2
                                     else None)
@@ -1073,10 +1114,30 @@ class _Session:
             self.auth_reply("501 5.7.0 Authentication aborted")
         elif ok:
             self.authenticated = True
-            self.auth_reply("235 2.7.0 Authentication successful")
+            self.auth_reply(self.auth_echo("235", "2.7.0") +
+                            "235 2.7.0 Authentication successful")
         else:
-            self.auth_reply("535 5.7.8 Error: authentication failed: "
+            self.auth_reply(self.auth_echo("535", "5.7.8") +
+                            "535 5.7.8 Error: authentication failed: "
                             "authentication failure")
+
+    def auth_echo(self, code, esc):
+        """With auth.echo: lines quoting what the client sent, decoded."""
+        if not self.server.auth["echo"]:
+            return ""
+        out = []
+        for line in self.auth_sent:
+            out.append("%s-%s you sent: %s" % (code, esc, line))
+            word = line.split()[-1] if line.split() else ""
+            try:
+                blob = base64.b64decode(word, validate=True)
+            except ValueError:
+                continue
+            if blob:
+                out.append("%s-%s that is: %s" % (
+                    code, esc, " / ".join(part.decode("latin-1") for part
+                                          in blob.split(b"\0") if part)))
+        return "\n".join(out) + "\n"
 
     def sasl_exchange(self, mech, initial):
         """True / False for the credentials, None when cancelled."""
@@ -1084,8 +1145,12 @@ class _Session:
         user, password = auth["user"].encode(), auth["password"].encode()
 
         def ask(prompt):
+            if auth["echo"] and len(self.auth_sent) > 1:
+                prompt += " (you sent %s)" % self.auth_sent[-1]
             self.auth_reply("334 " + prompt)
             line = self.auth_line()
+            self.auth_sent.append(line)
+            self.server.auth_lines.append(line.strip())
             if line.strip() == "*":
                 return None
             return base64.b64decode(line.strip(), validate=True)
@@ -1230,6 +1295,15 @@ class FakeSMTPGroup:
 
     def data_lines(self):
         return [(s.name, line) for s in self.servers for line in s.data_lines]
+
+    def after_intermediate(self):
+        """[(server name, 3yz reply, line)]: lines sent after a 3yz."""
+        return [(s.name, reply, line) for s in self.servers
+                for reply, line in s.after_intermediate]
+
+    def auth_lines(self):
+        """Every SASL response a client sent to the built-in AUTH."""
+        return [line for s in self.servers for line in s.auth_lines]
 
     def errors(self):
         return [e for s in self.servers for e in s.errors]

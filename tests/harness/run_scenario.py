@@ -18,11 +18,13 @@ proxy, fakesocks, runs on 127.0.0.1 too; ``{socks}`` in the arguments is
 its address), and compares the exit status, the JSON report
 (one object per line) and what the servers received with the case's
 ``[expect]`` table.  Whatever the expectations, a case fails if any server
-received DATA or BDAT, if the probe died of a signal or printed a sanitizer
-report, if a harness server hit an internal error, or if a JSON object it
-printed does not match its JSON Schema in docs/schema/ (the kind of
-document follows from the arguments: explain, --helo-test, --relay-test,
---batch, else a probe report; ``--no-schema`` turns this off).
+received DATA or BDAT, or any line after it had sent a 3yz reply (354, or
+anything but 334 during AUTH), if the probe died of a signal or printed a
+sanitizer report, if a harness server hit an internal error, or if a JSON
+object it printed does not match its JSON Schema in docs/schema/ (the kind
+of document follows from the arguments: explain, --helo-test,
+--relay-test, --batch, else a probe report; ``--no-schema`` turns this
+off).
 
 A case with ``requires_ipv6 = true`` is skipped, not failed, when this
 host has no usable IPv6 loopback (::1); a server on ::1 needs that key.
@@ -71,8 +73,9 @@ EXPECT_KEYS = RESULT_KEYS | {
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
     "transactions", "slowed_replies",
-    "results_sort", "secrets", "https_requested", "https_not_requested",
-    "proxy_received", "proxy_not_received", "proxy_connections"}
+    "results_sort", "secrets", "auth_responses_secret", "https_requested",
+    "https_not_requested", "proxy_received", "proxy_not_received",
+    "proxy_connections"}
 OPERATORS = {"eq", "ne", "contains", "regex", "exists", "null", "len", "ge",
              "le", "gt", "lt", "in"}
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
@@ -234,7 +237,13 @@ def check_value(expected, actual):
             if not isinstance(actual, str) or not re.search(want, actual):
                 return "does not match /%s/" % want
         elif op == "len":
-            if not hasattr(actual, "__len__") or len(actual) != want:
+            if not hasattr(actual, "__len__"):
+                return "has no length"
+            if is_operator_table(want):
+                why = check_value(want, len(actual))
+                if why:
+                    return "length %d: %s" % (len(actual), why)
+            elif len(actual) != want:
                 return "length differs"
         elif op == "in":
             if not any(values_equal(item, actual) for item in want):
@@ -538,6 +547,10 @@ class Case:
         for server, line in self.smtp.data_lines() if self.smtp else []:
             self.fail("never DATA/BDAT", "no DATA or BDAT",
                       "%s received %r" % (server, line))
+        for server, reply, line in \
+                self.smtp.after_intermediate() if self.smtp else []:
+            self.fail("nothing after a 3yz", "no line after %r" % reply,
+                      "%s received %r" % (server, line))
         if self.returncode is not None and self.returncode < 0:
             self.fail("exit status", "a normal exit",
                       "killed by signal %d" % -self.returncode)
@@ -554,20 +567,57 @@ class Case:
             self.fail("never talk early", "every command after its turn",
                       "%s saw %d synchronization error(s)" % (server, n))
 
-    def check_secrets(self, expect):
-        """No secret (nor its base64 form) in anything the probe printed."""
+    def secret_forms(self, expect):
+        """The strings that must never be printed: each secret and its
+        base64; with auth_responses_secret, every SASL response the client
+        sent to a built-in AUTH, and what it decodes to (PLAIN's user and
+        password, CRAM-MD5's user and digest)."""
         secrets = expect.get("secrets", [])
         if not isinstance(secrets, list) or \
                 not all(isinstance(x, str) and x for x in secrets):
             raise CaseError("secrets must be a list of non-empty strings")
+        forms = set()
         for secret in secrets:
-            forms = {secret, base64.b64encode(secret.encode()).decode()}
-            for form in sorted(forms):
-                for name, stream in (("stdout", self.stdout),
-                                     ("stderr", self.stderr)):
-                    if form in stream:
-                        self.fail("secrets", "%r never printed" % form,
-                                  "found in %s" % name)
+            forms |= {secret, base64.b64encode(secret.encode()).decode()}
+        if expect.get("auth_responses_secret", False):
+            for line in self.smtp.auth_lines():
+                forms.add(line)
+                try:
+                    blob = base64.b64decode(line, validate=True)
+                except ValueError:
+                    continue
+                forms |= {part.decode("latin-1") for part in
+                          re.split(rb"[\0 ]", blob) if len(part) > 2}
+        return sorted(f for f in forms if f)
+
+    def check_secrets(self, expect):
+        """No secret (nor its base64 form) in anything the probe printed,
+        as bytes or in a JSON string once decoded."""
+        decoded = []
+
+        def strings(value):
+            if isinstance(value, str):
+                decoded.append(value)
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    strings(key)
+                    strings(item)
+            elif isinstance(value, list):
+                for item in value:
+                    strings(item)
+
+        for line in self.stdout.splitlines():
+            try:
+                strings(json.loads(line))
+            except ValueError:
+                continue
+        for form in self.secret_forms(expect):
+            for name, stream in (("stdout", self.stdout),
+                                 ("stderr", self.stderr),
+                                 ("the JSON strings", "\n".join(decoded))):
+                if form in stream:
+                    self.fail("secrets", "%r never printed" % form,
+                              "found in %s" % name)
 
     def check_streams(self, expect):
         for key, stream in (("stdout", self.stdout), ("stderr", self.stderr)):

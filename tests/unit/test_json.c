@@ -109,6 +109,9 @@ test_escape_invisible(void)
 	CHECK_ESC("\xc2\xa0", "\"\xc2\xa0\"");		/* NBSP is shown */
 	CHECK_ESC("a\xe2\x80\x8b" "b", "\"a\\u200bb\"");	/* ZWSP */
 	CHECK_ESC("\xe2\x80\xae", "\"\\u202e\"");	/* RLO */
+	CHECK_ESC("ex\xc2\xad" "ample", "\"ex\\u00adample\"");	/* SHY */
+	/* A tag character, past U+FFFF: a surrogate pair. */
+	CHECK_ESC("\xf3\xa0\x80\x81", "\"\\udb40\\udc01\"");
 	CHECK_ESC("\xe2\x80\xa8", "\"\\u2028\"");	/* LINE SEPARATOR */
 	CHECK_ESC("\xe2\x81\xa6", "\"\\u2066\"");	/* LRI */
 	CHECK_ESC("\xe2\x81\xa0", "\"\\u2060\"");	/* WORD JOINER */

@@ -595,17 +595,44 @@ test_truncated(void)
 	fed_free(&f);
 	free(s);
 
-	/* A reply that never ends: given up after 10 x LIMIT_REPLY_LINES. */
+	/* A reply that never ends: given up after 10 x LIMIT_REPLY_LINES,
+	 * cut (not malformed). */
 	s = many_lines(10 * LIMIT_REPLY_LINES + 5, 1, false);
 	feed(s, &f);
 	CHECK_INT(f.n, 1);
 	CHECK_INT(f.st[0], REPLY_FATAL);
 	CHECK(!f.partial);
 	if (f.n == 1) {
-		CHECK_INT(f.r[0]->lines_seen, 10 * LIMIT_REPLY_LINES + 1);
+		CHECK_INT(f.r[0]->lines_seen, LIMIT_REPLY_LINES_HARD + 1);
 		CHECK_INT(f.r[0]->nlines, LIMIT_REPLY_LINES);
 		CHECK_INT(f.r[0]->deviations, REPLY_DEV_TRUNCATED);
+		CHECK_INT(f.r[0]->cut, REPLY_CUT_LINES);
+		CHECK(f.r[0]->incomplete);
 	}
+	fed_free(&f);
+	free(s);
+
+	/* ... or past LIMIT_REPLY_BYTES_HARD bytes, with long lines. */
+	s = many_lines(40, 4000, false);
+	feed(s, &f);
+	CHECK_INT(f.n, 1);
+	CHECK_INT(f.st[0], REPLY_FATAL);
+	if (f.n == 1) {
+		CHECK_INT(f.r[0]->lines_seen,
+		    LIMIT_REPLY_BYTES_HARD / 4006 + 1);
+		CHECK_INT(f.r[0]->cut, REPLY_CUT_BYTES);
+		CHECK(f.r[0]->incomplete);
+		CHECK(f.r[0]->deviations & REPLY_DEV_TRUNCATED);
+		CHECK(!(f.r[0]->deviations & REPLY_DEV_MALFORMED));
+	}
+	fed_free(&f);
+	free(s);
+
+	/* The same bytes in a reply that ends are not cut. */
+	s = many_lines(3, 4000, true);
+	r = one(s, &f);
+	CHECK_INT(r->cut, REPLY_CUT_NONE);
+	CHECK(!r->incomplete);
 	fed_free(&f);
 	free(s);
 }
@@ -649,6 +676,8 @@ test_malformed(void)
 			CHECK_STR(f.r[0]->lines[f.r[0]->nlines - 1].text,
 			    c->last);
 			CHECK_INT(f.r[0]->deviations, c->dev);
+			/* A reply that never ended answers nothing. */
+			CHECK(f.r[0]->incomplete);
 		}
 		fed_free(&f);
 	}
