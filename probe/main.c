@@ -186,6 +186,11 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	    "transaction)\n", st->connections, st->connections == 1 ? "" :
 	    "s", st->transactions, st->transactions == 1 ? "" : "s",
 	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
+	if (st->pipelined > 0)
+		fprintf(out,
+		    "  %lu recipient%s sent in groups (PIPELINING, RFC "
+		    "2920) without waiting for the answer before\n",
+		    st->pipelined, st->pipelined == 1 ? "" : "s");
 	if (st->tls_sessions > 0)
 		fprintf(out, "  TLS on %lu connection%s, %lu of them resuming the "
 		    "session of an earlier one to the same server\n",
