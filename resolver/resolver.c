@@ -143,7 +143,7 @@ struct resolver {
 	ares_channel		 channel;
 	struct event		*timer;
 	struct event		*deliver;
-	LIST_HEAD(, resolver_sock) socks;
+	LIST_HEAD(resolver_sock_list, resolver_sock) socks;
 	struct resolver_query_list done;	/* to deliver, in order */
 	int			 timeout_ms;
 	int			 tries;
@@ -154,7 +154,7 @@ struct resolver {
 	size_t			 cache_max;	/* 0: no cache */
 	size_t			 cache_n;
 	TAILQ_HEAD(resolver_cache, resolver_cache_entry) cache;
-	LIST_HEAD(, resolver_query) inflight;	/* leaders, when caching */
+	LIST_HEAD(resolver_inflight, resolver_query) inflight;	/* leaders, when caching */
 };
 
 static void	resolver_rearm(struct resolver *);
@@ -520,18 +520,27 @@ resolver_sock_free(struct resolver_sock *s)
 	free(s);
 }
 
+/* The socket fd's entry, or NULL when it has none. */
+static struct resolver_sock *
+resolver_sock_find(struct resolver *r, ares_socket_t fd)
+{
+	struct resolver_sock *s;
+
+	LIST_FOREACH(s, &r->socks, entry)
+		if (s->fd == fd)
+			return s;
+	return NULL;
+}
+
 /* ARES_OPT_SOCK_STATE_CB: c-ares says which sockets to watch, and how. */
 static void
 resolver_sock_state_cb(void *data, ares_socket_t fd, int readable,
     int writable)
 {
 	struct resolver *r = data;
-	struct resolver_sock *s;
+	struct resolver_sock *s = resolver_sock_find(r, fd);
 	short what;
 
-	LIST_FOREACH(s, &r->socks, entry)
-		if (s->fd == fd)
-			break;
 	if (!readable && !writable) {
 		if (s != NULL)
 			resolver_sock_free(s);
