@@ -194,6 +194,7 @@ struct batch_stats {
 	unsigned long	 tls_sessions;	/* connections that ended in TLS */
 	unsigned long	 tls_resumed;	/* ... whose handshake was resumed */
 	unsigned long	 shared;	/* addresses asked on another's connection */
+	unsigned long	 pipelined;	/* RCPT sent in a group (PIPELINING) */
 	unsigned long	 servers_slowed;	/* servers the rule slowed down */
 	size_t		 nslow_notes;
 	char		 slow_notes[BATCH_SLOW_NOTES][384];	/* "host ip: why" */

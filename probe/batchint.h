@@ -119,6 +119,8 @@ struct slot {
 	bool			 stalled;	/* timed out: not tried again */
 	double			 lat_ms;	/* usual MAIL/RCPT reply time */
 	int			 rcpt_cap;	/* recipients per transaction; 0 any */
+	bool			 one_by_one;	/* no PIPELINING: after a tarpit, or
+						 * replies out of step */
 	struct waiter		*wq_head, *wq_tail;
 	struct event		*timer;
 	struct domq		 ready;		/* domains with addresses to ask */

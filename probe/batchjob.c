@@ -134,6 +134,7 @@ job_plan(struct batch *b, struct job *j, struct slot *s)
 	j->plan.ntxns = j->ntxns;
 	j->plan.max_rejected = (unsigned)b->opt->error_budget;
 	j->plan.carry_over = true;
+	j->plan.pipelining = s == NULL || !s->one_by_one;
 	/* A reply much slower than the server's usual one is a tarpit:
 	 * stop asking there (batchserver.c slows the server down). */
 	j->plan.slow_reply_ms = BATCH_SLOW_MIN_MS;
@@ -399,7 +400,10 @@ job_item(struct batch *b, struct job *j, size_t ti, size_t k, int code,
 			item_again(b, it);
 		return;
 	case PLAN_RCPT_NO_ANSWER:
-		if (pos == 1)
+		/* Sent in a group behind a 421: turned away with it. */
+		if (closing)
+			item_turned(b, j, it, t, r, code, pos);
+		else if (pos == 1)
 			item_result(b, j, it, t, r, code, pos, false);
 		else
 			item_again(b, it);
@@ -447,6 +451,7 @@ job_done(void *arg, struct probe_result *res)
 		b->st->tls_sessions++;
 		b->st->tls_resumed += j->res->tls.resumed;
 	}
+	b->st->pipelined += j->plan.pipelined;
 	if ((codes = calloc(j->ntxns, sizeof(*codes))) == NULL) {
 		b->st->exit_code = EXIT_LOCAL_ERROR;
 		b->stopping = true;

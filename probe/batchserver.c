@@ -297,6 +297,18 @@ job_trouble(const struct job *j, double *mean)
 	return NULL;
 }
 
+/* Did the session see the server's replies out of step? */
+static bool
+out_of_step(const struct probe_result *res)
+{
+	size_t i;
+
+	for (i = 0; i < res->nfindings; i++)
+		if (res->findings[i].id == FINDING_SESSION_UNSOLICITED_REPLY)
+			return true;
+	return false;
+}
+
 /*
  * A connection of a group is over and its records are read: adapt the
  * group's server to what it showed (the session-level refusals were
@@ -314,7 +326,13 @@ slot_after_job(struct batch *b, struct job *j)
 	if (s == NULL || j->plan.nreplies == 0 || j->group_turned ||
 	    strcmp(j->res->server_ip, s->ip) != 0)
 		return;
+	if (out_of_step(j->res))
+		/* Its replies got out of step with the commands: from now
+		 * on they come one by one, where a stray one shows. */
+		s->one_by_one = true;
 	if ((why = job_trouble(j, &mean)) != NULL) {
+		/* A group would wait for every one of its slow answers. */
+		s->one_by_one = true;
 		slow_down(s, why);
 		return;
 	}

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,24 @@ warn_text(const char *what, const char *text)
 	fprintf(stderr, "smtpprobe: %s", what);
 	report_put_cstr(stderr, text);
 	fputc('\n', stderr);
+}
+
+/* warn_text() of a whole message made from fmt: for the messages that
+ * quote a file name or a column name among words of their own. */
+static void
+warn_fmt(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static void
+warn_fmt(const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	warn_text("", buf);
 }
 
 /* --helo-test: one server, one connection per candidate HELO name. */
@@ -167,6 +186,11 @@ batch_summary(FILE *out, const struct batch_stats *st,
 	    "transaction)\n", st->connections, st->connections == 1 ? "" :
 	    "s", st->transactions, st->transactions == 1 ? "" : "s",
 	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
+	if (st->pipelined > 0)
+		fprintf(out,
+		    "  %lu recipient%s sent in groups (PIPELINING, RFC "
+		    "2920) without waiting for the answer before\n",
+		    st->pipelined, st->pipelined == 1 ? "" : "s");
 	if (st->tls_sessions > 0)
 		fprintf(out, "  TLS on %lu connection%s, %lu of them resuming the "
 		    "session of an earlier one to the same server\n",
@@ -245,13 +269,12 @@ batch_output(const struct cli *cli, struct batch_out *out,
 	if (batch_out_open(out, cli->output, cli->format == FORMAT_CSV ?
 	    BATCH_FORMAT_CSV : BATCH_FORMAT_JSON, cli->resume, done,
 	    err, sizeof(err)) != 0) {
-		fprintf(stderr, "smtpprobe: %s\n", err);
+		warn_text("", err);
 		return -1;
 	}
 	if (done->cut > 0)
-		fprintf(stderr, "smtpprobe: --resume: the last line of %s was "
-		    "cut short (%lu bytes, left by a crash): removed\n",
-		    cli->output, done->cut);
+		warn_fmt("--resume: the last line of %s was cut short (%lu "
+		    "bytes, left by a crash): removed", cli->output, done->cut);
 	if (cli->resume)
 		opt->done = done;
 	return 0;
@@ -265,24 +288,23 @@ batch_report(const struct cli *cli, const struct batch_stats *st,
 	int status = st->exit_code;
 
 	if (st->no_column) {
-		fprintf(stderr, "smtpprobe: --column: the first row of %s has "
-		    "no column \"%s\"\n", cli->batch_file, cli->bopt.column);
+		warn_fmt("--column: the first row of %s has no column \"%s\"",
+		    cli->batch_file, cli->bopt.column);
 		status = EXIT_USAGE;
 	} else if (st->read_error != 0) {
-		fputs("smtpprobe: --batch: reading ", stderr);
-		report_put_cstr(stderr, cli->batch_file);
-		fprintf(stderr, ": %s\n", strerror(st->read_error));
+		warn_fmt("--batch: reading %s: %s", cli->batch_file,
+		    strerror(st->read_error));
 		status = EXIT_LOCAL_ERROR;
 	}
 	if (p->write_error) {
-		fprintf(stderr, "smtpprobe: cannot write the results%s%s: %s; "
-		    "stopped\n", cli->output != NULL ? " to " : "",
-		    cli->output != NULL ? cli->output : "", strerror(errno));
+		warn_fmt("cannot write the results%s%s: %s; stopped",
+		    cli->output != NULL ? " to " : "", cli->output != NULL ?
+		    cli->output : "", strerror(errno));
 		status = EXIT_LOCAL_ERROR;
 	}
 	if (st->resume_mismatch > 0) {
-		fprintf(stderr, "smtpprobe: --resume: entry %lu of the list is "
-		    "not the address %s answered there: is it the same list?\n",
+		warn_fmt("--resume: entry %lu of the list is not the address "
+		    "%s answered there: is it the same list?",
 		    st->resume_mismatch - 1, cli->output);
 		status = EXIT_USAGE;
 	}
@@ -348,8 +370,8 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 		_exit(status);
 	}
 	if (p.out != NULL && batch_out_close(p.out) != 0) {
-		fprintf(stderr, "smtpprobe: --output: closing %s: %s\n",
-		    cli->output, strerror(errno));
+		warn_fmt("--output: closing %s: %s", cli->output,
+		    strerror(errno));
 		status = EXIT_LOCAL_ERROR;
 	}
 	batch_done_free(&done);

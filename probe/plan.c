@@ -20,6 +20,7 @@ plan_reset(struct plan *p)
 	p->rejected = 0;
 	p->stopped = PLAN_STOP_NONE;
 	p->nreplies = 0;
+	p->pipelined = 0;
 	p->reply_ms = p->slowest_ms = 0;
 	for (i = 0; i < p->ntxns; i++) {
 		struct plan_txn *t = &p->txns[i];

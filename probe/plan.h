@@ -4,7 +4,8 @@
  * A plan is the unit every mode builds: after the opening (greeting,
  * EHLO, STARTTLS, AUTH, which the session parameters describe) it lists
  * transactions, each a sender and its recipients.  The session runs them
- * in order — MAIL FROM, one RCPT TO per recipient, RSET — and then says
+ * in order — MAIL FROM, one RCPT TO per recipient (in groups with
+ * PIPELINING when the plan allows it), RSET — and then says
  * QUIT; it writes every answer into the plan's own records and knows
  * nothing of the mode that made the plan.  A plan with no transaction
  * stops after the opening (self-check, --quit-after).
@@ -90,15 +91,22 @@ struct plan {
 	 * longer (a server that tarpits).  carry_over: after a 452 "too
 	 * many recipients" (RFC 5321 §4.5.3.1.10), ask the rest of the
 	 * transaction in a new one on the same connection (RSET, MAIL,
-	 * RCPT...) instead of leaving them TOO_MANY.
+	 * RCPT...) instead of leaving them TOO_MANY.  pipelining: when the
+	 * server offers PIPELINING, send the recipients of a transaction in
+	 * groups without waiting for each answer (RFC 2920 §3.1), never
+	 * more at once than the refusals max_rejected has left; the
+	 * answers still go one to one to their commands, in order.
 	 */
 	unsigned		 max_rejected;
 	unsigned		 slow_reply_ms;
 	bool			 carry_over;
+	bool			 pipelining;
 	/* Written by the session: */
 	unsigned		 rejected;	/* MAIL and RCPT refused */
 	enum plan_stop		 stopped;
 	unsigned		 nreplies;	/* MAIL and RCPT replies */
+	unsigned		 pipelined;	/* RCPT sent before the answer
+						 * to the one before it */
 	double			 reply_ms;	/* their time, summed */
 	double			 slowest_ms;	/* the slowest of them */
 };

@@ -994,6 +994,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		run->req.plan->rejected = run->cut.rejected;
 		run->req.plan->stopped = run->cut.stopped;
 		run->req.plan->nreplies = run->cut.nreplies;
+		run->req.plan->pipelined = run->cut.pipelined;
 		run->req.plan->reply_ms = run->cut.reply_ms;
 		run->req.plan->slowest_ms = run->cut.slowest_ms;
 	}

@@ -159,5 +159,5 @@ record_txn_refused(const struct plan_txn *t)
 {
 	return t->state == PLAN_TXN_NO_SMTPUTF8 ||
 	    (t->state == PLAN_TXN_ASKED && t->mail.reply != NULL &&
-	    t->mail.reply->code / 100 != 2);
+	    !t->mail.untrusted && t->mail.reply->code / 100 != 2);
 }

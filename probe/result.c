@@ -1030,6 +1030,7 @@ struct rec_reply *
 result_copy_reply(struct probe_result *r, enum stage st,
     const struct rec_reply *rr)
 {
+	struct rec_reply *filed;
 	struct reply *rp;
 
 	if (rr->reply == NULL)
@@ -1038,8 +1039,11 @@ result_copy_reply(struct probe_result *r, enum stage st,
 		result_nomem(r);
 		return NULL;
 	}
-	return result_add_reply(r, st, rr->cmd, rr->command, rp,
+	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
+	if (filed != NULL)
+		filed->untrusted = rr->untrusted;
+	return filed;
 }
 
 /* One transcript entry at t_ms. */

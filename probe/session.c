@@ -134,10 +134,13 @@ struct session {
 	bool			 transaction;	/* MAIL accepted: RSET before QUIT */
 	bool			 quitting;	/* RSET is followed by QUIT */
 	size_t			 ti;		/* the plan's transaction being asked */
-	size_t			 ri;		/* its recipient being asked */
-	bool			 in_control;	/* asking a control out of order */
-	size_t			 resume;	/* ... then go on from here */
+	size_t			 ri;		/* its next recipient to send */
 	size_t			 accepted_mail;	/* recipients accepted since MAIL */
+	bool			 full;		/* a 452 "too many" since MAIL */
+	bool			 piped;		/* a RCPT went in a group */
+	size_t			 pipe_ti, pipe_ri;	/* the first group's
+						 * first recipient */
+	double			 replied_at;	/* the last reply came */
 	bool			 carrying;	/* plan.carry_over: RSET, then MAIL
 						 * again for the rest */
 	bool			 carry_mail;	/* that MAIL is in flight */
@@ -901,13 +904,23 @@ cur_txn(struct session *s)
 	return &s->p.plan->txns[s->ti];
 }
 
+/* How long the server took over the reply in hand: from the sending of
+ * its command, or in a group (RFC 2920) from the reply before it, which
+ * the server had to give first. */
+static double
+answer_ms(const struct session *s)
+{
+	return now_ms() -
+	    (s->cur.sent_at > s->replied_at ? s->cur.sent_at : s->replied_at);
+}
+
 /* Fill record rr with reply rp (ownership taken) to the command it
  * answers (s->cur); false when the command may not get that reply. */
 static bool
 record(struct session *s, struct rec_reply *rr, int cmd, struct reply *rp)
 {
 	reply_free(rr->reply);
-	rec_reply_set(rr, cmd, s->cur.shown, rp, now_ms() - s->cur.sent_at);
+	rec_reply_set(rr, cmd, s->cur.shown, rp, answer_ms(s));
 	rr->sent_ms = s->cur.sent_at;
 	return rr->legality != CODES_ILLEGAL;
 }
@@ -929,9 +942,9 @@ rcpt_of(struct session *s, const struct sent_cmd *c)
  * or for the MAIL of a carried-over rest (plan.carry_over) a record of
  * the session's own (the transaction's first answer stands). */
 static struct rec_reply *
-mail_rec(struct session *s)
+mail_rec(struct session *s, const struct sent_cmd *c)
 {
-	return s->carry_mail ? &s->carry_rec : &txn_of(s, &s->cur)->mail;
+	return s->carry_mail ? &s->carry_rec : &txn_of(s, c)->mail;
 }
 
 /*
@@ -951,6 +964,8 @@ plan_rules(struct session *s, const struct rec_reply *rr)
 		p->slowest_ms = rr->elapsed_ms;
 	if (code / 100 == 4 || code / 100 == 5)
 		p->rejected++;
+	if (p->stopped != PLAN_STOP_NONE)
+		return true; /* answers to a group still coming in */
 	if (p->max_rejected > 0 && p->rejected >= p->max_rejected)
 		p->stopped = PLAN_STOP_BUDGET;
 	else if (p->slow_reply_ms > 0 && rr->elapsed_ms > p->slow_reply_ms)
@@ -992,6 +1007,7 @@ send_mail(struct session *s)
 	    s->res->caps.smtputf8;
 
 	s->accepted_mail = 0;
+	s->full = false;
 	send_line(s, S_MAIL, "MAIL FROM:<%s>%s", t->from,
 	    utf8 ? " SMTPUTF8" : "");
 }
@@ -1026,63 +1042,153 @@ next_txn(struct session *s)
 	send_mail(s);
 }
 
+/* The recipient index of the oldest RCPT outstanding (0 if none). */
+static size_t
+first_outstanding_rcpt(const struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nq; i++) {
+		const struct sent_cmd *c =
+		    &s->q[(s->qhead + i) % LIMIT_OUTSTANDING];
+
+		if (c->state == S_RCPT)
+			return c->ri;
+	}
+	return 0;
+}
+
+/* RCPT commands sent and not answered yet. */
+static size_t
+rcpts_outstanding(const struct session *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nq; i++)
+		n += s->q[(s->qhead + i) % LIMIT_OUTSTANDING].state == S_RCPT;
+	return n;
+}
+
+/*
+ * How many RCPT commands may be outstanding at once: one, or with the
+ * plan's pipelining rule and the server's PIPELINING (RFC 2920 §3.1) a
+ * group — never more than the refusals the plan's budget has left, so
+ * that the budget holds even when every one of them is refused, and
+ * with room in the queue for the RSET.
+ */
+static size_t
+rcpt_window(const struct session *s)
+{
+	const struct plan *p = s->p.plan;
+	size_t w = LIMIT_OUTSTANDING - 1;
+
+	if (!p->pipelining || !s->res->has_caps || !s->res->caps.pipelining)
+		return 1;
+	if (p->max_rejected > 0) {
+		unsigned left = p->rejected < p->max_rejected ?
+		    p->max_rejected - p->rejected : 1;
+
+		if (left < w)
+			w = left;
+	}
+	return w;
+}
+
+/* Is recipient ri of transaction ti sent and not answered yet? */
+static bool
+rcpt_in_flight(const struct session *s, size_t ti, size_t ri)
+{
+	size_t i;
+
+	for (i = 0; i < s->nq; i++) {
+		const struct sent_cmd *c =
+		    &s->q[(s->qhead + i) % LIMIT_OUTSTANDING];
+
+		if (c->state == S_RCPT && c->ti == ti && c->ri == ri)
+			return true;
+	}
+	return false;
+}
+
 /* The control recipient not asked yet (plan.h, if_accepted), or nrcpts. */
 static size_t
-pending_control(const struct plan_txn *t)
+pending_control(const struct session *s, const struct plan_txn *t)
 {
 	size_t i;
 
 	for (i = 0; i < t->nrcpts; i++)
 		if (t->rcpts[i].if_accepted &&
 		    t->rcpts[i].state == PLAN_RCPT_NOT_ASKED &&
-		    t->rcpts[i].reply.reply == NULL)
+		    t->rcpts[i].reply.reply == NULL &&
+		    !rcpt_in_flight(s, s->ti, i))
 			return i;
 	return t->nrcpts;
 }
 
-/* RCPT TO for the next recipient of the transaction, or its RSET.  A
- * control goes right after the first accepted recipient, and never in
- * the list's own order. */
+/* RCPT TO for recipient i of the transaction (the queue notes i). */
+static void
+send_rcpt(struct session *s, const struct plan_txn *t, size_t i)
+{
+	size_t next = s->ri;
+
+	s->ri = i;
+	send_line(s, S_RCPT, "RCPT TO:<%s>", t->rcpts[i].mailbox);
+	s->ri = next;
+}
+
+/* Recipients the walk passes over: controls (asked out of order), and
+ * those answered already (after a 452 in a group, some of the rest may
+ * have been answered before the transaction is carried over). */
+static bool
+rcpt_skipped(const struct plan_rcpt *r)
+{
+	return r->if_accepted || r->state == PLAN_RCPT_ANSWERED ||
+	    r->state == PLAN_RCPT_CLOSED;
+}
+
+/*
+ * RCPT TO for the next recipients of the transaction, as many as the
+ * window allows, or once none is left and every answer is in, its RSET.
+ * A control goes as soon as an earlier recipient was accepted (behind
+ * those in flight), and never in the list's own order.
+ */
 static void
 next_rcpt(struct session *s)
 {
 	struct plan_txn *t = cur_txn(s);
-	size_t c;
+	size_t c, out = rcpts_outstanding(s);
 
-	if (t->accepted > 0 && !s->in_control &&
-	    (c = pending_control(t)) < t->nrcpts) {
-		s->resume = s->ri;
-		s->ri = c;
-		s->in_control = true;
-		send_line(s, S_RCPT, "RCPT TO:<%s>", t->rcpts[c].mailbox);
-		return;
+	while (!s->finished && out < rcpt_window(s)) {
+		if (t->accepted > 0 && (c = pending_control(s, t)) < t->nrcpts)
+			send_rcpt(s, t, c);
+		else {
+			while (s->ri < t->nrcpts &&
+			    rcpt_skipped(&t->rcpts[s->ri]))
+				s->ri++;
+			if (s->ri >= t->nrcpts)
+				break;
+			send_rcpt(s, t, s->ri++);
+		}
+		if (out++ == 0)
+			continue;
+		s->p.plan->pipelined++;
+		if (!s->piped) {
+			s->piped = true;
+			s->pipe_ti = s->ti;
+			s->pipe_ri = first_outstanding_rcpt(s);
+		}
 	}
-	while (s->ri < t->nrcpts && t->rcpts[s->ri].if_accepted)
-		s->ri++;
-	if (s->ri < t->nrcpts) {
-		send_line(s, S_RCPT, "RCPT TO:<%s>", t->rcpts[s->ri].mailbox);
+	if (out > 0 || s->finished)
 		return;
-	}
 	/* Whatever the answers, the transaction ends here: never DATA. */
 	s->transaction = false;
 	send_line(s, S_RSET, "RSET");
 }
 
-/* Past the recipient just answered. */
-static void
-rcpt_advance(struct session *s)
-{
-	if (s->in_control) {
-		s->in_control = false;
-		s->ri = s->resume;
-	} else
-		s->ri++;
-}
-
 static void
 on_mail_reply(struct session *s, struct reply *rp)
 {
-	struct rec_reply *rr = mail_rec(s);
+	struct rec_reply *rr = mail_rec(s, &s->cur);
 	int code = rp->code;
 	bool stop;
 
@@ -1125,6 +1231,61 @@ too_many(const struct session *s, const struct reply *rp)
 	    (rp->code == 452 && rp->esc_class == 0));
 }
 
+/*
+ * After the answer to a RCPT: the next ones, or the end.  With a group in
+ * flight, a stop (the plan's rules) queues the RSET behind it, and after
+ * a 452 the rest of the group is awaited before the transaction is
+ * carried over or ended.
+ */
+static void
+rcpt_next_step(struct session *s, bool stop)
+{
+	struct plan_txn *t = cur_txn(s);
+
+	if (s->quitting)
+		return; /* answers to a group still coming in */
+	if (stop) {
+		send_quit(s);
+		return;
+	}
+	if (s->full) {
+		if (rcpts_outstanding(s) > 0)
+			return;
+		s->full = false;
+		if (s->p.plan->carry_over) {
+			/* RSET, then the rest in a new transaction. */
+			s->carrying = true;
+			s->transaction = false;
+			send_line(s, S_RSET, "RSET");
+			return;
+		}
+		s->ri = t->nrcpts;
+	}
+	next_rcpt(s);
+}
+
+/* A 452 "too many": the recipient and the rest stay to be asked again. */
+static void
+rcpt_too_many(struct session *s, struct plan_txn *t, struct plan_rcpt *r,
+    int code)
+{
+	r->state = PLAN_RCPT_TOO_MANY;
+	if (!r->if_accepted && s->cur.ri < s->ri)
+		/* The first of the list to find no room: the walk goes on
+		 * from it in the next transaction (the answered ones are
+		 * passed over). */
+		s->ri = s->cur.ri;
+	if (s->full)
+		return;
+	s->full = true;
+	if (t->took == 0 || s->accepted_mail < t->took)
+		t->took = s->accepted_mail;
+	result_transcriptf(s->res, 'i',
+	    "no more recipients in this "
+	    "transaction (%d); %zu recipient(s) left for another one",
+	    code, t->nrcpts - s->cur.ri);
+}
+
 static void
 on_rcpt_reply(struct session *s, struct reply *rp)
 {
@@ -1143,35 +1304,18 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 	}
 	stop = plan_rules(s, &r->reply);
 	if (too_many(s, rp)) {
-		r->state = PLAN_RCPT_TOO_MANY;
-		if (t->took == 0 || s->accepted_mail < t->took)
-			t->took = s->accepted_mail;
-		result_transcriptf(s->res, 'i', "no more recipients in this "
-		    "transaction (%d); %zu recipient(s) left for another one",
-		    code, t->nrcpts - s->ri);
-		if (s->in_control) {
-			s->in_control = false;
-			s->ri = s->resume;
-		}
-		if (s->p.plan->carry_over && !stop) {
-			/* RSET, then the rest in a new transaction. */
-			s->carrying = true;
-			s->transaction = false;
-			send_line(s, S_RSET, "RSET");
-			return;
-		}
-		s->ri = t->nrcpts;
-		if (stop)
-			send_quit(s);
-		else
-			next_rcpt(s);
+		rcpt_too_many(s, t, r, code);
+		rcpt_next_step(s, stop);
 		return;
 	}
 	decide(s, OUTCOME_ANSWERED, STAGE_RCPT);
 	if (code == 421) {
 		/* RFC 5321 §3.8: the server is closing the channel. */
 		r->state = PLAN_RCPT_CLOSED;
-		send_line(s, S_QUIT, "QUIT");
+		if (!s->quitting) {
+			s->quitting = true;
+			send_line(s, S_QUIT, "QUIT");
+		}
 		return;
 	}
 	r->state = PLAN_RCPT_ANSWERED;
@@ -1179,11 +1323,75 @@ on_rcpt_reply(struct session *s, struct reply *rp)
 		t->accepted++;
 		s->accepted_mail++;
 	}
-	rcpt_advance(s);
-	if (stop)
-		send_quit(s);
-	else
-		next_rcpt(s);
+	rcpt_next_step(s, stop);
+}
+
+/*
+ * A reply sent in addition to the answers of a group of pipelined
+ * commands (RFC 2920) cannot be told from them when it comes: it shifts
+ * every later answer by one.  Once the session sees it was out of step,
+ * none of the answers since its first group can be trusted: recipients
+ * answered (or in flight) since then become NO_ANSWER, for the caller to
+ * ask again, and the MAIL answers after it are marked untrusted.
+ */
+static void
+piped_discard(struct session *s, const char *why)
+{
+	struct plan *p = s->p.plan;
+	size_t i, j;
+
+	if (!s->piped)
+		return;
+	s->piped = false;
+	for (i = s->pipe_ti; i < p->ntxns; i++) {
+		struct plan_txn *t = &p->txns[i];
+
+		if (i > s->pipe_ti && t->mail.reply != NULL)
+			t->mail.untrusted = true;
+		for (j = i == s->pipe_ti ? s->pipe_ri : 0; j < t->nrcpts; j++) {
+			struct plan_rcpt *r = &t->rcpts[j];
+
+			if (r->state == PLAN_RCPT_NOT_ASKED &&
+			    r->reply.reply == NULL)
+				continue;
+			if (r->reply.reply != NULL)
+				r->reply.untrusted = true;
+			r->state = PLAN_RCPT_NO_ANSWER;
+			r->timed_out = false;
+			snprintf(r->why, sizeof(r->why), "%s", why);
+		}
+	}
+}
+
+/*
+ * RSET always gets 250 (RFC 5321 §4.1.1.5), QUIT 221 (§4.1.1.10): after
+ * pipelined groups, anything else is the answer to another command, so
+ * the replies were out of step (piped_discard()); the connection is
+ * closed at once.  True when that is so.
+ */
+static bool
+piped_mismatch(struct session *s, int code)
+{
+	const char *what = s->cur.state == S_RSET ? "RSET" : "QUIT";
+
+	if (!s->piped || code == (s->cur.state == S_RSET ? 250 : 221))
+		return false;
+	result_finding(s->res, FINDING_SESSION_UNSOLICITED_REPLY, STAGE_RCPT,
+	    NULL,
+	    "%s after recipients sent in groups (PIPELINING, RFC 2920) "
+	    "got %d, which %s never gets: the server's replies were out of "
+	    "step with the commands, so its answers since the first group "
+	    "are not used",
+	    what, code, what);
+	piped_discard(s,
+	    "the server's replies were out of step with the "
+	    "pipelined commands");
+	decide(s, OUTCOME_PROTOCOL_ERROR, STAGE_RCPT);
+	result_transcriptf(s->res, 'i',
+	    "giving up: the server's replies are "
+	    "out of step with the commands");
+	finish(s);
+	return true;
 }
 
 /* The RSET that ends a transaction (or comes before QUIT). */
@@ -1192,6 +1400,8 @@ on_rset_reply(struct session *s, const struct rec_reply *rr)
 {
 	bool ok = rr->reply->code / 100 == 2 && rr->legality != CODES_ILLEGAL;
 
+	if (piped_mismatch(s, rr->reply->code))
+		return;
 	set_status(s, STAGE_QUIT, ok ? STATUS_OK : STATUS_WARN);
 	if (s->quitting || !ok) {
 		send_line(s, S_QUIT, "QUIT");
@@ -1405,7 +1615,7 @@ static struct rec_reply *
 record_of(struct session *s, const struct sent_cmd *c)
 {
 	if (c->state == S_MAIL)
-		return &txn_of(s, c)->mail;
+		return mail_rec(s, c);
 	if (c->state == S_RCPT)
 		return &rcpt_of(s, c)->reply;
 	return NULL;
@@ -1498,6 +1708,9 @@ out_of_step(struct session *s, const char *line, size_t len,
 		    LIMIT_OUTSTANDING])) != NULL)
 			rr->untrusted = true;
 	plan_lost(s, false, "the server's replies were out of step");
+	piped_discard(s,
+	    "the server's replies were out of step with the "
+	    "pipelined commands");
 	set_status(s, st, STATUS_FAIL);
 	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
 	    "the server sent a reply nobody asked for");
@@ -1531,7 +1744,7 @@ intermediate_abort(struct session *s, struct reply *rp)
 	int code = rp->code;
 
 	if (state == S_MAIL)
-		(void)record(s, &txn_of(s, &s->cur)->mail, CODES_CMD_MAIL, rp);
+		(void)record(s, mail_rec(s, &s->cur), CODES_CMD_MAIL, rp);
 	else if (state == S_RCPT) {
 		(void)record(s, &rcpt_of(s, &s->cur)->reply, CODES_CMD_RCPT,
 		    rp);
@@ -1539,7 +1752,7 @@ intermediate_abort(struct session *s, struct reply *rp)
 	} else
 		(void)result_add_reply(s->res, st, states[state].cmd,
 		    state == S_GREETING ? NULL : s->cur.shown, rp,
-		    now_ms() - s->cur.sent_at);
+		    answer_ms(s));
 	result_finding(s->res, FINDING_SESSION_UNEXPECTED_INTERMEDIATE, st,
 	    NULL, "the server answered %s with %d, a reply that asks for more "
 	    "input (354 invites message text and is valid after DATA only): it "
@@ -1562,6 +1775,7 @@ dispatch_reply(struct session *s, struct reply *rp)
 	enum stage st = states[state].stage;
 	struct stage_rec *sr = &s->res->stages[st];
 	const struct rec_reply *rr;
+	int code = rp->code;
 
 	if (!intermediate_allowed(state, rp->code)) {
 		intermediate_abort(s, rp);
@@ -1576,12 +1790,13 @@ dispatch_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	rr = result_add_reply(s->res, st, states[state].cmd,
-	    state == S_GREETING ? NULL : s->cur.shown, rp,
-	    now_ms() - s->cur.sent_at);
+	    state == S_GREETING ? NULL : s->cur.shown, rp, answer_ms(s));
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	if (rr == NULL && (state == S_RSET || state == S_QUIT)) {
 		/* One RSET per transaction: the stage keeps the first
 		 * few and counts the rest. */
+		if (piped_mismatch(s, code))
+			return;
 		if (state == S_RSET && !s->quitting && s->carrying) {
 			s->carrying = false;
 			s->carry_mail = true;
@@ -1625,6 +1840,8 @@ dispatch_reply(struct session *s, struct reply *rp)
 		on_rset_reply(s, rr);
 		return;
 	default:
+		if (piped_mismatch(s, code))
+			return;
 		set_status(s, STAGE_QUIT, rp->code / 100 == 2 &&
 		    rr->legality != CODES_ILLEGAL ? STATUS_OK : STATUS_WARN);
 		finish(s);
@@ -1637,6 +1854,7 @@ static void
 on_reply(struct session *s, struct reply *rp)
 {
 	struct sent_cmd *next;
+	double at = now_ms();
 
 	evtimer_del(s->timer);
 	if (!queue_pop(s)) {
@@ -1647,6 +1865,7 @@ on_reply(struct session *s, struct reply *rp)
 		return;
 	}
 	dispatch_reply(s, rp);
+	s->replied_at = at;
 	/* A group (RFC 2920): the next reply answers the next command. */
 	if (!s->finished && (next = queue_head(s)) != NULL &&
 	    !evtimer_pending(s->timer, NULL))
@@ -1857,7 +2076,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	if (state == S_MAIL || state == S_RCPT) {
 		/* ... and goes into the record of the request in flight. */
 		if (partial != NULL && state == S_MAIL)
-			(void)record(s, mail_rec(s), CODES_CMD_MAIL, partial);
+			(void)record(s, mail_rec(s, &s->cur), CODES_CMD_MAIL, partial);
 		else if (partial != NULL) {
 			(void)record(s, &rcpt_of(s, &s->cur)->reply,
 			    CODES_CMD_RCPT, partial);
@@ -1874,7 +2093,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 	if (partial != NULL)
 		(void)result_add_reply(s->res, st, states[state].cmd,
 		    state == S_GREETING ? NULL : s->cur.shown, partial,
-		    now_ms() - s->cur.sent_at);
+		    answer_ms(s));
 	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
 	    "%s", why);
 	set_status(s, st, STATUS_FAIL);

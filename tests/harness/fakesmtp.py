@@ -531,6 +531,8 @@ class FakeSMTPServer(ThreadedServer):
         self.tarpit = self._limits(spec, "tarpit", TARPIT_KEYS)
         self.transactions = 0     # MAIL commands answered with 2xx
         self.slowed_replies = 0   # replies held back (error_limits, tarpit)
+        self.pipelined = 0        # commands sent before the reply to the
+        #                           one before them (RFC 2920)
         self.ssl_context = None
         self.connections = []
         self.data_lines = []
@@ -764,11 +766,12 @@ class _Session:
         self.in_tls = False
         self.helo = None      # name of the last EHLO/HELO, for by_helo
         self.authenticated = False
-        self.in_auth = False       # inside an AUTH exchange (334 expected)
-        self.intermediate = None   # the 3yz reply line sent, if any
         self.rcpt_ok = 0      # recipients accepted since MAIL (rcpt_limit)
         self.rcpts = 0        # RCPT commands on the connection (tarpit)
         self.errors = 0       # 4xx/5xx replies sent (error_limits)
+        self.in_auth = False       # inside an AUTH exchange (334 expected)
+        self.early = 0             # lines received before a reply was sent
+        self.intermediate = None   # the 3yz reply line sent, if any
         sock.settimeout(POLL_SECONDS)
 
     # -- I/O ------------------------------------------------------------------
@@ -826,6 +829,27 @@ class _Session:
         except (OSError, ssl.SSLError) as exc:
             self.conn.event("send failed: %r" % exc)
             raise _Closed()
+
+    def take_waiting(self):
+        """Read what the client sent already, without waiting, and note
+        how many whole commands came before this reply (pipelined)."""
+        try:
+            while True:
+                if not (isinstance(self.sock, ssl.SSLSocket) and
+                        self.sock.pending()):
+                    ready, _, _ = select.select([self.sock], [], [], 0)
+                    if not ready:
+                        break
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.buf += chunk
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError,
+                socket.timeout):
+            pass
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        self.early = max(self.early, self.buf.count(b"\n"))
 
     def recv_line(self):
         """Return the next line (without EOL) as bytes; raise _Closed."""
@@ -967,6 +991,10 @@ class _Session:
         self.perform(greeting)
         while True:
             line = self.recv_line()
+            if self.early > 0:
+                self.early -= 1
+                with server._lock:
+                    server.pipelined += 1
             text = self.log_line(line)
             verb = text.split(" ", 1)[0].split(":", 1)[0].upper()
             if verb not in VERBS:
@@ -996,6 +1024,8 @@ class _Session:
                 self.released = True
                 server._closed()
             action = self.limits_before(verb, action)
+            if verb not in ("STARTTLS", "QUIT"):
+                self.take_waiting()
             self.perform(action, default)
             self.limits_after(verb, default if action is None else
                               action.get("text", ""))

@@ -72,7 +72,7 @@ EXPECT_KEYS = RESULT_KEYS | {
     "server_not_received", "connections", "stdout_contains",
     "stdout_not_contains", "stderr_contains", "stderr_not_contains",
     "dns_queried", "dns_not_queried", "dns_query_count", "max_concurrent",
-    "transactions", "slowed_replies",
+    "transactions", "slowed_replies", "pipelined",
     "results_sort", "secrets", "auth_responses_secret", "https_requested",
     "https_not_requested", "proxy_received", "proxy_not_received",
     "proxy_connections"}
@@ -673,7 +673,8 @@ class Case:
                                   "at most %d" % want, n)
         for key, what in (("connections", "_accepted"),
                           ("transactions", "transactions"),
-                          ("slowed_replies", "slowed_replies")):
+                          ("slowed_replies", "slowed_replies"),
+                          ("pipelined", "pipelined")):
             if key not in expect:
                 continue
             want = expect[key]

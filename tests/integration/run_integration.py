@@ -400,8 +400,9 @@ def batch_case(checker, binary, dns_port, port, ca_file, domain, ip,
     """--batch on one real server: alice and 20 unknown users of DOMAIN,
     and OTHER, (address, verdict) pairs of another domain with the same
     MX.  The error budget (8 refusals) keeps every connection under the
-    server's error limits, so no reply is slowed; the other domain rides
-    a connection of DOMAIN in a transaction of its own."""
+    server's error limits, so no reply is slowed, also with the
+    recipients sent in groups (PIPELINING); the other domain rides a
+    connection of DOMAIN in a transaction of its own."""
     entries = [("alice@" + domain, "deliverable")]
     entries += [("nobody%02d@%s" % (n, domain), "undeliverable")
                 for n in range(1, 21)]
@@ -442,6 +443,9 @@ def batch_case(checker, binary, dns_port, port, ca_file, domain, ip,
     conns = int(match.group(1)) if match else -1
     case.check(3 <= conns <= 5, "%d SMTP connections for 20 refusals "
                "with an error budget of 8 (expected 3 to 5)" % conns)
+    case.check("recipients sent in groups (PIPELINING" in run["stderr"],
+               "the recipients were not sent in groups (the server offers "
+               "PIPELINING)")
     if tls_resumes:
         case.check(any((r.get("tls") or {}).get("resumed")
                        for r in run["results"]),
