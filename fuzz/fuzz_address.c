@@ -1,5 +1,5 @@
 /*
- * fuzz_address.c — the address checker (probe/address.h): address_parse
+ * fuzz_address.c — the address checker (probe/core/address.h): address_parse
  * on the input as one C string (it stops at a NUL, as argv and the batch
  * reader give it), then the host-name check and the duplicate key on what
  * it accepted.  An accepted address must hold no control byte and fit

@@ -1,5 +1,5 @@
 /*
- * fuzz_batchinput.c — the batch list reader (probe/batchinput.h): the
+ * fuzz_batchinput.c — the batch list reader (probe/modes/batchinput.h): the
  * input is a whole --batch file, read through batch_reader_next() from a
  * memory stream, as batch mode reads a file or standard input.  Every
  * line is classified; each address goes through the address checker and

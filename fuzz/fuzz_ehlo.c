@@ -1,5 +1,5 @@
 /*
- * fuzz_ehlo.c — the EHLO keyword parser (ehlo_parse in probe/reply.h).
+ * fuzz_ehlo.c — the EHLO keyword parser (ehlo_parse in probe/core/reply.h).
  *
  * The input is the text of a 250 reply to EHLO, one line per LF (a CR
  * before it is dropped), the "250-" prefixes already removed, as the

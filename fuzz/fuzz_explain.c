@@ -1,6 +1,6 @@
 /*
  * fuzz_explain.c — `smtpprobe explain`'s input parser (explain_parse in
- * probe/explain.h) on pasted text, then the whole subcommand as a user
+ * probe/cli/explain.h) on pasted text, then the whole subcommand as a user
  * runs it: an input of odd length on standard input (text output), one
  * of even length as a command-line argument with its backslash escapes
  * (JSON output).  Output goes to /dev/null; what matters is that nothing

@@ -1,5 +1,5 @@
 /*
- * fuzz_identity.c — the pure helpers of probe/identity.h that read server
+ * fuzz_identity.c — the pure helpers of probe/core/identity.h that read server
  * text: the first word of a greeting or EHLO line (the name a server
  * gives itself) and the bracketed address in it ("[203.0.113.5]",
  * "(IPv6:2001:db8::1)"), which the client self-audit takes for the

@@ -1,5 +1,5 @@
 /*
- * fuzz_mtasts.c — the MTA-STS and TLS-RPT parsers (probe/mtasts.h) on
+ * fuzz_mtasts.c — the MTA-STS and TLS-RPT parsers (probe/core/mtasts_facts.h) on
  * any bytes: as a policy file (RFC 8461 §3.2), as the _mta-sts and
  * _smtp._tls TXT records, and each line of it as an mx pattern matched
  * against a few host names.  The promises checked: what is kept is

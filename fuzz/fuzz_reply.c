@@ -1,5 +1,5 @@
 /*
- * fuzz_reply.c — the reply parser (probe/reply.h) fed as the session feeds
+ * fuzz_reply.c — the reply parser (probe/core/reply.h) fed as the session feeds
  * it: bytes arrive in chunks, lines are cut at LF, a line over
  * LIMIT_REPLY_LINE_HARD ends the connection, a CR before the LF is
  * stripped and remembered.  The first input byte picks the chunk size, so

@@ -1,5 +1,5 @@
 /*
- * fuzz_session.c — the session's reply dispatch (probe/session.c) against
+ * fuzz_session.c — the session's reply dispatch (probe/engine/session.c) against
  * a scripted server whose every byte is the fuzz input.
  *
  * The session connects over a Unix-domain stream socket (to an abstract

@@ -1,5 +1,5 @@
 /*
- * fuzz_socks.c — the SOCKS 5 parsers (probe/socks.h) fed as conn.c feeds
+ * fuzz_socks.c — the SOCKS 5 parsers (probe/core/socks.h) fed as conn.c feeds
  * them: the proxy's bytes arrive in chunks (the first input byte picks
  * the chunk size and whether username/password was offered), and the
  * three answers — method choice, RFC 1929 status, CONNECT reply — are

@@ -19,7 +19,7 @@ come from the data files the program itself is built from: finding ids
 (probe/findings.tsv), reasons and the verdict each goes with
 (probe/reasons.tsv), categories (codes/categories.tsv and
 probe/stage_categories.tsv), stage names (probe/gen_tables.py); the
-"schema" value is JSON_SCHEMA of probe/json.h.  The other word lists
+"schema" value is JSON_SCHEMA of probe/output/json.h.  The other word lists
 below follow the C functions named beside them.
 
 --check (ctest docs.schema) exits 1 and names the files that differ from
@@ -62,36 +62,36 @@ BLAMES = ["none", "recipient_address", "recipient_mailbox", "sender_address",
           "sender_authentication", "client_ip_reputation", "client_identity",
           "client_auth_tls", "relay_policy", "content", "rate_limit",
           "server", "protocol", "proxy"]
-# reply_deviation_name() (probe/reply.c)
+# reply_deviation_name() (probe/core/reply.c)
 DEVIATIONS = ["bare_lf", "line_too_long", "mixed_codes", "bad_separator",
               "control_characters", "enhanced_class_mismatch",
               "code_out_of_range", "truncated", "malformed"]
-# ident_check_name() (probe/identity.c)
+# ident_check_name() (probe/core/identity.c)
 IDENT_CHECKS = ["yes", "no", "unknown", "unchecked"]
-# helotest_kind_name(), helotest_status_name() (probe/helotest.c)
+# helotest_kind_name(), helotest_status_name() (probe/modes/helotest.c)
 HELO_KINDS = ["configured", "fqdn", "address_literal", "localhost",
               "unqualified", "unresolvable", "server_name"]
 THREE_WAY = ["accepted", "rejected", "unknown"]
-# relaytest_variant_name(), relaytest_status_name() (probe/relaytest.c)
+# relaytest_variant_name(), relaytest_status_name() (probe/modes/relaytest.c)
 RELAY_VARIANTS = ["plain", "percent_hack", "bang_path", "quoted",
                   "source_route"]
 RELAY_STATUSES = ["unknown", "accepted", "refused"]
-# relaytest_domain_source_name() (probe/relaytest.c)
+# relaytest_domain_source_name() (probe/modes/relaytest.c)
 RELAY_DOMAIN_SOURCES = ["target", "option", "greeting", "server"]
 # codes_cmd_name() (codes/codes.c): what a reply answers
 COMMANDS = ["GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",
             "DATA", "BDAT", "RSET", "VRFY", "EXPN", "HELP", "NOOP", "QUIT"]
-# socks_method_name(), socks_rep_name() (probe/socks.c)
+# socks_method_name(), socks_rep_name() (probe/core/socks.c)
 SOCKS_METHODS = ["none", "username_password", "no_acceptable_method",
                  "other"]
 SOCKS_REPLIES = ["succeeded", "general_failure", "not_allowed",
                  "network_unreachable", "host_unreachable",
                  "connection_refused", "ttl_expired", "command_not_supported",
                  "address_type_not_supported", "unassigned"]
-# dane_state_name() (probe/dane.c): an MX host's TLSA look-up
+# dane_state_name() (probe/core/result.c): an MX host's TLSA look-up
 DANE_STATES = ["not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
                "unusable", "usable", "match", "mismatch"]
-# mtasts_state_name(), mtasts_mode_name() (probe/mtasts.c)
+# mtasts_state_name(), mtasts_mode_name() (probe/core/mtasts_facts.c)
 MTASTS_STATES = ["not_looked_up", "lookup_failed", "no_record",
                  "record_invalid", "not_fetched", "fetch_failed",
                  "policy_invalid", "policy"]
@@ -164,11 +164,11 @@ class Data:
             probe, "stage_categories.tsv", 3, errors)]
         if errors:
             raise SystemExit("gen_schema.py: %s" % "; ".join(errors))
-        with open(os.path.join(probe, "json.h"), encoding="utf-8") as handle:
+        with open(os.path.join(probe, "output", "json.h"), encoding="utf-8") as handle:
             match = re.search(r'#define\s+JSON_SCHEMA\s+"([^"]+)"',
                               handle.read())
         if match is None:
-            raise SystemExit("gen_schema.py: no JSON_SCHEMA in probe/json.h")
+            raise SystemExit("gen_schema.py: no JSON_SCHEMA in probe/output/json.h")
         self.version = match.group(1)
 
 

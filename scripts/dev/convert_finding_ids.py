@@ -4,7 +4,7 @@ blames) written as strings into enums.
 
     scripts/dev/convert_finding_ids.py [--check] [FILE.c ...]
 
-Rewrites, in the given C files (default: every probe/*.c), the finding
+Rewrites, in the given C files (default: every probe/*/*.c), the finding
 ids written as string literals into the enum names of probe/findings.tsv:
 
   * result_finding(r, "x.y", SEV_S, st, "ref", ev, fmt, ...) becomes
@@ -535,7 +535,7 @@ def main(argv=None):
     parser.add_argument("files", nargs="*")
     opts = parser.parse_args(argv)
     files = opts.files or sorted(glob.glob(os.path.join(opts.root, "probe",
-                                                        "*.c")))
+                                                        "*", "*.c")))
     try:
         tables = Tables(opts.root)
         changed = []

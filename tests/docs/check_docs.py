@@ -13,7 +13,7 @@ table.
 findings: every row of probe/findings.tsv has a row in docs/FINDINGS.md
 with the same severity (the first of "a / b"), stage and meaning, and
 every id listed there is in the table; every id's enum name (FINDING_...)
-is used by some code in probe/*.c, so the table holds no id that is
+is used by some code in probe/*/*.c, so the table holds no id that is
 never emitted.
 
 reasons: every row of probe/reasons.tsv has a row in the "Reasons" table
@@ -147,9 +147,9 @@ def check_categories(root):
 
 
 def check_findings(root):
-    files = sorted(glob.glob(os.path.join(root, "probe", "*.c")))
+    files = sorted(glob.glob(os.path.join(root, "probe", "*", "*.c")))
     if not files:
-        raise OSError("no probe/*.c under %s" % root)
+        raise OSError("no probe/*/*.c under %s" % root)
     table = {fid: (enum, sev, stage.replace(",", ", "), meaning)
              for fid, enum, sev, stage, _ref, meaning in read_tsv(
                  os.path.join(root, "probe", "findings.tsv"), 6)}
@@ -182,7 +182,7 @@ def check_findings(root):
     enums = {v[0]: k for k, v in table.items()}
     for enum in sorted(set(enums) - used_names(files, set(enums))):
         print("findings: %s (%s) is in probe/findings.tsv but no code in "
-              "probe/*.c uses it" % (enums[enum], enum))
+              "probe/*/*.c uses it" % (enums[enum], enum))
         ok = False
     if ok:
         print("findings: %d ids, all documented and used" % len(table))

@@ -1089,9 +1089,10 @@ class SchemaTest(unittest.TestCase):
                 schemacheck.check_schema(bad)
 
     def test_shipped_schemas(self):
-        """Every file loads; the version is JSON_SCHEMA of probe/json.h."""
+        """Every file loads; the version is JSON_SCHEMA of output/json.h."""
         with open(os.path.join(os.path.dirname(os.path.dirname(HERE)),
-                               "probe", "json.h"), encoding="utf-8") as f:
+                               "probe", "output", "json.h"),
+                  encoding="utf-8") as f:
             version = f.read().split('#define JSON_SCHEMA\t"', 1)[1]
         version = version.split('"', 1)[0]
         for kind in schemacheck.KINDS:

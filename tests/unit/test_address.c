@@ -1,5 +1,5 @@
 /*
- * test_address.c — the address checker (probe/address.c): dot-string and
+ * test_address.c — the address checker (probe/core/address.c): dot-string and
  * quoted local parts, address literals, angle brackets, the RFC 5321
  * length limits, domain syntax, control bytes, UTF-8, IDNA, and the
  * names of the errors.

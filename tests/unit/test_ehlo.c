@@ -1,5 +1,5 @@
 /*
- * test_ehlo.c — the EHLO keyword parser (ehlo_parse in probe/reply.c):
+ * test_ehlo.c — the EHLO keyword parser (ehlo_parse in probe/core/reply.c):
  * the replies of common servers, AUTH in both forms, the SIZE argument,
  * the capability flags, duplicates, the keyword limit, whitespace.
  */

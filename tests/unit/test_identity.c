@@ -1,5 +1,5 @@
 /*
- * test_identity.c — the pure helpers of probe/identity.c: the client
+ * test_identity.c — the pure helpers of probe/core/identity.c: the client
  * address stated in greetings and EHLO replies, first words, name
  * comparison and validity, private ranges.
  */

@@ -1,5 +1,5 @@
 /*
- * test_json.c — unit tests of the JSON writer (probe/json.h): string
+ * test_json.c — unit tests of the JSON writer (probe/output/json.h): string
  * escaping (control bytes, invalid UTF-8, invisible characters, long
  * strings), nesting and commas, a report's outer object with its
  * "schema" key, the value helpers, and misuse.

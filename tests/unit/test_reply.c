@@ -1,5 +1,5 @@
 /*
- * test_reply.c — the SMTP reply parser (probe/reply.c): single- and
+ * test_reply.c — the SMTP reply parser (probe/core/reply.c): single- and
  * multi-line replies, the enhanced status code, every deviation bit, the
  * line and byte limits, malformed lines, and the same bytes read in
  * chunks of every size giving the same replies.

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "json.h"
-#include "mtasts.h"
+#include "mtasts_facts.h"
 #include "report.h"
 
 static void

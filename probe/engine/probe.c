@@ -25,7 +25,7 @@
 
 #include "dane.h"
 #include "diag.h"
-#include "identity.h"
+#include "identity_run.h"
 #include "mtasts.h"
 #include "probe.h"
 #include "record.h"

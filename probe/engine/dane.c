@@ -49,18 +49,6 @@ struct dane_query {
 	size_t		 idx;
 };
 
-const char *
-dane_state_name(enum dane_state d)
-{
-	static const char *const names[] = {
-		"not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
-		"unusable", "usable", "match", "mismatch"
-	};
-
-	return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] :
-	    "unknown";
-}
-
 struct dane_run *
 dane_run_new(struct resolver *resolver, struct probe_result *res,
     enum tls_mode mode, int port)

@@ -22,78 +22,6 @@
 #include "batchout.h"
 #include "report.h"
 
-/* ---- the table of answered entries -------------------------------------- */
-
-/* v: bit 31 set, verdict (2 bits), exit status (8), reason (8), the
- * address's check byte (8). */
-static uint32_t
-pack(enum verdict v, enum reason r, int exit_code, uint8_t check)
-{
-	return UINT32_C(1) << 31 | ((uint32_t)v & 3) << 24 |
-	    ((uint32_t)exit_code & 0xff) << 16 | ((uint32_t)r & 0xff) << 8 |
-	    check;
-}
-
-uint8_t
-batch_done_check(const char *address)
-{
-	uint32_t h = UINT32_C(2166136261);
-	size_t i;
-
-	/* The first bytes only: a report cuts a very long entry. */
-	for (i = 0; i < 200 && address[i] != '\0'; i++)
-		h = (h ^ (unsigned char)address[i]) * UINT32_C(16777619);
-	/* 0 stands for "not checked": never the check of an address. */
-	return (uint8_t)(h % 255 + 1);
-}
-
-bool
-batch_done_get(const struct batch_done *d, unsigned long index,
-    enum verdict *v, enum reason *r, int *exit_code, uint8_t *check)
-{
-	uint32_t x;
-
-	if (d == NULL || index >= d->n || (x = d->v[index]) == 0)
-		return false;
-	*v = (enum verdict)(x >> 24 & 3);
-	*exit_code = (int)(x >> 16 & 0xff);
-	*r = (enum reason)(x >> 8 & 0xff);
-	*check = (uint8_t)(x & 0xff);
-	return true;
-}
-
-void
-batch_done_free(struct batch_done *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof(*d));
-}
-
-/* Entry index of d is done; false without memory. */
-static bool
-done_put(struct batch_done *d, const struct batch_done_line *l,
-    uint8_t check)
-{
-	size_t cap = d->cap;
-
-	if (l->index >= d->cap) {
-		while (cap <= l->index)
-			cap = cap ? cap * 2 : 1024;
-		uint32_t *p = realloc(d->v, cap * sizeof(*p));
-		if (p == NULL)
-			return false;
-		memset(p + d->cap, 0, (cap - d->cap) * sizeof(*p));
-		d->v = p;
-		d->cap = cap;
-	}
-	if (l->index >= d->n)
-		d->n = l->index + 1;
-	if (d->v[l->index] == 0)
-		d->count++;
-	d->v[l->index] = pack(l->verdict, l->reason, l->exit_code, check);
-	return true;
-}
-
 /* ---- reading one line back ---------------------------------------------- */
 
 /* The end of the JSON string starting at s[i] (a quote): the index of
@@ -345,8 +273,10 @@ read_done(FILE *f, enum batch_format format, struct batch_done *d,
 			    "a result of smtpprobe in %s form", lineno, path,
 			    format == BATCH_FORMAT_CSV ? "CSV" : "JSON");
 			rc = -1;
-		} else if (l->reason != REASON_INTERRUPTED && !done_put(d, l,
-		    l->address[0] != '\0' ? batch_done_check(l->address) : 0)) {
+		} else if (l->reason != REASON_INTERRUPTED &&
+		    !batch_done_put(d, l->index, l->verdict, l->reason,
+		    l->exit_code, l->address[0] != '\0' ?
+		    batch_done_check(l->address) : 0)) {
 			snprintf(err, errlen, "out of memory");
 			rc = -1;
 		}

@@ -16,6 +16,7 @@
 
 #include "diag.h"
 #include "identity.h"
+#include "identity_diag.h"
 
 static void
 verdict(struct probe_result *r, enum verdict v, enum reason reason,

@@ -143,58 +143,12 @@ bool identity_hostname_valid(const char *name);
  * are: RFC 1918, RFC 6598 (carrier-grade NAT), fc00::/7, fe80::/10. */
 bool identity_ip_private(const char *ip);
 
-/*
- * The look-up engine.
- */
-struct identity_run;
+/* Parse s (n bytes, no brackets; "IPv6:" allowed) as an address;
+ * canonical form to out. */
+bool identity_parse_ip(const char *s, size_t n, char *out, size_t outlen);
 
-/* Start tracking look-ups for res; the HELO name is looked up at once.
- * family limits forward look-ups of the HELO name (AF_UNSPEC for both).
- * NULL without memory (identity is then simply not checked). */
-struct identity_run *identity_run_new(struct event_base *base,
-    struct resolver *resolver, struct probe_result *res, const char *helo,
-    const char *source_ip, int family);
-
-/* A session to host/addr starts: look up the PTR of addr (once per
- * address; addr NULL: only a proxy knows the address, the entry is the
- * host's and nothing is looked up).  Returns the index of the server
- * entry, or -1. */
-int identity_server_start(struct identity_run *ir, const char *host,
-    const struct sockaddr *addr);
-
-/* Our end of the connection to server entry idx; starts the local
- * address' reverse look-up the first time. */
-void identity_connected(struct identity_run *ir, int idx,
-    const struct sockaddr *local);
-
-/* The session of server entry idx ended: read the greeting and EHLO names
- * and the address the server states for us from the stage replies in res
- * (before they are reset for the next session). */
-void identity_session_done(struct identity_run *ir, int idx);
-
-/* True while look-ups are out. */
-bool identity_pending(const struct identity_run *ir);
-
-/* Call done(arg) once, from the event loop, when no look-up is out any
- * more, or after timeout_ms at most (what is still out is then reported
- * as "could not check").  done may be called before this returns when
- * nothing is pending. */
-void identity_when_idle(struct identity_run *ir, int timeout_ms,
-    void (*done)(void *), void *arg);
-
-/* Stop writing into res; frees ir once its last look-up returns. */
-void identity_run_release(struct identity_run *ir);
-
-/* Turn the facts into findings (server identity, client audit).  Call
- * once, after the look-ups, before diag_finish(). */
-void identity_findings(struct probe_result *res);
-
-/* After diag_finish(): add the self-audit facts to the explanations and
- * summary of refusals that are about the probing host. */
-void identity_explain(struct probe_result *res);
-
-/* Problems found in the client audit (for the --self-check exit status):
- * 0 none, 1 a problem, 2 the address could not be checked. */
-int identity_client_status(const struct probe_result *res);
+/* What is wrong with a PTR name identity_hostname_valid() refuses, in
+ * words. */
+const char *identity_ptr_name_fault(const char *name);
 
 #endif

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mtasts.h"
+#include "mtasts_facts.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -1079,4 +1079,16 @@ result_transcript_rec(struct probe_result *r, const struct rec_reply *rr,
 			    (size_t)n : sizeof(line) - 1, sent +
 			    rr->elapsed_ms);
 	}
+}
+
+const char *
+dane_state_name(enum dane_state d)
+{
+	static const char *const names[] = {
+		"not_looked_up", "lookup_failed", "no_tlsa", "unauthenticated",
+		"unusable", "usable", "match", "mismatch"
+	};
+
+	return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] :
+	    "unknown";
 }

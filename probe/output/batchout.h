@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "batchdone.h"
 #include "result.h"
 
 struct batch_item_info;
@@ -34,23 +35,6 @@ enum batch_format {
 	BATCH_FORMAT_JSON,	/* JSON Lines */
 	BATCH_FORMAT_CSV	/* RFC 4180, a header line first */
 };
-
-/* The entries a file says are answered, by index. */
-struct batch_done {
-	uint32_t	*v;		/* 0: not done; else batch_done_pack() */
-	size_t		 n;		/* entries of v in use */
-	size_t		 cap;
-	unsigned long	 count;		/* indexes done */
-	unsigned long	 cut;		/* bytes of a cut last line dropped */
-};
-
-/* The check byte of an address as given. */
-uint8_t	batch_done_check(const char *address);
-/* Entry index of d: true with its verdict, reason and exit status when
- * it is done (the check byte in *check). */
-bool	batch_done_get(const struct batch_done *d, unsigned long index,
-	    enum verdict *v, enum reason *r, int *exit_code, uint8_t *check);
-void	batch_done_free(struct batch_done *d);
 
 /* The output file of a batch. */
 struct batch_out {

@@ -31,7 +31,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "batchout.h"
+#include "batchdone.h"
 #include "probe.h"
 
 /* Connections open at once, over every server. */

@@ -1,6 +1,8 @@
 /*
- * identity.c — reverse DNS, forward confirmation, banner names and the
- * client self-audit (see identity.h).
+ * identity_run.c — the look-ups behind the identity facts (identity_run.h):
+ * reverse DNS and forward confirmation of every server address and of the
+ * client's, the HELO name's addresses, the names the servers give, and the
+ * findings drawn from them.
  *
  * Owns the identity_run and its query contexts.  A run counts one
  * reference for its owner and one per query out; a query that answers
@@ -21,7 +23,7 @@
 #include <event2/event.h>
 
 #include "address.h"
-#include "identity.h"
+#include "identity_run.h"
 #include "result.h"
 
 /* Slots for the client's own addresses among the look-up targets. */
@@ -56,168 +58,6 @@ struct iq {
 	size_t			 ptr_index;	/* IQ_FWD: which PTR name */
 };
 
-const char *
-ident_check_name(enum ident_check c)
-{
-	switch (c) {
-	case IDENT_YES: return "yes";
-	case IDENT_NO: return "no";
-	case IDENT_UNKNOWN: return "unknown";
-	default: return "unchecked";
-	}
-}
-
-/*
- * Pure helpers.
- */
-
-bool
-identity_name_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
-}
-
-bool
-identity_hostname_valid(const char *name)
-{
-	const char *last;
-	size_t i;
-	bool digits_only = true;
-
-	if (name == NULL || !address_hostname_ok(name) ||
-	    (last = strrchr(name, '.')) == NULL)
-		return false;
-	/* RFC 3696 §2: a top-level label is never all digits (that is an
-	 * IPv4 address written as a name). */
-	for (i = 1; last[i] != '\0'; i++)
-		if (!isdigit((unsigned char)last[i]))
-			digits_only = false;
-	return !digits_only;
-}
-
-/*
- * What is wrong with a PTR name identity_hostname_valid() refuses.  A name
- * without a dot ("localhost") is valid (RFC 1123 §2.1) but names no host
- * that others can find: "localhost" is every machine's name for itself,
- * so as a mail server's reverse DNS it says nothing, and servers that
- * check reverse DNS treat it as missing.
- */
-static const char *
-ptr_name_fault(const char *name)
-{
-	if (strcasecmp(name, "localhost") == 0 ||
-	    strcasecmp(name, "localhost.") == 0)
-		return "a valid name, but every machine's name for itself: "
-		    "it is wrong for a mail server, and servers that check "
-		    "reverse DNS treat it as none";
-	if (address_hostname_ok(name) && strchr(name, '.') == NULL)
-		return "a valid name, but not a fully qualified one: it is "
-		    "wrong for a mail server, and servers that check reverse "
-		    "DNS treat it as none";
-	return "which is not a valid host name (RFC 1123 §2.1)";
-}
-
-bool
-identity_ip_private(const char *ip)
-{
-	unsigned char a[16];
-
-	if (inet_pton(AF_INET, ip, a) == 1)
-		return a[0] == 10 ||
-		    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-		    (a[0] == 192 && a[1] == 168) ||
-		    (a[0] == 100 && (a[1] & 0xc0) == 64) ||
-		    (a[0] == 169 && a[1] == 254);
-	if (inet_pton(AF_INET6, ip, a) == 1)
-		return (a[0] & 0xfe) == 0xfc ||
-		    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
-	return false;
-}
-
-bool
-identity_first_word(const char *text, size_t len, char *out, size_t outlen)
-{
-	size_t i = 0, n = 0;
-
-	if (outlen == 0)
-		return false;
-	out[0] = '\0';
-	while (i < len && (text[i] == ' ' || text[i] == '\t'))
-		i++;
-	while (i < len && text[i] != ' ' && text[i] != '\t' &&
-	    text[i] != '\0') {
-		if (n + 1 < outlen)
-			out[n++] = text[i];
-		i++;
-	}
-	if (n > 1 && out[n - 1] == '.')
-		n--;
-	out[n] = '\0';
-	return n > 0;
-}
-
-/* Parse s (n bytes, no brackets) as an address; canonical form to out. */
-static bool
-parse_ip(const char *s, size_t n, char *out, size_t outlen)
-{
-	char buf[64];
-	unsigned char a[16];
-
-	if (n >= 5 && strncasecmp(s, "IPv6:", 5) == 0) {
-		s += 5;
-		n -= 5;
-	}
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	if (inet_pton(AF_INET, buf, a) == 1)
-		return inet_ntop(AF_INET, a, out, (socklen_t)outlen) != NULL;
-	if (inet_pton(AF_INET6, buf, a) == 1)
-		return inet_ntop(AF_INET6, a, out, (socklen_t)outlen) != NULL;
-	return false;
-}
-
-bool
-identity_find_bracketed_ip(const char *text, size_t len, bool skip_first_word,
-    char *out, size_t outlen)
-{
-	size_t i = 0, j;
-
-	if (outlen > 0)
-		out[0] = '\0';
-	if (skip_first_word) {
-		while (i < len && text[i] == ' ')
-			i++;
-		while (i < len && text[i] != ' ')
-			i++;
-	}
-	for (; i < len; i++) {
-		char close;
-
-		if (text[i] == '[')
-			close = ']';
-		else if (text[i] == '(')
-			close = ')';
-		else
-			continue;
-		/* An address is at most 45 characters plus "IPv6:". */
-		for (j = i + 1; j < len && j - i <= 64 && text[j] != close &&
-		    text[j] != '[' && text[j] != '('; j++)
-			;
-		if (j < len && text[j] == close &&
-		    parse_ip(text + i + 1, j - i - 1, out, outlen))
-			return true;
-	}
-	return false;
-}
-
 /*
  * Where the facts go.
  */
@@ -231,31 +71,6 @@ rdns_of(struct probe_result *res, int target)
 		return &res->ident.client.public_rdns;
 	if (target >= 0 && (size_t)target < res->ident.nservers)
 		return &res->ident.servers[target].rdns;
-	return NULL;
-}
-
-const struct ident_rdns *
-identity_client_rdns(const struct identity *id)
-{
-	const struct ident_client *c = &id->client;
-
-	if (c->public_ip[0] != '\0' && c->public_rdns.asked &&
-	    strcmp(c->public_rdns.ip, c->public_ip) == 0)
-		return &c->public_rdns;
-	if (c->local_rdns.asked)
-		return &c->local_rdns;
-	return NULL;
-}
-
-const char *
-identity_client_ip(const struct identity *id)
-{
-	const struct ident_client *c = &id->client;
-
-	if (c->public_ip[0] != '\0')
-		return c->public_ip;
-	if (c->local_ip[0] != '\0')
-		return c->local_ip;
 	return NULL;
 }
 
@@ -507,7 +322,7 @@ identity_run_new(struct event_base *base, struct resolver *resolver,
 	if (n >= 2 && c->helo[0] == '[' && c->helo[n - 1] == ']') {
 		/* RFC 5321 §4.1.3: an address literal; nothing to look up. */
 		c->helo_literal = true;
-		if (parse_ip(c->helo + 1, n - 2, c->helo_addrs[0],
+		if (identity_parse_ip(c->helo + 1, n - 2, c->helo_addrs[0],
 		    sizeof(c->helo_addrs[0])))
 			c->nhelo_addrs = 1;
 		c->helo_done = true;
@@ -861,7 +676,7 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 				    FINDING_IDENTITY_PTR_INVALID_NAME,
 				    STAGE_CONNECT, NULL, "the PTR record of %s "
 				    "names \"%s\", %s", rd->ip, rd->ptr[i],
-				    ptr_name_fault(rd->ptr[i]));
+				    identity_ptr_name_fault(rd->ptr[i]));
 		if (rd->ptr_status == RESOLVER_OK) {
 			if (rd->fcrdns == IDENT_NO)
 				result_finding(res,
@@ -970,7 +785,7 @@ client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 					    STAGE_EHLO, NULL, "the PTR name of "
 					    "this host's address %s is \"%s\", "
 					    "%s", rd->ip, rd->ptr[i],
-					    ptr_name_fault(rd->ptr[i]));
+					    identity_ptr_name_fault(rd->ptr[i]));
 			if (rd->fcrdns == IDENT_NO)
 				result_finding(res,
 				    FINDING_CLIENT_PTR_NOT_CONFIRMED,
@@ -1067,227 +882,4 @@ identity_findings(struct probe_result *res)
 	for (i = 0; i < res->ident.nservers; i++)
 		server_findings(res, &res->ident.servers[i]);
 	client_findings(res);
-}
-
-int
-identity_client_status(const struct probe_result *res)
-{
-	static const enum finding_id bad[] = {
-		FINDING_CLIENT_NO_PTR, FINDING_CLIENT_PTR_NOT_CONFIRMED,
-		FINDING_CLIENT_PTR_INVALID_NAME, FINDING_CLIENT_HELO_NOT_FQDN,
-		FINDING_CLIENT_HELO_NO_ADDRESS,
-		FINDING_CLIENT_HELO_LITERAL_MISMATCH,
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (result_has_finding(res, bad[i]))
-			return 1;
-	if (identity_client_rdns(&res->ident) == NULL ||
-	    result_has_finding(res, FINDING_CLIENT_UNCHECKED))
-		return 2;
-	return 0;
-}
-
-/*
- * Explanations of refusals aimed at the probing host.
- */
-
-/* What the reverse DNS of our address looks like, in a sentence. */
-static void
-rdns_facts(const struct identity *id, char *buf, size_t len)
-{
-	const struct ident_client *c = &id->client;
-	const struct ident_rdns *rd = identity_client_rdns(id);
-	const char *seen = c->public_ip[0] ? " (as the server sees it)" : "";
-
-	if (rd == NULL) {
-		if (c->local_private)
-			snprintf(buf, len, "This host's address %s is private; "
-			    "the server sees the public address of your NAT, "
-			    "which it did not state, so its reverse DNS could "
-			    "not be checked.", c->local_ip);
-		else
-			snprintf(buf, len, "This host's address is not known, "
-			    "so its reverse DNS could not be checked.");
-		return;
-	}
-	if (rd->ptr_status == RESOLVER_NXDOMAIN ||
-	    rd->ptr_status == RESOLVER_NODATA)
-		snprintf(buf, len, "Your address %s%s has no PTR record.",
-		    rd->ip, seen);
-	else if (rd->ptr_status != RESOLVER_OK)
-		snprintf(buf, len, "The reverse DNS of your address %s%s "
-		    "could not be checked (%s).", rd->ip, seen,
-		    resolver_status_name(rd->ptr_status));
-	else if (rd->fcrdns == IDENT_NO)
-		snprintf(buf, len, "Your address %s%s has the PTR name %s, but "
-		    "that name does not resolve back to %s.", rd->ip, seen,
-		    rd->ptr[0], rd->ip);
-	else if (rd->fcrdns == IDENT_YES)
-		snprintf(buf, len, "Your address %s%s has the PTR name %s, "
-		    "which resolves back to it: the reverse DNS looks right "
-		    "from here, so the server's DNS may have failed, or it "
-		    "wants more (a HELO name that matches).", rd->ip, seen,
-		    rd->ptr[0]);
-	else
-		snprintf(buf, len, "Your address %s%s has the PTR name %s; "
-		    "whether it resolves back could not be checked.", rd->ip,
-		    seen, rd->ptr[0]);
-}
-
-static void
-helo_facts(const struct identity *id, char *buf, size_t len)
-{
-	const struct ident_client *c = &id->client;
-	const struct ident_rdns *rd = identity_client_rdns(id);
-	const char *ip = identity_client_ip(id);
-
-	if (c->helo_literal)
-		snprintf(buf, len, "The HELO name is the address literal %s; "
-		    "many servers want a host name.", c->helo);
-	else if (!c->helo_fqdn)
-		snprintf(buf, len, "The HELO name \"%s\" is not a fully "
-		    "qualified host name.", c->helo);
-	else if (c->helo_resolves == IDENT_NO)
-		snprintf(buf, len, "The HELO name %s does not resolve (%s).",
-		    c->helo, resolver_status_name(c->helo_status));
-	else if (c->helo_resolves == IDENT_UNKNOWN)
-		snprintf(buf, len, "Whether the HELO name %s resolves could "
-		    "not be checked.", c->helo);
-	else if (c->helo_matches_ip == IDENT_NO && ip != NULL)
-		snprintf(buf, len, "The HELO name %s resolves to %s, not to "
-		    "your address %s.", c->helo, c->helo_addrs[0], ip);
-	else if (c->helo_matches_ptr == IDENT_NO && rd != NULL &&
-	    rd->nptr > 0)
-		snprintf(buf, len, "The HELO name %s resolves, but differs "
-		    "from your PTR name %s.", c->helo, rd->ptr[0]);
-	else
-		snprintf(buf, len, "The HELO name %s resolves%s.", c->helo,
-		    c->helo_matches_ip == IDENT_YES ? " to your address" : "");
-}
-
-/* A name to suggest for --helo: the confirmed PTR name, if any. */
-static const char *
-suggested_helo(const struct identity *id)
-{
-	const struct ident_rdns *rd = identity_client_rdns(id);
-	size_t i;
-
-	if (rd == NULL || rd->ptr_status != RESOLVER_OK ||
-	    rd->fcrdns != IDENT_YES)
-		return NULL;
-	for (i = 0; i < rd->nptr; i++)
-		if (rd->ptr_valid[i])
-			return rd->ptr[i];
-	return NULL;
-}
-
-static bool
-rdns_is_problem(const struct identity *id)
-{
-	const struct ident_rdns *rd = identity_client_rdns(id);
-
-	return rd != NULL && (rd->ptr_status == RESOLVER_NXDOMAIN ||
-	    rd->ptr_status == RESOLVER_NODATA || rd->fcrdns == IDENT_NO);
-}
-
-/* Put facts in front of e's cause and make action (NULL: keep it) its
- * action; bounded as every explanation text. */
-static void
-prepend_cause(struct explanation *e, const char *facts, const char *action)
-{
-	char cause[EXPL_TEXT_MAX];
-
-	snprintf(cause, sizeof(cause), "%s%s%s", facts, e->cause[0] ? " " : "",
-	    e->cause);
-	expl_set(e, e->category, e->blame, e->permanence, e->meaning, cause,
-	    action != NULL ? action : e->action);
-}
-
-static void
-explain_stage(struct probe_result *res, struct explanation *e)
-{
-	const struct identity *id = &res->ident;
-	const struct ident_client *c = &id->client;
-	const char *ip = identity_client_ip(id);
-	const char *helo = suggested_helo(id);
-	char facts[512], more[256], action[512];
-	bool rdns = e->category == CODES_CAT_RDNS_MISSING;
-	bool heloc = e->category == CODES_CAT_HELO_REJECTED;
-	bool client = e->blame == CODES_BLAME_CLIENT_IDENTITY ||
-	    e->blame == CODES_BLAME_CLIENT_IP_REPUTATION;
-
-	if (!rdns && !heloc && !client)
-		return;
-	if (heloc) {
-		helo_facts(id, facts, sizeof(facts));
-		if (helo != NULL && !identity_name_eq(helo, c->helo))
-			snprintf(action, sizeof(action), "Send a fully "
-			    "qualified name that resolves to your address: "
-			    "--helo %s (the PTR name of %s) would do.", helo,
-			    ip != NULL ? ip : "your address");
-		else
-			snprintf(action, sizeof(action), "Send a fully "
-			    "qualified host name that resolves to your address "
-			    "%s (--helo NAME), ideally the PTR name of that "
-			    "address; publish an A/AAAA record for it if it "
-			    "has none.", ip != NULL ? ip : "");
-	} else {
-		rdns_facts(id, facts, sizeof(facts));
-		if (!rdns) {
-			/* A block or a reputation matter: the facts say
-			 * which address to look up in blocklists, and
-			 * show an identity problem if there is one; the
-			 * advice of the reply's category stands. */
-			helo_facts(id, more, sizeof(more));
-			snprintf(facts + strlen(facts), sizeof(facts) -
-			    strlen(facts), " %s", more);
-			prepend_cause(e, facts, NULL);
-			return;
-		}
-		snprintf(action, sizeof(action), "Ask whoever runs the address "
-		    "%s (your ISP or hosting provider) to publish a PTR record "
-		    "for it naming a host name whose A/AAAA record points "
-		    "back to %s, and use that name with --helo; or probe from "
-		    "a host with proper reverse DNS.", ip != NULL ? ip :
-		    "of this host", ip != NULL ? ip : "it");
-		if (!rdns_is_problem(id) && identity_client_rdns(id) != NULL &&
-		    identity_client_rdns(id)->fcrdns == IDENT_YES)
-			snprintf(action, sizeof(action), "Check the reverse "
-			    "DNS of %s from outside (dig -x %s), and send "
-			    "its PTR name as HELO name (--helo %s); if both "
-			    "are right, ask the server's administrator.", ip,
-			    ip, helo != NULL ? helo : "NAME");
-	}
-	prepend_cause(e, facts, action);
-}
-
-void
-identity_explain(struct probe_result *res)
-{
-	int st;
-	bool explained = false;
-
-	for (st = 0; st < STAGE_COUNT; st++) {
-		struct stage_rec *s = &res->stages[st];
-
-		if (!s->expl.present || (s->status != STATUS_WARN &&
-		    s->status != STATUS_FAIL))
-			continue;
-		explain_stage(res, &s->expl);
-		explained = true;
-	}
-	if (explained && res->reason == REASON_CLIENT_REJECTED) {
-		char facts[512];
-		size_t n = strlen(res->summary);
-
-		if (rdns_is_problem(&res->ident))
-			rdns_facts(&res->ident, facts, sizeof(facts));
-		else
-			helo_facts(&res->ident, facts, sizeof(facts));
-		if (n + 1 + strlen(facts) < sizeof(res->summary))
-			snprintf(res->summary + n, sizeof(res->summary) - n,
-			    " %s", facts);
-	}
 }
