@@ -153,108 +153,18 @@ batch_print(void *arg, const struct batch_item_info *info,
 	return true;
 }
 
-/* Counts per verdict and per reason, and the time taken. */
+/* The batch's events on stderr; a second signal ends the process at
+ * once (what is written so far stays: each result went out whole). */
 static void
-batch_summary(FILE *out, const struct batch_stats *st,
-    const struct batch_options *o)
+batch_notice(void *arg, const struct batch_notice *n)
 {
-	double secs = st->elapsed_ms / 1000;
-	size_t i;
-
-	fprintf(out, "summary: %lu address%s in %.1f s", st->total,
-	    st->total == 1 ? "" : "es", secs);
-	if (secs > 0 && st->total > 0)
-		fprintf(out, " (%.1f/s)", (double)st->total / secs);
-	fprintf(out, ": %lu deliverable, %lu undeliverable, %lu risky, %lu "
-	    "unknown\n", st->verdicts[VERDICT_DELIVERABLE],
-	    st->verdicts[VERDICT_UNDELIVERABLE], st->verdicts[VERDICT_RISKY],
-	    st->verdicts[VERDICT_UNKNOWN]);
-	if (st->nreasons > 0) {
-		fputs("  by reason:", out);
-		for (i = 0; i < st->nreasons; i++)
-			fprintf(out, "%s %s %lu", i > 0 ? "," : "",
-			    reason_name(st->reason_order[i]),
-			    st->reason_count[st->reason_order[i]]);
-		fputc('\n', out);
+	(void)arg;
+	report_batch_notice(stderr, n, isatty(STDERR_FILENO));
+	if (n->event == BATCH_EVENT_INTERRUPTED_AGAIN) {
+		fflush(stdout);
+		fflush(stderr);
+		_exit(BATCH_EXIT_INTERRUPTED);
 	}
-	fprintf(out, "  %lu duplicate%s, %lu invalid line%s, %lu retr%s after "
-	    "a back-off\n", st->duplicates, st->duplicates == 1 ? "" : "s",
-	    st->invalid_lines, st->invalid_lines == 1 ? "" : "s", st->retries,
-	    st->retries == 1 ? "y" : "ies");
-	fprintf(out, "  %lu SMTP connection%s, %lu transaction%s; %lu "
-	    "address%s asked on another's connection (up to %d per "
-	    "transaction)\n", st->connections, st->connections == 1 ? "" :
-	    "s", st->transactions, st->transactions == 1 ? "" : "s",
-	    st->shared, st->shared == 1 ? "" : "es", o->rcpt_per_txn);
-	if (st->pipelined > 0)
-		fprintf(out,
-		    "  %lu recipient%s sent in groups (PIPELINING, RFC "
-		    "2920) without waiting for the answer before\n",
-		    st->pipelined, st->pipelined == 1 ? "" : "s");
-	if (st->tls_sessions > 0)
-		fprintf(out, "  TLS on %lu connection%s, %lu of them resuming the "
-		    "session of an earlier one to the same server\n",
-		    st->tls_sessions, st->tls_sessions == 1 ? "" : "s",
-		    st->tls_resumed);
-	fprintf(out, "  politeness per server address: 1 to %d connection%s "
-	    "at once, pauses from %.2f s down to %.2f s; faster after good "
-	    "connections, slower after a 421, a rate-limit reply, a refused "
-	    "connection or a tarpit; %lu server%s slowed down\n",
-	    o->per_server, o->per_server == 1 ? "" : "s",
-	    (o->delay_ms > BATCH_PAUSE_START_MS ? o->delay_ms :
-	    BATCH_PAUSE_START_MS) / 1000.0, o->delay_ms / 1000.0,
-	    st->servers_slowed, st->servers_slowed == 1 ? "" : "s");
-	for (i = 0; i < st->nslow_notes; i++)
-		fprintf(out, "    %s\n", st->slow_notes[i]);
-	if (st->servers_slowed > st->nslow_notes)
-		fprintf(out, "    (and %lu more)\n",
-		    (unsigned long)(st->servers_slowed - st->nslow_notes));
-	if (st->stalled > 0)
-		fprintf(out, "  %lu address%s not tried: %s servers timed out "
-		    "earlier (batch.server_stalled)\n", st->stalled,
-		    st->stalled == 1 ? "" : "es", st->stalled == 1 ? "its" :
-		    "their");
-	if (st->grey_retried > 0 || st->grey_not_retried > 0)
-		fprintf(out, "  greylisting: %lu address%s retried after %.0f "
-		    "s: %lu deliverable, %lu undeliverable, %lu risky, %lu "
-		    "unknown%s; %lu not retried (too many waiting)\n",
-		    st->grey_retried, st->grey_retried == 1 ? "" : "es",
-		    o->greylist_ms / 1000.0,
-		    st->grey_verdicts[VERDICT_DELIVERABLE],
-		    st->grey_verdicts[VERDICT_UNDELIVERABLE],
-		    st->grey_verdicts[VERDICT_RISKY],
-		    st->grey_verdicts[VERDICT_UNKNOWN], st->interrupted ?
-		    " (before the interruption)" : "", st->grey_not_retried);
-	if (st->blocked_domains >= BATCH_BLOCKED_DOMAINS && !st->connected) {
-		char text[512];
-
-		diag_port_blocked_text(text, sizeof(text), st->blocked_port,
-		    st->blocked_proxy, st->blocked_servers, st->blocked_domains);
-		fprintf(out, "  %s (network.port_blocked)\n", text);
-		if (st->blocked_stop)
-			fprintf(out, "  stopped early: the rest of the list was "
-			    "not probed (%lu address%s read ahead dropped); "
-			    "--keep-going probes the whole list\n",
-			    st->not_finished, st->not_finished == 1 ? "" : "es");
-	}
-	if (st->intercepted > 0)
-		fprintf(out, "  %lu address%s: %s (network.intercepted)\n",
-		    st->intercepted, st->intercepted == 1 ? "" : "es",
-		    st->intercept_text);
-	if (o->shard_n > 0)
-		fprintf(out, "  shard %lu/%lu: %lu entr%s of the other shards "
-		    "left out\n", o->shard_k, o->shard_n, st->other_shards,
-		    st->other_shards == 1 ? "y" : "ies");
-	if (st->resumed > 0)
-		fprintf(out, "  resumed: %lu entr%s answered before, skipped\n",
-		    st->resumed, st->resumed == 1 ? "y" : "ies");
-	if (st->interrupted)
-		fprintf(out, "  interrupted: %lu probe%s in flight stopped "
-		    "(reason interrupted), %lu address%s read or waiting not "
-		    "finished, the rest of the list not read; exit status "
-		    "%d\n", st->abandoned_n, st->abandoned_n == 1 ? "" : "s",
-		    st->not_finished, st->not_finished == 1 ? "" : "es",
-		    BATCH_EXIT_INTERRUPTED);
 }
 
 /* --output FILE (and --resume): open it, read back what is done. */
@@ -316,7 +226,7 @@ batch_report(const struct cli *cli, const struct batch_stats *st,
 	 * stderr then. */
 	if (st->total > 1 || cli->bopt.progress || st->interrupted ||
 	    st->resumed > 0 || cli->bopt.shard_n > 0)
-		batch_summary((cli->output == NULL && cli->format !=
+		report_batch_summary((cli->output == NULL && cli->format !=
 		    FORMAT_TEXT) || p->write_error ? stderr : stdout, st,
 		    &cli->bopt);
 	fflush(stdout);
@@ -360,6 +270,8 @@ batch(struct probe_ctx *ctx, const struct cli *cli)
 	p.out = cli->output != NULL ? &out : NULL;
 	p.color = cli->format == FORMAT_TEXT && p.out == NULL &&
 	    isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	opt.notice = batch_notice;
+	opt.notice_arg = NULL;
 	batch_run(ctx, &opt, cli->addresses, cli->naddresses, list,
 	    batch_print, &p, st);
 	status = batch_report(cli, st, &p);

@@ -2358,6 +2358,28 @@ diag_rate_limited(struct probe_result *r, int tries)
 	verdict_turned_away(r, dom, tries);
 }
 
+void
+diag_duplicate(struct probe_result *r, enum verdict v, enum reason why,
+    int exit_code, unsigned long dup_index, unsigned long dup_line)
+{
+	r->verdict = v;
+	r->reason = why;
+	r->exit_code = exit_code;
+	snprintf(r->summary, sizeof(r->summary), "A duplicate of %s %lu, "
+	    "which was probed once: %s (%s).", dup_line > 0 ? "line" : "entry",
+	    dup_line > 0 ? dup_line : dup_index, verdict_name(v),
+	    reason_name(why));
+}
+
+void
+diag_unfinished(struct probe_result *r, enum reason why, const char *summary)
+{
+	r->verdict = VERDICT_UNKNOWN;
+	r->reason = why;
+	r->exit_code = EXIT_UNKNOWN;
+	snprintf(r->summary, sizeof(r->summary), "%s", summary);
+}
+
 static void
 server_stalled(struct probe_result *r, size_t skipped, bool decide)
 {

@@ -33,6 +33,18 @@ void diag_finish(struct probe_result *r, int catch_all_code);
  * of tries.  After diag_finish(). */
 void diag_rate_limited(struct probe_result *r, int tries);
 
+/* Batch mode, for a result made without a probe of its own (r holds the
+ * address only).  diag_duplicate(): the address repeats entry dup_index
+ * (line dup_line of the list; 0: the command line), probed once with
+ * verdict v, reason why and exit status exit_code: the same answer,
+ * said to be the first one's.  diag_unfinished(): it was not (or not
+ * fully) probed — interrupted, dropped, its second try cancelled —
+ * summary says what happened: verdict unknown for reason why. */
+void diag_duplicate(struct probe_result *r, enum verdict v, enum reason why,
+    int exit_code, unsigned long dup_index, unsigned long dup_line);
+void diag_unfinished(struct probe_result *r, enum reason why,
+    const char *summary);
+
 /*
  * Outbound port 25 blocked.  diag_connect_all_failed(): r's facts say it
  * may be: DNS worked, and every server address tried failed to connect

@@ -77,24 +77,33 @@ count(struct batch *b, const struct probe_result *res)
 	st->exit_code = diag_exit_combine(st->exit_code, res->exit_code);
 }
 
+/* Tell the caller of an event (batch.h), with the counts so far. */
+void
+batch_notify(struct batch *b, enum batch_event event,
+    struct batch_notice *n)
+{
+	if (b->opt->notice == NULL)
+		return;
+	n->event = event;
+	n->st = b->st;
+	n->open = b->njobs;
+	n->waiting = b->alive;
+	n->elapsed_ms = monotonic_ms() - b->t0;
+	b->opt->notice(b->opt->notice_arg, n);
+}
+
 static void
 progress(struct batch *b, bool last)
 {
-	const struct batch_stats *st = b->st;
+	struct batch_notice n;
 	double now = monotonic_ms();
-	bool tty = isatty(STDERR_FILENO);
 
 	if (!b->opt->progress || (!last && now - b->last_progress < 1000))
 		return;
 	b->last_progress = now;
-	fprintf(stderr, "%ssmtpprobe: %lu done (%lu deliverable, %lu "
-	    "undeliverable, %lu risky, %lu unknown), %zu connection%s open, "
-	    "%zu waiting, %.0f s%s", tty ? "\r" : "", st->total,
-	    st->verdicts[VERDICT_DELIVERABLE],
-	    st->verdicts[VERDICT_UNDELIVERABLE], st->verdicts[VERDICT_RISKY],
-	    st->verdicts[VERDICT_UNKNOWN], b->njobs, b->njobs == 1 ? "" : "s",
-	    b->alive, (now - b->t0) / 1000, tty && !last ? "   " : "\n");
-	fflush(stderr);
+	memset(&n, 0, sizeof(n));
+	n.last = last;
+	batch_notify(b, BATCH_EVENT_PROGRESS, &n);
 }
 
 /* Hand one result to the caller. */
@@ -158,7 +167,6 @@ emit_duplicate(struct batch *b, struct item *it,
 {
 	struct probe_result *res = b->scratch;
 	struct batch_item_info info;
-	enum reason reason = (enum reason)e->reason;
 
 	memset(&info, 0, sizeof(info));
 	info.index = it->index;
@@ -170,17 +178,8 @@ emit_duplicate(struct batch *b, struct item *it,
 	res->addr_error = address_parse(it->address, &res->addr,
 	    res->addr_why, sizeof(res->addr_why));
 	res->stages[STAGE_ADDRESS].status = STATUS_OK;
-	res->verdict = (enum verdict)e->verdict;
-	res->reason = reason;
-	res->exit_code = e->exit_code;
-	if (it->dup_line > 0)
-		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
-		    "line %lu, which was probed once: %s (%s).", it->dup_line,
-		    verdict_name(res->verdict), reason_name(reason));
-	else
-		snprintf(res->summary, sizeof(res->summary), "A duplicate of "
-		    "entry %lu, which was probed once: %s (%s).", it->dup_index,
-		    verdict_name(res->verdict), reason_name(reason));
+	diag_duplicate(res, (enum verdict)e->verdict, (enum reason)e->reason,
+	    e->exit_code, it->dup_index, it->dup_line);
 	b->st->duplicates++;
 	emit(b, &info, res);
 	result_clear(res);
@@ -203,10 +202,7 @@ batch_emit_unfinished(struct batch *b, struct item *it, enum reason reason,
 	    res->addr_why, sizeof(res->addr_why));
 	res->stages[STAGE_ADDRESS].status = res->addr_error == ADDRESS_OK ?
 	    STATUS_OK : STATUS_FAIL;
-	res->verdict = VERDICT_UNKNOWN;
-	res->reason = reason;
-	snprintf(res->summary, sizeof(res->summary), "%s", summary);
-	res->exit_code = EXIT_UNKNOWN;
+	diag_unfinished(res, reason, summary);
 	emit(b, &info, res);
 	result_clear(res);
 }
@@ -979,22 +975,21 @@ static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct batch *b = arg;
+	struct batch_notice n;
 	struct timeval tv;
 
 	(void)what;
+	memset(&n, 0, sizeof(n));
+	n.signal = (int)sig;
+	n.grace_ms = BATCH_INTERRUPT_GRACE_MS;
 	if (b->st->interrupted) {
-		fprintf(stderr, "smtpprobe: interrupted again: exiting now\n");
-		fflush(stdout);
-		fflush(stderr);
-		_exit(BATCH_EXIT_INTERRUPTED);
+		batch_notify(b, BATCH_EVENT_INTERRUPTED_AGAIN, &n);
+		on_grace(-1, 0, b);
+		return;
 	}
 	b->st->interrupted = true;
 	b->stopping = true;
-	fprintf(stderr, "smtpprobe: %s: starting no new connection; waiting "
-	    "up to %d s for the %zu open (again to quit at once)\n",
-	    sig == SIGTERM ? "terminated" : "interrupted",
-	    BATCH_INTERRUPT_GRACE_MS / 1000, b->njobs);
-	fflush(stderr);
+	batch_notify(b, BATCH_EVENT_INTERRUPTED, &n);
 	tv.tv_sec = BATCH_INTERRUPT_GRACE_MS / 1000;
 	tv.tv_usec = (BATCH_INTERRUPT_GRACE_MS % 1000) * 1000;
 	evtimer_add(b->grace, &tv);

@@ -124,6 +124,36 @@
 /* Servers named in the summary as slowed down. */
 #define BATCH_SLOW_NOTES	8
 
+/* What the batch tells its caller while it runs, for the caller to show
+ * (the batch itself prints nothing). */
+enum batch_event {
+	BATCH_EVENT_PROGRESS,	/* counts so far (at most once a second
+				 * with --progress; last: the final one) */
+	BATCH_EVENT_INTERRUPTED,	/* SIGINT/SIGTERM: no new connection;
+					 * the open ones get grace_ms */
+	BATCH_EVENT_INTERRUPTED_AGAIN,	/* a second signal: the probes in
+					 * flight are abandoned at once (the
+					 * caller may exit right away) */
+	BATCH_EVENT_BLOCKED	/* outbound port 25 looks blocked: no new
+				 * probe starts (text says why) */
+};
+
+struct batch_stats;
+
+struct batch_notice {
+	enum batch_event	 event;
+	const struct batch_stats *st;	/* the counts so far */
+	bool			 last;		/* PROGRESS: the run is over */
+	int			 signal;	/* INTERRUPTED*: which */
+	size_t			 open;		/* connections open */
+	size_t			 waiting;	/* addresses read, not finished */
+	double			 elapsed_ms;
+	int			 grace_ms;	/* INTERRUPTED */
+	const char		*text;		/* BLOCKED: the statement */
+};
+
+typedef void (*batch_notice_cb)(void *arg, const struct batch_notice *n);
+
 struct batch_options {
 	int	parallel;	/* connections at once: 1 .. BATCH_PARALLEL_MAX */
 	int	per_server;	/* at once to one server: 1 .. */
@@ -131,7 +161,7 @@ struct batch_options {
 	int	retries;	/* 0 .. BATCH_RETRIES_MAX */
 	int	backoff_ms;	/* first back-off */
 	int	backoff_max_ms;
-	bool	progress;	/* a status line on stderr */
+	bool	progress;	/* BATCH_EVENT_PROGRESS while running */
 	int	rcpt_per_txn;	/* 1 .. BATCH_RCPT_MAX */
 	int	error_budget;	/* refusals per connection */
 	double	rate;		/* recipients per second; 0: no cap */
@@ -146,6 +176,9 @@ struct batch_options {
 	 * (batch_shard()); shard_n 0 for all. */
 	unsigned long shard_k, shard_n;
 	bool	keep_going;	/* no stop when port 25 looks blocked */
+	/* Told of the events above; NULL: nobody is. */
+	batch_notice_cb notice;
+	void	*notice_arg;
 };
 
 /* The shard (0 .. n-1) of an entry: FNV-1a (64 bits) of its domain in
@@ -238,7 +271,9 @@ struct batch_stats {
  * interrupted.  When some did not finish, they are reported with reason
  * "interrupted", stats->abandoned is set, and the probes' state is left
  * as it is: the caller must then print and exit without freeing ctx.
- * A second signal ends the process at once with BATCH_EXIT_INTERRUPTED.
+ * A second signal abandons the probes in flight at once (stats says so);
+ * the caller, told by BATCH_EVENT_INTERRUPTED_AGAIN, may also end the
+ * process right away with BATCH_EXIT_INTERRUPTED.
  */
 void batch_run(struct probe_ctx *ctx, const struct batch_options *opt,
     char **addrs, int naddrs, FILE *list, batch_result_cb cb, void *arg,

@@ -221,6 +221,8 @@ struct batch {
 
 /* batch.c */
 uint64_t	 batch_hash64(const char *s);
+void		 batch_notify(struct batch *b, enum batch_event event,
+		    struct batch_notice *n);
 void		 batch_pump(struct batch *b);
 void		 batch_pump_soon(struct batch *b);
 void		 batch_finish_item(struct batch *b, struct item *it,

@@ -624,6 +624,7 @@ static void
 note_blocked(struct batch *b, const struct probe_result *res)
 {
 	struct batch_stats *st = b->st;
+	struct batch_notice note;
 	char text[512];
 	size_t i, n;
 
@@ -649,11 +650,10 @@ note_blocked(struct batch *b, const struct probe_result *res)
 		return;
 	diag_port_blocked_text(text, sizeof(text), st->blocked_port,
 	    st->blocked_proxy, st->blocked_servers, st->blocked_domains);
-	fprintf(stderr, "smtpprobe: %s\nsmtpprobe: starting no new probe: "
-	    "the rest of the list would time out the same way (--keep-going "
-	    "probes it all)\n", text);
-	fflush(stderr);
 	b->stopping = st->blocked_stop = true;
+	memset(&note, 0, sizeof(note));
+	note.text = text;
+	batch_notify(b, BATCH_EVENT_BLOCKED, &note);
 }
 
 /* Interception across domains: res's greeters against those of the

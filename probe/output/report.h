@@ -35,6 +35,15 @@ void report_csv_line(FILE *out, const struct probe_result *r,
     const struct batch_item_info *info);
 
 /* --helo-test: the table and conclusion, or one JSON object. */
+/* A batch's summary, and its events while it runs (report_batch.c);
+ * tty: out is a terminal (the progress line rewrites itself). */
+struct batch_stats;
+struct batch_options;
+struct batch_notice;
+void report_batch_summary(FILE *out, const struct batch_stats *st,
+    const struct batch_options *o);
+void report_batch_notice(FILE *out, const struct batch_notice *n, bool tty);
+
 struct helotest_result;
 void report_helotest_text(FILE *out, const struct helotest_result *ht,
     bool verbose);
