@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mtasts_facts.h"
+#include "names.h"
 
 #define MTASTS_MAX_AGE_MAX	31557600L	/* RFC 8461 §3.2: one year */
 
@@ -21,8 +22,7 @@ mtasts_mode_name(enum mtasts_mode m)
 		"unset", "enforce", "testing", "none"
 	};
 
-	return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] :
-	    "unset";
+	return NAME_OF(names, m, "unset");
 }
 
 const char *
@@ -33,8 +33,7 @@ mtasts_state_name(enum mtasts_state s)
 		"not_fetched", "fetch_failed", "policy_invalid", "policy"
 	};
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] :
-	    "unknown";
+	return NAME_OF(names, s, "unknown");
 }
 
 /* ---- the pure parsers ------------------------------------------------- */

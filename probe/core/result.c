@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "mtasts_facts.h"
+#include "names.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -40,7 +41,7 @@ _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
 const char *
 stage_name(enum stage s)
 {
-	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+	return NAME_OF(stage_names, s, "unknown");
 }
 
 bool
@@ -92,9 +93,7 @@ session_outcome_name(enum session_outcome o)
 		"lost", "protocol_error", "local_error", "auth_failed",
 		"proxy_failed",
 	};
-	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[o];
+	return NAME_OF(names, o, "unknown");
 }
 
 const char *
@@ -125,7 +124,7 @@ finding_ref(enum finding_id id)
 const char *
 reason_name(enum reason r)
 {
-	return (unsigned)r < REASON_COUNT ? reason_names[r] : "unknown";
+	return NAME_OF(reason_names, r, "unknown");
 }
 
 const char *
@@ -1089,6 +1088,5 @@ dane_state_name(enum dane_state d)
 		"unusable", "usable", "match", "mismatch"
 	};
 
-	return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] :
-	    "unknown";
+	return NAME_OF(names, d, "unknown");
 }
