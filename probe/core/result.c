@@ -189,6 +189,23 @@ result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem)
 	return true;
 }
 
+void *
+result_append(void *arrp, size_t *cap, size_t *n, size_t max, size_t elem,
+    size_t *nomem)
+{
+	char *arr;
+
+	if (!result_grow(arrp, cap, *n, max, elem)) {
+		if (*n < max && nomem != NULL)
+			(*nomem)++;
+		return NULL;
+	}
+	memcpy(&arr, arrp, sizeof(arr));
+	arr += (*n)++ * elem;
+	memset(arr, 0, elem);
+	return arr;
+}
+
 /* The out-of-memory note diag.c turns into reason local_error. */
 static void
 result_nomem(struct probe_result *r)
@@ -203,35 +220,19 @@ result_add_mx(struct probe_result *r)
 {
 	struct mx_info *m;
 
-	if (r->nmx >= RESOLVER_MAX_MX)
-		return NULL;
-	if (!result_grow(&r->mx, &r->mx_cap, r->nmx, RESOLVER_MAX_MX,
-	    sizeof(*r->mx))) {
+	if ((m = result_append(&r->mx, &r->mx_cap, &r->nmx, RESOLVER_MAX_MX,
+	    sizeof(*r->mx), &r->nomem_dropped)) == NULL &&
+	    r->nmx < RESOLVER_MAX_MX)
 		/* Losing an MX host would turn into a false verdict. */
-		r->nomem_dropped++;
 		result_nomem(r);
-		return NULL;
-	}
-	m = &r->mx[r->nmx++];
-	memset(m, 0, sizeof(*m));
 	return m;
 }
 
 struct attempt *
 result_add_attempt(struct probe_result *r)
 {
-	struct attempt *a;
-
-	if (r->nattempts >= LIMIT_ATTEMPT_RECORDS)
-		return NULL;
-	if (!result_grow(&r->attempts, &r->attempts_cap, r->nattempts,
-	    LIMIT_ATTEMPT_RECORDS, sizeof(*r->attempts))) {
-		r->nomem_dropped++;
-		return NULL;
-	}
-	a = &r->attempts[r->nattempts++];
-	memset(a, 0, sizeof(*a));
-	return a;
+	return result_append(&r->attempts, &r->attempts_cap, &r->nattempts,
+	    LIMIT_ATTEMPT_RECORDS, sizeof(*r->attempts), &r->nomem_dropped);
 }
 
 double
@@ -367,13 +368,11 @@ vfinding(struct probe_result *r, enum finding_id id, enum severity sev,
 {
 	struct finding *f;
 
-	if (!result_grow(&r->findings, &r->findings_cap, r->nfindings,
-	    LIMIT_FINDINGS, sizeof(*r->findings))) {
+	if ((f = result_append(&r->findings, &r->findings_cap, &r->nfindings,
+	    LIMIT_FINDINGS, sizeof(*r->findings), NULL)) == NULL) {
 		r->findings_dropped++;
 		return;
 	}
-	f = &r->findings[r->nfindings++];
-	memset(f, 0, sizeof(*f));
 	f->id = id;
 	f->severity = sev;
 	f->stage = st;

@@ -365,14 +365,10 @@ identity_server_start(struct identity_run *ir, const char *host,
 		if (strcmp(id->servers[i].rdns.ip, ip) == 0 &&
 		    (addr != NULL || strcmp(id->servers[i].host, host) == 0))
 			return (int)i;
-	if (!result_grow(&id->servers, &id->servers_cap, id->nservers,
-	    IDENT_MAX_SERVERS, sizeof(*id->servers))) {
-		if (id->nservers < IDENT_MAX_SERVERS)
-			ir->res->nomem_dropped++;
+	if ((sv = result_append(&id->servers, &id->servers_cap, &id->nservers,
+	    IDENT_MAX_SERVERS, sizeof(*id->servers),
+	    &ir->res->nomem_dropped)) == NULL)
 		return -1;
-	}
-	sv = &id->servers[id->nservers++];
-	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->host, sizeof(sv->host), "%s", host);
 	/* A server only the proxy has the address of has no reverse DNS
 	 * to look up. */
