@@ -582,21 +582,30 @@ result_note_reply(struct probe_result *r, enum stage st,
 		check_reply(r, st, rr);
 }
 
-struct rec_reply *
-result_file_reply(struct probe_result *r, enum stage st,
-    struct rec_reply *rr)
+/* Reply rp (ownership taken) recorded for stage st as rr was. */
+static struct rec_reply *
+add_reply_as(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr, struct reply *rp)
 {
-	struct reply *rp = rr->reply;
 	struct rec_reply *filed;
 
-	if (rp == NULL)
-		return NULL;
-	rr->reply = NULL;
 	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
 	if (filed != NULL)
 		filed->untrusted = rr->untrusted;
 	return filed;
+}
+
+struct rec_reply *
+result_file_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr)
+{
+	struct reply *rp = rr->reply;
+
+	if (rp == NULL)
+		return NULL;
+	rr->reply = NULL;
+	return add_reply_as(r, st, rr, rp);
 }
 
 static void
@@ -1028,7 +1037,6 @@ struct rec_reply *
 result_copy_reply(struct probe_result *r, enum stage st,
     const struct rec_reply *rr)
 {
-	struct rec_reply *filed;
 	struct reply *rp;
 
 	if (rr->reply == NULL)
@@ -1037,11 +1045,7 @@ result_copy_reply(struct probe_result *r, enum stage st,
 		result_nomem(r);
 		return NULL;
 	}
-	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
-	    rr->elapsed_ms);
-	if (filed != NULL)
-		filed->untrusted = rr->untrusted;
-	return filed;
+	return add_reply_as(r, st, rr, rp);
 }
 
 /* One transcript entry at t_ms. */
