@@ -164,7 +164,6 @@ static void
 json_caps(struct json_writer *w, const struct probe_result *r)
 {
 	const struct ehlo_caps *c = &r->caps;
-	size_t i;
 
 	if (!r->has_caps) {
 		json_kv_null(w, "ehlo");
@@ -172,10 +171,7 @@ json_caps(struct json_writer *w, const struct probe_result *r)
 	}
 	json_kv_object(w, "ehlo");
 	json_kv_str_nonempty(w, "name", c->name);
-	json_kv_array(w, "keywords");
-	for (i = 0; i < c->nkeywords; i++)
-		json_str(w, c->keywords[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "keywords", c->keywords, c->nkeywords);
 	json_kv_bool(w, "starttls", c->starttls);
 	json_kv_bool(w, "smtputf8", c->smtputf8);
 	json_kv_bool(w, "pipelining", c->pipelining);
@@ -216,7 +212,7 @@ json_batch_info(struct json_writer *w, const struct batch_item_info *info)
 static void
 json_dns(struct json_writer *w, const struct probe_result *r)
 {
-	size_t i, j;
+	size_t i;
 
 	json_kv_object(w, "dns");
 	json_kv_str(w, "status", r->dns_done ?
@@ -232,10 +228,7 @@ json_dns(struct json_writer *w, const struct probe_result *r)
 		json_kv_uint(w, "preference", m->pref);
 		json_kv_str(w, "host", m->host);
 		json_kv_str(w, "status", resolver_status_name(m->status));
-		json_kv_array(w, "addresses");
-		for (j = 0; j < m->naddrs; j++)
-			json_str(w, m->addrs[j]);
-		json_array_end(w);
+		JSON_KV_STR_ROWS(w, "addresses", m->addrs, m->naddrs);
 		json_kv_str_nonempty(w, "cname", m->cname);
 		json_kv_bool(w, "is_ip", m->is_ip);
 		report_tls_json_mx(w, m);

@@ -30,12 +30,9 @@ json_rdns(struct json_writer *w, const struct ident_rdns *rd)
 	json_kv_object(w, "ptr");
 	json_kv_str(w, "ip", rd->ip);
 	json_kv_str(w, "status", resolver_status_name(rd->ptr_status));
-	json_kv_array(w, "names");
-	for (i = 0; i < rd->nptr; i++) {
-		json_str(w, rd->ptr[i]);
+	JSON_KV_STR_ROWS(w, "names", rd->ptr, rd->nptr);
+	for (i = 0; i < rd->nptr; i++)
 		all = all && rd->ptr_valid[i];
-	}
-	json_array_end(w);
 	json_kv_tri(w, "names_valid", rd->nptr == 0 ? -1 : all);
 	report_json_check(w, "forward_confirmed", rd->fcrdns);
 	json_kv_str(w, "confirmed_name", rd->fcrdns_name);
@@ -65,18 +62,13 @@ json_server(struct json_writer *w, const struct ident_server *sv)
 static void
 json_helo(struct json_writer *w, const struct ident_client *c)
 {
-	size_t i;
-
 	json_kv_object(w, "helo");
 	json_kv_str(w, "name", c->helo);
 	json_kv_bool(w, "literal", c->helo_literal);
 	json_kv_bool(w, "fqdn", c->helo_fqdn);
 	json_kv_str(w, "status", c->helo_asked ?
 	    resolver_status_name(c->helo_status) : NULL);
-	json_kv_array(w, "addresses");
-	for (i = 0; i < c->nhelo_addrs; i++)
-		json_str(w, c->helo_addrs[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "addresses", c->helo_addrs, c->nhelo_addrs);
 	report_json_check(w, "resolves", c->helo_resolves);
 	report_json_check(w, "matches_ip", c->helo_matches_ip);
 	report_json_check(w, "matches_ptr", c->helo_matches_ptr);

@@ -112,8 +112,6 @@ report_tls_json_mx(struct json_writer *w, const struct mx_info *m)
 static void
 json_policy(struct json_writer *w, const struct mtasts_policy *p)
 {
-	size_t i;
-
 	json_kv_object(w, "policy");
 	json_kv_bool(w, "valid", p->valid);
 	json_kv_str_nonempty(w, "error", p->error);
@@ -123,10 +121,7 @@ json_policy(struct json_writer *w, const struct mtasts_policy *p)
 		json_kv_int(w, "max_age", p->max_age);
 	else
 		json_kv_null(w, "max_age");
-	json_kv_array(w, "mx");
-	for (i = 0; i < p->nmx; i++)
-		json_str(w, p->mx[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "mx", p->mx, p->nmx);
 	json_kv_uint(w, "mx_not_kept", p->mx_more);
 	json_object_end(w);
 }
