@@ -160,11 +160,8 @@ text_server(FILE *out, const struct ident_server *sv)
 		report_put_cstr(out, sv->host);
 	else {
 		report_put_cstr(out, sv->rdns.ip);
-		if (sv->host[0] != '\0') {
-			fputs(" (", out);
-			report_put_cstr(out, sv->host);
-			fputc(')', out);
-		}
+		if (sv->host[0] != '\0')
+			report_put_field(out, " (", sv->host, ")");
 	}
 	fputs(": ", out);
 	/* Without an address (a proxy resolved the name) there is no
@@ -252,14 +249,11 @@ text_self_check(FILE *out, const struct identity *id,
 	size_t i;
 
 	fputs("  client self-check:\n", out);
-	if (c->source_ip[0] != '\0') {
-		fputs("    source address:  ", out);
-		report_put_cstr(out, c->source_ip);
-		fputs(" (--source-ip)\n", out);
-	}
-	fputs("    local address:   ", out);
-	report_put_cstr(out, c->local_ip[0] ? c->local_ip :
-	    "(none: no connection)");
+	if (c->source_ip[0] != '\0')
+		report_put_field(out, "    source address:  ", c->source_ip,
+		    " (--source-ip)\n");
+	report_put_field(out, "    local address:   ", c->local_ip[0] ?
+	    c->local_ip : "(none: no connection)", "");
 	if (c->local_private)
 		fputs(" (private: translated by NAT on the way out)", out);
 	fputc('\n', out);
@@ -268,20 +262,16 @@ text_self_check(FILE *out, const struct identity *id,
 
 		if (sv->local_ip[0] == '\0')
 			continue;
-		fputs("      to ", out);
-		report_put_cstr(out, sv->rdns.ip[0] ? sv->rdns.ip : sv->host);
-		fputs(" from ", out);
-		report_put_cstr(out, sv->local_ip);
-		if (sv->client_ip_seen[0] != '\0') {
-			fputs("; the server says it sees ", out);
-			report_put_cstr(out, sv->client_ip_seen);
-		}
+		report_put_field(out, "      to ", sv->rdns.ip[0] ?
+		    sv->rdns.ip : sv->host, "");
+		report_put_field(out, " from ", sv->local_ip, "");
+		if (sv->client_ip_seen[0] != '\0')
+			report_put_field(out, "; the server says it sees ",
+			    sv->client_ip_seen, "");
 		fputc('\n', out);
 	}
-	fputs("    seen by servers: ", out);
-	report_put_cstr(out, c->public_ip[0] ? c->public_ip :
-	    "(no server stated it)");
-	fputc('\n', out);
+	report_put_field(out, "    seen by servers: ", c->public_ip[0] ?
+	    c->public_ip : "(no server stated it)", "\n");
 	fputs("    reverse DNS:     ", out);
 	if (rd != NULL) {
 		report_put_cstr(out, rd->ip);
