@@ -220,10 +220,11 @@ result_add_mx(struct probe_result *r)
 {
 	struct mx_info *m;
 
+	/* An MX host lost for want of memory would turn into a false
+	 * verdict: a local error instead. */
 	if ((m = result_append(&r->mx, &r->mx_cap, &r->nmx, RESOLVER_MAX_MX,
 	    sizeof(*r->mx), &r->nomem_dropped)) == NULL &&
 	    r->nmx < RESOLVER_MAX_MX)
-		/* Losing an MX host would turn into a false verdict. */
 		result_nomem(r);
 	return m;
 }
