@@ -100,9 +100,9 @@ void json_kv_tri(struct json_writer *w, const char *key, int v);
 /* A key whose value is an object or an array, opened. */
 void json_kv_object(struct json_writer *w, const char *key);
 void json_kv_array(struct json_writer *w, const char *key);
-/* A key and an array of the first n strings of a table of rows of size
- * bytes each, whole: JSON_KV_STR_ROWS(w, "names", t->names, t->n) for
- * char names[N][SIZE]. */
+/* A key and an array of the first n strings of a char table[N][SIZE]
+ * (rows: the table, size: SIZE).  JSON_KV_STR_ROWS(w, key, table, n)
+ * works out rows and size from the table itself. */
 void json_kv_str_rows(struct json_writer *w, const char *key,
     const char *rows, size_t size, size_t n);
 #define JSON_KV_STR_ROWS(w, key, table, n)				\
