@@ -15,6 +15,7 @@
 #include <idn2.h>
 
 #include "address.h"
+#include "names.h"
 #include "utf8.h"
 
 static const char *const error_names[] = {
@@ -37,9 +38,7 @@ static const char *const error_names[] = {
 const char *
 address_error_name(enum address_error e)
 {
-	if ((size_t)e >= sizeof(error_names) / sizeof(error_names[0]))
-		return "unknown";
-	return error_names[e];
+	return NAME_OF(error_names, e, "unknown");
 }
 
 static const char *

@@ -17,6 +17,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "names.h"
 
 static const char *const mech_names[AUTH_MECH_COUNT] = {
 	"auto", "PLAIN", "LOGIN", "CRAM-MD5",
@@ -25,7 +26,7 @@ static const char *const mech_names[AUTH_MECH_COUNT] = {
 const char *
 auth_mech_name(enum auth_mech m)
 {
-	return (unsigned)m < AUTH_MECH_COUNT ? mech_names[m] : "unknown";
+	return NAME_OF(mech_names, m, "unknown");
 }
 
 int

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "mtasts_facts.h"
+#include "names.h"
 
 #define MTASTS_MAX_AGE_MAX	31557600L	/* RFC 8461 §3.2: one year */
 
@@ -21,8 +22,7 @@ mtasts_mode_name(enum mtasts_mode m)
 		"unset", "enforce", "testing", "none"
 	};
 
-	return (unsigned)m < sizeof(names) / sizeof(names[0]) ? names[m] :
-	    "unset";
+	return NAME_OF(names, m, "unset");
 }
 
 const char *
@@ -33,8 +33,7 @@ mtasts_state_name(enum mtasts_state s)
 		"not_fetched", "fetch_failed", "policy_invalid", "policy"
 	};
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] :
-	    "unknown";
+	return NAME_OF(names, s, "unknown");
 }
 
 /* ---- the pure parsers ------------------------------------------------- */
@@ -311,37 +310,39 @@ valid_rua(const char *v, size_t vl)
 	return vl > 0;
 }
 
-int
-mtasts_parse_txt(const char *txt, size_t len, char *id, size_t idlen,
-    char *why, size_t whylen)
+/* A tagged record of version whose one field that counts, name, is
+ * required; its value, checked by valid(), goes to out. */
+static int
+one_field_record(const char *txt, size_t len, const char *version,
+    const char *name, bool (*valid)(const char *v, size_t vl), char *out,
+    size_t outlen, char *why, size_t whylen)
 {
-	struct one_field f = { "id", id, idlen, false, valid_id };
+	struct one_field f = { name, out, outlen, false, valid };
 	int rc;
 
-	id[0] = '\0';
-	rc = tagged_record(txt, len, "v=STSv1", take_field, &f, why, whylen);
+	out[0] = '\0';
+	rc = tagged_record(txt, len, version, take_field, &f, why, whylen);
 	if (rc == 1 && !f.found) {
-		snprintf(why, whylen, "no id field");
+		snprintf(why, whylen, "no %s field", name);
 		return -1;
 	}
 	return rc;
 }
 
 int
+mtasts_parse_txt(const char *txt, size_t len, char *id, size_t idlen,
+    char *why, size_t whylen)
+{
+	return one_field_record(txt, len, "v=STSv1", "id", valid_id, id,
+	    idlen, why, whylen);
+}
+
+int
 tlsrpt_parse_txt(const char *txt, size_t len, char *rua, size_t rualen,
     char *why, size_t whylen)
 {
-	struct one_field f = { "rua", rua, rualen, false, valid_rua };
-	int rc;
-
-	rua[0] = '\0';
-	rc = tagged_record(txt, len, "v=TLSRPTv1", take_field, &f, why,
-	    whylen);
-	if (rc == 1 && !f.found) {
-		snprintf(why, whylen, "no rua field");
-		return -1;
-	}
-	return rc;
+	return one_field_record(txt, len, "v=TLSRPTv1", "rua", valid_rua, rua,
+	    rualen, why, whylen);
 }
 
 struct mtasts_info *

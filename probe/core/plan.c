@@ -3,6 +3,7 @@
  */
 #include <string.h>
 
+#include "names.h"
 #include "plan.h"
 
 static void
@@ -56,6 +57,5 @@ plan_rcpt_state_name(enum plan_rcpt_state s)
 		[PLAN_RCPT_NO_ANSWER] = "no_answer",
 	};
 
-	return (unsigned)s < sizeof(names) / sizeof(names[0]) ?
-	    names[s] : "unknown";
+	return NAME_OF(names, s, "unknown");
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "codes.h"
+#include "names.h"
 #include "reply.h"
 
 static const char *const deviation_names[REPLY_DEV_COUNT] = {
@@ -24,9 +25,7 @@ static const char *const deviation_names[REPLY_DEV_COUNT] = {
 const char *
 reply_deviation_name(unsigned bit_index)
 {
-	if (bit_index >= REPLY_DEV_COUNT)
-		return "unknown";
-	return deviation_names[bit_index];
+	return NAME_OF(deviation_names, bit_index, "unknown");
 }
 
 void

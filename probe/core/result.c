@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "mtasts_facts.h"
+#include "names.h"
 #include "result.h"
 
 /* A row of findings.tsv. */
@@ -40,7 +41,7 @@ _Static_assert(sizeof(stage_names) / sizeof(stage_names[0]) == STAGE_COUNT,
 const char *
 stage_name(enum stage s)
 {
-	return (unsigned)s < STAGE_COUNT ? stage_names[s] : "unknown";
+	return NAME_OF(stage_names, s, "unknown");
 }
 
 bool
@@ -92,9 +93,7 @@ session_outcome_name(enum session_outcome o)
 		"lost", "protocol_error", "local_error", "auth_failed",
 		"proxy_failed",
 	};
-	if ((size_t)o >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[o];
+	return NAME_OF(names, o, "unknown");
 }
 
 const char *
@@ -125,7 +124,7 @@ finding_ref(enum finding_id id)
 const char *
 reason_name(enum reason r)
 {
-	return (unsigned)r < REASON_COUNT ? reason_names[r] : "unknown";
+	return NAME_OF(reason_names, r, "unknown");
 }
 
 const char *
@@ -190,6 +189,23 @@ result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem)
 	return true;
 }
 
+void *
+result_append(void *arrp, size_t *cap, size_t *n, size_t max, size_t elem,
+    size_t *nomem)
+{
+	char *arr;
+
+	if (!result_grow(arrp, cap, *n, max, elem)) {
+		if (*n < max && nomem != NULL)
+			(*nomem)++;
+		return NULL;
+	}
+	memcpy(&arr, arrp, sizeof(arr));
+	arr += (*n)++ * elem;
+	memset(arr, 0, elem);
+	return arr;
+}
+
 /* The out-of-memory note diag.c turns into reason local_error. */
 static void
 result_nomem(struct probe_result *r)
@@ -204,35 +220,20 @@ result_add_mx(struct probe_result *r)
 {
 	struct mx_info *m;
 
-	if (r->nmx >= RESOLVER_MAX_MX)
-		return NULL;
-	if (!result_grow(&r->mx, &r->mx_cap, r->nmx, RESOLVER_MAX_MX,
-	    sizeof(*r->mx))) {
-		/* Losing an MX host would turn into a false verdict. */
-		r->nomem_dropped++;
+	/* An MX host lost for want of memory would turn into a false
+	 * verdict: a local error instead. */
+	if ((m = result_append(&r->mx, &r->mx_cap, &r->nmx, RESOLVER_MAX_MX,
+	    sizeof(*r->mx), &r->nomem_dropped)) == NULL &&
+	    r->nmx < RESOLVER_MAX_MX)
 		result_nomem(r);
-		return NULL;
-	}
-	m = &r->mx[r->nmx++];
-	memset(m, 0, sizeof(*m));
 	return m;
 }
 
 struct attempt *
 result_add_attempt(struct probe_result *r)
 {
-	struct attempt *a;
-
-	if (r->nattempts >= LIMIT_ATTEMPT_RECORDS)
-		return NULL;
-	if (!result_grow(&r->attempts, &r->attempts_cap, r->nattempts,
-	    LIMIT_ATTEMPT_RECORDS, sizeof(*r->attempts))) {
-		r->nomem_dropped++;
-		return NULL;
-	}
-	a = &r->attempts[r->nattempts++];
-	memset(a, 0, sizeof(*a));
-	return a;
+	return result_append(&r->attempts, &r->attempts_cap, &r->nattempts,
+	    LIMIT_ATTEMPT_RECORDS, sizeof(*r->attempts), &r->nomem_dropped);
 }
 
 double
@@ -368,13 +369,11 @@ vfinding(struct probe_result *r, enum finding_id id, enum severity sev,
 {
 	struct finding *f;
 
-	if (!result_grow(&r->findings, &r->findings_cap, r->nfindings,
-	    LIMIT_FINDINGS, sizeof(*r->findings))) {
+	if ((f = result_append(&r->findings, &r->findings_cap, &r->nfindings,
+	    LIMIT_FINDINGS, sizeof(*r->findings), NULL)) == NULL) {
 		r->findings_dropped++;
 		return;
 	}
-	f = &r->findings[r->nfindings++];
-	memset(f, 0, sizeof(*f));
 	f->id = id;
 	f->severity = sev;
 	f->stage = st;
@@ -584,21 +583,30 @@ result_note_reply(struct probe_result *r, enum stage st,
 		check_reply(r, st, rr);
 }
 
-struct rec_reply *
-result_file_reply(struct probe_result *r, enum stage st,
-    struct rec_reply *rr)
+/* Reply rp (ownership taken) recorded for stage st as rr was. */
+static struct rec_reply *
+add_reply_as(struct probe_result *r, enum stage st,
+    const struct rec_reply *rr, struct reply *rp)
 {
-	struct reply *rp = rr->reply;
 	struct rec_reply *filed;
 
-	if (rp == NULL)
-		return NULL;
-	rr->reply = NULL;
 	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
 	    rr->elapsed_ms);
 	if (filed != NULL)
 		filed->untrusted = rr->untrusted;
 	return filed;
+}
+
+struct rec_reply *
+result_file_reply(struct probe_result *r, enum stage st,
+    struct rec_reply *rr)
+{
+	struct reply *rp = rr->reply;
+
+	if (rp == NULL)
+		return NULL;
+	rr->reply = NULL;
+	return add_reply_as(r, st, rr, rp);
 }
 
 static void
@@ -1030,7 +1038,6 @@ struct rec_reply *
 result_copy_reply(struct probe_result *r, enum stage st,
     const struct rec_reply *rr)
 {
-	struct rec_reply *filed;
 	struct reply *rp;
 
 	if (rr->reply == NULL)
@@ -1039,11 +1046,7 @@ result_copy_reply(struct probe_result *r, enum stage st,
 		result_nomem(r);
 		return NULL;
 	}
-	filed = result_add_reply(r, st, rr->cmd, rr->command, rp,
-	    rr->elapsed_ms);
-	if (filed != NULL)
-		filed->untrusted = rr->untrusted;
-	return filed;
+	return add_reply_as(r, st, rr, rp);
 }
 
 /* One transcript entry at t_ms. */
@@ -1089,6 +1092,5 @@ dane_state_name(enum dane_state d)
 		"unusable", "usable", "match", "mismatch"
 	};
 
-	return (unsigned)d < sizeof(names) / sizeof(names[0]) ? names[d] :
-	    "unknown";
+	return NAME_OF(names, d, "unknown");
 }

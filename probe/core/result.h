@@ -390,6 +390,11 @@ struct attempt *result_add_attempt(struct probe_result *r);
  * them allocated, at most max: grows it (1, 2, 4, ...) when needed.  False
  * when n >= max or without memory; the array is then unchanged. */
 bool result_grow(void *arrp, size_t *cap, size_t n, size_t max, size_t elem);
+/* Element *n of that array, grown as result_grow() does, zeroed and
+ * counted in *n; NULL when the array holds max already or memory is
+ * short, the latter counted in *nomem (unless NULL). */
+void *result_append(void *arrp, size_t *cap, size_t *n, size_t max,
+    size_t elem, size_t *nomem);
 
 /* Append to the transcript (bounded by LIMIT_TRANSCRIPT_BYTES). */
 void result_transcript(struct probe_result *r, char dir, const char *text,

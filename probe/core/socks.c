@@ -42,6 +42,20 @@ bad_version(const uint8_t *buf, size_t len, int want, char *why,
 	return SOCKS_BAD;
 }
 
+/* The start of an answer of version want: SOCKS_DONE once its first
+ * need bytes are in, SOCKS_MORE before, SOCKS_BAD for another version.
+ * A 5 passes for any want (socks_auth_reply() needs that). */
+static enum socks_status
+reply_head(const uint8_t *buf, size_t len, size_t need, int want, char *why,
+    size_t whylen)
+{
+	if (len < 1)
+		return SOCKS_MORE;
+	if (buf[0] != want && buf[0] != SOCKS_VERSION)
+		return bad_version(buf, len, want, why, whylen);
+	return len < need ? SOCKS_MORE : SOCKS_DONE;
+}
+
 /* ---- the URL ------------------------------------------------------------ */
 
 static int
@@ -226,12 +240,11 @@ enum socks_status
 socks_hello_reply(const uint8_t *buf, size_t len, bool userpass,
     size_t *used, int *method, char *why, size_t whylen)
 {
-	if (len < 1)
-		return SOCKS_MORE;
-	if (buf[0] != SOCKS_VERSION)
-		return bad_version(buf, len, SOCKS_VERSION, why, whylen);
-	if (len < 2)
-		return SOCKS_MORE;
+	enum socks_status st;
+
+	if ((st = reply_head(buf, len, 2, SOCKS_VERSION, why, whylen)) !=
+	    SOCKS_DONE)
+		return st;
 	*method = buf[1];
 	*used = 2;
 	if (buf[1] == SOCKS_METHOD_NONE || buf[1] == SOCKS_METHOD_REFUSED ||
@@ -264,13 +277,12 @@ enum socks_status
 socks_auth_reply(const uint8_t *buf, size_t len, size_t *used, int *status,
     char *why, size_t whylen)
 {
-	if (len < 1)
-		return SOCKS_MORE;
+	enum socks_status st;
+
 	/* RFC 1929 §2 says version 1; a few servers answer with 5. */
-	if (buf[0] != SOCKS_AUTH_VERSION && buf[0] != SOCKS_VERSION)
-		return bad_version(buf, len, SOCKS_AUTH_VERSION, why, whylen);
-	if (len < 2)
-		return SOCKS_MORE;
+	if ((st = reply_head(buf, len, 2, SOCKS_AUTH_VERSION, why, whylen)) !=
+	    SOCKS_DONE)
+		return st;
 	*status = buf[1];
 	*used = 2;
 	return SOCKS_DONE;
@@ -334,14 +346,12 @@ enum socks_status
 socks_connect_reply(const uint8_t *buf, size_t len, size_t *used,
     struct socks_reply *r, char *why, size_t whylen)
 {
+	enum socks_status st;
 	size_t alen, i;
 
-	if (len < 1)
-		return SOCKS_MORE;
-	if (buf[0] != SOCKS_VERSION)
-		return bad_version(buf, len, SOCKS_VERSION, why, whylen);
-	if (len < 5)
-		return SOCKS_MORE;
+	if ((st = reply_head(buf, len, 5, SOCKS_VERSION, why, whylen)) !=
+	    SOCKS_DONE)
+		return st;
 	memset(r, 0, sizeof(*r));
 	r->rep = buf[1];
 	r->atyp = buf[3];

@@ -365,14 +365,10 @@ identity_server_start(struct identity_run *ir, const char *host,
 		if (strcmp(id->servers[i].rdns.ip, ip) == 0 &&
 		    (addr != NULL || strcmp(id->servers[i].host, host) == 0))
 			return (int)i;
-	if (!result_grow(&id->servers, &id->servers_cap, id->nservers,
-	    IDENT_MAX_SERVERS, sizeof(*id->servers))) {
-		if (id->nservers < IDENT_MAX_SERVERS)
-			ir->res->nomem_dropped++;
+	if ((sv = result_append(&id->servers, &id->servers_cap, &id->nservers,
+	    IDENT_MAX_SERVERS, sizeof(*id->servers),
+	    &ir->res->nomem_dropped)) == NULL)
 		return -1;
-	}
-	sv = &id->servers[id->nservers++];
-	memset(sv, 0, sizeof(*sv));
 	snprintf(sv->host, sizeof(sv->host), "%s", host);
 	/* A server only the proxy has the address of has no reverse DNS
 	 * to look up. */
@@ -650,49 +646,95 @@ ptr_list(const struct ident_rdns *rd, char *buf, size_t len)
 	}
 }
 
+/* What a reverse DNS can call for, in the order the findings come. */
+enum rdns_fault {
+	RDNS_NO_PTR,		/* NXDOMAIN or NODATA */
+	RDNS_UNCHECKED,		/* the PTR look-up failed */
+	RDNS_NAME_INVALID,	/* PTR name i is not a valid host name */
+	RDNS_NOT_CONFIRMED,	/* no PTR name resolves back */
+	RDNS_CONFIRM_UNCHECKED	/* the look-ups back failed */
+};
+
+/* The finding of fault f of rd in the words of the server or of this
+ * host; names: the PTR names, "a, b". */
+typedef void rdns_say_fn(struct probe_result *res,
+    const struct ident_rdns *rd, enum rdns_fault f, size_t i,
+    const char *names);
+
+/* The findings of the reverse DNS rd: the same checks for a server and
+ * for this host, each in its own words. */
+static void
+rdns_findings(struct probe_result *res, const struct ident_rdns *rd,
+    rdns_say_fn *say)
+{
+	char names[4 * RESOLVER_NAME_MAX];
+	size_t i;
+
+	ptr_list(rd, names, sizeof(names));
+	if (rd->ptr_status == RESOLVER_NXDOMAIN ||
+	    rd->ptr_status == RESOLVER_NODATA) {
+		say(res, rd, RDNS_NO_PTR, 0, names);
+		return;
+	}
+	if (rd->ptr_status != RESOLVER_OK) {
+		say(res, rd, RDNS_UNCHECKED, 0, names);
+		return;
+	}
+	/* Only an answer (RESOLVER_OK) has names. */
+	for (i = 0; i < rd->nptr; i++)
+		if (!rd->ptr_valid[i])
+			say(res, rd, RDNS_NAME_INVALID, i, names);
+	if (rd->fcrdns == IDENT_NO)
+		say(res, rd, RDNS_NOT_CONFIRMED, 0, names);
+	else if (rd->fcrdns == IDENT_UNKNOWN)
+		say(res, rd, RDNS_CONFIRM_UNCHECKED, 0, names);
+}
+
+static void
+server_rdns_say(struct probe_result *res, const struct ident_rdns *rd,
+    enum rdns_fault f, size_t i, const char *names)
+{
+	switch (f) {
+	case RDNS_NO_PTR:
+		result_finding(res, FINDING_IDENTITY_NO_PTR, STAGE_CONNECT,
+		    NULL, "the server address %s has no reverse DNS (PTR) "
+		    "record; if this host also sends mail, many receivers "
+		    "will refuse it", rd->ip);
+		break;
+	case RDNS_UNCHECKED:
+		result_finding(res, FINDING_IDENTITY_UNCHECKED, STAGE_CONNECT,
+		    NULL, "could not check the reverse DNS of %s (%s)", rd->ip,
+		    resolver_status_name(rd->ptr_status));
+		break;
+	case RDNS_NAME_INVALID:
+		result_finding(res, FINDING_IDENTITY_PTR_INVALID_NAME,
+		    STAGE_CONNECT, NULL, "the PTR record of %s names \"%s\", "
+		    "%s", rd->ip, rd->ptr[i],
+		    identity_ptr_name_fault(rd->ptr[i]));
+		break;
+	case RDNS_NOT_CONFIRMED:
+		result_finding(res, FINDING_IDENTITY_PTR_NOT_CONFIRMED,
+		    STAGE_CONNECT, names, "the PTR name of %s (%s) does not "
+		    "resolve back to %s: the reverse DNS is not "
+		    "forward-confirmed", rd->ip, names, rd->ip);
+		break;
+	case RDNS_CONFIRM_UNCHECKED:
+		result_finding(res, FINDING_IDENTITY_UNCHECKED, STAGE_CONNECT,
+		    names, "could not check whether the PTR name of %s "
+		    "resolves back to it (%s)", rd->ip,
+		    resolver_status_name(rd->fwd_status));
+		break;
+	}
+}
+
 static void
 server_findings(struct probe_result *res, struct ident_server *sv)
 {
 	struct ident_rdns *rd = &sv->rdns;
 	char names[4 * RESOLVER_NAME_MAX];
-	size_t i;
 
-	if (rd->asked) {
-		ptr_list(rd, names, sizeof(names));
-		if (rd->ptr_status == RESOLVER_NXDOMAIN ||
-		    rd->ptr_status == RESOLVER_NODATA)
-			result_finding(res, FINDING_IDENTITY_NO_PTR,
-			    STAGE_CONNECT, NULL, "the server address %s has no "
-			    "reverse DNS (PTR) record; if this host also sends "
-			    "mail, many receivers will refuse it", rd->ip);
-		else if (rd->ptr_status != RESOLVER_OK)
-			result_finding(res, FINDING_IDENTITY_UNCHECKED,
-			    STAGE_CONNECT, NULL, "could not check the reverse "
-			    "DNS of %s (%s)", rd->ip,
-			    resolver_status_name(rd->ptr_status));
-		for (i = 0; i < rd->nptr; i++)
-			if (!rd->ptr_valid[i])
-				result_finding(res,
-				    FINDING_IDENTITY_PTR_INVALID_NAME,
-				    STAGE_CONNECT, NULL, "the PTR record of %s "
-				    "names \"%s\", %s", rd->ip, rd->ptr[i],
-				    identity_ptr_name_fault(rd->ptr[i]));
-		if (rd->ptr_status == RESOLVER_OK) {
-			if (rd->fcrdns == IDENT_NO)
-				result_finding(res,
-				    FINDING_IDENTITY_PTR_NOT_CONFIRMED,
-				    STAGE_CONNECT, names, "the PTR name of %s "
-				    "(%s) does not resolve back to %s: the "
-				    "reverse DNS is not forward-confirmed",
-				    rd->ip, names, rd->ip);
-			else if (rd->fcrdns == IDENT_UNKNOWN)
-				result_finding(res, FINDING_IDENTITY_UNCHECKED,
-				    STAGE_CONNECT, names, "could not check "
-				    "whether the PTR name of %s resolves back "
-				    "to it (%s)", rd->ip,
-				    resolver_status_name(rd->fwd_status));
-		}
-	}
+	if (rd->asked)
+		rdns_findings(res, rd, server_rdns_say);
 
 	if (sv->greeted && sv->banner_name[0] == '\0') {
 		/* RFC 5321 §4.3.1: the greeting names the server ("220 "
@@ -719,6 +761,7 @@ server_findings(struct probe_result *res, struct ident_server *sv)
 		if (rd->ptr_status == RESOLVER_OK && rd->nptr > 0) {
 			sv->banner_matches_ptr = name_in_ptr(rd, b) ?
 			    IDENT_YES : IDENT_NO;
+			ptr_list(rd, names, sizeof(names));
 			if (sv->banner_matches_ptr == IDENT_NO &&
 			    sv->banner_valid == IDENT_YES)
 				result_finding(res,
@@ -756,51 +799,51 @@ ip_in_helo(const struct ident_client *c, const char *ip)
 	return false;
 }
 
+static void
+client_rdns_say(struct probe_result *res, const struct ident_rdns *rd,
+    enum rdns_fault f, size_t i, const char *names)
+{
+	switch (f) {
+	case RDNS_NO_PTR:
+		result_finding(res, FINDING_CLIENT_NO_PTR, STAGE_EHLO, NULL,
+		    "this host's address %s has no PTR record; many servers "
+		    "refuse or defer clients without reverse DNS", rd->ip);
+		break;
+	case RDNS_UNCHECKED:
+		result_finding(res, FINDING_CLIENT_UNCHECKED, STAGE_EHLO, NULL,
+		    "could not check the reverse DNS of this host's address "
+		    "%s (%s)", rd->ip, resolver_status_name(rd->ptr_status));
+		break;
+	case RDNS_NAME_INVALID:
+		result_finding(res, FINDING_CLIENT_PTR_INVALID_NAME, STAGE_EHLO,
+		    NULL, "the PTR name of this host's address %s is \"%s\", "
+		    "%s", rd->ip, rd->ptr[i],
+		    identity_ptr_name_fault(rd->ptr[i]));
+		break;
+	case RDNS_NOT_CONFIRMED:
+		result_finding(res, FINDING_CLIENT_PTR_NOT_CONFIRMED,
+		    STAGE_EHLO, names, "the PTR name of this host's address %s "
+		    "(%s) does not resolve back to it; servers that check "
+		    "forward-confirmed reverse DNS treat it as having none",
+		    rd->ip, names);
+		break;
+	case RDNS_CONFIRM_UNCHECKED:
+		result_finding(res, FINDING_CLIENT_UNCHECKED, STAGE_EHLO, names,
+		    "could not check whether the PTR name of this host's "
+		    "address %s resolves back to it", rd->ip);
+		break;
+	}
+}
+
 /* The reverse DNS of this host's address (rd NULL: none was looked up). */
 static void
 client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 {
 	const struct ident_client *c = &res->ident.client;
-	char names[4 * RESOLVER_NAME_MAX];
-	size_t i;
 
-	if (rd != NULL) {
-		ptr_list(rd, names, sizeof(names));
-		if (rd->ptr_status == RESOLVER_NXDOMAIN ||
-		    rd->ptr_status == RESOLVER_NODATA)
-			result_finding(res, FINDING_CLIENT_NO_PTR, STAGE_EHLO,
-			    NULL, "this host's address %s has no PTR record; "
-			    "many servers refuse or defer clients without "
-			    "reverse DNS", rd->ip);
-		else if (rd->ptr_status != RESOLVER_OK)
-			result_finding(res, FINDING_CLIENT_UNCHECKED,
-			    STAGE_EHLO, NULL, "could not check the reverse DNS "
-			    "of this host's address %s (%s)", rd->ip,
-			    resolver_status_name(rd->ptr_status));
-		else {
-			for (i = 0; i < rd->nptr; i++)
-				if (!rd->ptr_valid[i])
-					result_finding(res,
-					    FINDING_CLIENT_PTR_INVALID_NAME,
-					    STAGE_EHLO, NULL, "the PTR name of "
-					    "this host's address %s is \"%s\", "
-					    "%s", rd->ip, rd->ptr[i],
-					    identity_ptr_name_fault(rd->ptr[i]));
-			if (rd->fcrdns == IDENT_NO)
-				result_finding(res,
-				    FINDING_CLIENT_PTR_NOT_CONFIRMED,
-				    STAGE_EHLO, names, "the PTR name of this "
-				    "host's address %s (%s) does not resolve "
-				    "back to it; servers that check "
-				    "forward-confirmed reverse DNS treat it as "
-				    "having none", rd->ip, names);
-			else if (rd->fcrdns == IDENT_UNKNOWN)
-				result_finding(res, FINDING_CLIENT_UNCHECKED,
-				    STAGE_EHLO, names, "could not check "
-				    "whether the PTR name of this host's "
-				    "address %s resolves back to it", rd->ip);
-		}
-	} else if (c->local_private && c->public_ip[0] == '\0')
+	if (rd != NULL)
+		rdns_findings(res, rd, client_rdns_say);
+	else if (c->local_private && c->public_ip[0] == '\0')
 		result_finding(res, FINDING_CLIENT_ADDRESS_PRIVATE, STAGE_EHLO,
 		    NULL, "this host's address %s is private: servers see the "
 		    "public address of the network's NAT instead, and none of "

@@ -334,20 +334,30 @@ on_policy_host(void *arg, const struct resolver_addr_result *ar)
 	unref(mr);
 }
 
-/* RFC 8461 §3.1: exactly one TXT record starting "v=STSv1", valid. */
+/* A TXT answer: take() reads it unless the run is over, and the step
+ * is done; the look-up's reference goes either way. */
 static void
-on_sts_txt(void *arg, const struct resolver_txt_result *tr)
+txt_answer(void *arg, const struct resolver_txt_result *tr,
+    void (*take)(struct mtasts_run *, const struct resolver_txt_result *))
 {
 	struct mtasts_run *mr = arg;
+
+	if (mr->res != NULL && !mr->expired) {
+		take(mr, tr);
+		step_done(mr);
+	}
+	unref(mr);
+}
+
+/* RFC 8461 §3.1: exactly one TXT record starting "v=STSv1", valid. */
+static void
+take_sts_txt(struct mtasts_run *mr, const struct resolver_txt_result *tr)
+{
 	struct mtasts_info *mi = mr->mi;
 	char id[sizeof(mi->id)], why[96];
 	size_t i, nsts = 0;
 	int rc;
 
-	if (mr->res == NULL || mr->expired) {
-		unref(mr);
-		return;
-	}
 	if (tr->status != RESOLVER_OK && tr->status != RESOLVER_NODATA &&
 	    tr->status != RESOLVER_NXDOMAIN) {
 		mi->state = MTASTS_LOOKUP_FAILED;
@@ -382,24 +392,23 @@ on_sts_txt(void *arg, const struct resolver_txt_result *tr)
 		resolver_query_addrs(mr->resolver, mr->host, mr->family,
 		    on_policy_host, mr);
 	}
-	step_done(mr);
-	unref(mr);
+}
+
+static void
+on_sts_txt(void *arg, const struct resolver_txt_result *tr)
+{
+	txt_answer(arg, tr, take_sts_txt);
 }
 
 /* RFC 8460 §3: the reporting address. */
 static void
-on_rpt_txt(void *arg, const struct resolver_txt_result *tr)
+take_rpt_txt(struct mtasts_run *mr, const struct resolver_txt_result *tr)
 {
-	struct mtasts_run *mr = arg;
 	struct mtasts_info *mi = mr->mi;
 	char rua[sizeof(mi->rpt_rua)], why[96];
 	size_t i;
 	int rc;
 
-	if (mr->res == NULL || mr->expired) {
-		unref(mr);
-		return;
-	}
 	mi->rpt_status = tr->status;
 	for (i = 0; i < tr->n && mi->rpt_valid == 0; i++) {
 		rc = tlsrpt_parse_txt(tr->txt[i], tr->len[i], rua,
@@ -412,8 +421,12 @@ on_rpt_txt(void *arg, const struct resolver_txt_result *tr)
 		snprintf(mi->rpt_rua, sizeof(mi->rpt_rua), "%s",
 		    rc == 1 ? rua : why);
 	}
-	step_done(mr);
-	unref(mr);
+}
+
+static void
+on_rpt_txt(void *arg, const struct resolver_txt_result *tr)
+{
+	txt_answer(arg, tr, take_rpt_txt);
 }
 
 /* The port of the policy fetch: 443, or the test-only override. */

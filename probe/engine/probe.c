@@ -325,15 +325,9 @@ new_target(const struct probe_config *cfg, struct tlist *tl, const char *host)
 {
 	struct target *t;
 
-	if (tl->n >= LIMIT_TARGETS)
+	if ((t = result_append(&tl->t, &tl->cap, &tl->n, LIMIT_TARGETS,
+	    sizeof(*tl->t), &tl->dropped)) == NULL)
 		return NULL;
-	if (!result_grow(&tl->t, &tl->cap, tl->n, LIMIT_TARGETS,
-	    sizeof(*tl->t))) {
-		tl->dropped++;
-		return NULL;
-	}
-	t = &tl->t[tl->n++];
-	memset(t, 0, sizeof(*t));
 	snprintf(t->host, sizeof(t->host), "%s", host);
 	t->port = server_port(cfg);
 	return t;

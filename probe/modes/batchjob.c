@@ -347,6 +347,22 @@ lead_asked(const struct job *j)
 	return false;
 }
 
+/* An address that got no answer of its own: turned away with the server
+ * (a 421), else reported as the connection left it when it is the
+ * connection's first, else asked again. */
+static void
+item_unanswered(struct batch *b, struct job *j, struct item *it,
+    struct plan_txn *t, struct plan_rcpt *r, int code, size_t pos,
+    bool turned)
+{
+	if (turned)
+		item_turned(b, j, it, t, r, code, pos);
+	else if (pos == 1)
+		item_result(b, j, it, t, r, code, pos, false);
+	else
+		item_again(b, it);
+}
+
 /* What becomes of item k of transaction ti. */
 static void
 job_item(struct batch *b, struct job *j, size_t ti, size_t k, int code,
@@ -392,21 +408,13 @@ job_item(struct batch *b, struct job *j, size_t ti, size_t k, int code,
 	case PLAN_RCPT_NOT_ASKED:
 		if (record_txn_refused(t) && !mail421)
 			item_result(b, j, it, t, r, code, pos, false);
-		else if (mail421 || closing)
-			item_turned(b, j, it, t, r, code, pos);
-		else if (pos == 1)
-			item_result(b, j, it, t, r, code, pos, false);
 		else
-			item_again(b, it);
+			item_unanswered(b, j, it, t, r, code, pos,
+			    mail421 || closing);
 		return;
 	case PLAN_RCPT_NO_ANSWER:
 		/* Sent in a group behind a 421: turned away with it. */
-		if (closing)
-			item_turned(b, j, it, t, r, code, pos);
-		else if (pos == 1)
-			item_result(b, j, it, t, r, code, pos, false);
-		else
-			item_again(b, it);
+		item_unanswered(b, j, it, t, r, code, pos, closing);
 		return;
 	case PLAN_RCPT_TOO_MANY:
 	default:

@@ -27,6 +27,7 @@
 
 #include "diag.h"
 #include "helotest.h"
+#include "names.h"
 #include "record.h"
 
 static const char *const kind_names[HT_KIND_COUNT] = {
@@ -41,13 +42,13 @@ static const char *const kind_labels[HT_KIND_COUNT] = {
 const char *
 helotest_kind_name(enum helotest_kind k)
 {
-	return (unsigned)k < HT_KIND_COUNT ? kind_names[k] : "unknown";
+	return NAME_OF(kind_names, k, "unknown");
 }
 
 const char *
 helotest_kind_label(enum helotest_kind k)
 {
-	return (unsigned)k < HT_KIND_COUNT ? kind_labels[k] : "unknown";
+	return NAME_OF(kind_labels, k, "unknown");
 }
 
 const char *

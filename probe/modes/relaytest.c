@@ -22,6 +22,7 @@
 
 #include "diag.h"
 #include "identity.h"
+#include "names.h"
 #include "relaytest.h"
 
 /* RFC 2606 §3: example.net is reserved; a recipient there can never
@@ -39,13 +40,13 @@ static const char *const variant_labels[RV_COUNT] = {
 const char *
 relaytest_variant_name(enum relay_variant v)
 {
-	return (unsigned)v < RV_COUNT ? variant_names[v] : "unknown";
+	return NAME_OF(variant_names, v, "unknown");
 }
 
 const char *
 relaytest_variant_label(enum relay_variant v)
 {
-	return (unsigned)v < RV_COUNT ? variant_labels[v] : "unknown";
+	return NAME_OF(variant_labels, v, "unknown");
 }
 
 bool

@@ -148,31 +148,29 @@ span_address(const char *s, size_t len, bool escaped, char *out,
 	out[len] = '\0';
 }
 
-static bool
-parse_json(const char *line, size_t len, struct batch_done_line *out)
-{
-	const char *v;
-	size_t vl;
-	bool q;
-	unsigned long n;
+/* The fields a line is read back for, in the order they are read. */
+enum done_field {
+	DF_INDEX, DF_VERDICT, DF_REASON, DF_EXIT_CODE, DF_ADDRESS
+};
 
-	if (!json_member(line, len, "index", &v, &vl, &q) || q ||
-	    !span_number(v, vl, &out->index))
+/* Field k of a line: its span, and whether it holds an escape. */
+typedef bool done_field_fn(const char *line, size_t len, enum done_field k,
+    const char **val, size_t *vlen, bool *escaped);
+
+/* JSON: a member; the numbers bare, the names and the address quoted. */
+static bool
+json_done_field(const char *line, size_t len, enum done_field k,
+    const char **val, size_t *vlen, bool *escaped)
+{
+	static const char *const keys[] = {
+		"index", "verdict", "reason", "exit_code", "address"
+	};
+	bool q;
+
+	if (!json_member(line, len, keys[k], val, vlen, &q) ||
+	    q != (k != DF_INDEX && k != DF_EXIT_CODE))
 		return false;
-	if (!json_member(line, len, "verdict", &v, &vl, &q) || !q ||
-	    !span_verdict(v, vl, &out->verdict))
-		return false;
-	if (!json_member(line, len, "reason", &v, &vl, &q) || !q ||
-	    !span_reason(v, vl, &out->reason))
-		return false;
-	if (!json_member(line, len, "exit_code", &v, &vl, &q) || q ||
-	    !span_number(v, vl, &n))
-		return false;
-	out->exit_code = (int)n;
-	if (!json_member(line, len, "address", &v, &vl, &q) || !q)
-		return false;
-	span_address(v, vl, memchr(v, '\\', vl) != NULL, out->address,
-	    sizeof(out->address));
+	*escaped = memchr(*val, '\\', *vlen) != NULL;
 	return true;
 }
 
@@ -210,27 +208,17 @@ csv_field(const char *s, size_t len, int k, const char **val, size_t *vlen,
 	}
 }
 
+/* CSV: a column of the report_csv_header() layout, quoted or not. */
 static bool
-parse_csv(const char *line, size_t len, struct batch_done_line *out)
+csv_done_field(const char *line, size_t len, enum done_field k,
+    const char **val, size_t *vlen, bool *escaped)
 {
-	const char *v;
-	size_t vl;
+	static const int columns[] = { 0, 3, 4, 5, 2 };
 	bool q;
-	unsigned long n;
 
-	if (!csv_field(line, len, 0, &v, &vl, &q) ||
-	    !span_number(v, vl, &out->index) ||
-	    !csv_field(line, len, 3, &v, &vl, &q) ||
-	    !span_verdict(v, vl, &out->verdict) ||
-	    !csv_field(line, len, 4, &v, &vl, &q) ||
-	    !span_reason(v, vl, &out->reason) ||
-	    !csv_field(line, len, 5, &v, &vl, &q) || !span_number(v, vl, &n))
+	if (!csv_field(line, len, columns[k], val, vlen, &q))
 		return false;
-	out->exit_code = (int)n;
-	if (!csv_field(line, len, 2, &v, &vl, &q))
-		return false;
-	span_address(v, vl, memchr(v, '"', vl) != NULL, out->address,
-	    sizeof(out->address));
+	*escaped = memchr(*val, '"', *vlen) != NULL;
 	return true;
 }
 
@@ -238,9 +226,28 @@ bool
 batch_done_parse(const char *line, size_t len, enum batch_format f,
     struct batch_done_line *out)
 {
+	done_field_fn *field = f == BATCH_FORMAT_CSV ? csv_done_field :
+	    json_done_field;
+	const char *v;
+	size_t vl;
+	bool esc;
+	unsigned long n;
+
 	memset(out, 0, sizeof(*out));
-	return f == BATCH_FORMAT_CSV ? parse_csv(line, len, out) :
-	    parse_json(line, len, out);
+	if (!field(line, len, DF_INDEX, &v, &vl, &esc) ||
+	    !span_number(v, vl, &out->index) ||
+	    !field(line, len, DF_VERDICT, &v, &vl, &esc) ||
+	    !span_verdict(v, vl, &out->verdict) ||
+	    !field(line, len, DF_REASON, &v, &vl, &esc) ||
+	    !span_reason(v, vl, &out->reason) ||
+	    !field(line, len, DF_EXIT_CODE, &v, &vl, &esc) ||
+	    !span_number(v, vl, &n))
+		return false;
+	out->exit_code = (int)n;
+	if (!field(line, len, DF_ADDRESS, &v, &vl, &esc))
+		return false;
+	span_address(v, vl, esc, out->address, sizeof(out->address));
+	return true;
 }
 
 /* ---- reading the file back -------------------------------------------- */

@@ -351,3 +351,15 @@ json_kv_array(struct json_writer *w, const char *key)
 	json_key(w, key);
 	json_array(w);
 }
+
+void
+json_kv_str_rows(struct json_writer *w, const char *key, const char *rows,
+    size_t size, size_t n)
+{
+	size_t i;
+
+	json_kv_array(w, key);
+	for (i = 0; i < n; i++)
+		json_str(w, rows + i * size);
+	json_array_end(w);
+}

@@ -100,6 +100,14 @@ void json_kv_tri(struct json_writer *w, const char *key, int v);
 /* A key whose value is an object or an array, opened. */
 void json_kv_object(struct json_writer *w, const char *key);
 void json_kv_array(struct json_writer *w, const char *key);
+/* A key and an array of the first n strings of a char table[N][SIZE]
+ * (rows: the table, size: SIZE).  JSON_KV_STR_ROWS(w, key, table, n)
+ * works out rows and size from the table itself. */
+void json_kv_str_rows(struct json_writer *w, const char *key,
+    const char *rows, size_t size, size_t n);
+#define JSON_KV_STR_ROWS(w, key, table, n)				\
+	json_kv_str_rows((w), (key), (const char *)(table),		\
+	    sizeof((table)[0]), (n))
 
 /* The escaper alone: s[0..len) as a quoted JSON string. */
 void json_put_string(FILE *out, const char *s, size_t len);

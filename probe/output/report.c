@@ -59,6 +59,14 @@ report_put_cstr(FILE *out, const char *s)
 }
 
 void
+report_put_field(FILE *out, const char *pre, const char *s, const char *post)
+{
+	fputs(pre, out);
+	report_put_cstr(out, s);
+	fputs(post, out);
+}
+
+void
 report_finding_line(FILE *out, const struct finding *f)
 {
 	fprintf(out, "    %-7s %s: ", severity_name(f->severity),
@@ -164,7 +172,6 @@ static void
 json_caps(struct json_writer *w, const struct probe_result *r)
 {
 	const struct ehlo_caps *c = &r->caps;
-	size_t i;
 
 	if (!r->has_caps) {
 		json_kv_null(w, "ehlo");
@@ -172,10 +179,7 @@ json_caps(struct json_writer *w, const struct probe_result *r)
 	}
 	json_kv_object(w, "ehlo");
 	json_kv_str_nonempty(w, "name", c->name);
-	json_kv_array(w, "keywords");
-	for (i = 0; i < c->nkeywords; i++)
-		json_str(w, c->keywords[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "keywords", c->keywords, c->nkeywords);
 	json_kv_bool(w, "starttls", c->starttls);
 	json_kv_bool(w, "smtputf8", c->smtputf8);
 	json_kv_bool(w, "pipelining", c->pipelining);
@@ -216,7 +220,7 @@ json_batch_info(struct json_writer *w, const struct batch_item_info *info)
 static void
 json_dns(struct json_writer *w, const struct probe_result *r)
 {
-	size_t i, j;
+	size_t i;
 
 	json_kv_object(w, "dns");
 	json_kv_str(w, "status", r->dns_done ?
@@ -232,10 +236,7 @@ json_dns(struct json_writer *w, const struct probe_result *r)
 		json_kv_uint(w, "preference", m->pref);
 		json_kv_str(w, "host", m->host);
 		json_kv_str(w, "status", resolver_status_name(m->status));
-		json_kv_array(w, "addresses");
-		for (j = 0; j < m->naddrs; j++)
-			json_str(w, m->addrs[j]);
-		json_array_end(w);
+		JSON_KV_STR_ROWS(w, "addresses", m->addrs, m->naddrs);
 		json_kv_str_nonempty(w, "cname", m->cname);
 		json_kv_bool(w, "is_ip", m->is_ip);
 		report_tls_json_mx(w, m);
@@ -575,9 +576,7 @@ report_text_line(FILE *out, const struct probe_result *r,
 		fputs("...", out);
 	if (info != NULL && info->line > 0)
 		fprintf(out, " (line %lu)", info->line);
-	fputs(": ", out);
-	report_put_cstr(out, r->summary);
-	fputc('\n', out);
+	report_put_field(out, ": ", r->summary, "\n");
 }
 
 /* What was probed, the verdict and the summary. */
@@ -605,12 +604,9 @@ text_head(FILE *out, const struct probe_result *r, bool color)
 	else
 		fprintf(out, "  verdict: %s%s%s (%s)\n", vcol,
 		    verdict_name(r->verdict), reset, reason_name(r->reason));
-	fputs("  ", out);
-	report_put_cstr(out, r->summary);
-	fputc('\n', out);
+	report_put_field(out, "  ", r->summary, "\n");
 	if (r->addr.domain_idn) {
-		fputs("  domain:  ", out);
-		report_put_cstr(out, r->addr.domain);
+		report_put_field(out, "  domain:  ", r->addr.domain, "");
 		fprintf(out, " (%s)\n", r->addr.domain_ascii);
 	}
 }
@@ -620,11 +616,8 @@ static void
 text_alias(FILE *out, const char *indent, const char *name,
     const char *target)
 {
-	fputs(indent, out);
-	report_put_cstr(out, name);
-	fputs(" is an alias of ", out);
-	report_put_cstr(out, target);
-	fputs(" (CNAME)\n", out);
+	report_put_field(out, indent, name, "");
+	report_put_field(out, " is an alias of ", target, " (CNAME)\n");
 }
 
 /* The MX hosts with their addresses. */
@@ -669,18 +662,13 @@ text_route(FILE *out, const struct probe_result *r)
 		    r->server_port);
 	if (r->proxy != NULL) {
 		fprintf(out, "  proxy:   %s", r->proxy->url);
-		if (r->proxy->bound[0] != '\0') {
-			fputs(" (its address: ", out);
-			report_put_cstr(out, r->proxy->bound);
-			fputc(')', out);
-		}
+		if (r->proxy->bound[0] != '\0')
+			report_put_field(out, " (its address: ",
+			    r->proxy->bound, ")");
 		fputc('\n', out);
 	}
-	if (r->reach != NULL) {
-		fputs("  reach:   ", out);
-		report_put_cstr(out, r->reach->text);
-		fputc('\n', out);
-	}
+	if (r->reach != NULL)
+		report_put_field(out, "  reach:   ", r->reach->text, "\n");
 	if (r->nattempts <= 1)
 		return;
 	fputs("  attempts:\n", out);
@@ -690,11 +678,8 @@ text_route(FILE *out, const struct probe_result *r)
 		fprintf(out, "    %s%s%s%s%s: %s", a->host,
 		    a->host[0] && a->ip[0] ? " " : "", V6L(a->ip), a->ip,
 		    V6R(a->ip), a->outcome);
-		if (a->detail[0]) {
-			fputs(" (", out);
-			report_put_cstr(out, a->detail);
-			fputc(')', out);
-		}
+		if (a->detail[0])
+			report_put_field(out, " (", a->detail, ")");
 		fputc('\n', out);
 	}
 }
@@ -776,8 +761,7 @@ text_rcpt_rows(FILE *out, const struct probe_result *r)
 	fprintf(out, "\n                      control  %s: ",
 	    rcpt_word(ctl));
 	put_reply_short(out, ctl->reply, 70);
-	fputs(" (", out);
-	report_put_cstr(out, lt != NULL ? lt : ctl->command);
+	report_put_field(out, " (", lt != NULL ? lt : ctl->command, "");
 	fprintf(out, ", made up: %s)", ctl->reply->code / 100 == 2 ?
 	    "the domain accepts any address" : "the domain does not take "
 	    "just any address");
@@ -995,10 +979,8 @@ static void
 ht_text_head(FILE *out, const struct helotest_result *ht)
 {
 	fputs("smtpprobe --helo-test", out);
-	if (ht->target[0]) {
-		fputs(": ", out);
-		report_put_cstr(out, ht->target);
-	}
+	if (ht->target[0])
+		report_put_field(out, ": ", ht->target, "");
 	fputc('\n', out);
 	if (ht->has_server) {
 		fputs("  server:   ", out);
@@ -1019,17 +1001,13 @@ ht_text_head(FILE *out, const struct helotest_result *ht)
 	if (ht->local_ip[0] || ht->server_name[0]) {
 		fprintf(out, "  local address: %s", ht->local_ip[0] ?
 		    ht->local_ip : "unknown");
-		if (ht->server_name[0]) {
-			fputs("; the server calls itself ", out);
-			report_put_cstr(out, ht->server_name);
-		}
+		if (ht->server_name[0])
+			report_put_field(out, "; the server calls itself ",
+			    ht->server_name, "");
 		fputc('\n', out);
 	}
-	if (ht->error[0]) {
-		fputs("  error:    ", out);
-		report_put_cstr(out, ht->error);
-		fputc('\n', out);
-	}
+	if (ht->error[0])
+		report_put_field(out, "  error:    ", ht->error, "\n");
 }
 
 /* One row of the table (w: the width of the name column), with the
@@ -1062,11 +1040,8 @@ ht_text_row(FILE *out, const struct helotest_result *ht,
 		put_reply_short(out, o->refusal->reply, 120);
 		fputc('\n', out);
 	}
-	if (note[0]) {
-		fputs("      note: ", out);
-		report_put_cstr(out, note);
-		fputc('\n', out);
-	}
+	if (note[0])
+		report_put_field(out, "      note: ", note, "\n");
 }
 
 void
@@ -1091,10 +1066,8 @@ report_helotest_text(FILE *out, const struct helotest_result *ht,
 	    "name", "EHLO", "MAIL", "RCPT", "accepted");
 	for (i = 0; i < ht->ncand; i++)
 		ht_text_row(out, ht, &ht->cand[i], w);
-	fputs("  conclusion: ", out);
-	report_put_cstr(out, ht->conclusion[0] ? ht->conclusion :
-	    "the test could not run");
-	fputc('\n', out);
+	report_put_field(out, "  conclusion: ", ht->conclusion[0] ?
+	    ht->conclusion : "the test could not run", "\n");
 	if (!verbose)
 		return;
 	for (i = 0; i < ht->ncand; i++) {

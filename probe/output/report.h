@@ -132,6 +132,10 @@ void report_identity_text(FILE *out, const struct probe_result *r);
 void report_put_text(FILE *out, const char *s, size_t len);
 /* The same for a C string. */
 void report_put_cstr(FILE *out, const char *s);
+/* pre and post as they are, s escaped between them: a labelled value
+ * ("  error:    ", s, "\n") or one in brackets (" (", s, ")"). */
+void report_put_field(FILE *out, const char *pre, const char *s,
+    const char *post);
 /* Every transcript entry of r, one indented line each ("-> EHLO ..."). */
 void report_text_transcript(FILE *out, const struct probe_result *r);
 /* One finding as a line of the text report's findings list. */

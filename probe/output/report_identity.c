@@ -30,12 +30,9 @@ json_rdns(struct json_writer *w, const struct ident_rdns *rd)
 	json_kv_object(w, "ptr");
 	json_kv_str(w, "ip", rd->ip);
 	json_kv_str(w, "status", resolver_status_name(rd->ptr_status));
-	json_kv_array(w, "names");
-	for (i = 0; i < rd->nptr; i++) {
-		json_str(w, rd->ptr[i]);
+	JSON_KV_STR_ROWS(w, "names", rd->ptr, rd->nptr);
+	for (i = 0; i < rd->nptr; i++)
 		all = all && rd->ptr_valid[i];
-	}
-	json_array_end(w);
 	json_kv_tri(w, "names_valid", rd->nptr == 0 ? -1 : all);
 	report_json_check(w, "forward_confirmed", rd->fcrdns);
 	json_kv_str(w, "confirmed_name", rd->fcrdns_name);
@@ -65,18 +62,13 @@ json_server(struct json_writer *w, const struct ident_server *sv)
 static void
 json_helo(struct json_writer *w, const struct ident_client *c)
 {
-	size_t i;
-
 	json_kv_object(w, "helo");
 	json_kv_str(w, "name", c->helo);
 	json_kv_bool(w, "literal", c->helo_literal);
 	json_kv_bool(w, "fqdn", c->helo_fqdn);
 	json_kv_str(w, "status", c->helo_asked ?
 	    resolver_status_name(c->helo_status) : NULL);
-	json_kv_array(w, "addresses");
-	for (i = 0; i < c->nhelo_addrs; i++)
-		json_str(w, c->helo_addrs[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "addresses", c->helo_addrs, c->nhelo_addrs);
 	report_json_check(w, "resolves", c->helo_resolves);
 	report_json_check(w, "matches_ip", c->helo_matches_ip);
 	report_json_check(w, "matches_ptr", c->helo_matches_ptr);
@@ -168,11 +160,8 @@ text_server(FILE *out, const struct ident_server *sv)
 		report_put_cstr(out, sv->host);
 	else {
 		report_put_cstr(out, sv->rdns.ip);
-		if (sv->host[0] != '\0') {
-			fputs(" (", out);
-			report_put_cstr(out, sv->host);
-			fputc(')', out);
-		}
+		if (sv->host[0] != '\0')
+			report_put_field(out, " (", sv->host, ")");
 	}
 	fputs(": ", out);
 	/* Without an address (a proxy resolved the name) there is no
@@ -260,14 +249,11 @@ text_self_check(FILE *out, const struct identity *id,
 	size_t i;
 
 	fputs("  client self-check:\n", out);
-	if (c->source_ip[0] != '\0') {
-		fputs("    source address:  ", out);
-		report_put_cstr(out, c->source_ip);
-		fputs(" (--source-ip)\n", out);
-	}
-	fputs("    local address:   ", out);
-	report_put_cstr(out, c->local_ip[0] ? c->local_ip :
-	    "(none: no connection)");
+	if (c->source_ip[0] != '\0')
+		report_put_field(out, "    source address:  ", c->source_ip,
+		    " (--source-ip)\n");
+	report_put_field(out, "    local address:   ", c->local_ip[0] ?
+	    c->local_ip : "(none: no connection)", "");
 	if (c->local_private)
 		fputs(" (private: translated by NAT on the way out)", out);
 	fputc('\n', out);
@@ -276,20 +262,16 @@ text_self_check(FILE *out, const struct identity *id,
 
 		if (sv->local_ip[0] == '\0')
 			continue;
-		fputs("      to ", out);
-		report_put_cstr(out, sv->rdns.ip[0] ? sv->rdns.ip : sv->host);
-		fputs(" from ", out);
-		report_put_cstr(out, sv->local_ip);
-		if (sv->client_ip_seen[0] != '\0') {
-			fputs("; the server says it sees ", out);
-			report_put_cstr(out, sv->client_ip_seen);
-		}
+		report_put_field(out, "      to ", sv->rdns.ip[0] ?
+		    sv->rdns.ip : sv->host, "");
+		report_put_field(out, " from ", sv->local_ip, "");
+		if (sv->client_ip_seen[0] != '\0')
+			report_put_field(out, "; the server says it sees ",
+			    sv->client_ip_seen, "");
 		fputc('\n', out);
 	}
-	fputs("    seen by servers: ", out);
-	report_put_cstr(out, c->public_ip[0] ? c->public_ip :
-	    "(no server stated it)");
-	fputc('\n', out);
+	report_put_field(out, "    seen by servers: ", c->public_ip[0] ?
+	    c->public_ip : "(no server stated it)", "\n");
 	fputs("    reverse DNS:     ", out);
 	if (rd != NULL) {
 		report_put_cstr(out, rd->ip);

@@ -131,17 +131,12 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	if (s->nreplies > 0) {
 		fputs(": ", out);
 		put_reply(out, s->replies[s->nreplies - 1].reply, 100);
-	} else if (s->error[0] != '\0') {
-		fputs(": ", out);
-		report_put_cstr(out, s->error);
-	}
+	} else if (s->error[0] != '\0')
+		report_put_field(out, ": ", s->error, "");
 	fputc('\n', out);
 	if (s->expl.present) {
-		fputs("      meaning: ", out);
-		report_put_cstr(out, s->expl.meaning);
-		fputs("\n      action:  ", out);
-		report_put_cstr(out, s->expl.action);
-		fputc('\n', out);
+		report_put_field(out, "      meaning: ", s->expl.meaning, "\n");
+		report_put_field(out, "      action:  ", s->expl.action, "\n");
 	}
 }
 
@@ -167,17 +162,12 @@ text_variant(FILE *out, const struct relaytest_pass *ps, size_t i)
 	put_reply(out, shown, 60);
 	fputc('\n', out);
 	if (t->control.reply != NULL) {
-		fputs("      control ", out);
-		report_put_cstr(out, t->control.command);
-		fputs(": ", out);
+		report_put_field(out, "      control ", t->control.command, ": ");
 		put_reply(out, t->control.reply, 60);
 		fputc('\n', out);
 	}
-	if (ps->note[i][0]) {
-		fputs("      note: ", out);
-		report_put_cstr(out, ps->note[i]);
-		fputc('\n', out);
-	}
+	if (ps->note[i][0])
+		report_put_field(out, "      note: ", ps->note[i], "\n");
 }
 
 void
@@ -188,10 +178,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 	size_t p, i, j;
 
 	fputs("smtpprobe --relay-test", out);
-	if (rt->target[0]) {
-		fputs(": ", out);
-		report_put_cstr(out, rt->target);
-	}
+	if (rt->target[0])
+		report_put_field(out, ": ", rt->target, "");
 	fputc('\n', out);
 	if (r0 != NULL && r0->has_server)
 		fprintf(out, "  server:   %s%s%s port %d\n", r0->server_host,
@@ -199,11 +187,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 		    r0->server_port);
 	fprintf(out, "  sender:   MAIL FROM:<%s>; outside recipient %s; "
 	    "server domain %s\n", rt->from, rt->outside, rt->server_domain);
-	if (rt->error[0]) {
-		fputs("  error:    ", out);
-		report_put_cstr(out, rt->error);
-		fputc('\n', out);
-	}
+	if (rt->error[0])
+		report_put_field(out, "  error:    ", rt->error, "\n");
 	if (rt->npass > 0 && rt->pass[0].ran) {
 		fprintf(out, "  %-18s %-4s %-48s %-8s %s\n", "variant", "auth",
 		    "RCPT TO", "accepted", "reply");
@@ -222,11 +207,8 @@ report_relaytest_text(FILE *out, const struct relaytest_result *rt,
 	}
 	fprintf(out, "  open relay: %s\n", rt->open_relay > 0 ? "yes" :
 	    rt->open_relay == 0 ? "no" : "could not tell");
-	if (rt->conclusion[0]) {
-		fputs("  conclusion: ", out);
-		report_put_cstr(out, rt->conclusion);
-		fputc('\n', out);
-	}
+	if (rt->conclusion[0])
+		report_put_field(out, "  conclusion: ", rt->conclusion, "\n");
 	for (p = 0; p < rt->npass; p++) {
 		const struct probe_result *r = rt->pass[p].res;
 

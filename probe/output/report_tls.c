@@ -112,8 +112,6 @@ report_tls_json_mx(struct json_writer *w, const struct mx_info *m)
 static void
 json_policy(struct json_writer *w, const struct mtasts_policy *p)
 {
-	size_t i;
-
 	json_kv_object(w, "policy");
 	json_kv_bool(w, "valid", p->valid);
 	json_kv_str_nonempty(w, "error", p->error);
@@ -123,10 +121,7 @@ json_policy(struct json_writer *w, const struct mtasts_policy *p)
 		json_kv_int(w, "max_age", p->max_age);
 	else
 		json_kv_null(w, "max_age");
-	json_kv_array(w, "mx");
-	for (i = 0; i < p->nmx; i++)
-		json_str(w, p->mx[i]);
-	json_array_end(w);
+	JSON_KV_STR_ROWS(w, "mx", p->mx, p->nmx);
 	json_kv_uint(w, "mx_not_kept", p->mx_more);
 	json_object_end(w);
 }
@@ -176,11 +171,8 @@ static void
 key_text(FILE *out, const struct tlsconn_cert *c)
 {
 	fprintf(out, "%s %d", c->key_type, c->key_bits);
-	if (c->key_group[0] != '\0') {
-		fputs(" (", out);
-		report_put_cstr(out, c->key_group);
-		fputc(')', out);
-	}
+	if (c->key_group[0] != '\0')
+		report_put_field(out, " (", c->key_group, ")");
 }
 
 static void
@@ -193,16 +185,12 @@ text_chain(FILE *out, const struct tlsconn_info *t)
 
 		fprintf(out, "    %zu ", i);
 		report_put_cstr(out, c->subject);
-		fputs("\n        issuer ", out);
-		report_put_cstr(out, c->issuer);
-		if (c->names[0] != '\0') {
-			fputs("; names ", out);
-			report_put_cstr(out, c->names);
-		}
+		report_put_field(out, "\n        issuer ", c->issuer, "");
+		if (c->names[0] != '\0')
+			report_put_field(out, "; names ", c->names, "");
 		fputs("\n        ", out);
 		key_text(out, c);
-		fputs(", ", out);
-		report_put_cstr(out, c->sig_alg);
+		report_put_field(out, ", ", c->sig_alg, "");
 		fprintf(out, ", until %s (%ld day%s)\n", c->not_after,
 		    c->days_left, c->days_left == 1 || c->days_left == -1 ?
 		    "" : "s");
@@ -230,15 +218,10 @@ text_dane(FILE *out, const struct probe_result *r)
 		head = true;
 		fprintf(out, "    %s: %s", m->host, dane_state_name(m->dane));
 		/* A match names its record; else the records found. */
-		if (m->tlsa[0] != '\0' && m->dane != DANE_MATCH) {
-			fputs(" [", out);
-			report_put_cstr(out, m->tlsa);
-			fputc(']', out);
-		}
-		if (m->dane_detail[0] != '\0') {
-			fputs(": ", out);
-			report_put_cstr(out, m->dane_detail);
-		}
+		if (m->tlsa[0] != '\0' && m->dane != DANE_MATCH)
+			report_put_field(out, " [", m->tlsa, "]");
+		if (m->dane_detail[0] != '\0')
+			report_put_field(out, ": ", m->dane_detail, "");
 		fputc('\n', out);
 	}
 }
@@ -257,16 +240,12 @@ text_mtasts(FILE *out, const struct probe_result *r)
 	if (mi->state == MTASTS_POLICY) {
 		fprintf(out, ", mode %s, max_age %ld, mx ",
 		    mtasts_mode_name(p->mode), p->max_age);
-		for (i = 0; i < p->nmx; i++) {
-			fputs(i > 0 ? ", " : "", out);
-			report_put_cstr(out, p->mx[i]);
-		}
+		for (i = 0; i < p->nmx; i++)
+			report_put_field(out, i > 0 ? ", " : "", p->mx[i], "");
 		if (p->mx_more > 0)
 			fprintf(out, " (%zu more)", p->mx_more);
-	} else if (mi->detail[0] != '\0') {
-		fputs(": ", out);
-		report_put_cstr(out, mi->detail);
-	}
+	} else if (mi->detail[0] != '\0')
+		report_put_field(out, ": ", mi->detail, "");
 	fputc('\n', out);
 	for (i = 0; mi->state == MTASTS_POLICY && i < r->nmx; i++) {
 		const struct mx_info *m = &r->mx[i];
@@ -279,11 +258,8 @@ text_mtasts(FILE *out, const struct probe_result *r)
 		    "requires" : m->sts_cert == IDENT_NO ? ", TLS NOT as it "
 		    "requires" : "");
 	}
-	if (mi->rpt_valid != 0) {
-		fputs("  tls-rpt: ", out);
-		report_put_cstr(out, mi->rpt_record);
-		fputc('\n', out);
-	}
+	if (mi->rpt_valid != 0)
+		report_put_field(out, "  tls-rpt: ", mi->rpt_record, "\n");
 }
 
 void

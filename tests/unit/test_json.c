@@ -2,7 +2,8 @@
  * test_json.c — unit tests of the JSON writer (probe/output/json.h): string
  * escaping (control bytes, invalid UTF-8, invisible characters, long
  * strings), nesting and commas, a report's outer object with its
- * "schema" key, the value helpers, and misuse.
+ * "schema" key, the value helpers, arrays of a table's strings, and
+ * misuse.
  */
 #include <math.h>
 #include <stdio.h>
@@ -256,6 +257,25 @@ test_values(void)
 	free(got);
 }
 
+/* The strings of a table of rows, as many as counted; none: []. */
+static void
+test_str_rows(void)
+{
+	char rows[3][8] = { "a", "b\"c", "unused" };
+	struct cap c;
+	char *got;
+
+	cap_open(&c);
+	json_object(&c.w);
+	JSON_KV_STR_ROWS(&c.w, "two", rows, 2);
+	JSON_KV_STR_ROWS(&c.w, "none", rows, 0);
+	json_object_end(&c.w);
+	CHECK(json_finish(&c.w));
+	got = cap_close(&c);
+	CHECK_STR(got, "{\"two\":[\"a\",\"b\\\"c\"],\"none\":[]}\n");
+	free(got);
+}
+
 /* A misuse stops the writer: what comes after is not written, and
  * json_finish() says so; the writer then starts a new document. */
 static void
@@ -326,6 +346,7 @@ main(void)
 	test_nesting();
 	test_report_object();
 	test_values();
+	test_str_rows();
 	test_misuse();
 	return check_report("test_json");
 }
