@@ -68,15 +68,15 @@ DEVIATIONS = ["bare_lf", "line_too_long", "mixed_codes", "bad_separator",
               "code_out_of_range", "truncated", "malformed"]
 # ident_check_name() (probe/core/identity.c)
 IDENT_CHECKS = ["yes", "no", "unknown", "unchecked"]
-# helotest_kind_name(), helotest_status_name() (probe/modes/helotest.c)
+# helotest_kind_name(), helotest_status_name() (probe/core/helofacts.c)
 HELO_KINDS = ["configured", "fqdn", "address_literal", "localhost",
               "unqualified", "unresolvable", "server_name"]
 THREE_WAY = ["accepted", "rejected", "unknown"]
-# relaytest_variant_name(), relaytest_status_name() (probe/modes/relaytest.c)
+# relaytest_variant_name(), relaytest_status_name() (probe/core/relayfacts.c)
 RELAY_VARIANTS = ["plain", "percent_hack", "bang_path", "quoted",
                   "source_route"]
 RELAY_STATUSES = ["unknown", "accepted", "refused"]
-# relaytest_domain_source_name() (probe/modes/relaytest.c)
+# relaytest_domain_source_name() (probe/core/relayfacts.c)
 RELAY_DOMAIN_SOURCES = ["target", "option", "greeting", "server"]
 # codes_cmd_name() (codes/codes.c): what a reply answers
 COMMANDS = ["GREETING", "EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT",

@@ -45,6 +45,14 @@ void diag_duplicate(struct probe_result *r, enum verdict v, enum reason why,
 void diag_unfinished(struct probe_result *r, enum reason why,
     const char *summary);
 
+/* The relay test and the HELO test (core/relayfacts.h,
+ * core/helofacts.h): their answers classified and the conclusion, exit
+ * status and findings written, once every connection is over. */
+struct relaytest_result;
+struct helotest_result;
+void diag_relay_test(struct relaytest_result *rt);
+void diag_helo_test(struct helotest_result *ht);
+
 /*
  * Outbound port 25 blocked.  diag_connect_all_failed(): r's facts say it
  * may be: DNS worked, and every server address tried failed to connect
