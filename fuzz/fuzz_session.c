@@ -314,7 +314,7 @@ check_secrets(const struct probe_result *r)
 	for (i = 0; i < STAGE_COUNT; i++) {
 		const struct stage_rec *st = &r->stages[i];
 
-		no_secret(st->error, strlen(st->error));
+		no_secret(stage_error(st), strlen(stage_error(st)));
 		if (st->expl.present)
 			no_secret(st->expl.meaning, strlen(st->expl.meaning));
 		for (j = 0; j < st->nreplies; j++)

@@ -1,7 +1,9 @@
 /*
  * identity.c — the pure part of the identity facts (identity.h): names
  * and addresses compared, validated and read out of server text, and
- * which of the client's addresses speaks for it.  The look-ups are the
+ * which of the client's addresses speaks for it; the client audit's
+ * records, copied and freed (allocated when the audit starts and when a
+ * reverse-DNS look-up is made, result_client()).  The look-ups are the
  * engine's (engine/identity_run.c), the explanations the diagnosis's
  * (diag/identity_diag.c).
  */
@@ -177,23 +179,71 @@ identity_find_bracketed_ip(const char *text, size_t len, bool skip_first_word,
 	return false;
 }
 
+const struct ident_client *
+identity_client(const struct identity *id)
+{
+	static const struct ident_client none;
+
+	return id->client != NULL ? id->client : &none;
+}
+
+void
+identity_client_free(struct ident_client *c)
+{
+	if (c == NULL)
+		return;
+	free(c->local_rdns);
+	free(c->public_rdns);
+	free(c);
+}
+
+/* A copy of rd into *dst (NULL stays NULL); false without memory. */
+static bool
+rdns_dup(struct ident_rdns **dst, const struct ident_rdns *rd)
+{
+	*dst = NULL;
+	if (rd == NULL)
+		return true;
+	if ((*dst = malloc(sizeof(**dst))) == NULL)
+		return false;
+	memcpy(*dst, rd, sizeof(**dst));
+	return true;
+}
+
+struct ident_client *
+identity_client_dup(const struct ident_client *c)
+{
+	struct ident_client *d;
+
+	if (c == NULL || (d = malloc(sizeof(*d))) == NULL)
+		return NULL;
+	memcpy(d, c, sizeof(*d));
+	if (!rdns_dup(&d->local_rdns, c->local_rdns) ||
+	    !rdns_dup(&d->public_rdns, c->public_rdns)) {
+		identity_client_free(d);
+		return NULL;
+	}
+	return d;
+}
+
 const struct ident_rdns *
 identity_client_rdns(const struct identity *id)
 {
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 
-	if (c->public_ip[0] != '\0' && c->public_rdns.asked &&
-	    strcmp(c->public_rdns.ip, c->public_ip) == 0)
-		return &c->public_rdns;
-	if (c->local_rdns.asked)
-		return &c->local_rdns;
+	if (c->public_ip[0] != '\0' && c->public_rdns != NULL &&
+	    c->public_rdns->asked &&
+	    strcmp(c->public_rdns->ip, c->public_ip) == 0)
+		return c->public_rdns;
+	if (c->local_rdns != NULL && c->local_rdns->asked)
+		return c->local_rdns;
 	return NULL;
 }
 
 const char *
 identity_client_ip(const struct identity *id)
 {
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 
 	if (c->public_ip[0] != '\0')
 		return c->public_ip;

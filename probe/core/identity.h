@@ -86,8 +86,9 @@ struct ident_client {
 	char			 local_ip[64];	/* of the last connection */
 	bool			 local_private;	/* RFC 1918, RFC 6598, ULA, link-local */
 	char			 public_ip[64];	/* as a server stated it; "" if none */
-	struct ident_rdns	 local_rdns;
-	struct ident_rdns	 public_rdns;	/* when public_ip differs from local_ip */
+	/* Owned, NULL until looked up (once connected): */
+	struct ident_rdns	*local_rdns;
+	struct ident_rdns	*public_rdns;	/* when public_ip differs from local_ip */
 	char			 helo[LIMIT_HELO_NAME + 1];
 	bool			 helo_literal;	/* "[192.0.2.1]" */
 	bool			 helo_fqdn;	/* a valid host name with a dot */
@@ -106,9 +107,19 @@ struct identity {
 	/* At most IDENT_MAX_SERVERS; result_clear() frees them. */
 	struct ident_server	*servers;
 	size_t			 servers_cap;
-	struct ident_client	 client;
+	/* Owned, NULL until the audit starts (result_client()); read it
+	 * through identity_client(). */
+	struct ident_client	*client;
 	bool			 self_check;	/* the full client audit was asked for */
 };
+
+/* The client audit of id for reading: never NULL, all zero when none
+ * was made. */
+const struct ident_client *identity_client(const struct identity *id);
+/* Free c and its reverse-DNS records (NULL: nothing). */
+void identity_client_free(struct ident_client *c);
+/* A deep copy of c; NULL when c is NULL or without memory. */
+struct ident_client *identity_client_dup(const struct ident_client *c);
 
 /* The address whose reverse DNS speaks for the client: the one a server
  * stated if any, else the local one.  NULL when there is none. */

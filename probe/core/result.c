@@ -4,7 +4,9 @@
  *
  * Owns the arrays of a probe_result (replies, findings, MX hosts,
  * attempts, explanation texts, server identities, transcript): each is
- * allocated on first use and grown by doubling up to its limit.  Without
+ * allocated on first use and grown by doubling up to its limit.  What a
+ * connection produces (capabilities, TLS facts, the client audit, a
+ * stage's error text) is allocated when it is produced.  Without
  * memory a fact is dropped and counted, never written out of bounds.
  * Limits: LIMIT_FINDINGS, LIMIT_STAGE_REPLIES, RESOLVER_MAX_MX,
  * LIMIT_ATTEMPT_RECORDS, IDENT_MAX_SERVERS, LIMIT_TRANSCRIPT_BYTES.
@@ -300,7 +302,83 @@ clear_stage(struct stage_rec *s)
 		reply_free(s->replies[i].reply);
 	free(s->replies);
 	free(s->expl.text);
+	free(s->error);
 	memset(s, 0, sizeof(*s));
+}
+
+const char *
+stage_error(const struct stage_rec *s)
+{
+	return s->error != NULL ? s->error : "";
+}
+
+void
+result_stage_error(struct probe_result *r, enum stage st, const char *fmt,
+    ...)
+{
+	struct stage_rec *s = &r->stages[st];
+	char buf[STAGE_ERROR_MAX];
+	va_list ap;
+
+	/* Formatted before the old text goes: it may be an argument. */
+	va_start(ap, fmt);
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
+		buf[0] = '\0';
+	va_end(ap);
+	free(s->error);
+	if ((s->error = strdup(buf)) == NULL)
+		result_nomem(r);
+}
+
+struct ehlo_caps *
+result_caps(struct probe_result *r)
+{
+	if (r->caps == NULL && (r->caps = calloc(1, sizeof(*r->caps))) ==
+	    NULL)
+		result_nomem(r);
+	return r->caps;
+}
+
+void
+result_drop_caps(struct probe_result *r)
+{
+	free(r->caps);
+	r->caps = NULL;
+}
+
+struct tlsconn_info *
+result_tls(struct probe_result *r)
+{
+	if (r->tls == NULL && (r->tls = calloc(1, sizeof(*r->tls))) == NULL)
+		result_nomem(r);
+	return r->tls;
+}
+
+const struct tlsconn_info *
+result_tls_info(const struct probe_result *r)
+{
+	static const struct tlsconn_info none;
+
+	return r->tls != NULL ? r->tls : &none;
+}
+
+/* Forget the TLS facts and free them. */
+static void
+drop_tls(struct probe_result *r)
+{
+	if (r->tls != NULL)
+		tlsconn_info_clear(r->tls);
+	free(r->tls);
+	r->tls = NULL;
+}
+
+struct ident_client *
+result_client(struct probe_result *r)
+{
+	if (r->ident.client == NULL && (r->ident.client = calloc(1,
+	    sizeof(*r->ident.client))) == NULL)
+		r->nomem_dropped++;
+	return r->ident.client;
 }
 
 void
@@ -310,10 +388,10 @@ result_reset_session(struct probe_result *r)
 
 	for (st = STAGE_CONNECT; st < STAGE_COUNT; st++)
 		clear_stage(&r->stages[st]);
-	r->has_caps = false;
+	result_drop_caps(r);
 	r->tls_done = false;
 	r->tls_implicit = false;
-	tlsconn_info_clear(&r->tls);
+	drop_tls(r);
 	/* The proxy's facts are the connection's; that one is used stays. */
 	if (r->proxy != NULL)
 		proxy_reset(r->proxy);
@@ -353,7 +431,10 @@ result_clear(struct probe_result *r)
 	drop_array(&r->attempts, &r->nattempts, &r->attempts_cap);
 	drop_array(&r->ident.servers, &r->ident.nservers,
 	    &r->ident.servers_cap);
-	tlsconn_info_clear(&r->tls);
+	identity_client_free(r->ident.client);
+	r->ident.client = NULL;
+	result_drop_caps(r);
+	drop_tls(r);
 	free(r->mtasts);
 	r->mtasts = NULL;
 	free(r->proxy);
@@ -691,6 +772,8 @@ copy_stage(struct stage_rec *d, const struct stage_rec *s)
 	d->replies = NULL;
 	d->nreplies = d->replies_cap = 0;
 	d->expl.text = NULL;
+	/* Without memory the copy has no error text. */
+	d->error = s->error != NULL ? strdup(s->error) : NULL;
 	if (s->expl.present)
 		expl_set(&d->expl, s->expl.category, s->expl.blame,
 		    s->expl.permanence, s->expl.meaning, s->expl.cause,
@@ -832,8 +915,18 @@ copy_plain(struct probe_result *dst, const struct probe_result *src)
 	dst->ident.servers = NULL;
 	dst->proxy = NULL;
 	dst->reach = NULL;
-	/* The TLS facts' chain and the MTA-STS facts, copied deeply. */
-	if (!tlsconn_info_copy(&dst->tls, &src->tls))
+	/* The capabilities, the TLS facts with their chain, the client
+	 * audit and the MTA-STS facts, copied deeply. */
+	dst->caps = NULL;
+	if (src->caps != NULL && (dst->caps = dup_array(src->caps, 1,
+	    sizeof(*src->caps))) == NULL)
+		result_nomem(dst);
+	dst->tls = NULL;
+	if (src->tls != NULL && (result_tls(dst) == NULL ||
+	    !tlsconn_info_copy(dst->tls, src->tls)))
+		dst->nomem_dropped++;
+	dst->ident.client = identity_client_dup(src->ident.client);
+	if (src->ident.client != NULL && dst->ident.client == NULL)
 		dst->nomem_dropped++;
 	dst->mtasts = NULL;
 	if (src->mtasts != NULL && (dst->mtasts =

@@ -8,7 +8,9 @@
  * recorded: replies, findings, MX hosts, attempts, explanations and
  * server identities are arrays (a pointer and a count, read as
  * r->findings[i]) allocated on first use and grown up to the limits of
- * limits.h, so an idle result costs a few KiB.
+ * limits.h; the capabilities, the TLS facts, the client audit and the
+ * stages' error texts are allocated when a connection produces them.
+ * An idle result costs a few KiB (7.4 KiB on x86-64).
  */
 #ifndef SMTPPROBE_RESULT_H
 #define SMTPPROBE_RESULT_H
@@ -112,9 +114,18 @@ struct stage_rec {
 	/* Timed out inside a reply that had begun (continuation lines,
 	 * then silence). */
 	bool			unfinished;
-	char			error[256];	/* our own failure (errno, OpenSSL), not the server's */
+	/* Our own failure (errno, OpenSSL), not the server's; owned, NULL
+	 * for none (stage_error() reads it, result_stage_error() sets
+	 * it). */
+	char			*error;
 	struct explanation	expl;
 };
+
+/* Bytes kept of a stage's error text, with the NUL. */
+#define STAGE_ERROR_MAX	256
+
+/* The error text of stage s, "" when it has none. */
+const char *stage_error(const struct stage_rec *s);
 
 enum severity {
 	SEV_INFO,
@@ -306,13 +317,16 @@ struct probe_result {
 	size_t			 first_bytes_len;
 	struct reachability	*reach;		/* owned; NULL but for --self-check */
 
-	bool			 has_caps;
-	struct ehlo_caps	 caps;
+	/* The last EHLO reply's capabilities: owned, NULL until one was
+	 * parsed (result_caps()) and after they were forgotten. */
+	struct ehlo_caps	*caps;
 	int			 catch_all_code;	/* --catch-all: the made-up
 						 * recipient's answer; 0: not asked */
 	bool			 tls_done;
 	bool			 tls_implicit;	/* TLS from the connect (RFC 8314) */
-	struct tlsconn_info	 tls;
+	/* The handshake's facts: owned, NULL until one was done
+	 * (result_tls()); read them through result_tls_info(). */
+	struct tlsconn_info	*tls;
 	struct mtasts_info	*mtasts;	/* MTA-STS and TLS-RPT of the
 						 * domain; NULL when not asked */
 
@@ -366,6 +380,31 @@ void result_clear(struct probe_result *r);
 /* Forget the per-connection stages (connect .. quit) before a new
  * session; findings, attempts and transcript stay. */
 void result_reset_session(struct probe_result *r);
+
+/*
+ * What a connection produces is allocated when it is produced: the
+ * capabilities, the TLS facts, the client self-audit.  Each accessor
+ * below returns the record to fill, allocated (zeroed) on first use, or
+ * NULL without memory; the caller then records nothing.  Readers take a
+ * NULL pointer as "nothing recorded", the same as the zeroed record.
+ */
+/* r->caps; NULL without memory (r is then a local error). */
+struct ehlo_caps *result_caps(struct probe_result *r);
+/* Forget the capabilities (a new session; after STARTTLS, RFC 3207
+ * §4.2, EHLO is asked again). */
+void result_drop_caps(struct probe_result *r);
+/* r->tls; NULL without memory (r is then a local error). */
+struct tlsconn_info *result_tls(struct probe_result *r);
+/* r's TLS facts for reading: never NULL, all zero when none were
+ * recorded. */
+const struct tlsconn_info *result_tls_info(const struct probe_result *r);
+/* r->ident.client; NULL without memory (counted in nomem_dropped). */
+struct ident_client *result_client(struct probe_result *r);
+/* Set stage st's error text (printf-style, cut to STAGE_ERROR_MAX - 1
+ * bytes); the arguments may be its current text.  Without memory it has
+ * none and r is a local error. */
+void result_stage_error(struct probe_result *r, enum stage st,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Add a finding (printf-style message) with the severity and reference of
  * its row in findings.tsv; beyond LIMIT_FINDINGS they are counted.
@@ -438,9 +477,9 @@ void result_copy_shared(struct probe_result *dst,
 /*
  * The DNS facts of a domain kept apart from any result, sized by what
  * they hold (batch mode keeps one per domain while addresses of it wait,
- * where a whole result would cost 17 KiB): the status, the MX hosts and
- * their addresses, an address literal, the DNS stage and its findings,
- * the transcript, a local error.
+ * where a whole result would cost 7 KiB even idle): the status, the MX
+ * hosts and their addresses, an address literal, the DNS stage and its
+ * findings, the transcript, a local error.
  */
 struct probe_dns {
 	bool			 literal;	/* the domain is an address literal */

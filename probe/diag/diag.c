@@ -134,7 +134,7 @@ explain_cert_expiring(struct probe_result *r)
 	char meaning[600];
 	size_t i;
 
-	if (!r->tls.verified || r->tls.expired)
+	if (!result_tls_info(r)->verified || result_tls_info(r)->expired)
 		return false;
 	for (i = 0; i < r->nfindings && f == NULL; i++)
 		if (r->findings[i].id == FINDING_TLS_CERT_EXPIRING_SOON)
@@ -159,7 +159,7 @@ static bool
 explain_dane(struct probe_result *r)
 {
 	struct stage_rec *s = &r->stages[STAGE_TLS];
-	const struct tlsconn_info *t = &r->tls;
+	const struct tlsconn_info *t = result_tls_info(r);
 	char meaning[512];
 
 	if (t->dane == TLSCONN_DANE_MISMATCH) {
@@ -250,7 +250,7 @@ explain_proxy_handshake(struct probe_result *r, struct stage_rec *s)
 		return;
 	snprintf(meaning, sizeof(meaning), "The SOCKS handshake with the "
 	    "proxy %s failed: %s. No mail server was contacted.", p->url,
-	    s->error);
+	    stage_error(s));
 	if (p->not_socks)
 		expl_set(&s->expl, DIAG_CAT_PROXY_NOT_SOCKS, CODES_BLAME_PROXY, CODES_PERMANENT,
 		    meaning, "What answers at that address is not a SOCKS 5 "
@@ -363,7 +363,7 @@ explain_proxy_connect(struct probe_result *r)
 
 	snprintf(meaning, sizeof(meaning), "No TCP connection could be made "
 	    "to the SOCKS proxy %s: %s. No mail server was contacted.",
-	    r->proxy->url, s->error);
+	    r->proxy->url, stage_error(s));
 	expl_set(&s->expl, DIAG_CAT_PROXY_UNREACHABLE, CODES_BLAME_PROXY, CODES_TRANSIENT,
 	    meaning, "The proxy is down, its host or port is wrong, or a "
 	    "firewall between this host and the proxy is in the way.",
@@ -407,7 +407,7 @@ explain_proxy(struct probe_result *r)
 		    "request to connect to %s port %d but did not answer it: "
 		    "%s. It could not reach the mail server in that time; the "
 		    "server itself said nothing.", server_named(r),
-		    r->server_port, s->error);
+		    r->server_port, stage_error(s));
 		expl_set(&s->expl, DIAG_CAT_PROXY_CONNECT_TIMEOUT, CODES_BLAME_PROXY, CODES_TRANSIENT, meaning, "The network behind the proxy drops "
 		    "outgoing connections to port 25 (common at cloud, VPN and "
 		    "proxy providers), or the server is down.", "If other "
@@ -426,7 +426,7 @@ explain_transport(struct probe_result *r, enum stage st)
 
 	if (s->timed_out && s->unfinished) {
 		snprintf(meaning, sizeof(meaning), "The server began a reply "
-		    "and never finished it: %s.", s->error);
+		    "and never finished it: %s.", stage_error(s));
 		expl_set(&s->expl, DIAG_CAT_REPLY_UNFINISHED,
 		    CODES_BLAME_SERVER, CODES_TRANSIENT, meaning, "The "
 		    "server, or a filter or proxy in front of it, stopped in "
@@ -450,7 +450,7 @@ explain_transport(struct probe_result *r, enum stage st)
 		}
 		snprintf(meaning, sizeof(meaning), "No TCP connection could be "
 		    "made to %s port %d: %s.", r->server_ip, r->server_port,
-		    s->error);
+		    stage_error(s));
 		expl_set(&s->expl, s->timed_out ? DIAG_CAT_CONNECT_TIMEOUT :
 		    DIAG_CAT_CONNECT_FAILED, CODES_BLAME_SERVER,
 		    CODES_TRANSIENT, meaning,
@@ -472,7 +472,7 @@ explain_transport(struct probe_result *r, enum stage st)
 		if (s->timed_out) {
 			snprintf(meaning, sizeof(meaning), "The server took "
 			    "the connection but sent no complete greeting: %s.",
-			    s->error);
+			    stage_error(s));
 			expl_set(&s->expl, DIAG_CAT_TIMEOUT, CODES_BLAME_SERVER,
 			    CODES_TRANSIENT,
 			    meaning, r->server_port != 25 ? "The server delays "
@@ -496,7 +496,7 @@ explain_transport(struct probe_result *r, enum stage st)
 		if (explain_tls_mode(r, st))
 			return;
 		snprintf(meaning, sizeof(meaning), "The TLS handshake failed: "
-		    "%s.", s->error);
+		    "%s.", stage_error(s));
 		expl_set(&s->expl, DIAG_CAT_TLS_FAILED, CODES_BLAME_SERVER,
 		    CODES_TRANSIENT,
 		    meaning, "The server and smtpprobe share no protocol "
@@ -510,7 +510,7 @@ explain_transport(struct probe_result *r, enum stage st)
 	}
 	if (s->timed_out) {
 		snprintf(meaning, sizeof(meaning), "The server stopped "
-		    "answering: %s.", s->error);
+		    "answering: %s.", stage_error(s));
 		expl_set(&s->expl, DIAG_CAT_TIMEOUT, CODES_BLAME_SERVER,
 		    CODES_TRANSIENT, meaning,
 		    "The server is overloaded, or deliberately slows down "
@@ -518,7 +518,8 @@ explain_transport(struct probe_result *r, enum stage st)
 		    "Try again later, or with a longer --timeout.");
 	} else {
 		snprintf(meaning, sizeof(meaning), "The connection ended "
-		    "early: %s.", s->error[0] ? s->error : "closed");
+		    "early: %s.", stage_error(s)[0] ? stage_error(s) :
+		    "closed");
 		expl_set(&s->expl, DIAG_CAT_CONNECTION_LOST, CODES_BLAME_SERVER,
 		    CODES_TRANSIENT,
 		    meaning, "Servers drop sessions they do not like without "
@@ -685,11 +686,11 @@ explain_starttls_stage(struct probe_result *r, struct stage_rec *s)
 static bool
 explain_tls_stage(struct probe_result *r, struct stage_rec *s)
 {
-	if (s->error[0] == '\0' && (explain_dane(r) ||
+	if (stage_error(s)[0] == '\0' && (explain_dane(r) ||
 	    explain_cert_expiring(r)))
 		return true;
-	if (s->error[0] == '\0') {
-		const struct tlsconn_info *t = &r->tls;
+	if (stage_error(s)[0] == '\0') {
+		const struct tlsconn_info *t = result_tls_info(r);
 		char meaning[512];
 
 		snprintf(meaning, sizeof(meaning), "The TLS "
@@ -836,7 +837,7 @@ explain_quit_stage(struct probe_result *r, struct stage_rec *s)
 	expl_set(&s->expl, DIAG_CAT_QUIT_UNCLEAN,
 	    CODES_BLAME_SERVER, CODES_SUCCESS,
 	    "The server did not end the session cleanly.",
-	    s->error[0] ? s->error : "An unexpected reply to "
+	    stage_error(s)[0] ? stage_error(s) : "An unexpected reply to "
 	    "RSET or QUIT.", "Nothing to do for delivery; "
 	    "the answer above stands.");
 	return true;
@@ -969,7 +970,7 @@ explain_stages(struct probe_result *r)
 			rr = &s->replies[0];
 		if (rr != NULL && (rr->reply->code / 100 != 2 ||
 		    rr->legality == CODES_ILLEGAL) && !s->timed_out &&
-		    s->error[0] == '\0') {
+		    stage_error(s)[0] == '\0') {
 			explain_reply(s, rr);
 			continue;
 		}
@@ -989,7 +990,7 @@ static void
 explain_starttls_demand(struct probe_result *r, enum stage st)
 {
 	struct stage_rec *s = &r->stages[st];
-	bool offered = r->has_caps && r->caps.starttls;
+	bool offered = r->caps != NULL && r->caps->starttls;
 
 	if (s->status != STATUS_FAIL || !s->expl.present ||
 	    s->expl.category != CODES_CAT_STARTTLS_REQUIRED || r->tls_done)
@@ -1359,7 +1360,7 @@ needs_login(const struct probe_result *r, const struct rec_reply *rr,
     const struct codes_diagnosis *d)
 {
 	bool submission = r->server_port == 587 || r->server_port == 465;
-	bool offered = r->has_caps && r->caps.auth[0] != '\0';
+	bool offered = r->caps != NULL && r->caps->auth[0] != '\0';
 	bool access;
 
 	if (r->stages[STAGE_AUTH].status == STATUS_OK ||
@@ -1469,7 +1470,7 @@ verdict_from_envelope(struct probe_result *r, enum stage st,
 		    "for %s demands STARTTLS before %s (%d), and this session "
 		    "was not encrypted%s, so the address could not be "
 		    "checked.", dom, st == STAGE_MAIL ? "MAIL FROM" :
-		    "RCPT TO", code, !(r->has_caps && r->caps.starttls) ?
+		    "RCPT TO", code, !(r->caps != NULL && r->caps->starttls) ?
 		    " (the server does not even offer STARTTLS)" : "");
 		return;
 	}
@@ -1843,7 +1844,7 @@ verdict_outcome(struct probe_result *r, const char *dom, int catch_all_code)
 		    "server for %s was contacted.", r->proxy != NULL ?
 		    r->proxy->url : "",
 		    stage_name(r->outcome_stage),
-		    r->stages[r->outcome_stage].error, dom);
+		    stage_error(&r->stages[r->outcome_stage]), dom);
 		return;
 	case OUTCOME_GREETING_REJECTED:
 		verdict_greeting_refused(r, dom);
@@ -2195,7 +2196,7 @@ diag_greeters(const struct probe_result *r, struct greeter *out, size_t max)
 				g->banner_is_ptr = true;
 		if (r->tls_done && strcmp(rd->ip, r->server_ip) == 0)
 			snprintf(g->cert, sizeof(g->cert), "%s",
-			    r->tls.subject);
+			    result_tls_info(r)->subject);
 		n++;
 	}
 	return n;
@@ -2394,9 +2395,8 @@ server_stalled(struct probe_result *r, size_t skipped, bool decide)
 	if (!decide)
 		return;
 	r->stages[STAGE_CONNECT].status = STATUS_FAIL;
-	snprintf(r->stages[STAGE_CONNECT].error,
-	    sizeof(r->stages[STAGE_CONNECT].error), "not tried: the server "
-	    "timed out earlier in this run");
+	result_stage_error(r, STAGE_CONNECT, "not tried: the server timed "
+	    "out earlier in this run");
 	r->stages[STAGE_CONNECT].timed_out = true;
 	r->stages[STAGE_CONNECT].expl.present = false;
 	expl_set(&r->stages[STAGE_CONNECT].expl, DIAG_CAT_TIMEOUT,

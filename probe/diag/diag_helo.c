@@ -114,7 +114,7 @@ classify(struct helotest_candidate *c)
 	if (ref == NULL || (code = ref->reply->code) == 421) {
 		/* Nothing about the name: the connection, the greeting, a
 		 * timeout, TLS, or a server closing down. */
-		const char *err = r->stages[r->outcome_stage].error;
+		const char *err = stage_error(&r->stages[r->outcome_stage]);
 
 		c->refused_at = STAGE_ADDRESS;
 		snprintf(c->note, sizeof(c->note), "no answer about the name "

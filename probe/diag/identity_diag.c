@@ -40,7 +40,7 @@ identity_client_status(const struct probe_result *res)
 static void
 rdns_facts(const struct identity *id, char *buf, size_t len)
 {
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 	const struct ident_rdns *rd = identity_client_rdns(id);
 	const char *seen = c->public_ip[0] ? " (as the server sees it)" : "";
 
@@ -82,7 +82,7 @@ rdns_facts(const struct identity *id, char *buf, size_t len)
 static void
 helo_facts(const struct identity *id, char *buf, size_t len)
 {
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 	const struct ident_rdns *rd = identity_client_rdns(id);
 	const char *ip = identity_client_ip(id);
 
@@ -152,7 +152,7 @@ static void
 explain_stage(struct probe_result *res, struct explanation *e)
 {
 	const struct identity *id = &res->ident;
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 	const char *ip = identity_client_ip(id);
 	const char *helo = suggested_helo(id);
 	char facts[512], more[256], action[512];

@@ -277,7 +277,7 @@ dane_session_done(struct dane_run *dr, const char *host)
 
 	if (res == NULL || !res->tls_done || (h = find_host(dr, host)) == NULL)
 		return;
-	ti = &res->tls;
+	ti = result_tls_info(res);
 	if (ti->dane == TLSCONN_DANE_MATCH) {
 		h->state = DANE_MATCH;
 		snprintf(h->detail, sizeof(h->detail), "%u %u %u %s (depth %d)",

@@ -65,13 +65,19 @@ struct iq {
 static struct ident_rdns *
 rdns_of(struct probe_result *res, int target)
 {
-	if (target == TARGET_LOCAL)
-		return &res->ident.client.local_rdns;
-	if (target == TARGET_PUBLIC)
-		return &res->ident.client.public_rdns;
+	struct ident_client *c;
+	struct ident_rdns **rd;
+
 	if (target >= 0 && (size_t)target < res->ident.nservers)
 		return &res->ident.servers[target].rdns;
-	return NULL;
+	if ((target != TARGET_LOCAL && target != TARGET_PUBLIC) ||
+	    (c = result_client(res)) == NULL)
+		return NULL;
+	/* The client's records are made when first looked up. */
+	rd = target == TARGET_LOCAL ? &c->local_rdns : &c->public_rdns;
+	if (*rd == NULL && (*rd = calloc(1, sizeof(**rd))) == NULL)
+		res->nomem_dropped++;
+	return *rd;
 }
 
 /*
@@ -285,7 +291,10 @@ on_helo(void *arg, const struct resolver_addr_result *ar)
 		iq_finish(q);
 		return;
 	}
-	c = &q->ir->res->ident.client;
+	if ((c = result_client(q->ir->res)) == NULL) {
+		iq_finish(q);
+		return;
+	}
 	c->helo_done = true;
 	c->helo_status = ar->status;
 	for (i = 0; i < ar->n && c->nhelo_addrs < IDENT_MAX_HELO_ADDRS; i++)
@@ -305,7 +314,7 @@ identity_run_new(struct event_base *base, struct resolver *resolver,
     int family)
 {
 	struct identity_run *ir;
-	struct ident_client *c = &res->ident.client;
+	struct ident_client *c;
 	size_t n;
 
 	(void)family;
@@ -315,6 +324,8 @@ identity_run_new(struct event_base *base, struct resolver *resolver,
 	ir->resolver = resolver;
 	ir->res = res;
 	ir->refs = 1;
+	if ((c = result_client(res)) == NULL)
+		return ir;	/* no room for the client audit */
 	snprintf(c->helo, sizeof(c->helo), "%s", helo != NULL ? helo : "");
 	snprintf(c->source_ip, sizeof(c->source_ip), "%s",
 	    source_ip != NULL ? source_ip : "");
@@ -386,16 +397,19 @@ identity_connected(struct identity_run *ir, int idx,
 
 	if (ir == NULL || ir->res == NULL)
 		return;
-	c = &ir->res->ident.client;
+	c = result_client(ir->res);
 	resolver_addr_str(local, ip, sizeof(ip));
 	if (idx >= 0 && (size_t)idx < ir->res->ident.nservers)
 		snprintf(ir->res->ident.servers[idx].local_ip,
 		    sizeof(ir->res->ident.servers[0].local_ip), "%s", ip);
+	if (c == NULL)
+		return;
 	snprintf(c->local_ip, sizeof(c->local_ip), "%s", ip);
 	c->local_private = identity_ip_private(ip);
 	if (c->local_private)
 		return;	/* the server sees another address (NAT) */
-	if (c->local_rdns.asked && strcmp(c->local_rdns.ip, ip) == 0)
+	if (c->local_rdns != NULL && c->local_rdns->asked &&
+	    strcmp(c->local_rdns->ip, ip) == 0)
 		return;
 	ir->gen_local++;
 	start_rdns(ir, TARGET_LOCAL, ir->gen_local, local);
@@ -460,7 +474,7 @@ identity_session_done(struct identity_run *ir, int idx)
 	    (size_t)idx >= res->ident.nservers)
 		return;
 	sv = &res->ident.servers[idx];
-	c = &res->ident.client;
+	c = result_client(res);
 	g = &res->stages[STAGE_GREETING];
 	if (g->nreplies > 0 && g->replies[0].reply->code / 100 == 2 &&
 	    g->replies[0].reply->nlines > 0) {
@@ -502,7 +516,7 @@ identity_session_done(struct identity_run *ir, int idx)
 	if (strcmp(seen, sv->rdns.ip) == 0)
 		return;
 	snprintf(sv->client_ip_seen, sizeof(sv->client_ip_seen), "%s", seen);
-	if (strcmp(seen, c->public_ip) == 0)
+	if (c == NULL || strcmp(seen, c->public_ip) == 0)
 		return;
 	snprintf(c->public_ip, sizeof(c->public_ip), "%s", seen);
 	if (strcmp(seen, c->local_ip) != 0) {
@@ -513,7 +527,8 @@ identity_session_done(struct identity_run *ir, int idx)
 			start_rdns(ir, TARGET_PUBLIC, ir->gen_public,
 			    (struct sockaddr *)&ss);
 		}
-	} else if (!c->local_rdns.asked && c->local_private) {
+	} else if ((c->local_rdns == NULL || !c->local_rdns->asked) &&
+	    c->local_private) {
 		/* The server sees our private address (same network):
 		 * audit it after all. */
 		struct sockaddr_storage ss;
@@ -535,7 +550,7 @@ identity_pending(const struct identity_run *ir)
 static void
 give_up_rdns(struct ident_rdns *rd)
 {
-	if (!rd->asked || rd->done)
+	if (rd == NULL || !rd->asked || rd->done)
 		return;
 	rd->done = true;
 	rd->pending = 0;
@@ -550,6 +565,7 @@ on_guard(evutil_socket_t fd, short what, void *arg)
 {
 	struct identity_run *ir = arg;
 	struct identity *id;
+	struct ident_client *c;
 	size_t i;
 
 	(void)fd;
@@ -561,11 +577,13 @@ on_guard(evutil_socket_t fd, short what, void *arg)
 	ir->outstanding = 0;
 	for (i = 0; i < id->nservers; i++)
 		give_up_rdns(&id->servers[i].rdns);
-	give_up_rdns(&id->client.local_rdns);
-	give_up_rdns(&id->client.public_rdns);
-	if (id->client.helo_asked && !id->client.helo_done) {
-		id->client.helo_done = true;
-		id->client.helo_resolves = IDENT_UNKNOWN;
+	if ((c = id->client) != NULL) {
+		give_up_rdns(c->local_rdns);
+		give_up_rdns(c->public_rdns);
+		if (c->helo_asked && !c->helo_done) {
+			c->helo_done = true;
+			c->helo_resolves = IDENT_UNKNOWN;
+		}
 	}
 	check_idle(ir);
 }
@@ -839,7 +857,7 @@ client_rdns_say(struct probe_result *res, const struct ident_rdns *rd,
 static void
 client_rdns_findings(struct probe_result *res, const struct ident_rdns *rd)
 {
-	const struct ident_client *c = &res->ident.client;
+	const struct ident_client *c = identity_client(&res->ident);
 
 	if (rd != NULL)
 		rdns_findings(res, rd, client_rdns_say);
@@ -857,9 +875,9 @@ static void
 client_helo_findings(struct probe_result *res, const struct ident_rdns *rd,
     const char *ip)
 {
-	struct ident_client *c = &res->ident.client;
+	struct ident_client *c = res->ident.client;
 
-	if (c->helo[0] == '\0')
+	if (c == NULL || c->helo[0] == '\0')
 		return;
 	if (c->helo_literal) {
 		if (ip != NULL && c->nhelo_addrs > 0)

@@ -509,7 +509,7 @@ mtasts_run_release(struct mtasts_run *mr)
 static enum ident_check
 tls_for_policy(const struct probe_result *res, char *why, size_t len)
 {
-	const struct tlsconn_info *t = &res->tls;
+	const struct tlsconn_info *t = result_tls_info(res);
 
 	why[0] = '\0';
 	if (!res->tls_done) {

@@ -519,9 +519,8 @@ no_target_in_family(struct run *run)
 	    run->tl.nexcluded == 1 ? "" : "es", run->tl.excluded, run->tl.nexcluded > 3 ?
 	    ", ..." : "");
 	res->stages[STAGE_CONNECT].status = STATUS_FAIL;
-	snprintf(res->stages[STAGE_CONNECT].error,
-	    sizeof(res->stages[STAGE_CONNECT].error), "no %s address to "
-	    "connect to", want);
+	result_stage_error(res, STAGE_CONNECT, "no %s address to connect to",
+	    want);
 }
 
 static void
@@ -1023,7 +1022,7 @@ session_done(void *arg, struct session *s, enum session_outcome o)
 		a->port = res->server_port;
 		snprintf(a->outcome, sizeof(a->outcome), "%s",
 		    session_outcome_name(o));
-		const char *err = res->stages[res->outcome_stage].error;
+		const char *err = stage_error(&res->stages[res->outcome_stage]);
 		size_t n = strnlen(err, sizeof(a->detail) - 1);
 
 		memcpy(a->detail, err, n);
@@ -1589,8 +1588,8 @@ group_answers(struct probe_result *out, const struct probe_result *conn,
 		/* Sent and never answered, or never sent. */
 		sr->status = STATUS_FAIL;
 		sr->timed_out = r->timed_out;
-		snprintf(sr->error, sizeof(sr->error), "%s", r->why[0] ?
-		    r->why : "not asked: the connection ended before");
+		result_stage_error(out, STAGE_RCPT, "%s", r->why[0] ? r->why :
+		    "not asked: the connection ended before");
 		out->outcome = r->timed_out ? OUTCOME_TIMEOUT : OUTCOME_LOST;
 	} else
 		out->outcome = rr->legality == CODES_ILLEGAL ||

@@ -448,8 +448,7 @@ start_tls(struct session *s)
 
 	if (conn_starttls(s->conn, s->p.ssl_ctx, &s->tp, err,
 	    sizeof(err)) != 0) {
-		snprintf(s->res->stages[STAGE_TLS].error,
-		    sizeof(s->res->stages[STAGE_TLS].error), "%s", err);
+		result_stage_error(s->res, STAGE_TLS, "%s", err);
 		set_status(s, STAGE_TLS, STATUS_FAIL);
 		decide(s, OUTCOME_LOCAL_ERROR, STAGE_TLS);
 		finish(s);
@@ -466,7 +465,7 @@ start_tls(struct session *s)
 static void
 cert_findings(struct session *s, const char *ev)
 {
-	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_info *ti = s->res->tls;
 	bool strict = s->p.tls_mode == TLS_REQUIRED || s->dane_usable;
 
 	if (ti->expired)
@@ -501,7 +500,7 @@ cert_findings(struct session *s, const char *ev)
 static void
 chain_findings(struct session *s)
 {
-	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_info *ti = s->res->tls;
 	const struct tlsconn_cert *soon = NULL;
 	size_t i;
 
@@ -539,7 +538,7 @@ static void
 dane_findings(struct session *s)
 {
 	static const struct tlsconn_cert none = { .subject = "(not kept)" };
-	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_info *ti = s->res->tls;
 	const struct tlsconn_cert *leaf = ti->nchain > 0 ? &ti->chain[0] :
 	    &none;
 
@@ -563,7 +562,7 @@ dane_findings(struct session *s)
 static bool
 tls_fatal(struct session *s)
 {
-	const struct tlsconn_info *ti = &s->res->tls;
+	const struct tlsconn_info *ti = s->res->tls;
 	bool fail = (s->p.tls_mode == TLS_REQUIRED && !ti->verified) ||
 	    (s->p.tls_mode == TLS_DANE && ((s->dane_usable &&
 	    ti->dane != TLSCONN_DANE_MATCH) || s->p.dane_failed));
@@ -586,11 +585,16 @@ tls_fatal(struct session *s)
 static void
 tls_done(struct session *s)
 {
-	struct tlsconn_info *ti = &s->res->tls;
+	struct tlsconn_info *ti = result_tls(s->res);
 	struct stage_rec *st = &s->res->stages[STAGE_TLS];
 	char ev[512];
 	size_t nf;
 
+	if (ti == NULL) {
+		set_status(s, STAGE_TLS, STATUS_FAIL);
+		local_failure(s, STAGE_TLS, "out of memory");
+		return;
+	}
 	s->in_tls = true;
 	s->res->tls_done = true;
 	s->res->tls_implicit = s->p.implicit_tls;
@@ -621,8 +625,7 @@ tls_done(struct session *s)
 		return;
 	}
 	/* RFC 3207 §4.2: forget what EHLO said before TLS and ask again. */
-	s->res->has_caps = false;
-	memset(&s->res->caps, 0, sizeof(s->res->caps));
+	result_drop_caps(s->res);
 	send_line(s, S_EHLO_TLS, "EHLO %s", s->p.helo);
 }
 
@@ -641,12 +644,11 @@ plaintext_reply(const struct tlsconn_peek *pk)
 static void
 tls_failed(struct session *s, const char *why)
 {
-	struct stage_rec *st = &s->res->stages[STAGE_TLS];
 	const struct tlsconn_peek *pk = conn_tls_peek(s->conn);
 	char seen[TLSCONN_FIRST_BYTES + 1];
 	size_t i;
 
-	snprintf(st->error, sizeof(st->error), "%s", why);
+	result_stage_error(s->res, STAGE_TLS, "%s", why);
 	set_status(s, STAGE_TLS, STATUS_FAIL);
 	result_finding_sev(s->res, FINDING_TLS_HANDSHAKE_FAILED, SEV_ERROR,
 	    STAGE_TLS, s->p.implicit_tls ? "RFC 8314 §3.3" : "RFC 3207 §4.1",
@@ -737,8 +739,7 @@ static void
 auth_failed(struct session *s, const char *why)
 {
 	if (why != NULL)
-		snprintf(s->res->stages[STAGE_AUTH].error,
-		    sizeof(s->res->stages[STAGE_AUTH].error), "%s", why);
+		result_stage_error(s->res, STAGE_AUTH, "%s", why);
 	set_status(s, STAGE_AUTH, STATUS_FAIL);
 	decide(s, OUTCOME_AUTH_FAILED, STAGE_AUTH);
 	send_quit(s);
@@ -747,7 +748,7 @@ auth_failed(struct session *s, const char *why)
 static void
 start_auth(struct session *s)
 {
-	const char *offered = s->res->has_caps ? s->res->caps.auth : "";
+	const char *offered = s->res->caps != NULL ? s->res->caps->auth : "";
 	char line[AUTH_LINE_MAX];
 	int n;
 
@@ -783,17 +784,17 @@ start_auth(struct session *s)
 		auth_failed(s, "not sent: no usable mechanism");
 		return;
 	}
-	if (s->in_tls && !s->res->tls.verified)
+	if (s->in_tls && !s->res->tls->verified)
 		/* RFC 4954 §14: TLS protects the password only from those
 		 * who cannot present the certificate the client accepted. */
 		result_finding(s->res, FINDING_AUTH_TLS_UNVERIFIED, STAGE_AUTH,
-		    s->res->tls.subject, "AUTH %s was sent over TLS to a "
+		    s->res->tls->subject, "AUTH %s was sent over TLS to a "
 		    "server whose certificate was not verified (%s): whoever "
 		    "presents that certificate, anyone able to intercept the "
 		    "connection, can read the %s; --tls required sends "
 		    "credentials only to a verified server",
-		    auth_mech_name(s->mech), s->res->tls.verify_error[0] ?
-		    s->res->tls.verify_error : s->res->tls.dane ==
+		    auth_mech_name(s->mech), s->res->tls->verify_error[0] ?
+		    s->res->tls->verify_error : s->res->tls->dane ==
 		    TLSCONN_DANE_MISMATCH ? "no TLSA record matches" :
 		    "the name does not match", s->mech == AUTH_MECH_CRAM_MD5 ?
 		    "user name and a response that can be attacked offline" :
@@ -1003,8 +1004,8 @@ static void
 send_mail(struct session *s)
 {
 	struct plan_txn *t = cur_txn(s);
-	bool utf8 = t->need_smtputf8 && s->res->has_caps &&
-	    s->res->caps.smtputf8;
+	bool utf8 = t->need_smtputf8 && s->res->caps != NULL &&
+	    s->res->caps->smtputf8;
 
 	s->accepted_mail = 0;
 	s->full = false;
@@ -1016,14 +1017,14 @@ send_mail(struct session *s)
 static void
 next_txn(struct session *s)
 {
-	const struct ehlo_caps *c = &s->res->caps;
+	const struct ehlo_caps *c = s->res->caps;
 	struct plan *p = s->p.plan;
 	struct plan_txn *t;
 	bool utf8;
 
 	for (; s->ti < p->ntxns; s->ti++) {
 		t = cur_txn(s);
-		utf8 = t->need_smtputf8 && s->res->has_caps && c->smtputf8;
+		utf8 = t->need_smtputf8 && c != NULL && c->smtputf8;
 		if (!t->need_smtputf8 || utf8)
 			break;
 		/* RFC 6531 §3.2: a UTF-8 mailbox needs the server's
@@ -1082,7 +1083,7 @@ rcpt_window(const struct session *s)
 	const struct plan *p = s->p.plan;
 	size_t w = LIMIT_OUTSTANDING - 1;
 
-	if (!p->pipelining || !s->res->has_caps || !s->res->caps.pipelining)
+	if (!p->pipelining || s->res->caps == NULL || !s->res->caps->pipelining)
 		return 1;
 	if (p->max_rejected > 0) {
 		unsigned left = p->rejected < p->max_rejected ?
@@ -1443,7 +1444,7 @@ plan_lost(struct session *s, bool timeout, const char *why)
 static void
 after_hello(struct session *s)
 {
-	bool offered = s->res->has_caps && s->res->caps.starttls;
+	bool offered = s->res->caps != NULL && s->res->caps->starttls;
 
 	if (!s->in_tls && stop_point(s, STAGE_EHLO))
 		return;
@@ -1485,8 +1486,13 @@ on_hello_reply(struct session *s, const struct rec_reply *rr)
 
 	if (rp->code / 100 == 2) {
 		if (ehlo) {
-			ehlo_parse(rp, &s->res->caps);
-			s->res->has_caps = true;
+			struct ehlo_caps *caps = result_caps(s->res);
+
+			if (caps == NULL) {
+				local_failure(s, st, "out of memory");
+				return;
+			}
+			ehlo_parse(rp, caps);
 		}
 		set_status(s, st, STATUS_OK);
 		after_hello(s);
@@ -1712,8 +1718,8 @@ out_of_step(struct session *s, const char *line, size_t len,
 	    "the server's replies were out of step with the "
 	    "pipelined commands");
 	set_status(s, st, STATUS_FAIL);
-	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
-	    "the server sent a reply nobody asked for");
+	result_stage_error(s->res, st, "the server sent a reply nobody asked "
+	    "for");
 	decide(s, OUTCOME_PROTOCOL_ERROR, st);
 	result_transcriptf(s->res, 'i', "giving up: the server's replies are "
 	    "out of step with the commands");
@@ -1759,9 +1765,8 @@ intermediate_abort(struct session *s, struct reply *rp)
 	    "may now take any line as part of a message, so smtpprobe closed "
 	    "the connection at once without sending another line", what, code);
 	set_status(s, st, STATUS_FAIL);
-	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
-	    "%d to %s: the server may be waiting for message text", code,
-	    what);
+	result_stage_error(s->res, st, "%d to %s: the server may be waiting "
+	    "for message text", code, what);
 	decide(s, OUTCOME_PROTOCOL_ERROR, st);
 	result_transcriptf(s->res, 'i', "closing at once: %d to %s asks for "
 	    "more input", code, what);
@@ -2011,14 +2016,13 @@ transport_failure(struct session *s, bool timeout, const char *why)
 		/* The answer is in; the goodbye is a courtesy. */
 		if (state == S_QUIT || state == S_RSET)
 			set_status(s, STAGE_QUIT, STATUS_WARN);
-		snprintf(s->res->stages[STAGE_QUIT].error,
-		    sizeof(s->res->stages[STAGE_QUIT].error), "%s", why);
+		result_stage_error(s->res, STAGE_QUIT, "%s", why);
 		finish(s);
 		return;
 	}
 	sr->timed_out = timeout;
 	sr->unfinished = timeout && s->unfinished;
-	snprintf(sr->error, sizeof(sr->error), "%s", why);
+	result_stage_error(s->res, st, "%s", why);
 	sr->elapsed_ms = now_ms() - s->stage_start;
 	set_status(s, st, STATUS_FAIL);
 	if ((state == S_CONNECTING && s->p.proxy != NULL) ||
@@ -2094,8 +2098,7 @@ protocol_abort(struct session *s, struct reply *partial, const char *why)
 		(void)result_add_reply(s->res, st, states[state].cmd,
 		    state == S_GREETING ? NULL : s->cur.shown, partial,
 		    answer_ms(s));
-	snprintf(s->res->stages[st].error, sizeof(s->res->stages[st].error),
-	    "%s", why);
+	result_stage_error(s->res, st, "%s", why);
 	set_status(s, st, STATUS_FAIL);
 	decide(s, OUTCOME_PROTOCOL_ERROR, st);
 	result_transcriptf(s->res, 'i', "giving up: %s", why);
@@ -2337,7 +2340,8 @@ deliver_start_failure(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "%s", s->res->stages[STAGE_CONNECT].error);
+	snprintf(why, sizeof(why), "%s",
+	    stage_error(&s->res->stages[STAGE_CONNECT]));
 	transport_failure(s, false, why);
 }
 
@@ -2441,10 +2445,8 @@ session_start(const struct session_params *params, struct probe_result *res,
 	if (err != 0) {
 		s->connect_errno = err > 0 && params->proxy == NULL ? err : 0;
 		/* Report from the loop, as for every other outcome. */
-		snprintf(res->stages[STAGE_CONNECT].error,
-		    sizeof(res->stages[STAGE_CONNECT].error), "%s",
-		    err > 0 ? evutil_socket_error_to_string(err) :
-		    "cannot connect");
+		result_stage_error(res, STAGE_CONNECT, "%s", err > 0 ?
+		    evutil_socket_error_to_string(err) : "cannot connect");
 		evtimer_del(s->timer);
 		event_base_once(params->base, -1, EV_TIMEOUT,
 		    deliver_start_failure, s, NULL);

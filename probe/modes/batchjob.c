@@ -457,7 +457,7 @@ job_done(void *arg, struct probe_result *res)
 		b->st->transactions += j->txns[i].state != PLAN_TXN_NOT_ASKED;
 	if (j->res->tls_done) {
 		b->st->tls_sessions++;
-		b->st->tls_resumed += j->res->tls.resumed;
+		b->st->tls_resumed += result_tls_info(j->res)->resumed;
 	}
 	b->st->pipelined += j->plan.pipelined;
 	if ((codes = calloc(j->ntxns, sizeof(*codes))) == NULL) {

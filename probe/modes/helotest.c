@@ -204,9 +204,9 @@ learn_server_name(struct helotest_result *ht, const struct probe_result *r)
 			}
 		}
 	}
-	if (r->has_caps && server_name_ok(r->caps.name))
+	if (r->caps != NULL && server_name_ok(r->caps->name))
 		snprintf(ht->server_name, sizeof(ht->server_name), "%s",
-		    r->caps.name);
+		    r->caps->name);
 }
 
 /* Make the name of candidate i; false when it cannot be tested. */

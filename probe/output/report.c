@@ -171,9 +171,9 @@ json_explanation(struct json_writer *w, const struct explanation *e)
 static void
 json_caps(struct json_writer *w, const struct probe_result *r)
 {
-	const struct ehlo_caps *c = &r->caps;
+	const struct ehlo_caps *c = r->caps;
 
-	if (!r->has_caps) {
+	if (c == NULL) {
 		json_kv_null(w, "ehlo");
 		return;
 	}
@@ -283,8 +283,8 @@ json_stages(struct json_writer *w, const struct probe_result *r)
 		json_kv_str(w, "status", stage_status_name(s->status));
 		if (s->elapsed_ms > 0)
 			json_kv_ms(w, "elapsed_ms", s->elapsed_ms);
-		if (s->error[0])
-			json_kv_str(w, "error", s->error);
+		if (stage_error(s)[0])
+			json_kv_str(w, "error", stage_error(s));
 		if (s->nreplies > 0) {
 			json_kv_array(w, "replies");
 			for (i = 0; i < s->nreplies; i++)
@@ -725,9 +725,10 @@ text_tls_row(FILE *out, const struct probe_result *r)
 	const struct stage_rec *s = &r->stages[STAGE_TLS];
 	const struct rec_reply *ehlo = s->nreplies > 0 ?
 	    &s->replies[s->nreplies - 1] : NULL;
+	const struct tlsconn_info *t = result_tls_info(r);
 
-	fprintf(out, " handshake done: %s %s, certificate %s", r->tls.version,
-	    r->tls.cipher, r->tls.verified ? "verified" : "NOT verified");
+	fprintf(out, " handshake done: %s %s, certificate %s", t->version,
+	    t->cipher, t->verified ? "verified" : "NOT verified");
 	if (ehlo != NULL && ehlo->reply->code / 100 != 2) {
 		fputs("\n                             then EHLO: ", out);
 		put_reply_short(out, ehlo->reply, 90);
@@ -784,9 +785,9 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	else if (s->nreplies > 0) {
 		fputc(' ', out);
 		put_reply_short(out, s->replies[s->nreplies - 1].reply, 100);
-	} else if (s->error[0]) {
+	} else if (stage_error(s)[0]) {
 		fputc(' ', out);
-		report_put_cstr(out, s->error);
+		report_put_cstr(out, stage_error(s));
 	} else {
 		stage_fact(r, st, fact, sizeof(fact));
 		if (fact[0] != '\0') {

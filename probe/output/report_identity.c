@@ -79,7 +79,7 @@ void
 report_identity_json(struct json_writer *w, const struct probe_result *r)
 {
 	const struct identity *id = &r->ident;
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 	const struct ident_rdns *crd = identity_client_rdns(id);
 	size_t i;
 
@@ -245,7 +245,7 @@ static void
 text_self_check(FILE *out, const struct identity *id,
     const struct ident_rdns *rd)
 {
-	const struct ident_client *c = &id->client;
+	const struct ident_client *c = identity_client(id);
 	size_t i;
 
 	fputs("  client self-check:\n", out);
@@ -309,5 +309,5 @@ report_identity_text(FILE *out, const struct probe_result *r)
 	if (id->self_check)
 		text_self_check(out, id, rd);
 	else
-		text_client_line(out, &id->client, rd);
+		text_client_line(out, identity_client(id), rd);
 }

@@ -121,7 +121,7 @@ verdict_status(const struct probe_result *r)
 static void
 read_expiry(struct monitor *m, const struct probe_result *r)
 {
-	const struct tlsconn_info *t = &r->tls;
+	const struct tlsconn_info *t = result_tls_info(r);
 	const char *at;
 	struct tm tm;
 	size_t i;
@@ -155,7 +155,7 @@ cert_named(const struct monitor *m, const struct probe_result *r,
 	if (m->cert == 0)
 		return "the certificate";
 	snprintf(buf, len, "the chain's certificate %s",
-	    r->tls.chain[m->cert].subject);
+	    result_tls_info(r)->chain[m->cert].subject);
 	return buf;
 }
 
@@ -172,8 +172,8 @@ check_certificate(struct monitor *m, const struct probe_result *r,
 		return;
 	if (!r->tls_done) {
 		raise_to(m, MONITOR_CRITICAL, "no TLS certificate to check (%s)",
-		    r->has_caps && !r->caps.starttls ? "the server does not "
-		    "offer STARTTLS" : "no TLS handshake");
+		    r->caps != NULL && !r->caps->starttls ? "the server does "
+		    "not offer STARTTLS" : "no TLS handshake");
 		return;
 	}
 	if (!m->has_expiry) {
@@ -200,7 +200,7 @@ only_expiring(const struct probe_result *r)
 {
 	size_t i;
 
-	if (!r->tls.verified || r->tls.expired ||
+	if (!result_tls_info(r)->verified || result_tls_info(r)->expired ||
 	    r->stages[STAGE_TLS].status != STATUS_WARN)
 		return false;
 	for (i = 0; i < r->nfindings; i++)
@@ -228,7 +228,8 @@ monitor_judge(struct monitor *m, const struct probe_result *r,
 	for (st = STAGE_DNS; st < STAGE_QUIT && m->status == MONITOR_OK;
 	    st++) {
 		const struct stage_rec *s = &r->stages[st];
-		const char *why = s->expl.present ? s->expl.meaning : s->error;
+		const char *why = s->expl.present ? s->expl.meaning :
+		    stage_error(s);
 		size_t n = strlen(why);
 
 		/* A certificate that verifies but ends within 14 days
@@ -440,7 +441,7 @@ report_prometheus(FILE *out, const struct probe_result *r,
 		return (int)m.status;
 	gauge(out, "smtpprobe_tls_verified", "1 when the server's certificate "
 	    "chains to a trusted authority and names the server.", r);
-	fprintf(out, "} %d\n", r->tls.verified);
+	fprintf(out, "} %d\n", result_tls_info(r)->verified);
 	if (m.has_time) {
 		gauge(out, "smtpprobe_tls_cert_expiry_timestamp_seconds", "When "
 		    "the server's certificate expires (its notAfter), as "

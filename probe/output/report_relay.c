@@ -131,8 +131,8 @@ text_stage(FILE *out, const struct probe_result *r, enum stage st)
 	if (s->nreplies > 0) {
 		fputs(": ", out);
 		put_reply(out, s->replies[s->nreplies - 1].reply, 100);
-	} else if (s->error[0] != '\0')
-		report_put_field(out, ": ", s->error, "");
+	} else if (stage_error(s)[0] != '\0')
+		report_put_field(out, ": ", stage_error(s), "");
 	fputc('\n', out);
 	if (s->expl.present) {
 		report_put_field(out, "      meaning: ", s->expl.meaning, "\n");

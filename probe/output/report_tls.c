@@ -61,7 +61,7 @@ json_dane_match(struct json_writer *w, const struct tlsconn_info *t)
 void
 report_tls_json(struct json_writer *w, const struct probe_result *r)
 {
-	const struct tlsconn_info *t = &r->tls;
+	const struct tlsconn_info *t = result_tls_info(r);
 	size_t i;
 
 	if (!r->tls_done) {
@@ -265,7 +265,7 @@ text_mtasts(FILE *out, const struct probe_result *r)
 void
 report_tls_text(FILE *out, const struct probe_result *r)
 {
-	const struct tlsconn_info *t = &r->tls;
+	const struct tlsconn_info *t = result_tls_info(r);
 
 	if (r->tls_done) {
 		fprintf(out, "  tls:     %s %s%s%s, certificate %s, OCSP %s\n",

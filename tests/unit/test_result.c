@@ -1,7 +1,9 @@
 /*
  * test_result.c — struct probe_result holds what it recorded: the arrays
  * grow on first use up to the limits of limits.h (a full one counts what
- * it drops), result_clear() frees them, result_copy_shared() copies them
+ * it drops), what a connection produces (capabilities, TLS facts, client
+ * audit, error texts) is allocated when recorded and read as empty
+ * before, result_clear() frees them, result_copy_shared() copies them
  * deeply; and the tables behind finding ids, reasons and categories.
  *
  * Prints the size of an idle result and the heap a typical finished one
@@ -59,6 +61,31 @@ add(struct probe_result *r, enum stage st, int cmd, const char *command,
 	result_transcript(r, 'r', line, strlen(line));
 }
 
+/* What a connection produces besides its replies: the capabilities of
+ * the EHLO reply, the TLS facts, the client audit with its reverse DNS. */
+static void
+connection_facts(struct probe_result *r)
+{
+	struct ehlo_caps *caps = result_caps(r);
+	struct tlsconn_info *tls = result_tls(r);
+	struct ident_client *c = result_client(r);
+
+	CHECK(caps != NULL && tls != NULL && c != NULL);
+	if (caps == NULL || tls == NULL || c == NULL)
+		return;
+	ehlo_parse(r->stages[STAGE_EHLO].replies[0].reply, caps);
+	r->tls_done = true;
+	snprintf(tls->version, sizeof(tls->version), "TLSv1.3");
+	snprintf(tls->subject, sizeof(tls->subject), "CN=mx1.example.test");
+	snprintf(c->helo, sizeof(c->helo), "probe.example.test");
+	snprintf(c->local_ip, sizeof(c->local_ip), "192.0.2.9");
+	if ((c->local_rdns = calloc(1, sizeof(*c->local_rdns))) != NULL) {
+		snprintf(c->local_rdns->ip, sizeof(c->local_rdns->ip),
+		    "192.0.2.9");
+		c->local_rdns->asked = true;
+	}
+}
+
 /* What a probe of a deliverable address at a two-MX domain records. */
 static void
 typical(struct probe_result *r)
@@ -94,6 +121,7 @@ typical(struct probe_result *r)
 	add(r, STAGE_RCPT, CODES_CMD_RCPT, "RCPT TO:<user@example.test>",
 	    "250 2.1.5 Ok");
 	add(r, STAGE_QUIT, CODES_CMD_QUIT, "QUIT", "221 2.0.0 Bye");
+	connection_facts(r);
 	result_finding(r, FINDING_TLS_CERT_UNTRUSTED, STAGE_TLS, NULL,
 	    "the certificate does not chain");
 	result_finding(r, FINDING_IDENTITY_BANNER_MISMATCH, STAGE_GREETING,
@@ -114,7 +142,7 @@ test_sizes(void)
 	printf("sizeof(struct probe_result) = %zu bytes\n",
 	    sizeof(struct probe_result));
 	/* An idle result costs a few KiB, not the sum of its limits. */
-	CHECK(sizeof(struct probe_result) < 24 * 1024);
+	CHECK(sizeof(struct probe_result) < 8 * 1024);
 
 	before = heap_used();
 	r = malloc(sizeof(*r));
@@ -139,6 +167,7 @@ test_limits(void)
 
 	result_init(&r, "user@example.test");
 	CHECK(r.findings == NULL && r.mx == NULL && r.attempts == NULL);
+	CHECK(r.caps == NULL && r.tls == NULL && r.ident.client == NULL);
 	for (i = 0; i < LIMIT_FINDINGS + 6; i++)
 		result_finding(&r, FINDING_REPLY_BARE_LF, STAGE_EHLO, NULL,
 		    "finding %d", i);
@@ -170,6 +199,43 @@ test_limits(void)
 	CHECK(r.findings == NULL && r.nfindings == 0 && r.nmx == 0);
 }
 
+/* Nothing recorded reads as the zeroed record; what is recorded is
+ * allocated then, kept to its size, and freed. */
+static void
+test_on_demand(void)
+{
+	struct probe_result r;
+	char long_text[STAGE_ERROR_MAX + 100];
+
+	result_init(&r, "user@example.test");
+	CHECK(!result_tls_info(&r)->verified);
+	CHECK_STR(result_tls_info(&r)->version, "");
+	CHECK_STR(identity_client(&r.ident)->helo, "");
+	CHECK(identity_client_rdns(&r.ident) == NULL);
+	CHECK(identity_client_ip(&r.ident) == NULL);
+	CHECK_STR(stage_error(&r.stages[STAGE_CONNECT]), "");
+	CHECK(result_tls(&r) != NULL && result_tls(&r) == r.tls);
+	CHECK(result_caps(&r) != NULL && result_caps(&r) == r.caps);
+	CHECK(result_client(&r) != NULL && r.ident.client != NULL);
+	memset(long_text, 'x', sizeof(long_text) - 1);
+	long_text[sizeof(long_text) - 1] = '\0';
+	result_stage_error(&r, STAGE_CONNECT, "%s", long_text);
+	CHECK_INT(strlen(stage_error(&r.stages[STAGE_CONNECT])),
+	    STAGE_ERROR_MAX - 1);
+	/* Its own text given back. */
+	result_stage_error(&r, STAGE_CONNECT, "%.3s: %s", "abcdef",
+	    r.stages[STAGE_CONNECT].error + STAGE_ERROR_MAX - 3);
+	CHECK_STR(stage_error(&r.stages[STAGE_CONNECT]), "abc: xx");
+	/* A new session forgets the connection's facts. */
+	result_reset_session(&r);
+	CHECK(r.caps == NULL && r.tls == NULL);
+	CHECK(r.stages[STAGE_CONNECT].error == NULL);
+	CHECK(r.ident.client != NULL);	/* the probe's, not the session's */
+	CHECK(!r.local_error);
+	result_clear(&r);
+	CHECK(r.ident.client == NULL);
+}
+
 static void
 test_copy_shared(void)
 {
@@ -178,6 +244,7 @@ test_copy_shared(void)
 	result_init(&src, "first@example.test");
 	typical(&src);
 	result_finding(&src, FINDING_RCPT_REJECTED, STAGE_RCPT, NULL, "x");
+	result_stage_error(&src, STAGE_QUIT, "closed early");
 	result_init(&dst, "second@example.test");
 	result_copy_shared(&dst, &src);
 	/* Nothing is shared: src may go first. */
@@ -197,6 +264,13 @@ test_copy_shared(void)
 	    "A self-signed certificate.");
 	CHECK_INT(dst.reason, REASON_NONE);
 	CHECK_INT(dst.ntranscript, 5);
+	CHECK(dst.caps != NULL && dst.caps->pipelining);
+	CHECK(dst.tls != NULL && dst.tls_done);
+	CHECK_STR(result_tls_info(&dst)->subject, "CN=mx1.example.test");
+	CHECK_STR(identity_client(&dst.ident)->helo, "probe.example.test");
+	CHECK(identity_client_rdns(&dst.ident) != NULL);
+	CHECK_STR(identity_client_rdns(&dst.ident)->ip, "192.0.2.9");
+	CHECK_STR(stage_error(&dst.stages[STAGE_QUIT]), "closed early");
 	result_clear(&dst);
 }
 
@@ -247,6 +321,7 @@ main(void)
 {
 	test_sizes();
 	test_limits();
+	test_on_demand();
 	test_copy_shared();
 	test_explanation();
 	test_tables();
