@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,7 +136,8 @@ struct resolver_cache_entry {
 	int				 family;
 	char				 name[RESOLVER_NAME_MAX];
 	double				 expires;	/* monotonic ms */
-	union resolver_any_result	*res;		/* sized for kind */
+	union resolver_any_result	*res;		/* its first size bytes */
+	size_t				 size;		/* resolver_result_used() */
 };
 
 struct resolver {
@@ -597,6 +599,43 @@ resolver_result_size(enum resolver_kind kind)
 	}
 }
 
+/* The array of records is each result's last member (resolver.h). */
+#define RESOLVER_ARRAY_LAST(type, member)				\
+	_Static_assert(sizeof(type) - offsetof(type, member) -		\
+	    sizeof(((type *)0)->member) < _Alignof(type),		\
+	    #member " must be the last member of " #type)
+RESOLVER_ARRAY_LAST(struct resolver_mx_result, mx);
+RESOLVER_ARRAY_LAST(struct resolver_addr_result, addrs);
+RESOLVER_ARRAY_LAST(struct resolver_ptr_result, names);
+RESOLVER_ARRAY_LAST(struct resolver_tlsa_result, tlsa);
+RESOLVER_ARRAY_LAST(struct resolver_txt_result, txt);
+
+/* The bytes of res in use: up to the last record held.  A cached answer
+ * keeps only those: a domain's MX answer is sized for RESOLVER_MAX_MX
+ * hosts (8 KiB) and most have one or two. */
+static size_t
+resolver_result_used(enum resolver_kind kind,
+    const union resolver_any_result *res)
+{
+#define USED(type, member, n) (offsetof(type, member) +			\
+	((n) < sizeof(((type *)0)->member) / sizeof(((type *)0)->member[0]) ? \
+	(n) : sizeof(((type *)0)->member) / sizeof(((type *)0)->member[0])) * \
+	sizeof(((type *)0)->member[0]))
+	switch (kind) {
+	case RESOLVER_KIND_MX:
+		return USED(struct resolver_mx_result, mx, res->mx.n);
+	case RESOLVER_KIND_ADDR:
+		return USED(struct resolver_addr_result, addrs, res->addr.n);
+	case RESOLVER_KIND_TLSA:
+		return USED(struct resolver_tlsa_result, tlsa, res->tlsa.n);
+	case RESOLVER_KIND_TXT:
+		return USED(struct resolver_txt_result, txt, res->txt.n);
+	default:
+		return USED(struct resolver_ptr_result, names, res->ptr.n);
+	}
+#undef USED
+}
+
 static enum resolver_status
 resolver_result_status(const struct resolver_query *q)
 {
@@ -675,11 +714,12 @@ resolver_cache_store(struct resolver_query *q)
 		resolver_cache_drop(r, TAILQ_LAST(&r->cache, resolver_cache));
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return;
-	if ((e->res = malloc(resolver_result_size(q->kind))) == NULL) {
+	e->size = resolver_result_used(q->kind, q->res);
+	if ((e->res = malloc(e->size)) == NULL) {
 		free(e);
 		return;
 	}
-	memcpy(e->res, q->res, resolver_result_size(q->kind));
+	memcpy(e->res, q->res, e->size);
 	e->kind = q->kind;
 	e->family = q->family;
 	memcpy(e->name, q->name, sizeof(e->name));
@@ -723,7 +763,9 @@ resolver_cache_join(struct resolver_query *q)
 			resolver_cache_drop(r, e);
 			break;
 		}
-		memcpy(q->res, e->res, resolver_result_size(q->kind));
+		memcpy(q->res, e->res, e->size);
+		memset((char *)q->res + e->size, 0,
+		    resolver_result_size(q->kind) - e->size);
 		resolver_result_mark_cached(q);
 		TAILQ_REMOVE(&r->cache, e, entry);
 		TAILQ_INSERT_HEAD(&r->cache, e, entry);

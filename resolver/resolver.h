@@ -83,11 +83,12 @@ struct resolver_mx {
 	char		host[RESOLVER_NAME_MAX];	/* no trailing dot; "" for the null MX target "." */
 };
 
+/* In each result the record array comes last: the cache keeps only the
+ * records in use (resolver_result_used() in resolver.c). */
 struct resolver_mx_result {
 	enum resolver_status	status;
 	char			detail[128];	/* c-ares message for failures */
 	size_t			n;
-	struct resolver_mx	mx[RESOLVER_MAX_MX];	/* by preference; equal preferences shuffled (RFC 5321 §5.1) */
 	size_t			truncated;	/* records past RESOLVER_MAX_MX */
 	bool			null_mx;	/* exactly one MX, "0 ." (RFC 7505 §3) */
 	bool			null_mx_mixed;	/* a "." target among other MX records (misconfiguration) */
@@ -95,6 +96,7 @@ struct resolver_mx_result {
 	bool			cname_loop;	/* its aliases loop (cname: where) */
 	double			elapsed_ms;
 	bool			cached;		/* from the cache or a shared query */
+	struct resolver_mx	mx[RESOLVER_MAX_MX];	/* by preference; equal preferences shuffled (RFC 5321 §5.1) */
 };
 
 typedef void (*resolver_mx_cb)(void *arg, const struct resolver_mx_result *res);
@@ -111,12 +113,12 @@ struct resolver_addr_result {
 	enum resolver_status	status_aaaa;	/* the AAAA query's own status */
 	char			detail[128];
 	size_t			n;
-	struct sockaddr_storage	addrs[RESOLVER_MAX_ADDRS];	/* in the order the server gave, port 0 */
 	size_t			truncated;
 	char			cname[RESOLVER_NAME_MAX];	/* final name when the host was an alias; "" if not */
 	bool			cname_loop;	/* its aliases loop (cname: where) */
 	double			elapsed_ms;
 	bool			cached;		/* from the cache or a shared query */
+	struct sockaddr_storage	addrs[RESOLVER_MAX_ADDRS];	/* in the order the server gave, port 0 */
 };
 
 typedef void (*resolver_addr_cb)(void *arg, const struct resolver_addr_result *res);
@@ -131,10 +133,10 @@ struct resolver_ptr_result {
 	enum resolver_status	status;
 	char			detail[128];
 	size_t			n;
-	char			names[RESOLVER_MAX_PTR][RESOLVER_NAME_MAX];	/* no trailing dot */
 	size_t			truncated;
 	double			elapsed_ms;
 	bool			cached;		/* from the cache or a shared query */
+	char			names[RESOLVER_MAX_PTR][RESOLVER_NAME_MAX];	/* no trailing dot */
 };
 
 typedef void (*resolver_ptr_cb)(void *arg, const struct resolver_ptr_result *res);
@@ -167,12 +169,12 @@ struct resolver_tlsa_result {
 	char			detail[128];
 	bool			authenticated;	/* the answer's AD bit */
 	size_t			n;
-	struct resolver_tlsa	tlsa[RESOLVER_MAX_TLSA];
 	size_t			truncated;	/* records past RESOLVER_MAX_TLSA, or
 						 * with more data than kept */
 	size_t			malformed;	/* RDATA shorter than 4 octets */
 	double			elapsed_ms;
 	bool			cached;
+	struct resolver_tlsa	tlsa[RESOLVER_MAX_TLSA];
 };
 
 typedef void (*resolver_tlsa_cb)(void *arg,
@@ -190,12 +192,12 @@ struct resolver_txt_result {
 	enum resolver_status	status;
 	char			detail[128];
 	size_t			n;
-	char			txt[RESOLVER_MAX_TXT][RESOLVER_TXT_MAX + 1];
 	size_t			len[RESOLVER_MAX_TXT];	/* may hold NUL bytes */
 	size_t			truncated;	/* records past RESOLVER_MAX_TXT, or
 						 * cut at RESOLVER_TXT_MAX */
 	double			elapsed_ms;
 	bool			cached;
+	char			txt[RESOLVER_MAX_TXT][RESOLVER_TXT_MAX + 1];
 };
 
 typedef void (*resolver_txt_cb)(void *arg,

@@ -900,6 +900,13 @@ test_cache(struct responder *rs)
 	CHECK_INT(rs->queries - q0, 2);
 	CHECK(hit.addr.cached);
 	CHECK_INT(hit.addr.n, 3);
+	/* The cache keeps the records in use only: the same ones come
+	 * back, and nothing past them. */
+	CHECK(memcmp(hit.addr.addrs, lead.addr.addrs,
+	    3 * sizeof(hit.addr.addrs[0])) == 0);
+	CHECK_INT(hit.addr.addrs[3].ss_family, 0);
+	CHECK_INT(hit.addr.status_a, lead.addr.status_a);
+	CHECK_INT(hit.addr.status_aaaa, lead.addr.status_aaaa);
 
 	/* [mx, host], then host used: [host, mx]; nullmx evicts mx. */
 	ask_mx(r, &m1, "mx.test");
@@ -923,6 +930,11 @@ test_cache(struct responder *rs)
 	ask_mx(r, &m3, "mx.test");
 	run();
 	CHECK(m3.mx.cached);
+	CHECK_INT(m3.mx.n, 5);
+	CHECK(memcmp(m3.mx.mx, m2.mx.mx, 5 * sizeof(m3.mx.mx[0])) == 0);
+	CHECK(m3.mx.mx[5].host[0] == '\0' && m3.mx.mx[5].pref == 0);
+	CHECK(strcmp(m3.mx.cname, m2.mx.cname) == 0);
+	CHECK(m3.mx.null_mx == m2.mx.null_mx);
 	resolver_free(r);
 }
 
