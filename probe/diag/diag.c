@@ -2373,6 +2373,26 @@ diag_duplicate(struct probe_result *r, enum verdict v, enum reason why,
 }
 
 void
+diag_client_refused(struct probe_result *r, const char *host, const char *ip,
+    const char *evidence, int n)
+{
+	result_finding(r, FINDING_BATCH_CLIENT_REFUSED, STAGE_CONNECT, evidence,
+	    "the server %s%s%s refused this probing host for %d addresses in "
+	    "a row earlier in this run; it was not asked again", host,
+	    host[0] != '\0' ? " " : "", ip, n);
+	r->verdict = VERDICT_UNKNOWN;
+	r->reason = REASON_CLIENT_REJECTED;
+	r->exit_code = EXIT_UNKNOWN;
+	snprintf(r->summary, sizeof(r->summary), "Not asked: the server "
+	    "%s%s%s refused this probing host (not the addresses) for %d "
+	    "addresses in a row earlier in this run, so the address could not "
+	    "be judged there. Its block is about this host's IP address, "
+	    "reverse DNS, HELO name or reputation (see the evidence); probe "
+	    "from a host it accepts.", host, host[0] != '\0' ? " " : "", ip,
+	    n);
+}
+
+void
 diag_unfinished(struct probe_result *r, enum reason why, const char *summary)
 {
 	r->verdict = VERDICT_UNKNOWN;

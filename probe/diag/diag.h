@@ -44,6 +44,12 @@ void diag_duplicate(struct probe_result *r, enum verdict v, enum reason why,
     int exit_code, unsigned long dup_index, unsigned long dup_line);
 void diag_unfinished(struct probe_result *r, enum reason why,
     const char *summary);
+/* Batch mode: the address was not asked because its server (host, ip)
+ * refused this probing host n times in a row earlier in the run;
+ * evidence is the first of those refusals.  Finding
+ * batch.client_refused, verdict unknown, reason client_rejected. */
+void diag_client_refused(struct probe_result *r, const char *host,
+    const char *ip, const char *evidence, int n);
 
 /* The relay test and the HELO test (core/relayfacts.h,
  * core/helofacts.h): their answers classified and the conclusion, exit

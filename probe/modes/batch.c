@@ -308,6 +308,7 @@ batch_finish_item(struct batch *b, struct item *it, struct probe_result *res)
 	if (result_has_finding(res, FINDING_BATCH_SERVER_STALLED) &&
 	    res->reason == REASON_TIMEOUT)
 		b->st->stalled++;
+	batch_note_answer(b, res);
 	memset(&info, 0, sizeof(info));
 	info.index = it->index;
 	info.line = it->line;
@@ -775,6 +776,40 @@ due_items(struct batch *b, struct itemq *q, size_t *n, double now,
 	}
 }
 
+/*
+ * Server s refused this host BATCH_CLIENT_REFUSALS times in a row: the
+ * addresses waiting on it are answered without asking it again.  The
+ * last address of a domain releases the domain (and takes it off s's
+ * list); a domain that still has addresses in a connection under way
+ * only leaves the list.
+ */
+void
+batch_settle_refused(struct batch *b, struct slot *s)
+{
+	struct probe_result *res = b->scratch;
+	struct dom *d;
+	struct item *it;
+
+	while ((d = TAILQ_FIRST(&s->ready)) != NULL) {
+		while (TAILQ_FIRST(&s->ready) == d &&
+		    (it = TAILQ_FIRST(&d->items)) != NULL) {
+			TAILQ_REMOVE(&d->items, it, link);
+			result_init(res, it->address);
+			res->addr_error = address_parse(it->address,
+			    &res->addr, res->addr_why, sizeof(res->addr_why));
+			res->stages[STAGE_ADDRESS].status = STATUS_OK;
+			diag_client_refused(res, s->host, s->ip, s->refusal,
+			    s->refusals);
+			b->st->client_refused++;
+			batch_finish_item(b, it, res);
+		}
+		if (TAILQ_FIRST(&s->ready) == d) {
+			TAILQ_REMOVE(&s->ready, d, rlink);
+			d->in_ready = false;
+		}
+	}
+}
+
 /* Server s stalled: its domains wait on their next server instead. */
 static void
 slot_regroup(struct batch *b, struct slot *s)
@@ -841,6 +876,8 @@ start_jobs(struct batch *b, double now, double *next)
 		sn = TAILQ_NEXT(s, link);
 		if (s->stalled)
 			slot_regroup(b, s);
+		else if (s->refuses)
+			batch_settle_refused(b, s);
 		if (TAILQ_EMPTY(&s->ready)) {
 			TAILQ_REMOVE(&b->busy_slots, s, link);
 			s->in_busy = false;

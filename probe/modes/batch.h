@@ -95,6 +95,13 @@
  * (smtpd_hard_error_limit); Exim and others count alike. */
 #define BATCH_ERROR_BUDGET_DEFAULT 8
 #define BATCH_ERROR_BUDGET_MAX	100
+/* Permanent refusals of this host (reason client_rejected, a 5xx: its
+ * address is blocklisted, its reverse DNS or HELO name refused) from one
+ * server address, in a row with no address answered between them, after
+ * which the server is not asked again in the run: its waiting addresses
+ * are reported without asking (batch.client_refused).  Asking on would
+ * only add to what the server holds against this host. */
+#define BATCH_CLIENT_REFUSALS	3
 /* --rate: recipients per second, at most. */
 #define BATCH_RATE_MAX		100000
 /* --greylist-retry: the longest delay, and how many addresses may wait
@@ -232,6 +239,10 @@ struct batch_stats {
 	size_t		 nslow_notes;
 	char		 slow_notes[BATCH_SLOW_NOTES][384];	/* "host ip: why" */
 	unsigned long	 stalled;	/* reported without trying: servers stalled */
+	unsigned long	 client_refused;	/* not asked: their server
+						 * refused this host */
+	unsigned long	 servers_refusing;	/* servers that did */
+	char		 refusal_note[700];	/* the first: "host ip: reply" */
 	unsigned long	 grey_retried;	/* greylisted, tried again */
 	unsigned long	 grey_verdicts[4];	/* their second answers */
 	unsigned long	 grey_not_retried;	/* too many waiting */

@@ -117,6 +117,10 @@ struct slot {
 	double			 backoff_until;
 	int			 level;		/* back-offs in a row */
 	bool			 stalled;	/* timed out: not tried again */
+	int			 refusals;	/* this host refused, in a row */
+	bool			 refuses;	/* BATCH_CLIENT_REFUSALS reached:
+						 * not asked again */
+	char			 refusal[400];	/* the first of the row */
 	double			 lat_ms;	/* usual MAIL/RCPT reply time */
 	int			 rcpt_cap;	/* recipients per transaction; 0 any */
 	bool			 one_by_one;	/* no PIPELINING: after a tarpit, or
@@ -224,6 +228,9 @@ uint64_t	 batch_hash64(const char *s);
 void		 batch_notify(struct batch *b, enum batch_event event,
 		    struct batch_notice *n);
 void		 batch_pump(struct batch *b);
+void		 batch_note_answer(struct batch *b,
+		    const struct probe_result *res);
+void		 batch_settle_refused(struct batch *b, struct slot *s);
 void		 batch_pump_soon(struct batch *b);
 void		 batch_finish_item(struct batch *b, struct item *it,
 		    struct probe_result *res);

@@ -689,6 +689,59 @@ note_greeters(struct batch *b, struct probe_result *res)
 	}
 }
 
+/*
+ * The answer of one address, for the server that gave it: a permanent
+ * refusal of this host (reason client_rejected and a 5xx) counts, an
+ * address answered (deliverable or undeliverable) starts the count
+ * again.  At BATCH_CLIENT_REFUSALS in a row the server is not asked
+ * again in this run (batch_settle_refused()).
+ */
+void
+batch_note_answer(struct batch *b, const struct probe_result *res)
+{
+	const char *key = res->server_ip[0] != '\0' ? res->server_ip :
+	    res->server_host;
+	const struct stage_rec *sr = &res->stages[res->outcome_stage];
+	const struct rec_reply *rr = sr->nreplies > 0 ?
+	    &sr->replies[sr->nreplies - 1] : NULL;
+	char at[16], text[256];
+	time_t t;
+	struct tm tm;
+	struct slot *s;
+
+	if (key[0] == '\0' || (s = slot_get(b, key, false)) == NULL ||
+	    s->refuses)
+		return;
+	if (res->verdict == VERDICT_DELIVERABLE ||
+	    res->verdict == VERDICT_UNDELIVERABLE) {
+		s->refusals = 0;
+		return;
+	}
+	if (res->reason != REASON_CLIENT_REJECTED || rr == NULL ||
+	    rr->reply == NULL || rr->reply->code / 100 != 5 ||
+	    rr->reply->incomplete || rr->untrusted)
+		return;
+	if (s->refusals++ == 0) {
+		t = time(NULL);
+		if (localtime_r(&t, &tm) == NULL ||
+		    strftime(at, sizeof(at), "%H:%M:%S", &tm) == 0)
+			snprintf(at, sizeof(at), "?");
+		reply_text_join(rr->reply, text, sizeof(text));
+		snprintf(s->refusal, sizeof(s->refusal), "%s %d %s (to %s, "
+		    "at %s)", rr->cmd == CODES_CMD_MAIL ? "MAIL" : rr->cmd ==
+		    CODES_CMD_RCPT ? "RCPT" : stage_name(res->outcome_stage),
+		    rr->reply->code, text, res->input, at);
+	}
+	if (s->refusals >= BATCH_CLIENT_REFUSALS) {
+		s->refuses = true;
+		if (b->st->servers_refusing++ == 0)
+			snprintf(b->st->refusal_note,
+			    sizeof(b->st->refusal_note), "%s%s%s: %s",
+			    s->host, s->host[0] != '\0' ? " " : "", s->ip,
+			    s->refusal);
+	}
+}
+
 /* What the connection res tells about the network (before the
  * addresses' results are made from it). */
 void

@@ -73,6 +73,17 @@ report_batch_summary(FILE *out, const struct batch_stats *st,
 		    "earlier (batch.server_stalled)\n", st->stalled,
 		    st->stalled == 1 ? "" : "es", st->stalled == 1 ? "its" :
 		    "their");
+	if (st->servers_refusing > 0) {
+		fprintf(out, "  %lu server%s refused this host %d times in a "
+		    "row and %s not asked again: %lu address%s not asked "
+		    "(batch.client_refused); the first:\n    ",
+		    st->servers_refusing, st->servers_refusing == 1 ? "" : "s",
+		    BATCH_CLIENT_REFUSALS, st->servers_refusing == 1 ? "was" :
+		    "were", st->client_refused, st->client_refused == 1 ? "" :
+		    "es");
+		report_put_cstr(out, st->refusal_note);
+		fputc('\n', out);
+	}
 	if (st->grey_retried > 0 || st->grey_not_retried > 0)
 		fprintf(out, "  greylisting: %lu address%s retried after %.0f "
 		    "s: %lu deliverable, %lu undeliverable, %lu risky, %lu "
