@@ -160,12 +160,27 @@ emit_invalid_line(struct batch *b, const struct batch_line *l)
 	result_clear(res);
 }
 
+/* The scratch result of an address reported without a probe of its
+ * own, holding the address as parsed. */
+static struct probe_result *
+item_result(struct batch *b, const struct item *it)
+{
+	struct probe_result *res = b->scratch;
+
+	result_init(res, it->address);
+	res->addr_error = address_parse(it->address, &res->addr,
+	    res->addr_why, sizeof(res->addr_why));
+	res->stages[STAGE_ADDRESS].status = res->addr_error == ADDRESS_OK ?
+	    STATUS_OK : STATUS_FAIL;
+	return res;
+}
+
 /* A duplicate whose first occurrence is finished. */
 static void
 emit_duplicate(struct batch *b, struct item *it,
     const struct batch_seen_entry *e)
 {
-	struct probe_result *res = b->scratch;
+	struct probe_result *res;
 	struct batch_item_info info;
 
 	memset(&info, 0, sizeof(info));
@@ -174,10 +189,7 @@ emit_duplicate(struct batch *b, struct item *it,
 	info.duplicate = true;
 	info.dup_index = it->dup_index;
 	info.dup_line = it->dup_line;
-	result_init(res, it->address);
-	res->addr_error = address_parse(it->address, &res->addr,
-	    res->addr_why, sizeof(res->addr_why));
-	res->stages[STAGE_ADDRESS].status = STATUS_OK;
+	res = item_result(b, it);
 	diag_duplicate(res, (enum verdict)e->verdict, (enum reason)e->reason,
 	    e->exit_code, it->dup_index, it->dup_line);
 	b->st->duplicates++;
@@ -190,18 +202,14 @@ void
 batch_emit_unfinished(struct batch *b, struct item *it, enum reason reason,
     const char *summary)
 {
-	struct probe_result *res = b->scratch;
+	struct probe_result *res;
 	struct batch_item_info info;
 
 	memset(&info, 0, sizeof(info));
 	info.index = it->index;
 	info.line = it->line;
 	info.tries = it->tries;
-	result_init(res, it->address);
-	res->addr_error = address_parse(it->address, &res->addr,
-	    res->addr_why, sizeof(res->addr_why));
-	res->stages[STAGE_ADDRESS].status = res->addr_error == ADDRESS_OK ?
-	    STATUS_OK : STATUS_FAIL;
+	res = item_result(b, it);
 	diag_unfinished(res, reason, summary);
 	emit(b, &info, res);
 	result_clear(res);
@@ -667,11 +675,9 @@ item_parse(struct batch *b, struct item *it, const char *text, char *dname,
 static void
 emit_invalid(struct batch *b, struct item *it)
 {
-	struct probe_result *res = b->scratch;
+	struct probe_result *res;
 
-	result_init(res, it->address);
-	res->addr_error = address_parse(it->address, &res->addr,
-	    res->addr_why, sizeof(res->addr_why));
+	res = item_result(b, it);
 	result_finding(res, res->addr_error == ADDRESS_CONTROL ?
 	    FINDING_ADDRESS_CONTROL_CHARACTER : FINDING_ADDRESS_INVALID,
 	    STAGE_ADDRESS, NULL, "%s", res->addr_why);
@@ -786,7 +792,7 @@ due_items(struct batch *b, struct itemq *q, size_t *n, double now,
 void
 batch_settle_refused(struct batch *b, struct slot *s)
 {
-	struct probe_result *res = b->scratch;
+	struct probe_result *res;
 	struct dom *d;
 	struct item *it;
 
@@ -794,10 +800,7 @@ batch_settle_refused(struct batch *b, struct slot *s)
 		while (TAILQ_FIRST(&s->ready) == d &&
 		    (it = TAILQ_FIRST(&d->items)) != NULL) {
 			TAILQ_REMOVE(&d->items, it, link);
-			result_init(res, it->address);
-			res->addr_error = address_parse(it->address,
-			    &res->addr, res->addr_why, sizeof(res->addr_why));
-			res->stages[STAGE_ADDRESS].status = STATUS_OK;
+			res = item_result(b, it);
 			diag_client_refused(res, s->host, s->ip, s->refusal,
 			    s->refusals);
 			b->st->client_refused++;

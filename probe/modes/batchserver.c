@@ -198,14 +198,24 @@ slot_can_start(const struct slot *s, double now, double *when)
 
 /* ---- the adaptive rule -------------------------------------------------- */
 
+/* The time of day now, "14:02:11", for the notes of the summary. */
+static void
+clock_text(char *at, size_t len)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(at, len, "%H:%M:%S", &tm) == 0)
+		snprintf(at, len, "?");
+}
+
 /* Slow down: fewer connections at once, a longer pause; note why. */
 static void
 slow_down(struct slot *s, const char *why)
 {
 	const struct batch_options *o = s->b->opt;
 	char at[16];
-	time_t t = time(NULL);
-	struct tm tm;
 
 	s->good = 0;
 	s->limit = s->limit > 1 ? s->limit / 2 : 1;
@@ -216,9 +226,7 @@ slow_down(struct slot *s, const char *why)
 		s->pause_ms = BATCH_PAUSE_MAX_MS > o->delay_ms ?
 		    BATCH_PAUSE_MAX_MS : o->delay_ms;
 	s->slowed++;
-	if (localtime_r(&t, &tm) == NULL ||
-	    strftime(at, sizeof(at), "%H:%M:%S", &tm) == 0)
-		snprintf(at, sizeof(at), "?");
+	clock_text(at, sizeof(at));
 	snprintf(s->why, sizeof(s->why), "slowed down after %s at %s", why,
 	    at);
 }
@@ -705,8 +713,6 @@ batch_note_answer(struct batch *b, const struct probe_result *res)
 	const struct rec_reply *rr = sr->nreplies > 0 ?
 	    &sr->replies[sr->nreplies - 1] : NULL;
 	char at[16], text[256];
-	time_t t;
-	struct tm tm;
 	struct slot *s;
 
 	if (key[0] == '\0' || (s = slot_get(b, key, false)) == NULL ||
@@ -722,10 +728,7 @@ batch_note_answer(struct batch *b, const struct probe_result *res)
 	    rr->reply->incomplete || rr->untrusted)
 		return;
 	if (s->refusals++ == 0) {
-		t = time(NULL);
-		if (localtime_r(&t, &tm) == NULL ||
-		    strftime(at, sizeof(at), "%H:%M:%S", &tm) == 0)
-			snprintf(at, sizeof(at), "?");
+		clock_text(at, sizeof(at));
 		reply_text_join(rr->reply, text, sizeof(text));
 		snprintf(s->refusal, sizeof(s->refusal), "%s %d %s (to %s, "
 		    "at %s)", rr->cmd == CODES_CMD_MAIL ? "MAIL" : rr->cmd ==
